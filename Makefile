@@ -1,0 +1,102 @@
+# DeepSeek Studio — `make run` serves the studio, `make test` runs the whole suite.
+# Both bootstrap everything from a fresh clone: a Python 3.12+ virtualenv, the pinned
+# dependencies, the database, and (for tests) Debian's chromium for the browser tests.
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST  ?= 127.0.0.1
+PORT  ?= 8000
+
+.PHONY: run test bootstrap db demo browser lint format css messages clean help
+
+help:
+	@echo "make run   - set up and serve the studio on http://$(HOST):$(PORT)"
+	@echo "make test  - set up and run the whole test suite"
+	@echo "make lint  - ruff check + format check;  make css - rebuild the Tailwind theme"
+
+# Finds a Python >= 3.12: $(PYTHON) if given, then python3.13/python3.12/python3 on PATH
+# (each actually run, because pyenv shims exist for versions that are not active), then
+# pyenv's installed versions, newest first.
+$(STAMP): pyproject.toml
+	@set -e; \
+	ok() { "$$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; }; \
+	found=""; \
+	if [ -n "$(PYTHON)" ]; then \
+	  ok "$(PYTHON)" || { echo "error: PYTHON=$(PYTHON) is not a working Python 3.12+." >&2; exit 1; }; \
+	  found="$(PYTHON)"; \
+	else \
+	  for c in python3.13 python3.12 python3; do \
+	    if command -v $$c >/dev/null 2>&1 && ok $$c; then found=$$(command -v $$c); break; fi; \
+	  done; \
+	  if [ -z "$$found" ] && command -v pyenv >/dev/null 2>&1; then \
+	    for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+' | sort -rV); do \
+	      p="$$(pyenv root)/versions/$$v/bin/python3"; \
+	      if [ -x "$$p" ] && ok "$$p"; then found="$$p"; break; fi; \
+	    done; \
+	  fi; \
+	fi; \
+	if [ -z "$$found" ]; then \
+	  echo "error: DeepSeek Studio needs Python 3.12 or newer (Django 6)." >&2; \
+	  echo "       Install one (python.org, your package manager, or 'pyenv install 3.12')," >&2; \
+	  echo "       or point at it: make PYTHON=/path/to/python3.12 run" >&2; \
+	  exit 1; \
+	fi; \
+	if [ -x $(PY) ] && ! ok $(PY); then rm -rf $(VENV); fi; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$found"; "$$found" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+bootstrap: $(STAMP)
+
+# `make run` is for development on this machine: DEBUG on unless said otherwise.
+db demo run: export DEBUG ?= true
+
+db: bootstrap
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_templates
+
+demo: db
+	$(PY) manage.py ensure_demo_user
+
+run: demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's chromium (never a downloaded browser build).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the browser tests need /usr/bin/chromium: apt-get install chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: bootstrap browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: bootstrap
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Front-end assets: Tailwind from npm; the built, minified CSS is committed so that running
+# the studio needs no Node.
+css:
+	cd theme && npm ci --no-audit --no-fund && npm run build
+
+messages: bootstrap
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache

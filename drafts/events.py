@@ -1,0 +1,101 @@
+"""Per-generation event logs: what the runner produced, numbered, for any number of watchers.
+
+The runner appends deltas; SSE views replay from a sequence number (the browser's
+Last-Event-ID) and then follow, so a reconnect never shows a chunk twice or skips one.
+This log is in-process memory: the runner and the watchers must share a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+
+
+@dataclass(eq=False)
+class GenerationLog:
+    generation_id: int
+    # (kind, text) with kind "content" or "reasoning"; an item's sequence number is index + 1.
+    items: list[tuple[str, str]] = field(default_factory=list)
+    # The final event's HTML once the generation has ended.
+    final_html: str | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def append(self, kind: str, text: str) -> None:
+        self.items.append((kind, text))
+        self._wake()
+
+    def finish(self, html: str) -> None:
+        self.final_html = html
+        self._wake()
+
+    def _wake(self) -> None:
+        # Waiters hold the old event; replacing it gives the next wait a fresh one.
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until there is something after ``seen`` or the end; False on timeout."""
+        if len(self.items) > seen or self.final_html is not None:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+_logs: dict[int, GenerationLog] = {}
+
+
+def open_log(generation_id: int) -> GenerationLog:
+    log = _logs[generation_id] = GenerationLog(generation_id)
+    return log
+
+
+def get_log(generation_id: int) -> GenerationLog | None:
+    return _logs.get(generation_id)
+
+
+def discard_log(generation_id: int) -> None:
+    _logs.pop(generation_id, None)
+
+
+def sse_event(event: str, data: str, event_id: int | None = None) -> bytes:
+    """One SSE frame; multi-line data becomes several ``data:`` lines, as the spec requires."""
+    lines = [f"id: {event_id}"] if event_id is not None else []
+    lines.append(f"event: {event}")
+    normalized = data.replace("\r\n", "\n").replace("\r", "\n")
+    lines.extend(f"data: {line}" for line in normalized.split("\n"))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+async def follow(
+    log: GenerationLog, *, after: int, batch: float, heartbeat: float
+) -> AsyncIterator[bytes]:
+    """SSE frames for everything in ``log`` after sequence ``after``, then live, until done.
+
+    Deltas are batched (one frame per ``batch`` seconds at most) and carry only the new,
+    HTML-escaped text: the browser appends it, so the cost per frame does not grow with the
+    draft. The final ``done`` frame carries the rendered draft once.
+    """
+    seen = after
+    while True:
+        if len(log.items) > seen:
+            new, seen = log.items[seen:], len(log.items)
+            reasoning = "".join(text for kind, text in new if kind == "reasoning")
+            content = "".join(text for kind, text in new if kind == "content")
+            # Only the batch's last frame carries the id: a reconnect resumes after all of it.
+            if reasoning:
+                yield sse_event("reasoning", escape(reasoning), None if content else seen)
+            if content:
+                yield sse_event("delta", escape(content), seen)
+            await asyncio.sleep(batch)
+        elif log.final_html is not None:
+            yield sse_event("done", log.final_html, seen)
+            return
+        elif not await log.wait(seen, heartbeat):
+            yield b": heartbeat\n\n"

@@ -1,0 +1,155 @@
+"""Drafts, their immutable numbered versions, and the generations that produce text."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class DraftQuerySet(models.QuerySet["Draft"]):
+    def for_user(self, user) -> DraftQuerySet:
+        """Drafts in the user's workspaces: another user's draft is simply not found."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(workspace__memberships__user=user)
+
+    def with_latest_generation(self) -> DraftQuerySet:
+        latest = Generation.objects.filter(draft=models.OuterRef("pk")).order_by("-pk")
+        return self.annotate(
+            latest_status=models.Subquery(latest.values("status")[:1]),
+            version_count=models.Count("versions", distinct=True),
+        )
+
+
+class Draft(models.Model):
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="drafts"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    template_version = models.ForeignKey(
+        "prompts.TemplateVersion", on_delete=models.SET_NULL, null=True, related_name="drafts"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafts"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = DraftQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated", "-pk"]
+        indexes = [models.Index(fields=["workspace", "-updated"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("drafts:detail", args=[self.pk])
+
+    def latest_version(self) -> DraftVersion | None:
+        return self.versions.order_by("-number").first()
+
+
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def for_user(self, user) -> GenerationQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(draft__workspace__memberships__user=user)
+
+
+class Generation(models.Model):
+    """One call to the model: what was asked, what came back, and how it went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Generating")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Stopped")
+        FAILED = "failed", _("Failed")
+        INTERRUPTED = "interrupted", _("Interrupted")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="generations")
+    template_version = models.ForeignKey(
+        "prompts.TemplateVersion", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    inputs = models.JSONField(default=dict)
+    messages = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Text so far while running (saved at an interval), the full text when finished.
+    text = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=32, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True)
+    completion_tokens = models.PositiveIntegerField(null=True)
+    cache_hit_tokens = models.PositiveIntegerField(null=True)
+    cache_miss_tokens = models.PositiveIntegerField(null=True)
+    reasoning_tokens = models.PositiveIntegerField(null=True)
+    ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True)
+    duration_ms = models.PositiveIntegerField(_("total time (ms)"), null=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"Generation {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_partial(self) -> bool:
+        """Ended before the model finished: the text is kept but incomplete."""
+        return self.status in {self.Status.CANCELLED, self.Status.FAILED, self.Status.INTERRUPTED}
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.prompt_tokens is None or self.completion_tokens is None:
+            return None
+        return self.prompt_tokens + self.completion_tokens
+
+
+class DraftVersion(models.Model):
+    """An immutable, numbered state of a draft's text."""
+
+    class Source(models.TextChoices):
+        GENERATED = "generated", _("Generated")
+        EDITED = "edited", _("Edited")
+        RESTORED = "restored", _("Restored")
+        VARIANT = "variant", _("Variant")
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    generation = models.OneToOneField(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="version"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["draft", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "number"], name="unique_draft_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.draft} v{self.number}"

@@ -1,0 +1,36 @@
+"""Context and rendering for the draft panel, shared by pages and the stream's final event."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from .models import Draft, DraftVersion, Generation
+
+PANEL = "drafts/draft_detail.html#draft-panel"
+
+
+def draft_panel_context(
+    draft: Draft, *, version: DraftVersion | None = None, live: bool = False
+) -> dict[str, object]:
+    """What the draft panel shows: a version (the latest by default), the last generation."""
+    versions = list(draft.versions.select_related("generation", "author").order_by("-number"))
+    shown = version or (versions[0] if versions else None)
+    generation = shown.generation if shown and shown.generation_id else draft.generations.first()
+    return {
+        "draft": draft,
+        "versions": versions,
+        "shown": shown,
+        "generation": generation,
+        "live": live,
+    }
+
+
+def render_draft_panel(draft_id: int) -> str:
+    """The finished panel's HTML, sent once as the stream's final event."""
+    draft = Draft.objects.select_related("workspace").get(pk=draft_id)
+    return render_to_string(PANEL, draft_panel_context(draft))
+
+
+def live_generation(draft: Draft) -> Generation | None:
+    """The draft's generation still in progress, if any."""
+    return draft.generations.filter(status__in=Generation.ACTIVE).first()

@@ -1,0 +1,160 @@
+"""Workspace, draft and generation views: thin, typed, one page each, partials for htmx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connections
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url, reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from prompts.forms import TemplateForm
+from prompts.models import PromptTemplate, TemplateVersion
+from studio.workspaces.models import Workspace
+
+from . import generation as runner
+from .actions import start_generation
+from .events import follow, get_log, sse_event
+from .forms import PickTemplateForm
+from .models import Draft, Generation
+from .panels import draft_panel_context, render_draft_panel
+
+WORKSPACE = "drafts/workspace.html"
+DETAIL = "drafts/draft_detail.html"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, object]:
+    """The draft panel: live while a generation streams in this process, else a version."""
+    active = runner.active_generation(draft.pk)
+    snapshot = runner.live_snapshot(active.pk) if active else None
+    if active and snapshot:
+        text, reasoning, seq = snapshot
+        live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
+        return {"draft": draft, "generation": active, "live": True} | live
+    version = get_object_or_404(draft.versions, number=version_number) if version_number else None
+    return draft_panel_context(draft, version=version)
+
+
+@require_GET
+def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The studio: pick a template and fill its form (left), the draft streams in (right)."""
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    picked = PickTemplateForm(request.GET)
+    picked.is_valid()  # bad ids are simply ignored
+    templates = PromptTemplate.objects.for_workspace(space)
+    chosen = templates.filter(pk=picked.cleaned_data.get("template")).first() or templates.first()
+    version = chosen.current_version() if chosen else None
+    context = {
+        "workspace": space,
+        "templates": templates,
+        "chosen": chosen,
+        "form": TemplateForm(version) if version else None,
+        "recent_drafts": Draft.objects.filter(workspace=space).with_latest_generation()[:8],
+    }
+    if draft_id := picked.cleaned_data.get("draft"):
+        context |= panel_context(get_object_or_404(space.drafts, pk=draft_id))
+    if request.htmx.target == "template-form":
+        return render(request, f"{WORKSPACE}#template-form", context)
+    return render(request, WORKSPACE, context)
+
+
+@require_POST
+async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Validate the form, create the draft and its generation, start it, show it streaming."""
+    user = await request.auser()
+    space = await aget_object_or_404(Workspace.objects.for_user(user), pk=pk)
+    versions = TemplateVersion.objects.select_related("template").filter(
+        template__in=PromptTemplate.objects.for_workspace(space)
+    )
+    version = await versions.filter(pk=request.POST.get("version") or 0).afirst()
+    if version is None:
+        raise Http404("No such template version in this workspace.")
+    form = TemplateForm(version, request.POST)
+    if not form.is_valid():
+        context = {"workspace": space, "chosen": version.template, "form": form}
+        response = await sync_to_async(render)(request, f"{WORKSPACE}#template-form", context)
+        return reswap(retarget(response, "#template-form"), "outerHTML")
+    generation = await sync_to_async(start_generation)(
+        workspace=space, version=version, inputs=form.cleaned_data, user=user
+    )
+    runner.launch(generation.pk)
+    draft_url = (
+        f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
+    )
+    if not request.htmx:
+        return redirect(draft_url)
+    context = {"draft": await Draft.objects.aget(pk=generation.draft_id)}
+    context |= {"generation": generation, "live": True, "live_after": 0}
+    response = await sync_to_async(render)(request, f"{DETAIL}#draft-panel", context)
+    return push_url(response, draft_url)
+
+
+@require_GET
+def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A draft: its text (a chosen version, the latest by default) and its versions."""
+    draft = get_object_or_404(
+        Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
+    )
+    version = request.GET.get("v")
+    context = panel_context(draft, int(version) if version and version.isdigit() else None)
+    if request.htmx:
+        return render(request, f"{DETAIL}#draft-panel", context)
+    return render(request, DETAIL, context)
+
+
+def _last_event_id(request: HttpRequest) -> int:
+    """Where a watcher resumes: the browser's Last-Event-ID on reconnect, else ?after=."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
+    return int(raw) if raw.isdigit() else 0
+
+
+async def _final_only(draft_id: int) -> AsyncIterator[bytes]:
+    html = await sync_to_async(render_draft_panel)(draft_id)
+    yield sse_event("done", html)
+
+
+@require_GET
+async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """SSE for one generation. Read-only: watching never starts or changes anything."""
+    user = await request.auser()
+    generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
+    if get_log(pk) is None:
+        await sync_to_async(runner.settle_orphan)(generation)
+    # Authorised: give the database connection back before a possibly long stream.
+    await sync_to_async(connections.close_all)()
+    log = get_log(pk)
+    stream = (
+        follow(
+            log,
+            after=_last_event_id(request),
+            batch=settings.GENERATION_SSE_BATCH,
+            heartbeat=settings.GENERATION_SSE_HEARTBEAT,
+        )
+        if log is not None
+        else _final_only(generation.draft_id)
+    )
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@require_POST
+async def cancel_generation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The Stop button: end the generation, keeping the text so far."""
+    user = await request.auser()
+    generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
+    if not runner.cancel(generation.pk):
+        await sync_to_async(runner.settle_orphan)(generation)
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("drafts:detail", generation.draft_id)

@@ -1,0 +1,26 @@
+"""ASGI entry point (uvicorn): Django plus the lifespan events Django itself ignores."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+
+django_application = get_asgi_application()
+
+
+async def application(scope, receive, send) -> None:
+    """Django for HTTP; on lifespan shutdown, close the pooled DeepSeek client."""
+    if scope["type"] != "lifespan":
+        await django_application(scope, receive, send)
+        return
+    from studio.ai import close_client
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close_client()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

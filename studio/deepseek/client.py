@@ -1,0 +1,351 @@
+"""An async DeepSeek chat client built on one pooled ``httpx.AsyncClient``.
+
+No retries and no circuit breaker live here (the resilience layer adds them); this module's
+job is to speak the wire format exactly, enforce deadlines, and turn every failure into a
+typed :class:`~studio.deepseek.errors.DeepSeekError` with an accurate ``retryable`` flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .errors import (
+    ConnectionFailed,
+    DeepSeekError,
+    ProtocolError,
+    StreamTruncated,
+    TimeoutKind,
+    UpstreamTimeout,
+    error_from_response,
+)
+from .events import Balance, ChatResult, ContentDelta, Event, Finish, ReasoningDelta, Usage
+from .sse import iter_sse_data
+
+CHAT_PATH = "/chat/completions"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds.
+
+    ``connect``: opening the TCP/TLS connection. ``first_token``: from sending the request to
+    the first reasoning or answer text (thinking models can queue and think for minutes).
+    ``idle``: the longest wait for the next data event once text has started. ``total``: the
+    whole request; the only guard against a stream that stalls while keep-alives continue.
+    """
+
+    connect: float = 10.0
+    first_token: float = 120.0
+    idle: float = 60.0
+    total: float = 600.0
+
+
+@contextlib.contextmanager
+def _transport_errors() -> Iterator[None]:
+    """Translate httpx's network exceptions into DeepSeek errors (outside a stream body)."""
+    try:
+        yield
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise UpstreamTimeout("connect") from exc
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout("idle") from exc
+    except httpx.TransportError as exc:
+        raise ConnectionFailed(str(exc) or type(exc).__name__) from exc
+
+
+class DeepSeekClient:
+    """Talks to a DeepSeek-compatible ``/chat/completions`` API.
+
+    Create one per process and share it: it owns a connection pool. Call :meth:`aclose` on
+    shutdown.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen dataclass, safe to share
+        max_connections: int = 200,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeouts = timeouts
+        self._http = httpx.AsyncClient(
+            # httpx appends relative paths to the base path, so ".../beta" and ".../v1" work,
+            # with or without a trailing slash.
+            base_url=base_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "User-Agent": "deepseek-studio",
+                "Accept": "application/json, text/event-stream",
+            },
+            # Reads have no httpx timeout: keep-alives would reset it anyway, so the streaming
+            # deadlines are enforced below with asyncio and the rest with the total deadline.
+            timeout=httpx.Timeout(
+                connect=timeouts.connect, read=None, write=timeouts.connect, pool=None
+            ),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+            ),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> DeepSeekClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @staticmethod
+    def _chat_body(
+        *,
+        messages: list[dict[str, Any]],
+        model: str,
+        stream: bool,
+        max_tokens: int | None,
+        temperature: float | None,
+        thinking: bool | None,
+        extra: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        # Thinking mode silently ignores temperature; not sending it keeps logs honest.
+        if temperature is not None and thinking is not True:
+            body["temperature"] = temperature
+        if thinking is not None:
+            body["thinking"] = {"type": "enabled" if thinking else "disabled"}
+        if extra:
+            body.update(extra)
+        return body
+
+    async def stream_chat(
+        self,
+        *,
+        messages: list[dict[str, Any]],
+        model: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        thinking: bool | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> AsyncIterator[Event]:
+        """Stream a chat completion as typed events.
+
+        Yields ``ReasoningDelta``/``ContentDelta`` as text arrives, then ``Usage`` (if the
+        server sent it) and ``Finish``. Raises a ``DeepSeekError`` for HTTP errors, deadlines
+        (``UpstreamTimeout``), malformed chunks (``ProtocolError``) and streams that end
+        without a finish reason (``StreamTruncated``). Stopping iteration (``aclose()`` on
+        the generator, or cancelling the task) closes the upstream response at once; wrap it
+        in ``contextlib.aclosing`` to make that deterministic after a ``break``.
+        """
+        body = self._chat_body(
+            messages=messages,
+            model=model,
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            thinking=thinking,
+            extra=extra,
+        )
+        t = self.timeouts
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        total_deadline = started + t.total
+        first_token_deadline = min(total_deadline, started + t.first_token)
+        first_kind: TimeoutKind = "first_token" if t.first_token <= t.total else "total"
+
+        async with contextlib.AsyncExitStack() as stack:
+            # The deadline covers only opening the response; a timeout context must never
+            # stay open across a `yield`, or it would cancel the consumer's own code.
+            try:
+                async with asyncio.timeout_at(first_token_deadline):
+                    with _transport_errors():
+                        response = await stack.enter_async_context(
+                            self._http.stream("POST", CHAT_PATH, json=body)
+                        )
+                        if not response.is_success:
+                            raise error_from_response(
+                                response.status_code, await response.aread(), response.headers
+                            )
+            except TimeoutError:
+                raise UpstreamTimeout(first_kind, _limit(first_kind, t)) from None
+
+            data_events = iter_sse_data(response.aiter_bytes())
+            stack.push_async_callback(data_events.aclose)
+            got_text = False
+            finish_reason: str | None = None
+            usage: Usage | None = None
+
+            while True:
+                if not got_text:
+                    deadline, kind = first_token_deadline, first_kind
+                else:
+                    # Measured from when we start waiting, so a slow consumer is not blamed
+                    # on the server.
+                    deadline, kind = loop.time() + t.idle, "idle"
+                    if deadline >= total_deadline:
+                        deadline, kind = total_deadline, "total"
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        data = await anext(data_events)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    if finish_reason is not None:
+                        break  # only a trailing usage chunk or [DONE] was still missing
+                    raise UpstreamTimeout(kind, _limit(kind, t)) from None
+                except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                    if finish_reason is not None:
+                        break
+                    raise StreamTruncated(f"connection lost mid-stream: {exc}") from exc
+                except httpx.TransportError as exc:
+                    if finish_reason is not None:
+                        break
+                    raise ConnectionFailed(str(exc) or type(exc).__name__) from exc
+
+                if data == "[DONE]":
+                    break
+                chunk = _parse_chunk(data)
+                if chunk.get("usage"):
+                    usage = Usage.from_api(chunk["usage"])
+                for event, reason in _chunk_events(chunk):
+                    if reason is not None:
+                        finish_reason = reason
+                    if event is not None:
+                        got_text = True
+                        yield event
+
+            if finish_reason is None:
+                raise StreamTruncated("stream ended without [DONE] or a finish_reason")
+            if usage is not None:
+                yield usage
+            yield Finish(finish_reason)
+
+    async def chat(
+        self,
+        *,
+        messages: list[dict[str, Any]],
+        model: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        thinking: bool | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        """Run a non-streaming chat completion and return the whole answer.
+
+        Blank lines the server sends while the request is queued are skipped; a 200 whose
+        body is only whitespace (an overloaded gateway cutting the request) is a
+        ``ProtocolError``.
+        """
+        body = self._chat_body(
+            messages=messages,
+            model=model,
+            stream=False,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            thinking=thinking,
+            extra=extra,
+        )
+        data = await self._request_json("POST", CHAT_PATH, json=body)
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ProtocolError("chat.completion without choices")
+        message = choices[0].get("message") or {}
+        return ChatResult(
+            content=_text(message.get("content")),
+            reasoning=_text(message.get("reasoning_content")),
+            finish_reason=str(choices[0].get("finish_reason") or ""),
+            usage=Usage.from_api(data.get("usage")),
+            model=str(data.get("model") or model),
+        )
+
+    async def list_models(self) -> list[str]:
+        """Return the model ids the account can use (``GET /models``)."""
+        data = await self._request_json("GET", "/models")
+        return [str(m["id"]) for m in data.get("data") or [] if isinstance(m, dict) and "id" in m]
+
+    async def balance(self) -> Balance:
+        """Return the account balance (``GET /user/balance``)."""
+        return Balance.from_api(await self._request_json("GET", "/user/balance"))
+
+    async def _request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send a request under the total deadline and return its JSON object body."""
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                with _transport_errors():
+                    response = await self._http.request(method, path, **kwargs)
+        except TimeoutError:
+            raise UpstreamTimeout("total", self.timeouts.total) from None
+        if not response.is_success:
+            raise error_from_response(response.status_code, response.content, response.headers)
+        # json.loads skips leading whitespace, so the queue-phase blank lines need no special
+        # case; a body that is nothing but whitespace means the gateway gave up.
+        text = response.content.decode("utf-8", errors="replace")
+        if not text.strip():
+            raise ProtocolError("empty (whitespace-only) response body", status=200)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ProtocolError(f"response is not JSON: {exc}", status=200) from exc
+        if not isinstance(data, dict):
+            raise ProtocolError("response JSON is not an object", status=200)
+        return data
+
+
+def _limit(kind: TimeoutKind, t: Timeouts) -> float:
+    return {"connect": t.connect, "first_token": t.first_token, "idle": t.idle, "total": t.total}[
+        kind
+    ]
+
+
+def _text(value: Any) -> str:
+    # null means "no text" in this API; never let it become the string "None"/"null".
+    return value if isinstance(value, str) else ""
+
+
+def _parse_chunk(data: str) -> dict[str, Any]:
+    """Decode one ``data:`` payload; raise on anything that is not a chunk object."""
+    try:
+        chunk = json.loads(data)
+    except ValueError as exc:
+        raise ProtocolError(f"malformed stream chunk: {data[:200]!r}") from exc
+    if not isinstance(chunk, dict):
+        raise ProtocolError(f"stream chunk is not an object: {data[:200]!r}")
+    error = chunk.get("error")
+    if error and not chunk.get("choices"):
+        # Some gateways report failures in-band after the 200 status was sent.
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise DeepSeekError(str(message or "error reported mid-stream"))
+    return chunk
+
+
+def _chunk_events(chunk: dict[str, Any]) -> Iterator[tuple[Event | None, str | None]]:
+    """Yield ``(event, finish_reason)`` pairs for one chunk's choices."""
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict):
+            raise ProtocolError("stream choice is not an object")
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            yield ReasoningDelta(reasoning), None
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            yield ContentDelta(content), None
+        reason = choice.get("finish_reason")
+        if reason:
+            yield None, str(reason)

@@ -1,0 +1,236 @@
+"""Typed DeepSeek errors with plain-English messages and retry hints.
+
+Every failure the client can raise is a :class:`DeepSeekError`. ``message`` is what the API (or
+the network) said, for logs; ``user_message`` is what an editor should read, including what to
+do next; ``retryable`` tells the resilience layer whether sending the same request again can
+help.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Literal
+
+TimeoutKind = Literal["connect", "first_token", "idle", "total"]
+
+
+class DeepSeekError(Exception):
+    """Base class for everything the DeepSeek client raises."""
+
+    retryable: ClassVar[bool] = False
+    default_user_message: ClassVar[str] = (
+        "DeepSeek returned an unexpected error. Try again; if it keeps happening, report it."
+    )
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        user_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message or self.default_user_message)
+        self.message = message
+        self.status = status
+        self.user_message = user_message or self.default_user_message
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class BadRequest(DeepSeekError):
+    """400/422: the request itself is wrong; sending it again will fail again."""
+
+    def __init__(self, message: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("user_message", _bad_request_advice(message))
+        super().__init__(message, **kwargs)
+
+
+class AuthenticationFailed(DeepSeekError):
+    """401: the API key is missing, wrong or revoked."""
+
+    default_user_message = "The DeepSeek API key was rejected. Check DEEPSEEK_API_KEY."
+
+
+class InsufficientBalance(DeepSeekError):
+    """402: the account has no credit left."""
+
+    default_user_message = (
+        "The DeepSeek account has run out of credit. Top up the balance on "
+        "platform.deepseek.com, then try again."
+    )
+
+
+class RateLimited(DeepSeekError):
+    """429: over the account's concurrency limit."""
+
+    retryable = True
+    default_user_message = (
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Wait a moment and try again."
+    )
+
+
+class Overloaded(DeepSeekError):
+    """500/502/503/504: a server-side failure that usually passes."""
+
+    retryable = True
+    default_user_message = "DeepSeek is overloaded or had a server error. Try again in a minute."
+
+
+class UpstreamTimeout(DeepSeekError):
+    """DeepSeek did not answer within one of the client's deadlines (see ``kind``)."""
+
+    retryable = True
+    _advice: ClassVar[dict[str, str]] = {
+        "connect": "Could not reach DeepSeek in time. Check the network connection and try again.",
+        "first_token": (
+            "DeepSeek took too long to start answering (it may be queueing requests). "
+            "Try again in a minute."
+        ),
+        "idle": "DeepSeek stopped sending text in the middle of the answer. Try again.",
+        "total": (
+            "The answer took longer than the allowed time and was stopped. "
+            "Try again, or ask for a shorter answer."
+        ),
+    }
+
+    def __init__(self, kind: TimeoutKind, seconds: float | None = None, **kwargs: Any) -> None:
+        self.kind = kind
+        self.seconds = seconds
+        after = f" after {seconds:g} s" if seconds is not None else ""
+        kwargs.setdefault("user_message", self._advice[kind])
+        super().__init__(f"{kind} timeout{after}", **kwargs)
+
+
+class ConnectionFailed(DeepSeekError):
+    """The connection could not be made or broke before a response arrived."""
+
+    retryable = True
+    default_user_message = (
+        "Could not connect to DeepSeek. Check the network connection and DEEPSEEK_BASE_URL, "
+        "then try again."
+    )
+
+
+class ProtocolError(DeepSeekError):
+    """The server sent something that is not the DeepSeek wire format."""
+
+    default_user_message = (
+        "DeepSeek sent a response that could not be read. Try again; "
+        "if it keeps happening, report it."
+    )
+
+
+class StreamTruncated(DeepSeekError):
+    """The stream ended without ``[DONE]`` and without a finish reason: never a success."""
+
+    # Cuts come from dropped connections and gateway limits, which a new attempt usually avoids.
+    retryable = True
+    default_user_message = (
+        "The answer was cut off because the connection to DeepSeek dropped before it "
+        "finished. Try again."
+    )
+
+
+def _bad_request_advice(message: str) -> str:
+    """Turn a 400/422 message into advice; unknown messages are shown as they are."""
+    lowered = message.lower()
+    if "content exists risk" in lowered:
+        return (
+            "DeepSeek refused this prompt on content-safety grounds. Rephrase the prompt; "
+            "sending it unchanged will fail again."
+        )
+    if "model not exist" in lowered:
+        return "DeepSeek does not know the configured model name. Check DEEPSEEK_MODEL."
+    if "maximum context length" in lowered:
+        return "The prompt is too long for the model. Shorten it or lower the answer length."
+    if "max_tokens" in lowered:
+        return f"The answer length setting is out of range: {message}"
+    return (
+        f"DeepSeek rejected the request: {message}"
+        if message
+        else ("DeepSeek rejected the request as invalid.")
+    )
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Read a Retry-After header: delay in seconds, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """Case-insensitive header lookup that works for httpx.Headers and plain dicts."""
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _error_message(body: bytes) -> str:
+    """Extract the message from any of the error body shapes DeepSeek has used."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text  # 2024-era 422s are plain text
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if data.get("detail"):  # the 2024 {"detail": "Content Exists Risk"} shape
+            return str(data["detail"])
+        if data.get("message"):
+            return str(data["message"])
+    return text
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str] | None = None
+) -> DeepSeekError:
+    """Map an HTTP error response to the matching :class:`DeepSeekError` subclass.
+
+    Understands the ``{"error": {"message", "type", "param", "code"}}`` envelope, the older
+    ``{"detail": "..."}`` shape and plain-text bodies.
+    """
+    message = _error_message(body)
+    retry_after = _parse_retry_after(_header(headers, "retry-after"))
+    kwargs: dict[str, Any] = {"status": status, "retry_after": retry_after}
+    if status in (400, 422):
+        return BadRequest(message, **kwargs)
+    if status == 401:
+        return AuthenticationFailed(message, **kwargs)
+    if status == 402:
+        return InsufficientBalance(message, **kwargs)
+    if status == 429:
+        return RateLimited(message, **kwargs)
+    if status >= 500:
+        return Overloaded(message, **kwargs)
+    if status == 404:
+        return DeepSeekError(
+            message,
+            user_message="The DeepSeek API address was not found. Check DEEPSEEK_BASE_URL.",
+            **kwargs,
+        )
+    return DeepSeekError(message, **kwargs)

@@ -1,0 +1,574 @@
+"""An offline, DeepSeek-compatible server for development, tests and benchmarks.
+
+A pure ASGI app (no framework) that reproduces the wire format described in the API notes:
+``: keep-alive`` comments while "queued", a role-only first chunk, a thinking phase
+(``reasoning_content``) unless the request sends ``"thinking": {"type": "disabled"}``, one
+token per chunk paced at ``tokens_per_second``, a terminal chunk with ``finish_reason`` and
+``usage``, then ``data: [DONE]``. Non-streaming requests get blank lines first, then the JSON.
+
+Run it: ``python -m studio.deepseek.simulator --host 127.0.0.1 --port 8001 --tps 50``.
+
+Endpoints (``/v1`` prefix accepted): ``POST /chat/completions``, ``GET /models``,
+``GET /user/balance``. All need ``Authorization: Bearer <key>``; a missing key, ``bad`` or
+``sk-bad`` gets the real 401 envelope. Models: ``deepseek-flash``, ``deepseek-v4-flash``,
+``deepseek-v4-pro`` and any ``sim-*`` name; the retired ``deepseek-chat`` and
+``deepseek-reasoner`` and anything else get 400 ``Model Not Exist``.
+
+Fault directives, written anywhere in the last user message (they are removed before the
+answer is generated, so they never appear in it):
+
+``[[sim:error=CODE]]``
+    Fail before streaming. 400 (context-length message), 401, 402 (``Insufficient Balance``),
+    422 (plain-text body, as in 2024-25), 429 (with ``Retry-After: 2``), 500, 503. The 400,
+    401, 402 and 422 texts are real captured messages; the 429/500/503 texts are stand-ins.
+``[[sim:content_risk]]``
+    400 ``Content Exists Risk`` (content-safety refusal of the input).
+``[[sim:cut_after=N]]``
+    End the body after N tokens (reasoning or answer): no finish chunk, no ``[DONE]``.
+``[[sim:stall_after=N]]``
+    After N tokens send nothing while keeping the connection open; give up (end the body,
+    still without a finish) after 60 s or when the client disconnects.
+``[[sim:keepalive_midstream]]``
+    Send ``: keep-alive`` comments between answer chunks.
+``[[sim:usage=separate]]``
+    With ``include_usage``, put usage in a separate ``choices: []`` chunk (as the Aug 2026
+    docs describe) instead of on the final chunk (as all real captures show).
+``[[sim:tokens=N]]``
+    Make the answer exactly N tokens long (default: 150-250, ending at a sentence).
+``[[sim:whitespace_body]]``
+    Non-streaming only: a 200 whose body is only whitespace (an overloaded gateway).
+
+Tokens are word-ish pieces (a word plus the spaces after it) and single CJK characters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import random
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CHAT_MODELS = ("deepseek-flash", "deepseek-v4-flash", "deepseek-v4-pro")
+LISTED_MODELS = ("deepseek-flash", "deepseek-v4-pro")
+FINGERPRINT = "fp_sim_prod1125"
+MAX_TOKENS_LIMIT = 393216
+STALL_LIMIT_S = 60.0
+KEEPALIVE = b": keep-alive\n\n"
+
+_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_TOKEN_RE = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
+_DIRECTIVE_RE = re.compile(r"\[\[sim:([a-z_]+)(?:=([^\]]*))?\]\]")
+_EN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+# Splitting Chinese text on common particles and verbs leaves the content words.
+_ZH_SPLIT_RE = re.compile(
+    r"[^\u4e00-\u9fff]+|[的了是在和与请写篇个关于我你他们吗呢把给为对一这那些中]"
+)
+# fmt: off
+_STOPWORDS = frozenset({
+    "about", "after", "again", "also", "because", "been", "before", "being", "could", "does",
+    "doing", "from", "have", "into", "just", "like", "make", "more", "most", "much", "only",
+    "other", "over", "please", "should", "some", "such", "than", "that", "their", "them", "then",
+    "there", "these", "they", "this", "those", "very", "want", "what", "when", "where", "which",
+    "while", "will", "with", "would", "write", "your", "short", "long", "give", "tell",
+    "explain", "describe",
+})
+# fmt: on
+
+_ERRORS: dict[int, tuple[str, str]] = {
+    400: (
+        "This model's maximum context length is 131072 tokens. However, you requested 131134 "
+        "tokens (122942 in the messages, 8192 in the completion). Please reduce the length of "
+        "the messages or completion.",
+        "invalid_request_error",
+    ),
+    402: ("Insufficient Balance", "unknown_error"),
+    429: ("Rate Limit Reached", "rate_limit_error"),
+    500: ("Internal Server Error", "internal_error"),
+    503: ("Service Unavailable: the server is overloaded, please try again later", "server_error"),
+}
+_PLAIN_422 = (
+    "Failed to deserialize the JSON body into the target type: messages[0]: invalid type: "
+    "sequence, expected a string at line 1 column 42"
+)
+
+_EN = {
+    "headings": ["## {A}: a practical overview", "## Notes on {a}", "## Getting {a} right"],
+    "sentences": [
+        "The key to {a} is a clear sense of who will read it and why.",
+        "Start with {a}, then connect it to {b} so the reader sees the whole picture.",
+        "A short example usually explains {a} better than a long definition.",
+        "Keep the tone direct and concrete, and avoid jargon around {b}.",
+        "Each paragraph should move the reader one step closer to a decision about {a}.",
+        "If {b} matters to your audience, say so early and back it with a fact.",
+        "Readers remember specifics, so name the numbers, dates and people behind {a}.",
+        "It helps to test the draft on someone who knows little about {b}.",
+        "Cut any sentence about {a} that does not earn its place.",
+    ],
+    "bullets": [
+        "- **{A}**: define it in one sentence before going further.",
+        "- **Audience**: decide what they already know about {b}.",
+        "- **Evidence**: support each claim about {a} with a source or an example.",
+        "- **Structure**: lead with the point, then give the detail.",
+        "- **Next step**: end with one clear action related to {b}.",
+    ],
+    "thoughts": [
+        "Okay, the user wants something about {a}.",
+        "Let me think about how {a} relates to {b}.",
+        "A heading, a few short paragraphs and a list should work here.",
+        "Maybe I should mention {b} as a concrete example.",
+        "I need to keep it practical rather than abstract.",
+    ],
+    "fallback": ["the topic", "the details"],
+    "joiner": " ",
+}
+_ZH = {
+    "headings": ["## 关于{a}的几点建议", "## {a}：实用概览", "## 如何做好{a}"],
+    "sentences": [
+        "关于{a}，最重要的是先弄清楚读者是谁，以及他们为什么关心它。",
+        "可以先介绍{a}，再把它和{b}联系起来，让读者看到全貌。",
+        "一个简短的例子往往比冗长的定义更能说明{a}。",
+        "语气要直接具体，谈到{b}时尽量少用术语。",
+        "每一段都应该让读者离关于{a}的判断更近一步。",
+        "如果{b}对读者很重要，就要尽早说明，并用事实支撑。",
+        "读者记得住细节，所以要写清楚与{a}相关的数字、时间和人物。",
+    ],
+    "bullets": [
+        "- **{a}**：先用一句话说清楚它是什么。",
+        "- **读者**：想一想他们对{b}已经了解多少。",
+        "- **证据**：每个关于{a}的观点都要有来源或例子。",
+        "- **结构**：先讲结论，再讲细节。",
+    ],
+    "thoughts": [
+        "好的，用户想了解{a}。",
+        "我来想想{a}和{b}之间有什么关系。",
+        "用一个标题、几段短文和一个列表来回答比较合适。",
+        "也许可以把{b}当作具体的例子。",
+    ],
+    "fallback": ["这个主题", "相关细节"],
+    "joiner": "",
+}
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into simulator tokens; ``"".join(tokenize(t)) == t``."""
+    return _TOKEN_RE.findall(text)
+
+
+def _estimate_tokens(text: str) -> int:
+    # The docs' rule of thumb: ~0.3 token per English character, ~0.6 per Chinese one.
+    cjk = len(_CJK_RE.findall(text))
+    return math.ceil(cjk * 0.6 + (len(text) - cjk) * 0.3)
+
+
+def _keywords(prompt: str, chinese: bool) -> list[str]:
+    if chinese:
+        words = [w for w in _ZH_SPLIT_RE.split(prompt) if 2 <= len(w) <= 6]
+    else:
+        words = [w.lower() for w in _EN_WORD_RE.findall(prompt)]
+        words = [w for w in words if w not in _STOPWORDS]
+    return list(dict.fromkeys(words))  # de-duplicate, keep order
+
+
+class _Writer:
+    """Fills the sentence templates of one language with words taken from the prompt."""
+
+    def __init__(self, prompt: str, rng: random.Random) -> None:
+        chinese = bool(_CJK_RE.search(prompt))
+        self.lang = _ZH if chinese else _EN
+        self.rng = rng
+        self.words = _keywords(prompt, chinese) or list(self.lang["fallback"])
+        self.decks: dict[str, list[str]] = {}
+
+    def fill(self, template: str) -> str:
+        a = self.rng.choice(self.words)
+        b = self.rng.choice([w for w in self.words if w != a] or self.lang["fallback"])
+        return template.format(a=a, b=b, A=a[:1].upper() + a[1:])
+
+    def pick(self, kind: str) -> str:
+        # Deal templates from a shuffled deck so the same sentence never comes twice in a row
+        # within a deck (real answers rarely repeat themselves verbatim).
+        deck = self.decks.get(kind)
+        if not deck:
+            deck = self.decks[kind] = self.rng.sample(self.lang[kind], len(self.lang[kind]))
+        return self.fill(deck.pop())
+
+    def answer(self, target: int) -> str:
+        """Markdown of about ``target`` tokens: heading, paragraphs, a list, more paragraphs."""
+        blocks: list[str] = [self.pick("headings")]
+        plan = ["p", "p", "list", "p"]
+        while True:
+            shape = plan.pop(0) if plan else "p"
+            sep = "\n" if shape == "list" else self.lang["joiner"]
+            parts: list[str] = []
+            blocks.append("")
+            for _ in range(self.rng.randint(3, 4)):
+                parts.append(self.pick("bullets" if shape == "list" else "sentences"))
+                blocks[-1] = sep.join(parts)
+                if len(tokenize("\n\n".join(blocks))) >= target:
+                    return "\n\n".join(blocks)
+
+    def reasoning(self, target: int) -> str:
+        parts: list[str] = []
+        while len(tokenize(self.lang["joiner"].join(parts))) < target:
+            parts.append(self.pick("thoughts"))
+        return self.lang["joiner"].join(parts)
+
+
+def _error_body(message: str, type_: str) -> dict[str, Any]:
+    return {
+        "error": {"message": message, "type": type_, "param": None, "code": "invalid_request_error"}
+    }
+
+
+def _type_name(value: Any) -> str:
+    """How serde describes an unexpected JSON value ("invalid type: sequence, ...")."""
+    if isinstance(value, list):
+        return "sequence"
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    return "null"
+
+
+def _validate(body: Any) -> str | None:
+    """Return a 400 message for a malformed chat request, or None when it is acceptable."""
+    prefix = "Failed to deserialize the JSON body into the target type: "
+    if not isinstance(body, dict):
+        return prefix + f"invalid type: {_type_name(body)}, expected struct ChatCompletionRequest"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return prefix + "missing field `messages`"
+    for n, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            return prefix + f"messages[{n}]: invalid type: {_type_name(msg)}, expected a message"
+        role = msg.get("role")
+        if role not in ("system", "user", "assistant", "tool"):
+            return prefix + (
+                f"messages[{n}]: unknown variant `{role}`, expected one of `system`, `user`, "
+                "`assistant`, `tool`, `latest_reminder`"
+            )
+        content = msg.get("content")
+        if not isinstance(content, str) and not (content is None and role == "assistant"):
+            return prefix + f"messages[{n}]: invalid type: {_type_name(content)}, expected a string"
+    model = body.get("model")
+    if not isinstance(model, str) or not (model in CHAT_MODELS or model.startswith("sim-")):
+        return "Model Not Exist"  # also the retired deepseek-chat / deepseek-reasoner aliases
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not 1 <= max_tokens <= MAX_TOKENS_LIMIT
+    ):
+        return f"Invalid max_tokens value, the valid range of max_tokens is [1, {MAX_TOKENS_LIMIT}]"
+    return None
+
+
+def _int_directive(directives: dict[str, str], name: str) -> int | None:
+    value = directives.get(name)
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def create_app(
+    *,
+    tokens_per_second: float = 50.0,
+    first_token_delay: float = 0.3,
+    keepalive_interval: float = 0.1,
+    seed: int | None = None,
+) -> ASGIApp:
+    """Build the simulator ASGI app; see the module docstring for behaviour and directives."""
+    token_interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        # Watch for the client going away so a stream stops instead of talking to nobody.
+        disconnected = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await _handle(scope, raw, send, disconnected)
+        finally:
+            watcher.cancel()
+
+    async def _handle(scope: Scope, raw: bytes, send: Send, disconnected: asyncio.Event) -> None:
+        path = scope["path"].removeprefix("/v1")
+        method = scope["method"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        routes = {"/chat/completions": "POST", "/models": "GET", "/user/balance": "GET"}
+        if path not in routes:
+            return await _json(send, 404, _error_body("Not Found", "invalid_request_error"))
+        if method != routes[path]:
+            return await _json(
+                send, 405, _error_body("Method Not Allowed", "invalid_request_error")
+            )
+        auth = headers.get("authorization", "")
+        key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        if not key or key in ("bad", "sk-bad"):
+            return await _unauthorized(send, key)
+        if path == "/models":
+            data = [{"id": m, "object": "model", "owned_by": "deepseek"} for m in LISTED_MODELS]
+            return await _json(send, 200, {"object": "list", "data": data})
+        if path == "/user/balance":
+            info = {
+                "currency": "USD",
+                "total_balance": "110.00",
+                "granted_balance": "10.00",
+                "topped_up_balance": "100.00",
+            }
+            return await _json(send, 200, {"is_available": True, "balance_infos": [info]})
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            msg = f"Failed to parse the request body as JSON: {exc}"
+            return await _json(send, 400, _error_body(msg, "invalid_request_error"))
+        problem = _validate(body)
+        if problem:
+            return await _json(send, 400, _error_body(problem, "invalid_request_error"))
+        await _chat(body, send, disconnected)
+
+    async def _chat(body: dict[str, Any], send: Send, disconnected: asyncio.Event) -> None:
+        messages = body["messages"]
+        last_user = next((m for m in reversed(messages) if m["role"] == "user"), messages[-1])
+        directives = {m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(last_user["content"] or "")}
+        prompt = _DIRECTIVE_RE.sub("", last_user["content"] or "").strip()
+
+        if "error" in directives:
+            return await _fault(send, directives["error"].strip())
+        if "content_risk" in directives:
+            return await _json(
+                send, 400, _error_body("Content Exists Risk", "invalid_request_error")
+            )
+
+        stream = body.get("stream") is True
+        thinking = (body.get("thinking") or {}).get("type") != "disabled"
+        include_usage = stream and (body.get("stream_options") or {}).get("include_usage") is True
+        rng = random.Random(f"{seed}|{prompt}")
+        writer = _Writer(prompt, rng)
+        exact = _int_directive(directives, "tokens")
+        answer = tokenize(writer.answer(exact or rng.randint(150, 250)))[: exact or None]
+        reasoning = tokenize(writer.reasoning(rng.randint(40, 80))) if thinking else []
+        budget = body.get("max_tokens") or MAX_TOKENS_LIMIT
+        finish = "length" if len(reasoning) + len(answer) > budget else "stop"
+        reasoning = reasoning[:budget]
+        answer = answer[: budget - len(reasoning)]
+
+        texts = [m.get("content") or "" for m in messages]
+        prompt_tokens = sum(_estimate_tokens(t) + 3 for t in texts)
+        # Cache hits come in 64-token units; pretend everything before the last turn is cached.
+        cached = (sum(_estimate_tokens(t) + 3 for t in texts[:-1]) // 64) * 64
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(reasoning) + len(answer),
+            "total_tokens": prompt_tokens + len(reasoning) + len(answer),
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "prompt_cache_hit_tokens": cached,
+            "prompt_cache_miss_tokens": prompt_tokens - cached,
+        }
+        if thinking:
+            usage["completion_tokens_details"] = {"reasoning_tokens": len(reasoning)}
+        envelope = {
+            "id": str(uuid.uuid4()),
+            "object": "chat.completion.chunk" if stream else "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
+
+        if not stream:
+            await _start(send, 200, "application/json")
+            await _queue(send, b"\n", disconnected)
+            if "whitespace_body" in directives:
+                return await _end(send, b"   \n")
+            await asyncio.sleep(usage["completion_tokens"] * token_interval)
+            message = {"role": "assistant", "content": "".join(answer)}
+            if thinking:
+                message["reasoning_content"] = "".join(reasoning)
+            choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+            result = {
+                **envelope,
+                "choices": [choice],
+                "usage": usage,
+                "system_fingerprint": FINGERPRINT,
+            }
+            return await _end(send, _compact(result))
+
+        def chunk(delta: dict[str, Any] | None, reason: str | None = None, **extra: Any) -> bytes:
+            obj = {**envelope, "system_fingerprint": FINGERPRINT}
+            obj["choices"] = (
+                []
+                if delta is None
+                else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]
+            )
+            if include_usage:
+                obj["usage"] = None  # real traffic: null on every chunk but the one with usage
+            obj.update(extra)
+            return b"data: " + _compact(obj) + b"\n\n"
+
+        await _start(
+            send, 200, "text/event-stream; charset=utf-8", [(b"cache-control", b"no-cache")]
+        )
+        await _queue(send, KEEPALIVE, disconnected)
+        role = (
+            {"role": "assistant", "content": None, "reasoning_content": ""}
+            if thinking
+            else {"role": "assistant", "content": ""}
+        )
+        await _body(send, chunk(role))
+        cut_after = _int_directive(directives, "cut_after")
+        stall_after = _int_directive(directives, "stall_after")
+        pieces = [("reasoning_content", t) for t in reasoning] + [("content", t) for t in answer]
+        for n, (field, token) in enumerate(pieces):
+            if n == cut_after:
+                return await _end(send)
+            if n == stall_after:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(disconnected.wait(), STALL_LIMIT_S)
+                return await _end(send)
+            await asyncio.sleep(token_interval)
+            if disconnected.is_set():
+                return
+            if field == "content" and n > len(reasoning) and "keepalive_midstream" in directives:
+                await _body(send, KEEPALIVE)
+            if not thinking:
+                delta = {"content": token}
+            elif field == "content":
+                delta = {"content": token, "reasoning_content": None}
+            else:
+                delta = {"content": None, "reasoning_content": token}
+            await _body(send, chunk(delta))
+        final = {"content": "", "reasoning_content": None} if thinking else {"content": ""}
+        if directives.get("usage") == "separate":
+            await _body(send, chunk(final, finish))
+            if include_usage:
+                await _body(send, chunk(None, usage=usage))
+        else:
+            await _body(send, chunk(final, finish, usage=usage))
+        await _end(send, b"data: [DONE]\n\n")
+
+    async def _queue(send: Send, payload: bytes, disconnected: asyncio.Event) -> None:
+        """Pretend to wait for scheduling, sending keep-alives (or blank lines) meanwhile."""
+        waited = 0.0
+        while waited < first_token_delay and not disconnected.is_set():
+            await _body(send, payload)
+            step = min(keepalive_interval, first_token_delay - waited)
+            if step <= 0:
+                step = first_token_delay - waited
+            await asyncio.sleep(step)
+            waited += step
+
+    return app
+
+
+def _compact(obj: Any) -> bytes:
+    # DeepSeek sends compact JSON with raw (unescaped) UTF-8, e.g. {"content":"我"}.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def _start(send: Send, status: int, content_type: str, extra: list | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+
+
+async def _body(send: Send, data: bytes) -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": True})
+
+
+async def _end(send: Send, data: bytes = b"") -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+async def _json(send: Send, status: int, obj: Any, extra: list | None = None) -> None:
+    await _start(send, status, "application/json", extra)
+    await _end(send, _compact(obj))
+
+
+async def _unauthorized(send: Send, key: str) -> None:
+    shown = f"****{key[-4:]}" if key else "****"
+    message = f"Authentication Fails, Your api key: {shown} is invalid"
+    body = {
+        "error": {
+            "message": message,
+            "type": "authentication_error",
+            "param": None,
+            "code": "invalid_request_error",
+        }
+    }
+    await _json(send, 401, body)
+
+
+async def _fault(send: Send, code: str) -> None:
+    """Answer with one of the error responses the real API sends before streaming."""
+    if code == "401":
+        return await _unauthorized(send, "sk-simulated-bad-key")
+    if code == "422":
+        await _start(send, 422, "text/plain; charset=utf-8")
+        return await _end(send, _PLAIN_422.encode())
+    status = int(code) if code.isdigit() and int(code) in _ERRORS else 500
+    message, type_ = _ERRORS[status]
+    extra = [(b"retry-after", b"2")] if status == 429 else None
+    await _json(send, status, _error_body(message, type_), extra)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the simulator with uvicorn (``python -m studio.deepseek.simulator --help``)."""
+    import uvicorn  # only the CLI needs a server; importing the app must stay cheap
+
+    parser = argparse.ArgumentParser(description="Offline DeepSeek-compatible API server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--tps", type=float, default=50.0, help="tokens per second")
+    parser.add_argument("--first-token-delay", type=float, default=0.3, help="queue seconds")
+    parser.add_argument("--keepalive-interval", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    app = create_app(
+        tokens_per_second=args.tps,
+        first_token_delay=args.first_token_delay,
+        keepalive_interval=args.keepalive_interval,
+        seed=args.seed,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    main()

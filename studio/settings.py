@@ -1,0 +1,205 @@
+"""DeepSeek Studio settings: one module, configured by the environment (and an optional .env).
+
+Every variable read here is listed in README.md's configuration table and in .env.example.
+Embedded defaults (SQLite, local-memory cache, the offline simulator) need no configuration;
+DATABASE_URL, REDIS_URL and DEEPSEEK_API_KEY switch to the production parts.
+"""
+
+from pathlib import Path
+
+import environ
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+# Without SECRET_KEY only a DEBUG run may start, with a throwaway development key.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (
+    "django-insecure-development-only-key-do-not-use-in-production" if DEBUG else ""
+)
+if not SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "crispy_forms",
+    "crispy_tailwind",
+    "studio",
+    "studio.workspaces",
+    "prompts",
+    "drafts",
+    "theme",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+ASGI_APPLICATION = "studio.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.studio",
+            ],
+        },
+    },
+]
+
+# --- Data: SQLite and local memory by default; DATABASE_URL / REDIS_URL for production ---
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the streaming runner write while pages read.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth -------------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Internationalisation: English and Simplified Chinese --------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: the committed Tailwind build, served by WhiteNoise under uvicorn ------
+STATIC_URL = "static/"
+# STATIC_MANIFEST=true (the Docker image) serves hashed, compressed files from collectstatic;
+# otherwise WhiteNoise finds the files in the apps directly (development, tests).
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)
+if STATIC_MANIFEST:
+    STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
+CRISPY_TEMPLATE_PACK = "tailwind"
+
+# --- Security ----------------------------------------------------------------------------
+# Model output is untrusted: scripts only from us (with a nonce), no inline styles.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+}
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind TLS (production) these are on; DEBUG runs on plain http://127.0.0.1.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- DeepSeek ----------------------------------------------------------------------------
+# Without an API key the studio talks to the offline simulator (studio/deepseek/simulator.py),
+# which `make run` starts beside it, and says so in a banner on every page.
+DEEPSEEK_API_KEY = env.str("DEEPSEEK_API_KEY", default="")
+DEEPSEEK_OFFLINE = not DEEPSEEK_API_KEY
+DEEPSEEK_SIMULATOR_URL = env.str("DEEPSEEK_SIMULATOR_URL", default="http://127.0.0.1:8001")
+DEEPSEEK_BASE_URL = (
+    DEEPSEEK_SIMULATOR_URL
+    if DEEPSEEK_OFFLINE
+    else env.str("DEEPSEEK_BASE_URL", default="https://api.deepseek.com")
+)
+if DEEPSEEK_OFFLINE:
+    DEEPSEEK_API_KEY = "sk-offline-simulator"
+# Model names are configuration: DeepSeek retired deepseek-chat/deepseek-reasoner in 2026.
+DEEPSEEK_MODEL = env.str("DEEPSEEK_MODEL", default="deepseek-flash")
+DEEPSEEK_MAX_TOKENS = env.int("DEEPSEEK_MAX_TOKENS", default=2048)
+DEEPSEEK_TEMPERATURE = env.float("DEEPSEEK_TEMPERATURE", default=1.0)
+DEEPSEEK_CONNECT_TIMEOUT = env.float("DEEPSEEK_CONNECT_TIMEOUT", default=10.0)
+DEEPSEEK_FIRST_TOKEN_TIMEOUT = env.float("DEEPSEEK_FIRST_TOKEN_TIMEOUT", default=120.0)
+DEEPSEEK_IDLE_TIMEOUT = env.float("DEEPSEEK_IDLE_TIMEOUT", default=60.0)
+DEEPSEEK_TOTAL_TIMEOUT = env.float("DEEPSEEK_TOTAL_TIMEOUT", default=600.0)
+DEEPSEEK_MAX_CONNECTIONS = env.int("DEEPSEEK_MAX_CONNECTIONS", default=200)
+
+# --- Generation runner -------------------------------------------------------------------
+# Partial text is saved at most this often while streaming (not once per token).
+GENERATION_PERSIST_INTERVAL = env.float("GENERATION_PERSIST_INTERVAL", default=0.5)
+GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
+# Deltas are batched into one SSE event at most this often (seconds).
+GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
+GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
+
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from drafts.views import workspace
+from studio.views import healthz
+from studio.workspaces.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("w/<int:pk>/", workspace, name="workspace"),
+    path("", include("drafts.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("admin/", admin.site.urls),
+    path("healthz", login_not_required(healthz), name="healthz"),
+]

@@ -1,0 +1,95 @@
+"""Shared fixtures: users, a workspace, the demo templates, and DeepSeek wire-format helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+
+from prompts.actions import import_template
+from prompts.management.commands.load_demo_templates import DEMO_FILE
+from studio.workspaces.actions import create_workspace
+
+CHAT_URL = "https://api.deepseek.test/chat/completions"
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("hamlet", password="pw-hamlet-123")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("cordelia", password="pw-cordelia-123")
+
+
+@pytest.fixture
+def workspace(user):
+    return create_workspace(name="Marketing", owner=user)
+
+
+@pytest.fixture
+def demo_templates(db):
+    return [import_template(data=d)[0] for d in json.loads(DEMO_FILE.read_text("utf-8"))]
+
+
+@pytest.fixture
+def product_template(demo_templates):
+    return next(t for t in demo_templates if t.slug == "product-description")
+
+
+@pytest.fixture
+def product_inputs() -> dict[str, str]:
+    return {
+        "product_name": "Aurora desk lamp",
+        "features": "Warm light\nUSB-C",
+        "audience": "designers",
+        "tone": "friendly",
+        "words": "120",
+        "language": "English",
+    }
+
+
+def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+    """One chat.completion.chunk as DeepSeek sends it (compact JSON, blank line after)."""
+    body: dict = {
+        "id": "24cf6cd3-b4b3-46cc-9347-0928013daea0",
+        "object": "chat.completion.chunk",
+        "created": 1764000000,
+        "model": "deepseek-flash",
+        "system_fingerprint": "fp_test",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+
+
+USAGE = {
+    "prompt_tokens": 12,
+    "completion_tokens": 5,
+    "total_tokens": 17,
+    "prompt_cache_hit_tokens": 0,
+    "prompt_cache_miss_tokens": 12,
+}
+
+
+def sse_body(pieces: Iterable[str], *, finish: str = "stop", done: bool = True) -> bytes:
+    """A whole non-thinking stream: keep-alive, role chunk, content, final chunk, [DONE]."""
+    out = [b": keep-alive\n\n", chunk({"role": "assistant", "content": ""})]
+    out += [chunk({"content": piece}) for piece in pieces]
+    if done:
+        out += [chunk({"content": ""}, finish=finish, usage=USAGE), b"data: [DONE]\n\n"]
+    return b"".join(out)
+
+
+def sse_response(body: bytes) -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def streaming_response(chunks: AsyncIterator[bytes]) -> httpx.Response:
+    """A response whose body arrives as the async iterator yields (for stop/cut tests)."""
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=chunks)

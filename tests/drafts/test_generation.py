@@ -1,0 +1,159 @@
+"""The runner: streams into the log and the database; keeps text however the stream ends."""
+
+import asyncio
+
+import httpx
+import pytest
+import respx
+
+from drafts import generation as runner
+from drafts.actions import start_generation
+from drafts.events import get_log, open_log
+from drafts.models import DraftVersion, Generation
+from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def queued(workspace, product_template, product_inputs, user):
+    version = product_template.current_version()
+    inputs = {**product_inputs, "words": 120}
+    return start_generation(workspace=workspace, version=version, inputs=inputs, user=user)
+
+
+async def _run(generation_id: int) -> Generation:
+    await runner.launch(generation_id)
+    return await Generation.objects.select_related("version").aget(pk=generation_id)
+
+
+@respx.mock
+async def test_finished_stream_saves_version_one_with_usage_and_timings(queued):
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hello ", "world"])))
+
+    generation = await _run(queued.pk)
+
+    assert generation.status == Generation.Status.DONE
+    assert generation.text == "Hello world"
+    assert (generation.prompt_tokens, generation.completion_tokens) == (12, 5)
+    assert generation.finish_reason == "stop"
+    assert generation.ttft_ms is not None and generation.duration_ms >= generation.ttft_ms
+    version = generation.version
+    assert (version.number, version.text, version.source) == (1, "Hello world", "generated")
+    sent = route.calls.last.request
+    assert b'"stream":true' in sent.content and b'"include_usage":true' in sent.content
+    assert b"Aurora desk lamp" in sent.content  # the rendered prompt, as messages
+
+
+@respx.mock
+async def test_log_receives_every_delta_in_order_and_a_final_panel(queued):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["a", "b", "c"])))
+
+    await _run(queued.pk)
+
+    log = get_log(queued.pk)
+    assert log.items == [("content", "a"), ("content", "b"), ("content", "c")]
+    assert 'id="draft-panel"' in log.final_html and "abc" in log.final_html
+
+
+@respx.mock
+async def test_upstream_error_fails_with_a_message_an_editor_understands(queued):
+    body = (
+        b'{"error":{"message":"Insufficient Balance","type":"unknown_error",'
+        b'"param":null,"code":"invalid_request_error"}}'
+    )
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(402, content=body))
+
+    generation = await _run(queued.pk)
+
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_code == "InsufficientBalance"
+    assert "balance" in generation.error_message.lower()
+    assert not await DraftVersion.objects.filter(draft_id=queued.draft_id).aexists()
+
+
+@respx.mock
+async def test_stream_cut_mid_way_keeps_the_text_so_far_marked_failed(queued):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Partial ", "text"], done=False)))
+
+    generation = await _run(queued.pk)
+
+    assert generation.status == Generation.Status.FAILED
+    assert generation.error_code == "StreamTruncated"
+    assert generation.version.text == "Partial text"
+    assert generation.is_partial
+
+
+@respx.mock
+async def test_stop_keeps_what_was_written_and_closes_the_upstream(queued):
+    first_sent = asyncio.Event()
+    closed = asyncio.Event()
+
+    async def body():
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            yield chunk({"content": "Kept "})
+            yield chunk({"content": "words"})
+            first_sent.set()
+            await asyncio.Event().wait()  # the model would go on; only Stop ends this
+            yield chunk({"content": "never"}, finish="stop", usage=USAGE)
+        finally:
+            closed.set()
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+    task = runner.launch(queued.pk)
+    await first_sent.wait()
+    log = get_log(queued.pk)
+    while len(log.items) < 2:  # the runner has consumed both deltas
+        await log.wait(len(log.items), timeout=5)
+
+    assert runner.cancel(queued.pk)
+    await task
+
+    generation = await Generation.objects.select_related("version").aget(pk=queued.pk)
+    assert generation.status == Generation.Status.CANCELLED
+    assert generation.version.text == "Kept words"
+    assert closed.is_set()
+    assert not runner.is_live(queued.pk)
+
+
+@respx.mock
+async def test_partial_text_is_persisted_at_an_interval_not_per_token(
+    queued, settings, monkeypatch
+):
+    settings.GENERATION_PERSIST_BYTES = 10
+    settings.GENERATION_PERSIST_INTERVAL = 3600
+    pieces = ["12345"] * 8  # 40 characters: a save every 10 → 4 saves, not 8
+    saves = []
+    original = runner.save_partial_text
+
+    def counting(**kwargs):
+        saves.append(kwargs["text"])
+        original(**kwargs)
+
+    monkeypatch.setattr(runner, "save_partial_text", counting)
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(pieces)))
+
+    await _run(queued.pk)
+
+    assert [len(text) for text in saves] == [10, 20, 30, 40]
+
+
+def test_an_active_generation_no_process_runs_is_settled_as_interrupted(queued):
+    Generation.objects.filter(pk=queued.pk).update(status="running", text="So far")
+    queued.refresh_from_db()
+
+    settled = runner.settle_orphan(queued)
+
+    assert settled.status == Generation.Status.INTERRUPTED
+    assert settled.version.text == "So far"
+
+
+def test_live_snapshot_reports_text_and_position(queued):
+    log = open_log(queued.pk)
+    log.append("reasoning", "hmm")
+    log.append("content", "Hi")
+
+    assert runner.live_snapshot(queued.pk) == ("Hi", "hmm", 2)
+    log.finish("<section></section>")
+    assert runner.live_snapshot(queued.pk) is None

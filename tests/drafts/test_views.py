@@ -1,0 +1,225 @@
+"""Workspace, generate, draft, SSE and cancel views: full pages, htmx partials, isolation."""
+
+import pytest
+import respx
+from django.urls import reverse
+
+from drafts import generation as runner
+from drafts.actions import add_version, start_generation
+from drafts.models import Draft, DraftVersion, Generation
+from tests.conftest import CHAT_URL, sse_body, sse_response
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def draft(workspace, product_template, product_inputs, user):
+    version = product_template.current_version()
+    generation = start_generation(
+        workspace=workspace, version=version, inputs=product_inputs, user=user
+    )
+    Generation.objects.filter(pk=generation.pk).update(status="done")
+    add_version(
+        draft_id=generation.draft_id,
+        text=(
+            "# Aurora\n\nBright **light**.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))"
+        ),
+        source="generated",
+        author_id=user.pk,
+        generation=generation,
+    )
+    return Draft.objects.get(pk=generation.draft_id)
+
+
+def test_login_is_required(client, workspace):
+    response = client.get(workspace.get_absolute_url())
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_workspace_page_shows_the_template_form(client, user, workspace, demo_templates):
+    client.force_login(user)
+
+    response = client.get(workspace.get_absolute_url())
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and 'id="template-form"' in html
+    assert 'name="product_name"' in html  # the first template's variables as fields
+    assert "Your draft appears here." in html
+
+
+def test_picking_a_template_with_htmx_returns_only_its_form(
+    client, user, workspace, demo_templates
+):
+    client.force_login(user)
+    email = next(t for t in demo_templates if t.slug == "marketing-email")
+
+    response = client.get(
+        workspace.get_absolute_url(),
+        {"template": email.pk},
+        headers={**HTMX, "HX-Target": "template-form"},
+    )
+
+    html = response.content.decode()
+    assert "<html" not in html
+    assert html.strip().startswith('<div id="template-form">')
+    assert 'name="cta"' in html and 'name="product_name"' not in html
+
+
+def test_invalid_form_comes_back_inline_with_errors(client, user, workspace, product_template):
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    data = {"version": product_template.current_version().pk, "words": "5"}
+
+    response = client.post(url, data, headers=HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#template-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert "This field is required." in html
+    assert "greater than or equal to 30" in html
+    assert not Draft.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_streams_into_a_draft_saved_as_version_one(
+    async_client, user, workspace, product_template, product_inputs
+):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Meet ", "*Aurora*"])))
+    await async_client.aforce_login(user)
+    version = await product_template.versions.afirst()
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = await async_client.post(url, {"version": version.pk, **product_inputs}, headers=HTMX)
+
+    html = response.content.decode()
+    generation = await Generation.objects.aget()
+    assert response.status_code == 200
+    assert f'sse-connect="/generations/{generation.pk}/events/?after=0"' in html
+    assert 'sse-close="done"' in html and 'hx-swap="beforeend"' in html
+    assert f"draft={generation.draft_id}" in response["HX-Push-Url"]
+    if task := runner.task_for(generation.pk):  # it may have finished already
+        await task
+    saved = await DraftVersion.objects.aget(draft_id=generation.draft_id)
+    assert (saved.number, saved.text) == (1, "Meet *Aurora*")
+
+    page = await async_client.get(reverse("drafts:detail", args=[generation.draft_id]))
+    assert "<em>Aurora</em>" in page.content.decode()  # survives a reload, rendered
+
+
+def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    response = client.post(url, {"version": product_template.current_version().pk})
+    assert response.status_code == 200 and b"This field is required." in response.content
+
+
+def test_draft_page_renders_sanitized_markdown_and_versions(client, user, draft):
+    client.force_login(user)
+
+    response = client.get(draft.get_absolute_url())
+
+    html = response.content.decode()
+    assert "<h1>Aurora</h1>" in html and "<strong>light</strong>" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert 'href="javascript' not in html
+    assert 'id="version-list"' in html and "v1" in html
+
+
+def test_version_link_with_htmx_returns_the_panel_only(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Second take", source="edited", author_id=user.pk)
+
+    response = client.get(draft.get_absolute_url(), {"v": 1}, headers=HTMX)
+
+    html = response.content.decode()
+    assert "<html" not in html and 'id="draft-panel"' in html
+    assert "Aurora" in html and "Second take" not in html
+    assert 'aria-current="true"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_events_of_a_finished_generation_send_the_final_panel_once(async_client, user, draft):
+    await async_client.aforce_login(user)
+    generation = await draft.generations.afirst()
+
+    response = await async_client.get(reverse("drafts:events", args=[generation.pk]))
+
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["Cache-Control"] == "no-cache" and response["X-Accel-Buffering"] == "no"
+    body = b"".join([part async for part in response.streaming_content]).decode()
+    assert body.startswith("event: done\ndata: ")
+    assert body.count("event: done") == 1 and "Aurora" in body
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_events_replay_from_last_event_id(async_client, user, draft):
+    from drafts.events import open_log
+
+    await async_client.aforce_login(user)
+    generation = await draft.generations.afirst()
+    log = open_log(generation.pk)
+    for piece in ["one ", "two ", "three"]:
+        log.append("content", piece)
+    log.finish("<section>final</section>")
+
+    response = await async_client.get(
+        reverse("drafts:events", args=[generation.pk]), headers={"Last-Event-ID": "1"}
+    )
+
+    body = b"".join([part async for part in response.streaming_content]).decode()
+    assert body == (
+        "id: 3\nevent: delta\ndata: two three\n\n"
+        "id: 3\nevent: done\ndata: <section>final</section>\n\n"
+    )
+
+
+def test_cancel_of_a_generation_not_running_settles_it(client, user, draft):
+    client.force_login(user)
+    generation = draft.generations.get()
+    Generation.objects.filter(pk=generation.pk).update(status="running", text="half")
+
+    response = client.post(reverse("drafts:cancel", args=[generation.pk]), headers=HTMX)
+
+    assert response.status_code == 204
+    generation.refresh_from_db()
+    assert generation.status == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "name, method",
+    [
+        ("workspace", "get"),
+        ("drafts:generate", "post"),
+        ("drafts:detail", "get"),
+        ("drafts:events", "get"),
+        ("drafts:cancel", "post"),
+    ],
+)
+def test_another_users_objects_are_not_found(client, other_user, draft, name, method):
+    client.force_login(other_user)
+    pk = {
+        "workspace": draft.workspace_id,
+        "drafts:generate": draft.workspace_id,
+        "drafts:detail": draft.pk,
+        "drafts:events": draft.generations.get().pk,
+        "drafts:cancel": draft.generations.get().pk,
+    }[name]
+
+    response = getattr(client, method)(reverse(name, args=[pk]))
+
+    assert response.status_code == 404
+
+
+def test_post_without_csrf_token_is_refused(user, workspace, product_template):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = client.post(url, {"version": product_template.current_version().pk})
+
+    assert response.status_code == 403
