@@ -91,7 +91,8 @@ format: bootstrap
 
 # Front-end assets: Tailwind from npm; the built, minified CSS is committed so that running
 # the studio needs no Node.
-css:
+css: bootstrap
+	ln -sfn "$$($(PY) -c 'import crispy_tailwind, pathlib; print(pathlib.Path(crispy_tailwind.__file__).parent)')" theme/vendor-crispy
 	cd theme && npm ci --no-audit --no-fund && npm run build
 
 messages: bootstrap

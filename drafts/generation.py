@@ -9,6 +9,7 @@ ends — finished, stopped, failed, cut off — what was written is kept as a dr
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 
@@ -33,7 +34,11 @@ FINISHED_LOG_TTL = 60.0
 def launch(generation_id: int) -> asyncio.Task[None]:
     """Start running a committed, queued generation in the background."""
     open_log(generation_id)
-    task = asyncio.create_task(run(generation_id), name=f"generation-{generation_id}")
+    # A fresh context: the request's contextvars include its thread-sensitive executor,
+    # which shuts down when the response is sent, long before the generation ends.
+    task = asyncio.create_task(
+        run(generation_id), name=f"generation-{generation_id}", context=contextvars.Context()
+    )
     _tasks[generation_id] = task
     task.add_done_callback(lambda _: _tasks.pop(generation_id, None))
     return task

@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -118,22 +118,22 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files: the committed Tailwind build, served by WhiteNoise under uvicorn ------
+# --- Static files: the committed Tailwind build, served by ServeStatic (async) ------------
 STATIC_URL = "static/"
 # STATIC_MANIFEST=true (the Docker image) serves hashed, compressed files from collectstatic;
-# otherwise WhiteNoise finds the files in the apps directly (development, tests).
+# otherwise ServeStatic finds the files in the apps directly (development, tests).
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)
 if STATIC_MANIFEST:
     STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+SERVESTATIC_USE_FINDERS = not STATIC_MANIFEST
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
 CRISPY_TEMPLATE_PACK = "tailwind"

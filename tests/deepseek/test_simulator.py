@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from studio.deepseek import (
     AuthenticationFailed,
@@ -32,6 +28,7 @@ from studio.deepseek import (
     Usage,
 )
 from studio.deepseek.simulator import create_app, tokenize
+from tests.servers import run_asgi
 
 from .conftest import StreamingASGITransport
 
@@ -351,35 +348,22 @@ async def test_non_stream_body_starts_with_blank_lines() -> None:
 def test_keepalives_on_the_wire_under_uvicorn() -> None:
     """A real server and socket: keep-alive comments precede the first data event."""
     app = create_app(tokens_per_second=2000, first_token_delay=0.05, keepalive_interval=0.01)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:  # poll a flag with a deadline: no fixed sleep
-            assert thread.is_alive() and time.monotonic() < deadline
-            time.sleep(0.005)
-        body = {
-            "model": "deepseek-flash",
-            "stream": True,
-            "messages": [{"role": "user", "content": "Rivers [[sim:tokens=20]]"}],
-        }
-        with httpx.stream(
+    body = {
+        "model": "deepseek-flash",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Rivers [[sim:tokens=20]]"}],
+    }
+    with (
+        run_asgi(app) as base_url,
+        httpx.stream(
             "POST",
-            f"http://127.0.0.1:{port}/chat/completions",
+            f"{base_url}/chat/completions",
             json=body,
             headers={"Authorization": "Bearer k"},
             timeout=10,
-        ) as response:
-            raw = b"".join(response.iter_raw())
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive()
+        ) as response,
+    ):
+        raw = b"".join(response.iter_raw())
     head = raw[: raw.index(b"data: ")]
     assert head.startswith(b": keep-alive\n\n") and head.count(b": keep-alive\n\n") >= 3
     assert raw.endswith(b"data: [DONE]\n\n")

@@ -1,0 +1,61 @@
+"""The first slice in a real browser: log in, fill a template, watch the text stream in."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ready(user, workspace, demo_templates):
+    return workspace
+
+
+def fill_product_form(page: Page, features: str = "Warm light\nUSB-C charging") -> None:
+    page.get_by_label("Template").select_option(label="Product description")
+    # "Key features" is only in this template's form: wait for the swap before typing.
+    expect(page.get_by_label("Key features")).to_be_visible()
+    page.get_by_label("Product name").fill("Aurora desk lamp")
+    page.get_by_label("Key features").fill(features)
+
+
+def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, ready):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.get_by_role("link", name="Marketing").click()
+    fill_product_form(page)
+
+    page.get_by_role("button", name="Generate").click()
+
+    # While the model is still writing, text is already on the page and Stop is offered.
+    stream = page.locator("#stream-text")
+    expect(stream).not_to_be_empty()
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    # Then the final event swaps in the rendered Markdown and the first version.
+    body = page.locator("#draft-body")
+    expect(body.locator("h2")).to_be_visible(timeout=20_000)
+    expect(page.locator("#version-list")).to_contain_text("v1")
+    expect(page.locator("[data-status]")).to_have_text("Done")
+    expect(page.locator("[data-tokens]")).to_be_visible()
+    text = body.inner_text()
+
+    page.reload()
+
+    expect(page.locator("#draft-body")).to_have_text(text)
+    expect(page.locator("#version-list")).to_contain_text("v1")
+
+
+def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.get_by_role("link", name="Marketing").click()
+    fill_product_form(page, features="Warm light [[sim:tokens=3000]]")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#stream-text")).not_to_be_empty()
+
+    page.keyboard.press("Escape")  # the Stop shortcut
+
+    expect(page.locator("[data-status]")).to_have_text("Stopped", timeout=10_000)
+    expect(page.get_by_role("status")).to_contain_text("text written so far is kept")
+    expect(page.locator("#draft-body")).not_to_be_empty()
+    expect(page.locator("#version-list")).to_contain_text("v1 · Generated · Stopped")
