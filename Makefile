@@ -96,7 +96,7 @@ css: bootstrap
 	cd theme && npm ci --no-audit --no-fund && npm run build
 
 messages: bootstrap
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

@@ -4,9 +4,17 @@ from .models import PromptTemplate, TemplateVersion
 
 
 class TemplateVersionInline(admin.StackedInline):
+    """Versions are immutable: shown, never edited or deleted here."""
+
     model = TemplateVersion
     extra = 0
-    readonly_fields = ["created", "created_by"]
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(PromptTemplate)

@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from prompts.actions import InvalidTemplate, import_template
+from prompts.management.commands.load_demo_templates import DEMO_FILE
+
+
+@pytest.fixture
+def data():
+    return json.loads(DEMO_FILE.read_text("utf-8"))[0]
+
+
+def test_importing_the_same_template_twice_adds_no_version(db, data):
+    template, created = import_template(data=data)
+    again, created_again = import_template(data=data)
+    assert (created, created_again) == (True, False)
+    assert again.pk == template.pk and template.versions.count() == 1
+
+
+def test_a_changed_prompt_becomes_a_new_immutable_version(db, data):
+    template, _ = import_template(data=data)
+    first = template.current_version()
+
+    import_template(data={**data, "user_prompt": data["user_prompt"] + " Be brief."})
+
+    assert [v.number for v in template.versions.order_by("number")] == [1, 2]
+    first.refresh_from_db()
+    assert "Be brief." not in first.user_prompt  # the old version is untouched
+    assert template.current_version().user_prompt.endswith("Be brief.")
+
+
+def test_a_template_using_an_undeclared_variable_is_refused(db, data):
+    with pytest.raises(InvalidTemplate, match="missing"):
+        import_template(data={**data, "user_prompt": "{{ missing }}"})
+
+
+def test_demo_templates_load_with_the_command(db):
+    from django.core.management import call_command
+
+    from prompts.models import PromptTemplate
+
+    call_command("load_demo_templates")
+    call_command("load_demo_templates")
+    assert PromptTemplate.objects.filter(workspace=None).count() == 4
+    assert all(t.versions.count() == 1 for t in PromptTemplate.objects.all())
