@@ -94,6 +94,8 @@ class Generation(models.Model):
     cache_hit_tokens = models.PositiveIntegerField(null=True)
     cache_miss_tokens = models.PositiveIntegerField(null=True)
     reasoning_tokens = models.PositiveIntegerField(null=True)
+    # US dollars at the list price in force when the generation ran (studio/deepseek/pricing).
+    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True)
     duration_ms = models.PositiveIntegerField(_("total time (ms)"), null=True)
     error_code = models.CharField(max_length=32, blank=True)

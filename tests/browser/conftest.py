@@ -63,7 +63,14 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
     )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.method} {r.url} {r.failure}"))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            problems.append(f"failed: {r.method} {r.url} {r.failure}")
+            if not _closed_event_source(r)
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
@@ -73,6 +80,12 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
     context.close()
     assert not problems, problems
+
+
+def _closed_event_source(request) -> bool:
+    """sse-close="done" closes the EventSource on the final event, which the browser reports
+    as an aborted request when the server's end of the stream has not arrived yet."""
+    return request.resource_type == "eventsource" and request.failure == "net::ERR_ABORTED"
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:
