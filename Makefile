@@ -95,6 +95,19 @@ css: bootstrap
 	ln -sfn "$$($(PY) -c 'import crispy_tailwind, pathlib; print(pathlib.Path(crispy_tailwind.__file__).parent)')" theme/vendor-crispy
 	cd theme && npm ci --no-audit --no-fund && npm run build
 
+# The streaming benchmark (bench/run.py): the simulator, the studio under uvicorn and the LiteLLM
+# proxy, all on loopback. BENCH_NS=1,10,100 picks the levels, BENCH_LITELLM=0 leaves LiteLLM out,
+# BENCH_PROFILE=100 adds a py-spy profile at that N. Writes bench/results/ and README's table.
+BENCH_STAMP := $(VENV)/.bench-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	rm -f $(VENV)/.bench-*
+	touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 messages: bootstrap
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv

@@ -8,7 +8,16 @@ from django.utils import timezone
 
 from prompts.models import TemplateVersion
 
-from .models import Draft, DraftVersion, Generation
+from .models import Draft, DraftVersion, Generation, ShareLink
+from .sections import replace_section
+
+
+class VersionConflict(Exception):
+    """An edit was based on an older version than the draft's latest: refused, not merged."""
+
+    def __init__(self, latest: DraftVersion | None) -> None:
+        super().__init__("A newer version of this draft exists.")
+        self.latest = latest
 
 
 def _title_from(version: TemplateVersion, inputs: dict[str, object]) -> str:
@@ -47,7 +56,13 @@ def start_generation(
 
 
 def add_version(
-    *, draft_id: int, text: str, source: str, author_id: int, generation: Generation | None = None
+    *,
+    draft_id: int,
+    text: str,
+    source: str,
+    author_id: int,
+    generation: Generation | None = None,
+    based_on: int | None = None,
 ) -> DraftVersion:
     """Append the next numbered version to a draft.
 
@@ -64,9 +79,83 @@ def add_version(
             source=source,
             author_id=author_id,
             generation=generation,
+            based_on=based_on,
         )
         draft.save(update_fields=["updated"])
     return version
+
+
+def save_edit(*, draft_id: int, text: str, base_number: int, author_id: int) -> DraftVersion:
+    """Save an editor's text as a new version, if nobody saved a newer one in the meantime.
+
+    ``base_number`` is the version the editor started from (0 for a draft without versions).
+    Under the draft's row lock the latest number is compared with it: if they differ, another
+    tab, editor or generation got there first and :class:`VersionConflict` is raised with that
+    latest version, so the caller can show both texts; nothing is written. Saving the same
+    text as the latest version is a no-op that returns it (autosave fires on every pause).
+    """
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft_id)
+        latest = draft.versions.order_by("-number").first()
+        if base_number != (latest.number if latest else 0):
+            raise VersionConflict(latest)
+        if latest is not None and latest.text == text:
+            return latest
+        return add_version(
+            draft_id=draft.pk,
+            text=text,
+            source=DraftVersion.Source.EDITED,
+            author_id=author_id,
+            based_on=base_number or None,
+        )
+
+
+def save_section(
+    *,
+    draft_id: int,
+    index: int,
+    text: str,
+    base_number: int,
+    author_id: int,
+    source: str = DraftVersion.Source.EDITED,
+    generation: Generation | None = None,
+) -> DraftVersion:
+    """A new version in which only section ``index`` (see ``drafts.sections``) is replaced.
+
+    For an edited, regenerated or expanded section: every other byte of the text is copied
+    from version ``base_number``, which must still be the latest (else :class:`VersionConflict`).
+    """
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft_id)
+        latest = draft.versions.order_by("-number").first()
+        if latest is None or latest.number != base_number:
+            raise VersionConflict(latest)
+        return add_version(
+            draft_id=draft.pk,
+            text=replace_section(latest.text, index, text),
+            source=source,
+            author_id=author_id,
+            generation=generation,
+            based_on=base_number,
+        )
+
+
+def restore_version(*, draft_id: int, number: int, author_id: int) -> DraftVersion:
+    """Bring back an old version's text as a new version: history only ever grows."""
+    with transaction.atomic():
+        old = DraftVersion.objects.get(draft_id=draft_id, number=number)
+        return add_version(
+            draft_id=draft_id,
+            text=old.text,
+            source=DraftVersion.Source.RESTORED,
+            author_id=author_id,
+            based_on=number,
+        )
+
+
+def share_version(*, version: DraftVersion, user) -> ShareLink:
+    """A new read-only link to one version, for reviewers without a login."""
+    return ShareLink.objects.create(draft_id=version.draft_id, version=version, created_by=user)
 
 
 def finish_generation(
@@ -115,4 +204,43 @@ def mark_interrupted(*, generation: Generation) -> Generation:
         text=generation.text,
         reasoning=generation.reasoning,
         fields={"error_message": "The studio restarted while this was being generated."},
+    )
+
+
+CONTINUE_INSTRUCTION = (
+    "Continue exactly where the text above stops. Do not repeat anything already written."
+)
+
+
+@transaction.atomic
+def start_follow_up(*, draft: Draft, user, mode: str) -> Generation:
+    """Queue a new generation on an existing draft, from its latest generation's request.
+
+    ``regenerate`` asks again with the same messages; ``continue`` resumes an unfinished text
+    (stopped, failed, interrupted): the model gets the text so far and is asked to go on,
+    and the new version is that text plus what follows.
+    """
+    base = draft.generations.select_for_update().order_by("-pk").first()
+    if base is None or base.is_active:
+        raise ValueError("This draft has no finished generation to start from.")
+    messages, params = list(base.messages), {**base.params}
+    if params.pop("prefix", None) is not None:
+        messages = messages[:-2]  # back to the original request, before any "continue"
+    if mode == "continue":
+        so_far = base.text
+        messages += [
+            {"role": "assistant", "content": so_far},
+            {"role": "user", "content": CONTINUE_INSTRUCTION},
+        ]
+        params["prefix"] = so_far
+    elif mode != "regenerate":
+        raise ValueError(f"Unknown follow-up {mode!r}.")
+    return Generation.objects.create(
+        draft=draft,
+        template_version=base.template_version,
+        created_by=user,
+        model=base.model,
+        params=params,
+        inputs=base.inputs,
+        messages=messages,
     )

@@ -2,7 +2,8 @@
 
 The runner appends deltas; SSE views replay from a sequence number (the browser's
 Last-Event-ID) and then follow, so a reconnect never shows a chunk twice or skips one.
-This log is in-process memory: the runner and the watchers must share a process.
+This log lives in the runner's process; with Redis configured, ``drafts.relay`` mirrors it
+into a Redis stream so that watchers in any worker can follow it too.
 """
 
 from __future__ import annotations
@@ -73,29 +74,43 @@ def sse_event(event: str, data: str, event_id: int | None = None) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
+def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
+    """The SSE frames for a batch of items ending at sequence number ``seq``.
+
+    Only new, HTML-escaped text is sent: the browser appends it, so the cost per frame does
+    not grow with the draft. Only the batch's last frame carries the id, so a reconnect
+    resumes after all of it.
+    """
+    reasoning = "".join(text for kind, text in new if kind == "reasoning")
+    content = "".join(text for kind, text in new if kind == "content")
+    frames = []
+    if reasoning:
+        frames.append(sse_event("reasoning", escape(reasoning), None if content else seq))
+    if content:
+        frames.append(sse_event("delta", escape(content), seq))
+    return frames
+
+
 async def follow(
     log: GenerationLog, *, after: int, batch: float, heartbeat: float
 ) -> AsyncIterator[bytes]:
     """SSE frames for everything in ``log`` after sequence ``after``, then live, until done.
 
-    Deltas are batched (one frame per ``batch`` seconds at most) and carry only the new,
-    HTML-escaped text: the browser appends it, so the cost per frame does not grow with the
-    draft. The final ``done`` frame carries the rendered draft once.
+    Deltas are batched (one frame per ``batch`` seconds at most); the final ``done`` frame
+    carries the rendered draft once.
     """
     seen = after
     while True:
         if len(log.items) > seen:
             new, seen = log.items[seen:], len(log.items)
-            reasoning = "".join(text for kind, text in new if kind == "reasoning")
-            content = "".join(text for kind, text in new if kind == "content")
-            # Only the batch's last frame carries the id: a reconnect resumes after all of it.
-            if reasoning:
-                yield sse_event("reasoning", escape(reasoning), None if content else seen)
-            if content:
-                yield sse_event("delta", escape(content), seen)
+            for frame in delta_frames(new, seen):
+                yield frame
             await asyncio.sleep(batch)
         elif log.final_html is not None:
             yield sse_event("done", log.final_html, seen)
             return
         elif not await log.wait(seen, heartbeat):
-            yield b": heartbeat\n\n"
+            yield HEARTBEAT
+
+
+HEARTBEAT = b": heartbeat\n\n"

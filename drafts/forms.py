@@ -1,4 +1,7 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Draft
 
 
 class PickTemplateForm(forms.Form):
@@ -6,3 +9,57 @@ class PickTemplateForm(forms.Form):
 
     template = forms.IntegerField(required=False, min_value=1)
     draft = forms.IntegerField(required=False, min_value=1)
+
+
+class EditForm(forms.Form):
+    """The editor: the text and the version number it was based on (0: no version yet)."""
+
+    text = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+    base = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class CompareForm(forms.Form):
+    """Which two versions to compare (numbers); missing ones default to the last two."""
+
+    a = forms.IntegerField(required=False, min_value=1)
+    b = forms.IntegerField(required=False, min_value=1)
+
+
+class DraftFilterForm(forms.Form):
+    """Search, filters and order of a workspace's drafts list; bad values are ignored."""
+
+    SORTS = {
+        "-updated": _("Recently updated"),
+        "-created": _("Newest"),
+        "created": _("Oldest"),
+        "title": _("Title A–Z"),
+    }
+
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
+    template = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    author = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(required=False)
+    sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
+
+    def __init__(self, data, *, templates, authors) -> None:
+        super().__init__(data)
+        self.fields["template"].choices = [("", _("All templates"))] + [
+            (t.pk, t.name) for t in templates
+        ]
+        self.fields["template"].label = _("Template")
+        self.fields["author"].choices = [("", _("All authors"))] + [
+            (u.pk, u.get_username()) for u in authors
+        ]
+        self.fields["author"].label = _("Author")
+        self.fields["status"].choices = [("", _("Any status")), *Draft.Status.choices]
+        self.fields["status"].label = _("Status")
+        self.fields["sort"].label = _("Sort")
+
+    def filters(self) -> dict[str, object]:
+        """The valid values only: a stale or forged one is dropped, not an error page."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Draft.Status.choices)

@@ -3,7 +3,10 @@
 A generation runs in an asyncio task of its own, independent of the HTTP request that started
 it and of the SSE connections that watch it: closing the tab does not stop it, the Stop button
 (``cancel``) does. Text is persisted at an interval (not per token) and, however the stream
-ends — finished, stopped, failed, cut off — what was written is kept as a draft version.
+ends — finished, stopped, failed, cut off, or the worker shutting down — what was written is
+kept as a draft version. While it runs, a heartbeat in the shared cache tells every worker
+that it is alive; a generation marked active without a heartbeat was lost (a crash) and is
+settled as interrupted, with the text saved at the last persist.
 """
 
 from __future__ import annotations
@@ -12,28 +15,43 @@ import asyncio
 import contextvars
 import logging
 import time
+from concurrent.futures import Future
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
 
-from studio.ai import get_client
+from studio.ai import generation_cost, get_client
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 
+from . import relay
 from .actions import finish_generation, mark_interrupted, save_partial_text
-from .events import discard_log, get_log, open_log
+from .events import GenerationLog, discard_log, get_log, open_log
 from .models import Generation
 from .panels import render_draft_panel
 
 logger = logging.getLogger(__name__)
 
 _tasks: dict[int, asyncio.Task[None]] = {}
+# Generations whose task is being cancelled by the Stop button (not by a shutdown).
+_stop_requested: set[int] = set()
+# Per event loop: the task relaying Stop requests from other workers (Redis only).
+_cancel_listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
 # A finished log stays a while so a watcher that reconnects late still gets the final event.
 FINISHED_LOG_TTL = 60.0
+HEARTBEAT_TTL = 15
+
+
+def alive_key(generation_id: int) -> str:
+    return f"studio:generation-alive:{generation_id}"
 
 
 def launch(generation_id: int) -> asyncio.Task[None]:
     """Start running a committed, queued generation in the background."""
     open_log(generation_id)
+    cache.set(alive_key(generation_id), 1, HEARTBEAT_TTL)
+    _ensure_cancel_listener()
     # A fresh context: the request's contextvars include its thread-sensitive executor,
     # which shuts down when the response is sent, long before the generation ends.
     task = asyncio.create_task(
@@ -58,17 +76,82 @@ def cancel(generation_id: int) -> bool:
     task = _tasks.get(generation_id)
     if task is None:
         return False
+    _stop_requested.add(generation_id)
     task.cancel()
     return True
+
+
+async def request_stop(generation: Generation) -> None:
+    """The Stop button, from any worker: here directly, elsewhere through Redis."""
+    if cancel(generation.pk):
+        return
+    if relay.enabled() and await relay.request_cancel(generation.pk):
+        return
+    await sync_to_async(settle_orphan)(generation)
+
+
+async def shutdown(timeout: float = 10.0) -> None:
+    """Worker shutdown: end every running generation as interrupted, its text kept."""
+    tasks = list(_tasks.values())
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+    await asyncio.wrap_future(close_runner_connection())
+
+
+def close_runner_connection() -> Future[None]:
+    """Close the database connection the runners write through.
+
+    Runners run outside any request, so their sync_to_async calls share asgiref's single
+    thread; its one connection lives for the worker's life and is closed at shutdown.
+    """
+    return SyncToAsync.single_thread_executor.submit(connections.close_all)
+
+
+def _ensure_cancel_listener() -> None:
+    global _cancel_listener
+    if not relay.enabled():
+        return
+    loop = asyncio.get_running_loop()
+    if _cancel_listener is None or _cancel_listener[0] is not loop or _cancel_listener[1].done():
+        task = loop.create_task(
+            relay.listen_for_cancels(cancel), name="generation-cancel-listener"
+        )
+        _cancel_listener = (loop, task)
 
 
 async def run(generation_id: int) -> None:
     generation = await Generation.objects.aget(pk=generation_id)
     stream = _Stream(generation)
+    helpers = [asyncio.create_task(_keep_alive(generation_id))]
+    if relay.enabled():
+        helpers.append(
+            asyncio.create_task(relay.publish(stream.log, batch=settings.GENERATION_SSE_BATCH))
+        )
     try:
         await stream.consume()
     finally:
         await stream.finish()
+        helpers[0].cancel()
+        if len(helpers) > 1:
+            await _settle_publisher(helpers[1])
+        await cache.adelete(alive_key(generation_id))
+        _stop_requested.discard(generation_id)
+
+
+async def _settle_publisher(task: asyncio.Task[None]) -> None:
+    """Let the Redis mirror write the final entry; never let it outlive the generation."""
+    try:
+        await asyncio.wait_for(task, timeout=5)
+    except Exception:
+        logger.exception("Could not relay the end of a generation to Redis")
+
+
+async def _keep_alive(generation_id: int) -> None:
+    while True:
+        await cache.aset(alive_key(generation_id), 1, HEARTBEAT_TTL)
+        await asyncio.sleep(HEARTBEAT_TTL / 3)
 
 
 class _Stream:
@@ -76,8 +159,12 @@ class _Stream:
 
     def __init__(self, generation: Generation) -> None:
         self.generation = generation
-        self.log = get_log(generation.pk) or open_log(generation.pk)
-        self.content: list[str] = []
+        self.log: GenerationLog = get_log(generation.pk) or open_log(generation.pk)
+        # "Continue" generations start from the text of the one they continue.
+        prefix = generation.params.get("prefix", "")
+        self.content: list[str] = [prefix] if prefix else []
+        if prefix:
+            self.log.append("content", prefix)
         self.reasoning: list[str] = []
         self.started = time.monotonic()
         self.ttft: float | None = None
@@ -100,6 +187,7 @@ class _Stream:
                 max_tokens=params.get("max_tokens"),
                 temperature=params.get("temperature"),
                 thinking=params.get("thinking"),
+                reasoning_effort=params.get("reasoning_effort"),
             )
             async for event in events:
                 unsaved += self._apply(event)
@@ -113,8 +201,12 @@ class _Stream:
                     )
                     persisted_at, unsaved = now, 0
         except asyncio.CancelledError:
-            # The Stop button: finish normally with what we have (the task is ours to end).
-            self.status = Generation.Status.CANCELLED
+            # Ours to end: the Stop button, or the worker shutting down. Finish normally
+            # with what we have, and say which it was.
+            stopped = self.generation.pk in _stop_requested
+            self.status = Generation.Status.CANCELLED if stopped else Generation.Status.INTERRUPTED
+            if not stopped:
+                self.error_message = "The studio restarted while this was being generated."
             if task := asyncio.current_task():
                 task.uncancel()
         except DeepSeekError as exc:
@@ -152,7 +244,9 @@ class _Stream:
             "ttft_ms": round(self.ttft * 1000) if self.ttft is not None else None,
         }
         if self.usage is not None:
+            cost = generation_cost(self.generation.model, self.usage, self.generation.created)
             fields |= {
+                "cost": cost,
                 "prompt_tokens": self.usage.prompt_tokens,
                 "completion_tokens": self.usage.completion_tokens,
                 "cache_hit_tokens": self.usage.prompt_cache_hit_tokens,
@@ -186,18 +280,24 @@ def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:
     return content, reasoning, len(items)
 
 
-def settle_orphan(generation: Generation) -> Generation:
-    """A generation marked active that no task here runs was cut off by a restart.
+def is_orphan(generation: Generation) -> bool:
+    """Marked active, but no process runs it: no local task and no heartbeat anywhere."""
+    return (
+        generation.is_active
+        and not is_live(generation.pk)
+        and cache.get(alive_key(generation.pk)) is None
+    )
 
-    (Sync; one worker process per studio: runners and watchers share the process.)
-    """
-    if generation.is_active and not is_live(generation.pk):
+
+def settle_orphan(generation: Generation) -> Generation:
+    """A generation lost to a crash or restart ends as interrupted, its saved text kept (sync)."""
+    if is_orphan(generation):
         return mark_interrupted(generation=generation)
     return generation
 
 
 def active_generation(draft_id: int) -> Generation | None:
-    """The draft's generation running in this process, settling any orphan on the way."""
+    """The draft's generation still in progress anywhere, settling any orphan on the way."""
     generation = Generation.objects.filter(draft_id=draft_id, status__in=Generation.ACTIVE).first()
     if generation is None:
         return None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Substr
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,8 +26,47 @@ class DraftQuerySet(models.QuerySet["Draft"]):
             version_count=models.Count("versions", distinct=True),
         )
 
+    def search(self, query: str) -> DraftQuerySet:
+        """Drafts whose title or any version's text contains ``query`` (case-insensitive)."""
+        if not query:
+            return self
+        in_text = DraftVersion.objects.filter(draft=models.OuterRef("pk"), text__icontains=query)
+        return self.filter(models.Q(title__icontains=query) | models.Exists(in_text))
+
+    def filtered(
+        self, *, template: int | None = None, author: int | None = None, status: str = ""
+    ) -> DraftQuerySet:
+        """The drafts list's filters; a filter left out (None or blank) matches everything."""
+        qs = self
+        if template:
+            qs = qs.filter(template_version__template_id=template)
+        if author:
+            qs = qs.filter(created_by_id=author)
+        if status:
+            qs = qs.filter(status=status)
+        return qs
+
+    def for_listing(self) -> DraftQuerySet:
+        """What a list row shows, in the same query: template, author, latest version, status.
+
+        Subqueries rather than joins with COUNT, so filters and search never multiply rows.
+        """
+        latest = DraftVersion.objects.filter(draft=models.OuterRef("pk")).order_by("-number")
+        generation = Generation.objects.filter(draft=models.OuterRef("pk")).order_by("-pk")
+        return self.select_related("created_by", "template_version__template").annotate(
+            latest_number=models.Subquery(latest.values("number")[:1]),
+            excerpt=Substr(models.Subquery(latest.values("text")[:1]), 1, 200),
+            latest_status=models.Subquery(generation.values("status")[:1]),
+        )
+
 
 class Draft(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        REVIEW = "review", _("In review")
+        APPROVED = "approved", _("Approved")
+        ARCHIVED = "archived", _("Archived")
+
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="drafts"
     )
@@ -33,6 +76,9 @@ class Draft(models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafts"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -145,6 +191,8 @@ class DraftVersion(models.Model):
     generation = models.OneToOneField(
         Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="version"
     )
+    # The version an edit started from, or the old version a restore copied.
+    based_on = models.PositiveIntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -155,3 +203,46 @@ class DraftVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.draft} v{self.number}"
+
+
+def _share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def active(self) -> ShareLinkQuerySet:
+        return self.filter(revoked__isnull=True)
+
+
+class ShareLink(models.Model):
+    """A read-only link to one version for reviewers without a login; revocable."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="share_links")
+    version = models.ForeignKey(DraftVersion, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64, unique=True, default=_share_token, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Share of {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("drafts:shared", args=[self.token])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None
+
+    def revoke(self) -> None:
+        """The link stops working at once; revoking twice keeps the first time."""
+        if self.revoked is None:
+            self.revoked = timezone.now()
+            self.save(update_fields=["revoked"])

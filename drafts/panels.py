@@ -20,8 +20,11 @@ def draft_panel_context(
         "draft": draft,
         "versions": versions,
         "shown": shown,
+        "is_latest": bool(shown and versions and shown.number == versions[0].number),
         "generation": generation,
         "live": live,
+        "shares": list(draft.share_links.active().select_related("version")),
+        "statuses": Draft.Status.choices,
     }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import version_views, views
 
 app_name = "drafts"
 urlpatterns = [
@@ -8,4 +8,15 @@ urlpatterns = [
     path("drafts/<int:pk>/", views.draft_detail, name="detail"),
     path("generations/<int:pk>/events/", views.generation_events, name="events"),
     path("generations/<int:pk>/cancel/", views.cancel_generation, name="cancel"),
+    path("drafts/<int:pk>/follow-up/", views.follow_up, name="follow_up"),
+    # Lists, editing, versions, export and sharing (drafts/version_views.py).
+    path("w/<int:pk>/drafts/", version_views.draft_list, name="list"),
+    path("drafts/<int:pk>/edit/", version_views.draft_edit, name="edit"),
+    path("drafts/<int:pk>/compare/", version_views.draft_compare, name="compare"),
+    path("drafts/<int:pk>/status/", version_views.set_status, name="status"),
+    path("drafts/<int:pk>/v/<int:number>/restore/", version_views.restore_version, name="restore"),
+    path("drafts/<int:pk>/v/<int:number>/export/<str:fmt>/", version_views.export, name="export"),
+    path("drafts/<int:pk>/v/<int:number>/share/", version_views.share_version, name="share"),
+    path("shares/<int:pk>/revoke/", version_views.revoke_share, name="revoke_share"),
+    path("s/<str:token>/", version_views.shared, name="shared"),
 ]

@@ -18,7 +18,8 @@ from prompts.models import PromptTemplate, TemplateVersion
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
-from .actions import start_generation
+from . import relay
+from .actions import start_follow_up, start_generation
 from .events import follow, get_log, sse_event
 from .forms import PickTemplateForm
 from .models import Draft, Generation
@@ -33,11 +34,11 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, object]:
-    """The draft panel: live while a generation streams in this process, else a version."""
+    """The draft panel: live while a generation streams, else a version (the latest)."""
     active = runner.active_generation(draft.pk)
-    snapshot = runner.live_snapshot(active.pk) if active else None
-    if active and snapshot:
-        text, reasoning, seq = snapshot
+    if active is not None:
+        # Here: the text so far from memory; another worker: the Redis replay from the start.
+        text, reasoning, seq = runner.live_snapshot(active.pk) or ("", "", 0)
         live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
         return {"draft": draft, "generation": active, "live": True} | live
     version = get_object_or_404(draft.versions, number=version_number) if version_number else None
@@ -117,9 +118,21 @@ def _last_event_id(request: HttpRequest) -> int:
     return int(raw) if raw.isdigit() else 0
 
 
-async def _final_only(draft_id: int) -> AsyncIterator[bytes]:
-    html = await sync_to_async(render_draft_panel)(draft_id)
-    yield sse_event("done", html)
+def _settled_panel(generation_id: int) -> str | None:
+    """The final panel once the generation has ended (settling a lost one), else None.
+
+    Runs in a worker thread and closes its database connection: a watcher must not hold
+    one for the life of a stream.
+    """
+    try:
+        generation = runner.settle_orphan(Generation.objects.get(pk=generation_id))
+        return None if generation.is_active else render_draft_panel(generation.draft_id)
+    finally:
+        connections.close_all()
+
+
+async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
+    yield sse_event("done", await sync_to_async(_settled_panel)(generation_id) or "")
 
 
 @require_GET
@@ -127,21 +140,20 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     """SSE for one generation. Read-only: watching never starts or changes anything."""
     user = await request.auser()
     generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
-    if get_log(pk) is None:
-        await sync_to_async(runner.settle_orphan)(generation)
     # Authorised: give the database connection back before a possibly long stream.
     await sync_to_async(connections.close_all)()
-    log = get_log(pk)
-    stream = (
-        follow(
-            log,
-            after=_last_event_id(request),
-            batch=settings.GENERATION_SSE_BATCH,
-            heartbeat=settings.GENERATION_SSE_HEARTBEAT,
-        )
-        if log is not None
-        else _final_only(generation.draft_id)
-    )
+    after, heartbeat = _last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
+    if (log := get_log(pk)) is not None:
+        batch = settings.GENERATION_SSE_BATCH
+        stream = follow(log, after=after, batch=batch, heartbeat=heartbeat)
+    elif generation.is_active and relay.enabled():
+
+        async def when_idle() -> str | None:
+            return await sync_to_async(_settled_panel)(pk)
+
+        stream = relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
+    else:
+        stream = _final_only(pk)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -149,12 +161,29 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
 
 
 @require_POST
+async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Regenerate a draft, or continue its unfinished text (the button's ``action``)."""
+    user = await request.auser()
+    draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
+    try:
+        generation = await sync_to_async(start_follow_up)(
+            draft=draft, user=user, mode=request.POST.get("action", "")
+        )
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=409)
+    runner.launch(generation.pk)
+    if not request.htmx:
+        return redirect(draft)
+    context = {"draft": draft, "generation": generation, "live": True, "live_after": 0}
+    return await sync_to_async(render)(request, f"{DETAIL}#draft-panel", context)
+
+
+@require_POST
 async def cancel_generation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Stop button: end the generation, keeping the text so far."""
     user = await request.auser()
     generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
-    if not runner.cancel(generation.pk):
-        await sync_to_async(runner.settle_orphan)(generation)
+    await runner.request_stop(generation)
     if request.htmx:
         return HttpResponse(status=204)
     return redirect("drafts:detail", generation.draft_id)

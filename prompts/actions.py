@@ -1,19 +1,118 @@
-"""Writes that create templates and versions together."""
+"""Writes that create templates, versions, labels and brand voices: each in one transaction."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
 
 from .forms import validate_variables
-from .models import PromptTemplate, TemplateVersion
+from .models import (
+    BrandVoice,
+    BrandVoiceVersion,
+    Label,
+    LabelChange,
+    PromptTemplate,
+    TemplateVersion,
+)
 
-VERSIONED_FIELDS = ("system_prompt", "user_prompt", "variables", "thinking", "temperature")
+VERSIONED_FIELDS = (
+    "system_prompt",
+    "user_prompt",
+    "variables",
+    "model",
+    "thinking",
+    "temperature",
+    "max_tokens",
+)
 
 
 class InvalidTemplate(ValueError):
     """A template definition whose prompts and variables do not fit together."""
+
+
+def _version_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The versioned fields of an exported/edited template, normalised."""
+    return {
+        "system_prompt": data["system_prompt"],
+        "user_prompt": data["user_prompt"],
+        "variables": data.get("variables") or [],
+        "model": data.get("model") or "",
+        "thinking": bool(data.get("thinking")),
+        "temperature": data.get("temperature"),
+        "max_tokens": data.get("max_tokens"),
+    }
+
+
+def _check(data: dict[str, Any]) -> None:
+    problems = validate_variables(
+        data.get("variables") or [], data["system_prompt"], data["user_prompt"]
+    )
+    if problems:
+        raise InvalidTemplate(f"{data.get('slug') or data.get('name')}: " + " ".join(problems))
+
+
+def _unique_slug(workspace, wanted: str) -> str:
+    base = slugify(wanted)[:70] or "template"
+    taken = set(PromptTemplate.objects.filter(workspace=workspace).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def save_version(
+    *,
+    template: PromptTemplate,
+    data: dict[str, Any],
+    user=None,
+    brand_voice: BrandVoice | None = None,
+    note: str = "",
+) -> tuple[TemplateVersion, bool]:
+    """Add a new immutable version if the prompts, variables, presets or voice changed.
+
+    Returns the version the template now ends with and whether it is new. Existing versions
+    are never touched (they raise ``ImmutableError`` if anyone tries).
+    """
+    _check(data)
+    template = PromptTemplate.objects.select_for_update().get(pk=template.pk)
+    latest = template.latest_version()
+    wanted = _version_values(data)
+    if (
+        latest
+        and all(getattr(latest, f) == v for f, v in wanted.items())
+        and latest.brand_voice_id == (brand_voice.pk if brand_voice else None)
+    ):
+        return latest, False
+    version = TemplateVersion.objects.create(
+        template=template,
+        number=(latest.number + 1) if latest else 1,
+        created_by=user,
+        brand_voice=brand_voice,
+        note=note[:200],
+        **wanted,
+    )
+    return version, True
+
+
+@transaction.atomic
+def create_template(
+    *, workspace, data: dict[str, Any], user=None, brand_voice: BrandVoice | None = None
+) -> PromptTemplate:
+    """A new template in a workspace with its first version."""
+    _check(data)
+    template = PromptTemplate.objects.create(
+        workspace=workspace,
+        slug=_unique_slug(workspace, data.get("slug") or data["name"]),
+        name=data["name"],
+        purpose=data["purpose"],
+        description=data.get("description", ""),
+    )
+    save_version(template=template, data=data, user=user, brand_voice=brand_voice)
+    return template
 
 
 @transaction.atomic
@@ -24,10 +123,10 @@ def import_template(
 
     A new version is added only when the prompts, variables or presets changed, so importing
     the same file twice is a no-op. Returns the template and whether a version was created.
+    ``labels`` (a list of names) and ``brand_voice`` (a voice name in the workspace) follow
+    the imported version.
     """
-    problems = validate_variables(data["variables"], data["system_prompt"], data["user_prompt"])
-    if problems:
-        raise InvalidTemplate(f"{data.get('slug')}: " + " ".join(problems))
+    _check(data)
     template, _ = PromptTemplate.objects.select_for_update().get_or_create(
         workspace=workspace,
         slug=data["slug"],
@@ -36,17 +135,92 @@ def import_template(
     template.name, template.purpose = data["name"], data["purpose"]
     template.description = data.get("description", "")
     template.save()
-    latest = template.current_version()
-    wanted = {field: data.get(field) for field in VERSIONED_FIELDS}
-    wanted["thinking"] = bool(wanted["thinking"])
-    if latest and all(getattr(latest, f) == v for f, v in wanted.items()):
-        return template, False
-    TemplateVersion.objects.create(
-        template=template,
-        number=(latest.number + 1) if latest else 1,
-        created_by=user,
-        model=data.get("model", ""),
-        max_tokens=data.get("max_tokens"),
-        **wanted,
+    voice = None
+    if workspace is not None and data.get("brand_voice"):
+        voice = BrandVoice.objects.filter(workspace=workspace, name=data["brand_voice"]).first()
+    version, created = save_version(template=template, data=data, user=user, brand_voice=voice)
+    for name in data.get("labels", []):
+        if template.labelled(name) != version:
+            move_label(template=template, name=name, version=version, user=user, note="Import")
+    return template, created
+
+
+@transaction.atomic
+def duplicate_template(*, template: PromptTemplate, workspace, user) -> PromptTemplate:
+    """Copy a template's current version into a workspace as a new template (version 1)."""
+    source = template.current_version()
+    if source is None:
+        raise InvalidTemplate(f"{template}: nothing to copy, it has no version.")
+    copy = PromptTemplate.objects.create(
+        workspace=workspace,
+        slug=_unique_slug(workspace, template.slug),
+        name=template.name,
+        purpose=template.purpose,
+        description=template.description,
     )
-    return template, True
+    voice = (
+        source.brand_voice
+        if source.brand_voice and source.brand_voice.workspace_id == (workspace.pk)
+        else None
+    )
+    TemplateVersion.objects.create(
+        template=copy,
+        number=1,
+        created_by=user,
+        brand_voice=voice,
+        note=f"Copied from {template.name} v{source.number}"[:200],
+        **{f: getattr(source, f) for f in VERSIONED_FIELDS},
+    )
+    return copy
+
+
+@transaction.atomic
+def move_label(
+    *,
+    template: PromptTemplate,
+    name: str,
+    version: TemplateVersion | None,
+    user=None,
+    note: str = "",
+    evidence: dict[str, Any] | None = None,
+) -> LabelChange:
+    """Point a label at a version (``None`` removes it), recording the move in the history."""
+    if version is not None and version.template_id != template.pk:
+        raise InvalidTemplate(f"v{version.number} belongs to another template.")
+    label = Label.objects.select_for_update().filter(template=template, name=name).first()
+    before = label.version if label else None
+    if version is None:
+        if label:
+            label.delete()
+    elif label:
+        label.version = version
+        label.save(update_fields=["version", "updated"])
+    else:
+        Label.objects.create(template=template, name=name, version=version)
+    return LabelChange.objects.create(
+        template=template,
+        name=name,
+        from_version=before,
+        to_version=version,
+        note=note[:300],
+        evidence=evidence or {},
+        changed_by=user,
+    )
+
+
+@transaction.atomic
+def save_brand_voice(
+    *, workspace, name: str, text: str, user=None, voice: BrandVoice | None = None
+) -> BrandVoiceVersion:
+    """Create a brand voice or add a version to it (no new version if the text is unchanged)."""
+    if voice is None:
+        voice, _ = BrandVoice.objects.get_or_create(workspace=workspace, name=name)
+    elif voice.name != name:
+        voice.name = name
+        voice.save(update_fields=["name"])
+    voice = BrandVoice.objects.select_for_update().get(pk=voice.pk)
+    latest = voice.current_version()
+    if latest and latest.text == text:
+        return latest
+    number = (voice.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return BrandVoiceVersion.objects.create(voice=voice, number=number, text=text, created_by=user)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import TemplateVersion
+from .models import BRAND_VOICE, BrandVoice, PromptTemplate, TemplateVersion
 from .rendering import placeholders
 
 # Built-in choice lists for the typed variables that need no author-provided choices.
@@ -20,6 +21,8 @@ VARIABLE_TYPES = {"text", "textarea", "choice", "number", "tone", "language"}
 def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str]:
     """Problems with a variable list and the prompt texts using it (empty when valid)."""
     problems: list[str] = []
+    if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
+        return ["Variables must be a list of objects, each with at least a name."]
     names = [v.get("name", "") for v in variables]
     for var in variables:
         if not str(var.get("name", "")).isidentifier():
@@ -30,8 +33,10 @@ def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str
             problems.append(f"Choice variable {var.get('name')!r} needs choices.")
     if len(set(names)) != len(names):
         problems.append("Variable names must be unique.")
+    if BRAND_VOICE in names:
+        problems.append(f"{BRAND_VOICE!r} is reserved: it is filled from the brand voice.")
     for text in texts:
-        for name in sorted(placeholders(text) - set(names)):
+        for name in sorted(placeholders(text) - set(names) - {BRAND_VOICE}):
             problems.append(f"The prompt uses {{{{ {name} }}}} but no such variable is declared.")
     return problems
 
@@ -74,4 +79,128 @@ class TemplateForm(forms.Form):
         text_length = sum(len(str(v)) for v in cleaned.values() if v is not None)
         if text_length > 20_000:
             raise forms.ValidationError(_("The inputs are too long (20,000 characters at most)."))
+        if not self.errors:
+            self._check_prompt(cleaned)
         return cleaned
+
+    def _check_prompt(self, cleaned: dict[str, Any]) -> None:
+        """Refuse, before any call, a prompt over the model's context (pre-flight estimate)."""
+        from studio.ai import check_prompt
+        from studio.deepseek import BadRequest
+
+        params = self.version.generation_params()
+        try:
+            check_prompt(
+                self.version.build_messages(cleaned),
+                model=str(params["model"]),
+                max_tokens=params.get("max_tokens"),  # type: ignore[arg-type]
+            )
+        except BadRequest as exc:
+            raise forms.ValidationError(exc.user_message) from exc
+
+
+class VariablesField(forms.CharField):
+    """The variables as a JSON list in a textarea: parsed here, checked in the form's clean."""
+
+    widget = forms.Textarea(attrs={"rows": 12, "class": "font-mono text-sm", "spellcheck": "false"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return json.dumps(value, ensure_ascii=False, indent=2)
+        return value
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:
+        text = (super().to_python(value) or "").strip() or "[]"
+        try:
+            parsed = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(
+                _("Not valid JSON (line %(line)s): %(message)s"),
+                params={
+                    "line": getattr(error, "lineno", "?"),
+                    "message": getattr(error, "msg", error),
+                },
+            ) from error
+        return parsed
+
+
+class TemplateEditForm(forms.Form):
+    """A template's name and what its next version says; saving adds a version."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=PromptTemplate.Purpose.choices)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    system_prompt = forms.CharField(
+        label=_("System message"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Use {{ name }} for a variable and {{ brand_voice }} for the brand voice."),
+    )
+    user_prompt = forms.CharField(label=_("User message"), widget=forms.Textarea(attrs={"rows": 6}))
+    variables = VariablesField(
+        label=_("Variables (JSON)"),
+        required=False,
+        help_text=_(
+            'A list like [{"name": "product", "label": "Product", "type": "text"}]. Types: '
+            "text, textarea, choice (with choices), number (min, max), tone, language."
+        ),
+    )
+    brand_voice = forms.ModelChoiceField(
+        label=_("Brand voice"), queryset=BrandVoice.objects.none(), required=False
+    )
+    model = forms.CharField(
+        label=_("Model"), max_length=64, required=False, help_text=_("Blank: the default model.")
+    )
+    thinking = forms.BooleanField(label=_("Thinking mode"), required=False)
+    temperature = forms.FloatField(label=_("Temperature"), min_value=0, max_value=2, required=False)
+    max_tokens = forms.IntegerField(
+        label=_("Max tokens"), min_value=1, max_value=65_536, required=False
+    )
+    note = forms.CharField(label=_("What changed"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, workspace=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if workspace is not None:
+            self.fields["brand_voice"].queryset = BrandVoice.objects.filter(workspace=workspace)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
+            for problem in validate_variables(
+                cleaned["variables"], cleaned["system_prompt"], cleaned["user_prompt"]
+            ):
+                self.add_error("variables", problem)
+        return cleaned
+
+    @classmethod
+    def initial_for(cls, template: PromptTemplate) -> dict[str, Any]:
+        version = template.latest_version()
+        initial: dict[str, Any] = {
+            f: getattr(template, f) for f in ("name", "purpose", "description")
+        }
+        if version:
+            fields = ("system_prompt", "user_prompt", "variables", "model", "thinking")
+            initial |= {f: getattr(version, f) for f in fields}
+            initial |= {"temperature": version.temperature, "max_tokens": version.max_tokens}
+            initial["brand_voice"] = version.brand_voice_id
+        return initial
+
+
+class BrandVoiceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    text = forms.CharField(
+        label=_("Style guide"),
+        widget=forms.Textarea(attrs={"rows": 10}),
+        max_length=8000,
+        help_text=_("Included wherever a template says {{ brand_voice }}."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("JSON or YAML export"))

@@ -3,19 +3,101 @@
 The client package (studio/deepseek/) knows nothing of Django; this adapter is the only place
 that reads DEEPSEEK_* settings. One pooled httpx.AsyncClient serves every generation of the
 process; it is bound to the event loop that created it, so a new loop (a test) gets its own.
+The circuit breaker keeps its state in Django's cache (Redis in production), so every worker
+sees the same breaker.
+
+What the rest of the studio calls:
+
+- ``get_client()``: the resilient client (``stream_chat``/``chat``/``list_models``/``balance``).
+- ``route_for(purpose, model=, thinking=, temperature=)``: model, thinking mode, temperature.
+- ``check_prompt(messages, model=, max_tokens=)``: the pre-flight size check.
+- ``generation_cost(model, usage, at)``: USD cost of a finished call.
+- ``provider_status()``: reachability, models, balance, breaker (status page, health check).
 """
 
+from __future__ import annotations
+
 import asyncio
+import logging
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 
-from studio.deepseek import DeepSeekClient, Timeouts
+from studio.deepseek import (
+    BreakerSnapshot,
+    CircuitBreaker,
+    DeepSeekClient,
+    ProviderStatus,
+    ResilientClient,
+    RetryPolicy,
+    Route,
+    Router,
+    Timeouts,
+    Usage,
+    check_context,
+    check_provider,
+    cost_usd,
+    default_routes,
+)
+from studio.deepseek.pricing import DEFAULT_PRICES, ModelPrice, UnknownPrice, price_table
 
-_current: tuple[asyncio.AbstractEventLoop, DeepSeekClient] | None = None
+logger = logging.getLogger(__name__)
+
+# Generation.cost has six decimal places.
+COST_QUANTUM = Decimal("0.000001")
+
+_current: tuple[asyncio.AbstractEventLoop, ResilientClient] | None = None
 
 
-def build_client() -> DeepSeekClient:
-    return DeepSeekClient(
+class DjangoCacheStore:
+    """The circuit breaker's :class:`~studio.deepseek.resilience.StateStore` on Django's cache.
+
+    Calls run in a worker thread: a Redis round trip must not block the event loop, and the
+    thread-sensitive executor that ``cache.aget`` would use is shared with the ORM.
+    """
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+
+    async def get(self, key: str) -> Any:
+        return await asyncio.to_thread(caches[self.alias].get, key)
+
+    async def set(self, key: str, value: Any, ttl: float) -> None:
+        await asyncio.to_thread(caches[self.alias].set, key, value, ttl)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        cache = caches[self.alias]
+
+        def incr() -> int:
+            cache.add(key, 0, ttl)  # atomic create-if-missing, so the count keeps its expiry
+            try:
+                return cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, ttl)
+                return 1
+
+        return await asyncio.to_thread(incr)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(caches[self.alias].delete, key)
+
+
+def build_breaker() -> CircuitBreaker:
+    return CircuitBreaker(
+        DjangoCacheStore(),
+        settings.DEEPSEEK_BASE_URL.rstrip("/"),
+        threshold=settings.DEEPSEEK_BREAKER_THRESHOLD,
+        cooldown=settings.DEEPSEEK_BREAKER_COOLDOWN,
+        # A trial request reports back at its first token at the latest.
+        probe_timeout=settings.DEEPSEEK_CONNECT_TIMEOUT + settings.DEEPSEEK_FIRST_TOKEN_TIMEOUT,
+    )
+
+
+def build_client() -> ResilientClient:
+    client = DeepSeekClient(
         base_url=settings.DEEPSEEK_BASE_URL,
         api_key=settings.DEEPSEEK_API_KEY,
         timeouts=Timeouts(
@@ -26,9 +108,17 @@ def build_client() -> DeepSeekClient:
         ),
         max_connections=settings.DEEPSEEK_MAX_CONNECTIONS,
     )
+    return ResilientClient(
+        client,
+        breaker=build_breaker(),
+        retry=RetryPolicy(
+            attempts=settings.DEEPSEEK_RETRY_ATTEMPTS, budget=settings.DEEPSEEK_RETRY_BUDGET
+        ),
+        context_tokens=settings.DEEPSEEK_CONTEXT_TOKENS,
+    )
 
 
-def get_client() -> DeepSeekClient:
+def get_client() -> ResilientClient:
     """The process's pooled client for the running event loop."""
     global _current
     loop = asyncio.get_running_loop()
@@ -44,3 +134,70 @@ async def close_client() -> None:
         _, client = _current
         _current = None
         await client.aclose()
+
+
+def router() -> Router:
+    """The task-type routes from settings (built per call, so settings overrides apply)."""
+    return Router(
+        default_routes(
+            fast_model=settings.DEEPSEEK_MODEL,
+            reasoning_model=settings.DEEPSEEK_REASONING_MODEL,
+            reasoning_effort=settings.DEEPSEEK_REASONING_EFFORT or None,
+        )
+    )
+
+
+def route_for(
+    purpose: str, *, model: str = "", thinking: bool | None = None, temperature: float | None = None
+) -> Route:
+    """Model and mode for a template purpose (``copy``, ``docs``…) or task type (``reasoning``).
+
+    ``model``: the template's pinned model ("" for the route's). ``thinking``: True/False to
+    force, None to follow the route. ``temperature``: the template's own (ignored when
+    thinking). ``route.params()`` gives the ``stream_chat`` keyword arguments.
+    """
+    return router().route(purpose, model=model, thinking=thinking, temperature=temperature)
+
+
+def check_prompt(messages: list[dict[str, Any]], *, model: str, max_tokens: int | None) -> int:
+    """Refuse a prompt that cannot fit the model's context before anything is sent.
+
+    Raises :class:`~studio.deepseek.ContextTooLong` (its ``user_message`` says by how much);
+    returns the estimated tokens otherwise.
+    """
+    return check_context(
+        messages,
+        model=model,
+        max_tokens=max_tokens,
+        context_tokens=settings.DEEPSEEK_CONTEXT_TOKENS,
+    )
+
+
+def prices() -> dict[str, ModelPrice]:
+    return price_table({**DEFAULT_PRICES, **settings.DEEPSEEK_PRICES})
+
+
+def generation_cost(model: str, usage: Usage, at: datetime) -> Decimal | None:
+    """USD cost of a call made at ``at``, rounded to Generation.cost's 6 places.
+
+    ``None`` (and a warning in the log) when the price table does not know the model.
+    """
+    try:
+        cost = cost_usd(model, usage, at, prices())
+    except UnknownPrice:
+        logger.warning("No DeepSeek price for model %r; add it to DEEPSEEK_PRICES", model)
+        return None
+    return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+async def breaker_state() -> BreakerSnapshot:
+    """The shared circuit breaker's state, without calling DeepSeek."""
+    return await build_breaker().snapshot()
+
+
+async def provider_status(timeout: float = 10.0) -> ProviderStatus:
+    """Reachability, models, balance and breaker state; never raises for DeepSeek trouble.
+
+    For the provider-status page and a health check (``status.as_dict()`` is JSON-ready).
+    """
+    return await check_provider(get_client(), timeout=timeout)

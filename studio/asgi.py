@@ -10,10 +10,11 @@ django_application = get_asgi_application()
 
 
 async def application(scope, receive, send) -> None:
-    """Django for HTTP; on lifespan shutdown, close the pooled DeepSeek client."""
+    """Django for HTTP; on lifespan shutdown, settle running generations and close clients."""
     if scope["type"] != "lifespan":
         await django_application(scope, receive, send)
         return
+    from drafts.generation import shutdown
     from studio.ai import close_client
 
     while True:
@@ -21,6 +22,7 @@ async def application(scope, receive, send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await shutdown()  # running generations end as "interrupted", their text kept
             await close_client()
             await send({"type": "lifespan.shutdown.complete"})
             return

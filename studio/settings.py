@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "studio.workspaces",
     "prompts",
     "drafts",
+    "studio.api",
+    "studio.audit",
     "theme",
 ]
 
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.api.middleware.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -85,6 +88,15 @@ TEMPLATES = [
 # --- Data: SQLite and local memory by default; DATABASE_URL / REDIS_URL for production ---
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every concurrent request runs in its own thread with its own connection;
+    # a pool keeps hundreds of open streams and requests within PostgreSQL's max_connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooling replaces persistent connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+        "timeout": 30,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the streaming runner write while pages read.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -162,7 +174,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/(live|ready)$", r"^metrics$"]
 
 # --- DeepSeek ----------------------------------------------------------------------------
 # Without an API key the studio talks to the offline simulator (studio/deepseek/simulator.py),
@@ -186,6 +198,21 @@ DEEPSEEK_FIRST_TOKEN_TIMEOUT = env.float("DEEPSEEK_FIRST_TOKEN_TIMEOUT", default
 DEEPSEEK_IDLE_TIMEOUT = env.float("DEEPSEEK_IDLE_TIMEOUT", default=60.0)
 DEEPSEEK_TOTAL_TIMEOUT = env.float("DEEPSEEK_TOTAL_TIMEOUT", default=600.0)
 DEEPSEEK_MAX_CONNECTIONS = env.int("DEEPSEEK_MAX_CONNECTIONS", default=200)
+# Routing: copy/chat/technical/translate tasks use DEEPSEEK_MODEL with thinking off; the
+# "reasoning" task (and templates that ask for thinking) use this model with thinking on.
+DEEPSEEK_REASONING_MODEL = env.str("DEEPSEEK_REASONING_MODEL", default="deepseek-v4-pro")
+DEEPSEEK_REASONING_EFFORT = env.str("DEEPSEEK_REASONING_EFFORT", default="high")
+# Pre-flight estimate: prompts (plus max_tokens) over this many tokens are refused unsent.
+DEEPSEEK_CONTEXT_TOKENS = env.int("DEEPSEEK_CONTEXT_TOKENS", default=1_000_000)
+# USD per 1M tokens, merged over studio.deepseek.pricing.DEFAULT_PRICES, e.g.
+# {"deepseek-flash": ["0.006", "0.30", "1.20"]} (cache hit, cache miss, output; peak prices,
+# off-peak is half) or {"m": {"peak": [...], "off_peak": [...]}}.
+DEEPSEEK_PRICES = env.json("DEEPSEEK_PRICES", default={})
+# Resilience: retries before the first token only; a breaker shared through the cache.
+DEEPSEEK_RETRY_ATTEMPTS = env.int("DEEPSEEK_RETRY_ATTEMPTS", default=3)
+DEEPSEEK_RETRY_BUDGET = env.float("DEEPSEEK_RETRY_BUDGET", default=30.0)
+DEEPSEEK_BREAKER_THRESHOLD = env.int("DEEPSEEK_BREAKER_THRESHOLD", default=5)
+DEEPSEEK_BREAKER_COOLDOWN = env.float("DEEPSEEK_BREAKER_COOLDOWN", default=30.0)
 
 # --- Generation runner -------------------------------------------------------------------
 # Partial text is saved at most this often while streaming (not once per token).
@@ -196,6 +223,34 @@ GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
+
+# --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
+# django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by
+# every instance). RATELIMIT_RATE applies to every unsafe page request and every API call;
+# RATELIMIT_ROUTES overrides it per URL name ("off" exempts a route), e.g.
+# "drafts:generate=20/m,api_ai:chat_completions=60/m".
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")
+RATELIMIT_ROUTES = env.dict("RATELIMIT_ROUTES", default={})
+RATELIMIT_USE_CACHE = "default"
+# Tokens one user may spend per day (midnight to midnight in TIME_ZONE); 0: no budget.
+AI_DAILY_TOKEN_BUDGET = env.int("AI_DAILY_TOKEN_BUDGET", default=1_000_000)
+# Prompts over this many characters are refused before they are sent; 0: no cap.
+PROMPT_MAX_CHARS = env.int("PROMPT_MAX_CHARS", default=100_000)
+# {"what people call it": "regular expression"}; the error names what was found.
+_BLOCKED_PATTERNS = {
+    "an API secret key (sk-…)": r"\bsk-[A-Za-z0-9_\-]{16,}",
+    "an AWS access key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "a private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    "a <script> tag": r"<\s*script\b",
+}
+PROMPT_BLOCKED_PATTERNS = env.json("PROMPT_BLOCKED_PATTERNS", default=_BLOCKED_PATTERNS)
+# Seconds an identical deterministic API answer is reused (temperature 0 or X-Studio-Cache:
+# reuse); 0 turns the response cache off.
+AI_CACHE_TTL = env.int("AI_CACHE_TTL", default=3600)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+# /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset, it is not served.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

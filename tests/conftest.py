@@ -16,6 +16,26 @@ from studio.workspaces.actions import create_workspace
 CHAT_URL = "https://api.deepseek.test/chat/completions"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_runner_connection(django_db_setup, django_db_blocker):
+    """Runners keep one connection in asgiref's shared thread; close it before the test
+    database is dropped (PostgreSQL refuses to drop a database that is in use)."""
+    yield
+    from drafts.generation import close_runner_connection
+
+    close_runner_connection().result(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the circuit breaker, rate limits and heartbeats
+    live there, and one test's failures must not open the breaker for the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def user(db):
     return get_user_model().objects.create_user("hamlet", password="pw-hamlet-123")
@@ -93,3 +113,28 @@ def sse_response(body: bytes) -> httpx.Response:
 def streaming_response(chunks: AsyncIterator[bytes]) -> httpx.Response:
     """A response whose body arrives as the async iterator yields (for stop/cut tests)."""
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=chunks)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a file (as in production: WAL, busy timeout), not Django's shared-cache
+    in-memory database, where a second concurrent writer fails at once with "database table is
+    locked" instead of waiting: the concurrency tests need writers that queue as they really do.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fault-injection suite's summary line (tests/faults/)."""
+    from tests.faults.conftest import STATS
+
+    if STATS["generations"]:
+        terminalreporter.write_line(
+            f"fault injection: {STATS['faults']} faults injected, "
+            f"{STATS['generations']} generations, {STATS['lost']} characters lost"
+        )

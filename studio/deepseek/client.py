@@ -12,13 +12,15 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .errors import (
+    BadRequest,
     ConnectionFailed,
     DeepSeekError,
+    JsonPromptRequired,
     ProtocolError,
     StreamTruncated,
     TimeoutKind,
@@ -45,6 +47,89 @@ class Timeouts:
     first_token: float = 120.0
     idle: float = 60.0
     total: float = 600.0
+
+
+ResponseFormat = Literal["text", "json_object"] | dict[str, Any]
+
+# Sampling parameters that thinking mode ignores (temperature, top_p, penalties) or rejects
+# (logprobs, top_logprobs in the R1 era): never sent unless thinking is explicitly off.
+SAMPLING_KEYS = frozenset(
+    {"temperature", "top_p", "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"}
+)
+MAX_STOP_SEQUENCES = 16
+
+
+@dataclass(frozen=True)
+class ChatParams:
+    """Everything about a chat request except the messages and the model.
+
+    ``thinking``: ``True`` sends ``thinking: enabled`` (plus ``reasoning_effort`` when given),
+    ``False`` sends ``thinking: disabled``; ``None`` sends nothing, and V4+ models then think
+    by default. Sampling parameters (``temperature``, ``top_p``, the penalties, and
+    ``logprobs`` given through ``extra``) are sent only when ``thinking`` is ``False``:
+    thinking mode ignores or rejects them, and sending them would make logs lie.
+
+    ``response_format``: ``"json_object"`` (or ``{"type": "json_object"}``) turns on JSON
+    output; DeepSeek then needs the word "json" in a message, so its absence raises
+    :class:`JsonPromptRequired` before any request. ``stop``: a string or up to 16 strings.
+    """
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    thinking: bool | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: str | list[str] | None = None
+    response_format: ResponseFormat | None = None
+    reasoning_effort: str | None = None
+    extra: dict[str, Any] | None = None
+
+    def to_body(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The request-body fields for these parameters; validates before anything is sent."""
+        body: dict[str, Any] = {}
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        sampling = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "frequency_penalty": self.frequency_penalty,
+            "presence_penalty": self.presence_penalty,
+        }
+        body.update({k: v for k, v in sampling.items() if v is not None})
+        if self.stop is not None:
+            stops = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+            if len(stops) > MAX_STOP_SEQUENCES:
+                raise BadRequest(
+                    f"stop has {len(stops)} sequences",
+                    user_message=f"At most {MAX_STOP_SEQUENCES} stop sequences are allowed.",
+                )
+            body["stop"] = self.stop
+        if self.response_format is not None:
+            fmt = (
+                {"type": self.response_format}
+                if isinstance(self.response_format, str)
+                else dict(self.response_format)
+            )
+            if fmt.get("type") == "json_object" and not _mentions_json(messages):
+                raise JsonPromptRequired()
+            body["response_format"] = fmt
+        if self.thinking is not None:
+            body["thinking"] = {"type": "enabled" if self.thinking else "disabled"}
+        if self.reasoning_effort and self.thinking is not False:
+            body["reasoning_effort"] = self.reasoning_effort
+        if self.extra:
+            body.update(self.extra)
+        if self.thinking is not False:
+            for key in SAMPLING_KEYS:
+                body.pop(key, None)
+        return body
+
+
+def _mentions_json(messages: list[dict[str, Any]]) -> bool:
+    return any(
+        isinstance(m.get("content"), str) and "json" in m["content"].lower() for m in messages
+    )
 
 
 @contextlib.contextmanager
@@ -111,27 +196,12 @@ class DeepSeekClient:
 
     @staticmethod
     def _chat_body(
-        *,
-        messages: list[dict[str, Any]],
-        model: str,
-        stream: bool,
-        max_tokens: int | None,
-        temperature: float | None,
-        thinking: bool | None,
-        extra: dict[str, Any] | None,
+        *, messages: list[dict[str, Any]], model: str, stream: bool, params: ChatParams
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         if stream:
             body["stream_options"] = {"include_usage": True}
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        # Thinking mode silently ignores temperature; not sending it keeps logs honest.
-        if temperature is not None and thinking is not True:
-            body["temperature"] = temperature
-        if thinking is not None:
-            body["thinking"] = {"type": "enabled" if thinking else "disabled"}
-        if extra:
-            body.update(extra)
+        body.update(params.to_body(messages))
         return body
 
     async def stream_chat(
@@ -142,6 +212,12 @@ class DeepSeekClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         thinking: bool | None = None,
+        top_p: float | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        stop: str | list[str] | None = None,
+        response_format: ResponseFormat | None = None,
+        reasoning_effort: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> AsyncIterator[Event]:
         """Stream a chat completion as typed events.
@@ -152,16 +228,34 @@ class DeepSeekClient:
         without a finish reason (``StreamTruncated``). Stopping iteration (``aclose()`` on
         the generator, or cancelling the task) closes the upstream response at once; wrap it
         in ``contextlib.aclosing`` to make that deterministic after a ``break``.
+
+        Parameters are described on :class:`ChatParams`; invalid combinations (JSON mode
+        without "json" in the prompt) raise before anything is sent.
         """
-        body = self._chat_body(
-            messages=messages,
-            model=model,
-            stream=True,
+        params = ChatParams(
             max_tokens=max_tokens,
             temperature=temperature,
             thinking=thinking,
+            top_p=top_p,
+            frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty,
+            stop=stop,
+            response_format=response_format,
+            reasoning_effort=reasoning_effort,
             extra=extra,
         )
+        # aclosing: closing this generator must close the inner one (and the response) now.
+        stream = self.stream_with(messages=messages, model=model, params=params)
+        async with contextlib.aclosing(stream) as events:
+            async for event in events:
+                yield event
+
+    async def stream_with(
+        self, *, messages: list[dict[str, Any]], model: str, params: ChatParams
+    ) -> AsyncIterator[Event]:
+        """:meth:`stream_chat` with the parameters already bundled (used by the resilience
+        layer, which passes the same request to every attempt)."""
+        body = self._chat_body(messages=messages, model=model, stream=True, params=params)
         t = self.timeouts
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -244,6 +338,12 @@ class DeepSeekClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         thinking: bool | None = None,
+        top_p: float | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        stop: str | list[str] | None = None,
+        response_format: ResponseFormat | None = None,
+        reasoning_effort: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> ChatResult:
         """Run a non-streaming chat completion and return the whole answer.
@@ -252,15 +352,25 @@ class DeepSeekClient:
         body is only whitespace (an overloaded gateway cutting the request) is a
         ``ProtocolError``.
         """
-        body = self._chat_body(
-            messages=messages,
-            model=model,
-            stream=False,
+        params = ChatParams(
             max_tokens=max_tokens,
             temperature=temperature,
             thinking=thinking,
+            top_p=top_p,
+            frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty,
+            stop=stop,
+            response_format=response_format,
+            reasoning_effort=reasoning_effort,
             extra=extra,
         )
+        return await self.chat_with(messages=messages, model=model, params=params)
+
+    async def chat_with(
+        self, *, messages: list[dict[str, Any]], model: str, params: ChatParams
+    ) -> ChatResult:
+        """:meth:`chat` with the parameters already bundled."""
+        body = self._chat_body(messages=messages, model=model, stream=False, params=params)
         data = await self._request_json("POST", CHAT_PATH, json=body)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):

@@ -3,12 +3,15 @@
 Every failure the client can raise is a :class:`DeepSeekError`. ``message`` is what the API (or
 the network) said, for logs; ``user_message`` is what an editor should read, including what to
 do next; ``retryable`` tells the resilience layer whether sending the same request again can
-help.
+help; ``upstream_failure`` tells the circuit breaker whether the error says something about
+DeepSeek's health (a 5xx, a timeout, a dropped connection) rather than about this request or
+this account.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -21,6 +24,7 @@ class DeepSeekError(Exception):
     """Base class for everything the DeepSeek client raises."""
 
     retryable: ClassVar[bool] = False
+    upstream_failure: ClassVar[bool] = False
     default_user_message: ClassVar[str] = (
         "DeepSeek returned an unexpected error. Try again; if it keeps happening, report it."
     )
@@ -79,12 +83,16 @@ class RateLimited(DeepSeekError):
 class Overloaded(DeepSeekError):
     """500/502/503/504: a server-side failure that usually passes."""
 
+    upstream_failure = True
+
     retryable = True
     default_user_message = "DeepSeek is overloaded or had a server error. Try again in a minute."
 
 
 class UpstreamTimeout(DeepSeekError):
     """DeepSeek did not answer within one of the client's deadlines (see ``kind``)."""
+
+    upstream_failure = True
 
     retryable = True
     _advice: ClassVar[dict[str, str]] = {
@@ -111,6 +119,8 @@ class UpstreamTimeout(DeepSeekError):
 class ConnectionFailed(DeepSeekError):
     """The connection could not be made or broke before a response arrived."""
 
+    upstream_failure = True
+
     retryable = True
     default_user_message = (
         "Could not connect to DeepSeek. Check the network connection and DEEPSEEK_BASE_URL, "
@@ -121,6 +131,8 @@ class ConnectionFailed(DeepSeekError):
 class ProtocolError(DeepSeekError):
     """The server sent something that is not the DeepSeek wire format."""
 
+    upstream_failure = True
+
     default_user_message = (
         "DeepSeek sent a response that could not be read. Try again; "
         "if it keeps happening, report it."
@@ -130,12 +142,98 @@ class ProtocolError(DeepSeekError):
 class StreamTruncated(DeepSeekError):
     """The stream ended without ``[DONE]`` and without a finish reason: never a success."""
 
+    upstream_failure = True
+
     # Cuts come from dropped connections and gateway limits, which a new attempt usually avoids.
     retryable = True
     default_user_message = (
         "The answer was cut off because the connection to DeepSeek dropped before it "
         "finished. Try again."
     )
+
+
+class CircuitOpen(DeepSeekError):
+    """The circuit breaker is open: recent requests to DeepSeek kept failing, so this one is
+    refused at once instead of waiting for another timeout. ``retry_after`` is the number of
+    seconds until the breaker lets a trial request through."""
+
+    def __init__(self, upstream: str, retry_after: float, **kwargs: Any) -> None:
+        self.upstream = upstream
+        seconds = max(1, math.ceil(retry_after))
+        when = "in about 1 second" if seconds == 1 else f"in about {seconds} seconds"
+        kwargs.setdefault(
+            "user_message",
+            "DeepSeek is unavailable right now: several requests in a row failed. The studio "
+            f"will try it again {when}; nothing was sent and nothing was lost.",
+        )
+        super().__init__(
+            f"circuit open for {upstream}; next trial in {retry_after:.1f} s",
+            retry_after=retry_after,
+            **kwargs,
+        )
+
+
+class ContextTooLong(BadRequest):
+    """The pre-flight estimate says the prompt cannot fit the model's context window.
+
+    Raised before anything is sent; ``estimated_tokens`` counts the prompt (by DeepSeek's
+    characters-per-token rule of thumb) plus the requested answer length.
+    """
+
+    def __init__(
+        self, *, model: str, estimated_tokens: int, prompt_tokens: int, limit: int
+    ) -> None:
+        self.model = model
+        self.estimated_tokens = estimated_tokens
+        self.prompt_tokens = prompt_tokens
+        self.limit = limit
+        if prompt_tokens > limit:
+            advice = (
+                f"The prompt is about {prompt_tokens:,} tokens, more than the {limit:,} tokens "
+                f"{model} can read. Shorten the inputs and try again."
+            )
+        else:
+            advice = (
+                f"The prompt (about {prompt_tokens:,} tokens) plus the answer length "
+                f"({estimated_tokens - prompt_tokens:,} tokens) exceeds the {limit:,}-token "
+                f"context of {model}. Shorten the inputs or lower the answer length."
+            )
+        super().__init__(
+            f"estimated {estimated_tokens} tokens > context {limit} for {model}",
+            user_message=advice,
+        )
+
+
+class JsonPromptRequired(BadRequest):
+    """JSON output mode was asked for, but no message mentions "json".
+
+    DeepSeek requires the word in the prompt; without it the model may emit whitespace until
+    it hits ``max_tokens``. Raised before anything is sent.
+    """
+
+    default_user_message = (
+        "JSON output needs the word \u201cjson\u201d in the system or user message (for example "
+        "\u201cAnswer in JSON with the keys title and summary\u201d). Add it to the prompt "
+        "and try again."
+    )
+
+    def __init__(self, message: str = "JSON mode without 'json' in any message") -> None:
+        super().__init__(message, user_message=self.default_user_message)
+
+
+class UnknownModel(BadRequest):
+    """DeepSeek does not know the model name; ``available`` lists what the key can use."""
+
+    def __init__(self, model: str, available: list[str], **kwargs: Any) -> None:
+        self.model = model
+        self.available = available
+        names = ", ".join(available) if available else "none could be listed"
+        kwargs.setdefault(
+            "user_message",
+            f"DeepSeek has no model called \u201c{model}\u201d. Models this API key can use: "
+            f"{names}. Change the template's model or DEEPSEEK_MODEL.",
+        )
+        super().__init__(f"Model Not Exist: {model}", **kwargs)
 
 
 def _bad_request_advice(message: str) -> str:

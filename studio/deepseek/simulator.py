@@ -37,6 +37,22 @@ answer is generated, so they never appear in it):
     Make the answer exactly N tokens long (default: 150-250, ending at a sentence).
 ``[[sim:whitespace_body]]``
     Non-streaming only: a 200 whose body is only whitespace (an overloaded gateway).
+``[[sim:retry_after=S]]``
+    The ``Retry-After`` seconds sent with ``error=429`` (default 2).
+``[[sim:fail_first=N]]``
+    Apply ``error``/``content_risk`` only to the first N requests carrying this exact last user
+    message (counted per app instance), then answer normally: a transient failure, for
+    retry tests.
+``[[sim:first_token_delay=S]]``
+    A slow first token: stay in the queue phase (keep-alives only) for S seconds.
+``[[sim:malformed_after=N]]``
+    After N tokens send a chunk that is not valid JSON, then end the body.
+``[[sim:reasoning=N]]``
+    A reasoning-model stream: a thinking phase of exactly N tokens before the answer, even
+    when the request disabled thinking (a model that thinks regardless).
+
+The same directives can be switched on for every request with ``create_app(faults=...)`` or
+``--fault '[[sim:error=503]]'`` on the command line; directives in the message take precedence.
 
 Tokens are word-ish pieces (a word plus the spaces after it) and single CJK characters.
 """
@@ -293,9 +309,16 @@ def create_app(
     first_token_delay: float = 0.3,
     keepalive_interval: float = 0.1,
     seed: int | None = None,
+    faults: str = "",
 ) -> ASGIApp:
-    """Build the simulator ASGI app; see the module docstring for behaviour and directives."""
+    """Build the simulator ASGI app; see the module docstring for behaviour and directives.
+
+    ``faults``: directives (``"[[sim:error=503]]"``) applied to every chat request.
+    """
     token_interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
+    default_directives = {m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(faults)}
+    # fail_first: how many requests with a given last user message have failed so far.
+    failures: dict[str, int] = {}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -369,11 +392,22 @@ def create_app(
     async def _chat(body: dict[str, Any], send: Send, disconnected: asyncio.Event) -> None:
         messages = body["messages"]
         last_user = next((m for m in reversed(messages) if m["role"] == "user"), messages[-1])
-        directives = {m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(last_user["content"] or "")}
+        directives = {
+            **default_directives,
+            **{m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(last_user["content"] or "")},
+        }
         prompt = _DIRECTIVE_RE.sub("", last_user["content"] or "").strip()
 
+        fail_first = _int_directive(directives, "fail_first")
+        if fail_first is not None:
+            key = last_user["content"] or ""
+            failures[key] = failures.get(key, 0) + 1
+            if failures[key] > fail_first:
+                directives.pop("error", None)
+                directives.pop("content_risk", None)
         if "error" in directives:
-            return await _fault(send, directives["error"].strip())
+            retry_after = directives.get("retry_after", "2").strip() or "2"
+            return await _fault(send, directives["error"].strip(), retry_after)
         if "content_risk" in directives:
             return await _json(
                 send, 400, _error_body("Content Exists Risk", "invalid_request_error")
@@ -386,7 +420,13 @@ def create_app(
         writer = _Writer(prompt, rng)
         exact = _int_directive(directives, "tokens")
         answer = tokenize(writer.answer(exact or rng.randint(150, 250)))[: exact or None]
-        reasoning = tokenize(writer.reasoning(rng.randint(40, 80))) if thinking else []
+        forced_reasoning = _int_directive(directives, "reasoning")
+        if forced_reasoning is not None:
+            thinking = True
+        reasoning_target = forced_reasoning or rng.randint(40, 80)
+        reasoning = (
+            tokenize(writer.reasoning(reasoning_target))[:reasoning_target] if thinking else []
+        )
         budget = body.get("max_tokens") or MAX_TOKENS_LIMIT
         finish = "length" if len(reasoning) + len(answer) > budget else "stop"
         reasoning = reasoning[:budget]
@@ -413,9 +453,11 @@ def create_app(
             "model": body["model"],
         }
 
+        slow = directives.get("first_token_delay", "")
+        queue_for = float(slow) if _is_number(slow) else first_token_delay
         if not stream:
             await _start(send, 200, "application/json")
-            await _queue(send, b"\n", disconnected)
+            await _queue(send, b"\n", disconnected, queue_for)
             if "whitespace_body" in directives:
                 return await _end(send, b"   \n")
             await asyncio.sleep(usage["completion_tokens"] * token_interval)
@@ -446,7 +488,7 @@ def create_app(
         await _start(
             send, 200, "text/event-stream; charset=utf-8", [(b"cache-control", b"no-cache")]
         )
-        await _queue(send, KEEPALIVE, disconnected)
+        await _queue(send, KEEPALIVE, disconnected, queue_for)
         role = (
             {"role": "assistant", "content": None, "reasoning_content": ""}
             if thinking
@@ -455,10 +497,13 @@ def create_app(
         await _body(send, chunk(role))
         cut_after = _int_directive(directives, "cut_after")
         stall_after = _int_directive(directives, "stall_after")
+        malformed_after = _int_directive(directives, "malformed_after")
         pieces = [("reasoning_content", t) for t in reasoning] + [("content", t) for t in answer]
         for n, (field, token) in enumerate(pieces):
             if n == cut_after:
                 return await _end(send)
+            if n == malformed_after:
+                return await _end(send, b'data: {"id":"' + envelope["id"].encode() + b'","choi\n\n')
             if n == stall_after:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(disconnected.wait(), STALL_LIMIT_S)
@@ -484,14 +529,17 @@ def create_app(
             await _body(send, chunk(final, finish, usage=usage))
         await _end(send, b"data: [DONE]\n\n")
 
-    async def _queue(send: Send, payload: bytes, disconnected: asyncio.Event) -> None:
+    async def _queue(
+        send: Send, payload: bytes, disconnected: asyncio.Event, delay: float | None = None
+    ) -> None:
         """Pretend to wait for scheduling, sending keep-alives (or blank lines) meanwhile."""
+        delay = first_token_delay if delay is None else delay
         waited = 0.0
-        while waited < first_token_delay and not disconnected.is_set():
+        while waited < delay and not disconnected.is_set():
             await _body(send, payload)
-            step = min(keepalive_interval, first_token_delay - waited)
+            step = min(keepalive_interval, delay - waited)
             if step <= 0:
-                step = first_token_delay - waited
+                step = delay - waited
             await asyncio.sleep(step)
             waited += step
 
@@ -535,7 +583,14 @@ async def _unauthorized(send: Send, key: str) -> None:
     await _json(send, 401, body)
 
 
-async def _fault(send: Send, code: str) -> None:
+def _is_number(value: str) -> bool:
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False
+
+
+async def _fault(send: Send, code: str, retry_after: str = "2") -> None:
     """Answer with one of the error responses the real API sends before streaming."""
     if code == "401":
         return await _unauthorized(send, "sk-simulated-bad-key")
@@ -544,7 +599,7 @@ async def _fault(send: Send, code: str) -> None:
         return await _end(send, _PLAIN_422.encode())
     status = int(code) if code.isdigit() and int(code) in _ERRORS else 500
     message, type_ = _ERRORS[status]
-    extra = [(b"retry-after", b"2")] if status == 429 else None
+    extra = [(b"retry-after", retry_after.encode("latin-1"))] if status == 429 else None
     await _json(send, status, _error_body(message, type_), extra)
 
 
@@ -559,6 +614,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="queue seconds")
     parser.add_argument("--keepalive-interval", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--fault", default="", help="directives for every request, e.g. '[[sim:error=503]]'"
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     app = create_app(
@@ -566,6 +624,7 @@ def main(argv: list[str] | None = None) -> None:
         first_token_delay=args.first_token_delay,
         keepalive_interval=args.keepalive_interval,
         seed=args.seed,
+        faults=args.fault,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 

@@ -21,6 +21,7 @@ from studio.deepseek import (
     DeepSeekError,
     Finish,
     InsufficientBalance,
+    JsonPromptRequired,
     Overloaded,
     ProtocolError,
     RateLimited,
@@ -119,7 +120,7 @@ async def collect(client: DeepSeekClient, **kwargs: Any) -> list[Any]:
 @pytest.mark.asyncio
 async def test_stream_request_body_and_headers(api, client) -> None:
     mock_stream(api, chunk({"content": "Hi"}, "stop"), DONE)
-    await collect(client, max_tokens=50, temperature=0.3, extra={"user_id": "u-1"})
+    await collect(client, max_tokens=50, temperature=0.3, thinking=False, extra={"user_id": "u-1"})
     request = api.calls.last.request
     assert request.url == f"{BASE_URL}/chat/completions"
     assert request.headers["authorization"] == "Bearer sk-test"
@@ -131,6 +132,7 @@ async def test_stream_request_body_and_headers(api, client) -> None:
         "stream_options": {"include_usage": True},
         "max_tokens": 50,
         "temperature": 0.3,
+        "thinking": {"type": "disabled"},
         "user_id": "u-1",
     }
 
@@ -149,6 +151,95 @@ async def test_thinking_flag_and_temperature(api, client, thinking, expected) ->
     await collect(client, thinking=thinking, temperature=0.7)
     body = json.loads(api.calls.last.request.content)
     assert {k: body[k] for k in ("thinking", "temperature") if k in body} == expected
+
+
+@pytest.mark.asyncio
+async def test_sampling_stop_and_json_mode_are_sent_with_thinking_off(api, client) -> None:
+    mock_stream(api, chunk({"content": "{}"}, "stop"), DONE)
+    messages = [{"role": "user", "content": "Answer in JSON with the key title."}]
+    await collect(
+        client,
+        messages=messages,
+        thinking=False,
+        temperature=1.3,
+        top_p=0.9,
+        frequency_penalty=0.5,
+        presence_penalty=-0.5,
+        stop=["\n\n", "END"],
+        response_format="json_object",
+        reasoning_effort="max",
+    )
+    body = json.loads(api.calls.last.request.content)
+    assert {k: v for k, v in body.items() if k not in ("model", "messages", "stream")} == {
+        "stream_options": {"include_usage": True},
+        "temperature": 1.3,
+        "top_p": 0.9,
+        "frequency_penalty": 0.5,
+        "presence_penalty": -0.5,
+        "stop": ["\n\n", "END"],
+        "response_format": {"type": "json_object"},
+        "thinking": {"type": "disabled"},
+    }
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("thinking", [True, None], ids=["thinking-on", "model-default"])
+async def test_thinking_mode_never_gets_sampling_parameters(api, client, thinking) -> None:
+    """Thinking ignores temperature/top_p/penalties and rejected logprobs: none is sent."""
+    mock_stream(api, chunk({"content": "Hi"}, "stop"), DONE)
+    await collect(
+        client,
+        thinking=thinking,
+        temperature=0.7,
+        top_p=0.5,
+        frequency_penalty=1.0,
+        presence_penalty=1.0,
+        reasoning_effort="high",
+        extra={"logprobs": True, "top_logprobs": 5, "user_id": "u-2"},
+    )
+    body = json.loads(api.calls.last.request.content)
+    for key in ("temperature", "top_p", "frequency_penalty", "presence_penalty", "logprobs"):
+        assert key not in body
+    assert "top_logprobs" not in body
+    assert body["reasoning_effort"] == "high"
+    assert body["user_id"] == "u-2"
+    assert body.get("thinking") == ({"type": "enabled"} if thinking else None)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "non-stream"])
+async def test_json_mode_without_json_in_the_prompt_is_refused_unsent(api, client, stream) -> None:
+    route = api.post("/chat/completions")
+    with pytest.raises(JsonPromptRequired) as info:
+        if stream:
+            await collect(client, response_format={"type": "json_object"}, thinking=False)
+        else:
+            await client.chat(messages=MESSAGES, model="m", response_format="json_object")
+    assert not route.called
+    assert isinstance(info.value, BadRequest)
+    assert "json" in info.value.user_message
+
+
+@pytest.mark.asyncio
+async def test_json_mode_non_streaming_returns_the_json_text(api, client) -> None:
+    body = {
+        "model": "deepseek-flash",
+        "choices": [{"message": {"content": '{"title": "Hi"}'}, "finish_reason": "stop"}],
+    }
+    api.post("/chat/completions").mock(return_value=httpx.Response(200, json=body))
+    messages = [{"role": "system", "content": "Reply in json."}, *MESSAGES]
+    result = await client.chat(messages=messages, model="m", response_format="json_object")
+    assert json.loads(result.content) == {"title": "Hi"}
+    sent = json.loads(api.calls.last.request.content)
+    assert sent["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.asyncio
+async def test_too_many_stop_sequences_are_refused_unsent(api, client) -> None:
+    route = api.post("/chat/completions")
+    with pytest.raises(BadRequest, match="17"):
+        await collect(client, stop=[str(n) for n in range(17)])
+    assert not route.called
 
 
 @pytest.mark.asyncio

@@ -1,15 +1,17 @@
 """The runner: streams into the log and the database; keeps text however the stream ends."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
 import respx
+from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
-from drafts.actions import start_generation
+from drafts.actions import start_follow_up, start_generation
 from drafts.events import get_log, open_log
-from drafts.models import DraftVersion, Generation
+from drafts.models import Draft, DraftVersion, Generation
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,3 +159,86 @@ def test_live_snapshot_reports_text_and_position(queued):
     assert runner.live_snapshot(queued.pk) == ("Hi", "hmm", 2)
     log.finish("<section></section>")
     assert runner.live_snapshot(queued.pk) is None
+
+
+@respx.mock
+async def test_worker_shutdown_ends_running_generations_as_interrupted(queued):
+    started = asyncio.Event()
+
+    async def body():
+        yield chunk({"content": "Before the restart"})
+        started.set()
+        await asyncio.Event().wait()
+        yield b""
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+    runner.launch(queued.pk)
+    await started.wait()
+    log = get_log(queued.pk)
+    while not log.items:
+        await log.wait(0, timeout=5)
+
+    await runner.shutdown()
+
+    generation = await Generation.objects.select_related("version").aget(pk=queued.pk)
+    assert generation.status == Generation.Status.INTERRUPTED
+    assert generation.version.text == "Before the restart"
+
+
+def test_a_generation_with_a_heartbeat_elsewhere_is_not_settled(queued):
+    """Another worker runs it: its heartbeat in the shared cache says so."""
+    from django.core.cache import cache
+
+    Generation.objects.filter(pk=queued.pk).update(status="running")
+    queued.refresh_from_db()
+    cache.set(runner.alive_key(queued.pk), 1, 30)
+
+    assert runner.settle_orphan(queued).status == "running"
+    cache.delete(runner.alive_key(queued.pk))
+    assert runner.settle_orphan(queued).status == "interrupted"
+
+
+@respx.mock
+async def test_regenerate_asks_again_and_adds_a_version(queued, user):
+    respx.post(CHAT_URL).mock(
+        side_effect=[
+            sse_response(sse_body(["First"])),
+            sse_response(sse_body(["Second"])),
+        ]
+    )
+    await _run(queued.pk)
+    draft = await Draft.objects.aget(pk=queued.draft_id)
+
+    again = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+    await _run(again.pk)
+
+    texts = [v.text async for v in DraftVersion.objects.filter(draft=draft).order_by("number")]
+    assert texts == ["First", "Second"]
+    assert again.messages == queued.messages
+
+
+@respx.mock
+async def test_continue_resumes_an_unfinished_text_without_repeating_it(queued, user):
+    route = respx.post(CHAT_URL).mock(
+        side_effect=[
+            sse_response(sse_body(["The first half"], done=False)),
+            sse_response(sse_body([", and the rest."])),
+        ]
+    )
+    await _run(queued.pk)
+    draft = await Draft.objects.aget(pk=queued.draft_id)
+
+    follow = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="continue")
+    generation = await _run(follow.pk)
+
+    assert generation.status == Generation.Status.DONE
+    assert generation.version.text == "The first half, and the rest."
+    sent = json.loads(route.calls.last.request.content)["messages"]
+    assert sent[-2] == {"role": "assistant", "content": "The first half"}
+    assert sent[-1]["role"] == "user" and "Continue" in sent[-1]["content"]
+
+
+async def test_a_follow_up_needs_a_finished_generation(queued, user):
+    draft = await Draft.objects.aget(pk=queued.draft_id)
+    with pytest.raises(ValueError, match="no finished generation"):
+        await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")

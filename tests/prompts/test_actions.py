@@ -44,3 +44,17 @@ def test_demo_templates_load_with_the_command(db):
     call_command("load_demo_templates")
     assert PromptTemplate.objects.filter(workspace=None).count() == 4
     assert all(t.versions.count() == 1 for t in PromptTemplate.objects.all())
+
+
+def test_duplicating_copies_the_current_version_into_the_workspace(db, data, user, workspace):
+    from prompts.actions import duplicate_template
+
+    library, _ = import_template(data=data)
+    copy = duplicate_template(template=library, workspace=workspace, user=user)
+    again = duplicate_template(template=library, workspace=workspace, user=user)
+
+    assert (copy.workspace, copy.slug, again.slug) == (workspace, data["slug"], f"{data['slug']}-2")
+    version = copy.current_version()
+    assert version.number == 1 and version.user_prompt == data["user_prompt"]
+    assert "Copied from" in version.note
+    assert library.versions.count() == 1  # the original is untouched

@@ -52,3 +52,16 @@ def test_validate_variables_finds_undeclared_and_malformed_variables():
     assert any("needs choices" in p for p in problems)
     assert any("{{ missing }}" in p for p in problems)
     assert validate_variables([{"name": "ok"}], "{{ ok }}") == []
+
+
+def test_a_prompt_over_the_model_context_is_refused_before_any_call(
+    product_template, product_inputs, settings
+):
+    settings.DEEPSEEK_CONTEXT_TOKENS = 2300  # room for max_tokens (2048) and a short prompt
+    version = product_template.current_version()
+    assert TemplateForm(version, product_inputs).is_valid()
+
+    form = TemplateForm(version, {**product_inputs, "features": "word " * 380})
+
+    assert not form.is_valid()
+    assert "exceeds the 2,300-token context" in " ".join(form.non_field_errors())

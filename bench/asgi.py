@@ -1,0 +1,55 @@
+"""The studio's ASGI app for the benchmark: ``studio.asgi.application`` plus a write counter.
+
+Every database connection the studio opens gets an execute wrapper that counts INSERT, UPDATE
+and DELETE statements per table (a dict increment under a lock: nanoseconds next to the query
+itself). ``GET /__bench__/db-writes`` answers the counts as JSON before Django sees the
+request; anything else goes to the studio unchanged. Served only by ``bench/run.py`` on
+loopback, never in production.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+from django.db.backends.signals import connection_created
+
+from studio.asgi import application as studio_application
+
+STATS_PATH = "/__bench__/db-writes"
+_WRITE_RE = re.compile(
+    r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?([\w.]+)"?', re.IGNORECASE
+)
+_lock = threading.Lock()
+writes: Counter[str] = Counter()
+
+
+def count_writes(execute, sql, params, many, context):
+    match = _WRITE_RE.match(sql)
+    if match:
+        verb = match.group(1).split()[0].upper()
+        with _lock:
+            writes[f"{verb} {match.group(2)}"] += len(params) if many else 1
+    return execute(sql, params, many, context)
+
+
+def _install(sender, connection, **kwargs) -> None:
+    if count_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(count_writes)
+
+
+connection_created.connect(_install, weak=False)
+
+
+async def application(scope: dict[str, Any], receive, send) -> None:
+    if scope["type"] == "http" and scope["path"] == STATS_PATH:
+        with _lock:
+            body = json.dumps(dict(writes)).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await studio_application(scope, receive, send)

@@ -1,0 +1,204 @@
+"""Working with a draft after its first generation: list, edit, compare, restore, export, share.
+
+A module of its own beside ``views.py`` (the generation and streaming views) so the two can
+change independently; same shape: short typed function views, one partial per htmx target.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from prompts.models import PromptTemplate
+from studio.workspaces.models import Workspace
+
+from . import actions
+from .diffs import diff_texts
+from .exports import FORMATS, export_version
+from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
+from .models import Draft, DraftVersion, ShareLink
+from .panels import draft_panel_context
+from .views import DETAIL, HtmxHttpRequest
+
+LIST = "drafts/draft_list.html"
+EDIT = "drafts/draft_edit.html"
+COMPARE = "drafts/draft_compare.html"
+SHARED = "drafts/shared.html"
+PAGE_SIZE = 20
+
+
+def _draft(request: HtmxHttpRequest, pk: int) -> Draft:
+    """The user's draft or 404: another workspace's draft does not exist for them."""
+    return get_object_or_404(
+        Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
+    )
+
+
+def _panel(request: HtmxHttpRequest, draft: Draft, version: DraftVersion | None) -> HttpResponse:
+    """After a change from the panel: the panel again (htmx), else back to the draft page."""
+    if request.htmx:
+        return render(request, f"{DETAIL}#draft-panel", draft_panel_context(draft, version=version))
+    url = draft.get_absolute_url()
+    return redirect(f"{url}?v={version.number}" if version else url)
+
+
+@require_GET
+def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries."""
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    authors = get_user_model().objects.filter(memberships__workspace=space).order_by("username")
+    form = DraftFilterForm(
+        request.GET, templates=PromptTemplate.objects.for_workspace(space), authors=authors
+    )
+    found = form.filters()
+    drafts = (
+        Draft.objects.filter(workspace=space)
+        .search(found.get("q", ""))
+        .filtered(
+            template=found.get("template"),
+            author=found.get("author"),
+            status=found.get("status", ""),
+        )
+        .for_listing()
+        .order_by(found.get("sort", "-updated"), "-pk")
+    )
+    page = Paginator(drafts, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"workspace": space, "form": form, "page": page, "filtered": bool(found)}
+    if request.htmx.target == "draft-results":
+        return render(request, f"{LIST}#draft-results", context)
+    return render(request, LIST, context)
+
+
+@require_http_methods(["GET", "POST"])
+def draft_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The editor. Each save names the version it started from; a newer one is a conflict."""
+    draft = _draft(request, pk)
+    if request.method == "GET":
+        latest = draft.latest_version()
+        initial = {"text": latest.text if latest else "", "base": latest.number if latest else 0}
+        context = {"draft": draft, "form": EditForm(initial=initial), "saved": latest}
+        return render(request, EDIT, context)
+    form = EditForm(request.POST)
+    context: dict[str, object] = {"draft": draft, "form": form}
+    if not form.is_valid():
+        context["error"] = _("This save could not be read; your text is still in the editor.")
+        return _edit_response(request, context)
+    text, base = form.cleaned_data["text"], form.cleaned_data["base"]
+    # "Keep my text" in the conflict view: the editor has now seen that version.
+    resolve = request.POST.get("resolve", "")
+    base = int(resolve) if resolve.isdigit() else base
+    try:
+        version = actions.save_edit(
+            draft_id=draft.pk, text=text, base_number=base, author_id=request.user.pk
+        )
+    except actions.VersionConflict as conflict:
+        theirs = conflict.latest.text if conflict.latest else ""
+        context |= {"conflict": True, "theirs": conflict.latest, "diff": diff_texts(theirs, text)}
+        return _edit_response(request, context)
+    if not request.htmx:
+        messages.success(request, _("Saved as version %(number)s.") % {"number": version.number})
+        return redirect("drafts:edit", draft.pk)
+    return _edit_response(request, context | {"saved": version})
+
+
+def _edit_response(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResponse:
+    # The editor's text is never sent back: the textarea keeps whatever the user typed since.
+    if request.htmx:
+        return render(request, f"{EDIT}#save-response", context)
+    return render(request, EDIT, context)
+
+
+@require_GET
+def draft_compare(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Two versions side by side with a word-level diff (the last two unless chosen)."""
+    draft = _draft(request, pk)
+    versions = list(draft.versions.select_related("author").order_by("-number"))
+    by_number = {v.number: v for v in versions}
+    form = CompareForm(request.GET)
+    chosen = form.cleaned_data if form.is_valid() else {}  # bad numbers: the defaults
+    new = by_number.get(chosen.get("b")) or (versions[0] if versions else None)
+    older = [v for v in versions if new and v.number < new.number]
+    old = by_number.get(chosen.get("a")) or (older[0] if older else None)
+    context = {"draft": draft, "versions": versions, "old": old, "new": new}
+    if old and new:
+        context["diff"] = diff_texts(old.text, new.text)
+    if request.htmx.target == "comparison":
+        return render(request, f"{COMPARE}#comparison", context)
+    return render(request, COMPARE, context)
+
+
+@require_POST
+def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
+    """An old version's text becomes the newest version; nothing is overwritten."""
+    draft = _draft(request, pk)
+    get_object_or_404(draft.versions, number=number)
+    version = actions.restore_version(draft_id=draft.pk, number=number, author_id=request.user.pk)
+    return _panel(request, draft, version)
+
+
+@require_POST
+def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    draft = _draft(request, pk)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        draft.status = form.cleaned_data["status"]
+        draft.save(update_fields=["status", "updated"])
+    number = request.POST.get("v", "")
+    shown = draft.versions.filter(number=number).first() if number.isdigit() else None
+    return _panel(request, draft, shown)
+
+
+@require_GET
+def export(request: HtmxHttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:
+    """Download a version as Markdown, sanitized HTML or DOCX."""
+    if fmt not in FORMATS:
+        raise Http404("No such export format.")
+    draft = _draft(request, pk)
+    file = export_version(get_object_or_404(draft.versions, number=number), fmt)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    return response
+
+
+@require_POST
+def share_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
+    """Create a read-only link to this version for reviewers."""
+    draft = _draft(request, pk)
+    version = get_object_or_404(draft.versions, number=number)
+    actions.share_version(version=version, user=request.user)
+    return _panel(request, draft, version)
+
+
+@require_POST
+def revoke_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The link stops working at once."""
+    link = get_object_or_404(
+        ShareLink.objects.filter(draft__in=Draft.objects.for_user(request.user)).select_related(
+            "draft__workspace", "version"
+        ),
+        pk=pk,
+    )
+    link.revoke()
+    return _panel(request, link.draft, link.version)
+
+
+@login_not_required
+@require_GET
+def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """What a reviewer sees through a share link: one version, read-only; revoked is 404."""
+    link = get_object_or_404(
+        ShareLink.objects.active().select_related("draft", "version__author"), token=token
+    )
+    response = render(request, SHARED, {"link": link, "draft": link.draft, "shown": link.version})
+    # The token is the credential: keep it out of caches and out of Referer headers.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response

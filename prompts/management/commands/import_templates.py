@@ -1,0 +1,32 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from prompts.actions import InvalidTemplate
+from prompts.transfer import FORMATS, guess_format, import_text
+from studio.workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Import prompt templates from a JSON or YAML export (all or nothing)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path", help="The export file.")
+        parser.add_argument("--workspace", type=int, help="Workspace id (default: the library).")
+        parser.add_argument("--format", choices=FORMATS, help="Default: from the file name.")
+
+    def handle(self, *args, **options) -> None:
+        workspace = None
+        if options["workspace"] is not None:
+            workspace = Workspace.objects.filter(pk=options["workspace"]).first()
+            if workspace is None:
+                raise CommandError(f"No workspace {options['workspace']}.")
+        path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        fmt = options["format"] or guess_format(path.name)
+        try:
+            count, created = import_text(path.read_text("utf-8"), fmt, workspace=workspace)
+        except InvalidTemplate as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"Imported {count} template(s), {created} new version(s).")

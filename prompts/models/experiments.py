@@ -1,0 +1,174 @@
+"""A/B experiments: variants of a prompt, side-by-side runs, and blind votes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .templates import BrandVoiceVersion, TemplateVersion
+
+
+class ExperimentQuerySet(models.QuerySet["Experiment"]):
+    def for_user(self, user) -> ExperimentQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(workspace__memberships__user=user)
+
+
+class Experiment(models.Model):
+    """Two or more variants compared on the same form inputs."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped")
+        ARCHIVED = "archived", _("Archived")
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="experiments"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    hypothesis = models.CharField(_("hypothesis"), max_length=300, blank=True)
+    # Blind review: columns shuffled and labelled A/B/C until the editor has voted.
+    blind = models.BooleanField(_("blind review"), default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    winner = models.ForeignKey(
+        "Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ExperimentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("prompts:experiment", args=[self.workspace_id, self.pk])
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == self.Status.RUNNING
+
+    def form_version(self) -> TemplateVersion | None:
+        """Whose variables make the shared form: the first variant's version."""
+        first = self.variants.select_related("version__template").first()
+        return first.version if first else None
+
+
+class Variant(models.Model):
+    """One arm: a template version, optionally with another model, temperature or voice."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(_("name"), max_length=60)
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
+    model = models.CharField(_("model override"), max_length=64, blank=True)
+    temperature = models.FloatField(_("temperature override"), null=True, blank=True)
+    brand_voice_version = models.ForeignKey(
+        BrandVoiceVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    weight = models.PositiveIntegerField(_("weight"), default=1)
+
+    class Meta:
+        ordering = ["experiment", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def generation_params(self) -> dict[str, object]:
+        params = self.version.generation_params()
+        if self.model:
+            params["model"] = self.model
+        if self.temperature is not None and not params.get("thinking"):
+            params["temperature"] = self.temperature
+        return params
+
+    def build_messages(self, values: dict[str, object]) -> list[dict[str, str]]:
+        voice = self.brand_voice_version.text if self.brand_voice_version_id else None
+        return self.version.build_messages(values, brand_voice=voice)
+
+
+class ExperimentRun(models.Model):
+    """One click of side-by-side: every variant generated on the same inputs."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    inputs = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} run {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("prompts:run", args=[self.experiment.workspace_id, self.pk])
+
+
+class VariantRun(models.Model):
+    """A variant's generation within a run, and the column it is shown in."""
+
+    run = models.ForeignKey(ExperimentRun, on_delete=models.CASCADE, related_name="columns")
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="runs")
+    generation = models.OneToOneField(
+        "drafts.Generation", on_delete=models.CASCADE, related_name="variant_run"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="unique_run_column"),
+            models.UniqueConstraint(fields=["run", "variant"], name="unique_run_variant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} column {self.position}"
+
+    @property
+    def letter(self) -> str:
+        return "ABCDEFGHIJ"[self.position]
+
+
+class Vote(models.Model):
+    class Choice(models.TextChoices):
+        VARIANT = "variant", _("This one")
+        TIE = "tie", _("Tie")
+        BOTH_BAD = "both_bad", _("Both bad")
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="votes")
+    run = models.ForeignKey(
+        ExperimentRun, on_delete=models.CASCADE, null=True, blank=True, related_name="votes"
+    )
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    choice = models.CharField(max_length=16, choices=Choice.choices)
+    winner = models.ForeignKey(
+        Variant, on_delete=models.CASCADE, null=True, blank=True, related_name="wins"
+    )
+    # Variant ids left to right as the voter saw them (side-bias checks).
+    shown_order = models.JSONField(default=list)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "voter"], name="one_vote_per_run_and_voter"),
+            models.CheckConstraint(
+                condition=models.Q(choice="variant", winner__isnull=False)
+                | models.Q(~models.Q(choice="variant"), winner__isnull=True),
+                name="winner_only_for_variant_votes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter}: {self.choice}"

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "prompts"
+urlpatterns = [
+    path("w/<int:ws>/templates/", views.template_list, name="list"),
+    path("w/<int:ws>/templates/new/", views.template_create, name="create"),
+    path("w/<int:ws>/templates/export/", views.template_export, name="export"),
+    path("w/<int:ws>/templates/import/", views.template_import, name="import"),
+    path("w/<int:ws>/templates/<int:pk>/", views.template_detail, name="detail"),
+    path("w/<int:ws>/templates/<int:pk>/edit/", views.template_edit, name="edit"),
+    path("w/<int:ws>/templates/<int:pk>/diff/", views.template_diff, name="diff"),
+    path("w/<int:ws>/voices/", views.voice_list, name="voices"),
+    path("w/<int:ws>/voices/<int:pk>/", views.voice_detail, name="voice"),
+]

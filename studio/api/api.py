@@ -1,0 +1,290 @@
+"""The JSON API under /api/ai/: workspaces, templates, drafts and generations, by API key.
+
+Every lookup starts from the key's user (``for_user``), so another user's ids are 404s.
+Errors share OpenAI's envelope, ``{"error": {"message", "type", "code", "param"}}``, so one
+client handles both this API and the OpenAI-compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaError
+
+from drafts import generation as runner
+from drafts.actions import start_generation
+from drafts.models import Draft, Generation
+from prompts.forms import TemplateForm
+from prompts.models import PromptTemplate, TemplateVersion
+from studio.audit.recording import remember_origin
+from studio.deepseek import DeepSeekError
+from studio.workspaces.models import Membership, Workspace
+
+from . import chat
+from .auth import ApiKeyAuth
+from .errors import ApiError, error_body, upstream_error
+from .limits import BudgetExceeded, RateLimited, acheck_token_budget
+from .schemas import (
+    ChatCompletionIn,
+    DraftDetailOut,
+    DraftOut,
+    ErrorOut,
+    GenerateIn,
+    GenerationOut,
+    TemplateOut,
+    WorkspaceOut,
+)
+from .validation import validate_prompt
+
+api = NinjaAPI(
+    title="DeepSeek Studio API",
+    version="1",
+    description=(
+        "Generate into drafts and read them, and an OpenAI-compatible chat endpoint. "
+        "Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; create keys "
+        "under Settings → API keys."
+    ),
+    urls_namespace="api_ai",
+    auth=ApiKeyAuth(),
+    docs_url=None,  # Swagger UI loads from a CDN, which the CSP forbids; the schema is served
+)
+EDITING_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+def _respond(request: HttpRequest, error: ApiError) -> HttpResponse:
+    response = api.create_response(request, error_body(error), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _respond(request, exc)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = "Send a valid API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+    error = ApiError(401, message, type="authentication_error", code="invalid_api_key")
+    error.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return _respond(request, error)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _respond(request, ApiError(404, str(exc) or "Not found.", code="not_found"))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _respond(request, ApiError(exc.status_code, str(exc), code="http_error"))
+
+
+@api.exception_handler(SchemaError)
+def _invalid(request: HttpRequest, exc: SchemaError) -> HttpResponse:
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'payload'))}: {e['msg']}"
+        for e in exc.errors
+    ]
+    first = exc.errors[0]["loc"][-1] if exc.errors else None
+    message = "Invalid request: " + "; ".join(problems)
+    return _respond(request, ApiError(422, message, code="invalid_request", param=str(first)))
+
+
+@api.exception_handler(ValidationError)
+def _blocked(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    code = getattr(exc, "code", None) or "invalid_prompt"
+    return _respond(request, ApiError(400, " ".join(exc.messages), code=code, param="messages"))
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    error = ApiError(429, exc.message, type="rate_limit_error", code="rate_limit_exceeded")
+    error.headers["Retry-After"] = str(exc.retry_after)
+    return _respond(request, error)
+
+
+@api.exception_handler(BudgetExceeded)
+def _over_budget(request: HttpRequest, exc: BudgetExceeded) -> HttpResponse:
+    error = ApiError(429, exc.message, type="insufficient_quota", code="daily_budget_exceeded")
+    error.headers["Retry-After"] = str(exc.retry_after)
+    return _respond(request, error)
+
+
+@api.exception_handler(DeepSeekError)
+def _upstream(request: HttpRequest, exc: DeepSeekError) -> HttpResponse:
+    return _respond(request, upstream_error(exc))
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+@api.get("/workspaces", response=list[WorkspaceOut], url_name="workspaces", tags=["workspaces"])
+def list_workspaces(request: HttpRequest):
+    """The workspaces the key's user is a member of, with their role."""
+    user = request.auth.user
+    memberships = Membership.objects.filter(user=user).select_related("workspace")
+    return [
+        {"id": m.workspace_id, "name": m.workspace.name, "role": m.role}
+        for m in memberships.order_by("workspace__name", "workspace_id")
+    ]
+
+
+def _workspace(request: HttpRequest, workspace_id: int) -> Workspace:
+    space = Workspace.objects.for_user(request.auth.user).filter(pk=workspace_id).first()
+    if space is None:
+        raise Http404("No such workspace.")
+    return space
+
+
+@api.get(
+    "/workspaces/{workspace_id}/templates",
+    response={200: list[TemplateOut], **ERRORS},
+    url_name="templates",
+    tags=["workspaces"],
+)
+def list_templates(request: HttpRequest, workspace_id: int):
+    """Templates usable in the workspace (its own and the shared library) and their variables."""
+    space = _workspace(request, workspace_id)
+    out = []
+    for template in PromptTemplate.objects.for_workspace(space):
+        version = template.current_version()
+        out.append(
+            {
+                "id": template.pk,
+                "slug": template.slug,
+                "name": template.name,
+                "purpose": template.purpose,
+                "description": template.description,
+                "version_id": version.pk if version else None,
+                "variables": version.variables if version else [],
+            }
+        )
+    return out
+
+
+@api.get(
+    "/workspaces/{workspace_id}/drafts",
+    response={200: list[DraftOut], **ERRORS},
+    url_name="drafts",
+    tags=["drafts"],
+)
+def list_drafts(request: HttpRequest, workspace_id: int):
+    """The workspace's drafts, most recently updated first."""
+    return Draft.objects.filter(workspace=_workspace(request, workspace_id))
+
+
+@api.get(
+    "/drafts/{draft_id}",
+    response={200: DraftDetailOut, **ERRORS},
+    url_name="draft",
+    tags=["drafts"],
+)
+def read_draft(request: HttpRequest, draft_id: int):
+    """A draft with all its versions (newest first) and its generations."""
+    draft = Draft.objects.for_user(request.auth.user).filter(pk=draft_id).first()
+    if draft is None:
+        raise Http404("No such draft.")
+    return {
+        "id": draft.pk,
+        "workspace_id": draft.workspace_id,
+        "title": draft.title,
+        "created": draft.created,
+        "updated": draft.updated,
+        "versions": list(draft.versions.order_by("-number")),
+        "generations": list(draft.generations.order_by("-pk")),
+    }
+
+
+@api.get(
+    "/generations/{generation_id}",
+    response={200: GenerationOut, **ERRORS},
+    url_name="generation",
+    tags=["drafts"],
+)
+def read_generation(request: HttpRequest, generation_id: int):
+    """A generation's status and text so far (poll this after a 202)."""
+    generation = Generation.objects.for_user(request.auth.user).filter(pk=generation_id).first()
+    if generation is None:
+        raise Http404("No such generation.")
+    return generation
+
+
+# --- Generate ------------------------------------------------------------------------------
+
+
+def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
+    """Check access, the template and its inputs; the validated pieces of a generation."""
+    user = request.auth.user
+    space = _workspace(request, workspace_id)
+    if not Membership.objects.filter(workspace=space, user=user, role__in=EDITING_ROLES).exists():
+        raise ApiError(403, "Reviewers can read and vote but not generate.", code="forbidden")
+    template = PromptTemplate.objects.for_workspace(space).filter(pk=payload.template).first()
+    version: TemplateVersion | None = template.current_version() if template else None
+    if version is None:
+        raise ApiError(
+            404, "No such template in this workspace.", code="not_found", param="template"
+        )
+    form = TemplateForm(version, data=payload.inputs)
+    if not form.is_valid():
+        problems = [f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()]
+        raise ApiError(
+            422, "Invalid inputs: " + "; ".join(problems), code="invalid_inputs", param="inputs"
+        )
+    validate_prompt(version.build_messages(form.cleaned_data))
+    return user, space, version, form.cleaned_data
+
+
+@api.post(
+    "/workspaces/{workspace_id}/drafts",
+    response={201: GenerationOut, 202: GenerationOut, **ERRORS},
+    url_name="generate",
+    tags=["drafts"],
+)
+async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn):
+    """Start a generation into a new draft from a template and its inputs.
+
+    Answers 202 with the queued generation at once (poll ``/generations/{id}``), or with
+    ``"wait": true`` 201 with the finished generation.
+    """
+    user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
+    await acheck_token_budget(user)
+    generation = await sync_to_async(start_generation)(
+        workspace=space, version=version, inputs=inputs, user=user
+    )
+    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
+    task = runner.launch(generation.pk)
+    if payload.wait:
+        # Shielded: a client that gives up waiting must not stop the generation.
+        await asyncio.shield(task)
+        generation = await Generation.objects.aget(pk=generation.pk)
+        return Status(201, generation)
+    return Status(202, generation)
+
+
+# --- OpenAI-compatible ---------------------------------------------------------------------
+
+
+@api.post(
+    "/v1/chat/completions",
+    url_name="chat_completions",
+    tags=["openai"],
+    response={200: dict, **ERRORS},
+)
+async def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
+    """OpenAI's chat completions (streaming and not), through the studio's limits, cache and
+    audit. ``X-Studio-Cache: reuse`` reuses an identical earlier answer; ``bypass`` refreshes."""
+    return await chat.complete(request, payload)
+
+
+@api.get("/v1/models", url_name="models", tags=["openai"])
+def list_models(request: HttpRequest):
+    """The studio's model, in OpenAI's list format."""
+    return chat.models_list()

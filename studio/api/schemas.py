@@ -1,0 +1,113 @@
+"""Request and response shapes of the JSON API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+
+class ErrorDetail(Schema):
+    message: str
+    type: str
+    code: str
+    param: str | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class WorkspaceOut(Schema):
+    id: int
+    name: str
+    role: str
+
+
+class TemplateOut(Schema):
+    id: int
+    slug: str
+    name: str
+    purpose: str
+    description: str
+    version_id: int | None
+    variables: list[dict[str, Any]]
+
+
+class DraftOut(Schema):
+    id: int
+    workspace_id: int
+    title: str
+    created: datetime
+    updated: datetime
+
+
+class VersionOut(Schema):
+    number: int
+    text: str
+    source: str
+    created: datetime
+    generation_id: int | None
+
+
+class GenerationOut(Schema):
+    id: int
+    draft_id: int
+    status: str
+    model: str
+    text: str
+    finish_reason: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: Decimal | None
+    error_code: str
+    error_message: str
+    created: datetime
+    finished: datetime | None
+
+
+class DraftDetailOut(DraftOut):
+    versions: list[VersionOut]
+    generations: list[GenerationOut]
+
+
+class GenerateIn(Schema):
+    template: int = Field(description="A template id from /workspaces/{id}/templates.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The template's variables.")
+    wait: bool = Field(
+        False, description="Answer when the generation has finished instead of at once (202)."
+    )
+
+
+# --- OpenAI-compatible chat completions --------------------------------------------------
+
+
+class ChatMessage(Schema):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+
+
+class StreamOptions(Schema):
+    include_usage: bool = False
+
+
+class ChatCompletionIn(Schema):
+    model: str | None = Field(None, description="Blank or 'default': the studio's model.")
+    messages: list[ChatMessage] = Field(..., min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    stop: str | list[str] | None = None
+    response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+    # DeepSeek's extension: {"type": "enabled"} or {"type": "disabled"}.
+    thinking: dict[str, Any] | None = None
+    n: int | None = Field(None, ge=1, le=1, description="Only one choice is supported.")

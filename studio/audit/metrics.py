@@ -1,0 +1,130 @@
+"""Prometheus metrics for AI calls, on a registry of the studio's own.
+
+A dedicated registry (not prometheus-client's global one) keeps ``/metrics`` to the studio's
+series and lets tests read values without the process collectors. One studio instance runs one
+worker process (README), so in-process counters are the whole truth for that instance; scrape
+every instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Seconds; generations run from under a second to several minutes.
+_LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
+_TTFT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 60, 120)
+
+REQUESTS = Counter(
+    "ai_request", "AI calls by model and outcome.", ["model", "status"], registry=REGISTRY
+)
+RESPONSE_TIME = Histogram(
+    "ai_response_time_seconds",
+    "Wall time of an AI call, request to last token.",
+    ["model"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+TTFT = Histogram(
+    "ai_time_to_first_token_seconds",
+    "Time from sending an AI request to its first text.",
+    ["model"],
+    buckets=_TTFT_BUCKETS,
+    registry=REGISTRY,
+)
+ERRORS = Counter("ai_error_count", "Failed AI calls by error kind.", ["kind"], registry=REGISTRY)
+TOKENS = Counter(
+    "ai_tokens",
+    "Tokens used, by model and kind (prompt, completion).",
+    ["model", "kind"],
+    registry=REGISTRY,
+)
+COST = Counter("ai_cost_usd", "Cost of AI calls in US dollars.", ["model"], registry=REGISTRY)
+OPEN_STREAMS = Gauge("ai_open_streams", "AI response streams open now.", registry=REGISTRY)
+CACHE = Counter(
+    "ai_cache",
+    "Response-cache lookups by result (hit, miss, bypass).",
+    ["result"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "ai_rate_limited", "Requests refused by a rate limit, by scope.", ["scope"], registry=REGISTRY
+)
+BREAKER = Gauge(
+    "ai_circuit_breaker_state",
+    "Upstream circuit breaker: 0 closed, 1 half-open, 2 open.",
+    ["upstream"],
+    registry=REGISTRY,
+)
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+
+# Statuses an AI call can end with that count as errors in ai_error_count.
+_ERROR_STATUSES = {"failed", "error", "interrupted"}
+
+
+def observe_ai_call(
+    *,
+    model: str,
+    status: str,
+    latency_s: float | None = None,
+    ttft_s: float | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    cost: Decimal | float | None = None,
+    error_kind: str = "",
+) -> None:
+    """Count one finished AI call (any outcome) in the Prometheus series.
+
+    ``status`` is the outcome (``ok``/``done``, ``failed``, ``cancelled``, ``interrupted`` …);
+    ``error_kind`` (e.g. the DeepSeek error class name) is counted in ``ai_error_count`` for a
+    failed call, ``unknown`` when not given.
+    """
+    model = model or "unknown"
+    status = "ok" if status == "done" else status
+    REQUESTS.labels(model=model, status=status).inc()
+    if latency_s is not None:
+        RESPONSE_TIME.labels(model=model).observe(latency_s)
+    if ttft_s is not None:
+        TTFT.labels(model=model).observe(ttft_s)
+    if status in _ERROR_STATUSES or error_kind:
+        ERRORS.labels(kind=error_kind or "unknown").inc()
+    if prompt_tokens:
+        TOKENS.labels(model=model, kind="prompt").inc(prompt_tokens)
+    if completion_tokens:
+        TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+    if cost:
+        COST.labels(model=model).inc(float(cost))
+
+
+def observe_cache(result: str) -> None:
+    """Count a response-cache lookup: ``hit``, ``miss`` or ``bypass``."""
+    CACHE.labels(result=result).inc()
+
+
+def observe_rate_limited(scope: str) -> None:
+    RATE_LIMITED.labels(scope=scope).inc()
+
+
+def set_breaker_state(state: str, *, upstream: str = "deepseek") -> None:
+    """Publish the circuit breaker's state (``closed``, ``half_open`` or ``open``)."""
+    BREAKER.labels(upstream=upstream).set(_BREAKER_STATES[state])
+
+
+@contextmanager
+def open_stream() -> Iterator[None]:
+    """Count a response stream as open for as long as the block runs."""
+    OPEN_STREAMS.inc()
+    try:
+        yield
+    finally:
+        OPEN_STREAMS.dec()
+
+
+def sample(name: str, labels: dict[str, str] | None = None) -> float:
+    """The current value of one series (0 when it has not been observed yet)."""
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0

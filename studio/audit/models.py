@@ -1,0 +1,84 @@
+"""One audit row per AI call: who asked what, through which door, and how it went."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def for_user(self, user) -> AuditLogQuerySet:
+        """The user's own calls (the admin sees everything)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def since(self, moment: datetime) -> AuditLogQuerySet:
+        return self.filter(created__gte=moment)
+
+    def older_than(self, days: int) -> AuditLogQuerySet:
+        return self.filter(created__lt=timezone.now() - timedelta(days=days))
+
+    def total_tokens(self) -> int:
+        return self.aggregate(n=Sum("total_tokens"))["n"] or 0
+
+
+class AuditLog(models.Model):
+    class Status(models.TextChoices):
+        OK = "ok", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        INTERRUPTED = "interrupted", _("Interrupted")
+        BLOCKED = "blocked", _("Blocked by validation")
+        RATE_LIMITED = "rate_limited", _("Rate limited")
+        OVER_BUDGET = "over_budget", _("Over budget")
+
+    class Channel(models.TextChoices):
+        UI = "ui", _("Studio (session)")
+        API = "api", _("JSON API")
+        OPENAI = "openai", _("OpenAI-compatible API")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "api.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The browser session's key is itself a credential: only a short hash of it is kept.
+    session = models.CharField(_("session"), max_length=16, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.UI)
+    generation_id = models.PositiveBigIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    prompt = models.TextField(blank=True)
+    response = models.TextField(blank=True)
+    model = models.CharField(max_length=64, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    cached = models.BooleanField(_("served from cache"), default=False)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["user", "-created"], name="audit_user_created")]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.user} {self.model} {self.status}"

@@ -1,0 +1,169 @@
+"""Write audit rows for AI calls, and remember where a background generation came from.
+
+``record_ai_call`` writes one row; ``observe_ai_call`` (studio.audit.metrics) counts the call
+in Prometheus. ``record_generation`` does both for a finished ``drafts.Generation``, taking the
+caller's IP, session or API key from ``remember_origin`` (the request that started it is long
+gone when the runner finishes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from .metrics import observe_ai_call
+from .models import AuditLog
+
+ORIGIN_TTL = 24 * 3600
+_GENERATION_STATUS = {"done": AuditLog.Status.OK}
+
+
+def format_prompt(prompt: str | list[dict[str, Any]]) -> str:
+    """Chat messages as readable text: ``role: content`` blocks (strings pass through)."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n\n".join(f"{m.get('role', '?')}: {_content(m.get('content'))}" for m in prompt)
+
+
+def _content(content: Any) -> str:
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address (uvicorn's --proxy-headers puts the real one in REMOTE_ADDR)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def session_tag(request: HttpRequest) -> str:
+    """A short hash identifying the browser session, never the session key itself."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
+
+
+def request_origin(request: HttpRequest) -> dict[str, Any]:
+    """Who called and how: IP, session tag or API key, request id, channel."""
+    api_key = getattr(request, "api_key", None)
+    return {
+        "ip": client_ip(request),
+        "session": "" if api_key else session_tag(request),
+        "api_key_id": api_key.pk if api_key else None,
+        "request_id": request.headers.get("X-Request-ID", "")[:64],
+        "channel": AuditLog.Channel.API if api_key else AuditLog.Channel.UI,
+    }
+
+
+def record_ai_call(
+    *,
+    status: str,
+    request: HttpRequest | None = None,
+    prompt: str | list[dict[str, Any]] = "",
+    response: str = "",
+    model: str = "",
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    total_tokens: int | None = None,
+    cost: Decimal | float | None = None,
+    latency_ms: int | None = None,
+    ttft_ms: int | None = None,
+    error_code: str = "",
+    cached: bool = False,
+    user: Any = None,
+    user_id: int | None = None,
+    workspace: Any = None,
+    workspace_id: int | None = None,
+    generation_id: int | None = None,
+    **origin: Any,
+) -> AuditLog:
+    """Write one audit row for an AI call (sync). Returns the row.
+
+    ``request`` fills IP, session tag, API key and request id; without it pass them in
+    ``origin`` (``ip=``, ``session=``, ``api_key_id=``, ``request_id=``, ``channel=``).
+    ``status`` takes the audit statuses or the generation statuses (``done`` means ``ok``).
+    """
+    fields = request_origin(request) if request is not None else {}
+    fields |= origin
+    if total_tokens is None and prompt_tokens is not None and completion_tokens is not None:
+        total_tokens = prompt_tokens + completion_tokens
+    return AuditLog.objects.create(
+        status=_GENERATION_STATUS.get(status, status),
+        user_id=user.pk if user is not None else user_id,
+        workspace_id=workspace.pk if workspace is not None else workspace_id,
+        generation_id=generation_id,
+        prompt=format_prompt(prompt),
+        response=response,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=total_tokens,
+        cost=cost,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        error_code=error_code[:64],
+        cached=cached,
+        **fields,
+    )
+
+
+async def arecord_ai_call(**fields: Any) -> AuditLog:
+    """``record_ai_call`` for async code (same keyword arguments)."""
+    return await sync_to_async(record_ai_call)(**fields)
+
+
+def _origin_key(generation_id: int) -> str:
+    return f"audit:origin:{generation_id}"
+
+
+def remember_origin(*, generation_id: int, request: HttpRequest) -> None:
+    """Keep the starting request's IP/session/API key for the generation's audit row."""
+    cache.set(_origin_key(generation_id), request_origin(request), ORIGIN_TTL)
+
+
+def record_generation(generation_id: int) -> AuditLog:
+    """Audit and count a finished ``drafts.Generation`` (sync): one row, one metrics call."""
+    from drafts.models import Generation  # drafts depends on the platform, not the reverse
+
+    generation = Generation.objects.select_related("draft").get(pk=generation_id)
+    origin = cache.get(_origin_key(generation_id)) or {"channel": AuditLog.Channel.UI}
+    cache.delete(_origin_key(generation_id))
+    row = record_ai_call(
+        status=generation.status,
+        user_id=generation.created_by_id,
+        workspace_id=generation.draft.workspace_id,
+        generation_id=generation.pk,
+        prompt=generation.messages,
+        response=generation.text,
+        model=generation.model,
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        cost=generation.cost,
+        latency_ms=generation.duration_ms,
+        ttft_ms=generation.ttft_ms,
+        error_code=generation.error_code,
+        **origin,
+    )
+    observe_ai_call(
+        model=generation.model,
+        status=row.status,
+        latency_s=_seconds(generation.duration_ms),
+        ttft_s=_seconds(generation.ttft_ms),
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        cost=generation.cost,
+        error_kind=generation.error_code,
+    )
+    return row
+
+
+async def arecord_generation(generation_id: int) -> AuditLog:
+    """``record_generation`` for async code (the runner)."""
+    return await sync_to_async(record_generation)(generation_id)
+
+
+def _seconds(ms: int | None) -> float | None:
+    return ms / 1000 if ms is not None else None

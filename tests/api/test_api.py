@@ -1,0 +1,215 @@
+"""The JSON API: key auth, reads through for_user, generating into drafts, errors, schema."""
+
+import pytest
+import respx
+from django.test import AsyncClient
+
+from drafts.actions import add_version, start_generation
+from drafts.models import Draft, Generation
+from studio.workspaces.models import Membership
+from tests.conftest import CHAT_URL, sse_body, sse_response
+
+
+@pytest.fixture
+def draft(workspace, product_template, product_inputs, user):
+    generation = start_generation(
+        workspace=workspace,
+        version=product_template.current_version(),
+        inputs=product_inputs,
+        user=user,
+    )
+    Generation.objects.filter(pk=generation.pk).update(status="done", text="Bright light.")
+    add_version(
+        draft_id=generation.draft_id,
+        text="Bright light.",
+        source="generated",
+        author_id=user.pk,
+        generation=generation,
+    )
+    return Draft.objects.get(pk=generation.draft_id)
+
+
+def test_no_key_is_a_json_401(client, workspace):
+    response = client.get("/api/ai/workspaces")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_wrong_key_is_a_401(client, workspace):
+    response = client.get("/api/ai/workspaces", headers={"Authorization": "Bearer dss_nope_x"})
+
+    assert response.status_code == 401
+
+
+def test_bearer_and_x_api_key_both_work(client, workspace, raw_key):
+    for headers in ({"Authorization": f"Bearer {raw_key}"}, {"X-API-Key": raw_key}):
+        response = client.get("/api/ai/workspaces", headers=headers)
+        assert response.status_code == 200
+        assert response.json() == [{"id": workspace.pk, "name": "Marketing", "role": "owner"}]
+
+
+def test_workspaces_list_only_the_users_own(client, workspace, other_auth):
+    assert client.get("/api/ai/workspaces", headers=other_auth).json() == []
+
+
+def test_templates_list_their_variables(client, workspace, demo_templates, auth):
+    response = client.get(f"/api/ai/workspaces/{workspace.pk}/templates", headers=auth)
+
+    product = next(t for t in response.json() if t["slug"] == "product-description")
+    assert product["version_id"] and "product_name" in [v["name"] for v in product["variables"]]
+
+
+def test_drafts_and_a_draft_with_its_versions(client, draft, auth):
+    listed = client.get(f"/api/ai/workspaces/{draft.workspace_id}/drafts", headers=auth).json()
+    detail = client.get(f"/api/ai/drafts/{draft.pk}", headers=auth).json()
+
+    assert [d["id"] for d in listed] == [draft.pk]
+    assert detail["title"] == draft.title
+    assert [(v["number"], v["text"]) for v in detail["versions"]] == [(1, "Bright light.")]
+    assert detail["generations"][0]["status"] == "done"
+
+
+def test_another_users_ids_are_404_never_data(client, draft, other_auth):
+    generation = draft.generations.get()
+    for url in (
+        f"/api/ai/drafts/{draft.pk}",
+        f"/api/ai/generations/{generation.pk}",
+        f"/api/ai/workspaces/{draft.workspace_id}/drafts",
+        f"/api/ai/workspaces/{draft.workspace_id}/templates",
+    ):
+        response = client.get(url, headers=other_auth)
+        assert response.status_code == 404, url
+        assert response.json()["error"]["code"] == "not_found"
+        assert "Bright light" not in response.content.decode()
+
+
+def test_a_reviewer_may_read_but_not_generate(
+    client, draft, other_user, other_auth, product_template, product_inputs
+):
+    Membership.objects.create(workspace=draft.workspace, user=other_user, role="reviewer")
+
+    read = client.get(f"/api/ai/drafts/{draft.pk}", headers=other_auth)
+    body = {"template": product_template.pk, "inputs": product_inputs}
+    write = client.post(
+        f"/api/ai/workspaces/{draft.workspace_id}/drafts",
+        body,
+        content_type="application/json",
+        headers=other_auth,
+    )
+
+    assert read.status_code == 200
+    assert write.status_code == 403 and "Reviewers" in write.json()["error"]["message"]
+
+
+def test_invalid_inputs_name_the_fields(client, workspace, product_template, auth):
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": {"product_name": "Lamp"}},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    error = response.json()["error"]
+    assert response.status_code == 422 and error["code"] == "invalid_inputs"
+    assert "features" in error["message"]
+    assert not Draft.objects.exists()
+
+
+def test_malformed_body_is_a_422_naming_the_field(client, workspace, auth):
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"inputs": {}},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    assert response.status_code == 422 and "template" in response.json()["error"]["message"]
+
+
+def test_unknown_template_is_a_404(client, workspace, auth):
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": 999999},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    assert response.status_code == 404 and response.json()["error"]["param"] == "template"
+
+
+def test_a_blocked_prompt_is_refused_before_a_draft_exists(
+    client, workspace, product_template, product_inputs, auth
+):
+    inputs = {**product_inputs, "features": "key sk-abcdefghijklmnopqrstuvwx"}
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": inputs},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "prompt_blocked"
+    assert "an API secret key (sk-…)" in error["message"]
+    assert "abcdefghijkl" not in error["message"]
+    assert not Draft.objects.exists()
+
+
+def test_openapi_schema_is_served_and_describes_the_api(client):
+    response = client.get("/api/ai/openapi.json")
+
+    schema = response.json()
+    assert response.status_code == 200 and schema["openapi"].startswith("3.")
+    assert "/api/ai/v1/chat/completions" in schema["paths"]
+    assert "/api/ai/workspaces/{workspace_id}/drafts" in schema["paths"]
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["scheme"] == "bearer"
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_and_wait_returns_the_finished_draft(
+    workspace, product_template, product_inputs, auth
+):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Warm ", "light."])))
+    client = AsyncClient()
+
+    response = await client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    body = response.json()
+    assert response.status_code == 201, body
+    assert body["status"] == "done" and body["text"] == "Warm light."
+    draft = await Draft.objects.aget(pk=body["draft_id"])
+    assert await draft.versions.filter(number=1, text="Warm light.").aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_without_wait_is_202_then_pollable(
+    workspace, product_template, product_inputs, auth
+):
+    from drafts import generation as runner
+
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Done."])))
+    client = AsyncClient()
+
+    response = await client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    body = response.json()
+    assert response.status_code == 202 and body["status"] == "queued"
+    task = runner.task_for(body["id"])
+    if task is not None:
+        await task
+    polled = await client.get(f"/api/ai/generations/{body['id']}", headers=auth)
+    assert polled.json()["status"] == "done" and polled.json()["text"] == "Done."

@@ -1,0 +1,253 @@
+"""The OpenAI-compatible endpoint, driven by the official ``openai`` SDK over ASGI.
+
+The SDK talks to the studio through httpx's ASGI transport (no socket); the studio's own
+DeepSeek client is mocked with respx (the SDK uses a separate HTTP stack, so respx sees only
+the upstream calls).
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import httpx2
+import openai
+import pytest
+import respx
+
+from studio.asgi import application
+from studio.audit.metrics import sample
+from studio.audit.models import AuditLog
+from tests.conftest import CHAT_URL, USAGE, sse_body, sse_response
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MESSAGES = [
+    {"role": "system", "content": "You write product copy."},
+    {"role": "user", "content": "A tagline for a desk lamp."},
+]
+
+
+def completion(content: str = "Light, simply.") -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 1764000000,
+            "model": "deepseek-flash",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": USAGE,
+        },
+    )
+
+
+@pytest.fixture
+def sdk(raw_key, settings) -> openai.AsyncOpenAI:
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 1  # upstream failures surface at once
+    transport = httpx2.ASGITransport(app=application)
+    return openai.AsyncOpenAI(
+        api_key=raw_key,
+        base_url="http://localhost/api/ai/v1",
+        http_client=httpx2.AsyncClient(transport=transport, base_url="http://localhost"),
+        max_retries=0,
+    )
+
+
+@respx.mock
+async def test_non_streaming_completion(sdk, user):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    result = await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+
+    assert result.choices[0].message.content == "Light, simply."
+    assert result.choices[0].finish_reason == "stop"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 5)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["messages"] == MESSAGES and sent["stream"] is False
+    row = await AuditLog.objects.select_related("api_key").aget()
+    assert (row.status, row.channel, row.user_id) == ("ok", "openai", user.pk)
+    assert row.api_key.name == "CMS sync" and row.total_tokens == 17
+    assert "A tagline for a desk lamp." in row.prompt and row.response == "Light, simply."
+    assert row.latency_ms is not None and row.cost is not None and row.ip
+
+
+@respx.mock
+async def test_streaming_completion_reemits_openai_chunks(sdk):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Light", ", ", "simply."])))
+
+    stream = await sdk.chat.completions.create(
+        model="deepseek-flash",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert text == "Light, simply."
+    assert finishes[-1] == "stop" and all(f is None for f in finishes[:-1])
+    assert chunks[-1].usage.total_tokens == 17 and chunks[-1].choices == []
+    assert len({c.id for c in chunks}) == 1 and chunks[0].object == "chat.completion.chunk"
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.response, row.total_tokens) == ("ok", "Light, simply.", 17)
+    assert row.ttft_ms is not None
+
+
+@respx.mock
+async def test_a_stream_cut_upstream_ends_in_an_error_the_sdk_raises(sdk):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Partial"], done=False)))
+
+    stream = await sdk.chat.completions.create(
+        model="deepseek-flash", messages=MESSAGES, stream=True
+    )
+    received = []
+    with pytest.raises(openai.APIError, match="cut off"):
+        async for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+
+    assert "".join(received) == "Partial"
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.error_code, row.response) == ("failed", "StreamTruncated", "Partial")
+
+
+@respx.mock
+async def test_upstream_refusal_is_an_http_error_with_advice(sdk):
+    body = b'{"error":{"message":"Insufficient Balance","type":"unknown_error"}}'
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(402, content=body))
+    failed_before = sample("ai_error_count_total", {"kind": "InsufficientBalance"})
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, stream=True)
+
+    assert caught.value.status_code == 503
+    assert "credit" in caught.value.message
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.error_code) == ("failed", "InsufficientBalance")
+    assert sample("ai_error_count_total", {"kind": "InsufficientBalance"}) == failed_before + 1
+
+
+@respx.mock
+async def test_identical_deterministic_requests_are_served_from_the_cache(sdk, user):
+    route = respx.post(CHAT_URL).mock(return_value=completion("Zero."))
+    hits, misses = (
+        sample("ai_cache_total", {"result": "hit"}),
+        sample("ai_cache_total", {"result": "miss"}),
+    )
+
+    first = await sdk.chat.completions.with_raw_response.create(
+        model="deepseek-flash", messages=MESSAGES, temperature=0
+    )
+    second = await sdk.chat.completions.with_raw_response.create(
+        model="deepseek-flash", messages=MESSAGES, temperature=0
+    )
+    streamed = await sdk.chat.completions.create(
+        model="deepseek-flash", messages=MESSAGES, temperature=0, stream=True
+    )
+    streamed_text = "".join([c.choices[0].delta.content or "" async for c in streamed])
+
+    assert route.call_count == 1
+    assert (first.headers["x-studio-cache"], second.headers["x-studio-cache"]) == ("miss", "hit")
+    assert second.parse().choices[0].message.content == "Zero." == streamed_text
+    assert sample("ai_cache_total", {"result": "hit"}) == hits + 2
+    assert sample("ai_cache_total", {"result": "miss"}) == misses + 1
+    rows = [r async for r in AuditLog.objects.order_by("pk")]
+    assert [r.cached for r in rows] == [False, True, True]
+    assert [r.total_tokens for r in rows] == [17, 0, 0]  # cached answers cost nothing
+
+
+@respx.mock
+async def test_the_cache_can_be_bypassed_and_ignores_random_requests(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, temperature=0)
+    bypass = await sdk.chat.completions.with_raw_response.create(
+        model="deepseek-flash",
+        messages=MESSAGES,
+        temperature=0,
+        extra_headers={"X-Studio-Cache": "bypass"},
+    )
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, temperature=1)
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, temperature=1)
+
+    assert bypass.headers["x-studio-cache"] == "refresh"
+    assert route.call_count == 4
+
+
+@respx.mock
+async def test_explicit_reuse_caches_a_nonzero_temperature(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+    reuse = {"X-Studio-Cache": "reuse"}
+
+    for _ in range(2):
+        await sdk.chat.completions.create(
+            model="deepseek-flash", messages=MESSAGES, temperature=1.3, extra_headers=reuse
+        )
+
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_a_blocked_prompt_never_reaches_deepseek(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+    leaky = [{"role": "user", "content": "Use my key sk-0123456789abcdef0123 to log in"}]
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=leaky)
+
+    assert "an API secret key (sk-…)" in caught.value.message
+    assert caught.value.code == "prompt_blocked" and not route.called
+    row = await AuditLog.objects.aget()
+    assert row.status == "blocked" and "sk-0123" not in row.prompt
+
+
+@respx.mock
+async def test_an_exhausted_daily_budget_is_a_429(sdk, user, settings):
+    settings.AI_DAILY_TOKEN_BUDGET = 20
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)  # 17 tokens
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)  # 34 ≥ 20
+    with pytest.raises(openai.RateLimitError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+
+    assert caught.value.code == "daily_budget_exceeded" and "20 tokens" in caught.value.message
+    assert int(caught.value.response.headers["retry-after"]) > 0
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_the_api_rate_limit_is_a_429_with_retry_after(sdk, settings):
+    settings.RATELIMIT_ROUTES = {"api_ai:chat_completions": "2/m"}
+    respx.post(CHAT_URL).mock(return_value=completion())
+
+    for _ in range(2):
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+    with pytest.raises(openai.RateLimitError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+
+    assert caught.value.code == "rate_limit_exceeded"
+    assert 1 <= int(caught.value.response.headers["retry-after"]) <= 60
+
+
+async def test_the_sdk_lists_the_studio_model(sdk, settings):
+    models = await sdk.models.list()
+
+    assert [m.id async for m in models] == [settings.DEEPSEEK_MODEL]
+
+
+async def test_a_revoked_key_is_refused(sdk, user):
+    from studio.api.models import ApiKey
+
+    await ApiKey.objects.filter(user=user).aupdate(revoked="2026-01-01T00:00:00Z")
+
+    with pytest.raises(openai.AuthenticationError):
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)

@@ -1,0 +1,68 @@
+"""The audit log in the admin (read-only, CSV export) and the retention command."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from studio.audit.models import AuditLog
+
+
+@pytest.fixture
+def admin_client(client, db):
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
+    client.force_login(admin)
+    return client
+
+
+def test_the_log_is_browsable_and_not_editable(admin_client, user):
+    row = AuditLog.objects.create(user=user, status="ok", model="deepseek-flash", prompt="Hi")
+
+    listing = admin_client.get("/admin/audit/auditlog/")
+    change = admin_client.get(f"/admin/audit/auditlog/{row.pk}/change/")
+
+    assert listing.status_code == 200 and "deepseek-flash" in listing.content.decode()
+    assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
+    assert admin_client.get("/admin/audit/auditlog/add/").status_code == 403
+
+
+def test_csv_export_of_selected_rows(admin_client, user):
+    rows = [
+        AuditLog.objects.create(
+            user=user, status="ok", model="m", prompt='say "hi", twice', total_tokens=7
+        ),
+        AuditLog.objects.create(user=user, status="failed", model="m", error_code="Overloaded"),
+    ]
+
+    response = admin_client.post(
+        "/admin/audit/auditlog/",
+        {"action": "export_csv", "_selected_action": [r.pk for r in rows]},
+    )
+
+    text = b"".join(response.streaming_content).decode()
+    lines = text.strip().splitlines()
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    assert lines[0].startswith("created,user,workspace,channel") and len(lines) == 3
+    assert '"say ""hi"", twice"' in text and "Overloaded" in text
+
+
+def test_prune_deletes_only_rows_past_retention(user, settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    old = AuditLog.objects.create(
+        user=user, status="ok", created=timezone.now() - timedelta(days=31)
+    )
+    recent = AuditLog.objects.create(
+        user=user, status="ok", created=timezone.now() - timedelta(days=29)
+    )
+    out = StringIO()
+
+    call_command("prune_audit", "--dry-run", stdout=out)
+    assert "1 audit entries" in out.getvalue() and AuditLog.objects.count() == 2
+    call_command("prune_audit", stdout=out)
+
+    assert list(AuditLog.objects.all()) == [recent]
+    assert not AuditLog.objects.filter(pk=old.pk).exists()

@@ -1,0 +1,111 @@
+"""Audit rows: record_ai_call, and record_generation for the runner (with the request origin)."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import RequestFactory
+
+from drafts.actions import finish_generation, start_generation
+from studio.audit.metrics import sample
+from studio.audit.models import AuditLog
+from studio.audit.recording import (
+    arecord_ai_call,
+    format_prompt,
+    record_ai_call,
+    record_generation,
+    remember_origin,
+)
+
+
+def test_record_ai_call_writes_one_row(user, workspace):
+    row = record_ai_call(
+        status="ok",
+        user=user,
+        workspace=workspace,
+        prompt=[{"role": "user", "content": "Hi"}],
+        response="Hello",
+        model="deepseek-flash",
+        prompt_tokens=3,
+        completion_tokens=2,
+        cost=Decimal("0.000010"),
+        latency_ms=120,
+        ip="10.0.0.7",
+    )
+
+    row.refresh_from_db()
+    assert (row.user, row.workspace, row.status, row.total_tokens) == (user, workspace, "ok", 5)
+    assert (row.prompt, row.response, row.ip) == ("user: Hi", "Hello", "10.0.0.7")
+
+
+def test_a_request_supplies_ip_session_and_request_id(user, rf: RequestFactory):
+    request = rf.post("/", REMOTE_ADDR="192.0.2.4", headers={"X-Request-ID": "req-1"})
+    request.session = type("S", (), {"session_key": "abc123"})()
+
+    row = record_ai_call(status="failed", user=user, request=request, error_code="Overloaded")
+
+    assert (row.ip, row.request_id, row.channel) == ("192.0.2.4", "req-1", "ui")
+    assert row.session and "abc123" not in row.session  # a hash, never the key
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_arecord_ai_call_works_from_async_code(user):
+    row = await arecord_ai_call(status="cancelled", user_id=user.pk, model="m")
+
+    assert await AuditLog.objects.filter(pk=row.pk, status="cancelled").aexists()
+
+
+def test_format_prompt_keeps_roles():
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+
+    assert format_prompt(messages) == "system: S\n\nuser: U"
+
+
+@pytest.fixture
+def generation(workspace, product_template, product_inputs, user):
+    return start_generation(
+        workspace=workspace,
+        version=product_template.current_version(),
+        inputs=product_inputs,
+        user=user,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "audit_status", "error"),
+    [("done", "ok", ""), ("failed", "failed", "Overloaded"), ("cancelled", "cancelled", "")],
+)
+def test_record_generation_audits_and_counts_each_outcome(
+    generation, rf, user, workspace, status, audit_status, error
+):
+    request = rf.post("/", REMOTE_ADDR="198.51.100.9")
+    request.session = type("S", (), {"session_key": "k"})()
+    remember_origin(generation_id=generation.pk, request=request)
+    finish_generation(
+        generation_id=generation.pk,
+        status=status,
+        text="Some text",
+        reasoning="",
+        fields={
+            "prompt_tokens": 10,
+            "completion_tokens": 4,
+            "duration_ms": 900,
+            "ttft_ms": 200,
+            "error_code": error,
+            "cost": Decimal("0.000123"),
+        },
+    )
+    before = sample("ai_request_total", {"model": generation.model, "status": audit_status})
+
+    row = record_generation(generation.pk)
+
+    assert (row.status, row.user, row.workspace, row.generation_id) == (
+        audit_status,
+        user,
+        workspace,
+        generation.pk,
+    )
+    assert (row.total_tokens, row.latency_ms, row.ttft_ms, row.error_code) == (14, 900, 200, error)
+    assert row.ip == "198.51.100.9" and "Aurora desk lamp" in row.prompt
+    assert row.cost == Decimal("0.000123") and row.response == "Some text"
+    after = sample("ai_request_total", {"model": generation.model, "status": audit_status})
+    assert after == before + 1

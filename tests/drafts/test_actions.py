@@ -1,0 +1,148 @@
+"""Version numbering (also under concurrency), edits with optimistic concurrency, restore."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from drafts.actions import (
+    VersionConflict,
+    add_version,
+    restore_version,
+    save_edit,
+    share_version,
+)
+from drafts.models import Draft, DraftVersion
+
+WRITERS = 8
+
+
+@pytest.fixture
+def draft(workspace, user):
+    return Draft.objects.create(workspace=workspace, title="Launch post", created_by=user)
+
+
+def run_at_once(count: int, work) -> list:
+    """Run ``work(i)`` in ``count`` threads released together; each has its own connection."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = work(i)
+        except Exception as error:  # collected and asserted on by the caller
+            results[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_saves_get_distinct_consecutive_numbers(draft, user):
+    """Runs on PostgreSQL when DATABASE_URL points there (CI), where the row lock matters."""
+    results = run_at_once(
+        WRITERS,
+        lambda i: add_version(
+            draft_id=draft.pk, text=f"take {i}", source="edited", author_id=user.pk
+        ),
+    )
+
+    assert [r for r in results if isinstance(r, Exception)] == []
+    numbers = sorted(v.number for v in results)
+    assert numbers == list(range(1, WRITERS + 1))  # none duplicated, none lost
+    saved = dict(DraftVersion.objects.filter(draft=draft).values_list("number", "text"))
+    assert sorted(saved.values()) == sorted(f"take {i}" for i in range(WRITERS))
+    assert connection.vendor in {"postgresql", "sqlite"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_edits_from_the_same_base_one_wins_the_others_conflict(draft, user):
+    add_version(draft_id=draft.pk, text="v1", source="generated", author_id=user.pk)
+
+    results = run_at_once(
+        WRITERS,
+        lambda i: save_edit(draft_id=draft.pk, text=f"edit {i}", base_number=1, author_id=user.pk),
+    )
+
+    saved = [r for r in results if isinstance(r, DraftVersion)]
+    conflicts = [r for r in results if isinstance(r, VersionConflict)]
+    assert len(saved) == 1 and len(conflicts) == WRITERS - 1
+    assert saved[0].number == 2
+    assert all(c.latest.number == 2 for c in conflicts)  # each is told what won
+    assert draft.versions.count() == 2
+
+
+def test_numbers_start_at_one_and_count_up(draft, user):
+    first = add_version(draft_id=draft.pk, text="a", source="generated", author_id=user.pk)
+    second = add_version(draft_id=draft.pk, text="b", source="edited", author_id=user.pk)
+    assert (first.number, second.number) == (1, 2)
+
+
+def test_an_edit_on_the_latest_version_is_saved_with_its_base(draft, user):
+    add_version(draft_id=draft.pk, text="first", source="generated", author_id=user.pk)
+
+    version = save_edit(draft_id=draft.pk, text="second", base_number=1, author_id=user.pk)
+
+    assert (version.number, version.text, version.source, version.based_on) == (
+        2,
+        "second",
+        "edited",
+        1,
+    )
+
+
+def test_an_edit_based_on_an_old_version_is_refused_and_nothing_is_written(draft, user):
+    add_version(draft_id=draft.pk, text="first", source="generated", author_id=user.pk)
+    add_version(draft_id=draft.pk, text="other tab", source="edited", author_id=user.pk)
+
+    with pytest.raises(VersionConflict) as raised:
+        save_edit(draft_id=draft.pk, text="mine", base_number=1, author_id=user.pk)
+
+    assert raised.value.latest.number == 2 and raised.value.latest.text == "other tab"
+    assert draft.versions.count() == 2
+
+
+def test_the_first_edit_of_an_empty_draft_has_base_zero(draft, user):
+    version = save_edit(draft_id=draft.pk, text="from scratch", base_number=0, author_id=user.pk)
+    assert version.number == 1 and version.based_on is None
+
+
+def test_saving_the_same_text_again_adds_no_version(draft, user):
+    add_version(draft_id=draft.pk, text="same", source="generated", author_id=user.pk)
+
+    version = save_edit(draft_id=draft.pk, text="same", base_number=1, author_id=user.pk)
+
+    assert version.number == 1 and draft.versions.count() == 1
+
+
+def test_restore_copies_an_old_text_into_a_new_version(draft, user):
+    add_version(draft_id=draft.pk, text="original", source="generated", author_id=user.pk)
+    add_version(draft_id=draft.pk, text="worse", source="edited", author_id=user.pk)
+
+    restored = restore_version(draft_id=draft.pk, number=1, author_id=user.pk)
+
+    assert (restored.number, restored.text, restored.source, restored.based_on) == (
+        3,
+        "original",
+        "restored",
+        1,
+    )
+    assert draft.versions.get(number=2).text == "worse"  # history is never rewritten
+
+
+def test_a_revoked_share_link_is_no_longer_active(draft, user):
+    version = add_version(draft_id=draft.pk, text="x", source="generated", author_id=user.pk)
+    link = share_version(version=version, user=user)
+    other = share_version(version=version, user=user)
+
+    link.revoke()
+
+    assert len(link.token) >= 32 and link.token != other.token
+    assert list(draft.share_links.active()) == [other]

@@ -1,0 +1,55 @@
+"""Sections: an outline from the headings; replacing one leaves every other byte identical."""
+
+import pytest
+
+from drafts.actions import VersionConflict, add_version, save_section
+from drafts.models import Draft
+from drafts.sections import outline, replace_section
+
+DOC = (
+    "Intro line.\n\n"
+    "# Install\n\nRun `pip install x`.\n\n```sh\n# not a heading\n```\n\n"
+    "## Configure\r\n\nSet  **KEY**.  \n\n"
+    "# 使用\n\n中文说明。\n"
+)
+
+
+def test_the_outline_lists_headings_but_not_code_comments():
+    sections = outline(DOC)
+    assert [(s.level, s.title) for s in sections] == [(1, "Install"), (2, "Configure"), (1, "使用")]
+    assert DOC[sections[0].start :].startswith("# Install")
+    assert sections[-1].end == len(DOC)
+
+
+def test_replacing_one_section_leaves_the_others_byte_identical():
+    before = outline(DOC)
+
+    new = replace_section(DOC, 1, "## Configure\n\nSet the API key in `.env`.")
+
+    after = outline(new)
+    assert [s.title for s in after] == ["Install", "Configure", "使用"]
+    assert new[: after[1].start] == DOC[: before[1].start]  # preamble and section 0
+    assert new[after[2].start :] == DOC[before[2].start :]  # section 2 to the end
+    assert new[after[1].start : after[1].end] == "## Configure\n\nSet the API key in `.env`.\n\n"
+
+
+def test_replacing_the_last_section_and_a_missing_one():
+    assert replace_section(DOC, 2, "# 使用\n\n新的说明。\n").endswith("# 使用\n\n新的说明。\n")
+    with pytest.raises(IndexError):
+        replace_section(DOC, 3, "# Nope")
+
+
+def test_save_section_makes_a_version_with_only_that_section_changed(workspace, user):
+    draft = Draft.objects.create(workspace=workspace, title="Guide", created_by=user)
+    add_version(draft_id=draft.pk, text=DOC, source="generated", author_id=user.pk)
+
+    version = save_section(
+        draft_id=draft.pk, index=0, text="# Install\n\nUse uv.", base_number=1, author_id=user.pk
+    )
+
+    first, rest = outline(DOC), outline(version.text)
+    assert version.number == 2 and version.based_on == 1
+    assert version.text[rest[1].start :] == DOC[first[1].start :]
+    assert version.text.startswith("Intro line.\n\n# Install\n\nUse uv.\n\n## Configure\r\n")
+    with pytest.raises(VersionConflict):
+        save_section(draft_id=draft.pk, index=0, text="# X", base_number=1, author_id=user.pk)

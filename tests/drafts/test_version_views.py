@@ -1,0 +1,415 @@
+"""Editing with conflicts, compare, restore, status, the drafts list, export and share links."""
+
+import io
+from html.parser import HTMLParser
+
+import docx
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from drafts.actions import add_version, share_version
+from drafts.models import Draft, DraftVersion
+
+HTMX = {"HX-Request": "true"}
+HOSTILE = (
+    "# Plan\n\nSome **bold** text.\n\n<script>alert(1)</script>\n\n"
+    '<img src="https://evil.example/x.png" onerror="alert(2)">\n\n'
+    '[click](javascript:alert(3)) <a hx-get="/admin/">x</a>\n\n![pic](https://evil.example/p.png)'
+)
+
+
+@pytest.fixture
+def draft(workspace, user, product_template):
+    draft = Draft.objects.create(
+        workspace=workspace,
+        title="Aurora launch",
+        created_by=user,
+        template_version=product_template.current_version(),
+    )
+    add_version(draft_id=draft.pk, text="Bright light for late nights.", source="generated",
+                author_id=user.pk)  # fmt: skip
+    return draft
+
+
+class Elements(HTMLParser):
+    """Every element and its attributes, as a browser would build them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def assert_neutralised(html: str) -> None:
+    """No script, no remote image, no event handler, no javascript: link, no htmx attribute."""
+    for tag, attrs in Elements(html).found:
+        assert tag not in {"script", "img", "iframe", "object"}, tag
+        for name, value in attrs.items():
+            assert not name.startswith(("on", "hx-", "sse-")), (tag, name)
+            assert not (value or "").strip().lower().startswith("javascript:"), (tag, value)
+
+
+def edit(client, draft, text, base, **extra):
+    data = {"text": text, "base": base, **extra}
+    return client.post(reverse("drafts:edit", args=[draft.pk]), data, headers=HTMX)
+
+
+# --- Editing -------------------------------------------------------------------------------
+
+
+def test_the_editor_page_holds_the_latest_text_and_its_version(client, user, draft):
+    client.force_login(user)
+
+    html = client.get(reverse("drafts:edit", args=[draft.pk])).content.decode()
+
+    assert '<textarea id="editor-text" name="text"' in html
+    assert "Bright light for late nights.</textarea>" in html
+    assert 'name="base" id="editor-base" value="1"' in html
+    assert 'hx-trigger="input delay:1s, submit, save-now"' in html
+    assert "Saved · version 1" in html
+
+
+def test_an_autosave_creates_a_version_and_moves_the_base(client, user, draft):
+    client.force_login(user)
+
+    response = edit(client, draft, "Warm light for late nights.", 1)
+
+    html = response.content.decode()
+    assert "<html" not in html and html.strip().startswith('<span id="save-state"')
+    assert 'data-state="saved"' in html and "Saved · version 2" in html
+    assert 'id="editor-base" value="2" hx-swap-oob="true"' in html
+    assert '<div id="conflict" hx-swap-oob="true">' in html  # any old conflict is cleared
+    assert "Warm light" not in html  # the textarea is never sent back while typing goes on
+    version = draft.versions.get(number=2)
+    assert (version.text, version.source, version.based_on) == ("Warm light for late nights.",
+                                                                "edited", 1)  # fmt: skip
+
+
+def test_a_save_from_an_old_version_is_a_conflict_that_keeps_the_editors_text(
+    client, user, other_user, draft
+):
+    """Another tab saved version 2; this tab, still on version 1, saves: refused, shown."""
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Bright light for long nights.", source="edited",
+                author_id=user.pk)  # fmt: skip
+
+    response = edit(client, draft, "Bright lamp for late nights.", 1)
+
+    html = response.content.decode()
+    assert 'data-state="conflict"' in html and "Not saved — conflict" in html
+    assert 'id="editor-base" value="1"' in html  # still based on what it was
+    assert "A newer version was saved while you were editing" in html
+    assert "Version 2 (Edited, by hamlet)" in html
+    # Both texts, with the differences marked word by word.
+    assert "long</del>" in html and "late</ins>" in html
+    assert "light</del>" in html and "lamp</ins>" in html
+    assert 'name="resolve" value="2"' in html
+    assert draft.versions.count() == 2  # nothing written
+
+
+def test_keeping_my_text_after_a_conflict_saves_it_on_top(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Theirs", source="edited", author_id=user.pk)
+
+    response = edit(client, draft, "Mine", 1, resolve="2")
+
+    assert "Saved · version 3" in response.content.decode()
+    texts = list(draft.versions.order_by("number").values_list("text", flat=True))
+    assert texts == ["Bright light for late nights.", "Theirs", "Mine"]  # theirs is kept too
+
+
+def test_without_htmx_a_save_redirects_and_a_conflict_renders_the_page_with_my_text(
+    client, user, draft
+):
+    client.force_login(user)
+    url = reverse("drafts:edit", args=[draft.pk])
+
+    saved = client.post(url, {"text": "New text", "base": 1}, follow=True)
+    conflict = client.post(url, {"text": "My <b>unsaved</b> words", "base": 1})
+
+    assert "Saved as version 2." in saved.content.decode()
+    html = conflict.content.decode()
+    assert "<html" in html and 'role="alert"' in html
+    assert "My &lt;b&gt;unsaved&lt;/b&gt; words</textarea>" in html  # escaped, kept
+
+
+def test_a_garbled_save_loses_nothing(client, user, draft):
+    client.force_login(user)
+
+    response = edit(client, draft, "Keep me", "not-a-number")
+
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-state="error"' in html
+    assert "your text is still in the editor" in html
+    assert draft.versions.count() == 1
+
+
+def test_the_same_text_twice_adds_no_version(client, user, draft):
+    client.force_login(user)
+    edit(client, draft, "Once", 1)
+    response = edit(client, draft, "Once", 2)
+    assert "Saved · version 2" in response.content.decode() and draft.versions.count() == 2
+
+
+# --- Compare, restore, status ---------------------------------------------------------------
+
+
+def test_compare_shows_two_versions_side_by_side_with_a_diff(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Bright lamp for late nights.", source="edited",
+                author_id=user.pk)  # fmt: skip
+
+    html = client.get(reverse("drafts:compare", args=[draft.pk])).content.decode()
+
+    assert "v1 · Generated" in html and "v2 · Edited" in html
+    assert "light</del>" in html and "lamp</ins>" in html
+    assert "1 words added, 1 removed" in html
+
+
+def test_compare_in_chinese_marks_characters(client, user, workspace):
+    client.force_login(user)
+    draft = Draft.objects.create(workspace=workspace, title="新品", created_by=user)
+    for text in ["我们的产品很好用。", "我们的产品非常好用。"]:
+        add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
+
+    response = client.get(reverse("drafts:compare", args=[draft.pk]), {"a": 1, "b": 2},
+                          headers={**HTMX, "HX-Target": "comparison"})  # fmt: skip
+
+    html = response.content.decode()
+    assert "<html" not in html and 'id="comparison"' in html
+    assert "很</del>" in html and "非常</ins>" in html
+
+
+def test_compare_with_one_version_says_so(client, user, draft):
+    client.force_login(user)
+    html = client.get(reverse("drafts:compare", args=[draft.pk])).content.decode()
+    assert "only one version so far" in html
+
+
+def test_restore_adds_the_old_text_as_the_newest_version(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="A worse take", source="edited", author_id=user.pk)
+
+    response = client.post(reverse("drafts:restore", args=[draft.pk, 1]), headers=HTMX)
+
+    html = response.content.decode()
+    assert 'id="draft-panel"' in html and "v3 · Restored" in html
+    latest = draft.versions.get(number=3)
+    assert (latest.text, latest.source, latest.based_on) == (
+        "Bright light for late nights.", "restored", 1)  # fmt: skip
+
+
+def test_the_panel_offers_restore_only_for_an_older_version(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Second", source="edited", author_id=user.pk)
+
+    latest = client.get(draft.get_absolute_url()).content.decode()
+    older = client.get(draft.get_absolute_url(), {"v": 1}).content.decode()
+
+    assert "Restore v" not in latest and "Restore v1 as the newest version" in older
+
+
+def test_status_can_be_set_and_bad_values_change_nothing(client, user, draft):
+    client.force_login(user)
+    url = reverse("drafts:status", args=[draft.pk])
+
+    client.post(url, {"status": "review"}, headers=HTMX)
+    client.post(url, {"status": "nonsense"}, headers=HTMX)
+
+    draft.refresh_from_db()
+    assert draft.status == "review"
+
+
+# --- Drafts list ----------------------------------------------------------------------------
+
+
+def make_drafts(workspace, user, count, template_version=None, prefix="Draft"):
+    for i in range(count):
+        d = Draft.objects.create(workspace=workspace, title=f"{prefix} {i}", created_by=user,
+                                 template_version=template_version)  # fmt: skip
+        add_version(draft_id=d.pk, text=f"body {i} of {prefix}", source="generated",
+                    author_id=user.pk)  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [3, 45])
+def test_the_list_makes_the_same_number_of_queries_for_any_number_of_drafts(
+    client, user, workspace, product_template, django_assert_max_num_queries, count
+):
+    make_drafts(workspace, user, count, product_template.current_version())
+    client.force_login(user)
+    url = reverse("drafts:list", args=[workspace.pk])
+
+    with django_assert_max_num_queries(7):  # session, user, workspace, 2 filters, count, page
+        response = client.get(url, {"q": "body", "sort": "title"})
+
+    assert response.status_code == 200
+    assert response.content.decode().count("data-draft=") == min(count, 20)
+
+
+def test_the_list_searches_titles_and_text_and_filters(client, user, other_user, workspace,
+                                                       demo_templates):  # fmt: skip
+    from studio.workspaces.models import Membership
+
+    Membership.objects.create(workspace=workspace, user=other_user)
+    email = next(t for t in demo_templates if t.slug == "marketing-email").current_version()
+    make_drafts(workspace, user, 2, prefix="Lamp")
+    make_drafts(workspace, other_user, 2, email, prefix="Newsletter")
+    Draft.objects.filter(title="Lamp 1").update(status="approved")
+    add_version(draft_id=Draft.objects.get(title="Lamp 0").pk, text="中文的灯",
+                source="edited", author_id=user.pk)  # fmt: skip
+    client.force_login(user)
+    url = reverse("drafts:list", args=[workspace.pk])
+
+    def titles(**params):
+        html = client.get(url, params, headers={**HTMX, "HX-Target": "draft-results"})
+        return sorted(d.title for d in html.context["page"].object_list)
+
+    assert titles(q="newsletter") == ["Newsletter 0", "Newsletter 1"]  # title, any case
+    assert titles(q="body 1 of") == ["Lamp 1", "Newsletter 1"]  # text
+    assert titles(q="中文") == ["Lamp 0"]
+    assert titles(template=email.template_id) == ["Newsletter 0", "Newsletter 1"]
+    assert titles(author=other_user.pk) == ["Newsletter 0", "Newsletter 1"]
+    assert titles(status="approved") == ["Lamp 1"]
+    assert titles(status="bogus", author="x") == ["Lamp 0", "Lamp 1", "Newsletter 0",
+                                                  "Newsletter 1"]  # fmt: skip
+    html = client.get(url, {"q": "nothing like this"}).content.decode()
+    assert "No drafts match." in html
+
+
+def test_the_list_pages_and_sorts(client, user, workspace):
+    make_drafts(workspace, user, 25)
+    client.force_login(user)
+    url = reverse("drafts:list", args=[workspace.pk])
+
+    first = client.get(url, {"sort": "title"})
+    second = client.get(url, {"sort": "title", "page": 2})
+
+    assert [d.title for d in first.context["page"].object_list][:3] == ["Draft 0", "Draft 1",
+                                                                        "Draft 10"]  # fmt: skip
+    assert len(second.context["page"].object_list) == 5
+    assert "sort=title&amp;page=2" in first.content.decode()  # links keep the filters
+
+
+def test_another_users_workspace_list_is_not_found(client, other_user, workspace):
+    client.force_login(other_user)
+    assert client.get(reverse("drafts:list", args=[workspace.pk])).status_code == 404
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def test_export_markdown_is_the_text_as_written(client, user, draft):
+    client.force_login(user)
+
+    response = client.get(reverse("drafts:export", args=[draft.pk, 1, "md"]))
+
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="aurora-launch-v1.md"'
+    assert response.content.decode() == "Bright light for late nights."
+
+
+def test_export_html_is_a_sanitized_document(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=HOSTILE, source="generated", author_id=user.pk)
+
+    html = client.get(reverse("drafts:export", args=[draft.pk, 2, "html"])).content.decode()
+
+    assert html.startswith("<!doctype html>") and "<h1>Plan</h1>" in html
+    assert "<strong>bold</strong>" in html and "&lt;script&gt;" in html
+    assert_neutralised(html)
+
+
+def test_export_docx_opens_with_headings_and_formatting(client, user, draft):
+    client.force_login(user)
+    text = (
+        "# 发布计划\n\nIntro with **bold** and *em*.\n\n## Steps\n\n- one\n- two\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |"
+    )
+    add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
+
+    response = client.get(reverse("drafts:export", args=[draft.pk, 2, "docx"]))
+
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    document = docx.Document(io.BytesIO(response.content))
+    paragraphs = [(p.style.name, p.text) for p in document.paragraphs]
+    assert paragraphs == [
+        ("Heading 1", "发布计划"),
+        ("Normal", "Intro with bold and em."),
+        ("Heading 2", "Steps"),
+        ("List Bullet", "one"),
+        ("List Bullet", "two"),
+    ]
+    bold = [r.text for r in document.paragraphs[1].runs if r.bold]
+    assert bold == ["bold"]
+    assert document.tables[0].cell(1, 1).text == "2"
+    assert document.core_properties.title == "Aurora launch"
+
+
+def test_unknown_export_format_is_404(client, user, draft):
+    client.force_login(user)
+    assert client.get(reverse("drafts:export", args=[draft.pk, 1, "exe"])).status_code == 404
+
+
+# --- Share links ----------------------------------------------------------------------------
+
+
+def test_a_share_link_shows_one_version_read_only_without_login(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=HOSTILE, source="generated", author_id=user.pk)
+
+    panel = client.post(reverse("drafts:share", args=[draft.pk, 2]), headers=HTMX)
+    link = draft.share_links.get()
+    anonymous = Client().get(link.get_absolute_url())
+
+    assert link.get_absolute_url() in panel.content.decode()
+    html = anonymous.content.decode()
+    assert anonymous.status_code == 200 and "<h1>Plan</h1>" in html
+    body = html.split('id="shared-body"')[1].split("</article>")[0]
+    assert_neutralised(body)
+    assert 'href="/drafts/' not in html and "Edit" not in html
+    assert anonymous["Cache-Control"] == "no-store"
+    assert anonymous["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_revoked_link_stops_working(client, user, draft):
+    client.force_login(user)
+    link = share_version(version=draft.versions.get(), user=user)
+
+    response = client.post(reverse("drafts:revoke_share", args=[link.pk]), headers=HTMX)
+
+    assert link.get_absolute_url() not in response.content.decode()
+    assert Client().get(link.get_absolute_url()).status_code == 404
+    assert Client().get("/s/not-a-token/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name, method, args",
+    [
+        ("drafts:edit", "get", lambda d, v: [d.pk]),
+        ("drafts:edit", "post", lambda d, v: [d.pk]),
+        ("drafts:compare", "get", lambda d, v: [d.pk]),
+        ("drafts:restore", "post", lambda d, v: [d.pk, 1]),
+        ("drafts:status", "post", lambda d, v: [d.pk]),
+        ("drafts:export", "get", lambda d, v: [d.pk, 1, "md"]),
+        ("drafts:share", "post", lambda d, v: [d.pk, 1]),
+        (
+            "drafts:revoke_share",
+            "post",
+            lambda d, v: [share_version(version=v, user=d.created_by).pk],
+        ),
+    ],
+)
+def test_another_users_drafts_are_not_found(client, other_user, draft, name, method, args):
+    client.force_login(other_user)
+    url = reverse(name, args=args(draft, draft.versions.get()))
+
+    response = getattr(client, method)(url, {"text": "x", "base": 1, "status": "review"})
+
+    assert response.status_code == 404
+    assert draft.versions.count() == 1 and DraftVersion.objects.count() == 1
+    draft.refresh_from_db()
+    assert draft.status == "draft"

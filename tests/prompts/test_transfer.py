@@ -1,0 +1,122 @@
+"""Import/export as JSON and YAML: round trips, commands, clear errors, all or nothing."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from prompts.actions import InvalidTemplate, move_label, save_brand_voice, save_version
+from prompts.models import PromptTemplate
+from prompts.transfer import dumps, import_text, loads
+from studio.workspaces.actions import create_workspace
+
+VERSIONED = ("system_prompt", "user_prompt", "variables", "model", "thinking", "temperature")
+
+
+def _snapshot(template):
+    version = template.current_version()
+    return (
+        template.slug,
+        template.name,
+        template.purpose,
+        template.description,
+        {f: getattr(version, f) for f in VERSIONED},
+        version.max_tokens,
+        sorted(template.labels.filter(version=version).values_list("name", flat=True)),
+        version.brand_voice.name if version.brand_voice else None,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_round_trip_into_another_workspace_keeps_everything(fmt, workspace, product_template, user):
+    voice = save_brand_voice(workspace=workspace, name="House", text="Crisp.").voice
+    first = product_template.current_version()
+    data = {f: getattr(first, f) for f in VERSIONED} | {"max_tokens": 900}
+    data["system_prompt"] += " 中文 {{ brand_voice }}"
+    own = PromptTemplate.objects.create(workspace=workspace, slug="own", name="Own", purpose="copy")
+    version, _ = save_version(template=own, data=data, brand_voice=voice, user=user)
+    move_label(template=own, name="production", version=version, user=user)
+
+    text = dumps([own], fmt)
+    target = create_workspace(name="Other", owner=user)
+    save_brand_voice(workspace=target, name="House", text="Their own words.")
+    assert import_text(text, fmt, workspace=target) == (1, 1)
+
+    copy = PromptTemplate.objects.get(workspace=target, slug="own")
+    assert _snapshot(copy) == _snapshot(own)
+    assert copy.current_version().brand_voice.workspace == target
+    assert import_text(text, fmt, workspace=target) == (1, 0)  # idempotent
+
+
+def test_library_export_is_what_the_demo_file_says(demo_templates):
+    exported = loads(dumps(demo_templates, "json"))
+    from prompts.management.commands.load_demo_templates import DEMO_FILE
+
+    demo = loads(DEMO_FILE.read_text("utf-8"))
+    assert [e["slug"] for e in exported] == [d["slug"] for d in demo]
+    for e, d in zip(exported, demo, strict=True):
+        assert {k: e[k] for k in d} == {
+            k: (v if k != "temperature" else float(v)) for k, v in d.items()
+        }
+
+
+def test_commands_round_trip_through_a_yaml_file(tmp_path, demo_templates, workspace):
+    path = tmp_path / "library.yaml"
+    call_command("export_templates", output=str(path))
+    assert path.read_text("utf-8").startswith("- slug: ad-headlines")
+
+    call_command("import_templates", str(path), workspace=workspace.pk)
+    imported = PromptTemplate.objects.filter(workspace=workspace).order_by("slug")
+    assert [t.slug for t in imported] == sorted(t.slug for t in demo_templates)
+
+
+@pytest.mark.parametrize(
+    "text, fmt, message",
+    [
+        ("{not json", "json", "Not valid JSON"),
+        ("- [unclosed", "yaml", "Not valid YAML"),
+        ('"just a string"', "json", "Expected a list"),
+        ('[{"slug": "x"}]', "json", "missing name, purpose"),
+        (
+            '[{"slug":"x","name":"X","purpose":"poetry","system_prompt":"","user_prompt":""}]',
+            "json",
+            "unknown purpose",
+        ),
+    ],
+)
+def test_bad_files_get_a_clear_error_and_import_nothing(db, text, fmt, message):
+    with pytest.raises(InvalidTemplate, match=message):
+        import_text(text, fmt)
+    assert not PromptTemplate.objects.exists()
+
+
+def test_one_bad_template_rolls_the_whole_file_back(demo_templates, workspace):
+    items = loads(dumps(demo_templates))
+    items[-1]["user_prompt"] = "{{ nowhere }}"
+    import json
+
+    with pytest.raises(InvalidTemplate, match="nowhere"):
+        import_text(json.dumps(items), workspace=workspace)
+    assert not PromptTemplate.objects.filter(workspace=workspace).exists()
+
+
+def test_import_command_reports_errors_as_command_errors(tmp_path, db):
+    path = tmp_path / "bad.json"
+    path.write_text("[1, 2]", "utf-8")
+    with pytest.raises(CommandError, match="Expected a list"):
+        call_command("import_templates", str(path))
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("import_templates", str(tmp_path / "missing.json"))
+
+
+def test_admin_action_exports_the_selected_templates(admin_client, demo_templates):
+    from django.urls import reverse
+
+    chosen = [t for t in demo_templates if t.slug in {"doc-section", "ad-headlines"}]
+    response = admin_client.post(
+        reverse("admin:prompts_prompttemplate_changelist"),
+        {"action": "export_yaml", "_selected_action": [t.pk for t in chosen]},
+    )
+    assert response["Content-Type"] == "application/yaml"
+    assert sorted(i["slug"] for i in loads(response.content.decode(), "yaml")) == [
+        "ad-headlines",
+        "doc-section",
+    ]

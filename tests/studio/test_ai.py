@@ -1,0 +1,182 @@
+"""The Django adapter: the client built from settings, the breaker on Django's cache, routing,
+cost and the pre-flight check as the rest of the studio calls them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+import respx
+from django.core.cache import cache
+
+from studio import ai
+from studio.deepseek import (
+    CircuitOpen,
+    ContentDelta,
+    ContextTooLong,
+    Overloaded,
+    ResilientClient,
+    Route,
+    Usage,
+)
+from tests.conftest import CHAT_URL, sse_body, sse_response
+
+MESSAGES = [{"role": "user", "content": "Hello"}]
+OVERLOADED = httpx.Response(503, json={"error": {"message": "busy", "type": "server_error"}})
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    """The breaker lives in the cache: every test starts with it closed."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 1
+    settings.DEEPSEEK_BREAKER_THRESHOLD = 2
+    settings.DEEPSEEK_BREAKER_COOLDOWN = 45
+
+
+@pytest.mark.asyncio
+async def test_django_cache_store() -> None:
+    store = ai.DjangoCacheStore()
+    assert await store.get("k") is None
+    await store.set("k", 1.5, ttl=60)
+    assert await store.get("k") == 1.5
+    assert await store.incr("n", ttl=60) == 1
+    assert await store.incr("n", ttl=60) == 2
+    await store.delete("n")
+    assert await store.incr("n", ttl=60) == 1
+
+
+@pytest.mark.asyncio
+async def test_get_client_is_the_resilient_client_wired_to_settings(settings) -> None:
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 4
+    settings.DEEPSEEK_BREAKER_THRESHOLD = 7
+    settings.DEEPSEEK_CONTEXT_TOKENS = 5000
+    await ai.close_client()
+    client = ai.get_client()
+    try:
+        assert isinstance(client, ResilientClient)
+        assert ai.get_client() is client  # one per event loop
+        assert client.retry.attempts == 4
+        assert client.breaker.threshold == 7
+        assert client.breaker.upstream == "https://api.deepseek.test"
+        assert isinstance(client.breaker.store, ai.DjangoCacheStore)
+        assert client.context_tokens == 5000
+    finally:
+        await ai.close_client()
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_stream_chat_keeps_the_runner_interface() -> None:
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hi ", "there"])))
+    client = ai.build_client()
+    async with client:
+        events = [
+            e
+            async for e in client.stream_chat(
+                messages=MESSAGES,
+                model="deepseek-flash",
+                max_tokens=50,
+                temperature=1.5,
+                thinking=False,
+            )
+        ]
+    assert [e for e in events if isinstance(e, ContentDelta)] == [
+        ContentDelta("Hi "),
+        ContentDelta("there"),
+    ]
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_breaker_state_is_shared_through_the_cache(fast_retries) -> None:
+    """Two clients (two workers) see one breaker because its state is in Django's cache."""
+    route = respx.post(CHAT_URL).mock(return_value=OVERLOADED)
+    async with ai.build_client() as worker_a, ai.build_client() as worker_b:
+        for worker in (worker_a, worker_b):
+            with pytest.raises(Overloaded):
+                async for _ in worker.stream_chat(messages=MESSAGES, model="deepseek-flash"):
+                    pass
+        with pytest.raises(CircuitOpen) as info:
+            async for _ in worker_a.stream_chat(messages=MESSAGES, model="deepseek-flash"):
+                pass
+    assert route.call_count == 2
+    assert "in about 45 seconds" in info.value.user_message
+    snapshot = await ai.breaker_state()
+    assert snapshot.state == "open"
+
+
+def test_route_for_follows_settings(settings) -> None:
+    settings.DEEPSEEK_MODEL = "fast-one"
+    settings.DEEPSEEK_REASONING_MODEL = "deep-one"
+    settings.DEEPSEEK_REASONING_EFFORT = "max"
+    assert ai.route_for("copy") == Route("fast-one", thinking=False, temperature=1.5)
+    assert ai.route_for("docs", temperature=0.4) == Route(
+        "fast-one", thinking=False, temperature=0.4
+    )
+    assert ai.route_for("reasoning") == Route("deep-one", thinking=True, reasoning_effort="max")
+    assert ai.route_for("email", thinking=True).model == "deep-one"
+    assert ai.route_for("ads", model="pinned").model == "pinned"
+
+
+def test_generation_cost_is_rounded_for_the_cost_field() -> None:
+    usage = Usage(prompt_tokens=12, completion_tokens=28, prompt_cache_miss_tokens=12)
+    peak = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    # 0.0000372 exactly; Generation.cost keeps six places.
+    assert ai.generation_cost("deepseek-flash", usage, peak) == Decimal("0.000037")
+    big = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000, prompt_cache_hit_tokens=0)
+    assert ai.generation_cost("deepseek-v4-pro", big, peak) == Decimal("5.280000")
+
+
+def test_generation_cost_unknown_model_is_none(caplog) -> None:
+    assert ai.generation_cost("mystery", Usage(1, 1), datetime.now(UTC)) is None
+    assert "DEEPSEEK_PRICES" in caplog.text
+
+
+def test_price_overrides_from_settings(settings) -> None:
+    settings.DEEPSEEK_PRICES = json.loads('{"sim-model": ["1", "2", "3"]}')
+    usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)
+    saturday = datetime(2026, 11, 28, tzinfo=UTC)
+    assert ai.generation_cost("sim-model", usage, saturday) == Decimal("2.5")  # off-peak half
+    assert ai.generation_cost("deepseek-flash", usage, saturday) is not None  # defaults kept
+
+
+def test_check_prompt_uses_the_configured_context(settings) -> None:
+    settings.DEEPSEEK_CONTEXT_TOKENS = 100
+    assert ai.check_prompt(MESSAGES, model="deepseek-flash", max_tokens=50) == 2 + 4 + 50
+    with pytest.raises(ContextTooLong) as info:
+        ai.check_prompt(MESSAGES, model="deepseek-flash", max_tokens=200)
+    assert "deepseek-flash" in info.value.user_message
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_provider_status_for_health_checks() -> None:
+    respx.get("https://api.deepseek.test/models").mock(
+        return_value=httpx.Response(200, json={"object": "list", "data": [{"id": "m1"}]})
+    )
+    respx.get("https://api.deepseek.test/user/balance").mock(
+        return_value=httpx.Response(200, json={"is_available": True, "balance_infos": []})
+    )
+    try:
+        status = await ai.provider_status()
+    finally:
+        await ai.close_client()
+    assert status.as_dict() == {
+        "usable": True,
+        "reachable": True,
+        "models": ["m1"],
+        "balance_available": True,
+        "breaker": "closed",
+        "error": None,
+        "latency_ms": status.latency_ms,
+    }

@@ -1,0 +1,243 @@
+"""The isolation sweep: every URL pattern in the URLconf, checked with a second user.
+
+The patterns are read from ``get_resolver()``, so a new URL is covered the day it is added:
+
+- A pattern with parameters (object ids) is requested by a second user, with every id of the
+  first user's objects in every parameter, by GET and by POST: the answer must be 404 (or 405
+  for the wrong method; the admin's login redirect for a non-staff user) and never contain the
+  first user's text. So that the sweep cannot pass by pointing at nothing, the first user must
+  get something other than 404 from every such pattern that answers GET.
+- A pattern without parameters must require a login (a redirect to the login page, or 401 for
+  the key-authenticated API) for an anonymous visitor.
+
+PUBLIC lists the few URLs meant for everyone; nothing else may be reachable without a login.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from drafts.actions import add_version, share_version, start_generation
+from drafts.models import Generation
+from prompts.actions import import_template, save_brand_voice
+from prompts.management.commands.load_demo_templates import DEMO_FILE
+from studio.api.actions import create_api_key
+from studio.api.models import ApiKey
+from studio.workspaces.actions import create_workspace
+
+SECRET = "Isolation-canary-7f3a"
+
+# URL names anyone may open without logging in, and why.
+PUBLIC = {
+    "login",  # the way in
+    "logout",  # harmless without a session
+    "password_reset",  # Django's reset flow: its own token checks
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "set_language",  # the language switcher on the login page
+    "healthz",  # load balancer probes
+    "audit:live",
+    "audit:ready",
+    "audit:metrics",  # guarded by METRICS_TOKEN instead (tests/audit/test_metrics.py)
+    "api_ai:openapi-json",  # the API's published schema
+    "drafts:shared",  # share links: a secret token in the URL is the permission
+    "admin:login",  # the admin's own way in
+    "api_ai:api-root",  # django-ninja's prefix, there for reverse(); it answers 404
+}
+NOWHERE = 999_999_999  # an id no object has: the answer another user's ids must look like
+# Parameters that are not object ids get a real value of their kind.
+SAMPLES = {"fmt": ["md"]}
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # "drafts/<int:pk>/v/<int:number>/" (regex patterns simplified)
+    name: str
+    params: tuple[str, ...]
+
+    def url(self, values: dict[str, object]) -> str:
+        path = self.template
+        for name in self.params:
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(values[name]), path)
+        return "/" + path
+
+
+def _regex_to_route(regex: str) -> str:
+    """Admin's regex patterns as route syntax: ``^(?P<app_label>auth|x)/$`` → ``<app_label>/``."""
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", regex).lstrip("^").rstrip("$").replace("\\", "")
+
+
+def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for pattern in patterns:
+        text = str(pattern.pattern)
+        text = _regex_to_route(text) if text.startswith("^") or "(?P<" in text else text
+        if isinstance(pattern, URLResolver):
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, prefix + text, ns)
+        elif isinstance(pattern, URLPattern):
+            template = prefix + text
+            params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", template))
+            yield Route(template, f"{namespace}{pattern.name or template}", params)
+
+
+ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.template)
+WITH_IDS = [r for r in ROUTES if r.params and r.name not in PUBLIC]
+WITHOUT_IDS = [r for r in ROUTES if not r.params and r.name not in PUBLIC]
+# The admin's many patterns are checked together (one fixture set-up, one test): the whole
+# admin is for staff, so another user gets its login page wherever they guess.
+ADMIN_WITH_IDS = [r for r in WITH_IDS if r.name.startswith("admin:")]
+STUDIO_WITH_IDS = [r for r in WITH_IDS if not r.name.startswith("admin:")]
+
+
+@pytest.fixture
+def user(db):
+    """The owner (no password: these clients log in directly, and hashing is slow)."""
+    return get_user_model().objects.create_user("hamlet")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("cordelia")
+
+
+@pytest.fixture
+def world(user, settings):
+    """The first user's objects of every kind that has a URL; their ids are the guesses."""
+    settings.RATELIMIT_ENABLE = False  # this sweep is about access, not request rates
+    space = create_workspace(name=f"Team {SECRET}", owner=user)
+    data = json.loads(DEMO_FILE.read_text("utf-8"))[0]
+    template, _ = import_template(data=data, workspace=space, user=user)
+    voice = save_brand_voice(workspace=space, name=f"Voice {SECRET}", text=SECRET, user=user).voice
+    version = template.current_version()
+    inputs = {
+        v["name"]: v.get("default") or (v.get("choices") or ["x"])[0] for v in version.variables
+    }
+    generation = start_generation(workspace=space, version=version, inputs=inputs, user=user)
+    Generation.objects.filter(pk=generation.pk).update(status="done", text=SECRET)
+    draft_version = add_version(
+        draft_id=generation.draft_id,
+        text=f"Draft {SECRET}",
+        source="generated",
+        author_id=user.pk,
+        generation=generation,
+    )
+    share = share_version(version=draft_version, user=user)
+    key, _ = create_api_key(user=user, name=f"Key {SECRET}")
+    ids = {
+        space.pk,
+        template.pk,
+        version.pk,
+        voice.pk,
+        generation.pk,
+        generation.draft_id,
+        draft_version.pk,
+        draft_version.number,
+        share.pk,
+        key.pk,
+    }
+    return sorted(ids)
+
+
+@pytest.fixture
+def intruder(other_user) -> Client:
+    """The second user, signed in, with an API key whose id no guess can hit."""
+    key, raw = create_api_key(user=other_user, name="intruder")
+    ApiKey.objects.filter(pk=key.pk).update(id=10**9)
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+    client.force_login(other_user)
+    return client
+
+
+@pytest.fixture
+def owner(user) -> Client:
+    client = Client(headers={"Authorization": f"Bearer {create_api_key(user=user, name='o')[1]}"})
+    client.force_login(user)
+    return client
+
+
+def _combinations(route: Route, ids: list[int]) -> Iterator[dict[str, object]]:
+    choices = [SAMPLES.get(name, ids) for name in route.params]
+    for values in itertools.product(*choices):
+        yield dict(zip(route.params, values, strict=True))
+
+
+def _body(response) -> str:
+    if getattr(response, "streaming", False):
+        response.close()  # never follow a stream; the status says enough
+        return ""
+    return response.content.decode(errors="replace")
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and "login" in response.get("Location", "")
+
+
+def test_the_sweep_sees_the_studio():
+    names = {r.name for r in ROUTES}
+    assert {"drafts:detail", "workspace", "api_ai:draft", "api:revoke"} <= names
+    assert len(WITH_IDS) >= 10
+
+
+@pytest.mark.parametrize("route", STUDIO_WITH_IDS, ids=lambda r: r.name)
+def test_another_users_ids_are_404(route, world, intruder, owner):
+    _sweep(route, world, intruder, owner)
+
+
+def test_the_admin_shows_another_user_only_its_login(world, intruder, owner):
+    assert ADMIN_WITH_IDS
+    for route in ADMIN_WITH_IDS:
+        _sweep(route, world, intruder, owner)
+
+
+def _sweep(route: Route, world: list[int], intruder: Client, owner: Client) -> None:
+    owner_found = False
+    owner_answers_get = False
+    nowhere = route.url({name: SAMPLES.get(name, [NOWHERE])[0] for name in route.params})
+    baseline = {m: getattr(intruder, m)(nowhere).status_code for m in ("get", "post")}
+    for values in _combinations(route, world):
+        url = route.url(values)
+        for method in ("get", "post"):
+            response = getattr(intruder, method)(url)
+            body = _body(response)
+            # 404/405, or (an empty POST to the API) the same 400/422 a missing id gets:
+            # either way the answer does not reveal that the object exists.
+            allowed = (
+                response.status_code in (404, 405)
+                or (response.status_code in (400, 422) and response.status_code == baseline[method])
+                or (route.name.startswith("admin:") and _is_login_redirect(response))
+            )
+            assert allowed, f"{method.upper()} {url} gave {response.status_code} to another user"
+            assert SECRET not in body, f"{method.upper()} {url} leaked data to another user"
+        answer = owner.get(url)
+        _body(answer)
+        owner_answers_get |= answer.status_code != 405
+        owner_found |= answer.status_code not in (404, 405)
+    if owner_answers_get and not route.name.startswith("admin:"):
+        assert owner_found, (
+            f"{route.template}: the owner got 404 for every id, so this sweep proves nothing; "
+            "give the `world` fixture an object this URL can show"
+        )
+
+
+@pytest.mark.parametrize("route", WITHOUT_IDS, ids=lambda r: r.name)
+def test_pages_without_ids_require_a_login(route, client, settings):
+    settings.RATELIMIT_ENABLE = False
+    url = route.url({})
+    statuses = []
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        _body(response)
+        guarded = _is_login_redirect(response) or response.status_code in (401, 405)
+        assert guarded, f"anonymous {method.upper()} {url} gave {response.status_code}"
+        statuses.append(response.status_code)
+    assert statuses != [405, 405], f"{url} answers no method"
