@@ -1,16 +1,27 @@
-# DeepSeek Studio: one uvicorn worker per container (generations run in-process; scale out
-# with more containers behind a load balancer that keeps a draft's requests on one container).
-FROM python:3.12-slim AS app
+# DeepSeek Studio — production image: uvicorn (ASGI), non-root, static files collected.
+# Several workers need REDIS_URL (streams and Stop are relayed between workers through Redis);
+# without Redis keep WEB_CONCURRENCY=1.
 
+# --- build: wheels for the project and its pinned dependencies ----------------------------
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY studio ./studio
+COPY drafts ./drafts
+COPY prompts ./prompts
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# --- run --------------------------------------------------------------------------------
+FROM python:3.12-slim AS app
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    STATIC_MANIFEST=true
-
+    STATIC_MANIFEST=true \
+    WEB_CONCURRENCY=2
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
-
-COPY pyproject.toml README.md ./
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links=/wheels deepseek-studio && rm -rf /wheels
+COPY manage.py ./
 COPY studio ./studio
 COPY drafts ./drafts
 COPY prompts ./prompts
@@ -18,12 +29,8 @@ COPY theme/__init__.py theme/apps.py ./theme/
 COPY theme/static ./theme/static
 COPY templates ./templates
 COPY locale ./locale
-COPY manage.py ./
-RUN pip install . && \
-    SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && \
-    chown -R studio /app
-
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && chown -R studio /app
 USER studio
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips='*' --lifespan on"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips='*' --lifespan on"]

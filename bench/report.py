@@ -461,6 +461,7 @@ def chart(results: dict[str, Any], path: Path) -> str | None:
                 ax.plot(ns, [math.nan if v is None else v for v in values], style, label=name)
         ax.set_title(title)
         ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=10)  # 5 ms and 20 s on one axis
         ax.set_xlabel("concurrent streams N")
         ax.grid(True, alpha=0.3)
         ax.legend()

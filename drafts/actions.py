@@ -189,11 +189,18 @@ def finish_generation(
     return generation
 
 
-def save_partial_text(*, generation_id: int, text: str, reasoning: str) -> None:
-    """Persist the text so far of a running generation (called at an interval, not per token)."""
-    Generation.objects.filter(pk=generation_id).update(
-        status=Generation.Status.RUNNING, text=text, reasoning=reasoning
-    )
+def save_partial_texts(texts: dict[int, tuple[str, str]]) -> None:
+    """Persist the text (and reasoning) so far of running generations, all in one transaction.
+
+    One writer per worker calls this at an interval for every generation that changed, so
+    the database sees a bounded number of writes however many tokens stream. A generation
+    that has ended meanwhile is left alone: its final text is already saved.
+    """
+    with transaction.atomic():
+        for generation_id, (text, reasoning) in texts.items():
+            Generation.objects.filter(pk=generation_id, status__in=Generation.ACTIVE).update(
+                text=text, reasoning=reasoning
+            )
 
 
 def mark_interrupted(*, generation: Generation) -> Generation:

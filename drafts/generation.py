@@ -23,10 +23,12 @@ from django.core.cache import cache
 from django.db import connections
 
 from studio.ai import generation_cost, get_client
+from studio.audit.metrics import open_stream
+from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 
 from . import relay
-from .actions import finish_generation, mark_interrupted, save_partial_text
+from .actions import finish_generation, mark_interrupted, save_partial_texts
 from .events import GenerationLog, discard_log, get_log, open_log
 from .models import Generation
 from .panels import render_draft_panel
@@ -115,9 +117,7 @@ def _ensure_cancel_listener() -> None:
         return
     loop = asyncio.get_running_loop()
     if _cancel_listener is None or _cancel_listener[0] is not loop or _cancel_listener[1].done():
-        task = loop.create_task(
-            relay.listen_for_cancels(cancel), name="generation-cancel-listener"
-        )
+        task = loop.create_task(relay.listen_for_cancels(cancel), name="generation-cancel-listener")
         _cancel_listener = (loop, task)
 
 
@@ -130,14 +130,24 @@ async def run(generation_id: int) -> None:
             asyncio.create_task(relay.publish(stream.log, batch=settings.GENERATION_SSE_BATCH))
         )
     try:
-        await stream.consume()
+        with open_stream():
+            await stream.consume()
     finally:
         await stream.finish()
+        await _audit(generation_id)
         helpers[0].cancel()
         if len(helpers) > 1:
             await _settle_publisher(helpers[1])
         await cache.adelete(alive_key(generation_id))
         _stop_requested.discard(generation_id)
+
+
+async def _audit(generation_id: int) -> None:
+    """One audit row and the metrics for every AI call; never fails the generation."""
+    try:
+        await arecord_generation(generation_id)
+    except Exception:
+        logger.exception("Could not audit generation %s", generation_id)
 
 
 async def _settle_publisher(task: asyncio.Task[None]) -> None:
@@ -152,6 +162,55 @@ async def _keep_alive(generation_id: int) -> None:
     while True:
         await cache.aset(alive_key(generation_id), 1, HEARTBEAT_TTL)
         await asyncio.sleep(HEARTBEAT_TTL / 3)
+
+
+class _Persister:
+    """One writer per worker: saves the text so far of every running generation that changed,
+    in one transaction, at most GENERATION_PERSIST_INTERVAL apart (sooner when a generation
+    has GENERATION_PERSIST_BYTES unsaved). A crash loses at most that much of any text."""
+
+    def __init__(self) -> None:
+        self.dirty: dict[int, _Stream] = {}
+        self.wake = asyncio.Event()
+        self.task = asyncio.create_task(self.run(), context=contextvars.Context())
+
+    def mark(self, stream: _Stream, *, urgent: bool) -> None:
+        self.dirty[stream.generation.pk] = stream
+        if urgent:
+            self.wake.set()
+
+    def forget(self, generation_id: int) -> None:
+        self.dirty.pop(generation_id, None)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(settings.GENERATION_PERSIST_INTERVAL):
+                    await self.wake.wait()
+            except TimeoutError:
+                pass
+            self.wake.clear()
+            if not self.dirty:
+                continue
+            batch = {pk: stream.texts() for pk, stream in self.dirty.items()}
+            self.dirty.clear()
+            try:
+                await sync_to_async(save_partial_texts)(batch)
+            except Exception:
+                logger.exception("Could not save the text so far of %s generations", len(batch))
+
+
+_persisters: dict[asyncio.AbstractEventLoop, _Persister] = {}
+
+
+def _persister() -> _Persister:
+    loop = asyncio.get_running_loop()
+    persister = _persisters.get(loop)
+    if persister is None or persister.task.done():
+        for old in [other for other in _persisters if other.is_closed()]:
+            del _persisters[old]
+        persister = _persisters[loop] = _Persister()
+    return persister
 
 
 class _Stream:
@@ -176,7 +235,7 @@ class _Stream:
 
     async def consume(self) -> None:
         params = self.generation.params
-        persisted_at, unsaved = self.started, 0
+        unsaved = 0
         await Generation.objects.filter(pk=self.generation.pk).aupdate(
             status=Generation.Status.RUNNING
         )
@@ -190,16 +249,14 @@ class _Stream:
                 reasoning_effort=params.get("reasoning_effort"),
             )
             async for event in events:
-                unsaved += self._apply(event)
-                now = time.monotonic()
-                interval_passed = now - persisted_at >= settings.GENERATION_PERSIST_INTERVAL
-                if unsaved and (unsaved >= settings.GENERATION_PERSIST_BYTES or interval_passed):
-                    await sync_to_async(save_partial_text)(
-                        generation_id=self.generation.pk,
-                        text="".join(self.content),
-                        reasoning="".join(self.reasoning),
-                    )
-                    persisted_at, unsaved = now, 0
+                if added := self._apply(event):
+                    # The worker's one writer saves it within the interval, or now if a lot
+                    # arrived: the stream is never held up by the database.
+                    unsaved += added
+                    urgent = unsaved >= settings.GENERATION_PERSIST_BYTES
+                    _persister().mark(self, urgent=urgent)
+                    if urgent:
+                        unsaved = 0
         except asyncio.CancelledError:
             # Ours to end: the Stop button, or the worker shutting down. Finish normally
             # with what we have, and say which it was.
@@ -235,7 +292,11 @@ class _Stream:
                 self.finish_reason = reason
         return 0
 
+    def texts(self) -> tuple[str, str]:
+        return "".join(self.content), "".join(self.reasoning)
+
     async def finish(self) -> None:
+        _persister().forget(self.generation.pk)
         fields: dict[str, object] = {
             "finish_reason": self.finish_reason,
             "error_code": self.error_code,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import Sum
 from django.template.loader import render_to_string
 
-from .models import Draft, DraftVersion, Generation
+from .models import Draft, DraftVersion
 
 PANEL = "drafts/draft_detail.html#draft-panel"
 
@@ -25,6 +26,7 @@ def draft_panel_context(
         "live": live,
         "shares": list(draft.share_links.active().select_related("version")),
         "statuses": Draft.Status.choices,
+        "draft_cost": draft.generations.aggregate(total=Sum("cost"))["total"],
     }
 
 
@@ -32,8 +34,3 @@ def render_draft_panel(draft_id: int) -> str:
     """The finished panel's HTML, sent once as the stream's final event."""
     draft = Draft.objects.select_related("workspace").get(pk=draft_id)
     return render_to_string(PANEL, draft_panel_context(draft))
-
-
-def live_generation(draft: Draft) -> Generation | None:
-    """The draft's generation still in progress, if any."""
-    return draft.generations.filter(status__in=Generation.ACTIVE).first()

@@ -15,6 +15,8 @@ from django_htmx.middleware import HtmxDetails
 
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
+from studio.api.limits import BudgetExceeded, acheck_token_budget
+from studio.audit.recording import remember_origin
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
@@ -80,13 +82,19 @@ async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if version is None:
         raise Http404("No such template version in this workspace.")
     form = TemplateForm(version, request.POST)
-    if not form.is_valid():
+    if await sync_to_async(form.is_valid)():
+        try:
+            await acheck_token_budget(user)
+        except BudgetExceeded as exc:
+            form.add_error(None, exc.message)
+    if form.errors:
         context = {"workspace": space, "chosen": version.template, "form": form}
         response = await sync_to_async(render)(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
     generation = await sync_to_async(start_generation)(
         workspace=space, version=version, inputs=form.cleaned_data, user=user
     )
+    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     runner.launch(generation.pk)
     draft_url = (
         f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
@@ -166,11 +174,16 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = await request.auser()
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
     try:
+        await acheck_token_budget(user)
+    except BudgetExceeded as exc:
+        return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
+    try:
         generation = await sync_to_async(start_follow_up)(
             draft=draft, user=user, mode=request.POST.get("action", "")
         )
     except ValueError as exc:
         return HttpResponse(str(exc), status=409)
+    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     runner.launch(generation.pk)
     if not request.htmx:
         return redirect(draft)

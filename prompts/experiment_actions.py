@@ -21,7 +21,13 @@ class InvalidExperiment(ValueError):
 
 @transaction.atomic
 def create_experiment(
-    *, workspace, name: str, variants: list[dict[str, Any]], user, blind: bool = True
+    *,
+    workspace,
+    name: str,
+    variants: list[dict[str, Any]],
+    user,
+    blind: bool = True,
+    hypothesis: str = "",
 ) -> Experiment:
     """An experiment with two or more variants that all fit the first variant's form.
 
@@ -39,7 +45,7 @@ def create_experiment(
         if missing := sorted(needed - fields - {"brand_voice"}):
             raise InvalidExperiment(f"{spec['name']} needs inputs the form lacks: {missing}.")
     experiment = Experiment.objects.create(
-        workspace=workspace, name=name, blind=blind, created_by=user
+        workspace=workspace, name=name, blind=blind, created_by=user, hypothesis=hypothesis[:300]
     )
     for spec in variants:
         Variant.objects.create(experiment=experiment, **spec)
@@ -83,6 +89,8 @@ def cast_vote(
 ) -> Vote:
     """Record one editor's verdict on a run (changing their mind replaces their vote)."""
     columns = list(run.columns.order_by("position"))
+    if not run.experiment.is_running:
+        raise InvalidExperiment("This experiment is stopped: its votes are closed.")
     if choice not in Vote.Choice.values:
         raise InvalidExperiment(f"Unknown choice {choice!r}.")
     if (choice == Vote.Choice.VARIANT) != (winner is not None):

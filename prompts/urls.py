@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import experiment_views as experiments
 from . import views
 
 app_name = "prompts"
@@ -13,4 +14,16 @@ urlpatterns = [
     path("w/<int:ws>/templates/<int:pk>/diff/", views.template_diff, name="diff"),
     path("w/<int:ws>/voices/", views.voice_list, name="voices"),
     path("w/<int:ws>/voices/<int:pk>/", views.voice_detail, name="voice"),
+    # A/B experiments (prompts/experiment_views.py).
+    path("w/<int:ws>/experiments/", experiments.experiment_list, name="experiments"),
+    path("w/<int:ws>/experiments/new/", experiments.experiment_create, name="experiment_create"),
+    path("w/<int:ws>/experiments/<int:pk>/", experiments.experiment_detail, name="experiment"),
+    path("w/<int:ws>/experiments/<int:pk>/run/", experiments.run_start, name="run_start"),
+    path(
+        "w/<int:ws>/experiments/<int:pk>/results/",
+        experiments.experiment_results,
+        name="experiment_results",
+    ),
+    path("w/<int:ws>/runs/<int:pk>/", experiments.run_detail, name="run"),
+    path("w/<int:ws>/columns/<int:pk>/", experiments.run_column, name="run_column"),
 ]

@@ -6,11 +6,12 @@ from django.views.i18n import set_language
 from drafts.views import workspace
 from studio.views import healthz
 from studio.views_provider import provider_status
-from studio.workspaces.views import home
+from studio.workspaces.views import dashboard, home
 
 urlpatterns = [
     path("", home, name="home"),
     path("w/<int:pk>/", workspace, name="workspace"),
+    path("w/<int:pk>/dashboard/", dashboard, name="dashboard"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

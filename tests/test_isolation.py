@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drafts.actions import add_version, share_version, start_generation
 from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
+from prompts.experiment_actions import create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
@@ -133,6 +134,16 @@ def world(user, settings):
     )
     share = share_version(version=draft_version, user=user)
     key, _ = create_api_key(user=user, name=f"Key {SECRET}")
+    experiment = create_experiment(
+        workspace=space,
+        name=f"Experiment {SECRET}",
+        user=user,
+        variants=[
+            {"name": f"Variant {SECRET}", "version": version},
+            {"name": "B", "version": version},
+        ],
+    )
+    column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
     ids = {
         space.pk,
         template.pk,
@@ -144,6 +155,9 @@ def world(user, settings):
         draft_version.number,
         share.pk,
         key.pk,
+        experiment.pk,
+        column.run_id,
+        column.pk,
     }
     return sorted(ids)
 

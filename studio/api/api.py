@@ -39,7 +39,6 @@ from .schemas import (
     TemplateOut,
     WorkspaceOut,
 )
-from .validation import validate_prompt
 
 api = NinjaAPI(
     title="DeepSeek Studio API",
@@ -234,11 +233,13 @@ def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
         )
     form = TemplateForm(version, data=payload.inputs)
     if not form.is_valid():
+        for error in form.errors.as_data().get("__all__", []):
+            if error.code in {"prompt_blocked", "prompt_too_long"}:
+                raise error  # the form ran validate_prompt: answered as 400, by its code
         problems = [f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()]
         raise ApiError(
             422, "Invalid inputs: " + "; ".join(problems), code="invalid_inputs", param="inputs"
         )
-    validate_prompt(version.build_messages(form.cleaned_data))
     return user, space, version, form.cleaned_data
 
 

@@ -1,7 +1,8 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from . import dashboard as board
 from .actions import create_workspace
 from .forms import WorkspaceForm
 from .models import Workspace
@@ -16,3 +17,19 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(workspace)
     workspaces = Workspace.objects.for_user(request.user)
     return render(request, "studio/home.html", {"form": form, "workspaces": workspaces})
+
+
+@require_GET
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    """A workspace at a glance, in a fixed number of queries."""
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    tokens, cost = board.daily_use(space)
+    context = {
+        "workspace": space,
+        "statuses": board.drafts_by_status(space),
+        "generations": board.recent_generations(space),
+        "tokens_chart": tokens,
+        "cost_chart": cost,
+        "experiments": board.running_experiments(space),
+    }
+    return render(request, "studio/dashboard.html", context)

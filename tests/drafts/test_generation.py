@@ -12,6 +12,7 @@ from drafts import generation as runner
 from drafts.actions import start_follow_up, start_generation
 from drafts.events import get_log, open_log
 from drafts.models import Draft, DraftVersion, Generation
+from drafts.panels import render_draft_panel
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,25 +121,77 @@ async def test_stop_keeps_what_was_written_and_closes_the_upstream(queued):
 
 
 @respx.mock
-async def test_partial_text_is_persisted_at_an_interval_not_per_token(
+async def test_text_so_far_is_saved_by_bytes_or_interval_never_per_token(
     queued, settings, monkeypatch
 ):
     settings.GENERATION_PERSIST_BYTES = 10
-    settings.GENERATION_PERSIST_INTERVAL = 3600
-    pieces = ["12345"] * 8  # 40 characters: a save every 10 → 4 saves, not 8
-    saves = []
-    original = runner.save_partial_text
+    settings.GENERATION_PERSIST_INTERVAL = 3600  # only the byte threshold triggers here
+    saves: list[dict] = []
+    saved = asyncio.Event()
 
-    def counting(**kwargs):
-        saves.append(kwargs["text"])
-        original(**kwargs)
+    def recording(texts):
+        saves.append(texts)
+        original(texts)
+        saved.set()
 
-    monkeypatch.setattr(runner, "save_partial_text", counting)
-    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(pieces)))
+    original = runner.save_partial_texts
+    monkeypatch.setattr(runner, "save_partial_texts", recording)
 
-    await _run(queued.pk)
+    async def body():
+        yield chunk({"role": "assistant", "content": ""})
+        for _ in range(4):  # 4 × 10 characters in 8 tokens; wait for each save to land
+            yield chunk({"content": "12345"})
+            yield chunk({"content": "67890"})
+            await asyncio.wait_for(saved.wait(), 5)
+            saved.clear()
+        yield chunk({"content": ""}, finish="stop", usage=USAGE)
+        yield b"data: [DONE]\n\n"
 
-    assert [len(text) for text in saves] == [10, 20, 30, 40]
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+
+    generation = await _run(queued.pk)
+
+    assert [len(texts[queued.pk][0]) for texts in saves] == [10, 20, 30, 40]
+    assert generation.text == "1234567890" * 4 and generation.status == "done"
+
+
+@respx.mock
+async def test_the_interval_saves_every_running_generation_in_one_write(
+    queued, settings, monkeypatch, workspace, product_template, product_inputs, user
+):
+    settings.GENERATION_PERSIST_INTERVAL = 0.01
+    second = await sync_to_async(start_generation)(
+        workspace=workspace,
+        version=await product_template.versions.afirst(),
+        inputs=product_inputs,
+        user=user,
+    )
+    saves: list[dict] = []
+    original = runner.save_partial_texts
+    both = asyncio.Event()
+
+    def recording(texts):
+        saves.append(dict(texts))
+        original(texts)
+        if len(texts) == 2:
+            both.set()
+
+    monkeypatch.setattr(runner, "save_partial_texts", recording)
+
+    async def body(word):
+        yield chunk({"content": word})
+        await asyncio.wait_for(both.wait(), 5)  # hold until one save covered both streams
+        yield chunk({"content": ""}, finish="stop", usage=USAGE)
+        yield b"data: [DONE]\n\n"
+
+    respx.post(CHAT_URL).mock(
+        side_effect=[streaming_response(body("first")), streaming_response(body("second"))]
+    )
+    tasks = [runner.launch(queued.pk), runner.launch(second.pk)]
+    await asyncio.gather(*tasks)
+
+    together = next(texts for texts in saves if len(texts) == 2)
+    assert together == {queued.pk: ("first", ""), second.pk: ("second", "")}
 
 
 def test_an_active_generation_no_process_runs_is_settled_as_interrupted(queued):
@@ -215,6 +268,9 @@ async def test_regenerate_asks_again_and_adds_a_version(queued, user):
     texts = [v.text async for v in DraftVersion.objects.filter(draft=draft).order_by("number")]
     assert texts == ["First", "Second"]
     assert again.messages == queued.messages
+    costs = [g.cost async for g in Generation.objects.filter(draft=draft)]
+    panel = await sync_to_async(render_draft_panel)(draft.pk)
+    assert f"data-draft-cost>${sum(costs):.4f}<" in panel  # summed over the draft
 
 
 @respx.mock
@@ -242,3 +298,16 @@ async def test_a_follow_up_needs_a_finished_generation(queued, user):
     draft = await Draft.objects.aget(pk=queued.draft_id)
     with pytest.raises(ValueError, match="no finished generation"):
         await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+
+
+@respx.mock
+async def test_every_generation_leaves_one_audit_row_with_usage_and_cost(queued):
+    from studio.audit.models import AuditLog
+
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Audited"])))
+
+    generation = await _run(queued.pk)
+
+    row = await AuditLog.objects.aget(generation_id=generation.pk)
+    assert (row.status, row.model, row.prompt_tokens) == ("ok", "deepseek-flash", 12)
+    assert row.cost == generation.cost and generation.cost is not None

@@ -223,3 +223,36 @@ def test_post_without_csrf_token_is_refused(user, workspace, product_template):
     response = client.post(url, {"version": product_template.current_version().pk})
 
     assert response.status_code == 403
+
+
+def test_a_blocked_prompt_is_refused_with_a_message_naming_why(
+    client, user, workspace, product_template, product_inputs
+):
+    client.force_login(user)
+    data = {
+        "version": product_template.current_version().pk,
+        **product_inputs,
+        "features": "my key is sk-abcdefghijklmnopqrstuvwxyz123456",
+    }
+
+    response = client.post(reverse("drafts:generate", args=[workspace.pk]), data, headers=HTMX)
+
+    assert response["HX-Retarget"] == "#template-form"
+    assert "secret" in response.content.decode().lower()
+    assert not Draft.objects.exists()
+
+
+def test_an_exhausted_daily_budget_is_explained_in_the_form(
+    client, user, workspace, product_template, product_inputs, settings
+):
+    from studio.audit.recording import record_ai_call
+
+    settings.AI_DAILY_TOKEN_BUDGET = 100
+    record_ai_call(status="done", user=user, prompt_tokens=90, completion_tokens=20)
+    client.force_login(user)
+    data = {"version": product_template.current_version().pk, **product_inputs}
+
+    response = client.post(reverse("drafts:generate", args=[workspace.pk]), data, headers=HTMX)
+
+    assert "budget" in response.content.decode().lower()
+    assert not Draft.objects.exists()

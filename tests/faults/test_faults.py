@@ -48,9 +48,7 @@ def no_leaks(request):
     assert not runner._tasks, f"runner tasks left: {list(runner._tasks)}"
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT state FROM pg_stat_activity WHERE datname = current_database()"
-            )
+            cursor.execute("SELECT state FROM pg_stat_activity WHERE datname = current_database()")
             states = [state for (state,) in cursor.fetchall()]
         # Bounded by the worker's pool however many streams ran, and none left mid-transaction.
         assert len(states) <= connection.settings_dict["OPTIONS"]["pool"]["max_size"] + 1

@@ -95,3 +95,27 @@ def test_declaring_a_winner_moves_production_with_the_evidence(
     assert experiment.status == "stopped" and experiment.winner == cool
     with pytest.raises(InvalidExperiment, match="stopped"):
         start_run(experiment=experiment, inputs=product_inputs, user=user)
+
+
+def test_an_experiment_keeps_its_hypothesis(workspace, product_template, user):
+    version = product_template.current_version()
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Cooler?",
+        hypothesis="A cooler temperature gives tighter copy",
+        user=user,
+        variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
+    )
+    assert experiment.hypothesis == "A cooler temperature gives tighter copy"
+
+
+def test_a_stopped_experiment_takes_no_more_votes(experiment, product_inputs, user):
+    from prompts.experiment_actions import stop
+
+    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    stop(experiment=experiment)
+    run.refresh_from_db()
+
+    with pytest.raises(InvalidExperiment, match="votes are closed"):
+        cast_vote(run=run, voter=user, choice="tie")
+    assert not Vote.objects.exists()

@@ -2,15 +2,30 @@
 (function () {
   "use strict";
 
-  function toast(message) {
+  // A toast: the message (translated, from #toasts' data-msg-* attributes) and a close button.
+  // The same message twice in a row is shown once.
+  function toast(kind, detail) {
     var box = document.getElementById("toasts");
     if (!box) return;
+    var message = box.dataset["msg" + kind] || box.dataset.msgClient || "Error";
+    if (detail) message += " (" + detail + ")";
+    var last = box.lastElementChild;
+    if (last && last.dataset.message === message) return;
     var item = document.createElement("div");
+    item.dataset.message = message;
     item.setAttribute("role", "alert");
-    item.className = "pointer-events-auto rounded-md bg-red-600 px-4 py-2 text-sm text-white shadow-lg";
-    item.textContent = message;
+    item.className = "toast pointer-events-auto flex max-w-sm items-start gap-3 rounded-lg bg-red-700 px-4 py-3 text-sm text-white shadow-lg ring-1 ring-red-900/20";
+    var text = document.createElement("p");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "-my-1 ml-auto rounded px-1 text-lg leading-none hover:bg-red-800";
+    close.setAttribute("aria-label", box.dataset.msgClose || "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", function () { item.remove(); });
+    item.append(text, close);
     box.appendChild(item);
-    setTimeout(function () { item.remove(); }, 6000);
+    setTimeout(function () { item.remove(); }, 8000);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -25,7 +40,7 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var form = document.querySelector("form[data-generate-form]");
       if (form) { event.preventDefault(); form.requestSubmit(); }
-    } else if (event.key === "Escape") {
+    } else if (event.key === "Escape" && !document.querySelector("dialog[open]")) {
       var stop = document.querySelector("button[data-stop]");
       if (stop) { event.preventDefault(); stop.click(); }
     }
@@ -34,12 +49,12 @@
   // Failed htmx requests are never silent.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    toast(status === 429 ? "Too many requests — wait a moment and try again."
-      : "The studio could not complete that request (" + status + ").");
+    if (status === 429) toast("Busy");
+    else if (status >= 500) toast("Server", status);
+    else toast("Client", status);
   });
-  document.addEventListener("htmx:sendError", function () {
-    toast("Network error — check your connection and try again.");
-  });
+  document.addEventListener("htmx:sendError", function () { toast("Network"); });
+  document.addEventListener("htmx:timeout", function () { toast("Timeout"); });
 })();
 
 // Drafts: the editor's save state, saving when the page is hidden or left, copy buttons.
@@ -143,5 +158,180 @@
       button.textContent = button.dataset.copiedLabel || label;
       setTimeout(function () { button.textContent = label; }, 2000);
     });
+  });
+})();
+
+// Theme, shortcuts dialog, the request progress bar, live generation stats, focus after swaps.
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+
+  function editable(element) {
+    return !!element && (element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+  }
+
+  // Dark mode: the toggle's choice is kept in localStorage; without one the OS decides
+  // (js/theme-init.js applies it before the first paint).
+  function syncToggles() {
+    var dark = root.classList.contains("dark");
+    document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+    });
+  }
+  function savedTheme() {
+    try { return window.localStorage.getItem("studio-theme"); } catch (e) { return null; }
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-theme-toggle]");
+    if (!button) return;
+    var dark = root.classList.toggle("dark");
+    try { window.localStorage.setItem("studio-theme", dark ? "dark" : "light"); } catch (e) { /* private mode */ }
+    syncToggles();
+  });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function (event) {
+    if (savedTheme()) return;
+    root.classList.toggle("dark", event.matches);
+    syncToggles();
+  });
+  document.addEventListener("DOMContentLoaded", syncToggles);
+
+  // The shortcuts dialog: "?" (outside text fields) or the header button; Esc closes it and
+  // focus goes back where it was.
+  var opener = null;
+  function openShortcuts() {
+    var dialog = document.getElementById("shortcuts-dialog");
+    if (!dialog || dialog.open) return;
+    opener = document.activeElement;
+    dialog.showModal();
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-shortcuts-open]")) openShortcuts();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "?" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (editable(event.target)) return;
+    event.preventDefault();
+    openShortcuts();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var dialog = document.getElementById("shortcuts-dialog");
+    if (!dialog) return;
+    dialog.addEventListener("close", function () {
+      if (opener && opener.focus && document.contains(opener)) opener.focus();
+      opener = null;
+    });
+    // A click on the backdrop (outside the box) closes it too.
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) dialog.close();
+    });
+  });
+
+  // Every htmx request in flight shows the top progress bar.
+  var inFlight = new Set();
+  function busy() { root.classList.toggle("htmx-busy", inFlight.size > 0); }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    inFlight.add(event.detail.xhr); busy();
+  });
+  ["htmx:afterRequest", "htmx:sendError", "htmx:timeout", "htmx:xhr:abort"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      inFlight.delete(event.detail.xhr); busy();
+    });
+  });
+
+  // While a generation streams: elapsed time, an estimate of the tokens written (DeepSeek's
+  // rule of thumb: about 0.3 token per English character, 0.6 per Chinese one; the exact count
+  // comes with the final usage) and tokens per second.
+  var CJK = /[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/;
+  function estimateTokens(text) {
+    var tokens = 0;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charAt(i);
+      if (CJK.test(c)) tokens += 0.6;
+      else if (c.trim()) tokens += 0.3;
+    }
+    return Math.round(tokens);
+  }
+  function updateStats() {
+    var stats = document.querySelector("[data-live-stats]");
+    if (!stats) return;
+    var started = Number(stats.dataset.started) * 1000 || Date.now();
+    var elapsed = Math.max(0, (Date.now() - started) / 1000);
+    var text = ["#stream-text", "#reasoning-text"].map(function (selector) {
+      var element = document.querySelector(selector);
+      return element ? element.textContent : "";
+    }).join("");
+    var tokens = estimateTokens(text);
+    // The rate counts from the first text seen; text already there when the panel came in
+    // (a reload mid-stream) was written since the start.
+    var firstLook = !stats.dataset.watched;
+    stats.dataset.watched = "1";
+    if (tokens && !stats.dataset.firstText) stats.dataset.firstText = String(firstLook ? started : Date.now());
+    var writing = stats.dataset.firstText ? (Date.now() - Number(stats.dataset.firstText)) / 1000 : 0;
+    stats.querySelector("[data-live-elapsed]").textContent = elapsed.toFixed(1);
+    stats.querySelector("[data-live-tokens]").textContent = String(tokens);
+    stats.querySelector("[data-live-rate]").textContent = writing > 0.2 ? (tokens / writing).toFixed(0) : "–";
+  }
+  setInterval(updateStats, 250);
+  document.addEventListener("htmx:sseMessage", updateStats);
+
+  // Focus after swaps: when a draft panel replaces the one that held the focus (a version
+  // picked, the final "done" swap after Generate or Stop), its heading takes it, so keyboard
+  // and screen-reader users land on the result. Someone typing in a field keeps their place.
+  document.addEventListener("htmx:load", function (event) {
+    var panel = event.detail.elt;
+    if (!panel.matches || !panel.matches(".draft-panel")) return;
+    var active = document.activeElement;
+    if (editable(active) && document.contains(active)) return;
+    if (active && active !== document.body && document.contains(active) && !active.matches("button")) return;
+    if (panel.querySelector("[data-live-stats]")) return;  // still streaming: wait for the end
+    var heading = panel.querySelector("h1, h2");
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  });
+})();
+
+// Menus (<details data-menu>) close on a click outside or Esc; on a narrow screen the draft
+// pane sits below the form, so a new generation scrolls it into view.
+(function () {
+  "use strict";
+  function openMenus() { return document.querySelectorAll("details[data-menu][open]"); }
+  document.addEventListener("click", function (event) {
+    openMenus().forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    openMenus().forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      event.stopImmediatePropagation();
+    });
+  }, true);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var pane = event.detail && event.detail.target;  // SSE swaps carry none
+    if (!pane || pane.id !== "draft-pane" || window.matchMedia("(min-width: 1024px)").matches) return;
+    var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    pane.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
+  });
+})();
+
+// Experiments: vote with the keyboard on a run page (1/2/3/4 pick a column, t a tie, b "both
+// bad"), unless the editor is typing (the reason box, any field) or holds a modifier.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var key = event.key.toLowerCase();
+    var form = document.querySelector("form[data-vote-form]");
+    if (!form || !/^[1-9tb]$/.test(key)) return;
+    var button = form.querySelector('button[data-vote-key="' + key + '"]');
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.click();  // a real click: htmx sends the button's name and value with the form
   });
 })();

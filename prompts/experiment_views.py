@@ -1,0 +1,346 @@
+"""A/B experiment pages: list and create, side-by-side runs, blind votes, results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models.functions import Length
+from django.http import HttpResponse
+from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url, reswap, retarget
+
+from drafts import generation as runner
+from studio.api.limits import BudgetExceeded, acheck_token_budget
+from studio.audit.recording import remember_origin
+from studio.workspaces.models import Workspace
+
+from .actions import InvalidTemplate
+from .experiment_actions import (
+    InvalidExperiment,
+    cast_vote,
+    create_experiment,
+    declare_winner,
+    head_to_head,
+    start_run,
+    stop,
+)
+from .forms import ExperimentForm, TemplateForm, variant_formset
+from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
+from .stats import MIN_DECISIVE_VOTES, variant_results
+from .views import HtmxHttpRequest, _workspace
+
+EXPERIMENTS = "prompts/experiment_list.html"
+CREATE = "prompts/experiment_create.html"
+EXPERIMENT = "prompts/experiment_detail.html"
+RUN = "prompts/experiment_run.html"
+RESULTS = "prompts/experiment_results.html"
+
+
+def _experiment(space: Workspace, pk: int) -> Experiment:
+    return get_object_or_404(Experiment.objects.filter(workspace=space), pk=pk)
+
+
+def _run(space: Workspace, pk: int) -> ExperimentRun:
+    runs = ExperimentRun.objects.select_related("experiment__workspace")
+    return get_object_or_404(runs.filter(experiment__workspace=space), pk=pk)
+
+
+@require_GET
+def experiment_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
+    """The workspace's experiments, running ones first, with their votes so far."""
+    space = _workspace(request, ws)
+    experiments = (
+        Experiment.objects.filter(workspace=space)
+        .annotate(vote_count=Count("votes", distinct=True), run_count=Count("runs", distinct=True))
+        .select_related("winner")
+        .prefetch_related("variants__version__template")
+    )
+    context: dict[str, Any] = {"workspace": space, "section": "experiments"}
+    context["active"] = [e for e in experiments if e.status != Experiment.Status.ARCHIVED]
+    context["archived"] = [e for e in experiments if e.status == Experiment.Status.ARCHIVED]
+    return render(request, EXPERIMENTS, context)
+
+
+@require_http_methods(["GET", "POST"])
+def experiment_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
+    """Pick a template, then two to four variants of it; blind review is on by default.
+
+    Changing the template (htmx, or the "Show its versions" button without JS) only rebuilds
+    the variant rows; nothing is created until "Create experiment".
+    """
+    space = _workspace(request, ws)
+    templates = PromptTemplate.objects.for_workspace(space).filter(versions__isnull=False)
+    # The workspace's own templates first: only their winners can be promoted.
+    templates = templates.distinct().order_by(F("workspace").asc(nulls_last=True), "name")
+    raw = (request.POST if request.method == "POST" else request.GET).get("template", "")
+    template = (templates.filter(pk=raw).first() if raw.isdigit() else None) or templates.first()
+    data = request.POST if request.method == "POST" and "pick" not in request.POST else None
+    form = ExperimentForm(data, templates=templates, initial={"template": template})
+    variants = variant_formset(data, template=template, workspace=space)
+    if data is not None and form.is_valid() and variants.is_valid():
+        fields = form.cleaned_data
+        try:
+            experiment = create_experiment(
+                workspace=space,
+                name=fields["name"],
+                hypothesis=fields["hypothesis"],
+                blind=fields["blind"],
+                variants=variants.specs(),
+                user=request.user,
+            )
+        except InvalidExperiment as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Experiment created: fill in the form to run it."))
+            return redirect(experiment)
+    context = {"workspace": space, "section": "experiments", "form": form, "variants": variants}
+    context |= {"template": template, "has_templates": templates.exists()}
+    if request.htmx.target == "variant-fields":
+        return render(request, f"{CREATE}#variant-fields", context)
+    return render(request, CREATE, context)
+
+
+def _detail_context(
+    space: Workspace, experiment: Experiment, user, form: TemplateForm | None = None
+) -> dict[str, Any]:
+    version = experiment.form_version()
+    if form is None and version is not None and experiment.is_running:
+        form = TemplateForm(version)
+    runs = experiment.runs.annotate(
+        vote_count=Count("votes", distinct=True),
+        my_votes=Count("votes", filter=Q(votes__voter=user), distinct=True),
+    )[:20]
+    return {
+        "workspace": space,
+        "section": "experiments",
+        "experiment": experiment,
+        "variants": experiment.variants.select_related("version__template", "brand_voice_version"),
+        "template": version.template if version else None,
+        "form": form,
+        "runs": runs,
+    }
+
+
+@require_GET
+def experiment_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """The side-by-side page: the template's form; one click runs every variant at once."""
+    space = _workspace(request, ws)
+    experiment = _experiment(space, pk)
+    return render(request, EXPERIMENT, _detail_context(space, experiment, request.user))
+
+
+def _launchable(run: ExperimentRun, request: HtmxHttpRequest) -> list[int]:
+    """The run's generation ids, each remembering the request that started it (audit)."""
+    ids = list(run.columns.values_list("generation_id", flat=True))
+    for generation_id in ids:
+        remember_origin(generation_id=generation_id, request=request)
+    return ids
+
+
+@require_POST
+async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """Validate the shared form, start every variant on it, and stream them side by side."""
+    user = await request.auser()
+    space = await aget_object_or_404(Workspace.objects.for_user(user), pk=ws)
+    experiment = await aget_object_or_404(Experiment.objects.filter(workspace=space), pk=pk)
+    version = await sync_to_async(experiment.form_version)()
+    form = TemplateForm(version, request.POST)
+    if await sync_to_async(form.is_valid)():
+        try:
+            await acheck_token_budget(user)
+            run = await sync_to_async(start_run)(
+                experiment=experiment, inputs=form.cleaned_data, user=user
+            )
+        except BudgetExceeded as error:
+            form.add_error(None, error.message)
+        except InvalidExperiment as error:
+            form.add_error(None, str(error))
+    if form.errors:
+        context = await sync_to_async(_detail_context)(space, experiment, user, form)
+        if not request.htmx:
+            return await sync_to_async(render)(request, EXPERIMENT, context)
+        response = await sync_to_async(render)(request, f"{EXPERIMENT}#run-form", context)
+        return reswap(retarget(response, "#run-form"), "outerHTML")
+    for generation_id in await sync_to_async(_launchable)(run, request):
+        runner.launch(generation_id)
+    if not request.htmx:
+        return redirect(run.get_absolute_url())
+    context = await sync_to_async(_run_context)(run, user)
+    response = await sync_to_async(render)(request, f"{RUN}#run", context)
+    return push_url(response, run.get_absolute_url())
+
+
+def _columns(run: ExperimentRun) -> list[VariantRun]:
+    """The run's columns left to right, each with its text so far when still streaming."""
+    columns = list(
+        run.columns.select_related(
+            "variant__version__template", "variant__brand_voice_version__voice", "generation"
+        ).order_by("position")
+    )
+    for column in columns:
+        column.live_text, column.live_after = "", 0
+        if column.generation.is_active:
+            column.generation = runner.settle_orphan(column.generation)
+        if column.generation.is_active:
+            # Here: the text so far from memory; another worker: the replay from the start.
+            text, _reasoning, seq = runner.live_snapshot(column.generation_id) or ("", "", 0)
+            column.live_text, column.live_after = text, seq
+    return columns
+
+
+def _run_context(run: ExperimentRun, user) -> dict[str, Any]:
+    columns = _columns(run)
+    my_vote = run.votes.filter(voter=user).first()
+    winner_id = my_vote.winner_id if my_vote else None
+    experiment = run.experiment
+    return {
+        "workspace": experiment.workspace,
+        "section": "experiments",
+        "experiment": experiment,
+        "run": run,
+        "columns": columns,
+        "my_vote": my_vote,
+        "my_letter": next((c.letter for c in columns if c.variant_id == winner_id), ""),
+        # Blind review: which variant each column was stays hidden until this editor votes.
+        "revealed": not experiment.blind or my_vote is not None,
+        "finished": not any(c.generation.is_active for c in columns),
+        "vote_count": run.votes.count(),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def run_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """One side-by-side run: the columns, and the vote that reveals them (POST)."""
+    space = _workspace(request, ws)
+    run = _run(space, pk)
+    if request.method == "POST":
+        return _vote(request, run)
+    context = _run_context(run, request.user)
+    return render(request, f"{RUN}#run" if request.htmx else RUN, context)
+
+
+def _vote(request: HtmxHttpRequest, run: ExperimentRun) -> HttpResponse:
+    """Record this editor's verdict: a column's letter, "tie" or "both_bad", and a reason.
+
+    An error (still streaming, experiment stopped, unknown choice) keeps the typed reason.
+    """
+    context = _run_context(run, request.user)
+    choice, reason = request.POST.get("choice", ""), request.POST.get("reason", "").strip()
+    by_letter = {c.letter: c.variant for c in context["columns"]}
+    error = "" if context["finished"] else _("Wait until every column has finished, then vote.")
+    if not error:
+        try:
+            winner = by_letter.get(choice)
+            choice = Vote.Choice.VARIANT if winner else choice
+            cast_vote(run=run, voter=request.user, choice=choice, winner=winner, reason=reason)
+        except InvalidExperiment as exc:
+            error = str(exc)
+    if error:
+        context |= {"vote_error": error, "reason": reason}
+        if not request.htmx:
+            return render(request, RUN, context)
+        response = render(request, f"{RUN}#vote-panel", context)
+        return reswap(retarget(response, "#vote-panel"), "outerHTML")
+    if not request.htmx:
+        messages.success(request, _("Vote recorded."))
+        return redirect(run.get_absolute_url())
+    return render(request, f"{RUN}#run", _run_context(run, request.user))
+
+
+@require_GET
+def run_column(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """One column (a ``VariantRun``), re-fetched when its stream ends: the sanitized text, the
+    variant still hidden in blind review (the stream's own final panel names draft and model)."""
+    space = _workspace(request, ws)
+    columns = VariantRun.objects.filter(run__experiment__workspace=space)
+    column = get_object_or_404(columns.select_related("run__experiment__workspace"), pk=pk)
+    if not request.htmx:
+        return redirect(column.run.get_absolute_url())
+    context = _run_context(column.run, request.user)
+    column = next(c for c in context["columns"] if c.pk == column.pk)
+    return render(request, f"{RUN}#run-column", context | {"column": column})
+
+
+def _result_rows(experiment: Experiment) -> list[dict[str, Any]]:
+    """Per variant: votes, win rate with its 95% Wilson interval, and generation costs."""
+    variants = list(experiment.variants.select_related("version", "brand_voice_version__voice"))
+    votes = list(experiment.votes.values_list("shown_order", "winner_id", "choice"))
+    results = variant_results(
+        {v.pk: v.name for v in variants}, [(order, winner) for order, winner, _c in votes]
+    )
+    usage = {
+        row["variant"]: row
+        for row in VariantRun.objects.filter(variant__experiment=experiment)
+        .values("variant")
+        .annotate(
+            runs=Count("pk"),
+            ttft=Avg("generation__ttft_ms"),
+            tokens=Avg("generation__completion_tokens"),
+            length=Avg(Length("generation__text")),
+            cost=Sum("generation__cost"),
+        )
+    }
+    rows = []
+    for variant, result in zip(variants, results, strict=True):
+        shown = [c for order, _w, c in votes if variant.pk in order]
+        rows.append(
+            {
+                "variant": variant,
+                "result": result,
+                "ties": shown.count(Vote.Choice.TIE),
+                "both_bad": shown.count(Vote.Choice.BOTH_BAD),
+                "usage": usage.get(variant.pk, {}),
+            }
+        )
+    return rows
+
+
+def _results_action(request: HtmxHttpRequest, experiment: Experiment) -> HttpResponse:
+    """Declare a winner (moves ``production``), stop, or archive."""
+    if "declare" in request.POST:
+        variant = get_object_or_404(experiment.variants, pk=request.POST.get("variant") or 0)
+        try:
+            declare_winner(experiment=experiment, variant=variant, user=request.user)
+        except (InvalidExperiment, InvalidTemplate) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is the winner: production now points at v%(n)s.")
+                % {"name": variant.name, "n": variant.version.number},
+            )
+    elif "archive" in request.POST:
+        stop(experiment=experiment, archive=True)
+        messages.success(request, _("Experiment archived."))
+    elif "stop" in request.POST:
+        stop(experiment=experiment)
+        messages.success(request, _("Experiment stopped: its results stay here."))
+    return redirect("prompts:experiment_results", experiment.workspace_id, experiment.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """Votes, win rates with Wilson intervals, the head-to-head test; declare, stop, archive."""
+    space = _workspace(request, ws)
+    experiment = _experiment(space, pk)
+    if request.method == "POST":
+        return _results_action(request, experiment)
+    comparison = head_to_head(experiment)
+    version = experiment.form_version()
+    context = {
+        "workspace": space,
+        "section": "experiments",
+        "experiment": experiment,
+        "rows": _result_rows(experiment),
+        "comparison": comparison,
+        "min_votes": MIN_DECISIVE_VOTES,
+        "template": version.template if version else None,
+        "votes": experiment.votes.select_related("voter", "winner")[:50],
+        "vote_total": experiment.votes.count(),
+    }
+    return render(request, RESULTS, context)

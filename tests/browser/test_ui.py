@@ -1,0 +1,240 @@
+"""The studio's look and feel in a real browser: workspaces, language, dark mode, shortcuts,
+the phone layout, and axe-core finding no serious accessibility problem on any main page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from drafts.actions import finish_generation, start_generation
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.test_generate_flow import fill_product_form
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# axe-core, copied from theme/node_modules (pinned in theme/package.json) so that the test
+# suite needs no npm. Evaluated through the DevTools protocol, which the page's CSP (script-src
+# 'self' + nonce) does not apply to, so no CSP bypass is needed.
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture
+def ready(user, workspace, demo_templates):
+    return workspace
+
+
+@pytest.fixture
+def finished_draft(ready, user, product_template, product_inputs):
+    generation = start_generation(
+        workspace=ready, version=product_template.current_version(), inputs=product_inputs,
+        user=user,
+    )  # fmt: skip
+    finish_generation(
+        generation_id=generation.pk,
+        status="done",
+        text="# Aurora\n\nBright **light** for late nights.\n\n- Warm\n- USB-C",
+        reasoning="",
+        fields={"prompt_tokens": 120, "completion_tokens": 80, "cost": "0.000300"},
+    )
+    return generation.draft
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical axe-core violations on the page as it is now, one line each."""
+    # Settled first (fonts, favicon): leaving a page early would abort its requests.
+    page.wait_for_load_state("networkidle")
+    results = page.evaluate(
+        AXE + "\n;axe.run(document, {resultTypes: ['violations']})"
+    )  # the value of the last expression: a promise Playwright awaits
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(node["target"][0] for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+def test_no_serious_accessibility_violations_on_the_main_pages(
+    page: Page, studio_url, ready, finished_draft
+):
+    """axe-core on login, home, workspace, draft, template library and drafts list, in the
+    light and the dark theme."""
+    page.goto(f"{studio_url}/accounts/login/")
+    found = {"login": axe_violations(page)}
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    pages = {
+        "home": "/",
+        "workspace": ready.get_absolute_url(),
+        "draft": finished_draft.get_absolute_url(),
+        "templates": f"/w/{ready.pk}/templates/",
+        "drafts list": f"/w/{ready.pk}/drafts/",
+        "dashboard": f"/w/{ready.pk}/dashboard/",
+    }
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for name, path in pages.items():
+            page.goto(studio_url + path)
+            expect(page.locator("main")).to_be_visible()
+            found[f"{name} ({scheme})"] = axe_violations(page)
+
+    problems = [f"{name}: {line}" for name, lines in found.items() for line in lines]
+    assert not problems, "\n".join(problems)
+
+
+def test_create_a_workspace_from_the_first_run_empty_state(page: Page, studio_url, user):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    expect(page.get_by_text("No workspaces yet.")).to_be_visible()
+
+    page.get_by_label("Name").fill("Launch team")
+    page.get_by_role("button", name="Create workspace").click()
+
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_contain_text("Launch team")
+    page.get_by_role("link", name="Workspaces").click()
+    expect(page.get_by_role("link", name="Launch team")).to_be_visible()
+
+
+def test_switch_to_chinese_and_back(page: Page, studio_url, ready):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + ready.get_absolute_url())
+
+    page.get_by_label("Language", exact=True).select_option("zh-hans")
+
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.get_by_role("heading", name="生成")).to_be_visible()
+    assert page.url.endswith(ready.get_absolute_url())  # the switcher stays on the page
+    page.get_by_label("语言", exact=True).select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_dark_mode_follows_the_os_until_toggled_and_the_choice_persists(
+    page: Page, studio_url, ready
+):
+    html = page.locator("html")
+    page.emulate_media(color_scheme="dark")
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    expect(html).to_have_class("h-full dark")
+    toggle = page.get_by_role("button", name="Dark mode")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+
+    toggle.click()
+
+    expect(html).not_to_have_class("h-full dark")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    page.reload()  # the choice outlives the page, and overrides the OS
+    expect(html).to_have_class("h-full")
+    page.get_by_role("button", name="Dark mode").click()
+    page.goto(studio_url + ready.get_absolute_url())
+    expect(html).to_have_class("h-full dark")
+    body_colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert body_colour != "rgb(248, 250, 252)"  # not slate-50, the light background
+
+
+def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + ready.get_absolute_url())
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_hidden()
+
+    page.keyboard.press("?")
+
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Generate with the form")
+    expect(dialog).to_contain_text("Stop the running generation")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    # Typing "?" in a field types it; the header button opens the dialog and gets focus back.
+    page.get_by_label("Template").select_option(label="Product description")
+    field = page.get_by_label("Product name")
+    field.press_sequentially("Why?")
+    expect(field).to_have_value("Why?")
+    expect(dialog).to_be_hidden()
+    opener = page.get_by_role("button", name="Keyboard shortcuts")
+    opener.click()
+    expect(dialog).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "help_dialog_open.png")
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+
+
+def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
+    page: Page, studio_url, ready
+):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + ready.get_absolute_url())
+    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+
+    page.get_by_role("button", name="Generate").click()
+
+    stats = page.locator("[data-live-stats]")
+    expect(page.locator("#stream-text")).to_have_attribute("aria-live", "polite")
+    expect(stats.locator("[data-live-tokens]")).not_to_have_text("0")
+    expect(stats.locator("[data-live-rate]")).to_have_text(re.compile(r"^\d+$"))
+    expect(stats.locator("[data-live-elapsed]")).not_to_have_text("0.0")
+    page.screenshot(path=ARTIFACTS / "generation_live_stats.png", full_page=True)
+    # The end: exact usage, cost and model, the follow-ups, and focus on the draft's heading.
+    expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
+    expect(page.locator("[data-cost]")).to_be_visible()
+    expect(page.get_by_role("button", name="Regenerate")).to_be_visible()
+    expect(page.locator("#draft-panel h1")).to_be_focused()
+
+
+def test_the_phone_layout_has_no_sideways_scrolling(browser, studio_url, ready, finished_draft):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    for name, path in {
+        "workspace": ready.get_absolute_url(),
+        "draft": finished_draft.get_absolute_url(),
+        "dashboard": f"/w/{ready.pk}/dashboard/",
+    }.items():
+        page.goto(studio_url + path)
+        expect(page.locator("main")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / f"phone_{name}.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{name} is {width}px wide"
+    context.close()
+
+
+def test_failed_htmx_requests_show_a_toast_and_keep_the_form(browser, studio_url, ready):
+    """Network down, 429 and 5xx each get a clear message (a page of its own: the `page`
+    fixture would count the deliberate failures as problems)."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + ready.get_absolute_url())
+    fill_product_form(page)
+    toasts = page.locator("#toasts [role=alert]")
+    cases = [
+        (lambda route: route.fulfill(status=503, body="down"), "problem on its side"),
+        (lambda route: route.fulfill(status=429, body="slow down"), "Too many requests"),
+        (lambda route: route.abort("internetdisconnected"), "Network error"),
+    ]
+    for n, (handler, message) in enumerate(cases, start=1):
+        page.route("**/generate/", handler)
+        page.get_by_label("Product name").press("Control+Enter")  # the Generate shortcut
+        expect(toasts).to_have_count(n)
+        expect(toasts.nth(n - 1)).to_contain_text(message)
+        page.unroute("**/generate/")
+    expect(page.get_by_label("Product name")).to_have_value("Aurora desk lamp")
+    page.screenshot(path=ARTIFACTS / "toasts.png")
+    toasts.first.get_by_role("button", name="Dismiss").click()
+    expect(toasts).to_have_count(2)
+    context.close()
+
+
+def test_the_dashboard_in_the_browser(page: Page, studio_url, ready, finished_draft):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + ready.get_absolute_url())
+    page.wait_for_load_state("networkidle")  # leaving earlier would abort the favicon
+    page.get_by_role("link", name="Dashboard").click()
+
+    expect(page.get_by_role("heading", name="Marketing at a glance")).to_be_visible()
+    expect(page.locator("[data-status-count=draft]")).to_contain_text("1")
+    expect(page.locator("#recent-generations")).to_contain_text("200")
+    expect(page.locator("#tokens-chart rect")).to_have_count(14)

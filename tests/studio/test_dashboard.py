@@ -1,0 +1,149 @@
+"""The workspace dashboard: drafts by status, recent generations, daily use, experiments."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from drafts.actions import finish_generation, start_generation
+from drafts.models import Draft, Generation
+from prompts.actions import duplicate_template
+from prompts.experiment_actions import cast_vote, create_experiment, start_run
+from studio.workspaces import dashboard as board
+
+pytestmark = pytest.mark.django_db
+
+
+def generate(workspace, template, inputs, user, *, tokens=(100, 50), cost="0.000200") -> Draft:
+    generation = start_generation(
+        workspace=workspace, version=template.current_version(), inputs=inputs, user=user
+    )
+    finish_generation(
+        generation_id=generation.pk,
+        status="done",
+        text="Bright light.",
+        reasoning="",
+        fields={"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "cost": cost},
+    )
+    return generation.draft
+
+
+def experiment_with_votes(workspace, template, inputs, user, wins: dict[str, int]):
+    own = duplicate_template(template=template, workspace=workspace, user=user)
+    version = own.current_version()
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Cooler copy?",
+        user=user,
+        variants=[{"name": "Current", "version": version}, {"name": "Cool", "version": version}],
+    )
+    variants = {v.name: v for v in experiment.variants.all()}
+    voters = iter(range(1000))
+    for name, count in wins.items():
+        for _ in range(count):
+            run = start_run(experiment=experiment, inputs=inputs, user=user)
+            voter = type(user).objects.create_user(f"voter{next(voters)}-{experiment.pk}")
+            cast_vote(run=run, voter=voter, choice="variant", winner=variants[name])
+    return experiment
+
+
+def url(workspace) -> str:
+    return reverse("dashboard", args=[workspace.pk])
+
+
+def test_login_is_required_and_other_users_get_a_404(client, workspace, other_user):
+    assert client.get(url(workspace)).status_code == 302
+    client.force_login(other_user)
+    assert client.get(url(workspace)).status_code == 404
+
+
+def test_an_empty_workspace_teaches_what_will_appear(client, user, workspace):
+    client.force_login(user)
+
+    html = client.get(url(workspace)).content.decode()
+
+    assert "Nothing generated yet." in html
+    assert "No experiment is running." in html
+    assert 'data-status-count="draft"' in html and 'id="recent-generations"' not in html
+
+
+def test_drafts_by_status_and_recent_generations(
+    client, user, workspace, product_template, product_inputs
+):
+    first = generate(workspace, product_template, product_inputs, user)
+    generate(workspace, product_template, product_inputs, user, tokens=(10, 5), cost="0.5")
+    Draft.objects.filter(pk=first.pk).update(status=Draft.Status.APPROVED)
+    client.force_login(user)
+
+    response = client.get(url(workspace))
+
+    counts = {value: n for value, _, n in response.context["statuses"]}
+    assert counts == {"draft": 1, "review": 0, "approved": 1, "archived": 0}
+    html = response.content.decode()
+    assert html.count("data-generation=") == 2
+    assert ">150<" in html and "$0.5000" in html
+
+
+def test_the_charts_add_up_each_days_tokens_and_cost(workspace, product_template, user):
+    inputs = {"product_name": "Lamp", "features": "Warm", "audience": "a", "tone": "friendly"}
+    inputs |= {"words": "120", "language": "English"}
+    generate(workspace, product_template, inputs, user, tokens=(100, 50), cost="0.25")
+    generate(workspace, product_template, inputs, user, tokens=(30, 20), cost="0.75")
+    old = generate(workspace, product_template, inputs, user, tokens=(999, 1), cost="9")
+    today = timezone.localdate()
+    Generation.objects.filter(draft=old).update(
+        created=timezone.now() - datetime.timedelta(days=board.CHART_DAYS + 3)
+    )
+
+    tokens, cost = board.daily_use(workspace, today=today)
+
+    assert len(tokens.bars) == board.CHART_DAYS and tokens.bars[-1].day == today
+    assert tokens.bars[-1].value == 200 and tokens.total == 200  # the old one is out of range
+    assert cost.bars[-1].value == pytest.approx(1.0)
+    # The busiest day fills the chart; a day without use is a hairline at the bottom.
+    assert tokens.bars[-1].y == 4 and tokens.bars[0].height == 1
+    assert Decimal(str(cost.total)) == Decimal("1")
+
+
+def test_running_experiments_show_their_leader(
+    client, user, workspace, product_template, product_inputs
+):
+    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 3, "Current": 1})
+    client.force_login(user)
+
+    html = client.get(url(workspace)).content.decode()
+
+    assert "Cooler copy?" in html
+    assert "Cool leads with 75% of 4 decisive votes." in html
+    assert "6 more votes needed to tell." in html
+
+
+def test_a_clear_winner_is_called_significant(user, workspace, product_template, product_inputs):
+    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 12})
+
+    (summary,) = board.running_experiments(workspace)
+
+    assert summary.leader.name == "Cool" and summary.share == 100 and summary.significant
+
+
+def test_the_dashboard_makes_the_same_number_of_queries_for_any_amount_of_data(
+    client, user, workspace, product_template, product_inputs, django_assert_max_num_queries
+):
+    client.force_login(user)
+    generate(workspace, product_template, product_inputs, user)
+    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 1})
+    with CaptureQueriesContext(connection) as small:
+        client.get(url(workspace))
+
+    for _ in range(6):
+        generate(workspace, product_template, product_inputs, user)
+    for _ in range(3):
+        experiment_with_votes(workspace, product_template, product_inputs, user, {"Current": 2})
+
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(url(workspace))
+    assert len(response.context["experiments"]) == 4
