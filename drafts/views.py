@@ -143,6 +143,15 @@ async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
     yield sse_event("done", await sync_to_async(_settled_panel)(generation_id) or "")
 
 
+async def _bare_done(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The same frames, but the final one says only that the generation ended."""
+    async for frame in stream:
+        if b"\nevent: done\n" in frame or frame.startswith(b"event: done\n"):
+            yield sse_event("done", "")
+            return
+        yield frame
+
+
 @require_GET
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
@@ -162,6 +171,8 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
         stream = relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
     else:
         stream = _final_only(pk)
+    if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
+        stream = _bare_done(stream)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -52,7 +52,7 @@ def _run(space: Workspace, pk: int) -> ExperimentRun:
 
 @require_GET
 def experiment_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
-    """The workspace's experiments, running ones first, with their votes so far."""
+    """The workspace's experiments, newest first, archived ones apart, with their votes."""
     space = _workspace(request, ws)
     experiments = (
         Experiment.objects.filter(workspace=space)

@@ -170,8 +170,9 @@ def running_experiments(space: Workspace) -> list[ExperimentSummary]:
     }
     summaries = []
     for experiment in experiments:
+        variants = experiment.variants.all()  # prefetched
         standings = sorted(
-            (Standing(v.name, wins.get((experiment.pk, v.pk), 0)) for v in experiment.variants.all()),
+            (Standing(v.name, wins.get((experiment.pk, v.pk), 0)) for v in variants),
             key=lambda s: -s.wins,
         )
         summaries.append(

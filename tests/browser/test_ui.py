@@ -43,6 +43,13 @@ def finished_draft(ready, user, product_template, product_inputs):
     return generation.draft
 
 
+def sign_in(page: Page, base_url: str) -> None:
+    """Log in as hamlet, and let the page settle: Chromium fetches the favicon after the load
+    event, and navigating on at once would abort it (a failed request to the `page` fixture)."""
+    log_in(page, base_url, "hamlet", "pw-hamlet-123")
+    page.wait_for_load_state("networkidle")
+
+
 def axe_violations(page: Page) -> list[str]:
     """Serious and critical axe-core violations on the page as it is now, one line each."""
     # Settled first (fonts, favicon): leaving a page early would abort its requests.
@@ -65,7 +72,7 @@ def test_no_serious_accessibility_violations_on_the_main_pages(
     light and the dark theme."""
     page.goto(f"{studio_url}/accounts/login/")
     found = {"login": axe_violations(page)}
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     pages = {
         "home": "/",
         "workspace": ready.get_absolute_url(),
@@ -86,7 +93,7 @@ def test_no_serious_accessibility_violations_on_the_main_pages(
 
 
 def test_create_a_workspace_from_the_first_run_empty_state(page: Page, studio_url, user):
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     expect(page.get_by_text("No workspaces yet.")).to_be_visible()
 
     page.get_by_label("Name").fill("Launch team")
@@ -99,7 +106,7 @@ def test_create_a_workspace_from_the_first_run_empty_state(page: Page, studio_ur
 
 
 def test_switch_to_chinese_and_back(page: Page, studio_url, ready):
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
 
     page.get_by_label("Language", exact=True).select_option("zh-hans")
@@ -116,7 +123,7 @@ def test_dark_mode_follows_the_os_until_toggled_and_the_choice_persists(
 ):
     html = page.locator("html")
     page.emulate_media(color_scheme="dark")
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     expect(html).to_have_class("h-full dark")
     toggle = page.get_by_role("button", name="Dark mode")
     expect(toggle).to_have_attribute("aria-pressed", "true")
@@ -128,6 +135,7 @@ def test_dark_mode_follows_the_os_until_toggled_and_the_choice_persists(
     page.reload()  # the choice outlives the page, and overrides the OS
     expect(html).to_have_class("h-full")
     page.get_by_role("button", name="Dark mode").click()
+    page.wait_for_load_state("networkidle")
     page.goto(studio_url + ready.get_absolute_url())
     expect(html).to_have_class("h-full dark")
     body_colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -135,7 +143,7 @@ def test_dark_mode_follows_the_os_until_toggled_and_the_choice_persists(
 
 
 def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_hidden()
@@ -149,6 +157,7 @@ def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
     expect(dialog).to_be_hidden()
     # Typing "?" in a field types it; the header button opens the dialog and gets focus back.
     page.get_by_label("Template").select_option(label="Product description")
+    expect(page.get_by_label("Key features")).to_be_visible()  # the form has been swapped
     field = page.get_by_label("Product name")
     field.press_sequentially("Why?")
     expect(field).to_have_value("Why?")
@@ -165,7 +174,7 @@ def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
 def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     page: Page, studio_url, ready
 ):
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
     fill_product_form(page, features="Warm light [[sim:tokens=300]]")
 
@@ -187,7 +196,7 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
 def test_the_phone_layout_has_no_sideways_scrolling(browser, studio_url, ready, finished_draft):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
     page = context.new_page()
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     for name, path in {
         "workspace": ready.get_absolute_url(),
         "draft": finished_draft.get_absolute_url(),
@@ -206,7 +215,7 @@ def test_failed_htmx_requests_show_a_toast_and_keep_the_form(browser, studio_url
     fixture would count the deliberate failures as problems)."""
     context = browser.new_context(locale="en-US")
     page = context.new_page()
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
     fill_product_form(page)
     toasts = page.locator("#toasts [role=alert]")
@@ -229,7 +238,7 @@ def test_failed_htmx_requests_show_a_toast_and_keep_the_form(browser, studio_url
 
 
 def test_the_dashboard_in_the_browser(page: Page, studio_url, ready, finished_draft):
-    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
     page.wait_for_load_state("networkidle")  # leaving earlier would abort the favicon
     page.get_by_role("link", name="Dashboard").click()

@@ -256,3 +256,17 @@ def test_an_exhausted_daily_budget_is_explained_in_the_form(
 
     assert "budget" in response.content.decode().lower()
     assert not Draft.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_watcher_can_ask_for_a_bare_final_event(async_client, user, draft):
+    """Blind A/B columns re-fetch their own text: the panel (naming the draft) is not sent."""
+    await async_client.aforce_login(user)
+    generation = await draft.generations.afirst()
+
+    response = await async_client.get(
+        reverse("drafts:events", args=[generation.pk]), {"final": "none"}
+    )
+
+    body = b"".join([part async for part in response.streaming_content]).decode()
+    assert body == "event: done\ndata: \n\n"

@@ -284,7 +284,8 @@ def test_run_with_htmx_streams_blind_columns_and_pushes_the_run_url(
     assert "<html" not in html and html.strip().startswith('<div id="run"')
     assert response["HX-Push-Url"] == run.get_absolute_url()
     for column in run.columns.all():
-        assert f'sse-connect="/generations/{column.generation_id}/events/?after=0"' in html
+        url = f"/generations/{column.generation_id}/events/?after=0&amp;final=none"
+        assert f'sse-connect="{url}"' in html  # no draft panel in the final event
         column_url = _url("run_column", workspace.pk, column.pk)
         assert f'hx-get="{column_url}" hx-trigger="sse:done"' in html
     assert 'data-column="A"' in html and 'data-column="B"' in html

@@ -112,7 +112,8 @@ def test_the_charts_add_up_each_days_tokens_and_cost(workspace, product_template
 def test_running_experiments_show_their_leader(
     client, user, workspace, product_template, product_inputs
 ):
-    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 3, "Current": 1})
+    wins = {"Cool": 3, "Current": 1}
+    experiment_with_votes(workspace, product_template, product_inputs, user, wins)
     client.force_login(user)
 
     html = client.get(url(workspace)).content.decode()
@@ -147,3 +148,17 @@ def test_the_dashboard_makes_the_same_number_of_queries_for_any_amount_of_data(
     with django_assert_max_num_queries(len(small)):
         response = client.get(url(workspace))
     assert len(response.context["experiments"]) == 4
+
+
+def test_workspace_and_draft_pages_link_to_the_dashboard_but_a_share_link_does_not(
+    client, user, workspace, product_template, product_inputs
+):
+    from drafts.actions import share_version
+
+    draft = generate(workspace, product_template, product_inputs, user)
+    link = share_version(version=draft.versions.get(), user=user)
+    client.force_login(user)
+
+    for page in (workspace.get_absolute_url(), draft.get_absolute_url()):
+        assert f'href="{url(workspace)}"' in client.get(page).content.decode()
+    assert f'href="{url(workspace)}"' not in client.get(link.get_absolute_url()).content.decode()
