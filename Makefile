@@ -109,7 +109,7 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 messages: bootstrap
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules --ignore=tests
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

@@ -157,6 +157,8 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     """SSE for one generation. Read-only: watching never starts or changes anything."""
     user = await request.auser()
     generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
+    if get_log(pk) is None:  # not running here: settle it now if no worker runs it at all
+        generation = await sync_to_async(runner.settle_orphan)(generation)
     # Authorised: give the database connection back before a possibly long stream.
     await sync_to_async(connections.close_all)()
     after, heartbeat = _last_event_id(request), settings.GENERATION_SSE_HEARTBEAT

@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from studio.audit.models import AuditLog
+
 from .actions import create_api_key, revoke_api_key
 from .forms import ApiKeyForm
-from .limits import tokens_used_today
+from .limits import start_of_day, tokens_used_today
 from .models import ApiKey
 
 PAGE = "api/keys.html"
@@ -29,6 +31,10 @@ def _context(request: HttpRequest, form: ApiKeyForm, new_key: str = "") -> dict[
         "new_key": new_key,
         "tokens_today": tokens_used_today(request.user),
         "token_budget": settings.AI_DAILY_TOKEN_BUDGET,
+        "cost_today": AuditLog.objects.for_user(request.user).since(start_of_day()).total_cost(),
+        "cost_month": AuditLog.objects.for_user(request.user)
+        .since(start_of_day().replace(day=1))
+        .total_cost(),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,9 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
 
     def total_tokens(self) -> int:
         return self.aggregate(n=Sum("total_tokens"))["n"] or 0
+
+    def total_cost(self) -> Decimal:
+        return self.aggregate(n=Sum("cost"))["n"] or Decimal(0)
 
 
 class AuditLog(models.Model):

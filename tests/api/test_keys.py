@@ -101,3 +101,18 @@ def test_use_records_last_used(client, user, auth):
     assert client.get("/api/ai/workspaces", headers=auth).status_code == 200
 
     assert ApiKey.objects.get(user=user).last_used is not None
+
+
+def test_settings_page_sums_the_users_cost_today_and_this_month(client, user, other_user):
+    from decimal import Decimal
+
+    from studio.audit.recording import record_ai_call
+
+    for cost in ("0.0125", "0.0100"):
+        record_ai_call(status="done", user=user, cost=Decimal(cost), total_tokens=10)
+    record_ai_call(status="done", user=other_user, cost=Decimal("5"), total_tokens=10)
+    client.force_login(user)
+
+    html = client.get(reverse("api:keys")).content.decode()
+
+    assert "Your cost: $0.0225 today, $0.0225 this month." in html

@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
+from prompts.models import ExperimentRun
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,7 +50,8 @@ def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results
     expect(page.locator(".run-column")).to_have_count(2)
     live_with_text = page.locator(".run-column[data-live] [data-stream]:not(:empty)")
     expect(live_with_text).to_have_count(2)
-    expect(page).to_have_url(f"{studio_url}/w/{ready.pk}/runs/1/")
+    run = ExperimentRun.objects.get()  # ids differ by database: ask, don't assume 1
+    expect(page).to_have_url(f"{studio_url}/w/{ready.pk}/runs/{run.pk}/")
     # Then each ends as rendered text, still labelled only A and B.
     expect(page.locator(".run-column[data-finished] [data-text] p").first).to_be_visible(
         timeout=20_000

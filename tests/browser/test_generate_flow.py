@@ -59,3 +59,27 @@ def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):
     expect(page.get_by_role("status")).to_contain_text("text written so far is kept")
     expect(page.locator("#draft-body")).not_to_be_empty()
     expect(page.locator("#version-list")).to_contain_text("v1 · Generated · Stopped")
+
+
+def test_regenerate_restore_and_export(page: Page, studio_url, ready):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.get_by_role("link", name="Marketing").click()
+    fill_product_form(page, features="Warm light [[sim:tokens=40]]")
+    page.get_by_role("button", name="Generate").click()
+    versions = page.locator("#version-list")
+    expect(versions).to_contain_text("v1", timeout=20_000)
+    first = page.locator("#draft-body").inner_text()
+
+    page.get_by_role("button", name="Regenerate").click()
+
+    expect(versions).to_contain_text("v2", timeout=20_000)
+    versions.get_by_role("link", name="v1 · Generated").click()
+    expect(page.locator("#draft-body")).to_have_text(first)
+    page.get_by_role("button", name="Restore v1 as the newest version").click()
+    expect(versions).to_contain_text("v3 · Restored")
+    expect(page.locator("#draft-body")).to_have_text(first)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Markdown").click()
+    exported = download.value.path().read_text(encoding="utf-8")
+    assert first.split("\n")[0].strip() in exported  # the restored text, as Markdown

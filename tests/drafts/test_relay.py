@@ -132,3 +132,21 @@ async def test_the_sse_view_in_another_worker_streams_from_redis(
     assert "Across " in body_text and "workers" in body_text
     assert body_text.count("event: done") == 1
     assert (await Generation.objects.aget(pk=generation.pk)).text == "Across workers"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_generation_no_worker_runs_is_settled_at_once_not_after_a_heartbeat(
+    redis_relay, async_client, user, workspace, product_template, product_inputs, settings
+):
+    settings.GENERATION_SSE_HEARTBEAT = 60  # if the view waited for the idle check, it'd hang
+    version = await product_template.versions.afirst()
+    lost = await sync_to_async(start_generation)(
+        workspace=workspace, version=version, inputs=product_inputs, user=user
+    )  # queued, but no runner and no heartbeat anywhere: a crashed worker's
+    await async_client.aforce_login(user)
+
+    response = await async_client.get(reverse("drafts:events", args=[lost.pk]))
+    body = b"".join([part async for part in response.streaming_content]).decode()
+
+    assert body.startswith("event: done\n")
+    assert (await Generation.objects.aget(pk=lost.pk)).status == "interrupted"
