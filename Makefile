@@ -65,16 +65,18 @@ demo: db
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-# Browser tests drive Debian's chromium (never a downloaded browser build).
+# Browser tests drive Debian's chromium (never a downloaded browser build), with a CJK font
+# so that the Chinese UI renders in screenshots.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian's $(BROWSER_PACKAGES) for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	  elif command -v sudo >/dev/null 2>&1; then \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	  else \
-	    echo "error: the browser tests need /usr/bin/chromium: apt-get install chromium" >&2; exit 1; \
+	    echo "error: the browser tests need: apt-get install $(BROWSER_PACKAGES)" >&2; exit 1; \
 	  fi; \
 	fi
 

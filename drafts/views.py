@@ -126,6 +126,15 @@ def _last_event_id(request: HttpRequest) -> int:
     return int(raw) if raw.isdigit() else 0
 
 
+def release_connections() -> None:
+    """Give this thread's database connections back (to the pool, on PostgreSQL) before a
+    long stream. One inside a transaction is left alone: closing it would break the
+    transaction (in tests, each test runs inside one)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def _settled_panel(generation_id: int) -> str | None:
     """The final panel once the generation has ended (settling a lost one), else None.
 
@@ -136,7 +145,7 @@ def _settled_panel(generation_id: int) -> str | None:
         generation = runner.settle_orphan(Generation.objects.get(pk=generation_id))
         return None if generation.is_active else render_draft_panel(generation.draft_id)
     finally:
-        connections.close_all()
+        release_connections()
 
 
 async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
@@ -160,7 +169,7 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     if get_log(pk) is None:  # not running here: settle it now if no worker runs it at all
         generation = await sync_to_async(runner.settle_orphan)(generation)
     # Authorised: give the database connection back before a possibly long stream.
-    await sync_to_async(connections.close_all)()
+    await sync_to_async(release_connections)()
     after, heartbeat = _last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
     if (log := get_log(pk)) is not None:
         batch = settings.GENERATION_SSE_BATCH

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -187,7 +189,14 @@ def _combinations(route: Route, ids: list[int]) -> Iterator[dict[str, object]]:
 
 def _body(response) -> str:
     if getattr(response, "streaming", False):
-        response.close()  # never follow a stream; the status says enough
+        # Never follow a stream; the status says enough. Closing it sends request_finished,
+        # so keep Django from closing the test's connection mid-transaction, as the test
+        # client itself does when a stream is read to the end.
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
         return ""
     return response.content.decode(errors="replace")
 

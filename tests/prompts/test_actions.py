@@ -42,7 +42,12 @@ def test_demo_templates_load_with_the_command(db):
 
     call_command("load_demo_templates")
     call_command("load_demo_templates")
-    assert PromptTemplate.objects.filter(workspace=None).count() == 4
+    assert PromptTemplate.objects.filter(workspace=None).count() == 8
+    # The demo set speaks both languages: four English templates and four Chinese ones.
+    chinese = PromptTemplate.objects.get(slug="product-description-zh").current_version()
+    assert chinese.variables[0]["label"] == "产品名称" and "用{{ language }}写作" in (
+        chinese.system_prompt
+    )
     assert all(t.versions.count() == 1 for t in PromptTemplate.objects.all())
 
 
