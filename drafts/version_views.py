@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prompts.models import PromptTemplate
+from studio.http import HtmxHttpRequest
 from studio.workspaces.models import Workspace
 
 from . import actions
@@ -25,7 +26,7 @@ from .exports import FORMATS, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
-from .views import DETAIL, HtmxHttpRequest
+from .views import DETAIL
 
 LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"

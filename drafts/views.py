@@ -11,12 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
-from django_htmx.middleware import HtmxDetails
 
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
+from studio.http import HtmxHttpRequest
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
@@ -29,10 +29,6 @@ from .panels import draft_panel_context, render_draft_panel
 
 WORKSPACE = "drafts/workspace.html"
 DETAIL = "drafts/draft_detail.html"
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, object]:

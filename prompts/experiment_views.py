@@ -17,6 +17,7 @@ from django_htmx.http import push_url, reswap, retarget
 from drafts import generation as runner
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
+from studio.http import HtmxHttpRequest
 from studio.workspaces.models import Workspace
 
 from .actions import InvalidTemplate
@@ -32,7 +33,7 @@ from .experiment_actions import (
 from .forms import ExperimentForm, TemplateForm, variant_formset
 from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
 from .stats import MIN_DECISIVE_VOTES, variant_results
-from .views import HtmxHttpRequest, _workspace
+from .views import _workspace
 
 EXPERIMENTS = "prompts/experiment_list.html"
 CREATE = "prompts/experiment_create.html"

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
+from studio.http import HtmxHttpRequest
 from studio.workspaces.models import Workspace
 
 from .actions import (
@@ -30,10 +30,6 @@ EDIT = "prompts/template_edit.html"
 VOICES = "prompts/voice_list.html"
 VOICE = "prompts/voice_detail.html"
 LABEL_NAMES = [PRODUCTION, "staging"]
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _workspace(request: HttpRequest, ws: int) -> Workspace:

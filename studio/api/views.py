@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from studio.audit.models import AuditLog
+from studio.http import HtmxHttpRequest
 
 from .actions import create_api_key, revoke_api_key
 from .forms import ApiKeyForm
@@ -18,10 +18,6 @@ from .limits import start_of_day, tokens_used_today
 from .models import ApiKey
 
 PAGE = "api/keys.html"
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _context(request: HttpRequest, form: ApiKeyForm, new_key: str = "") -> dict[str, object]:

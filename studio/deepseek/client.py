@@ -12,7 +12,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import httpx
 
@@ -57,6 +57,21 @@ SAMPLING_KEYS = frozenset(
     {"temperature", "top_p", "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"}
 )
 MAX_STOP_SEQUENCES = 16
+
+
+class ChatOptions(TypedDict, total=False):
+    """The keyword arguments of ``stream_chat``/``chat``: the fields of :class:`ChatParams`."""
+
+    max_tokens: int | None
+    temperature: float | None
+    thinking: bool | None
+    top_p: float | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    stop: str | list[str] | None
+    response_format: ResponseFormat | None
+    reasoning_effort: str | None
+    extra: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -209,16 +224,7 @@ class DeepSeekClient:
         *,
         messages: list[dict[str, Any]],
         model: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        thinking: bool | None = None,
-        top_p: float | None = None,
-        frequency_penalty: float | None = None,
-        presence_penalty: float | None = None,
-        stop: str | list[str] | None = None,
-        response_format: ResponseFormat | None = None,
-        reasoning_effort: str | None = None,
-        extra: dict[str, Any] | None = None,
+        **options: Unpack[ChatOptions],
     ) -> AsyncIterator[Event]:
         """Stream a chat completion as typed events.
 
@@ -232,18 +238,7 @@ class DeepSeekClient:
         Parameters are described on :class:`ChatParams`; invalid combinations (JSON mode
         without "json" in the prompt) raise before anything is sent.
         """
-        params = ChatParams(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            thinking=thinking,
-            top_p=top_p,
-            frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty,
-            stop=stop,
-            response_format=response_format,
-            reasoning_effort=reasoning_effort,
-            extra=extra,
-        )
+        params = ChatParams(**options)
         # aclosing: closing this generator must close the inner one (and the response) now.
         stream = self.stream_with(messages=messages, model=model, params=params)
         async with contextlib.aclosing(stream) as events:
@@ -335,16 +330,7 @@ class DeepSeekClient:
         *,
         messages: list[dict[str, Any]],
         model: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        thinking: bool | None = None,
-        top_p: float | None = None,
-        frequency_penalty: float | None = None,
-        presence_penalty: float | None = None,
-        stop: str | list[str] | None = None,
-        response_format: ResponseFormat | None = None,
-        reasoning_effort: str | None = None,
-        extra: dict[str, Any] | None = None,
+        **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """Run a non-streaming chat completion and return the whole answer.
 
@@ -352,18 +338,7 @@ class DeepSeekClient:
         body is only whitespace (an overloaded gateway cutting the request) is a
         ``ProtocolError``.
         """
-        params = ChatParams(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            thinking=thinking,
-            top_p=top_p,
-            frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty,
-            stop=stop,
-            response_format=response_format,
-            reasoning_effort=reasoning_effort,
-            extra=extra,
-        )
+        params = ChatParams(**options)
         return await self.chat_with(messages=messages, model=model, params=params)
 
     async def chat_with(

@@ -25,9 +25,9 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Unpack
 
-from .client import ChatParams, DeepSeekClient, ResponseFormat
+from .client import ChatOptions, ChatParams, DeepSeekClient
 from .errors import BadRequest, CircuitOpen, DeepSeekError, UnknownModel
 from .events import Balance, ChatResult, ContentDelta, Event, ReasoningDelta
 from .pricing import check_context
@@ -313,16 +313,7 @@ class ResilientClient:
         *,
         messages: list[dict[str, Any]],
         model: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        thinking: bool | None = None,
-        top_p: float | None = None,
-        frequency_penalty: float | None = None,
-        presence_penalty: float | None = None,
-        stop: str | list[str] | None = None,
-        response_format: ResponseFormat | None = None,
-        reasoning_effort: str | None = None,
-        extra: dict[str, Any] | None = None,
+        **options: Unpack[ChatOptions],
     ) -> AsyncIterator[Event]:
         """Stream like :meth:`DeepSeekClient.stream_chat`, with retries before the first text.
 
@@ -330,18 +321,7 @@ class ResilientClient:
         yielded, any error is raised as it is. Stopping iteration closes the upstream
         response at once (and gives back a half-open trial slot).
         """
-        params = ChatParams(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            thinking=thinking,
-            top_p=top_p,
-            frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty,
-            stop=stop,
-            response_format=response_format,
-            reasoning_effort=reasoning_effort,
-            extra=extra,
-        )
+        params = ChatParams(**options)
         self._preflight(messages, model, params)
         started = asyncio.get_running_loop().time()
         attempt = 0
@@ -378,30 +358,10 @@ class ResilientClient:
         *,
         messages: list[dict[str, Any]],
         model: str,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        thinking: bool | None = None,
-        top_p: float | None = None,
-        frequency_penalty: float | None = None,
-        presence_penalty: float | None = None,
-        stop: str | list[str] | None = None,
-        response_format: ResponseFormat | None = None,
-        reasoning_effort: str | None = None,
-        extra: dict[str, Any] | None = None,
+        **options: Unpack[ChatOptions],
     ) -> ChatResult:
         """A non-streaming chat completion with the same checks, retries and breaker."""
-        params = ChatParams(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            thinking=thinking,
-            top_p=top_p,
-            frequency_penalty=frequency_penalty,
-            presence_penalty=presence_penalty,
-            stop=stop,
-            response_format=response_format,
-            reasoning_effort=reasoning_effort,
-            extra=extra,
-        )
+        params = ChatParams(**options)
         self._preflight(messages, model, params)
         started = asyncio.get_running_loop().time()
         attempt = 0
