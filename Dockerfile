@@ -1,6 +1,8 @@
 # DeepSeek Studio — production image: uvicorn (ASGI), non-root, static files collected.
 # Several workers need REDIS_URL (streams and Stop are relayed between workers through Redis);
 # without Redis keep WEB_CONCURRENCY=1.
+# Background work runs in the same image with another command: `python manage.py db_worker`
+# (the `worker` service in docker-compose.yml).
 
 # --- build: wheels for the project and its pinned dependencies ----------------------------
 FROM python:3.12-slim AS build

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from prompts.models import TemplateVersion
 
+from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink
-from .sections import replace_section
+from .sections import move_section, replace_section
 
 
 class VersionConflict(Exception):
@@ -140,6 +141,28 @@ def save_section(
         )
 
 
+def reorder_section(
+    *, draft_id: int, index: int, to: int, base_number: int, author_id: int
+) -> DraftVersion:
+    """A new version with section ``index`` moved to ``to`` (one up or down), nothing else.
+
+    Like an edit, it must be based on the newest version (else :class:`VersionConflict`);
+    IndexError if there is no such move in that version's outline.
+    """
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft_id)
+        latest = draft.versions.order_by("-number").first()
+        if latest is None or latest.number != base_number:
+            raise VersionConflict(latest)
+        return add_version(
+            draft_id=draft.pk,
+            text=move_section(latest.text, index, to),
+            source=DraftVersion.Source.EDITED,
+            author_id=author_id,
+            based_on=base_number,
+        )
+
+
 def restore_version(*, draft_id: int, number: int, author_id: int) -> DraftVersion:
     """Bring back an old version's text as a new version: history only ever grows."""
     with transaction.atomic():
@@ -178,7 +201,12 @@ def finish_generation(
         for name, value in fields.items():
             setattr(generation, name, value)
         generation.save()
-        if text and not DraftVersion.objects.filter(generation=generation).exists():
+        if hasattr(generation, "suggestion"):
+            # A rewrite of part of the draft: its text is a suggestion, not a new version.
+            from .suggestions import settle_suggestion  # it builds on this module
+
+            settle_suggestion(generation)
+        elif text and not DraftVersion.objects.filter(generation=generation).exists():
             add_version(
                 draft_id=generation.draft_id,
                 text=text,
@@ -210,7 +238,7 @@ def mark_interrupted(*, generation: Generation) -> Generation:
         status=Generation.Status.INTERRUPTED,
         text=generation.text,
         reasoning=generation.reasoning,
-        fields={"error_message": "The studio restarted while this was being generated."},
+        fields={"error_message": errors.RESTARTED},
     )
 
 
@@ -227,7 +255,9 @@ def start_follow_up(*, draft: Draft, user, mode: str) -> Generation:
     (stopped, failed, interrupted): the model gets the text so far and is asked to go on,
     and the new version is that text plus what follows.
     """
-    base = draft.generations.select_for_update().order_by("-pk").first()
+    # Whole-draft generations only: a section or rewrite suggestion asked something else.
+    whole = Generation.objects.filter(draft=draft).whole_draft()
+    base = whole.select_for_update().order_by("-pk").first()
     if base is None or base.is_active:
         raise ValueError("This draft has no finished generation to start from.")
     messages, params = list(base.messages), {**base.params}

@@ -63,3 +63,52 @@ class DraftFilterForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Draft.Status.choices)
+
+
+class SectionGenerateForm(forms.Form):
+    """Regenerate or expand one section (its index in the outline of version ``base``)."""
+
+    base = forms.IntegerField(min_value=1)
+    index = forms.IntegerField(min_value=0)
+    action = forms.ChoiceField(choices=[("regenerate", "regenerate"), ("expand", "expand")])
+    instruction = forms.CharField(required=False, max_length=500)
+
+
+class SectionMoveForm(forms.Form):
+    base = forms.IntegerField(min_value=1)
+    index = forms.IntegerField(min_value=0)
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
+
+    def target(self) -> int:
+        """The index the section moves to."""
+        return self.cleaned_data["index"] + (-1 if self.cleaned_data["direction"] == "up" else 1)
+
+
+class RewriteForm(forms.Form):
+    """A rewrite of the selection, else the chosen section, else the whole draft."""
+
+    KINDS = ["shorter", "formal", "translate", "headlines"]
+
+    base = forms.IntegerField(min_value=1)
+    kind = forms.ChoiceField(choices=[(kind, kind) for kind in KINDS])
+    language = forms.ChoiceField(required=False, choices=[("en", "en"), ("zh-hans", "zh-hans")])
+    selection = forms.CharField(required=False, max_length=20000)
+    section = forms.IntegerField(required=False, min_value=0)
+
+
+class DecideForm(forms.Form):
+    """Accept or reject one change (``accept:3``) or all of them (``accept``)."""
+
+    base = forms.IntegerField(min_value=1)
+    revision = forms.IntegerField(min_value=0)
+    decision = forms.RegexField(regex=r"^(accept|reject)(:\d+)?$")
+
+    def parsed(self) -> tuple[bool, int | None]:
+        verb, _, change = self.cleaned_data["decision"].partition(":")
+        return verb == "accept", int(change) if change else None
+
+
+class HeadlineForm(forms.Form):
+    base = forms.IntegerField(min_value=1)
+    revision = forms.IntegerField(min_value=0)
+    choice = forms.IntegerField(min_value=0)

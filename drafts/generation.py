@@ -26,8 +26,9 @@ from studio.ai import generation_cost, get_client
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
+from studio.observability import task_context
 
-from . import relay
+from . import errors, relay
 from .actions import finish_generation, mark_interrupted, save_partial_texts
 from .events import GenerationLog, discard_log, get_log, open_log
 from .models import Generation
@@ -49,15 +50,21 @@ def alive_key(generation_id: int) -> str:
     return f"studio:generation-alive:{generation_id}"
 
 
-def launch(generation_id: int) -> asyncio.Task[None]:
-    """Start running a committed, queued generation in the background."""
+def launch(generation: Generation | int) -> asyncio.Task[None]:
+    """Start running a committed, queued generation in the background.
+
+    Given the instance (not just its id), the runner sends the upstream request without
+    reading the database first: the first token then waits on nothing but DeepSeek.
+    """
+    generation_id = generation if isinstance(generation, int) else generation.pk
     open_log(generation_id)
     cache.set(alive_key(generation_id), 1, HEARTBEAT_TTL)
     _ensure_cancel_listener()
-    # A fresh context: the request's contextvars include its thread-sensitive executor,
-    # which shuts down when the response is sent, long before the generation ends.
+    # A fresh context but for the request id (log lines): the request's contextvars include
+    # its thread-sensitive executor, which shuts down when the response is sent, long before
+    # the generation ends.
     task = asyncio.create_task(
-        run(generation_id), name=f"generation-{generation_id}", context=contextvars.Context()
+        run(generation), name=f"generation-{generation_id}", context=task_context()
     )
     _tasks[generation_id] = task
     task.add_done_callback(lambda _: _tasks.pop(generation_id, None))
@@ -121,8 +128,10 @@ def _ensure_cancel_listener() -> None:
         _cancel_listener = (loop, task)
 
 
-async def run(generation_id: int) -> None:
-    generation = await Generation.objects.aget(pk=generation_id)
+async def run(generation: Generation | int) -> None:
+    if isinstance(generation, int):
+        generation = await Generation.objects.aget(pk=generation)
+    generation_id = generation.pk
     stream = _Stream(generation)
     helpers = [asyncio.create_task(_keep_alive(generation_id))]
     if relay.enabled():
@@ -232,12 +241,17 @@ class _Stream:
         self.status = Generation.Status.DONE
         self.error_code = ""
         self.error_message = ""
+        self.marked_running: asyncio.Task[int] | None = None
 
     async def consume(self) -> None:
         params = self.generation.params
         unsaved = 0
-        await Generation.objects.filter(pk=self.generation.pk).aupdate(
-            status=Generation.Status.RUNNING
+        # Marked running beside the upstream request, not before it: the first token never
+        # waits for a database write. finish() awaits it, so the final status comes last.
+        self.marked_running = asyncio.create_task(
+            Generation.objects.filter(
+                pk=self.generation.pk, status=Generation.Status.QUEUED
+            ).aupdate(status=Generation.Status.RUNNING)
         )
         try:
             events = get_client().stream_chat(
@@ -263,7 +277,7 @@ class _Stream:
             stopped = self.generation.pk in _stop_requested
             self.status = Generation.Status.CANCELLED if stopped else Generation.Status.INTERRUPTED
             if not stopped:
-                self.error_message = "The studio restarted while this was being generated."
+                self.error_message = errors.RESTARTED
             if task := asyncio.current_task():
                 task.uncancel()
         except DeepSeekError as exc:
@@ -274,7 +288,7 @@ class _Stream:
             logger.exception("Generation %s failed unexpectedly", self.generation.pk)
             self.status = Generation.Status.FAILED
             self.error_code = "InternalError"
-            self.error_message = "Something went wrong in the studio; the text so far is kept."
+            self.error_message = errors.INTERNAL
 
     def _apply(self, event: object) -> int:
         """Record one event; returns how many characters of text it added."""
@@ -297,6 +311,8 @@ class _Stream:
 
     async def finish(self) -> None:
         _persister().forget(self.generation.pk)
+        if self.marked_running is not None:
+            await asyncio.gather(self.marked_running, return_exceptions=True)
         fields: dict[str, object] = {
             "finish_reason": self.finish_reason,
             "error_code": self.error_code,
@@ -359,7 +375,9 @@ def settle_orphan(generation: Generation) -> Generation:
 
 def active_generation(draft_id: int) -> Generation | None:
     """The draft's generation still in progress anywhere, settling any orphan on the way."""
-    generation = Generation.objects.filter(draft_id=draft_id, status__in=Generation.ACTIVE).first()
+    running = Generation.objects.filter(draft_id=draft_id, status__in=Generation.ACTIVE)
+    # Suggestions (sections, rewrites) stream into their own place, not the whole panel.
+    generation = running.whole_draft().first()
     if generation is None:
         return None
     generation = settle_orphan(generation)

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .errors import translated
+
 
 class DraftQuerySet(models.QuerySet["Draft"]):
     def for_user(self, user) -> DraftQuerySet:
@@ -20,7 +22,9 @@ class DraftQuerySet(models.QuerySet["Draft"]):
         return self.filter(workspace__memberships__user=user)
 
     def with_latest_generation(self) -> DraftQuerySet:
-        latest = Generation.objects.filter(draft=models.OuterRef("pk")).order_by("-pk")
+        # The draft's own status: a suggestion's generation (a rewrite of a part) is not it.
+        whole = Generation.objects.filter(draft=models.OuterRef("pk")).whole_draft()
+        latest = whole.order_by("-pk")
         return self.annotate(
             latest_status=models.Subquery(latest.values("status")[:1]),
             version_count=models.Count("versions", distinct=True),
@@ -52,7 +56,8 @@ class DraftQuerySet(models.QuerySet["Draft"]):
         Subqueries rather than joins with COUNT, so filters and search never multiply rows.
         """
         latest = DraftVersion.objects.filter(draft=models.OuterRef("pk")).order_by("-number")
-        generation = Generation.objects.filter(draft=models.OuterRef("pk")).order_by("-pk")
+        generation = Generation.objects.filter(draft=models.OuterRef("pk")).whole_draft()
+        generation = generation.order_by("-pk")
         return self.select_related("created_by", "template_version__template").annotate(
             latest_number=models.Subquery(latest.values("number")[:1]),
             excerpt=Substr(models.Subquery(latest.values("text")[:1]), 1, 200),
@@ -104,6 +109,10 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         if not user.is_authenticated:
             return self.none()
         return self.filter(draft__workspace__memberships__user=user)
+
+    def whole_draft(self) -> GenerationQuerySet:
+        """Generations that write a whole draft, not a suggestion for part of it."""
+        return self.exclude(pk__in=Suggestion.objects.values("generation_id"))
 
 
 class Generation(models.Model):
@@ -168,6 +177,11 @@ class Generation(models.Model):
         return self.status in {self.Status.CANCELLED, self.Status.FAILED, self.Status.INTERRUPTED}
 
     @property
+    def error_text(self) -> str:
+        """Why it failed, in the active language (see ``drafts.errors``)."""
+        return translated(self.error_message)
+
+    @property
     def total_tokens(self) -> int | None:
         if self.prompt_tokens is None or self.completion_tokens is None:
             return None
@@ -182,6 +196,8 @@ class DraftVersion(models.Model):
         EDITED = "edited", _("Edited")
         RESTORED = "restored", _("Restored")
         VARIANT = "variant", _("Variant")
+        SECTION = "section", _("Section generated")
+        SUGGESTION = "suggestion", _("Suggestion accepted")
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -246,3 +262,87 @@ class ShareLink(models.Model):
         if self.revoked is None:
             self.revoked = timezone.now()
             self.save(update_fields=["revoked"])
+
+
+class SuggestionQuerySet(models.QuerySet["Suggestion"]):
+    def for_user(self, user) -> SuggestionQuerySet:
+        """Suggestions on drafts in the user's workspaces; anyone else's are not found."""
+        return self.filter(draft__in=Draft.objects.for_user(user))
+
+    def open(self) -> SuggestionQuerySet:
+        """Still streaming, or waiting for the editor to accept or reject."""
+        return self.filter(status__in=[Suggestion.Status.RUNNING, Suggestion.Status.PENDING])
+
+
+class Suggestion(models.Model):
+    """An AI rewrite of part of a draft, kept apart from the text until the editor decides.
+
+    ``original`` is what the target range (``start``:``end`` in version ``base_number``) held;
+    ``proposed`` is what the model wrote for it. Accepting or rejecting one change at a time
+    moves ``original`` and ``proposed`` closer until they agree (see ``drafts.suggestions``).
+    """
+
+    class Kind(models.TextChoices):
+        SECTION_REGENERATE = "regenerate", _("Regenerate section")
+        SECTION_EXPAND = "expand", _("Expand section")
+        SHORTER = "shorter", _("Shorter")
+        FORMAL = "formal", _("More formal")
+        TRANSLATE = "translate", _("Translate")
+        HEADLINES = "headlines", _("Headline alternatives")
+
+    SECTION_KINDS = (Kind.SECTION_REGENERATE, Kind.SECTION_EXPAND)
+    # What "Translate" offers (the prompt names them in English: drafts.rewrites).
+    LANGUAGES = {"en": _("English"), "zh-hans": _("Simplified Chinese")}
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Generating")
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="suggestions")
+    generation = models.OneToOneField(
+        Generation, on_delete=models.CASCADE, related_name="suggestion"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Free text: the editor's instruction for a section, or the language to translate into.
+    instruction = models.CharField(max_length=500, blank=True)
+    base_number = models.PositiveIntegerField()
+    section_index = models.PositiveIntegerField(null=True, blank=True)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    original = models.TextField(blank=True)
+    proposed = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # Bumped by every decision, so a page showing an older state cannot act on a changed one.
+    revision = models.PositiveIntegerField(default=0)
+    # The version that took (some of) it in, the last one if several did.
+    version = models.ForeignKey(
+        DraftVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    resolved = models.DateTimeField(null=True, blank=True)
+
+    objects = SuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["draft", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.draft}"
+
+    @property
+    def is_section(self) -> bool:
+        return self.kind in self.SECTION_KINDS
+
+    @property
+    def language_label(self) -> str:
+        return str(self.LANGUAGES.get(self.instruction, self.instruction))
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.RUNNING, self.Status.PENDING)

@@ -6,6 +6,7 @@ from django.db.models import Sum
 from django.template.loader import render_to_string
 
 from .models import Draft, DraftVersion
+from .section_panels import section_context
 
 PANEL = "drafts/draft_detail.html#draft-panel"
 
@@ -16,7 +17,8 @@ def draft_panel_context(
     """What the draft panel shows: a version (the latest by default), the last generation."""
     versions = list(draft.versions.select_related("generation", "author").order_by("-number"))
     shown = version or (versions[0] if versions else None)
-    generation = shown.generation if shown and shown.generation_id else draft.generations.first()
+    whole = draft.generations.whole_draft()
+    generation = shown.generation if shown and shown.generation_id else whole.first()
     return {
         "draft": draft,
         "versions": versions,
@@ -27,7 +29,7 @@ def draft_panel_context(
         "shares": list(draft.share_links.active().select_related("version")),
         "statuses": Draft.Status.choices,
         "draft_cost": draft.generations.aggregate(total=Sum("cost"))["total"],
-    }
+    } | section_context(draft, shown=shown, latest_number=versions[0].number if versions else 0)
 
 
 def render_draft_panel(draft_id: int) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import version_views, views
+from . import section_views, suggestion_views, version_views, views
 
 app_name = "drafts"
 urlpatterns = [
@@ -19,4 +19,18 @@ urlpatterns = [
     path("drafts/<int:pk>/v/<int:number>/share/", version_views.share_version, name="share"),
     path("shares/<int:pk>/revoke/", version_views.revoke_share, name="revoke_share"),
     path("s/<str:token>/", version_views.shared, name="shared"),
+    # Sections and suggestions (drafts/section_views.py, drafts/suggestion_views.py).
+    path(
+        "drafts/<int:pk>/sections/generate/",
+        section_views.section_generate,
+        name="section_generate",
+    ),
+    path("drafts/<int:pk>/sections/move/", section_views.section_move, name="section_move"),
+    path("drafts/<int:pk>/rewrite/", suggestion_views.rewrite, name="rewrite"),
+    path("drafts/<int:pk>/suggestions/<int:sid>/decide/", suggestion_views.decide, name="decide"),
+    path(
+        "drafts/<int:pk>/suggestions/<int:sid>/headline/",
+        suggestion_views.use_headline,
+        name="use_headline",
+    ),
 ]

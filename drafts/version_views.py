@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from prompts.models import PromptTemplate
 from studio.http import HtmxHttpRequest
+from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from . import actions
@@ -78,6 +79,7 @@ def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit(of="draft")
 def draft_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The editor. Each save names the version it started from; a newer one is a conflict."""
     draft = _draft(request, pk)
@@ -136,6 +138,7 @@ def draft_compare(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@may_edit(of="draft")
 def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
     """An old version's text becomes the newest version; nothing is overwritten."""
     draft = _draft(request, pk)
@@ -145,6 +148,7 @@ def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespo
 
 
 @require_POST
+@may_review(of="draft")
 def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
     form = StatusForm(request.POST)
@@ -169,6 +173,7 @@ def export(request: HtmxHttpRequest, pk: int, number: int, fmt: str) -> HttpResp
 
 
 @require_POST
+@may_edit(of="draft")
 def share_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
     """Create a read-only link to this version for reviewers."""
     draft = _draft(request, pk)
@@ -178,6 +183,7 @@ def share_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespons
 
 
 @require_POST
+@may_edit(of="share")
 def revoke_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The link stops working at once."""
     link = get_object_or_404(

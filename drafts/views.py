@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,16 +12,19 @@ from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, re
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
+from prompts.assignment import subject_for
+from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget
-from studio.audit.recording import remember_origin
+from studio.audit.recording import client_ip, remember_origin
 from studio.http import HtmxHttpRequest
+from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
 from . import relay
-from .actions import start_follow_up, start_generation
+from .actions import start_follow_up
 from .events import follow, get_log, sse_event
 from .forms import PickTemplateForm
 from .models import Draft, Generation
@@ -67,6 +70,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@may_edit()
 async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Validate the form, create the draft and its generation, start it, show it streaming."""
     user = await request.auser()
@@ -87,11 +91,16 @@ async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         context = {"workspace": space, "chosen": version.template, "form": form}
         response = await sync_to_async(render)(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
-    generation = await sync_to_async(start_generation)(
-        workspace=space, version=version, inputs=form.cleaned_data, user=user
+    # A running single-variant experiment on this template runs the user's variant instead.
+    generation = await sync_to_async(start_assigned_generation)(
+        workspace=space,
+        version=version,
+        inputs=form.cleaned_data,
+        user=user,
+        subject=subject_for(user, client_ip(request) or ""),
     )
+    runner.launch(generation)
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
-    runner.launch(generation.pk)
     draft_url = (
         f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
     )
@@ -129,6 +138,27 @@ def release_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()
+
+
+def release_request_thread() -> None:
+    """Let this request's thread go for the rest of a long response.
+
+    Django runs an ASGI request's synchronous parts (middleware, ORM calls) on a thread of
+    its own, kept until the response has been sent: for an SSE stream, an idle OS thread per
+    open stream for minutes (the benchmark's memory per stream). Once the body streams, the
+    middleware is done and nothing synchronous is left but rare fallbacks, which get a fresh
+    thread when they need one.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
+async def _threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    release_request_thread()
+    async for frame in stream:
+        yield frame
 
 
 def _settled_panel(generation_id: int) -> str | None:
@@ -180,13 +210,14 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
         stream = _final_only(pk)
     if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
         stream = _bare_done(stream)
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response = StreamingHttpResponse(_threadless(stream), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
 @require_POST
+@may_edit(of="draft")
 async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Regenerate a draft, or continue its unfinished text (the button's ``action``)."""
     user = await request.auser()
@@ -201,8 +232,8 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         )
     except ValueError as exc:
         return HttpResponse(str(exc), status=409)
+    runner.launch(generation)
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
-    runner.launch(generation.pk)
     if not request.htmx:
         return redirect(draft)
     context = {"draft": draft, "generation": generation, "live": True, "live_after": 0}
@@ -210,6 +241,7 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@may_edit(of="generation")
 async def cancel_generation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Stop button: end the generation, keeping the text so far."""
     user = await request.auser()

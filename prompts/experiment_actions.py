@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from .actions import InvalidTemplate, move_label
-from .models import PRODUCTION, Experiment, ExperimentRun, Variant, VariantRun, Vote
+from .assignment import assign
+from .models import (
+    PRODUCTION,
+    Experiment,
+    ExperimentRun,
+    TemplateVersion,
+    Variant,
+    VariantRun,
+    Vote,
+)
 from .rendering import placeholders
 from .stats import Comparison, wilson
+
+if TYPE_CHECKING:
+    from drafts.models import Generation
 
 _shuffle = random.SystemRandom().shuffle
 
@@ -28,8 +40,12 @@ def create_experiment(
     user,
     blind: bool = True,
     hypothesis: str = "",
+    mode: str = Experiment.Mode.SIDE_BY_SIDE,
 ) -> Experiment:
     """An experiment with two or more variants that all fit the first variant's form.
+
+    ``mode`` single: generating from one of its templates in the workspace (or the API) runs
+    the variant assigned to the user instead (:func:`start_assigned_generation`).
 
     Each variant is ``{"name", "version", "model"?, "temperature"?, "brand_voice_version"?,
     "weight"?}``; a variant whose prompts need a variable the form lacks is refused.
@@ -45,7 +61,12 @@ def create_experiment(
         if missing := sorted(needed - fields - {"brand_voice"}):
             raise InvalidExperiment(f"{spec['name']} needs inputs the form lacks: {missing}.")
     experiment = Experiment.objects.create(
-        workspace=workspace, name=name, blind=blind, created_by=user, hypothesis=hypothesis[:300]
+        workspace=workspace,
+        name=name,
+        blind=blind,
+        created_by=user,
+        hypothesis=hypothesis[:300],
+        mode=mode,
     )
     for spec in variants:
         Variant.objects.create(experiment=experiment, **spec)
@@ -59,9 +80,6 @@ def start_run(*, experiment: Experiment, inputs: dict[str, object], user) -> Exp
     Columns are shuffled when the review is blind. The caller launches every
     ``run.columns[*].generation`` after commit (``drafts.generation.launch``).
     """
-    from drafts.actions import start_generation
-    from drafts.models import Generation
-
     if not experiment.is_running:
         raise InvalidExperiment("This experiment is stopped: start a new one to compare again.")
     run = ExperimentRun.objects.create(experiment=experiment, inputs=inputs, created_by=user)
@@ -69,18 +87,60 @@ def start_run(*, experiment: Experiment, inputs: dict[str, object], user) -> Exp
     if experiment.blind:
         _shuffle(variants)
     for position, variant in enumerate(variants):
-        generation = start_generation(
-            workspace=experiment.workspace, version=variant.version, inputs=inputs, user=user
-        )
-        # The variant's overrides (model, temperature, brand voice) replace the version's.
-        params = variant.generation_params()
-        Generation.objects.filter(pk=generation.pk).update(
-            model=params["model"], params=params, messages=variant.build_messages(inputs)
-        )
-        VariantRun.objects.create(
-            run=run, variant=variant, generation=generation, position=position
-        )
+        _start_column(run=run, variant=variant, position=position, inputs=inputs, user=user)
     return run
+
+
+def _start_column(
+    *, run: ExperimentRun, variant: Variant, position: int, inputs: dict[str, object], user
+) -> Generation:
+    """A draft and queued generation for one variant of a run, tagged with the variant."""
+    from drafts.actions import start_generation
+
+    generation = start_generation(
+        workspace=run.experiment.workspace, version=variant.version, inputs=inputs, user=user
+    )
+    # The variant's overrides (model, temperature, brand voice) replace the version's.
+    params = variant.generation_params()
+    generation.model, generation.params = params["model"], params
+    generation.messages = variant.build_messages(inputs)
+    generation.save(update_fields=["model", "params", "messages"])
+    VariantRun.objects.create(run=run, variant=variant, generation=generation, position=position)
+    return generation
+
+
+def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
+    """The subject's variant when ``template`` is in a running single-variant experiment.
+
+    ``subject`` comes from :func:`prompts.assignment.subject_for`; the same experiment and
+    subject always get the same variant, in proportion to the weights.
+    """
+    experiment = Experiment.objects.single_variant_for(workspace, template)
+    if experiment is None:
+        return None
+    variants = experiment.variants.select_related(
+        "experiment__workspace", "version__template", "brand_voice_version"
+    ).order_by("pk")
+    return assign(experiment.pk, subject, list(variants))
+
+
+@transaction.atomic
+def start_assigned_generation(
+    *, workspace, version: TemplateVersion, inputs: dict[str, object], user, subject: str
+) -> Generation:
+    """Start a generation from ``version``, or from the subject's variant when the template
+    is in a running single-variant experiment: then the draft is tagged with that variant
+    (a one-column :class:`ExperimentRun`). The caller launches it after commit.
+    """
+    from drafts.actions import start_generation
+
+    variant = assigned_variant(workspace=workspace, template=version.template, subject=subject)
+    if variant is None:
+        return start_generation(workspace=workspace, version=version, inputs=inputs, user=user)
+    run = ExperimentRun.objects.create(
+        experiment=variant.experiment, inputs=inputs, created_by=user
+    )
+    return _start_column(run=run, variant=variant, position=0, inputs=inputs, user=user)
 
 
 @transaction.atomic
@@ -147,6 +207,13 @@ def declare_winner(*, experiment: Experiment, variant: Variant, user) -> Experim
         "p_value": comparison.p_value if comparison else None,
         "summary": comparison.statement() if comparison else f"{variant.name} declared winner.",
     }
+    if experiment.is_single_variant:
+        # No votes here: the evidence is how editors treated the winner's drafts.
+        from .results import rewrites
+
+        edits = rewrites(experiment)[variant.pk]
+        evidence |= {"drafts": edits.drafts, "approved": edits.approved}
+        evidence["rewritten"] = edits.rewritten
     move_label(
         template=template,
         name=PRODUCTION,

@@ -18,6 +18,7 @@ from drafts import generation as runner
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
 from studio.http import HtmxHttpRequest
+from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from .actions import InvalidTemplate
@@ -32,6 +33,7 @@ from .experiment_actions import (
 )
 from .forms import ExperimentForm, TemplateForm, variant_formset
 from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
+from .results import VoteRow, ranking, reviewers, rewrites, vote_rows
 from .stats import MIN_DECISIVE_VOTES, variant_results
 from .views import _workspace
 
@@ -68,6 +70,7 @@ def experiment_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def experiment_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """Pick a template, then two to four variants of it; blind review is on by default.
 
@@ -91,6 +94,7 @@ def experiment_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
                 name=fields["name"],
                 hypothesis=fields["hypothesis"],
                 blind=fields["blind"],
+                mode=fields["mode"],
                 variants=variants.specs(),
                 user=request.user,
             )
@@ -144,6 +148,7 @@ def _launchable(run: ExperimentRun, request: HtmxHttpRequest) -> list[int]:
 
 
 @require_POST
+@may_edit()
 async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """Validate the shared form, start every variant on it, and stream them side by side."""
     user = await request.auser()
@@ -215,6 +220,7 @@ def _run_context(run: ExperimentRun, user) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@may_review()
 def run_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """One side-by-side run: the columns, and the vote that reveals them (POST)."""
     space = _workspace(request, ws)
@@ -267,12 +273,12 @@ def run_column(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     return render(request, f"{RUN}#run-column", context | {"column": column})
 
 
-def _result_rows(experiment: Experiment) -> list[dict[str, Any]]:
-    """Per variant: votes, win rate with its 95% Wilson interval, and generation costs."""
+def _result_rows(experiment: Experiment, votes: list[VoteRow]) -> list[dict[str, Any]]:
+    """Per variant: votes, win rate with its 95% Wilson interval, generation costs, and how
+    much editors rewrote its drafts (a fixed number of queries, whatever the counts)."""
     variants = list(experiment.variants.select_related("version", "brand_voice_version__voice"))
-    votes = list(experiment.votes.values_list("shown_order", "winner_id", "choice"))
     results = variant_results(
-        {v.pk: v.name for v in variants}, [(order, winner) for order, winner, _c in votes]
+        {v.pk: v.name for v in variants}, [(v.shown, v.winner) for v in votes]
     )
     usage = {
         row["variant"]: row
@@ -286,9 +292,10 @@ def _result_rows(experiment: Experiment) -> list[dict[str, Any]]:
             cost=Sum("generation__cost"),
         )
     }
+    edits = rewrites(experiment)
     rows = []
     for variant, result in zip(variants, results, strict=True):
-        shown = [c for order, _w, c in votes if variant.pk in order]
+        shown = [v.choice for v in votes if variant.pk in v.shown]
         rows.append(
             {
                 "variant": variant,
@@ -296,6 +303,7 @@ def _result_rows(experiment: Experiment) -> list[dict[str, Any]]:
                 "ties": shown.count(Vote.Choice.TIE),
                 "both_bad": shown.count(Vote.Choice.BOTH_BAD),
                 "usage": usage.get(variant.pk, {}),
+                "rewrites": edits[variant.pk],
             }
         )
     return rows
@@ -325,6 +333,7 @@ def _results_action(request: HtmxHttpRequest, experiment: Experiment) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """Votes, win rates with Wilson intervals, the head-to-head test; declare, stop, archive."""
     space = _workspace(request, ws)
@@ -333,15 +342,19 @@ def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpRespon
         return _results_action(request, experiment)
     comparison = head_to_head(experiment)
     version = experiment.form_version()
+    votes = vote_rows(experiment)
+    rows = _result_rows(experiment, votes)
     context = {
         "workspace": space,
         "section": "experiments",
         "experiment": experiment,
-        "rows": _result_rows(experiment),
+        "rows": rows,
+        "ranking": ranking([row["variant"] for row in rows], votes),
+        "reviewers": reviewers(experiment, votes),
         "comparison": comparison,
         "min_votes": MIN_DECISIVE_VOTES,
         "template": version.template if version else None,
         "votes": experiment.votes.select_related("voter", "winner")[:50],
-        "vote_total": experiment.votes.count(),
+        "vote_total": len(votes),
     }
     return render(request, RESULTS, context)

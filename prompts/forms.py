@@ -9,7 +9,14 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import BRAND_VOICE, BrandVoice, BrandVoiceVersion, PromptTemplate, TemplateVersion
+from .models import (
+    BRAND_VOICE,
+    BrandVoice,
+    BrandVoiceVersion,
+    Experiment,
+    PromptTemplate,
+    TemplateVersion,
+)
 from .rendering import placeholders
 
 # Built-in choice lists for the typed variables that need no author-provided choices.
@@ -235,12 +242,23 @@ class ExperimentForm(forms.Form):
         initial=True,
         help_text=_("Columns are shuffled and labelled A/B/C until you have voted."),
     )
+    mode = forms.TypedChoiceField(
+        label=_("Mode"),
+        choices=Experiment.Mode.choices,
+        initial=Experiment.Mode.SIDE_BY_SIDE,
+        required=False,
+        empty_value=Experiment.Mode.SIDE_BY_SIDE,
+        help_text=_(
+            "Single variant: each person generating from this template in the workspace always "
+            "gets the same variant (by weight); the results compare edits and approvals."
+        ),
+    )
 
     def __init__(self, *args: Any, templates=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if templates is not None:
             self.fields["template"].queryset = templates
-        for name in ("name", "hypothesis", "template"):
+        for name in ("name", "hypothesis", "template", "mode"):
             self.fields[name].widget.attrs["class"] = INPUT_CLASS
 
 

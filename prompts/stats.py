@@ -1,9 +1,15 @@
-"""Experiment statistics: win rates with Wilson intervals and an exact binomial test (SciPy)."""
+"""Experiment statistics: win rates with Wilson intervals and an exact binomial test (SciPy).
+
+Every sentence here is translated (named placeholders, ``ngettext`` for counts): call
+``statement()`` while the reader's language is active, not at import time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from scipy.stats import binomtest
 
 CONFIDENCE = 0.95
@@ -16,6 +22,16 @@ MIN_DECISIVE_VOTES = 10
 class Interval:
     low: float
     high: float
+
+
+def percent(share: float) -> str:
+    """A share as a whole percentage, "68%"."""
+    return f"{round(100 * share)}%"
+
+
+def format_p(p: float) -> str:
+    """A p-value with two significant digits, "0.024"."""
+    return f"{p:.2g}"
 
 
 def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> Interval | None:
@@ -65,19 +81,41 @@ class Comparison:
     def statement(self) -> str:
         """The result in plain words, e.g. "B beats A, 68% of 41 votes, p=0.02"."""
         if self.decisive < MIN_DECISIVE_VOTES:
-            return f"Not enough votes yet to tell ({self.decisive} of {MIN_DECISIVE_VOTES} needed)."
+            return _("Not enough votes yet to tell (%(n)s of %(needed)s needed).") % {
+                "n": self.decisive,
+                "needed": MIN_DECISIVE_VOTES,
+            }
         p = self.p_value
         leader, trailer, wins = (
             (self.b, self.a, self.b_wins)
             if self.b_wins >= self.a_wins
             else (self.a, self.b, self.a_wins)
         )
-        share = round(100 * wins / self.decisive)
+        values = {
+            "leader": leader,
+            "trailer": trailer,
+            "share": percent(wins / self.decisive),
+            "n": self.decisive,
+            "p": format_p(p) if p is not None else "–",
+        }
         if p is not None and p < ALPHA:
-            return f"{leader} beats {trailer}, {share}% of {self.decisive} votes, p={p:.2g}."
+            return (
+                ngettext(
+                    "%(leader)s beats %(trailer)s, %(share)s of %(n)s vote, p=%(p)s.",
+                    "%(leader)s beats %(trailer)s, %(share)s of %(n)s votes, p=%(p)s.",
+                    self.decisive,
+                )
+                % values
+            )
         return (
-            f"No clear winner yet: {leader} has {share}% of {self.decisive} votes, "
-            f"p={p:.2g} (a difference this size could be chance)."
+            ngettext(
+                "No clear winner yet: %(leader)s has %(share)s of %(n)s vote, p=%(p)s "
+                "(a difference this size could be chance).",
+                "No clear winner yet: %(leader)s has %(share)s of %(n)s votes, p=%(p)s "
+                "(a difference this size could be chance).",
+                self.decisive,
+            )
+            % values
         )
 
 

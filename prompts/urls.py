@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import batch_views as batches
 from . import experiment_views as experiments
 from . import views
 
@@ -26,4 +27,8 @@ urlpatterns = [
     ),
     path("w/<int:ws>/runs/<int:pk>/", experiments.run_detail, name="run"),
     path("w/<int:ws>/columns/<int:pk>/", experiments.run_column, name="run_column"),
+    # Batch experiments (prompts/batch_views.py).
+    path("w/<int:ws>/experiments/<int:pk>/batches/", batches.batch_list, name="batches"),
+    path("w/<int:ws>/batches/<int:pk>/", batches.batch_detail, name="batch"),
+    path("w/<int:ws>/batches/<int:pk>/review/", batches.batch_review, name="batch_review"),
 ]

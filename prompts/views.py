@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio.http import HtmxHttpRequest
+from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
 from .actions import (
@@ -64,6 +65,7 @@ def _edit_page(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResp
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def template_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     space = _workspace(request, ws)
     form = TemplateEditForm(request.POST or None, workspace=space)
@@ -78,6 +80,7 @@ def template_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def template_edit(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """Saving never changes a version: it adds the next one (none if nothing changed)."""
     space = _workspace(request, ws)
@@ -127,6 +130,7 @@ def _detail_context(space: Workspace, template: PromptTemplate) -> dict[str, obj
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def template_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """A template: its versions, labels and their history; POST moves a label or duplicates."""
     space = _workspace(request, ws)
@@ -134,7 +138,7 @@ def template_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     if request.method == "POST":
         return _detail_action(request, space, template)
     context = _detail_context(space, template)
-    context["targets"] = Workspace.objects.for_user(request.user)
+    context["targets"] = Workspace.objects.for_user(request.user, can="edit")
     return render(request, DETAIL, context)
 
 
@@ -143,7 +147,7 @@ def _detail_action(
 ) -> HttpResponse:
     if "duplicate" in request.POST:
         target = get_object_or_404(
-            Workspace.objects.for_user(request.user), pk=request.POST.get("target") or 0
+            Workspace.objects.for_user(request.user, can="edit"), pk=request.POST.get("target") or 0
         )
         try:
             copy = duplicate_template(template=template, workspace=target, user=request.user)
@@ -218,6 +222,7 @@ def template_export(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 
 
 @require_POST
+@may_edit()
 def template_import(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """Upload an export into this workspace: all or nothing, with a clear error."""
     space = _workspace(request, ws)
@@ -243,6 +248,7 @@ def template_import(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def voice_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """The workspace's brand voices, and a form to write a new one."""
     space = _workspace(request, ws)
@@ -258,6 +264,7 @@ def voice_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@may_edit()
 def voice_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """A brand voice: edit it (a new version) and see its history and who includes it."""
     space = _workspace(request, ws)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "servestatic",  # its configuration checks
     "django_htmx",
+    "django_tasks_db",  # background work: the ORM-backed django.tasks backend
     "crispy_forms",
     "crispy_tailwind",
     "studio",
@@ -46,10 +47,12 @@ INSTALLED_APPS = [
     "drafts",
     "studio.api",
     "studio.audit",
+    "studio.assistant",
     "theme",
 ]
 
 MIDDLEWARE = [
+    "studio.observability.RequestLogMiddleware",  # request id + one log line per request
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,9 +102,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": 30,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the streaming runner write while pages read.
+    # WAL + a busy timeout let the streaming runner write while pages read. In WAL mode,
+    # synchronous=NORMAL syncs at checkpoints rather than every commit: still consistent after
+    # a crash (the last commits may roll back on power loss), and a commit no longer holds the
+    # write lock for an fsync — the lock every Generate and every runner save waits on.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -225,6 +235,13 @@ GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 
+# --- Background work (django.tasks) ------------------------------------------------------
+# django-tasks-db keeps the queue in the database (SQLite or PostgreSQL): `manage.py db_worker`
+# runs it (started by `manage.py serve`, and the `worker` service in docker-compose.yml).
+# Tests may pick django.tasks.backends.immediate.ImmediateBackend.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+
 # --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
 # django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by
 # every instance). RATELIMIT_RATE applies to every unsafe page request and every API call;
@@ -250,12 +267,33 @@ PROMPT_BLOCKED_PATTERNS = env.json("PROMPT_BLOCKED_PATTERNS", default=_BLOCKED_P
 # reuse); 0 turns the response cache off.
 AI_CACHE_TTL = env.int("AI_CACHE_TTL", default=3600)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+# The assistant panel: messages of each user's conversation about a draft kept and sent.
+ASSISTANT_CONTEXT_MESSAGES = env.int("ASSISTANT_CONTEXT_MESSAGES", default=10)
 # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset, it is not served.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# One JSON object per line (python-json-logger) in production, readable text when DEBUG;
+# every line carries the request id (studio/observability.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "studio.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "json_ensure_ascii": False,
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "text" if LOG_FORMAT == "text" else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -6,12 +6,14 @@ from django.views.i18n import set_language
 from drafts.views import workspace
 from studio.views import healthz
 from studio.views_provider import provider_status
+from studio.workspaces.members import members
 from studio.workspaces.views import dashboard, home
 
 urlpatterns = [
     path("", home, name="home"),
     path("w/<int:pk>/", workspace, name="workspace"),
     path("w/<int:pk>/dashboard/", dashboard, name="dashboard"),
+    path("w/<int:pk>/members/", members, name="members"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
@@ -22,4 +24,5 @@ urlpatterns = [
     path("", include("studio.api.urls")),
     path("api/ai/", include("studio.api.api_urls")),
     path("", include("studio.audit.urls")),
+    path("", include("studio.assistant.urls")),
 ]

@@ -27,6 +27,18 @@ def _close_runner_connection(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request through the test client leaves
+    its language (e.g. Chinese after set_language) active in the thread."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: the circuit breaker, rate limits and heartbeats
     live there, and one test's failures must not open the breaker for the next."""
@@ -108,6 +120,28 @@ def sse_body(pieces: Iterable[str], *, finish: str = "stop", done: bool = True) 
 
 def sse_response(body: bytes) -> httpx.Response:
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+
+def completion(content: str = "Light, simply.", usage: dict | None = None) -> httpx.Response:
+    """A whole non-streaming chat.completion as DeepSeek sends it."""
+    return httpx.Response(
+        200,
+        json={
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 1764000000,
+            "model": "deepseek-flash",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage or USAGE,
+        },
+    )
 
 
 def streaming_response(chunks: AsyncIterator[bytes]) -> httpx.Response:

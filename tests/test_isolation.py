@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drafts.actions import add_version, share_version, start_generation
 from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
+from prompts.batch_actions import create_batch
 from prompts.experiment_actions import create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
@@ -146,6 +147,8 @@ def world(user, settings):
         ],
     )
     column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
+    rows = [(2, inputs)]
+    batch = create_batch(experiment=experiment, name=f"Batch {SECRET}", rows=rows, user=user)
     ids = {
         space.pk,
         template.pk,
@@ -160,6 +163,7 @@ def world(user, settings):
         experiment.pk,
         column.run_id,
         column.pk,
+        batch.pk,
     }
     return sorted(ids)
 

@@ -1,5 +1,7 @@
-"""Prompt templates, labels, brand voices (``templates``) and A/B experiments (``experiments``)."""
+"""Prompt templates, labels, brand voices (``templates``), A/B experiments
+(``experiments``) and batch experiments (``batches``)."""
 
+from .batches import Batch, BatchQuerySet, BatchRow, JudgeScore
 from .experiments import Experiment, ExperimentQuerySet, ExperimentRun, Variant, VariantRun, Vote
 from .templates import (
     BRAND_VOICE,
@@ -16,6 +18,10 @@ from .templates import (
 )
 
 __all__ = [
+    "Batch",
+    "BatchQuerySet",
+    "BatchRow",
+    "JudgeScore",
     "BRAND_VOICE",
     "PRODUCTION",
     "BrandVoice",

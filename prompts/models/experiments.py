@@ -16,6 +16,20 @@ class ExperimentQuerySet(models.QuerySet["Experiment"]):
             return self.none()
         return self.filter(workspace__memberships__user=user)
 
+    def single_variant_for(self, workspace, template) -> Experiment | None:
+        """The newest running single-variant experiment of the workspace with a variant of
+        ``template``: the one that decides what generating from that template runs."""
+        return (
+            self.filter(
+                workspace=workspace,
+                mode=Experiment.Mode.SINGLE,
+                status=Experiment.Status.RUNNING,
+                variants__version__template=template,
+            )
+            .distinct()
+            .first()
+        )
+
 
 class Experiment(models.Model):
     """Two or more variants compared on the same form inputs."""
@@ -25,6 +39,10 @@ class Experiment(models.Model):
         STOPPED = "stopped", _("Stopped")
         ARCHIVED = "archived", _("Archived")
 
+    class Mode(models.TextChoices):
+        SIDE_BY_SIDE = "side_by_side", _("Side by side: every variant at once, editors vote")
+        SINGLE = "single", _("Single variant: each editor gets one variant in the workspace")
+
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="experiments"
     )
@@ -33,6 +51,11 @@ class Experiment(models.Model):
     # Blind review: columns shuffled and labelled A/B/C until the editor has voted.
     blind = models.BooleanField(_("blind review"), default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # Single variant: generating in the workspace (or the API) from one of the experiment's
+    # templates runs the variant assigned to the user (prompts.assignment), tagged with it.
+    mode = models.CharField(
+        _("mode"), max_length=16, choices=Mode.choices, default=Mode.SIDE_BY_SIDE
+    )
     winner = models.ForeignKey(
         "Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -55,6 +78,10 @@ class Experiment(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status == self.Status.RUNNING
+
+    @property
+    def is_single_variant(self) -> bool:
+        return self.mode == self.Mode.SINGLE
 
     def form_version(self) -> TemplateVersion | None:
         """Whose variables make the shared form: the first variant's version."""

@@ -17,13 +17,14 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 
 from drafts import generation as runner
-from drafts.actions import start_generation
 from drafts.models import Draft, Generation
+from prompts.assignment import subject_for
+from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
-from studio.audit.recording import remember_origin
+from studio.audit.recording import client_ip, remember_origin
 from studio.deepseek import DeepSeekError
-from studio.workspaces.models import Membership, Workspace
+from studio.workspaces.models import EDIT, Membership, Workspace
 
 from . import chat
 from .auth import ApiKeyAuth
@@ -52,7 +53,7 @@ api = NinjaAPI(
     auth=ApiKeyAuth(),
     docs_url=None,  # Swagger UI loads from a CDN, which the CSP forbids; the schema is served
 )
-EDITING_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
+EDITING_ROLES = Membership.roles_that_can(EDIT)  # the same rule as the pages
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
@@ -257,8 +258,13 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     """
     user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
     await acheck_token_budget(user)
-    generation = await sync_to_async(start_generation)(
-        workspace=space, version=version, inputs=inputs, user=user
+    # Keys belong to users, so the subject is the user (an IP only matters without one).
+    generation = await sync_to_async(start_assigned_generation)(
+        workspace=space,
+        version=version,
+        inputs=inputs,
+        user=user,
+        subject=subject_for(user, client_ip(request) or ""),
     )
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     task = runner.launch(generation.pk)

@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from studio.observability import current_request_id, log_ai_call
+
 from .metrics import observe_ai_call
 from .models import AuditLog
 
@@ -53,7 +55,7 @@ def request_origin(request: HttpRequest) -> dict[str, Any]:
         "ip": client_ip(request),
         "session": "" if api_key else session_tag(request),
         "api_key_id": api_key.pk if api_key else None,
-        "request_id": request.headers.get("X-Request-ID", "")[:64],
+        "request_id": current_request_id() or request.headers.get("X-Request-ID", "")[:64],
         "channel": AuditLog.Channel.API if api_key else AuditLog.Channel.UI,
     }
 
@@ -90,7 +92,7 @@ def record_ai_call(
     fields |= origin
     if total_tokens is None and prompt_tokens is not None and completion_tokens is not None:
         total_tokens = prompt_tokens + completion_tokens
-    return AuditLog.objects.create(
+    row = AuditLog.objects.create(
         status=_GENERATION_STATUS.get(status, status),
         user_id=user.pk if user is not None else user_id,
         workspace_id=workspace.pk if workspace is not None else workspace_id,
@@ -108,6 +110,8 @@ def record_ai_call(
         cached=cached,
         **fields,
     )
+    log_ai_call(row)
+    return row
 
 
 async def arecord_ai_call(**fields: Any) -> AuditLog:
@@ -119,9 +123,15 @@ def _origin_key(generation_id: int) -> str:
     return f"audit:origin:{generation_id}"
 
 
-def remember_origin(*, generation_id: int, request: HttpRequest) -> None:
-    """Keep the starting request's IP/session/API key for the generation's audit row."""
-    cache.set(_origin_key(generation_id), request_origin(request), ORIGIN_TTL)
+def remember_origin(
+    *, generation_id: int, request: HttpRequest | None = None, origin: dict[str, Any] | None = None
+) -> None:
+    """Keep the starting request's IP/session/API key for the generation's audit row.
+
+    A background job passes the ``request_origin`` it saved when it was started instead.
+    """
+    fields = request_origin(request) if request is not None else origin or {}
+    cache.set(_origin_key(generation_id), fields, ORIGIN_TTL)
 
 
 def record_generation(generation_id: int) -> AuditLog:

@@ -9,10 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
-    def for_user(self, user) -> WorkspaceQuerySet:
-        """Workspaces the user is a member of: the only ones they may see."""
+    def for_user(self, user, *, can: str = "") -> WorkspaceQuerySet:
+        """Workspaces the user is a member of: the only ones they may see.
+
+        ``can``: only those where the user's role grants that capability (``EDIT``…).
+        """
         if not user.is_authenticated:
             return self.none()
+        if can:
+            roles = Membership.roles_that_can(can)
+            return self.filter(memberships__user=user, memberships__role__in=roles)
         return self.filter(memberships__user=user)
 
 
@@ -37,11 +43,29 @@ class Workspace(models.Model):
         return reverse("workspace", args=[self.pk])
 
 
+# What a member may do; each role grants a set of these (Membership.GRANTS).
+READ, REVIEW, EDIT, MANAGE = "read", "review", "edit", "manage"
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def that_can(self, capability: str) -> MembershipQuerySet:
+        """Memberships whose role grants ``capability`` (``EDIT``, ``MANAGE``…)."""
+        return self.filter(role__in=Membership.roles_that_can(capability))
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
         EDITOR = "editor", _("Editor")
         REVIEWER = "reviewer", _("Reviewer")
+
+    # Reviewers read and review (votes, draft status); editors also do the content work;
+    # only owners manage the members.
+    GRANTS = {
+        Role.OWNER: {READ, REVIEW, EDIT, MANAGE},
+        Role.EDITOR: {READ, REVIEW, EDIT},
+        Role.REVIEWER: {READ, REVIEW},
+    }
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -50,6 +74,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
     created = models.DateTimeField(auto_now_add=True)
 
+    objects = MembershipQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
@@ -57,3 +83,11 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+    @classmethod
+    def roles_that_can(cls, capability: str) -> list[str]:
+        return [role for role, grants in cls.GRANTS.items() if capability in grants]
+
+    def can(self, capability: str) -> bool:
+        """Whether this member's role grants ``capability`` (``READ``, ``EDIT``…)."""
+        return capability in self.GRANTS.get(self.role, ())

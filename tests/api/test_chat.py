@@ -18,7 +18,7 @@ import respx
 from studio.asgi import application
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
-from tests.conftest import CHAT_URL, USAGE, sse_body, sse_response
+from tests.conftest import CHAT_URL, completion, sse_body, sse_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,27 +26,6 @@ MESSAGES = [
     {"role": "system", "content": "You write product copy."},
     {"role": "user", "content": "A tagline for a desk lamp."},
 ]
-
-
-def completion(content: str = "Light, simply.") -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "c1",
-            "object": "chat.completion",
-            "created": 1764000000,
-            "model": "deepseek-flash",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
-            ],
-            "usage": USAGE,
-        },
-    )
 
 
 @pytest.fixture

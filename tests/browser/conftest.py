@@ -55,12 +55,19 @@ def studio_url(transactional_db, settings, simulator_url) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh page that fails the test on any console error or failed request."""
+    """A fresh page that fails the test on any console error or failed request (but the
+    statuses a test module expects: its ``EXPECTED_HTTP_ERRORS``, e.g. {429})."""
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     problems: list[str] = []
+    expected = getattr(request.module, "EXPECTED_HTTP_ERRORS", set())
     page.on(
-        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
+        "console",
+        lambda m: (
+            problems.append(f"console: {m.text}")
+            if m.type == "error" and not any(str(status) in m.text for status in expected)
+            else None
+        ),
     )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on(
@@ -73,7 +80,11 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     )
     page.on(
         "response",
-        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        lambda r: (
+            problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and r.status not in expected
+            else None
+        ),
     )
     yield page
     ARTIFACTS.mkdir(exist_ok=True)

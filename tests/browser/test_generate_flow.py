@@ -70,7 +70,7 @@ def test_regenerate_restore_and_export(page: Page, studio_url, ready):
     expect(versions).to_contain_text("v1", timeout=20_000)
     first = page.locator("#draft-body").inner_text()
 
-    page.get_by_role("button", name="Regenerate").click()
+    page.get_by_role("button", name="Regenerate", exact=True).click()
 
     expect(versions).to_contain_text("v2", timeout=20_000)
     versions.get_by_role("link", name="v1 · Generated").click()

@@ -191,7 +191,7 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     # The end: exact usage, cost and model, the follow-ups, and focus on the draft's heading.
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
     expect(page.locator("[data-cost]")).to_be_visible()
-    expect(page.get_by_role("button", name="Regenerate")).to_be_visible()
+    expect(page.get_by_role("button", name="Regenerate", exact=True)).to_be_visible()
     expect(page.locator("#draft-panel h1")).to_be_focused()
 
 

@@ -2,11 +2,12 @@
 
 import asyncio
 import json
+import threading
 
 import httpx
 import pytest
 import respx
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 
 from drafts import generation as runner
 from drafts.actions import start_follow_up, start_generation
@@ -46,6 +47,33 @@ async def test_finished_stream_saves_version_one_with_usage_and_timings(queued):
     sent = route.calls.last.request
     assert b'"stream":true' in sent.content and b'"include_usage":true' in sent.content
     assert b"Aurora desk lamp" in sent.content  # the rendered prompt, as messages
+
+
+@respx.mock
+async def test_the_upstream_request_does_not_wait_for_the_database(queued):
+    """Launched with the instance, the runner asks DeepSeek first; the database catches up."""
+    requested = asyncio.Event()
+
+    def answer(request):
+        requested.set()
+        return sse_response(sse_body(["Fast"]))
+
+    respx.post(CHAT_URL).mock(side_effect=answer)
+    # The runners' database thread is busy (another generation saving, say) until released.
+    gate = threading.Event()
+    busy = asyncio.wrap_future(SyncToAsync.single_thread_executor.submit(gate.wait, 10))
+    task = runner.launch(queued)
+    try:
+        async with asyncio.timeout(5):
+            await requested.wait()
+        assert not gate.is_set()  # DeepSeek was asked while the database was still held up
+    finally:
+        gate.set()
+    await busy
+    await task
+
+    generation = await Generation.objects.aget(pk=queued.pk)
+    assert (generation.status, generation.text) == (Generation.Status.DONE, "Fast")
 
 
 @respx.mock

@@ -2,9 +2,9 @@
 
 import pytest
 
-from drafts.actions import VersionConflict, add_version, save_section
+from drafts.actions import VersionConflict, add_version, reorder_section, save_section
 from drafts.models import Draft
-from drafts.sections import outline, replace_section
+from drafts.sections import move_section, outline, replace_section
 
 DOC = (
     "Intro line.\n\n"
@@ -53,3 +53,40 @@ def test_save_section_makes_a_version_with_only_that_section_changed(workspace, 
     assert version.text.startswith("Intro line.\n\n# Install\n\nUse uv.\n\n## Configure\r\n")
     with pytest.raises(VersionConflict):
         save_section(draft_id=draft.pk, index=0, text="# X", base_number=1, author_id=user.pk)
+
+
+def test_moving_a_section_swaps_it_with_its_neighbour_and_keeps_every_byte():
+    moved = move_section(DOC, 2, 1)
+
+    sections = outline(moved)
+    assert [s.title for s in sections] == ["Install", "使用", "Configure"]
+    assert moved.startswith(DOC[: outline(DOC)[1].start])  # preamble and section 0 as they were
+    assert "# 使用\n\n中文说明。\n\n## Configure\r\n\nSet  **KEY**.  \n" in moved
+    assert sorted(moved) == sorted(DOC)  # the same characters: nothing added or lost
+    assert move_section(moved, 1, 2) == DOC
+
+
+def test_moving_a_section_past_either_end_is_refused():
+    with pytest.raises(IndexError):
+        move_section(DOC, 0, -1)
+    with pytest.raises(IndexError):
+        move_section(DOC, 2, 3)
+    with pytest.raises(IndexError):
+        move_section(DOC, 0, 2)  # one step at a time
+
+
+def test_a_text_without_headings_has_no_sections():
+    assert outline("Just a paragraph.\n") == []
+
+
+def test_reorder_section_saves_a_version_based_on_the_newest_only(workspace, user):
+    draft = Draft.objects.create(workspace=workspace, title="Guide", created_by=user)
+    add_version(draft_id=draft.pk, text=DOC, source="generated", author_id=user.pk)
+
+    version = reorder_section(draft_id=draft.pk, index=0, to=1, base_number=1, author_id=user.pk)
+
+    assert (version.number, version.source, version.based_on) == (2, "edited", 1)
+    assert [s.title for s in outline(version.text)] == ["Configure", "Install", "使用"]
+    with pytest.raises(VersionConflict):
+        reorder_section(draft_id=draft.pk, index=0, to=1, base_number=1, author_id=user.pk)
+    assert draft.versions.count() == 2

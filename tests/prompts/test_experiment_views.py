@@ -38,20 +38,6 @@ def experiment(workspace, own_template, user):
     )
 
 
-@pytest.fixture
-def launched(monkeypatch):
-    """Generation ids the views launch (the runner itself is tested in tests/drafts/)."""
-    ids: list[int] = []
-
-    def launch(generation_id: int) -> None:
-        # As the real launch does first: the heartbeat that says "running somewhere".
-        cache.set(runner.alive_key(generation_id), 1, runner.HEARTBEAT_TTL)
-        ids.append(generation_id)
-
-    monkeypatch.setattr(runner, "launch", launch)
-    return ids
-
-
 def finished_run(experiment, inputs, user, texts=("**Bold** plain", "A question?")):
     run = start_run(experiment=experiment, inputs=inputs, user=user)
     for column, text in zip(run.columns.order_by("position"), texts, strict=True):
@@ -203,6 +189,17 @@ def test_create_without_blind_review(client, user, workspace, own_template):
     del data["blind"]
     client.post(_url("experiment_create", workspace.pk), data)
     assert Experiment.objects.get().blind is False
+
+
+def test_create_in_single_variant_mode(client, user, workspace, own_template):
+    client.force_login(user)
+    page = client.get(_url("experiment_create", workspace.pk)).content.decode()
+    assert 'name="mode"' in page and 'value="single"' in page
+    client.post(_url("experiment_create", workspace.pk), _create_data(own_template, mode="single"))
+    experiment = Experiment.objects.get()
+    assert experiment.is_single_variant and experiment.mode == Experiment.Mode.SINGLE
+    results = client.get(_url("experiment_results", workspace.pk, experiment.pk))
+    assert 'data-mode="single"' in results.content.decode()
 
 
 def test_one_variant_is_refused_and_the_input_is_kept(client, user, workspace, own_template):

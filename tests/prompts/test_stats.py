@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from django.utils import translation
 
 from prompts.stats import Comparison, binomial_p, variant_results, wilson
 
@@ -59,3 +60,13 @@ def test_variant_results_count_wins_among_the_votes_a_variant_was_shown_in():
     assert (a.wins, a.appearances, a.win_rate) == (2, 4, 0.5)
     assert (b.wins, b.appearances) == (1, 4)
     assert a.interval.low == pytest.approx(_wilson_by_hand(2, 4)[0])
+
+
+def test_statements_are_translated_into_chinese():
+    """Named placeholders let the Chinese sentence reorder the numbers."""
+    p = 2 * sum(math.comb(41, i) for i in range(28, 42)) / 2**41
+    with translation.override("zh-hans"):
+        verdict = Comparison("A", "B", 13, 28).statement()
+        waiting = Comparison("A", "B", 3, 4).statement()
+    assert verdict == f"B 胜过 A，在 41 票中占 68%，p={p:.2g}。"
+    assert waiting == "票数还不足以判断（已有 7 票，需要 10 票）。"

@@ -34,7 +34,8 @@ def test_the_entry_command_steps_work_with_production_settings(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'image.sqlite3'}",
         "ALLOWED_HOSTS": "studio.example.com",
     }
-    for args in (["migrate", "--noinput"], ["load_demo_templates"]):
+    worker = ["db_worker", "--batch", "--no-startup-delay"]  # the compose `worker` service
+    for args in (["migrate", "--noinput"], ["load_demo_templates"], worker):
         result = subprocess.run(  # noqa: S603 — our own manage.py
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
@@ -44,8 +45,22 @@ def test_the_entry_command_steps_work_with_production_settings(tmp_path):
             timeout=120,
         )
         assert result.returncode == 0, result.stderr
+    assert "No more tasks to run" in result.stdout + result.stderr
     code = "import studio.asgi; print(callable(studio.asgi.application))"
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_compose_runs_the_background_worker_from_the_same_image():
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    worker, studio = services["worker"], services["studio"]
+    assert worker["build"] == studio["build"] == "."
+    assert worker["command"][:3] == ["python", "manage.py", "db_worker"]
+    # The same database (the queue lives there) and the studio first (it migrates).
+    assert worker["environment"]["DATABASE_URL"] == studio["environment"]["DATABASE_URL"]
+    assert "studio" in worker["depends_on"] and "db" in worker["depends_on"]
+    assert "manage.py db_worker" in DOCKERFILE  # the recipe says how the image runs it

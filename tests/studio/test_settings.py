@@ -46,3 +46,16 @@ def test_without_an_api_key_the_studio_uses_the_offline_simulator():
     code = "from django.conf import settings as s; print(s.DEEPSEEK_OFFLINE, s.DEEPSEEK_BASE_URL)"
     result = manage("shell", "--no-imports", "-c", code, DEBUG="true")
     assert result.stdout.split() == ["True", "http://127.0.0.1:8001"]
+
+
+def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(tmp_path):
+    """WAL with synchronous=NORMAL: a commit does not hold the write lock for an fsync, the
+    lock that every Generate and every runner save wait on (see the README's benchmark)."""
+    code = (
+        "from django.db import connection; c = connection.cursor(); "
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA synchronous').fetchone()[0])"
+    )
+    database = f"sqlite:///{tmp_path / 'studio.sqlite3'}"
+    result = manage("shell", "--no-imports", "-c", code, DEBUG="true", DATABASE_URL=database)
+    assert result.stdout.split() == ["wal", "1"], result.stderr  # 1 is NORMAL (FULL is 2)

@@ -4,10 +4,10 @@
 
   // A toast: the message (translated, from #toasts' data-msg-* attributes) and a close button.
   // The same message twice in a row is shown once.
-  function toast(kind, detail) {
+  function toast(kind, detail, own) {
     var box = document.getElementById("toasts");
     if (!box) return;
-    var message = box.dataset["msg" + kind] || box.dataset.msgClient || "Error";
+    var message = own || box.dataset["msg" + kind] || box.dataset.msgClient || "Error";
     if (detail) message += " (" + detail + ")";
     var last = box.lastElementChild;
     if (last && last.dataset.message === message) return;
@@ -48,8 +48,14 @@
 
   // Failed htmx requests are never silent.
   document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr.status;
-    if (status === 429) toast("Busy");
+    var xhr = event.detail.xhr;
+    var status = xhr.status;
+    // A refusal that explains itself (403 role, 429 limit) carries a toast for #toasts: show
+    // its text (as text, never as HTML).
+    var own = xhr.getResponseHeader("HX-Retarget") === "#toasts"
+      ? new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent.trim() : "";
+    if (own) toast("", "", own);
+    else if (status === 429) toast("Busy");
     else if (status >= 500) toast("Server", status);
     else toast("Client", status);
   });
@@ -335,3 +341,34 @@
     button.click();  // a real click: htmx sends the button's name and value with the form
   });
 })();
+
+// Rewrites of a selection: text selected in the draft fills the rewrite form's "Only this text"
+// field (which can also be typed into, so it works without this).
+(function () {
+  "use strict";
+  function captureSelection() {
+    var body = document.getElementById("draft-body");
+    var field = document.querySelector("[data-selection-field]");
+    var selection = window.getSelection();
+    if (!body || !field || !selection || selection.isCollapsed) return;
+    if (!body.contains(selection.anchorNode) || !body.contains(selection.focusNode)) return;
+    var text = selection.toString().trim();
+    if (text) field.value = text;
+  }
+  document.addEventListener("mouseup", captureSelection);
+  document.addEventListener("keyup", function (event) {
+    if (event.shiftKey || event.key === "Shift") captureSelection();
+  });
+})();
+
+// Moving a section with ↑/↓ replaces the panel: the focus follows the section to its new place
+// (the same button, or the other one where the first is now disabled), so the keys can go on.
+document.addEventListener("htmx:load", function (event) {
+  var panel = event.detail.elt;
+  if (!panel.matches || !panel.matches(".draft-panel")) return;
+  var item = panel.querySelector("[data-moved]");
+  if (!item) return;
+  var button = item.querySelector('button[value="' + item.dataset.moved + '"]:not([disabled])') ||
+    item.querySelector("button[name=direction]:not([disabled])");
+  if (button) button.focus();
+});

@@ -1,0 +1,73 @@
+"""Failure messages in the editor's language.
+
+The DeepSeek client (``studio.deepseek``) has no Django, so its advice to editors is English
+and is stored that way on the generation. Its fixed messages are listed here for the message
+catalogue, and :func:`translated` shows a stored message in the active language; messages
+with details in them (a model name, a token count) have no entry and are shown as stored.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext, gettext_noop
+
+RESTARTED = gettext_noop("The studio restarted while this was being generated.")
+INTERNAL = gettext_noop("Something went wrong in the studio; the text so far is kept.")
+
+# studio.deepseek.errors: every default_user_message and the timeout advice, word for word
+# (tests/drafts/test_errors.py keeps the two in step).
+CLIENT_MESSAGES = (
+    gettext_noop(
+        "DeepSeek returned an unexpected error. Try again; if it keeps happening, report it."
+    ),
+    gettext_noop("The DeepSeek API key was rejected. Check DEEPSEEK_API_KEY."),
+    gettext_noop(
+        "The DeepSeek account has run out of credit. Top up the balance on "
+        "platform.deepseek.com, then try again."
+    ),
+    gettext_noop(
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Wait a moment and try again."
+    ),
+    gettext_noop("DeepSeek is overloaded or had a server error. Try again in a minute."),
+    gettext_noop("Could not reach DeepSeek in time. Check the network connection and try again."),
+    gettext_noop(
+        "DeepSeek took too long to start answering (it may be queueing requests). "
+        "Try again in a minute."
+    ),
+    gettext_noop("DeepSeek stopped sending text in the middle of the answer. Try again."),
+    gettext_noop(
+        "The answer took longer than the allowed time and was stopped. "
+        "Try again, or ask for a shorter answer."
+    ),
+    gettext_noop(
+        "Could not connect to DeepSeek. Check the network connection and DEEPSEEK_BASE_URL, "
+        "then try again."
+    ),
+    gettext_noop(
+        "DeepSeek sent a response that could not be read. Try again; "
+        "if it keeps happening, report it."
+    ),
+    gettext_noop(
+        "The answer was cut off because the connection to DeepSeek dropped before it "
+        "finished. Try again."
+    ),
+    gettext_noop(
+        "JSON output needs the word “json” in the system or user message (for example "
+        "“Answer in JSON with the keys title and summary”). Add it to the prompt "
+        "and try again."
+    ),
+    gettext_noop(
+        "DeepSeek refused this prompt on content-safety grounds. Rephrase the prompt; "
+        "sending it unchanged will fail again."
+    ),
+    gettext_noop("DeepSeek does not know the configured model name. Check DEEPSEEK_MODEL."),
+    gettext_noop("The prompt is too long for the model. Shorten it or lower the answer length."),
+    gettext_noop("DeepSeek rejected the request as invalid."),
+    gettext_noop("The DeepSeek API address was not found. Check DEEPSEEK_BASE_URL."),
+)
+KNOWN = frozenset((RESTARTED, INTERNAL, *CLIENT_MESSAGES))
+
+
+def translated(message: str) -> str:
+    """A stored failure message in the active language (unknown ones as they are)."""
+    return gettext(message) if message in KNOWN else message

@@ -1,0 +1,111 @@
+"""What the draft panel shows of sections and suggestions: the outline of the shown version,
+each section rendered in a place of its own (so one can stream while the rest stays), and the
+draft's open suggestions with their word diffs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import Draft, DraftVersion, Generation, Suggestion
+from .rendering import render_markdown
+from .rewrites import headlines
+from .sections import Section, outline
+from .suggestions import Hunk, segments
+
+
+@dataclass
+class Live:
+    """A suggestion's generation while it streams: where the page resumes watching it."""
+
+    generation: Generation
+    index: int | None  # the section it streams into, or None (the suggestions list)
+    text: str = ""
+    after: int = 0
+
+
+@dataclass
+class SectionRow:
+    section: Section
+    html: str
+    live: Live | None = None
+
+
+@dataclass
+class SuggestionItem:
+    suggestion: Suggestion
+    live: Live | None = None
+    # Unchanged text as {"text": …}, changes as {"hunk": Hunk}: easy to tell apart in a template.
+    parts: list[dict[str, str | Hunk]] | None = None
+    options: list[str] | None = None
+
+    @property
+    def changes(self) -> int:
+        return sum(1 for part in self.parts or [] if "hunk" in part)
+
+
+def live_for(suggestion: Suggestion, index: int | None) -> Live:
+    from . import generation as runner  # the runner renders this panel: import when used
+
+    text, _, seq = runner.live_snapshot(suggestion.generation_id) or ("", "", 0)
+    return Live(suggestion.generation, index, text, seq)
+
+
+def _settle_lost(draft: Draft) -> None:
+    """Suggestions whose generation no worker runs any more end as interrupted (text kept)."""
+    from . import generation as runner
+
+    running = Generation.objects.filter(
+        suggestion__draft=draft, suggestion__status=Suggestion.Status.RUNNING
+    )
+    for generation in running:
+        runner.settle_orphan(generation)
+
+
+def section_context(
+    draft: Draft, *, shown: DraftVersion | None, latest_number: int
+) -> dict[str, object]:
+    """Sections of the shown version and the draft's open suggestions, for the panel."""
+    if shown is None:
+        return {}
+    _settle_lost(draft)
+    text = shown.text
+    sections = outline(text)
+    open_ = list(draft.suggestions.open().select_related("generation"))
+    in_place = {
+        s.section_index: s
+        for s in open_
+        if s.status == Suggestion.Status.RUNNING
+        and s.is_section
+        and s.base_number == shown.number
+        and shown.number == latest_number
+    }
+    rows = [
+        SectionRow(
+            section=section,
+            html=render_markdown(text[section.start : section.end]),
+            live=live_for(in_place[section.index], section.index)
+            if section.index in in_place
+            else None,
+        )
+        for section in sections
+    ]
+    items = [_item(s) for s in open_ if s not in in_place.values()]
+    return {
+        "sections": rows,
+        "preamble_html": render_markdown(text[: sections[0].start]) if sections else "",
+        "suggestions": items,
+        "latest_number": latest_number,
+        "rewrite_languages": list(Suggestion.LANGUAGES.items()),
+    }
+
+
+def _item(suggestion: Suggestion) -> SuggestionItem:
+    if suggestion.status == Suggestion.Status.RUNNING:
+        return SuggestionItem(suggestion, live=live_for(suggestion, None))
+    if suggestion.kind == Suggestion.Kind.HEADLINES:
+        return SuggestionItem(suggestion, options=headlines(suggestion.proposed))
+    parts = [
+        {"hunk": part} if isinstance(part, Hunk) else {"text": part}
+        for part in segments(suggestion.original, suggestion.proposed)
+    ]
+    return SuggestionItem(suggestion, parts=parts)

@@ -1,0 +1,189 @@
+"""Batch writes: create from parsed rows, start (enqueue), record progress, review votes,
+judge scores. The background work itself is ``prompts.batch_runner`` via ``prompts.tasks``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .experiment_actions import InvalidExperiment, cast_vote, start_run
+from .models import (
+    Batch,
+    BatchRow,
+    Experiment,
+    ExperimentRun,
+    JudgeScore,
+    Variant,
+    VariantRun,
+    Vote,
+)
+
+
+@transaction.atomic
+def create_batch(
+    *,
+    experiment: Experiment,
+    name: str,
+    rows: list[tuple[int, dict[str, Any]]],
+    user,
+    source_name: str = "",
+) -> Batch:
+    """A batch of ``(line, inputs)`` rows for ``experiment``, ready to run (nothing runs yet)."""
+    if not experiment.is_running:
+        raise InvalidExperiment(_("This experiment is stopped: start a new one to compare again."))
+    if not rows:
+        raise InvalidExperiment(_("A batch needs at least one row of inputs."))
+    batch = Batch.objects.create(
+        experiment=experiment,
+        name=name[:120],
+        source_name=source_name[:200],
+        created_by=user,
+        total=len(rows) * experiment.variants.count(),
+    )
+    BatchRow.objects.bulk_create(
+        BatchRow(batch=batch, line=line, inputs=inputs) for line, inputs in rows
+    )
+    return batch
+
+
+@transaction.atomic
+def start_batch(*, batch: Batch, origin: dict[str, Any]) -> Batch:
+    """Queue the batch for the worker (its rows still pending); enqueued once this commits.
+
+    ``origin`` (``studio.audit.recording.request_origin``) goes onto every output's audit row.
+    A failed batch can be started again: rows already done are kept.
+    """
+    from .tasks import run_batch
+
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in (Batch.Status.READY, Batch.Status.FAILED):
+        raise InvalidExperiment(_("This batch has already been started."))
+    if not batch.experiment.is_running:
+        raise InvalidExperiment(_("This experiment is stopped: start a new one to compare again."))
+    batch.status, batch.origin, batch.error = Batch.Status.QUEUED, origin, ""
+    batch.save(update_fields=["status", "origin", "error"])
+    transaction.on_commit(partial(run_batch.enqueue, batch_id=batch.pk))
+    return batch
+
+
+def mark_started(*, batch_id: int) -> None:
+    Batch.objects.filter(pk=batch_id).update(
+        status=Batch.Status.RUNNING, started=timezone.now(), finished=None
+    )
+
+
+def mark_finished(*, batch_id: int, error: str = "") -> None:
+    status = Batch.Status.FAILED if error else Batch.Status.DONE
+    Batch.objects.filter(pk=batch_id).update(
+        status=status, error=error[:2000], finished=timezone.now()
+    )
+
+
+@transaction.atomic
+def start_row(*, row: BatchRow) -> ExperimentRun:
+    """The row's side-by-side run (one queued generation per variant), linked to the row."""
+    batch = row.batch
+    run = start_run(experiment=batch.experiment, inputs=row.inputs, user=batch.created_by)
+    BatchRow.objects.filter(pk=row.pk).update(run=run)
+    return run
+
+
+def count_output(*, batch_id: int, failed: bool) -> None:
+    """One more output processed (one SQL update, so concurrent outputs never lose a count)."""
+    field = "failed_count" if failed else "done_count"
+    Batch.objects.filter(pk=batch_id).update(**{field: F(field) + 1})
+
+
+def finish_row(*, row_id: int, errors: list[str]) -> None:
+    status = BatchRow.Status.FAILED if errors else BatchRow.Status.DONE
+    BatchRow.objects.filter(pk=row_id).update(status=status, error="\n".join(errors)[:2000])
+
+
+@transaction.atomic
+def cast_review_vote(
+    *,
+    run: ExperimentRun,
+    pair: list[Variant],
+    voter,
+    choice: str,
+    winner: Variant | None = None,
+    reason: str = "",
+) -> Vote:
+    """A review-queue vote on two of the run's variants, in the order the voter saw them.
+
+    With three or more variants the queue shows a pair: ``shown_order`` records those two
+    (left, right), so statistics compare exactly what was compared.
+    """
+    ids = [v.pk for v in pair]
+    columns = set(run.columns.values_list("variant_id", flat=True))
+    if len(ids) != 2 or len(set(ids)) != 2 or not set(ids) <= columns:
+        raise InvalidExperiment(_("That pair is not part of this run."))
+    if winner is not None and winner.pk not in ids:
+        raise InvalidExperiment(_("Pick one of the two outputs shown."))
+    vote = cast_vote(run=run, voter=voter, choice=choice, winner=winner, reason=reason)
+    vote.shown_order = ids
+    vote.save(update_fields=["shown_order"])
+    return vote
+
+
+@transaction.atomic
+def start_judging(*, batch: Batch, rubric: str) -> Batch:
+    """Save the rubric and queue the judge over every finished output of the batch."""
+    from .tasks import judge_batch
+
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    rubric = rubric.strip()
+    if not rubric:
+        raise InvalidExperiment(_("Write a rubric first: what makes an output good?"))
+    if batch.is_judging:
+        raise InvalidExperiment(_("The judge is already at work on this batch."))
+    if batch.is_active:
+        raise InvalidExperiment(_("Wait until the batch has finished, then judge it."))
+    outputs = batch.outputs().filter(generation__status="done").count()
+    if not outputs:
+        raise InvalidExperiment(_("Nothing to judge yet: run the batch first."))
+    batch.rubric, batch.judge_status = rubric[:4000], Batch.Status.QUEUED
+    batch.judge_total, batch.judge_done = outputs, 0
+    batch.save(update_fields=["rubric", "judge_status", "judge_total", "judge_done"])
+    transaction.on_commit(partial(judge_batch.enqueue, batch_id=batch.pk))
+    return batch
+
+
+def save_judge_score(
+    *,
+    batch: Batch,
+    output: VariantRun,
+    status: str,
+    score: int | None,
+    reason: str = "",
+    raw: str = "",
+    model: str = "",
+    cost: Decimal | None = None,
+) -> JudgeScore:
+    """Record (or replace) the judge's score of one output, and count it in the progress."""
+    with transaction.atomic():
+        judged, _ = JudgeScore.objects.update_or_create(
+            output=output,
+            defaults={
+                "batch": batch,
+                "status": status,
+                "score": score,
+                "reason": reason[:500],
+                "raw": raw[:4000],
+                "rubric": batch.rubric,
+                "model": model,
+                "cost": cost,
+            },
+        )
+        Batch.objects.filter(pk=batch.pk).update(judge_done=F("judge_done") + 1)
+    return judged
+
+
+def set_judge_status(*, batch_id: int, status: str) -> None:
+    Batch.objects.filter(pk=batch_id).update(judge_status=status)

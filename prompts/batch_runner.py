@@ -1,0 +1,252 @@
+"""The background half of batch experiments, run by the worker (``prompts.tasks``).
+
+``run_batch``: for each pending row, a side-by-side run (``start_run``: a draft and a queued
+generation per variant, tagged through ``VariantRun`` exactly as the side-by-side page does),
+then every variant's answer as one non-streaming call through the studio's client (retries,
+circuit breaker), kept as a draft version with its usage and cost, and audited. A failed call
+or row is recorded and the batch goes on.
+
+``judge_batch``: each finished output scored 1–10 against the batch's rubric by the thinking
+route, stored as a ``JudgeScore`` (never a vote) and audited like any AI call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from drafts.actions import finish_generation
+from drafts.generation import alive_key
+from drafts.models import Generation
+from studio import ai
+from studio.ai import generation_cost, get_client, route_for
+from studio.api.limits import BudgetExceeded, check_token_budget
+from studio.audit.metrics import observe_ai_call
+from studio.audit.recording import arecord_generation, record_ai_call, remember_origin
+from studio.deepseek import DeepSeekError, Usage
+
+from . import batch_actions as actions
+from .experiment_actions import InvalidExperiment
+from .judging import judge_messages, parse_verdict
+from .models import Batch, BatchRow, JudgeScore, VariantRun
+
+logger = logging.getLogger(__name__)
+
+
+async def run_batch(batch_id: int) -> dict[str, int]:
+    """Generate every pending row of the batch; returns the final counts."""
+    await sync_to_async(actions.mark_started)(batch_id=batch_id)
+    try:
+        async with _own_client():
+            for row in await sync_to_async(_pending_rows)(batch_id):
+                await _run_row(row)
+    except BaseException as exc:
+        logger.exception("Batch %s stopped", batch_id)
+        await sync_to_async(actions.mark_finished)(batch_id=batch_id, error=repr(exc))
+        raise
+    await sync_to_async(actions.mark_finished)(batch_id=batch_id)
+    batch = await Batch.objects.aget(pk=batch_id)
+    return {"done": batch.done_count, "failed": batch.failed_count, "total": batch.total}
+
+
+@asynccontextmanager
+async def _own_client() -> AsyncIterator[None]:
+    """Close the pooled client afterwards if it was made for this task: the worker runs each
+    task on an event loop of its own, whose client would otherwise leak. A client the task
+    found already open (a backend that runs tasks on the server's loop) is left alone."""
+    before = ai._current
+    try:
+        yield
+    finally:
+        if ai._current is not None and ai._current is not before:
+            await ai.close_client()
+
+
+def _pending_rows(batch_id: int) -> list[BatchRow]:
+    rows = BatchRow.objects.filter(batch_id=batch_id, status=BatchRow.Status.PENDING)
+    return list(rows.select_related("batch__experiment__workspace", "batch__created_by"))
+
+
+async def _run_row(row: BatchRow) -> None:
+    """One row: every variant at once (as side by side does); failures are the row's own."""
+    batch = row.batch
+    variants = await batch.experiment.variants.acount()
+    try:
+        await sync_to_async(check_token_budget)(batch.created_by)
+        run = await sync_to_async(actions.start_row)(row=row)
+    except (BudgetExceeded, InvalidExperiment) as exc:
+        message = exc.message if isinstance(exc, BudgetExceeded) else str(exc)
+        for _ in range(variants):
+            await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=True)
+        await sync_to_async(actions.finish_row)(row_id=row.pk, errors=[message])
+        return
+    columns = [c async for c in run.columns.select_related("variant").order_by("position")]
+    results = await asyncio.gather(
+        *(_generate_output(c.generation_id, batch.origin) for c in columns)
+    )
+    errors = []
+    for column, generation in zip(columns, results, strict=True):
+        failed = generation.status != Generation.Status.DONE
+        await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=failed)
+        if failed:
+            errors.append(f"{column.variant.name}: {generation.error_message or generation.status}")
+    await sync_to_async(actions.finish_row)(row_id=row.pk, errors=errors)
+
+
+async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Generation:
+    """One queued generation answered in one non-streaming call, kept as a draft version."""
+    generation = await Generation.objects.aget(pk=generation_id)
+    await Generation.objects.filter(pk=generation_id).aupdate(status=Generation.Status.RUNNING)
+    # Tells pages in this worker's cache (Redis: every worker) that it is not an orphan.
+    await cache.aset(alive_key(generation_id), 1, settings.DEEPSEEK_TOTAL_TIMEOUT + 30)
+    params = generation.params
+    started = time.monotonic()
+    status, text, reasoning = Generation.Status.DONE, "", ""
+    fields: dict[str, object] = {}
+    try:
+        result = await get_client().chat(
+            messages=generation.messages,
+            model=generation.model,
+            max_tokens=params.get("max_tokens"),
+            temperature=params.get("temperature"),
+            thinking=params.get("thinking"),
+            reasoning_effort=params.get("reasoning_effort"),
+        )
+        text, reasoning = result.content, result.reasoning
+        fields = {"finish_reason": result.finish_reason}
+        fields |= _usage_fields(generation.model, result.usage, generation.created)
+    except DeepSeekError as exc:
+        status = Generation.Status.FAILED
+        fields = {"error_code": type(exc).__name__, "error_message": exc.user_message}
+    except Exception:
+        logger.exception("Batch generation %s failed unexpectedly", generation_id)
+        status = Generation.Status.FAILED
+        fields = {"error_code": "InternalError", "error_message": "Something went wrong."}
+    fields["duration_ms"] = round((time.monotonic() - started) * 1000)
+    await sync_to_async(finish_generation)(
+        generation_id=generation_id, status=status, text=text, reasoning=reasoning, fields=fields
+    )
+    await sync_to_async(remember_origin)(generation_id=generation_id, origin=origin)
+    try:
+        await arecord_generation(generation_id)
+    except Exception:
+        logger.exception("Could not audit generation %s", generation_id)
+    await cache.adelete(alive_key(generation_id))
+    return await Generation.objects.aget(pk=generation_id)
+
+
+def _usage_fields(model: str, usage: Usage, at) -> dict[str, object]:
+    return {
+        "cost": generation_cost(model, usage, at),
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cache_hit_tokens": usage.prompt_cache_hit_tokens,
+        "cache_miss_tokens": usage.prompt_cache_miss_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+async def judge_batch(batch_id: int) -> dict[str, int]:
+    """Score every finished output of the batch against its rubric (thinking route)."""
+    await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.RUNNING)
+    batch = await Batch.objects.select_related("experiment").aget(pk=batch_id)
+    try:
+        async with _own_client():
+            for output in await sync_to_async(_judgeable)(batch):
+                await _judge_one(batch, output)
+    except BaseException:
+        logger.exception("Judging batch %s stopped", batch_id)
+        await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.FAILED)
+        raise
+    await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.DONE)
+    scores = JudgeScore.objects.filter(batch_id=batch_id)
+    return {"scored": await scores.filter(status=JudgeScore.Status.SCORED).acount()}
+
+
+def _judgeable(batch: Batch) -> list[VariantRun]:
+    outputs = batch.outputs().filter(generation__status=Generation.Status.DONE)
+    return list(outputs.select_related("generation", "run").order_by("run", "position"))
+
+
+async def _judge_one(batch: Batch, output: VariantRun) -> JudgeScore:
+    """Ask the judge about one output; an unreadable reply or a failed call is recorded."""
+    route = route_for("reasoning")
+    params = route.params()
+    messages = judge_messages(
+        rubric=batch.rubric, inputs=output.run.inputs, output=output.generation.text
+    )
+    started, at = time.monotonic(), timezone.now()
+    save = sync_to_async(actions.save_judge_score)
+    try:
+        result = await get_client().chat(
+            messages=messages, max_tokens=1024, response_format="json_object", **params
+        )
+    except DeepSeekError as exc:
+        await _audit_judge(batch, messages, "", params["model"], None, None, started, exc)
+        return await save(
+            batch=batch, output=output, status=JudgeScore.Status.FAILED, score=None,
+            reason=exc.user_message, model=params["model"],
+        )  # fmt: skip
+    cost = generation_cost(params["model"], result.usage, at)
+    usage = result.usage
+    await _audit_judge(batch, messages, result.content, params["model"], usage, cost, started)
+    verdict = parse_verdict(result.content)
+    status = JudgeScore.Status.SCORED if verdict.parsed else JudgeScore.Status.UNPARSEABLE
+    return await save(
+        batch=batch, output=output, status=status, score=verdict.score, reason=verdict.reason,
+        raw=result.content, model=params["model"], cost=cost,
+    )  # fmt: skip
+
+
+async def _audit_judge(
+    batch: Batch,
+    messages: list[dict[str, str]],
+    response: str,
+    model: str,
+    usage: Usage | None,
+    cost: Decimal | None,
+    started: float,
+    error: DeepSeekError | None = None,
+) -> None:
+    """An audit row and the metrics for one judge call (never fails the judging)."""
+    latency = time.monotonic() - started
+    status = "failed" if error else "ok"
+    tokens = {
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+    }
+    try:
+        row = await sync_to_async(record_ai_call)(
+            status=status,
+            user_id=batch.created_by_id,
+            workspace_id=batch.experiment.workspace_id,
+            prompt=messages,
+            response=response,
+            model=model,
+            cost=cost,
+            latency_ms=round(latency * 1000),
+            error_code=type(error).__name__ if error else "",
+            **tokens,
+            **(batch.origin or {}),
+        )
+        observe_ai_call(
+            model=model,
+            status=row.status,
+            latency_s=latency,
+            ttft_s=None,
+            cost=cost,
+            error_kind=row.error_code,
+            **tokens,
+        )
+    except Exception:
+        logger.exception("Could not audit a judge call of batch %s", batch.pk)

@@ -1,0 +1,105 @@
+"""What the experiment results page computes, in a fixed number of queries.
+
+Each function reads with one or two queries whatever the number of votes or drafts, and hands
+the numbers to the pure modules: ``stats`` (win rates), ``ranking`` (Bradley–Terry),
+``agreement`` (kappa, side bias) and ``rewrites`` (edit distance, approvals).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
+
+from drafts.models import Draft, DraftVersion
+
+from .agreement import MIN_SIDE_VOTES, Agreement, SideBias, agreement, side_bias
+from .models import Experiment, Variant, VariantRun
+from .ranking import Ranking, rank
+from .rewrites import EMPTY, Rewrites, summarise
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    shown: list[int]
+    winner: int | None
+    choice: str
+    voter: int
+    run: int | None
+
+
+def vote_rows(experiment: Experiment) -> list[VoteRow]:
+    """Every vote of the experiment, as plain values (one query)."""
+    fields = ("shown_order", "winner_id", "choice", "voter_id", "run_id")
+    return [VoteRow(*row) for row in experiment.votes.order_by("pk").values_list(*fields)]
+
+
+def ranking(variants: list[Variant], votes: list[VoteRow]) -> Ranking | None:
+    """The Bradley–Terry ranking when there are three or more variants."""
+    return rank({v.pk: v.name for v in variants}, [(v.shown, v.winner, v.choice) for v in votes])
+
+
+def _label(vote: VoteRow) -> str:
+    return f"variant:{vote.winner}" if vote.choice == "variant" else vote.choice
+
+
+def _display_names(ids: set[int]) -> dict[int, str]:
+    """Reviewers' full names where set, else usernames (one query)."""
+    users = get_user_model().objects.filter(pk__in=ids)
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
+@dataclass(frozen=True)
+class Reviewers:
+    count: int  # people who voted
+    agreement: Agreement | None  # None unless two people voted on a run together
+    side_bias: list[SideBias] = field(default_factory=list)
+    # Left/right only tells something when columns are shuffled (blind review).
+    shuffled: bool = True
+
+    @property
+    def min_votes(self) -> int:
+        return MIN_SIDE_VOTES
+
+    @property
+    def flagged(self) -> list[SideBias]:
+        return [s for s in self.side_bias if s.flagged]
+
+    @property
+    def checked(self) -> list[SideBias]:
+        return [s for s in self.side_bias if s.enough]
+
+
+def reviewers(experiment: Experiment, votes: list[VoteRow]) -> Reviewers:
+    """Agreement between reviewers and each reviewer's side bias (one query for names)."""
+    voters = {v.voter for v in votes}
+    by_run: dict[int, dict[int, str]] = defaultdict(dict)
+    for vote in votes:
+        if vote.run is not None:
+            by_run[vote.run][vote.voter] = _label(vote)
+    names = _display_names(voters) if voters else {}
+    bias = side_bias(((v.voter, v.shown, v.winner) for v in votes), names)
+    return Reviewers(len(voters), agreement(by_run), bias, experiment.blind)
+
+
+def rewrites(experiment: Experiment) -> dict[int, Rewrites]:
+    """Per variant id: how much editors rewrote its drafts, and how many they approved.
+
+    One query: each finished column's generated version and its draft's latest version.
+    """
+    latest = DraftVersion.objects.filter(draft=OuterRef("generation__draft")).order_by("-number")
+    rows = (
+        VariantRun.objects.filter(variant__experiment=experiment, generation__version__isnull=False)
+        .annotate(latest_text=Subquery(latest.values("text")[:1]))
+        .values_list(
+            "variant_id", "generation__version__text", "latest_text", "generation__draft__status"
+        )
+    )
+    per_variant: dict[int, list[tuple[str, str, bool]]] = defaultdict(list)
+    for variant_id, generated, latest_text, status in rows:
+        per_variant[variant_id].append(
+            (generated, latest_text or "", status == Draft.Status.APPROVED)
+        )
+    return defaultdict(lambda: EMPTY, {v: summarise(d) for v, d in per_variant.items()})

@@ -1,0 +1,112 @@
+"""The assistant panel on a draft: the conversation, Ask (POST, streams), Clear, and the SSE.
+
+Each user has their own conversation per draft: every query starts from the user's drafts
+(another workspace's draft is a 404) and the user's own messages.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from drafts.events import follow, sse_event
+from drafts.models import Draft
+from drafts.views import release_connections
+from studio.api.limits import BudgetExceeded, acheck_token_budget
+from studio.audit.recording import request_origin
+from studio.http import HtmxHttpRequest
+
+from . import actions, runner
+from .models import AssistantMessage
+
+PANEL = "assistant/panel.html"
+QUESTION_MAX_CHARS = 4000
+
+
+def panel_context(draft: Draft, user, **extra: object) -> dict[str, object]:
+    conversation = AssistantMessage.objects.conversation(user=user, draft=draft)
+    return {"draft": draft, "chat": list(conversation), **extra}
+
+
+@require_GET
+def panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The conversation (htmx: the panel only)."""
+    draft = get_object_or_404(Draft.objects.for_user(request.user), pk=pk)
+    context = panel_context(draft, request.user)
+    return render(request, f"{PANEL}#assistant-panel" if request.htmx else PANEL, context)
+
+
+@require_POST
+async def ask(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Save the question, start the answer streaming, show the panel following it."""
+    user = await request.auser()
+    draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
+    question = request.POST.get("question", "").strip()[:QUESTION_MAX_CHARS]
+    error = "" if question else _("Type a question first.")
+    if not error:
+        try:
+            await acheck_token_budget(user)
+        except BudgetExceeded as exc:
+            error = exc.message
+    if not error:
+        window = settings.ASSISTANT_CONTEXT_MESSAGES
+        message, messages = await sync_to_async(actions.ask)(
+            draft=draft, user=user, question=question, window=window
+        )
+        runner.launch(message.pk, messages=messages, origin=request_origin(request))
+    if not request.htmx:
+        return redirect(draft)
+    context = await sync_to_async(panel_context)(draft, user, error=error)
+    return await sync_to_async(render)(request, f"{PANEL}#assistant-panel", context)
+
+
+@require_POST
+def clear(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Clear conversation: this user's messages about this draft, nobody else's."""
+    draft = get_object_or_404(Draft.objects.for_user(request.user), pk=pk)
+    actions.clear(draft=draft, user=request.user)
+    if not request.htmx:
+        return redirect(draft)
+    return render(request, f"{PANEL}#assistant-panel", panel_context(draft, request.user))
+
+
+def _latest_answer(user, draft: Draft) -> AssistantMessage | None:
+    try:
+        conversation = AssistantMessage.objects.conversation(user=user, draft=draft)
+        return conversation.filter(role="assistant").latest_first().first()
+    finally:
+        release_connections()
+
+
+@require_GET
+async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """SSE for the user's latest answer on this draft. Read-only: it never asks anything."""
+    user = await request.auser()
+    draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
+    message = await sync_to_async(_latest_answer)(user, draft)
+    log = runner.get_log(message.pk) if message else None
+    if log is not None:
+        after = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
+        stream = follow(
+            log,
+            after=int(after) if after.isdigit() else 0,
+            batch=settings.GENERATION_SSE_BATCH,
+            heartbeat=settings.GENERATION_SSE_HEARTBEAT,
+        )
+    else:  # finished (or answered by another worker): the saved answer, once
+        stream = _saved(message)
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _saved(message: AssistantMessage | None):
+    html = ""
+    if message is not None:
+        html = await sync_to_async(runner.render_message)(message)
+    yield sse_event("done", html)

@@ -1,0 +1,120 @@
+"""Who may do what in a workspace: the role check for views, and its answer when it refuses.
+
+Views keep finding their objects with ``for_user`` (membership: another workspace is a 404).
+On top of that, ``role_required(EDIT, of="draft")`` refuses an unsafe request (POST…) from a
+member whose role does not grant the capability, with a 403 that says why: a toast for htmx
+(studio.js shows the server's message), a page otherwise. Reads (GET) are never refused here,
+so a reviewer still sees every page; the templates hide the buttons they cannot use
+(``{% workspace_can workspace "edit" as may_edit %}``, workspaces_tags).
+
+``of`` names what the URL's id points at, so one decorator line fits every view:
+``workspace`` (``ws`` or ``pk``), ``draft``, ``generation`` or ``share`` (``pk``). When the
+user is not a member at all nothing is refused here: the view's own lookup answers 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from inspect import iscoroutinefunction
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from .models import EDIT, MANAGE, REVIEW, Membership
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+FORBIDDEN = "workspaces/forbidden.html"
+# What the URL's id names → the Membership lookup that finds the workspace through it.
+LOOKUPS = {
+    "workspace": "workspace_id",
+    "draft": "workspace__drafts",
+    "generation": "workspace__drafts__generations",
+    "share": "workspace__drafts__share_links",
+}
+
+
+def membership(user, **lookup: Any) -> Membership | None:
+    """The user's membership in the workspace that ``lookup`` leads to (cached per user)."""
+    if not user.is_authenticated:
+        return None
+    cache = user.__dict__.setdefault("_studio_memberships", {})
+    key = tuple(sorted(lookup.items()))
+    if key not in cache:
+        cache[key] = Membership.objects.filter(user=user, **lookup).first()
+    return cache[key]
+
+
+def denial(member: Membership | None, capability: str) -> str | None:
+    """Why ``member`` may not do it (a message), or None when the role allows it."""
+    if member is None or member.can(capability):
+        return None  # not a member: the view's own lookup answers 404
+    if capability == MANAGE:
+        return _("Only the workspace's owners can manage its members.")
+    return _(
+        "Your role in this workspace (%(role)s) can read and review but not change content. "
+        "Ask an owner to make you an editor."
+    ) % {"role": member.get_role_display()}
+
+
+def forbidden_response(request: HttpRequest, message: str) -> HttpResponse:
+    """403 with the reason: a toast for ``#toasts`` (htmx), else a page."""
+    if getattr(request, "htmx", False):
+        response = render(request, f"{FORBIDDEN}#forbidden-toast", {"message": message}, status=403)
+        response["HX-Retarget"] = "#toasts"
+        response["HX-Reswap"] = "beforeend"
+        return response
+    return render(request, FORBIDDEN, {"message": message}, status=403)
+
+
+def _refusal(request: HttpRequest, user, capability: str, lookup: dict) -> HttpResponse | None:
+    if request.method in SAFE_METHODS:
+        return None
+    message = denial(membership(user, **lookup), capability)
+    return forbidden_response(request, message) if message else None
+
+
+def role_required(capability: str, *, of: str = "workspace") -> Callable:
+    """Refuse unsafe requests from members whose role lacks ``capability`` (sync or async)."""
+    field = LOOKUPS[of]
+
+    def lookup(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {field: kwargs["ws"] if of == "workspace" and "ws" in kwargs else kwargs["pk"]}
+
+    def decorator(view: Callable) -> Callable:
+        if iscoroutinefunction(view):
+
+            @wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
+                user = await request.auser()
+                refusal = await sync_to_async(_refusal)(request, user, capability, lookup(kwargs))
+                return refusal or await view(request, *args, **kwargs)
+
+            return async_wrapper
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
+            refusal = _refusal(request, request.user, capability, lookup(kwargs))
+            return refusal or view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def may_edit(*, of: str = "workspace") -> Callable:
+    """Content work (generate, edit, restore, create…): editors and owners."""
+    return role_required(EDIT, of=of)
+
+
+def may_review(*, of: str = "workspace") -> Callable:
+    """Reviewing (votes, a draft's status): every member, reviewers included."""
+    return role_required(REVIEW, of=of)
+
+
+def may_manage(*, of: str = "workspace") -> Callable:
+    """Members and roles: owners only."""
+    return role_required(MANAGE, of=of)

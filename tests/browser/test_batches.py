@@ -1,0 +1,79 @@
+"""A batch experiment in a real browser: upload a CSV, run it, watch the progress (htmx
+polling) reach done while the django-tasks-db worker runs against the simulator, then vote
+once in the review queue with the keyboard."""
+
+import threading
+
+import pytest
+from django.db import connections
+from django_tasks_db.management.commands.db_worker import Worker
+from playwright.sync_api import Page, expect
+
+from prompts.models import Batch, Vote
+from tests.browser.conftest import log_in
+from tests.prompts import batch_helpers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+experiment = batch_helpers.experiment
+
+CSV = b"product_name,features\nAurora desk lamp,Warm light\nBeacon torch,Waterproof\n"
+
+
+def run_worker_in_background() -> threading.Thread:
+    """The worker drains the queue in a thread of its own (Playwright's sync API keeps an
+    event loop in this one); the page polls meanwhile."""
+
+    def work() -> None:
+        try:
+            Worker(
+                queue_names=["default"],
+                interval=0,
+                batch=True,
+                backend_name="default",
+                startup_delay=False,
+                max_tasks=None,
+                worker_id="browser-test",
+                excluded_queue_names=[],
+            ).run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_upload_run_watch_progress_and_vote_in_the_review_queue(page: Page, studio_url, experiment):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(f"{studio_url}{experiment.get_absolute_url()}")
+    page.get_by_role("link", name="Batches").click()
+    page.get_by_label("Batch name").fill("Two lamps")
+    page.get_by_label("Inputs (CSV)").set_input_files(
+        {"name": "lamps.csv", "mimeType": "text/csv", "buffer": CSV}
+    )
+    page.get_by_role("button", name="Upload inputs").click()
+    expect(page.get_by_role("heading", name="Two lamps")).to_be_visible()
+    expect(page.locator("[data-progress]")).to_contain_text("0 of 4 outputs")
+
+    page.get_by_role("button", name="Run batch").click()
+    expect(page.locator("[data-status]")).to_have_text("Waiting for a worker")
+    expect(page.locator("#batch-status[data-polling]")).to_have_count(1)
+    worker = run_worker_in_background()
+
+    # htmx polls the progress every 2 s until the batch is done, then stops.
+    expect(page.locator('#batch-status[data-batch-status="done"]')).to_have_count(1, timeout=30_000)
+    worker.join(timeout=30)
+    expect(page.locator("[data-progress]")).to_contain_text("4 of 4 outputs")
+    expect(page.locator("#batch-status[data-polling]")).to_have_count(0)
+    assert Batch.objects.get().done_count == 4
+
+    page.locator("[data-review-link]").click()
+    expect(page.locator("[data-output]")).to_have_count(2)
+    expect(page.locator("[data-remaining]")).to_contain_text("2 pairs left")
+
+    page.keyboard.press("1")  # "A is better"
+
+    expect(page.locator("[data-last-vote]")).to_contain_text("Vote recorded.")
+    expect(page.locator("[data-remaining]")).to_contain_text("1 pair left")
+    vote = Vote.objects.get()
+    assert vote.winner_id == vote.shown_order[0]

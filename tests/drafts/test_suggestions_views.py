@@ -1,0 +1,237 @@
+"""Rewrites on the draft page: they arrive as suggestions shown as a word diff, to accept or
+reject per change or all at once; headline alternatives are a list to pick from."""
+
+import pytest
+
+from drafts.actions import add_version, finish_generation
+from drafts.models import Draft, Suggestion
+from drafts.suggestions import start_suggestion
+
+HTMX = {"HX-Request": "true"}
+TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
+
+
+@pytest.fixture
+def draft(workspace, user):
+    draft = Draft.objects.create(workspace=workspace, title="Aurora", created_by=user)
+    add_version(draft_id=draft.pk, text=TEXT, source="generated", author_id=user.pk)
+    return draft
+
+
+def suggested(draft, user, proposed: str, kind: str = "formal", **target) -> Suggestion:
+    suggestion = start_suggestion(draft=draft, user=user, kind=kind, **target)
+    finish_generation(
+        generation_id=suggestion.generation_id,
+        status="done",
+        text=proposed,
+        reasoning="",
+        fields={},
+    )
+    suggestion.refresh_from_db()
+    return suggestion
+
+
+def decide(client, suggestion, decision: str, base: int = 1, revision: int = 0):
+    return client.post(
+        f"/drafts/{suggestion.draft_id}/suggestions/{suggestion.pk}/decide/",
+        {"decision": decision, "base": base, "revision": revision},
+        headers=HTMX,
+    )
+
+
+def test_a_rewrite_of_the_selection_streams_into_the_suggestions_list(
+    client, user, draft, launched
+):
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/",
+        {"base": 1, "kind": "translate", "language": "zh-hans", "selection": " lazy dog "},
+        headers=HTMX,
+    )
+
+    suggestion = Suggestion.objects.get()
+    assert launched == [suggestion.generation_id]
+    assert (suggestion.kind, suggestion.instruction, suggestion.original) == (
+        "translate",
+        "zh-hans",
+        "lazy dog",
+    )
+    html = response.content.decode()
+    assert f'id="suggestion-{suggestion.pk}"' in html and "sse-connect=" in html
+    assert 'id="no-suggestions" hx-swap-oob="delete"' in html
+    assert "Simplified Chinese" in html
+
+
+def test_a_rewrite_of_text_not_in_the_draft_explains_and_starts_nothing(
+    client, user, draft, launched
+):
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/",
+        {"base": 1, "kind": "shorter", "selection": "a cat"},
+        headers=HTMX,
+    )
+
+    assert response["HX-Retarget"] == "#draft-panel"
+    assert "Select text that appears once in the draft" in response.content.decode()
+    assert launched == [] and not Suggestion.objects.exists()
+
+
+def test_a_pending_suggestion_shows_its_changes_with_accept_and_reject(client, user, draft):
+    suggested(
+        draft,
+        user,
+        "The fast brown fox leaps over the lazy dog.",
+        selection="The quick brown fox jumps over the lazy dog.",
+    )
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    assert "2 changes" in html
+    assert '<del class="' in html and ">quick</del>" in html and ">fast</ins>" in html
+    assert 'aria-label="Accept change 1"' in html and 'aria-label="Reject change 2"' in html
+    assert "Accept all" in html and "Reject all" in html
+
+
+def test_accepting_one_change_then_rejecting_the_other(client, user, draft):
+    old = "The quick brown fox jumps over the lazy dog."
+    suggestion = suggested(
+        draft, user, "The fast brown fox leaps over the lazy dog.", selection=old
+    )
+    client.force_login(user)
+
+    response = decide(client, suggestion, "accept:1")
+
+    assert response.status_code == 200 and 'id="draft-panel"' in response.content.decode()
+    assert draft.latest_version().text == TEXT.replace("jumps", "leaps")
+    assert "1 change" in response.content.decode()
+
+    decide(client, suggestion, "reject:0", base=2, revision=1)
+
+    suggestion.refresh_from_db()
+    assert suggestion.status == "accepted" and draft.versions.count() == 2
+    assert draft.latest_version().text == TEXT.replace("jumps", "leaps")
+
+
+def test_accept_all_writes_one_version_and_reject_all_none(client, user, draft):
+    first = suggested(
+        draft, user, "Lazy dogs sleep.", selection="The quick brown fox jumps over the lazy dog."
+    )
+    second = suggested(draft, user, "Lamp", selection="Aurora lamp")
+    client.force_login(user)
+
+    decide(client, first, "accept")
+    decide(client, second, "reject", base=2)
+
+    assert [v.text for v in draft.versions.order_by("number")] == [
+        TEXT,
+        "# Aurora lamp\n\nLazy dogs sleep.\n",
+    ]
+    assert set(Suggestion.objects.values_list("status", flat=True)) == {"accepted", "rejected"}
+
+
+def test_accepting_from_a_stale_page_keeps_the_suggestion_and_says_so(client, user, draft):
+    suggestion = suggested(draft, user, "A lamp.", selection="Aurora lamp")
+    add_version(draft_id=draft.pk, text=TEXT + "\nMore.\n", source="edited", author_id=user.pk)
+    client.force_login(user)
+
+    response = decide(client, suggestion, "accept")
+
+    html = response.content.decode()
+    assert "A newer version (v2) was saved" in html and "The suggestion is kept." in html
+    assert f'id="suggestion-{suggestion.pk}"' in html  # still there to accept on v2
+    assert draft.versions.count() == 2
+    suggestion.refresh_from_db()
+    assert suggestion.status == "pending" and suggestion.proposed == "A lamp."
+
+
+def test_a_partial_rewrite_is_marked_and_can_be_dismissed(client, user, draft):
+    suggestion = start_suggestion(draft=draft, user=user, kind="shorter")
+    finish_generation(
+        generation_id=suggestion.generation_id,
+        status="failed",
+        text="# Aurora",
+        reasoning="",
+        fields={},
+    )
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+    assert "did not finish — the partial text is kept here; the draft is unchanged" in html
+
+    decide(client, suggestion, "reject")
+
+    suggestion.refresh_from_db()
+    assert suggestion.status == "rejected" and draft.versions.count() == 1
+
+
+def test_headlines_are_a_list_to_pick_from(client, user, draft):
+    suggestion = suggested(draft, user, "Glow on\nNight owl's lamp\nThird", kind="headlines")
+    client.force_login(user)
+    html = client.get(draft.get_absolute_url()).content.decode()
+    assert "data-headlines" in html and "Use “Night owl&#x27;s lamp”" in html
+
+    response = client.post(
+        f"/drafts/{draft.pk}/suggestions/{suggestion.pk}/headline/",
+        {"choice": 1, "base": 1, "revision": 0},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert draft.latest_version().text == TEXT.replace("Aurora lamp", "Night owl's lamp")
+    assert draft.latest_version().source == "suggestion"
+
+
+@pytest.mark.parametrize("path", ["decide/", "headline/"])
+def test_another_users_suggestion_is_not_found(client, other_user, user, draft, path):
+    suggestion = suggested(draft, user, "A lamp.", selection="Aurora lamp")
+    client.force_login(other_user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/suggestions/{suggestion.pk}/{path}",
+        {"decision": "accept", "choice": 0, "base": 1, "revision": 0},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 404 and draft.versions.count() == 1
+
+
+def test_another_users_draft_cannot_be_rewritten(client, other_user, draft, launched):
+    client.force_login(other_user)
+
+    response = client.post(f"/drafts/{draft.pk}/rewrite/", {"base": 1, "kind": "shorter"})
+
+    assert response.status_code == 404 and launched == []
+
+
+def test_a_suggestion_is_only_found_through_its_own_draft(client, user, draft, workspace):
+    suggestion = suggested(draft, user, "A lamp.", selection="Aurora lamp")
+    other = Draft.objects.create(workspace=workspace, title="Other", created_by=user)
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{other.pk}/suggestions/{suggestion.pk}/decide/",
+        {"decision": "accept", "base": 1, "revision": 0},
+    )
+
+    assert response.status_code == 404
+
+
+def test_hostile_model_output_is_shown_as_text_in_sections_and_suggestions(client, user, workspace):
+    hostile = '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3))'
+    draft = Draft.objects.create(workspace=workspace, title="Hostile", created_by=user)
+    add_version(
+        draft_id=draft.pk, text=f"# Title\n\n{hostile}\n\n## Two\n\nok\n", source="generated",
+        author_id=user.pk,
+    )  # fmt: skip
+    suggested(draft, user, hostile + " again", selection="ok")
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    assert "<script>alert" not in html and 'href="javascript' not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the suggestion, as text

@@ -1,0 +1,104 @@
+"""A batch runs in the background through the real django-tasks-db backend: enqueued on
+commit, then run by ``manage.py db_worker``; every row × variant becomes a draft version
+tagged with its variant, with usage, cost and an audit row; a failing row does not stop it."""
+
+import json
+
+import pytest
+import respx
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from drafts.models import DraftVersion, Generation
+from prompts.batch_actions import start_batch
+from prompts.models import Batch, BatchRow, VariantRun
+from studio.audit.models import AuditLog
+from tests.conftest import CHAT_URL, completion
+from tests.prompts import batch_helpers
+from tests.prompts.batch_helpers import INSUFFICIENT_BALANCE, make_batch, run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+experiment = batch_helpers.experiment
+
+ORIGIN = {"ip": "203.0.113.9", "session": "5e55", "channel": "ui"}
+
+
+def _answer(request):
+    body = json.loads(request.content)
+    product = "Aurora" if "Aurora" in body["messages"][-1]["content"] else "Beacon"
+    return completion(f"**{product}**, described.")
+
+
+@respx.mock
+def test_the_worker_generates_every_row_and_variant_as_tagged_draft_versions(experiment, user):
+    route = respx.post(CHAT_URL).mock(side_effect=_answer)
+    batch = make_batch(experiment, user)
+    start_batch(batch=batch, origin=ORIGIN)
+
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "prompts.tasks.run_batch"
+    assert queued.status == TaskResultStatus.READY
+    run_worker()
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert (batch.done_count, batch.failed_count, batch.total) == (4, 0, 4)
+    assert batch.finished is not None
+    assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
+    assert route.call_count == 4
+    assert all(b'"stream":false' in call.request.content for call in route.calls)
+    rows = list(batch.rows.select_related("run"))
+    assert [r.status for r in rows] == [BatchRow.Status.DONE] * 2
+    outputs = VariantRun.objects.filter(run__batch_row__batch=batch).select_related("generation")
+    assert sorted(o.variant.name for o in outputs) == ["Plain", "Plain", "Question", "Question"]
+    for output in outputs:
+        generation = output.generation
+        assert generation.status == Generation.Status.DONE
+        assert (generation.prompt_tokens, generation.completion_tokens) == (12, 5)
+        assert generation.cost is not None and generation.cost > 0
+        assert generation.inputs == output.run.inputs
+        version = DraftVersion.objects.get(generation=generation)
+        assert (version.number, version.source) == (1, DraftVersion.Source.GENERATED)
+        product = output.run.inputs["product_name"].split()[0]
+        assert version.text == f"**{product}**, described."
+    audit = AuditLog.objects.filter(generation_id__in=[o.generation_id for o in outputs])
+    assert audit.count() == 4
+    assert {(a.status, a.ip, a.user_id) for a in audit} == {("ok", "203.0.113.9", user.pk)}
+
+
+@respx.mock
+def test_a_failing_row_is_recorded_and_the_batch_goes_on(experiment, user, settings):
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 1
+
+    def answer(request):
+        return INSUFFICIENT_BALANCE if b"Beacon" in request.content else _answer(request)
+
+    respx.post(CHAT_URL).mock(side_effect=answer)
+    batch = make_batch(experiment, user)
+    start_batch(batch=batch, origin=ORIGIN)
+    run_worker()
+
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert (batch.done_count, batch.failed_count) == (2, 2)
+    good, bad = batch.rows.order_by("line")
+    assert (good.line, good.status, good.error) == (2, BatchRow.Status.DONE, "")
+    assert (bad.line, bad.status) == (3, BatchRow.Status.FAILED)
+    assert "Plain:" in bad.error and "Question:" in bad.error and "balance" in bad.error.lower()
+    failed = Generation.objects.filter(variant_run__run=bad.run)
+    assert {g.status for g in failed} == {Generation.Status.FAILED}
+    assert not DraftVersion.objects.filter(generation__in=failed).exists()
+    statuses = AuditLog.objects.values_list("status", flat=True)
+    assert sorted(statuses) == ["failed", "failed", "ok", "ok"]
+
+
+@respx.mock
+def test_a_batch_starts_once(experiment, user):
+    from prompts.experiment_actions import InvalidExperiment
+
+    respx.post(CHAT_URL).mock(side_effect=_answer)
+    batch = make_batch(experiment, user)
+    start_batch(batch=batch, origin={})
+    with pytest.raises(InvalidExperiment):
+        start_batch(batch=batch, origin={})
+    assert DBTaskResult.objects.count() == 1

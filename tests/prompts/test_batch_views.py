@@ -1,0 +1,168 @@
+"""Batch pages: upload, run, the polled progress partial, the review queue's votes, judge
+scores beside votes on the results page; membership (404) and roles (403) checked."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from prompts.batch_actions import save_judge_score
+from prompts.models import Batch, BatchRow, Vote
+from studio.workspaces.actions import add_member
+from tests.prompts import batch_helpers
+from tests.prompts.batch_helpers import CSV, finished_batch, make_batch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+experiment = batch_helpers.experiment
+HTMX = {"HX-Request": "true"}
+
+
+def _url(name, *args):
+    return reverse(f"prompts:{name}", args=args)
+
+
+def _upload(client, experiment, data: bytes, name="Lamps"):
+    upload = SimpleUploadedFile("lamps.csv", data, content_type="text/csv")
+    url = _url("batches", experiment.workspace_id, experiment.pk)
+    return client.post(url, {"name": name, "inputs": upload})
+
+
+def test_uploading_a_csv_creates_a_batch_ready_to_run(client, user, experiment):
+    client.force_login(user)
+    page = client.get(_url("batches", experiment.workspace_id, experiment.pk))
+    assert b"product_name,features,audience,tone,words,language" in page.content
+
+    response = _upload(client, experiment, CSV)
+
+    batch = Batch.objects.get()
+    assert response.status_code == 302 and response["Location"] == batch.get_absolute_url()
+    assert (batch.name, batch.source_name, batch.status, batch.total) == (
+        "Lamps",
+        "lamps.csv",
+        "ready",
+        4,
+    )
+    assert list(batch.rows.values_list("line", "inputs__product_name")) == [
+        (2, "Aurora desk lamp"),
+        (3, "Beacon torch"),
+    ]
+
+
+def test_a_bad_csv_lists_every_problem_and_creates_nothing(client, user, experiment):
+    client.force_login(user)
+
+    response = _upload(client, experiment, b"product_name,features,tone\n,x,friendly\nA,b,grim\n")
+
+    assert response.status_code == 200
+    assert not Batch.objects.exists()
+    errors = response.content.decode()
+    assert "Line 2: Product name: This field is required." in errors
+    assert (
+        "Line 3: Tone: Select a valid choice. grim is not one of the available choices." in errors
+    )
+
+
+def test_run_queues_the_task_and_the_progress_partial_polls_until_done(client, user, experiment):
+    client.force_login(user)
+    batch = make_batch(experiment, user)
+    url = batch.get_absolute_url()
+    assert b"Run batch" in client.get(url).content
+
+    response = client.post(url, {"run": ""})
+
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == "queued" and batch.origin["ip"] == "127.0.0.1"
+    assert DBTaskResult.objects.get().task_path == "prompts.tasks.run_batch"
+    partial = client.get(url, headers=HTMX | {"HX-Target": "batch-status"}).content.decode()
+    assert "<html" not in partial and 'id="batch-status"' in partial
+    assert 'hx-trigger="every 2s"' in partial and "Waiting for the background worker" in partial
+
+    Batch.objects.filter(pk=batch.pk).update(status="done", done_count=3, failed_count=1)
+    BatchRow.objects.filter(batch=batch, line=3).update(status="failed", error="Plain: no")
+    partial = client.get(url, headers=HTMX | {"HX-Target": "batch-status"}).content.decode()
+    assert "hx-trigger" not in partial  # finished: polling stops
+    assert "4 of 4 outputs" in partial and "1 failed" in partial and "Plain: no" in partial
+    assert _url("batch_review", batch.experiment.workspace_id, batch.pk) in partial
+
+
+def test_the_review_queue_votes_blind_and_moves_on(client, user, experiment):
+    client.force_login(user)
+    batch = finished_batch(experiment, user, products=1)
+    url = _url("batch_review", experiment.workspace_id, batch.pk)
+
+    page = client.get(url).content.decode()
+
+    assert "data-vote-form" in page and 'data-vote-key="t"' in page and 'data-vote-key="b"' in page
+    assert "Plain for row" in page and "Question for row" in page  # the outputs, unnamed
+    assert "data-variant" not in page
+    run = batch.runs().get()
+    order = page.split('name="order" value="', 1)[1].split('"', 1)[0]
+    left, right = (int(i) for i in order.split(","))
+
+    response = client.post(url, {"run": run.pk, "order": order, "choice": "2"}, headers=HTMX)
+
+    vote = Vote.objects.get()
+    assert (vote.run, vote.voter, vote.winner_id, vote.shown_order) == (
+        run,
+        user,
+        right,
+        [left, right],
+    )
+    body = response.content.decode()
+    assert "<html" not in body and "You have reviewed every pair" in body
+    assert "Vote recorded." in body
+
+
+def test_a_tampered_pair_is_refused(client, user, experiment):
+    client.force_login(user)
+    batch = finished_batch(experiment, user, products=1)
+    run = batch.runs().get()
+    url = _url("batch_review", experiment.workspace_id, batch.pk)
+
+    response = client.post(url, {"run": run.pk, "order": "1,999999", "choice": "1"})
+
+    assert response.status_code == 200 and not Vote.objects.exists()
+    assert "no longer in this batch" in response.content.decode()
+
+
+def test_judge_scores_show_beside_votes_and_are_not_votes(client, user, experiment):
+    client.force_login(user)
+    batch = finished_batch(experiment, user, products=1)
+    for output, score in zip(batch.outputs().order_by("position"), (9, 4), strict=True):
+        save_judge_score(batch=batch, output=output, status="scored", score=score, reason="r")
+
+    results = client.get(_url("experiment_results", experiment.workspace_id, experiment.pk))
+    detail = client.get(batch.get_absolute_url())
+
+    for page in (results.content.decode(), detail.content.decode()):
+        assert "data-judge-table" in page
+        assert "9.0" in page and "4.0" in page
+    assert not Vote.objects.exists()
+
+
+def test_batch_pages_are_404_to_another_workspace(client, other_user, user, experiment):
+    batch = finished_batch(experiment, user, products=1)
+    client.force_login(other_user)
+    ws = experiment.workspace_id
+    urls = [
+        _url("batches", ws, experiment.pk),
+        batch.get_absolute_url(),
+        _url("batch_review", ws, batch.pk),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {"run": ""}).status_code == 404, url
+
+
+def test_a_reviewer_votes_but_cannot_run_or_upload(client, other_user, user, experiment):
+    add_member(workspace=experiment.workspace, user=other_user, role="reviewer")
+    batch = make_batch(experiment, user)
+    client.force_login(other_user)
+
+    assert client.post(batch.get_absolute_url(), {"run": ""}).status_code == 403
+    assert _upload(client, experiment, CSV).status_code == 403
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "Run batch" not in page and "Judge with DeepSeek" not in page
+    assert client.get(_url("batch_review", experiment.workspace_id, batch.pk)).status_code == 200
+    assert Batch.objects.get().status == "ready"
