@@ -10,7 +10,7 @@ from prompts.models import TemplateVersion
 
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink
-from .sections import move_section, replace_section
+from .sections import plan_move, replace_section
 
 
 class VersionConflict(Exception):
@@ -143,8 +143,10 @@ def save_section(
 
 def reorder_section(
     *, draft_id: int, index: int, to: int, base_number: int, author_id: int
-) -> DraftVersion:
-    """A new version with section ``index`` moved to ``to`` (one up or down), nothing else.
+) -> tuple[DraftVersion, int]:
+    """A new version with section ``index`` moved one step towards ``to`` (one up or down),
+    with its subsections (``sections.plan_move``), nothing else; and the index at which the
+    section landed.
 
     Like an edit, it must be based on the newest version (else :class:`VersionConflict`);
     IndexError if there is no such move in that version's outline.
@@ -154,13 +156,15 @@ def reorder_section(
         latest = draft.versions.order_by("-number").first()
         if latest is None or latest.number != base_number:
             raise VersionConflict(latest)
-        return add_version(
+        text, landed = plan_move(latest.text, index, to)
+        version = add_version(
             draft_id=draft.pk,
-            text=move_section(latest.text, index, to),
+            text=text,
             source=DraftVersion.Source.EDITED,
             author_id=author_id,
             based_on=base_number,
         )
+        return version, landed
 
 
 def restore_version(*, draft_id: int, number: int, author_id: int) -> DraftVersion:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Draft, DraftVersion, Generation
+from .models import Draft, DraftVersion, Generation, Suggestion
 
 
 class DraftVersionInline(admin.TabularInline):
@@ -32,4 +32,23 @@ class GenerationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Generation._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(admin.ModelAdmin):
+    """Read-mostly: suggestions are decided on the draft page (where the diff is); here they
+    are looked up, filtered, and at most deleted."""
+
+    list_display = ["pk", "draft", "kind", "status", "created_by", "base_number", "created"]
+    list_filter = ["status", "kind", "created"]
+    list_select_related = ["draft", "created_by"]
+    search_fields = ["draft__title", "instruction"]
+    date_hierarchy = "created"
+    readonly_fields = [f.name for f in Suggestion._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -80,7 +80,7 @@ class SectionMoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
 
     def target(self) -> int:
-        """The index the section moves to."""
+        """The neighbour the section moves towards (it moves past that one's whole block)."""
         return self.cleaned_data["index"] + (-1 if self.cleaned_data["direction"] == "up" else 1)
 
 

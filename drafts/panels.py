@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Sum
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from .models import Draft, DraftVersion
@@ -32,7 +33,11 @@ def draft_panel_context(
     } | section_context(draft, shown=shown, latest_number=versions[0].number if versions else 0)
 
 
-def render_draft_panel(draft_id: int) -> str:
-    """The finished panel's HTML, sent once as the stream's final event."""
+def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str:
+    """The finished panel's HTML, sent as the stream's final event.
+
+    Without a request (the runner, once for all watchers) every editing control shows; with
+    a watcher's request, only what their role may use (drafts.watching).
+    """
     draft = Draft.objects.select_related("workspace").get(pk=draft_id)
-    return render_to_string(PANEL, draft_panel_context(draft))
+    return render_to_string(PANEL, draft_panel_context(draft), request=request)

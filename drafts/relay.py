@@ -6,6 +6,8 @@
   the browser's Last-Event-ID, exactly as local watchers follow the in-memory log.
 - The Stop button in any worker reaches the runner through a pub/sub channel
   (``request_cancel`` → ``listen_for_cancels`` in every runner process).
+- The assistant panel's answers (studio.assistant.runner) are mirrored the same way, under
+  keys of their own (``assistant_key``): ``publish`` and ``follow`` take the ``key``.
 
 Entry ids are ``0-<last sequence number of the batch>``: monotonic, and a reader can
 resume after any sequence number with XREAD.
@@ -40,6 +42,11 @@ def stream_key(generation_id: int) -> str:
     return f"studio:generation:{generation_id}:events"
 
 
+def assistant_key(message_id: int) -> str:
+    """The stream of an assistant answer (its log's id is the message's)."""
+    return f"studio:assistant:{message_id}:events"
+
+
 def get_redis() -> aioredis.Redis:
     """One Redis connection pool per event loop (like the DeepSeek client)."""
     global _current
@@ -49,9 +56,10 @@ def get_redis() -> aioredis.Redis:
     return _current[1]
 
 
-async def publish(log: GenerationLog, *, batch: float) -> None:
-    """Mirror ``log`` into its Redis stream, batched, until the final entry is written."""
-    redis, key = get_redis(), stream_key(log.generation_id)
+async def publish(log: GenerationLog, *, batch: float, key: str | None = None) -> None:
+    """Mirror ``log`` into its Redis stream (``key``, a generation's by default), batched,
+    until the final entry is written."""
+    redis, key = get_redis(), key or stream_key(log.generation_id)
     sent = 0
     await redis.delete(key)  # a stream left by an earlier run of this id must not be replayed
     while True:
@@ -77,13 +85,15 @@ async def follow(
     after: int,
     heartbeat: float,
     when_idle: Callable[[], Awaitable[str | None]],
+    key: str | None = None,
 ) -> AsyncIterator[bytes]:
-    """SSE frames from a generation's Redis stream after sequence ``after``, until done.
+    """SSE frames from a generation's Redis stream (or ``key``'s) after sequence ``after``,
+    until done.
 
     ``when_idle`` runs after each quiet heartbeat period; if it returns HTML (the runner is
     gone and the generation has been settled), that becomes the final event.
     """
-    redis, key = get_redis(), stream_key(generation_id)
+    redis, key = get_redis(), key or stream_key(generation_id)
     last_id = f"0-{after}"
     while True:
         response = await redis.xread({key: last_id}, block=int(heartbeat * 1000), count=100)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .models import Draft, DraftVersion, Generation, Suggestion
 from .rendering import render_markdown
 from .rewrites import headlines
-from .sections import Section, outline
+from .sections import Section, block_end, outline
 from .suggestions import Hunk, segments
 
 
@@ -28,6 +28,8 @@ class SectionRow:
     section: Section
     html: str
     live: Live | None = None
+    # It (with its subsections) ends the draft: it cannot move down.
+    ends_draft: bool = False
 
 
 @dataclass
@@ -86,6 +88,7 @@ def section_context(
             live=live_for(in_place[section.index], section.index)
             if section.index in in_place
             else None,
+            ends_draft=block_end(sections, section.index) == len(sections),
         )
         for section in sections
     ]

@@ -61,7 +61,7 @@ def panel_with_notice(
 @require_POST
 @may_edit(of="draft")
 def section_move(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Swap a section with the one above or below it, as a new version."""
+    """Move a section (with its subsections) up or down past its neighbour, as a new version."""
     draft = get_object_or_404(
         Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
     )
@@ -70,7 +70,7 @@ def section_move(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(_("This request could not be read."), status=400)
     data = form.cleaned_data
     try:
-        actions.reorder_section(
+        version, landed = actions.reorder_section(
             draft_id=draft.pk,
             index=data["index"],
             to=form.target(),
@@ -82,7 +82,7 @@ def section_move(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except IndexError:
         return panel_with_notice(request, draft, _("That section cannot move further."))
     # The keyboard user's focus follows the section to its new place (studio.js).
-    moved = {"index": form.target(), "direction": data["direction"]}
+    moved = {"index": landed, "direction": data["direction"]}
     return panel_with_notice(request, draft, moved=moved)
 
 
@@ -155,5 +155,6 @@ async def launched(
     if not request.htmx:
         return redirect(draft)
     live = Live(suggestion.generation, suggestion.section_index)
-    context = {"draft": draft, "suggestion": suggestion, "live": live}
+    # Only editors get here (may_edit): the partial shows them the Stop button.
+    context = {"draft": draft, "suggestion": suggestion, "live": live, "may_edit": True}
     return await sync_to_async(render)(request, partial, context)

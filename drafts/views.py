@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -18,7 +18,7 @@ from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import client_ip, remember_origin
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, threadless
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
@@ -29,6 +29,7 @@ from .events import follow, get_log, sse_event
 from .forms import PickTemplateForm
 from .models import Draft, Generation
 from .panels import draft_panel_context, render_draft_panel
+from .watching import bare_done, final_for_watcher, may_edit_draft
 
 WORKSPACE = "drafts/workspace.html"
 DETAIL = "drafts/draft_detail.html"
@@ -140,27 +141,6 @@ def release_connections() -> None:
             connection.close()
 
 
-def release_request_thread() -> None:
-    """Let this request's thread go for the rest of a long response.
-
-    Django runs an ASGI request's synchronous parts (middleware, ORM calls) on a thread of
-    its own, kept until the response has been sent: for an SSE stream, an idle OS thread per
-    open stream for minutes (the benchmark's memory per stream). Once the body streams, the
-    middleware is done and nothing synchronous is left but rare fallbacks, which get a fresh
-    thread when they need one.
-    """
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
-    if executor is not None:
-        executor.shutdown(wait=False)
-
-
-async def _threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    release_request_thread()
-    async for frame in stream:
-        yield frame
-
-
 def _settled_panel(generation_id: int) -> str | None:
     """The final panel once the generation has ended (settling a lost one), else None.
 
@@ -178,13 +158,27 @@ async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
     yield sse_event("done", await sync_to_async(_settled_panel)(generation_id) or "")
 
 
-async def _bare_done(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The same frames, but the final one says only that the generation ended."""
-    async for frame in stream:
-        if b"\nevent: done\n" in frame or frame.startswith(b"event: done\n"):
-            yield sse_event("done", "")
-            return
-        yield frame
+def _watcher_panel(request: HttpRequest, draft_id: int) -> str:
+    """The final panel rendered for one watcher (their role's controls only)."""
+    try:
+        return render_draft_panel(draft_id, request)
+    finally:
+        release_connections()
+
+
+def _frames(generation: Generation, after: int) -> AsyncIterator[bytes]:
+    """The generation's frames after ``after``: from this worker's log, from the Redis
+    relay while another worker runs it, else only the final panel."""
+    pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
+    if (log := get_log(pk)) is not None:
+        return follow(log, after=after, batch=settings.GENERATION_SSE_BATCH, heartbeat=heartbeat)
+    if generation.is_active and relay.enabled():
+
+        async def when_idle() -> str | None:
+            return await sync_to_async(_settled_panel)(pk)
+
+        return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
+    return _final_only(pk)
 
 
 @require_GET
@@ -194,23 +188,19 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
     if get_log(pk) is None:  # not running here: settle it now if no worker runs it at all
         generation = await sync_to_async(runner.settle_orphan)(generation)
+    editor = await sync_to_async(may_edit_draft)(user, generation.draft_id)
     # Authorised: give the database connection back before a possibly long stream.
     await sync_to_async(release_connections)()
-    after, heartbeat = _last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
-    if (log := get_log(pk)) is not None:
-        batch = settings.GENERATION_SSE_BATCH
-        stream = follow(log, after=after, batch=batch, heartbeat=heartbeat)
-    elif generation.is_active and relay.enabled():
-
-        async def when_idle() -> str | None:
-            return await sync_to_async(_settled_panel)(pk)
-
-        stream = relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
-    else:
-        stream = _final_only(pk)
+    stream = _frames(generation, _last_event_id(request))
     if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
-        stream = _bare_done(stream)
-    response = StreamingHttpResponse(_threadless(stream), content_type="text/event-stream")
+        stream = bare_done(stream)
+    elif not editor:  # the shared final panel has editing controls: render this one's own
+
+        async def own_panel() -> str:
+            return await sync_to_async(_watcher_panel)(request, generation.draft_id)
+
+        stream = final_for_watcher(stream, own_panel)
+    response = StreamingHttpResponse(threadless(stream), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -12,6 +12,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from drafts.models import Generation
+from studio.observability import current_request_id
+
 from .experiment_actions import InvalidExperiment, cast_vote, start_run
 from .models import (
     Batch,
@@ -59,30 +62,94 @@ def start_batch(*, batch: Batch, origin: dict[str, Any]) -> Batch:
     ``origin`` (``studio.audit.recording.request_origin``) goes onto every output's audit row.
     A failed batch can be started again: rows already done are kept.
     """
-    from .tasks import run_batch
-
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if batch.status not in (Batch.Status.READY, Batch.Status.FAILED):
         raise InvalidExperiment(_("This batch has already been started."))
     if not batch.experiment.is_running:
         raise InvalidExperiment(_("This experiment is stopped: start a new one to compare again."))
-    batch.status, batch.origin, batch.error = Batch.Status.QUEUED, origin, ""
-    batch.save(update_fields=["status", "origin", "error"])
-    transaction.on_commit(partial(run_batch.enqueue, batch_id=batch.pk))
+    _enqueue(batch, origin)
     return batch
 
 
-def mark_started(*, batch_id: int) -> None:
-    Batch.objects.filter(pk=batch_id).update(
-        status=Batch.Status.RUNNING, started=timezone.now(), finished=None
+@transaction.atomic
+def resume_batch(*, batch: Batch, origin: dict[str, Any]) -> Batch:
+    """Take over a stale batch (its worker died): enqueue it again for the rows not done.
+
+    Outputs the dead worker left half-way (a queued or running generation with no text kept)
+    go back to the queue; rows and outputs already finished stay as they are and are never
+    generated twice. The progress is counted again from the finished rows, and the attempt is
+    bumped so that the old task, should it come back, stops at its next row.
+    """
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if not batch.is_stale:
+        raise InvalidExperiment(
+            _("This batch is still making progress: there is nothing to resume.")
+        )
+    if not batch.experiment.is_running:
+        raise InvalidExperiment(_("This experiment is stopped: start a new one to compare again."))
+    unfinished = batch.rows.filter(status=BatchRow.Status.PENDING, run__isnull=False)
+    # Interrupted too: a page that saw the dead worker's generation settled it as an orphan.
+    left = (*Generation.ACTIVE, Generation.Status.INTERRUPTED)
+    Generation.objects.filter(
+        variant_run__run__batch_row__in=unfinished, status__in=left, version__isnull=True
+    ).update(status=Generation.Status.QUEUED, text="", reasoning="", finished=None)
+    batch.done_count, batch.failed_count = _finished_counts(batch)
+    batch.error = ""
+    batch.save(update_fields=["done_count", "failed_count", "error"])
+    _enqueue(batch, origin)
+    return batch
+
+
+def _enqueue(batch: Batch, origin: dict[str, Any]) -> None:
+    """Queue the batch's next attempt, carrying the request id for the worker's log lines."""
+    from .tasks import run_batch
+
+    batch.status, batch.origin, batch.error = Batch.Status.QUEUED, origin, ""
+    batch.attempt += 1
+    batch.progressed = timezone.now()
+    batch.save(update_fields=["status", "origin", "error", "attempt", "progressed"])
+    request_id = origin.get("request_id") or current_request_id()
+    transaction.on_commit(
+        partial(run_batch.enqueue, batch_id=batch.pk, attempt=batch.attempt, request_id=request_id)
     )
 
 
-def mark_finished(*, batch_id: int, error: str = "") -> None:
+def _finished_counts(batch: Batch) -> tuple[int, int]:
+    """(done, failed) outputs of the rows that finished: a row that failed before its run
+    existed counts every variant as failed."""
+    rows = batch.rows.exclude(status=BatchRow.Status.PENDING)
+    outputs = VariantRun.objects.filter(run__batch_row__in=rows)
+    done = outputs.filter(generation__status=Generation.Status.DONE).count()
+    failed = outputs.count() - done
+    failed += rows.filter(run__isnull=True).count() * batch.experiment.variants.count()
+    return done, failed
+
+
+def is_current(*, batch_id: int, attempt: int | None) -> bool:
+    """Whether a task of ``attempt`` still owns the batch (None: a task queued before attempts
+    were counted, which always does)."""
+    if attempt is None:
+        return True
+    return Batch.objects.filter(pk=batch_id, attempt=attempt).exists()
+
+
+def mark_started(*, batch_id: int, attempt: int | None = None) -> bool:
+    """Running from now; False (and nothing changed) when a newer attempt owns the batch."""
+    batches = Batch.objects.filter(pk=batch_id)
+    if attempt is not None:
+        batches = batches.filter(attempt=attempt)
+    now = timezone.now()
+    return bool(
+        batches.update(status=Batch.Status.RUNNING, started=now, progressed=now, finished=None)
+    )
+
+
+def mark_finished(*, batch_id: int, error: str = "", attempt: int | None = None) -> None:
     status = Batch.Status.FAILED if error else Batch.Status.DONE
-    Batch.objects.filter(pk=batch_id).update(
-        status=status, error=error[:2000], finished=timezone.now()
-    )
+    batches = Batch.objects.filter(pk=batch_id)
+    if attempt is not None:
+        batches = batches.filter(attempt=attempt)
+    batches.update(status=status, error=error[:2000], finished=timezone.now())
 
 
 @transaction.atomic
@@ -97,12 +164,14 @@ def start_row(*, row: BatchRow) -> ExperimentRun:
 def count_output(*, batch_id: int, failed: bool) -> None:
     """One more output processed (one SQL update, so concurrent outputs never lose a count)."""
     field = "failed_count" if failed else "done_count"
-    Batch.objects.filter(pk=batch_id).update(**{field: F(field) + 1})
+    Batch.objects.filter(pk=batch_id).update(**{field: F(field) + 1}, progressed=timezone.now())
 
 
 def finish_row(*, row_id: int, errors: list[str]) -> None:
     status = BatchRow.Status.FAILED if errors else BatchRow.Status.DONE
-    BatchRow.objects.filter(pk=row_id).update(status=status, error="\n".join(errors)[:2000])
+    with transaction.atomic():
+        BatchRow.objects.filter(pk=row_id).update(status=status, error="\n".join(errors)[:2000])
+        Batch.objects.filter(rows=row_id).update(progressed=timezone.now())
 
 
 @transaction.atomic
@@ -151,7 +220,9 @@ def start_judging(*, batch: Batch, rubric: str) -> Batch:
     batch.rubric, batch.judge_status = rubric[:4000], Batch.Status.QUEUED
     batch.judge_total, batch.judge_done = outputs, 0
     batch.save(update_fields=["rubric", "judge_status", "judge_total", "judge_done"])
-    transaction.on_commit(partial(judge_batch.enqueue, batch_id=batch.pk))
+    transaction.on_commit(
+        partial(judge_batch.enqueue, batch_id=batch.pk, request_id=current_request_id())
+    )
     return batch
 
 

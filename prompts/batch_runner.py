@@ -43,19 +43,35 @@ from .models import Batch, BatchRow, JudgeScore, VariantRun
 logger = logging.getLogger(__name__)
 
 
-async def run_batch(batch_id: int) -> dict[str, int]:
-    """Generate every pending row of the batch; returns the final counts."""
-    await sync_to_async(actions.mark_started)(batch_id=batch_id)
+async def run_batch(batch_id: int, attempt: int | None = None) -> dict[str, int]:
+    """Generate every pending row of the batch; returns the final counts.
+
+    ``attempt`` is the batch's attempt this task was queued for: once a resume has started a
+    newer one, this task stops before its next row and leaves the batch to it.
+    """
+    if not await sync_to_async(actions.mark_started)(batch_id=batch_id, attempt=attempt):
+        logger.warning("Batch %s: attempt %s was superseded, nothing to do", batch_id, attempt)
+        return {"superseded": 1}
+    logger.info("Batch %s started (attempt %s)", batch_id, attempt)
+    current = sync_to_async(actions.is_current)
     try:
         async with _own_client():
             for row in await sync_to_async(_pending_rows)(batch_id):
+                if not await current(batch_id=batch_id, attempt=attempt):
+                    logger.warning("Batch %s: attempt %s was superseded", batch_id, attempt)
+                    return {"superseded": 1}
                 await _run_row(row)
     except BaseException as exc:
         logger.exception("Batch %s stopped", batch_id)
-        await sync_to_async(actions.mark_finished)(batch_id=batch_id, error=repr(exc))
+        await sync_to_async(actions.mark_finished)(
+            batch_id=batch_id, error=repr(exc), attempt=attempt
+        )
         raise
-    await sync_to_async(actions.mark_finished)(batch_id=batch_id)
+    await sync_to_async(actions.mark_finished)(batch_id=batch_id, attempt=attempt)
     batch = await Batch.objects.aget(pk=batch_id)
+    logger.info(
+        "Batch %s finished: %s done, %s failed", batch_id, batch.done_count, batch.failed_count
+    )
     return {"done": batch.done_count, "failed": batch.failed_count, "total": batch.total}
 
 
@@ -74,26 +90,34 @@ async def _own_client() -> AsyncIterator[None]:
 
 def _pending_rows(batch_id: int) -> list[BatchRow]:
     rows = BatchRow.objects.filter(batch_id=batch_id, status=BatchRow.Status.PENDING)
-    return list(rows.select_related("batch__experiment__workspace", "batch__created_by"))
+    return list(rows.select_related("batch__experiment__workspace", "batch__created_by", "run"))
 
 
 async def _run_row(row: BatchRow) -> None:
-    """One row: every variant at once (as side by side does); failures are the row's own."""
+    """One row: every variant at once (as side by side does); failures are the row's own.
+
+    A row a dead worker left half-way (resumed) keeps its run: only its outputs still queued
+    are generated, the finished ones are counted as they are.
+    """
     batch = row.batch
     variants = await batch.experiment.variants.acount()
     try:
         await sync_to_async(check_token_budget)(batch.created_by)
-        run = await sync_to_async(actions.start_row)(row=row)
+        run = row.run if row.run_id else await sync_to_async(actions.start_row)(row=row)
     except (BudgetExceeded, InvalidExperiment) as exc:
         message = exc.message if isinstance(exc, BudgetExceeded) else str(exc)
         for _ in range(variants):
             await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=True)
         await sync_to_async(actions.finish_row)(row_id=row.pk, errors=[message])
         return
-    columns = [c async for c in run.columns.select_related("variant").order_by("position")]
-    results = await asyncio.gather(
-        *(_generate_output(c.generation_id, batch.origin) for c in columns)
-    )
+    columns = [
+        c async for c in run.columns.select_related("variant", "generation").order_by("position")
+    ]
+    todo = [c for c in columns if c.generation.status == Generation.Status.QUEUED]
+    await asyncio.gather(*(_generate_output(c.generation_id, batch.origin) for c in todo))
+    ids = [c.generation_id for c in columns]
+    ended = {g.pk: g async for g in Generation.objects.filter(pk__in=ids)}
+    results = [ended[generation_id] for generation_id in ids]
     errors = []
     for column, generation in zip(columns, results, strict=True):
         failed = generation.status != Generation.Status.DONE

@@ -17,7 +17,13 @@ from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from . import batch_review as review
-from .batch_actions import cast_review_vote, create_batch, start_batch, start_judging
+from .batch_actions import (
+    cast_review_vote,
+    create_batch,
+    resume_batch,
+    start_batch,
+    start_judging,
+)
 from .batch_inputs import MAX_BYTES, MAX_ROWS, BatchUploadForm, parse_inputs
 from .batch_results import variant_summary
 from .experiment_actions import InvalidExperiment
@@ -86,7 +92,8 @@ def _batch_context(batch: Batch, user) -> dict[str, Any]:
 @may_edit()
 def batch_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """A batch: progress (polled while it runs), per-row outcome, votes beside judge scores;
-    POST "run" queues it for the worker, POST "judge" saves the rubric and queues the judge."""
+    POST "run" queues it for the worker, "resume" takes over a stale one (its worker died),
+    "judge" saves the rubric and queues the judge."""
     space = _workspace(request, ws)
     batch = _batch(space, pk)
     if request.method == "POST":
@@ -94,6 +101,9 @@ def batch_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
             if "judge" in request.POST:
                 start_judging(batch=batch, rubric=request.POST.get("rubric", ""))
                 messages.success(request, _("The judge is at work: scores appear below."))
+            elif "resume" in request.POST:
+                resume_batch(batch=batch, origin=request_origin(request))
+                messages.success(request, _("Batch resumed: only the rows not done will run."))
             else:
                 start_batch(batch=batch, origin=request_origin(request))
                 messages.success(request, _("Batch queued: progress appears below."))

@@ -18,10 +18,11 @@ from drafts import generation as runner
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
 from studio.http import HtmxHttpRequest
-from studio.workspaces.access import may_edit, may_review
+from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from .actions import InvalidTemplate
+from .approvals import Approvals, approval_test
 from .experiment_actions import (
     InvalidExperiment,
     cast_vote,
@@ -33,7 +34,7 @@ from .experiment_actions import (
 )
 from .forms import ExperimentForm, TemplateForm, variant_formset
 from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
-from .results import VoteRow, ranking, reviewers, rewrites, vote_rows
+from .results import VoteRow, assigned_split, ranking, reviewers, rewrites, vote_rows
 from .stats import MIN_DECISIVE_VOTES, variant_results
 from .views import _workspace
 
@@ -114,12 +115,16 @@ def _detail_context(
     space: Workspace, experiment: Experiment, user, form: TemplateForm | None = None
 ) -> dict[str, Any]:
     version = experiment.form_version()
-    if form is None and version is not None and experiment.is_running:
+    single = experiment.is_single_variant
+    if form is None and version is not None and experiment.is_running and not single:
         form = TemplateForm(version)
-    runs = experiment.runs.annotate(
+    # Batch rows are reviewed in their batch's queue: here only the runs made on this page
+    # (or, single variant, the generations assigned in the workspace), and a link per batch.
+    runs = experiment.runs.filter(batch_row__isnull=True).annotate(
         vote_count=Count("votes", distinct=True),
         my_votes=Count("votes", filter=Q(votes__voter=user), distinct=True),
-    )[:20]
+    )
+    batches = experiment.batches.annotate(row_count=Count("rows")).order_by("-created")
     return {
         "workspace": space,
         "section": "experiments",
@@ -127,7 +132,9 @@ def _detail_context(
         "variants": experiment.variants.select_related("version__template", "brand_voice_version"),
         "template": version.template if version else None,
         "form": form,
-        "runs": runs,
+        "runs": runs.select_related("created_by")[:20],
+        "batches": batches[:5],
+        "split": assigned_split(experiment) if single else None,
     }
 
 
@@ -147,6 +154,21 @@ def _launchable(run: ExperimentRun, request: HtmxHttpRequest) -> list[int]:
     return ids
 
 
+def _refuse_side_by_side(request: HtmxHttpRequest, experiment: Experiment) -> HttpResponse:
+    """A single-variant experiment has no side-by-side runs: say so, change nothing (htmx:
+    a 409 whose toast the page shows, as for any refusal that explains itself)."""
+    message = _(
+        "This is a single-variant experiment: it runs no variants side by side. Generate "
+        "from its template in the workspace, and each person gets their assigned variant."
+    )
+    if request.htmx:
+        response = forbidden_response(request, message)
+        response.status_code = 409
+        return response
+    messages.error(request, message)
+    return redirect(experiment)
+
+
 @require_POST
 @may_edit()
 async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
@@ -154,6 +176,8 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     user = await request.auser()
     space = await aget_object_or_404(Workspace.objects.for_user(user), pk=ws)
     experiment = await aget_object_or_404(Experiment.objects.filter(workspace=space), pk=pk)
+    if experiment.is_single_variant:
+        return await sync_to_async(_refuse_side_by_side)(request, experiment)
     version = await sync_to_async(experiment.form_version)()
     form = TemplateForm(version, request.POST)
     if await sync_to_async(form.is_valid)():
@@ -309,6 +333,10 @@ def _result_rows(experiment: Experiment, votes: list[VoteRow]) -> list[dict[str,
     return rows
 
 
+def _approvals(row: dict[str, Any]) -> Approvals:
+    return Approvals(row["variant"].name, row["rewrites"].approved, row["rewrites"].drafts)
+
+
 def _results_action(request: HtmxHttpRequest, experiment: Experiment) -> HttpResponse:
     """Declare a winner (moves ``production``), stop, or archive."""
     if "declare" in request.POST:
@@ -349,6 +377,7 @@ def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpRespon
         "section": "experiments",
         "experiment": experiment,
         "rows": rows,
+        "approvals": approval_test([_approvals(row) for row in rows]),
         "ranking": ranking([row["variant"] for row in rows], votes),
         "reviewers": reviewers(experiment, votes),
         "comparison": comparison,

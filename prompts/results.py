@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 
 from drafts.models import Draft, DraftVersion
 
@@ -103,3 +103,44 @@ def rewrites(experiment: Experiment) -> dict[int, Rewrites]:
             (generated, latest_text or "", status == Draft.Status.APPROVED)
         )
     return defaultdict(lambda: EMPTY, {v: summarise(d) for v, d in per_variant.items()})
+
+
+@dataclass(frozen=True)
+class Share:
+    """A variant's share of the generations assigned in a single-variant experiment."""
+
+    variant: Variant
+    count: int
+    share: float | None  # of all assigned generations so far (None before the first)
+    expected: float  # its weight's share
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.share) if self.share is not None else None
+
+    @property
+    def expected_percent(self) -> int:
+        return round(100 * self.expected)
+
+
+def assigned_split(experiment: Experiment) -> list[Share]:
+    """Per variant: how many generations were assigned to it so far, against its weight
+    (one query; batch runs are not assignments and are left out)."""
+    variants = list(experiment.variants.select_related("version"))
+    counts = dict(
+        VariantRun.objects.filter(variant__experiment=experiment, run__batch_row__isnull=True)
+        .values("variant")
+        .annotate(n=Count("pk"))
+        .values_list("variant", "n")
+    )
+    total = sum(counts.values())
+    weights = sum(v.weight for v in variants) or 1
+    return [
+        Share(
+            v,
+            counts.get(v.pk, 0),
+            counts.get(v.pk, 0) / total if total else None,
+            v.weight / weights,
+        )  # fmt: skip
+        for v in variants
+    ]

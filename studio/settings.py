@@ -241,6 +241,9 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 # Tests may pick django.tasks.backends.immediate.ImmediateBackend.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
 TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+# A batch still "running" with no progress for this many seconds is stale (its worker died):
+# its page offers "Resume", which re-queues only the rows not done.
+BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 
 # --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
 # django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by

@@ -3,9 +3,12 @@ background, then reviewed in blind pairs and, optionally, scored by a model agai
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .experiments import ExperimentRun, VariantRun
@@ -57,6 +60,11 @@ class Batch(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # The last sign of life from the worker (started, an output counted, a row finished): a
+    # running batch without one for BATCH_STALE_AFTER seconds is stale and may be resumed.
+    progressed = models.DateTimeField(null=True, blank=True)
+    # Bumped by each start or resume; a task of an older attempt stops at its next row.
+    attempt = models.PositiveIntegerField(default=0)
 
     objects = BatchQuerySet.as_manager()
 
@@ -73,6 +81,16 @@ class Batch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def last_progress(self) -> datetime:
+        return self.progressed or self.started or self.created
+
+    @property
+    def is_stale(self) -> bool:
+        """Queued or running, but with no progress for ``BATCH_STALE_AFTER`` seconds."""
+        limit = timedelta(seconds=settings.BATCH_STALE_AFTER)
+        return self.is_active and timezone.now() - self.last_progress > limit
 
     @property
     def is_judging(self) -> bool:

@@ -26,7 +26,15 @@ from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call, open_stream
 from studio.audit.models import AuditLog
 from studio.audit.recording import arecord_ai_call
-from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
+from studio.deepseek import (
+    ContentDelta,
+    DeepSeekError,
+    Finish,
+    ReasoningDelta,
+    Usage,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 
 from . import responses
 from .errors import error_body, upstream_error
@@ -114,6 +122,7 @@ class Call:
     usage: Usage | None = None
     finish_reason: str = ""
     cached: bool = False
+    include_usage: bool = False
 
     def apply(self, event: object) -> dict[str, Any] | None:
         """Record one event; the OpenAI delta to send for it, if any."""
@@ -141,6 +150,8 @@ class Call:
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
             **extra,
         }
+        if self.include_usage:
+            body["usage"] = None  # OpenAI: only the last (usage) chunk carries a value
         return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
 
     def usage_chunk(self) -> bytes:
@@ -190,16 +201,36 @@ class Call:
         self.finish_reason = answer["finish_reason"]
         self.usage = Usage(**answer["usage"])
 
+    def billed_usage(self) -> Usage | None:
+        """The tokens this call used (None for a cached answer).
+
+        DeepSeek's count, or for a stream that ended before its usage chunk (a hang-up, a cut)
+        an estimate of the prompt and the text that came, which DeepSeek bills too: without
+        it, hanging up just before the last chunk would leave calls out of the daily budget.
+        """
+        if self.cached:
+            return None
+        if self.usage is None and self.ttft is not None:
+            prompt = estimate_prompt_tokens(self.messages)
+            completion = estimate_tokens("".join(self.reasoning) + "".join(self.content))
+            self.usage = Usage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=prompt + completion,
+                prompt_cache_miss_tokens=prompt,
+            )
+        return self.usage
+
     def cost(self) -> Decimal | None:
         if self.usage is None or self.cached:
             return None
         return generation_cost(self.model, self.usage, self.at)
 
-    async def finish(self, status: str, error: DeepSeekError | None = None) -> None:
+    async def finish(self, status: str, error: Exception | None = None) -> None:
         """Audit and count the call; keep a complete deterministic answer in the cache."""
         latency = time.monotonic() - self.started
         # A cached answer used no tokens: it is neither billed nor counted in the budget.
-        usage = self.usage if self.usage and not self.cached else None
+        usage = self.billed_usage()
         cost = self.cost()
         error_code = type(error).__name__ if error else ""
         if status == AuditLog.Status.OK and not self.cached:
@@ -249,7 +280,9 @@ async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpRespo
         )
         raise
     await acheck_token_budget(request.auth.user)
-    mode = responses.cache_mode(request, temperature=payload.temperature)
+    # Thinking mode ignores temperature: temperature 0 there is not deterministic.
+    temperature = None if params.get("thinking") else payload.temperature
+    mode = responses.cache_mode(request, temperature=temperature)
     key = responses.cache_key(model=model, messages=messages, params=params)
     call = Call(request=request, model=model, messages=messages, cache_key=key, cache_mode=mode)
     found = await sync_to_async(responses.lookup)(key, mode)
@@ -257,6 +290,7 @@ async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpRespo
         call.replay(found)
     include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
     if payload.stream:
+        call.include_usage = include_usage
         response = await _stream_response(call, params, include_usage=include_usage)
     else:
         response = await _json_response(call, params)
@@ -270,6 +304,9 @@ async def _json_response(call: Call, params: dict[str, Any]) -> HttpResponse:
             result = await get_client().chat(messages=call.messages, model=call.model, **params)
         except DeepSeekError as exc:
             await call.finish(AuditLog.Status.FAILED, exc)
+            raise
+        except asyncio.CancelledError:  # the client left before the answer
+            await call.finish(AuditLog.Status.CANCELLED)
             raise
         call.content, call.reasoning = (
             [result.content],
@@ -305,6 +342,10 @@ async def _stream_response(
         except DeepSeekError as exc:
             await call.finish(AuditLog.Status.FAILED, exc)
             raise
+        except asyncio.CancelledError:  # the client left while DeepSeek had not answered yet
+            await events.aclose()
+            await call.finish(AuditLog.Status.CANCELLED)
+            raise
     stream = _sse(call, events, first, include_usage=include_usage)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -336,6 +377,9 @@ async def _sse(
             yield b"data: " + json.dumps(error_body(upstream_error(exc))).encode() + b"\n\n"
         except (asyncio.CancelledError, GeneratorExit):
             status = AuditLog.Status.CANCELLED  # the client went away
+            raise
+        except Exception as exc:  # a bug: never audit half an answer as a success
+            status, error = AuditLog.Status.FAILED, exc
             raise
         finally:
             await events.aclose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from studio.deepseek import (
     AuthenticationFailed,
     BadRequest,
@@ -67,7 +69,13 @@ def upstream_error(exc: DeepSeekError) -> ApiError:
         case _:
             status = 503 if getattr(exc, "retry_after", None) else 502
             kind = "upstream_error"
-    error = ApiError(status, exc.user_message, type=kind, code=type(exc).__name__)
+    message = exc.user_message
+    if "DEEPSEEK_" in message:  # advice for the studio's operators names its settings
+        message = _(
+            "The studio could not use its model provider. Try again later; if it keeps "
+            "happening, tell the studio's operators."
+        )
+    error = ApiError(status, message, type=kind, code=type(exc).__name__)
     if exc.retry_after is not None or status in (429, 503):
         error.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 5)))
     return error

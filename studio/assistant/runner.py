@@ -4,18 +4,27 @@ The same shape as the draft runner (drafts/generation.py), much smaller: the POS
 starts the task, and the SSE GET only watches (``drafts.events.follow``), so a reconnect never
 asks twice. The answer is saved, audited and counted once, when the stream ends; its final
 event carries the answer rendered through the sanitizing Markdown renderer.
+
+With Redis configured (``drafts.relay.enabled()``) the log is also mirrored into a Redis
+stream, as generations are, so that a browser whose SSE lands on another worker follows the
+answer live; a heartbeat in the shared cache tells those watchers that the answering worker
+is still alive (``is_alive``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from drafts import relay
 from drafts.events import GenerationLog
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
@@ -26,8 +35,11 @@ from studio.observability import task_context
 from .actions import failure_text
 from .models import AssistantMessage
 
+logger = logging.getLogger(__name__)
+
 MESSAGE = "assistant/panel.html#assistant-message"
 FINISHED_LOG_TTL = 60.0  # a watcher that reconnects late still gets the final event
+HEARTBEAT_TTL = 15
 
 _logs: dict[int, GenerationLog] = {}
 _tasks: dict[int, asyncio.Task[None]] = {}
@@ -44,10 +56,45 @@ def task_for(message_id: int) -> asyncio.Task[None] | None:
 def launch(message_id: int, *, messages: list[dict[str, Any]], origin: dict[str, Any]):
     """Start answering in the background (the request's id stays on its log lines)."""
     log = _logs[message_id] = GenerationLog(message_id)
-    task = asyncio.create_task(answer(message_id, messages, origin, log), context=task_context())
+    run = mirrored if relay.enabled() else answer
+    task = asyncio.create_task(run(message_id, messages, origin, log), context=task_context())
     _tasks[message_id] = task
     task.add_done_callback(lambda _: _tasks.pop(message_id, None))
     return task
+
+
+def alive_key(message_id: int) -> str:
+    return f"studio:assistant-alive:{message_id}"
+
+
+async def is_alive(message_id: int) -> bool:
+    """Whether some worker is still answering (its heartbeat is in the shared cache)."""
+    return await cache.aget(alive_key(message_id)) is not None
+
+
+async def mirrored(
+    message_id: int, messages: list[dict[str, Any]], origin: dict[str, Any], log: GenerationLog
+) -> None:
+    """``answer``, with its log mirrored through the Redis relay and a heartbeat kept."""
+    key = relay.assistant_key(message_id)
+    batch = settings.GENERATION_SSE_BATCH
+    publisher = asyncio.create_task(relay.publish(log, batch=batch, key=key))
+    heartbeat = asyncio.create_task(_keep_alive(message_id))
+    try:
+        await answer(message_id, messages, origin, log)
+    finally:
+        heartbeat.cancel()
+        try:  # let the mirror write the final entry; never let it outlive the answer
+            await asyncio.wait_for(publisher, timeout=5)
+        except Exception:
+            logger.exception("Could not relay the end of assistant answer %s", message_id)
+        await cache.adelete(alive_key(message_id))
+
+
+async def _keep_alive(message_id: int) -> None:
+    while True:
+        await cache.aset(alive_key(message_id), 1, HEARTBEAT_TTL)
+        await asyncio.sleep(HEARTBEAT_TTL / 3)
 
 
 async def answer(

@@ -6,6 +6,8 @@ Each user has their own conversation per draft: every query starts from the user
 
 from __future__ import annotations
 
+from functools import partial
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,12 +15,13 @@ from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, re
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from drafts import relay
 from drafts.events import follow, sse_event
 from drafts.models import Draft
 from drafts.views import release_connections
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import request_origin
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, threadless
 
 from . import actions, runner
 from .models import AssistantMessage
@@ -89,20 +92,38 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
     message = await sync_to_async(_latest_answer)(user, draft)
     log = runner.get_log(message.pk) if message else None
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
+    after, heartbeat = int(raw) if raw.isdigit() else 0, settings.GENERATION_SSE_HEARTBEAT
     if log is not None:
-        after = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-        stream = follow(
-            log,
-            after=int(after) if after.isdigit() else 0,
-            batch=settings.GENERATION_SSE_BATCH,
-            heartbeat=settings.GENERATION_SSE_HEARTBEAT,
+        stream = follow(log, after=after, batch=settings.GENERATION_SSE_BATCH, heartbeat=heartbeat)
+    elif message is not None and message.is_streaming and relay.enabled():
+        # Another worker answers: follow its mirror in Redis (studio.assistant.runner).
+        key, when_idle = relay.assistant_key(message.pk), partial(_when_idle, message.pk)
+        stream = relay.follow(
+            message.pk, after=after, heartbeat=heartbeat, when_idle=when_idle, key=key
         )
-    else:  # finished (or answered by another worker): the saved answer, once
+    else:  # finished (or answered by another worker without Redis): the saved answer, once
         stream = _saved(message)
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response = StreamingHttpResponse(threadless(stream), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _reloaded(message_id: int) -> AssistantMessage | None:
+    try:
+        return AssistantMessage.objects.filter(pk=message_id).first()
+    finally:
+        release_connections()
+
+
+async def _when_idle(message_id: int) -> str | None:
+    """After a quiet spell on the relay: the saved answer once it has ended, or once no
+    worker answers it any more (lost with its worker); None while it is being answered."""
+    message = await sync_to_async(_reloaded)(message_id)
+    if message is not None and message.is_streaming and await runner.is_alive(message_id):
+        return None
+    return await sync_to_async(runner.render_message)(message) if message else ""
 
 
 async def _saved(message: AssistantMessage | None):

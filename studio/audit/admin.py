@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
@@ -44,13 +45,24 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); prompts,
+# responses, model names and request ids come from callers, so such cells get an apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(row: AuditLog, name: str) -> object:
     value = getattr(row, name)
     if name == "created":
         return value.isoformat()
     if name == "api_key":
         return row.api_key.prefix if row.api_key else ""
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, models.Model):
+        value = str(value)  # usernames and workspace names are callers' text too
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @admin.action(description=_("Export selected entries as CSV"))

@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
+from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from studio.deepseek.pricing import DEFAULT_PRICES
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -84,7 +87,7 @@ def observe_ai_call(
     ``error_kind`` (e.g. the DeepSeek error class name) is counted in ``ai_error_count`` for a
     failed call, ``unknown`` when not given.
     """
-    model = model or "unknown"
+    model = model_label(model)
     status = "ok" if status == "done" else status
     REQUESTS.labels(model=model, status=status).inc()
     if latency_s is not None:
@@ -99,6 +102,19 @@ def observe_ai_call(
         TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
     if cost:
         COST.labels(model=model).inc(float(cost))
+
+
+def model_label(model: str) -> str:
+    """The ``model`` label for a model name: API callers choose the name they send, so only
+    models the studio knows (configured or priced) get a series of their own; every other
+    name counts as ``other``, keeping the label's values bounded."""
+    known = {
+        settings.DEEPSEEK_MODEL,
+        settings.DEEPSEEK_REASONING_MODEL,
+        *DEFAULT_PRICES,
+        *settings.DEEPSEEK_PRICES,
+    }
+    return model if model in known else ("other" if model else "unknown")
 
 
 def observe_cache(result: str) -> None:

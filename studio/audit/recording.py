@@ -99,7 +99,7 @@ def record_ai_call(
         generation_id=generation_id,
         prompt=format_prompt(prompt),
         response=response,
-        model=model,
+        model=model[: AuditLog._meta.get_field("model").max_length],  # callers name models
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         total_tokens=total_tokens,
@@ -141,6 +141,7 @@ def record_generation(generation_id: int) -> AuditLog:
     generation = Generation.objects.select_related("draft").get(pk=generation_id)
     origin = cache.get(_origin_key(generation_id)) or {"channel": AuditLog.Channel.UI}
     cache.delete(_origin_key(generation_id))
+    prompt_tokens, completion_tokens, cost = _billed(generation)
     row = record_ai_call(
         status=generation.status,
         user_id=generation.created_by_id,
@@ -149,9 +150,9 @@ def record_generation(generation_id: int) -> AuditLog:
         prompt=generation.messages,
         response=generation.text,
         model=generation.model,
-        prompt_tokens=generation.prompt_tokens,
-        completion_tokens=generation.completion_tokens,
-        cost=generation.cost,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost=cost,
         latency_ms=generation.duration_ms,
         ttft_ms=generation.ttft_ms,
         error_code=generation.error_code,
@@ -162,12 +163,35 @@ def record_generation(generation_id: int) -> AuditLog:
         status=row.status,
         latency_s=_seconds(generation.duration_ms),
         ttft_s=_seconds(generation.ttft_ms),
-        prompt_tokens=generation.prompt_tokens,
-        completion_tokens=generation.completion_tokens,
-        cost=generation.cost,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost=cost,
         error_kind=generation.error_code,
     )
     return row
+
+
+def _billed(generation) -> tuple[int | None, int | None, Decimal | None]:
+    """Tokens and cost: DeepSeek's count, or for a stream that ended before its usage chunk
+    (stopped, cut off, interrupted) an estimate of the prompt and the new text, which DeepSeek
+    bills too; without it, stopping just before the end would keep calls out of the budget."""
+    new_text = generation.reasoning + generation.text.removeprefix(
+        generation.params.get("prefix", "")
+    )
+    if generation.prompt_tokens is not None or not new_text:
+        return generation.prompt_tokens, generation.completion_tokens, generation.cost
+    from studio.ai import generation_cost
+    from studio.deepseek import Usage
+    from studio.deepseek.pricing import estimate_prompt_tokens, estimate_tokens
+
+    prompt, completion = estimate_prompt_tokens(generation.messages), estimate_tokens(new_text)
+    usage = Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        prompt_cache_miss_tokens=prompt,
+    )
+    return prompt, completion, generation_cost(generation.model, usage, generation.created)
 
 
 async def arecord_generation(generation_id: int) -> AuditLog:

@@ -7,21 +7,32 @@ the upstream calls).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import httpx2
 import openai
 import pytest
 import respx
+from asgiref.sync import sync_to_async
 
 from studio.asgi import application
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
-from tests.conftest import CHAT_URL, completion, sse_body, sse_response
+from tests.conftest import (
+    CHAT_URL,
+    chunk,
+    completion,
+    sse_body,
+    sse_response,
+    streaming_response,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+CHAT_URL_STUDIO = "http://localhost/api/ai/v1/chat/completions"
 MESSAGES = [
     {"role": "system", "content": "You write product copy."},
     {"role": "user", "content": "A tagline for a desk lamp."},
@@ -230,3 +241,207 @@ async def test_a_revoked_key_is_refused(sdk, user):
 
     with pytest.raises(openai.AuthenticationError):
         await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+
+
+async def _disconnect_mid_stream(raw_key: str) -> None:
+    """Stream a chat whose upstream stalls after "Half", then hang up; wait for DeepSeek's
+    stream to be closed."""
+    from tests.deepseek.conftest import StreamingASGITransport
+
+    upstream_closed = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        try:
+            yield chunk({"role": "assistant", "content": ""}) + chunk({"content": "Half"})
+            await asyncio.Event().wait()  # DeepSeek keeps generating
+            yield b""
+        finally:
+            upstream_closed.set()
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(stalled()))
+    transport = StreamingASGITransport(application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        body = {"model": "deepseek-flash", "messages": MESSAGES, "stream": True}
+        headers = {"Authorization": f"Bearer {raw_key}"}
+        async with client.stream("POST", CHAT_URL_STUDIO, json=body, headers=headers) as reply:
+            async for part in reply.aiter_bytes():
+                if b"Half" in part:
+                    break
+    await asyncio.wait_for(upstream_closed.wait(), 5)
+
+
+@respx.mock
+async def test_a_client_disconnect_cancels_upstream_and_is_audited_as_cancelled(raw_key):
+    await _disconnect_mid_stream(raw_key)
+
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.response) == ("cancelled", "Half")
+
+
+@respx.mock
+async def test_a_stream_cancelled_before_its_usage_still_counts_against_the_budget(raw_key, user):
+    """DeepSeek bills what it generated before the hang-up; hanging up just before the final
+    (usage) chunk must not make a call free for the daily budget."""
+    from studio.api.limits import tokens_used_today
+
+    await _disconnect_mid_stream(raw_key)
+
+    row = await AuditLog.objects.aget()
+    assert row.prompt_tokens and row.completion_tokens
+    assert await sync_to_async(tokens_used_today)(user) == row.total_tokens > 0
+
+
+@respx.mock
+async def test_temperature_zero_in_thinking_mode_is_not_reused(sdk):
+    """Thinking mode ignores temperature, so temperature 0 there is not deterministic."""
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+    thinking = {"thinking": {"type": "enabled"}}
+
+    for _ in range(2):
+        reply = await sdk.chat.completions.with_raw_response.create(
+            model="deepseek-flash", messages=MESSAGES, temperature=0, extra_body=thinking
+        )
+
+    assert route.call_count == 2 and reply.headers["x-studio-cache"] == "off"
+
+
+@respx.mock
+async def test_with_include_usage_every_chunk_carries_a_null_usage(raw_key):
+    """OpenAI's wire format: with include_usage, chunks before the usage chunk say usage null."""
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Light"])))
+    transport = httpx2.ASGITransport(app=application)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        reply = await client.post(
+            CHAT_URL_STUDIO,
+            json={
+                "model": "deepseek-flash",
+                "messages": MESSAGES,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+            headers={"Authorization": f"Bearer {raw_key}"},
+        )
+
+    events = [line[6:] for line in reply.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all("usage" in c and c["usage"] is None for c in chunks[:-1])
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] == 17
+
+
+def _unknown_model_upstream() -> None:
+    body = b'{"error":{"message":"Model Not Exist","type":"invalid_request_error"}}'
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(400, content=body))
+    models = {"object": "list", "data": [{"id": "deepseek-flash", "object": "model"}]}
+    respx.get(CHAT_URL.replace("chat/completions", "models")).mock(
+        return_value=httpx.Response(200, json=models)
+    )
+
+
+@respx.mock
+async def test_an_unknown_model_name_adds_no_metrics_series(sdk):
+    """Callers choose the model string: it must not become a Prometheus label value."""
+    _unknown_model_upstream()
+
+    with pytest.raises(openai.BadRequestError):
+        await sdk.chat.completions.create(model="made-up-model-7f3a", messages=MESSAGES)
+
+    assert sample("ai_request_total", {"model": "made-up-model-7f3a", "status": "failed"}) == 0
+    assert sample("ai_request_total", {"model": "other", "status": "failed"}) >= 1
+
+
+@respx.mock
+async def test_a_long_model_name_is_audited_cut_to_the_column(sdk):
+    """AuditLog.model is 64 characters; PostgreSQL refuses longer values (a 500)."""
+    _unknown_model_upstream()
+
+    with pytest.raises(openai.BadRequestError):
+        await sdk.chat.completions.create(model="m" * 200, messages=MESSAGES)
+
+    row = await AuditLog.objects.aget()
+    assert row.status == "failed" and row.model == "m" * 64
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@respx.mock
+async def test_a_hang_up_before_the_first_token_is_audited_as_cancelled(raw_key, stream):
+    """Thinking models can take minutes to the first token; a client that leaves meanwhile
+    is a cancelled call (audited and counted), and DeepSeek's stream is closed."""
+    from asgiref.testing import ApplicationCommunicator
+
+    upstream_started, upstream_closed = asyncio.Event(), asyncio.Event()
+
+    async def queued() -> AsyncIterator[bytes]:
+        try:
+            upstream_started.set()
+            await asyncio.Event().wait()  # still queued at DeepSeek
+            yield b""
+        finally:
+            upstream_closed.set()
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(queued()))
+    body = json.dumps({"model": "deepseek-flash", "messages": MESSAGES, "stream": stream})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/ai/v1/chat/completions",
+        "raw_path": b"/api/ai/v1/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {raw_key}".encode()),
+        ],
+        "server": ("localhost", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+    app = ApplicationCommunicator(application, scope)
+    await app.send_input({"type": "http.request", "body": body.encode(), "more_body": False})
+    await asyncio.wait_for(upstream_started.wait(), 5)
+    await app.send_input({"type": "http.disconnect"})
+    await app.wait(timeout=5)
+
+    await asyncio.wait_for(upstream_closed.wait(), 5)
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.response) == ("cancelled", "")
+
+
+@respx.mock
+async def test_upstream_trouble_of_the_studio_does_not_leak_its_settings(sdk):
+    """The advice for the studio's operators (which setting to fix) is not for API callers."""
+    body = b'{"error":{"message":"Authentication Fails (no such user)","type":"auth"}}'
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(401, content=body))
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
+
+    assert caught.value.status_code == 502
+    assert "DEEPSEEK_" not in caught.value.message and "operators" in caught.value.message
+    row = await AuditLog.objects.aget()
+    assert row.error_code == "AuthenticationFailed"
+
+
+@respx.mock
+async def test_an_unexpected_failure_mid_stream_is_not_audited_as_a_success(raw_key):
+    """Whatever breaks the stream, the audit row must not say ``ok`` for half an answer."""
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield chunk({"role": "assistant", "content": ""}) + chunk({"content": "Half"})
+        raise RuntimeError("a bug, not a DeepSeek error")
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(broken()))
+    transport = httpx2.ASGITransport(app=application)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        with pytest.raises(RuntimeError):
+            await client.post(
+                CHAT_URL_STUDIO,
+                json={"model": "deepseek-flash", "messages": MESSAGES, "stream": True},
+                headers={"Authorization": f"Bearer {raw_key}"},
+            )
+
+    row = await AuditLog.objects.aget()
+    assert (row.status, row.error_code, row.response) == ("failed", "RuntimeError", "Half")

@@ -1,5 +1,6 @@
 """The audit log in the admin (read-only, CSV export) and the retention command."""
 
+import csv
 from datetime import timedelta
 from io import StringIO
 
@@ -66,3 +67,30 @@ def test_prune_deletes_only_rows_past_retention(user, settings):
 
     assert list(AuditLog.objects.all()) == [recent]
     assert not AuditLog.objects.filter(pk=old.pk).exists()
+
+
+def test_csv_export_neutralises_formulas(admin_client, user):
+    """Prompts, responses and request ids come from callers: a cell that a spreadsheet would
+    run as a formula (=, +, -, @, tab, CR) is exported with a leading apostrophe."""
+    rows = [
+        AuditLog.objects.create(user=user, status="ok", prompt='=HYPERLINK("http://x","y")'),
+        AuditLog.objects.create(user=user, status="ok", response="+1+cmd|' /C calc'!A0"),
+        AuditLog.objects.create(user=user, status="ok", request_id="@SUM(1,1)", model="-2+3"),
+        AuditLog.objects.create(user=user, status="ok", prompt="\t=1", response="\r=1"),
+        AuditLog.objects.create(user=get_user_model().objects.create(username="-evil")),
+    ]
+
+    response = admin_client.post(
+        "/admin/audit/auditlog/",
+        {"action": "export_csv", "_selected_action": [r.pk for r in rows]},
+    )
+
+    cells = [
+        cell
+        for line in csv.reader(StringIO(b"".join(response.streaming_content).decode()))
+        for cell in line
+    ]
+    dangerous = [c for c in cells if c[:1] in {"=", "+", "-", "@", "\t", "\r"}]
+    assert dangerous == []
+    assert '\'=HYPERLINK("http://x","y")' in cells and "'@SUM(1,1)" in cells
+    assert "'-2+3" in cells and "'-evil" in cells

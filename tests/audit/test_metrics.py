@@ -23,6 +23,7 @@ def test_metrics_need_the_token(client, settings):
 
 def test_metrics_show_the_ai_series_after_calls(client, settings):
     settings.METRICS_TOKEN = "scrape-me"
+    settings.DEEPSEEK_MODEL = "m-test"  # a configured model gets its own series
     observe_ai_call(
         model="m-test",
         status="ok",
@@ -57,3 +58,17 @@ def test_open_streams_gauge_follows_the_block():
     with open_stream():
         assert sample("ai_open_streams") == before + 1
     assert sample("ai_open_streams") == before
+
+
+def test_model_names_the_studio_does_not_know_share_one_series(settings):
+    """The model label's values stay bounded whatever names API callers send."""
+    settings.DEEPSEEK_PRICES = {"priced-model": ["0.1", "0.2", "0.3"]}
+    before = sample("ai_request_total", {"model": "other", "status": "ok"})
+
+    for name in ("typo-1", "typo-2", "x" * 300):
+        observe_ai_call(model=name, status="ok")
+    observe_ai_call(model="priced-model", status="ok")
+
+    assert sample("ai_request_total", {"model": "other", "status": "ok"}) == before + 3
+    assert sample("ai_request_total", {"model": "typo-1", "status": "ok"}) == 0
+    assert sample("ai_request_total", {"model": "priced-model", "status": "ok"}) == 1

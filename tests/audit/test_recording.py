@@ -109,3 +109,37 @@ def test_record_generation_audits_and_counts_each_outcome(
     assert row.cost == Decimal("0.000123") and row.response == "Some text"
     after = sample("ai_request_total", {"model": generation.model, "status": audit_status})
     assert after == before + 1
+
+
+@pytest.mark.parametrize("status", ["cancelled", "failed", "interrupted"])
+def test_a_generation_ended_before_its_usage_is_audited_with_estimated_tokens(
+    generation, user, status
+):
+    """DeepSeek bills a stopped stream's tokens; the budget must count them too."""
+    from studio.api.limits import tokens_used_today
+
+    finish_generation(
+        generation_id=generation.pk,
+        status=status,
+        text="Written before the stop. " * 20,
+        reasoning="",
+        fields={"duration_ms": 900, "ttft_ms": 200},
+    )
+
+    row = record_generation(generation.pk)
+
+    assert row.prompt_tokens > 0 and row.completion_tokens > 0
+    assert row.cost is not None and row.cost > 0
+    assert tokens_used_today(user) == row.total_tokens
+    generation.refresh_from_db()
+    assert generation.prompt_tokens is None  # the generation keeps "no usage reported"
+
+
+def test_a_generation_stopped_before_any_text_costs_nothing(generation, user):
+    finish_generation(
+        generation_id=generation.pk, status="cancelled", text="", reasoning="", fields={}
+    )
+
+    row = record_generation(generation.pk)
+
+    assert (row.prompt_tokens, row.completion_tokens, row.cost) == (None, None, None)

@@ -83,3 +83,33 @@ def test_regenerate_restore_and_export(page: Page, studio_url, ready):
         page.get_by_role("link", name="Markdown").click()
     exported = download.value.path().read_text(encoding="utf-8")
     assert first.split("\n")[0].strip() in exported  # the restored text, as Markdown
+
+
+def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
+    page: Page, browser, studio_url, ready, other_user
+):
+    """The final panel the stream swaps in is the reviewer's own, as on a page load."""
+    from studio.workspaces.actions import add_member
+
+    add_member(workspace=ready, user=other_user, role="reviewer")
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.get_by_role("link", name="Marketing").click()
+    fill_product_form(page, features="Warm light [[sim:tokens=600]]")  # about 6 s of text
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#stream-text")).not_to_be_empty()
+    draft_id = page.url.split("draft=")[1].split("&")[0]
+    reviewer = browser.new_context(locale="en-US").new_page()
+    log_in(reviewer, studio_url, "cordelia", "pw-cordelia-123")
+
+    reviewer.goto(f"{studio_url}/drafts/{draft_id}/")
+    expect(reviewer.locator("#stream-text")).not_to_be_empty()  # watching it live
+    expect(reviewer.get_by_role("button", name="Stop")).to_have_count(0)
+
+    expect(reviewer.locator("#version-list")).to_contain_text("v1", timeout=20_000)
+    expect(page.locator("#version-list")).to_contain_text("v1", timeout=20_000)
+    expect(page.get_by_role("button", name="Regenerate", exact=True)).to_be_visible()
+    for controls in [reviewer.get_by_role("button"), reviewer.get_by_role("link")]:
+        for name in ["Regenerate", "Edit", "Share read-only link", "Shorter", "Move"]:
+            expect(controls.filter(has_text=name)).to_have_count(0)
+    expect(reviewer.get_by_label("Status")).to_be_visible()  # reviewers may set it
+    reviewer.context.close()

@@ -4,7 +4,7 @@ import pytest
 
 from drafts.actions import VersionConflict, add_version, reorder_section, save_section
 from drafts.models import Draft
-from drafts.sections import move_section, outline, replace_section
+from drafts.sections import move_section, outline, plan_move, replace_section
 
 DOC = (
     "Intro line.\n\n"
@@ -63,7 +63,7 @@ def test_moving_a_section_swaps_it_with_its_neighbour_and_keeps_every_byte():
     assert moved.startswith(DOC[: outline(DOC)[1].start])  # preamble and section 0 as they were
     assert "# 使用\n\n中文说明。\n\n## Configure\r\n\nSet  **KEY**.  \n" in moved
     assert sorted(moved) == sorted(DOC)  # the same characters: nothing added or lost
-    assert move_section(moved, 1, 2) == DOC
+    assert move_section(moved, 2, 1) == DOC  # the leaf back up: "使用" now heads "Configure"
 
 
 def test_moving_a_section_past_either_end_is_refused():
@@ -83,10 +83,83 @@ def test_reorder_section_saves_a_version_based_on_the_newest_only(workspace, use
     draft = Draft.objects.create(workspace=workspace, title="Guide", created_by=user)
     add_version(draft_id=draft.pk, text=DOC, source="generated", author_id=user.pk)
 
-    version = reorder_section(draft_id=draft.pk, index=0, to=1, base_number=1, author_id=user.pk)
+    version, landed = reorder_section(
+        draft_id=draft.pk, index=0, to=1, base_number=1, author_id=user.pk
+    )
 
     assert (version.number, version.source, version.based_on) == (2, "edited", 1)
-    assert [s.title for s in outline(version.text)] == ["Configure", "Install", "使用"]
+    # "Install" has a subsection: the two move together, past "使用".
+    assert [s.title for s in outline(version.text)] == ["使用", "Install", "Configure"]
+    assert landed == 1
     with pytest.raises(VersionConflict):
         reorder_section(draft_id=draft.pk, index=0, to=1, base_number=1, author_id=user.pk)
     assert draft.versions.count() == 2
+
+
+NESTED = (
+    "Preface.\n\n"
+    "## A\n\nAlpha.\n\n### A.1\n\nAlpha one.\n\n#### A.1.a\n\nDeep.\n\n"
+    "## B\r\n\nBravo  **bold**.\n\n### B.1\n\n中文。\n\n"
+    "## C\n\nCharlie.\n"
+)
+
+
+def block(text: str, first: str, last: str) -> str:
+    """The bytes from heading ``first`` to the end of section ``last``, trailing blank lines
+    left out (they stay between positions)."""
+    sections = {s.title: s for s in outline(text)}
+    return text[sections[first].start : sections[last].end].rstrip("\r\n")
+
+
+def test_moving_a_parent_down_takes_its_subsections_and_keeps_every_other_byte():
+    moved, landed = plan_move(NESTED, 0, 1)
+
+    assert [s.title for s in outline(moved)] == ["B", "B.1", "A", "A.1", "A.1.a", "C"]
+    assert landed == 2  # where "A" is now
+    assert moved.startswith("Preface.\n\n" + block(NESTED, "B", "B.1") + "\n\n")
+    assert block(moved, "A", "A.1.a") == block(NESTED, "A", "A.1.a")  # children attached
+    assert moved.endswith("\n\n## C\n\nCharlie.\n")
+    assert sorted(moved) == sorted(NESTED)  # nothing added or lost
+    assert move_section(moved, 2, 1) == NESTED  # and back up again
+
+
+def test_moving_a_parent_up_passes_the_whole_previous_block():
+    moved, landed = plan_move(NESTED, 3, 2)  # "B" up: past "A" with A.1 and A.1.a
+
+    assert [s.title for s in outline(moved)] == ["B", "B.1", "A", "A.1", "A.1.a", "C"]
+    assert landed == 0
+    assert block(moved, "B", "B.1") == block(NESTED, "B", "B.1")
+    assert moved == plan_move(NESTED, 0, 1)[0]
+
+
+def test_a_nested_parent_moves_with_its_own_subsections_only():
+    # "A.1" (with A.1.a) is its parent's last subsection: down, it passes the next heading.
+    moved, landed = plan_move(NESTED, 1, 2)
+
+    assert [s.title for s in outline(moved)] == ["A", "B", "A.1", "A.1.a", "B.1", "C"]
+    assert landed == 2
+    assert block(moved, "A.1", "A.1.a") == block(NESTED, "A.1", "A.1.a")
+    assert sorted(moved) == sorted(NESTED)
+    # Up from the top of its parent, it passes the parent's heading section alone.
+    up, landed = plan_move(NESTED, 1, 0)
+    assert [s.title for s in outline(up)] == ["A.1", "A.1.a", "A", "B", "B.1", "C"]
+    assert landed == 0
+
+
+def test_leaf_sections_still_move_flat():
+    assert [s.title for s in outline(move_section(NESTED, 5, 4))] == [
+        "A",
+        "A.1",
+        "A.1.a",
+        "B",
+        "C",
+        "B.1",
+    ]
+    assert plan_move(NESTED, 2, 3)[1] == 3  # "A.1.a" down past "B"'s heading
+
+
+def test_a_parent_whose_block_ends_the_draft_cannot_move_down():
+    text = "# One\n\nx\n\n# Two\n\n## Two.1\n\ny\n"
+    with pytest.raises(IndexError):
+        move_section(text, 1, 2)
+    assert [s.title for s in outline(move_section(text, 1, 0))] == ["Two", "Two.1", "One"]

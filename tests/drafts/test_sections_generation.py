@@ -191,11 +191,13 @@ async def test_the_section_stream_carries_only_new_text_linear_in_the_output(
         # Every piece exactly once, in order: nothing of the draft, nothing sent twice.
         assert "".join(_payload(f) for f in deltas) == "".join(pieces)
         assert not any(b"Untouched paragraph" in f for f in deltas)
+        # Bytes = the output + a small header per frame, and at most a frame per token:
+        # linear in the output however the tokens were batched (resending the section so
+        # far per token would be quadratic). How many frames depends on timing: a watcher
+        # that connects late gets the text so far in one frame.
+        assert len(deltas) <= len(pieces)
         assert sum(len(f) for f in deltas) <= len("".join(pieces)) + 64 * len(deltas)
         assert [f for f in frames if b"event: done\n" in f] == frames[-1:]
-    assert len(_deltas(large)) > 20  # the tokens really came in many frames
-    ratio = sum(map(len, _deltas(large))) / sum(map(len, _deltas(small)))
-    assert ratio < 8 * 1.5  # 8× the output → about 8× the bytes (quadratic would be ~64×)
     texts = [v.text async for v in DraftVersion.objects.filter(draft=guide).order_by("number")]
     assert len(texts) == 3
     assert sections_except(texts[2], 1) == sections_except(GUIDE, 1)

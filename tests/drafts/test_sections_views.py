@@ -56,7 +56,8 @@ def test_moving_a_section_down_saves_a_version_and_returns_the_panel(client, use
     assert 'id="draft-panel"' in html and "<html" not in html
     latest = guide.latest_version()
     assert (latest.number, latest.source, latest.based_on) == (2, "edited", 1)
-    assert [s.title for s in outline(latest.text)] == ["Configure", "Install", "Use"]
+    # "Install" moves with its subsection "Configure", past "Use".
+    assert [s.title for s in outline(latest.text)] == ["Use", "Install", "Configure"]
     assert 'data-outline-item="1" data-moved="down"' in html  # where the focus goes next
 
 
@@ -123,6 +124,36 @@ def test_a_reload_while_a_section_streams_shows_it_live_in_its_place(client, use
     assert f"/generations/{suggestion.generation_id}/events/" in page
     assert 'id="section-0" data-section="0">' in page  # the others as they are
     assert 'id="stream-text"' not in page  # the draft itself is not "generating"
+
+
+def test_a_reviewer_watching_a_section_stream_gets_no_stop_button(client, user, other_user, guide):
+    from studio.workspaces.actions import add_member
+
+    add_member(workspace=guide.workspace, user=other_user, role="reviewer")
+    suggestion = start_suggestion(draft=guide, user=user, kind="regenerate", section_index=2)
+    Generation.objects.filter(pk=suggestion.generation_id).update(status="running")
+    cache.set(runner.alive_key(suggestion.generation_id), 1, 30)  # a worker runs it
+    stop = f'hx-post="/generations/{suggestion.generation_id}/cancel/"'
+
+    client.force_login(other_user)
+    as_reviewer = client.get(guide.get_absolute_url()).content.decode()
+    client.force_login(user)
+    as_editor = client.get(guide.get_absolute_url()).content.decode()
+
+    assert 'data-section="2" data-section-live' in as_reviewer and stop not in as_reviewer
+    assert stop in as_editor
+
+
+def test_a_parent_that_ends_the_draft_cannot_be_moved_down(client, user, workspace):
+    draft = Draft.objects.create(workspace=workspace, title="Nested", created_by=user)
+    text = "# One\n\nx\n\n# Two\n\ny\n\n## Two.1\n\nz\n"
+    add_version(draft_id=draft.pk, text=text, source="generated", author_id=user.pk)
+    client.force_login(user)
+
+    page = client.get(draft.get_absolute_url()).content.decode()
+
+    assert 'value="down" disabled aria-label="Move “Two” down"' in page
+    assert 'value="down"  aria-label="Move “One” down"' in page
 
 
 def test_a_stale_regenerate_starts_nothing(client, user, guide, launched):

@@ -235,3 +235,30 @@ def test_hostile_model_output_is_shown_as_text_in_sections_and_suggestions(clien
     assert "<script>alert" not in html and 'href="javascript' not in html
     assert "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the suggestion, as text
+
+
+def test_a_reviewer_sees_suggestions_without_their_controls(client, user, other_user, draft):
+    """The diff is there to read; accept, reject, headline picks and Stop are not."""
+    from django.core.cache import cache
+
+    from drafts import generation as runner
+    from drafts.models import Generation
+    from studio.workspaces.actions import add_member
+
+    add_member(workspace=draft.workspace, user=other_user, role="reviewer")
+    suggested(draft, user, "The quick red fox jumps over the lazy dog.", selection=TEXT[15:])
+    suggested(draft, user, "1. Bright\n2. Warm\n3. Calm\n4. Clear\n5. Soft", kind="headlines")
+    running = start_suggestion(draft=draft, user=user, kind="shorter")
+    Generation.objects.filter(pk=running.generation_id).update(status="running")
+    cache.set(runner.alive_key(running.generation_id), 1, 30)  # a worker runs it
+    client.force_login(other_user)
+
+    page = client.get(draft.get_absolute_url()).content.decode()
+
+    assert page.count("data-suggestion=") == 3 and "<del" in page  # all shown, diff readable
+    for control in ["/decide/", "/headline/", "/cancel/", 'id="rewrite-form"', "Accept all"]:
+        assert control not in page
+    client.force_login(user)
+    as_editor = client.get(draft.get_absolute_url()).content.decode()
+    for control in ["/decide/", "/headline/", "/cancel/", 'id="rewrite-form"', "Accept all"]:
+        assert control in as_editor

@@ -213,6 +213,32 @@ def test_the_panel_offers_restore_only_for_an_older_version(client, user, draft)
     assert "Restore v" not in latest and "Restore v1 as the newest version" in older
 
 
+def test_a_reviewer_reads_the_editor_compare_and_old_versions_without_controls(
+    client, user, other_user, draft
+):
+    """Every page a reviewer can open shows no button that only earns a 403."""
+    from studio.workspaces.actions import add_member
+
+    add_member(workspace=draft.workspace, user=other_user, role="reviewer")
+    add_version(draft_id=draft.pk, text="Second", source="edited", author_id=user.pk)
+    client.force_login(other_user)
+
+    editor = client.get(reverse("drafts:edit", args=[draft.pk])).content.decode()
+    compare = client.get(reverse("drafts:compare", args=[draft.pk])).content.decode()
+    older = client.get(draft.get_absolute_url(), {"v": 1}).content.decode()
+
+    assert "data-role-note" in editor and 'spellcheck="true" readonly' in editor
+    edit_url = reverse("drafts:edit", args=[draft.pk])
+    assert f'action="{edit_url}"' not in editor and f'hx-post="{edit_url}"' not in editor
+    assert "data-autosave" not in editor and ">Save<" not in editor
+    assert "v1 · Generated" in compare and "Restore v" not in compare
+    for control in ["Restore v", "/follow-up/", "/share/", "/edit/"]:
+        assert control not in older
+    assert "/status/" in older  # reviewers may set a draft's status
+    client.force_login(user)
+    assert "Restore v1" in client.get(reverse("drafts:compare", args=[draft.pk])).content.decode()
+
+
 def test_status_can_be_set_and_bad_values_change_nothing(client, user, draft):
     client.force_login(user)
     url = reverse("drafts:status", args=[draft.pk])

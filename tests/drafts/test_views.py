@@ -158,10 +158,10 @@ async def test_events_of_a_finished_generation_send_the_final_panel_once(async_c
 async def test_a_stream_releases_its_request_thread_before_the_first_frame(
     async_client, user, draft, monkeypatch
 ):
-    from drafts import views
+    from studio import http
 
     calls = []
-    monkeypatch.setattr(views, "release_request_thread", lambda: calls.append("released"))
+    monkeypatch.setattr(http, "release_request_thread", lambda: calls.append("released"))
     await async_client.aforce_login(user)
     generation = await draft.generations.afirst()
 
@@ -298,26 +298,3 @@ def test_a_generated_draft_offers_a_new_variant_of_its_template(client, user, dr
 
     url = reverse("prompts:experiment_create", args=[draft.workspace_id])
     assert f'href="{url}?template={template_id}"' in html and "New variant" in html
-
-
-async def test_a_stream_gives_its_request_thread_back_once_it_starts():
-    """An SSE stream must not hold an idle OS thread per watcher for minutes; anything
-    synchronous after that still runs (on a fresh thread)."""
-    import asyncio
-    import threading
-
-    from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
-
-    from drafts.views import release_request_thread
-
-    async with ThreadSensitiveContext():
-        request_thread = await sync_to_async(threading.current_thread)()
-        context = SyncToAsync.thread_sensitive_context.get()
-
-        release_request_thread()
-        await asyncio.to_thread(request_thread.join, timeout=5)
-
-        assert not request_thread.is_alive()
-        later = await sync_to_async(threading.current_thread)()
-        assert later is not request_thread and later is not threading.main_thread()
-    assert context not in SyncToAsync.context_to_thread_executor  # shut down at the end

@@ -166,3 +166,53 @@ def test_a_reviewer_votes_but_cannot_run_or_upload(client, other_user, user, exp
     assert "Run batch" not in page and "Judge with DeepSeek" not in page
     assert client.get(_url("batch_review", experiment.workspace_id, batch.pk)).status_code == 200
     assert Batch.objects.get().status == "ready"
+
+
+def test_a_stale_batch_offers_resume_to_editors_only(client, other_user, user, experiment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    batch = make_batch(experiment, user)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.RUNNING, attempt=1, progressed=timezone.now() - timedelta(hours=1)
+    )
+    add_member(workspace=experiment.workspace, user=other_user, role="reviewer")
+    client.force_login(other_user)
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "data-stale" in page and "seems to have stopped" in page
+    assert 'name="resume"' not in page
+    assert client.post(batch.get_absolute_url(), {"resume": ""}).status_code == 403
+
+    client.force_login(user)
+    partial = client.get(batch.get_absolute_url(), headers=HTMX | {"HX-Target": "batch-status"})
+    assert 'name="resume"' in partial.content.decode()
+    response = client.post(batch.get_absolute_url(), {"resume": ""}, follow=True)
+
+    assert "Batch resumed: only the rows not done will run." in response.content.decode()
+    batch.refresh_from_db()
+    assert (batch.status, batch.attempt) == (Batch.Status.QUEUED, 2)
+    assert DBTaskResult.objects.get().args_kwargs["kwargs"]["attempt"] == 2
+
+
+def test_resuming_a_batch_that_still_progresses_is_refused(client, user, experiment):
+    batch = make_batch(experiment, user)
+    client.force_login(user)
+    client.post(batch.get_absolute_url(), {"run": ""})
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "data-stale" not in page
+
+    response = client.post(batch.get_absolute_url(), {"resume": ""}, follow=True)
+
+    assert "still making progress" in response.content.decode()
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_batch_runs_are_listed_with_their_batch_not_among_recent_runs(client, user, experiment):
+    batch = finished_batch(experiment, user, products=2)
+    client.force_login(user)
+
+    html = client.get(experiment.get_absolute_url()).content.decode()
+
+    assert "data-runs" not in html and "No runs yet" in html
+    assert f'href="{batch.get_absolute_url()}"' in html and "2 rows" in html

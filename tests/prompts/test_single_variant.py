@@ -2,6 +2,7 @@
 variant assigned to the user, always the same one, tagged with it; blind hides the badge."""
 
 import json
+import re
 
 import pytest
 import respx
@@ -228,3 +229,84 @@ async def test_the_assigned_variant_reaches_deepseek_end_to_end(
     edits = await sync_to_async(lambda: rewrites(experiment))()
     cool = await experiment.variants.aget(name="Cool")
     assert edits[cool.pk].drafts == 1 and edits[cool.pk].rewritten == 0
+
+
+def test_the_experiment_page_explains_assignment_and_shows_the_split(
+    client, workspace, template, user, product_inputs
+):
+    """No side-by-side form: how assignment works, generations per variant, a results link."""
+    experiment = _single(workspace, template, user, weights=(1, 3))
+    generations = [_generate(workspace, template, user, product_inputs) for _ in range(3)]
+    assigned = VariantRun.objects.get(generation=generations[0]).variant
+    client.force_login(user)
+
+    html = client.get(experiment.get_absolute_url()).content.decode()
+
+    assert "data-single-variant" in html and "they are assigned one variant" in html
+    assert 'id="run-form"' not in html and "Run every variant" not in html
+    assert 'id="run-area"' not in html
+    results = reverse("prompts:experiment_results", args=[workspace.pk, experiment.pk])
+    assert f'href="{results}"' in html and "data-results-link" in html
+    other = next(v for v in experiment.variants.all() if v != assigned)
+    expected = {"Current": 25, "Cool": 75}[assigned.name]  # weights 1 and 3
+    assert re.search(
+        rf'data-share="{assigned.name}">.*?data-count>3<.*?100%.*?{expected}%', html, re.S
+    )
+    assert re.search(rf'data-share="{other.name}">.*?data-count>0<', html, re.S)
+    assert "Recent assigned generations" in html and "to vote" not in html
+
+
+def test_a_side_by_side_run_is_refused_for_a_single_variant_experiment(
+    client, workspace, template, user, product_inputs, launched
+):
+    experiment = _single(workspace, template, user)
+    client.force_login(user)
+    url = reverse("prompts:run_start", args=[workspace.pk, experiment.pk])
+
+    response = client.post(url, product_inputs, follow=True)
+
+    assert "it runs no variants side by side" in response.content.decode()
+    assert response.redirect_chain == [(experiment.get_absolute_url(), 302)]
+    htmx = client.post(url, product_inputs, headers=HTMX)
+    assert htmx.status_code == 409 and htmx["HX-Retarget"] == "#toasts"
+    assert "it runs no variants side by side" in htmx.content.decode()
+    assert not ExperimentRun.objects.exists() and not Generation.objects.exists()
+    assert launched == []
+
+
+def test_the_results_page_tests_the_approvals_between_variants(
+    client, workspace, template, user, product_inputs
+):
+    """Fisher's exact test on approved drafts out of drafts, in plain words."""
+    from drafts.actions import finish_generation
+    from drafts.models import Draft
+
+    experiment = _single(workspace, template, user)
+    variants = list(experiment.variants.order_by("pk"))
+    people = [get_user_model().objects.create_user(f"writer{n}") for n in range(60)]
+    per_variant = {v.pk: [] for v in variants}
+    for person in people:
+        Membership.objects.get_or_create(workspace=workspace, user=person)
+        generation = _generate(workspace, template, person, product_inputs)
+        finish_generation(
+            generation_id=generation.pk, status="done", text="Copy.", reasoning="", fields={}
+        )
+        per_variant[VariantRun.objects.get(generation=generation).variant_id].append(generation)
+    first, second = (per_variant[v.pk][:10] for v in variants)
+    assert len(first) == len(second) == 10
+    # 8 of the first variant's 10 drafts approved, 2 of the second's: Fisher's p = 0.023.
+    approved = [g.draft_id for g in first[:8] + second[:2]]
+    Draft.objects.filter(pk__in=approved).update(status=Draft.Status.APPROVED)
+    extra = [g.draft_id for v in variants for g in per_variant[v.pk][10:]]
+    Draft.objects.filter(pk__in=extra).delete()
+    client.force_login(user)
+
+    html = client.get(
+        reverse("prompts:experiment_results", args=[workspace.pk, experiment.pk])
+    ).content.decode()
+
+    statement = re.search(r"data-approval-statement>(.*?)</p>", html, re.S).group(1)
+    assert statement == (
+        f"{variants[0].name} is approved more often than {variants[1].name}: 80% of 10 drafts "
+        "against 20% of 10, p=0.023, Fisher&#x27;s exact test."
+    )

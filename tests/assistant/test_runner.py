@@ -1,0 +1,143 @@
+"""Assistant answers across workers: with Redis, a browser whose SSE lands on a worker other
+than the one answering follows the answer live through the relay, as generations do."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import respx
+from asgiref.sync import sync_to_async
+from django.urls import reverse
+
+from drafts import relay
+from studio.assistant import runner
+from studio.assistant.models import AssistantMessage
+from tests.assistant.test_views import HTMX, finish, make_draft
+from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
+from tests.drafts import test_relay
+from tests.drafts.test_relay import frames_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+# The relay tests' fixture: the real Redis when REDIS_URL is set (CI), else fakeredis.
+redis_relay = test_relay.redis_relay
+
+
+@pytest.fixture
+def draft(workspace, product_template, product_inputs, user):
+    return make_draft(workspace, product_template, product_inputs, user)
+
+
+def elsewhere(monkeypatch) -> None:
+    """This process plays the other worker: it has no log of the answer in memory."""
+    monkeypatch.setattr(runner, "get_log", lambda message_id: None)
+
+
+@respx.mock
+async def test_a_watcher_on_another_worker_follows_the_answer_live(
+    async_client,
+    draft,
+    user,
+    redis_relay,
+    monkeypatch,
+):
+    gate = asyncio.Event()
+
+    async def upstream():
+        yield chunk({"role": "assistant", "content": ""}) + chunk({"content": "One "})
+        await gate.wait()  # the rest only once the other worker's watcher has the first words
+        yield chunk({"content": "two."}) + chunk({"content": ""}, finish="stop", usage=USAGE)
+        yield b"data: [DONE]\n\n"
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(upstream()))
+    await async_client.aforce_login(user)
+    await async_client.post(reverse("assistant:ask", args=[draft.pk]), {"question": "Count"})
+    message = await AssistantMessage.objects.alatest("pk")
+    elsewhere(monkeypatch)
+
+    stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
+    frames = aiter(stream.streaming_content)
+    first = await anext(frames)
+    gate.set()
+    rest = [frame async for frame in frames]
+    await finish(message.pk)
+
+    assert frames_text([first]) == "One "  # live, before the model had finished
+    assert frames_text([first, *rest]) == "One two."  # every word once, in order
+    assert rest[-1].startswith(b"id: 2\nevent: done\n") and b"<p>One two.</p>" in rest[-1]
+    assert not await runner.is_alive(message.pk)  # the heartbeat ends with the answer
+
+
+@respx.mock
+async def test_a_late_watcher_replays_from_its_position(
+    async_client,
+    draft,
+    user,
+    redis_relay,
+    monkeypatch,
+):
+    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(["A ", "B ", "C"])))
+    await async_client.aforce_login(user)
+    await async_client.post(
+        reverse("assistant:ask", args=[draft.pk]), {"question": "Q"}, headers=HTMX
+    )
+    message = await AssistantMessage.objects.alatest("pk")
+    await finish(message.pk)
+    # Finished, but a page that loaded while it streamed still says "writing": it follows.
+    await AssistantMessage.objects.filter(pk=message.pk).aupdate(status="streaming")
+    elsewhere(monkeypatch)
+
+    stream = await async_client.get(
+        reverse("assistant:events", args=[draft.pk]), headers={"Last-Event-ID": "1"}
+    )
+    frames = [frame async for frame in stream.streaming_content]
+
+    assert frames_text(frames) == "B C" and b"event: done" in frames[-1]
+
+
+async def test_a_watcher_of_an_answer_lost_with_its_worker_gets_the_saved_text(
+    async_client,
+    draft,
+    user,
+    redis_relay,
+    monkeypatch,
+    settings,
+):
+    settings.GENERATION_SSE_HEARTBEAT = 0.05
+    answer, _ = await sync_to_async(ask_without_answering)(draft, user)
+    await AssistantMessage.objects.filter(pk=answer.pk).aupdate(content="Half an ans")
+    await async_client.aforce_login(user)
+
+    stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
+    frames = [frame async for frame in stream.streaming_content]
+
+    assert len(frames) == 1 and b"event: done" in frames[0] and b"Half an ans" in frames[0]
+
+
+async def test_without_redis_another_workers_answer_is_sent_once_as_saved(
+    async_client, draft, user, settings
+):
+    settings.REDIS_URL = ""
+    assert not relay.enabled()
+    await sync_to_async(ask_without_answering)(draft, user)
+    await async_client.aforce_login(user)
+
+    stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
+    frames = [frame async for frame in stream.streaming_content]
+
+    assert len(frames) == 1 and frames[0].startswith(b"event: done\n")
+
+
+def ask_without_answering(draft, user):
+    """A question whose answer another worker started (its row streaming), never answered."""
+    from studio.assistant import actions
+
+    return actions.ask(draft=draft, user=user, question="Q", window=10)
+
+
+async def aiter_of(pieces: list[str]):
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in pieces:
+        yield chunk({"content": piece})
+        await asyncio.sleep(0.01)  # separate batches in the mirror
+    yield chunk({"content": ""}, finish="stop", usage=USAGE) + b"data: [DONE]\n\n"
