@@ -57,6 +57,9 @@ def main(argv: list[str]) -> None:
         if user is None:
             user = User.objects.create_user(username, password=request["password"])
             create_workspace(name=f"Bench {n}", owner=user)
+        else:  # a reused database (BENCH_DATABASE_URL): this run's password
+            user.set_password(request["password"])
+            user.save(update_fields=["password"])
         workspace = user.memberships.order_by("pk").first().workspace
         users.append({"username": username, "workspace_id": workspace.pk})
     streams = []
