@@ -22,7 +22,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links=/wheels deepseek-studio && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links=/wheels /wheels/deepseek_studio-*.whl \
+    && rm -rf /wheels
 COPY manage.py ./
 COPY studio ./studio
 COPY drafts ./drafts
@@ -32,7 +33,9 @@ COPY theme/static ./theme/static
 COPY templates ./templates
 COPY locale ./locale
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && chown -R studio /app
-USER studio
+# By uid, so that a host (or Kubernetes runAsNonRoot) can tell it is not root.
+USER 1000:1000
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+HEALTHCHECK --interval=30s --timeout=5s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips='*' --lifespan on"]
