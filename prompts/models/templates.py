@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,20 @@ class PromptTemplateQuerySet(models.QuerySet["PromptTemplate"]):
 
     def with_versions(self) -> PromptTemplateQuerySet:
         return self.prefetch_related("versions")
+
+    def with_current_version(self) -> PromptTemplateQuerySet:
+        """Prefetch each template's ``current_version()`` in one query for all of them."""
+        production = Label.objects.filter(template=models.OuterRef("template"), name=PRODUCTION)
+        newest = TemplateVersion.objects.filter(template=models.OuterRef("template"))
+        current = TemplateVersion.objects.filter(
+            pk=Coalesce(
+                models.Subquery(production.values("version")[:1]),
+                models.Subquery(newest.order_by("-number").values("pk")[:1]),
+            )
+        )
+        return self.prefetch_related(
+            models.Prefetch("versions", queryset=current, to_attr="prefetched_current")
+        )
 
     def for_user(self, user) -> PromptTemplateQuerySet:
         """Templates of the user's workspaces plus the shared library."""
@@ -107,6 +122,8 @@ class PromptTemplate(models.Model):
 
     def current_version(self) -> TemplateVersion | None:
         """The version the workspace uses: the one labelled ``production``, else the newest."""
+        if hasattr(self, "prefetched_current"):  # with_current_version()
+            return self.prefetched_current[0] if self.prefetched_current else None
         return self.labelled(PRODUCTION) or self.latest_version()
 
 

@@ -154,7 +154,7 @@ def list_templates(request: HttpRequest, workspace_id: int):
     """Templates usable in the workspace (its own and the shared library) and their variables."""
     space = _workspace(request, workspace_id)
     out = []
-    for template in PromptTemplate.objects.for_workspace(space):
+    for template in PromptTemplate.objects.for_workspace(space).with_current_version():
         version = template.current_version()
         out.append(
             {

@@ -37,6 +37,7 @@ from studio.deepseek import (
 )
 
 from . import responses
+from .compat import refuse_unsupported, upstream_messages
 from .errors import error_body, upstream_error
 from .limits import acheck_token_budget
 from .schemas import ChatCompletionIn
@@ -264,7 +265,8 @@ class Call:
 
 
 async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpResponse:
-    messages = [m.dict(exclude_none=True) for m in payload.messages]
+    refuse_unsupported(payload)
+    messages = upstream_messages(payload)
     model, params = routed(payload)
     try:
         validate_prompt(messages)

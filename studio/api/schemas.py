@@ -111,3 +111,9 @@ class ChatCompletionIn(Schema):
     # DeepSeek's extension: {"type": "enabled"} or {"type": "disabled"}.
     thinking: dict[str, Any] | None = None
     n: int | None = Field(None, ge=1, le=1, description="Only one choice is supported.")
+    # Accepted only to be refused with a clear 400 (see compat.refuse_unsupported): without
+    # them here, a client relying on tool calls would silently get plain text.
+    tools: list[Any] | None = Field(None, description="Unsupported: refused unless empty.")
+    tool_choice: Any = Field(None, description="Unsupported: refused unless 'none'.")
+    functions: list[Any] | None = Field(None, description="Unsupported: refused unless empty.")
+    function_call: Any = Field(None, description="Unsupported: refused unless 'none'.")

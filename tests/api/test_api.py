@@ -213,3 +213,48 @@ async def test_generate_without_wait_is_202_then_pollable(
         await task
     polled = await client.get(f"/api/ai/generations/{body['id']}", headers=auth)
     assert polled.json()["status"] == "done" and polled.json()["text"] == "Done."
+
+
+def _templates_with_versions(workspace, count: int) -> dict[str, int | None]:
+    """``count`` templates: three versions each, every other one labelled production at v1,
+    plus one without any version; the expected current version id by slug."""
+    from prompts.models import PRODUCTION, Label, PromptTemplate, TemplateVersion
+
+    expected: dict[str, int | None] = {}
+    for index in range(count):
+        template = PromptTemplate.objects.create(
+            workspace=workspace, slug=f"t{index}", name=f"T{index}", purpose="copy"
+        )
+        versions = [
+            TemplateVersion.objects.create(
+                template=template,
+                number=number,
+                system_prompt="s",
+                user_prompt="u {{ x }}",
+                variables=[{"name": f"x{number}"}],
+            )
+            for number in (1, 2, 3)
+        ]
+        if index % 2:
+            Label.objects.create(template=template, name=PRODUCTION, version=versions[0])
+        expected[template.slug] = versions[0 if index % 2 else -1].pk
+    PromptTemplate.objects.create(workspace=workspace, slug="empty", name="E", purpose="copy")
+    expected["empty"] = None
+    return expected
+
+
+def test_templates_list_in_a_constant_number_of_queries(
+    client, workspace, auth, django_assert_max_num_queries
+):
+    """Each template's current version (production label, else newest) without a query per
+    template."""
+    expected = _templates_with_versions(workspace, 8)
+
+    with django_assert_max_num_queries(5):
+        response = client.get(f"/api/ai/workspaces/{workspace.pk}/templates", headers=auth)
+
+    listed = {t["slug"]: t for t in response.json()}
+    assert {slug: t["version_id"] for slug, t in listed.items()} == expected
+    assert listed["t1"]["variables"] == [{"name": "x1"}]
+    assert listed["t2"]["variables"] == [{"name": "x3"}]
+    assert listed["empty"]["variables"] == []

@@ -445,3 +445,111 @@ async def test_an_unexpected_failure_mid_stream_is_not_audited_as_a_success(raw_
 
     row = await AuditLog.objects.aget()
     assert (row.status, row.error_code, row.response) == ("failed", "RuntimeError", "Half")
+
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tools", TOOLS),
+        ("tool_choice", "required"),
+        ("functions", [{"name": "get_weather", "parameters": {}}]),
+        ("function_call", {"name": "get_weather"}),
+    ],
+)
+@respx.mock
+async def test_tool_calling_is_refused_rather_than_silently_ignored(sdk, field, value):
+    """A client relying on tool calls must learn they are unsupported, not get plain text."""
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        await sdk.chat.completions.create(
+            model="deepseek-flash", messages=MESSAGES, extra_body={field: value}
+        )
+
+    error = caught.value.body
+    assert caught.value.status_code == 400 and not route.called
+    assert (error["type"], error["param"], error["code"]) == (
+        "invalid_request_error",
+        field,
+        "unsupported_parameter",
+    )
+    assert f"'{field}'" in error["message"]
+
+
+@respx.mock
+async def test_empty_tools_and_tool_choice_none_ask_for_no_tools_and_pass(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    await sdk.chat.completions.create(
+        model="deepseek-flash", messages=MESSAGES, extra_body={"tools": [], "tool_choice": "none"}
+    )
+
+    sent = json.loads(route.calls.last.request.content)
+    assert "tools" not in sent and "tool_choice" not in sent
+
+
+@respx.mock
+async def test_more_than_one_choice_is_refused_naming_n(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, n=2)
+
+    assert caught.value.status_code == 422 and caught.value.body["param"] == "n"
+    assert not route.called
+
+
+OPENAI_STYLE = [
+    {"role": "developer", "content": [{"type": "text", "text": "You write product copy."}]},
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "A tagline"},
+            {"type": "text", "text": "for a desk lamp."},
+        ],
+    },
+]
+
+
+@respx.mock
+async def test_developer_role_and_text_parts_are_sent_to_deepseek_as_plain_strings(sdk, user):
+    """DeepSeek rejects role ``developer`` and array content: they become ``system`` and the
+    parts' texts joined by newlines; the cache key and the audit row use the same."""
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    await sdk.chat.completions.create(model="deepseek-flash", messages=OPENAI_STYLE, temperature=0)
+    again = await sdk.chat.completions.with_raw_response.create(
+        model="deepseek-flash",
+        messages=[
+            {"role": "system", "content": "You write product copy."},
+            {"role": "user", "content": "A tagline\nfor a desk lamp."},
+        ],
+        temperature=0,
+    )
+
+    assert json.loads(route.calls.last.request.content)["messages"] == [
+        {"role": "system", "content": "You write product copy."},
+        {"role": "user", "content": "A tagline\nfor a desk lamp."},
+    ]
+    assert route.call_count == 1 and again.headers["x-studio-cache"] == "hit"
+    row = await AuditLog.objects.order_by("pk").afirst()
+    assert row.prompt == "system: You write product copy.\n\nuser: A tagline\nfor a desk lamp."
+
+
+@respx.mock
+async def test_an_image_part_is_refused_as_text_only(sdk):
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/lamp.png"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Describe"}, image]}]
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        await sdk.chat.completions.create(model="deepseek-flash", messages=messages)
+
+    error = caught.value.body
+    assert not route.called and error["code"] == "unsupported_content"
+    assert error["param"] == "messages[0].content[1]"
+    assert "text only" in error["message"] and "image_url" in error["message"]
+    assert not await AuditLog.objects.aexists()

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from studio.audit.models import AuditLog
@@ -67,6 +67,35 @@ def test_prune_deletes_only_rows_past_retention(user, settings):
 
     assert list(AuditLog.objects.all()) == [recent]
     assert not AuditLog.objects.filter(pk=old.pk).exists()
+
+
+def test_prune_deletes_in_batches_of_ids(user, settings):
+    """A large table is pruned a batch of ids per DELETE, so no statement locks it for long."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUDIT_RETENTION_DAYS = 30
+    long_ago = timezone.now() - timedelta(days=31)
+    AuditLog.objects.bulk_create(
+        AuditLog(user=user, status="ok", created=long_ago) for _ in range(7)
+    )
+    recent = [
+        AuditLog.objects.create(user=user, status="ok", created=timezone.now()) for _ in range(2)
+    ]
+    out = StringIO()
+
+    with CaptureQueriesContext(connection) as queries:
+        call_command("prune_audit", "--batch-size", "3", stdout=out)
+
+    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 3  # 3 + 3 + 1 rows
+    assert out.getvalue() == "Deleted 7 audit entries older than 30 days.\n"
+    assert list(AuditLog.objects.order_by("pk")) == recent
+
+
+def test_prune_refuses_a_batch_size_below_one(db):
+    with pytest.raises(CommandError, match="batch size must be at least one"):
+        call_command("prune_audit", "--batch-size", "0")
 
 
 def test_csv_export_neutralises_formulas(admin_client, user):
