@@ -133,7 +133,7 @@ async def run(generation: Generation | int) -> None:
         generation = await Generation.objects.aget(pk=generation)
     generation_id = generation.pk
     stream = _Stream(generation)
-    helpers = [asyncio.create_task(_keep_alive(generation_id))]
+    helpers = [asyncio.create_task(keep_alive(alive_key(generation_id), HEARTBEAT_TTL))]
     if relay.enabled():
         helpers.append(
             asyncio.create_task(relay.publish(stream.log, batch=settings.GENERATION_SSE_BATCH))
@@ -167,10 +167,11 @@ async def _settle_publisher(task: asyncio.Task[None]) -> None:
         logger.exception("Could not relay the end of a generation to Redis")
 
 
-async def _keep_alive(generation_id: int) -> None:
+async def keep_alive(key: str, ttl: float) -> None:
+    """A heartbeat in the shared cache until cancelled: other workers see the run is alive."""
     while True:
-        await cache.aset(alive_key(generation_id), 1, HEARTBEAT_TTL)
-        await asyncio.sleep(HEARTBEAT_TTL / 3)
+        await cache.aset(key, 1, ttl)
+        await asyncio.sleep(ttl / 3)
 
 
 class _Persister:

@@ -126,7 +126,7 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, DETAIL, context)
 
 
-def _last_event_id(request: HttpRequest) -> int:
+def last_event_id(request: HttpRequest) -> int:
     """Where a watcher resumes: the browser's Last-Event-ID on reconnect, else ?after=."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
     return int(raw) if raw.isdigit() else 0
@@ -191,7 +191,7 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     editor = await sync_to_async(may_edit_draft)(user, generation.draft_id)
     # Authorised: give the database connection back before a possibly long stream.
     await sync_to_async(release_connections)()
-    stream = _frames(generation, _last_event_id(request))
+    stream = _frames(generation, last_event_id(request))
     if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
         stream = bare_done(stream)
     elif not editor:  # the shared final panel has editing controls: render this one's own

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from drafts import relay
 from drafts.events import GenerationLog
+from drafts.generation import keep_alive
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
@@ -79,7 +80,7 @@ async def mirrored(
     key = relay.assistant_key(message_id)
     batch = settings.GENERATION_SSE_BATCH
     publisher = asyncio.create_task(relay.publish(log, batch=batch, key=key))
-    heartbeat = asyncio.create_task(_keep_alive(message_id))
+    heartbeat = asyncio.create_task(keep_alive(alive_key(message_id), HEARTBEAT_TTL))
     try:
         await answer(message_id, messages, origin, log)
     finally:
@@ -89,12 +90,6 @@ async def mirrored(
         except Exception:
             logger.exception("Could not relay the end of assistant answer %s", message_id)
         await cache.adelete(alive_key(message_id))
-
-
-async def _keep_alive(message_id: int) -> None:
-    while True:
-        await cache.aset(alive_key(message_id), 1, HEARTBEAT_TTL)
-        await asyncio.sleep(HEARTBEAT_TTL / 3)
 
 
 async def answer(

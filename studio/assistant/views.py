@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from drafts import relay
 from drafts.events import follow, sse_event
 from drafts.models import Draft
-from drafts.views import release_connections
+from drafts.views import last_event_id, release_connections
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import request_origin
 from studio.http import HtmxHttpRequest, threadless
@@ -92,8 +92,7 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
     message = await sync_to_async(_latest_answer)(user, draft)
     log = runner.get_log(message.pk) if message else None
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-    after, heartbeat = int(raw) if raw.isdigit() else 0, settings.GENERATION_SSE_HEARTBEAT
+    after, heartbeat = last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
     if log is not None:
         stream = follow(log, after=after, batch=settings.GENERATION_SSE_BATCH, heartbeat=heartbeat)
     elif message is not None and message.is_streaming and relay.enabled():
