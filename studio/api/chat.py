@@ -32,8 +32,7 @@ from studio.deepseek import (
     Finish,
     ReasoningDelta,
     Usage,
-    estimate_prompt_tokens,
-    estimate_tokens,
+    estimated_usage,
 )
 
 from . import responses
@@ -212,14 +211,8 @@ class Call:
         if self.cached:
             return None
         if self.usage is None and self.ttft is not None:
-            prompt = estimate_prompt_tokens(self.messages)
-            completion = estimate_tokens("".join(self.reasoning) + "".join(self.content))
-            self.usage = Usage(
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                total_tokens=prompt + completion,
-                prompt_cache_miss_tokens=prompt,
-            )
+            output = "".join(self.reasoning) + "".join(self.content)
+            self.usage = estimated_usage(self.messages, output)
         return self.usage
 
     def cost(self) -> Decimal | None:

@@ -181,17 +181,11 @@ def _billed(generation) -> tuple[int | None, int | None, Decimal | None]:
     if generation.prompt_tokens is not None or not new_text:
         return generation.prompt_tokens, generation.completion_tokens, generation.cost
     from studio.ai import generation_cost
-    from studio.deepseek import Usage
-    from studio.deepseek.pricing import estimate_prompt_tokens, estimate_tokens
+    from studio.deepseek import estimated_usage
 
-    prompt, completion = estimate_prompt_tokens(generation.messages), estimate_tokens(new_text)
-    usage = Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        prompt_cache_miss_tokens=prompt,
-    )
-    return prompt, completion, generation_cost(generation.model, usage, generation.created)
+    usage = estimated_usage(generation.messages, new_text)
+    cost = generation_cost(generation.model, usage, generation.created)
+    return usage.prompt_tokens, usage.completion_tokens, cost
 
 
 async def arecord_generation(generation_id: int) -> AuditLog:

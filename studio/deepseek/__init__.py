@@ -26,7 +26,13 @@ from .errors import (
     error_from_response,
 )
 from .events import Balance, ChatResult, ContentDelta, Event, Finish, ReasoningDelta, Usage
-from .pricing import check_context, cost_usd, estimate_prompt_tokens, estimate_tokens
+from .pricing import (
+    check_context,
+    cost_usd,
+    estimate_prompt_tokens,
+    estimate_tokens,
+    estimated_usage,
+)
 from .resilience import (
     BreakerSnapshot,
     CircuitBreaker,
@@ -80,5 +86,6 @@ __all__ = [
     "error_from_response",
     "estimate_prompt_tokens",
     "estimate_tokens",
+    "estimated_usage",
     "iter_sse_data",
 ]

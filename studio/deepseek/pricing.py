@@ -151,6 +151,18 @@ def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     return total
 
 
+def estimated_usage(messages: Sequence[Mapping[str, Any]], output: str) -> Usage:
+    """Usage for a stream that ended before DeepSeek's usage chunk (a stop, a hang-up, a cut):
+    the estimated prompt and the text that came, which DeepSeek bills all the same."""
+    prompt, completion = estimate_prompt_tokens(messages), estimate_tokens(output)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        prompt_cache_miss_tokens=prompt,
+    )
+
+
 def check_context(
     messages: Sequence[Mapping[str, Any]],
     *,
