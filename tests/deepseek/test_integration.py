@@ -163,7 +163,9 @@ async def test_persistent_503_opens_the_breaker(client, recorder) -> None:
 
 @pytest.mark.asyncio
 async def test_slow_first_token_times_out_and_is_retried(server, recorder) -> None:
-    timeouts = Timeouts(connect=2, first_token=0.2, idle=1, total=10)
+    # The deadline must leave the in-thread server time to accept the retried request even on
+    # a loaded CI machine (at 0.2 s the retry sometimes timed out before it reached the server).
+    timeouts = Timeouts(connect=2, first_token=1.0, idle=2, total=10)
     async with make_client(
         server[0], timeouts, retry=RetryPolicy(attempts=2, base_delay=0.01)
     ) as c:
