@@ -211,10 +211,12 @@ def finish_generation(
 
             settle_suggestion(generation)
         elif text and not DraftVersion.objects.filter(generation=generation).exists():
+            # An experiment variant's output says so in the draft's history.
+            variant = hasattr(generation, "variant_run")
             add_version(
                 draft_id=generation.draft_id,
                 text=text,
-                source=DraftVersion.Source.GENERATED,
+                source=DraftVersion.Source.VARIANT if variant else DraftVersion.Source.GENERATED,
                 author_id=generation.created_by_id,
                 generation=generation,
             )

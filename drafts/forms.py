@@ -38,10 +38,11 @@ class DraftFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label=_("Search"))
     template = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     author = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    variant = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(required=False)
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
 
-    def __init__(self, data, *, templates, authors) -> None:
+    def __init__(self, data, *, templates, authors, variants=()) -> None:
         super().__init__(data)
         self.fields["template"].choices = [("", _("All templates"))] + [
             (t.pk, t.name) for t in templates
@@ -51,6 +52,13 @@ class DraftFilterForm(forms.Form):
             (u.pk, u.get_username()) for u in authors
         ]
         self.fields["author"].label = _("Author")
+        if variants:
+            self.fields["variant"].choices = [("", _("All variants"))] + [
+                (v.pk, f"{v.experiment.name} · {v.name}") for v in variants
+            ]
+            self.fields["variant"].label = _("Variant")
+        else:  # no experiment has run here: no filter to offer
+            del self.fields["variant"]
         self.fields["status"].choices = [("", _("Any status")), *Draft.Status.choices]
         self.fields["status"].label = _("Status")
         self.fields["sort"].label = _("Sort")

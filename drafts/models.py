@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from prompts.models.templates import ImmutableModel
+
 from .errors import translated
 
 
@@ -38,7 +40,12 @@ class DraftQuerySet(models.QuerySet["Draft"]):
         return self.filter(models.Q(title__icontains=query) | models.Exists(in_text))
 
     def filtered(
-        self, *, template: int | None = None, author: int | None = None, status: str = ""
+        self,
+        *,
+        template: int | None = None,
+        author: int | None = None,
+        variant: int | None = None,
+        status: str = "",
     ) -> DraftQuerySet:
         """The drafts list's filters; a filter left out (None or blank) matches everything."""
         qs = self
@@ -46,6 +53,11 @@ class DraftQuerySet(models.QuerySet["Draft"]):
             qs = qs.filter(template_version__template_id=template)
         if author:
             qs = qs.filter(created_by_id=author)
+        if variant:  # a generation of the draft ran that experiment variant
+            runs = Generation.objects.filter(
+                draft=models.OuterRef("pk"), variant_run__variant_id=variant
+            )
+            qs = qs.filter(models.Exists(runs))
         if status:
             qs = qs.filter(status=status)
         return qs
@@ -188,8 +200,8 @@ class Generation(models.Model):
         return self.prompt_tokens + self.completion_tokens
 
 
-class DraftVersion(models.Model):
-    """An immutable, numbered state of a draft's text."""
+class DraftVersion(ImmutableModel):
+    """An immutable, numbered state of a draft's text: saving it again raises."""
 
     class Source(models.TextChoices):
         GENERATED = "generated", _("Generated")

@@ -16,7 +16,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from prompts.models import PromptTemplate
+from prompts.models import Experiment, PromptTemplate, Variant
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
@@ -55,10 +55,7 @@ def _panel(request: HtmxHttpRequest, draft: Draft, version: DraftVersion | None)
 def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
-    authors = get_user_model().objects.filter(memberships__workspace=space).order_by("username")
-    form = DraftFilterForm(
-        request.GET, templates=PromptTemplate.objects.for_workspace(space), authors=authors
-    )
+    form = _filter_form(request, space)
     found = form.filters()
     drafts = (
         Draft.objects.filter(workspace=space)
@@ -66,6 +63,7 @@ def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         .filtered(
             template=found.get("template"),
             author=found.get("author"),
+            variant=found.get("variant"),
             status=found.get("status", ""),
         )
         .for_listing()
@@ -76,6 +74,23 @@ def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx.target == "draft-results":
         return render(request, f"{LIST}#draft-results", context)
     return render(request, LIST, context)
+
+
+def _filter_form(request: HtmxHttpRequest, space: Workspace) -> DraftFilterForm:
+    """The list's filters, with the workspace's templates, members and variants to pick from.
+
+    A running blind experiment's variants are left out: filtering by one would tell an editor
+    which arm wrote a draft before they vote.
+    """
+    authors = get_user_model().objects.filter(memberships__workspace=space).order_by("username")
+    variants = (
+        Variant.objects.filter(experiment__workspace=space)
+        .exclude(experiment__blind=True, experiment__status=Experiment.Status.RUNNING)
+        .select_related("experiment")
+        .order_by("experiment__name", "pk")
+    )
+    templates = PromptTemplate.objects.for_workspace(space)
+    return DraftFilterForm(request.GET, templates=templates, authors=authors, variants=variants)
 
 
 @require_http_methods(["GET", "POST"])

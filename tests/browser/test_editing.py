@@ -74,3 +74,19 @@ def test_autosave_conflict_from_a_second_tab_and_resolving_it(
     page.get_by_role("link", name="Done").click()
     assert wait_for_version(draft, 5).text == mine + " Last words."
     other.context.close()
+
+
+def test_copy_puts_the_versions_markdown_on_the_clipboard(browser: Browser, studio_url, draft):
+    add_version(draft_id=draft.pk, text="# Aurora\n\n**Bright** light.", source="edited",
+                author_id=draft.created_by_id)  # fmt: skip
+    context = browser.new_context(locale="en-US", permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(f"{studio_url}/drafts/{draft.pk}/")
+
+    copy = page.locator("[data-copy='#draft-source']")
+    copy.click()
+
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "# Aurora\n\n**Bright** light."
+    context.close()

@@ -269,7 +269,7 @@ def test_the_list_makes_the_same_number_of_queries_for_any_number_of_drafts(
     client.force_login(user)
     url = reverse("drafts:list", args=[workspace.pk])
 
-    with django_assert_max_num_queries(7):  # session, user, workspace, 2 filters, count, page
+    with django_assert_max_num_queries(8):  # session, user, workspace, 3 filters, count, page
         response = client.get(url, {"q": "body", "sort": "title"})
 
     assert response.status_code == 200
@@ -439,3 +439,82 @@ def test_another_users_drafts_are_not_found(client, other_user, draft, name, met
     assert draft.versions.count() == 1 and DraftVersion.objects.count() == 1
     draft.refresh_from_db()
     assert draft.status == "draft"
+
+
+def test_hostile_model_output_is_neutralised_on_the_draft_page(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=HOSTILE, source="generated", author_id=user.pk)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    body = html.split('id="draft-body"')[1].split("</article>")[0]
+    assert "<h1>Plan</h1>" in body and "&lt;script&gt;" in body
+    assert_neutralised(body)
+    remote = [v for _, attrs in Elements(body).found for v in attrs.values() if "evil" in (v or "")]
+    assert remote == []  # no remote image (or link to one) survives in any attribute
+
+
+# --- Experiment variants in the list ---------------------------------------------------------
+
+
+@pytest.fixture
+def variant_drafts(workspace, user, product_template, product_inputs):
+    """A finished run of a two-variant experiment: one draft per variant."""
+    from drafts.actions import finish_generation
+    from prompts.actions import duplicate_template
+    from prompts.experiment_actions import create_experiment, start_run
+
+    version = duplicate_template(template=product_template, workspace=workspace, user=user)
+    version = version.current_version()
+    experiment = create_experiment(
+        workspace=workspace, name="Warmth", user=user, variants=[
+            {"name": "Plain", "version": version},
+            {"name": "Warm", "version": version, "temperature": 0.2},
+        ],
+    )  # fmt: skip
+    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    for column in run.columns.select_related("variant", "generation"):
+        finish_generation(
+            generation_id=column.generation_id,
+            status="done",
+            text=f"by {column.variant.name}",
+            reasoning="",
+            fields={},
+        )
+    return experiment
+
+
+def test_a_variants_output_is_recorded_as_a_variant_version(variant_drafts):
+    versions = DraftVersion.objects.filter(draft__generations__variant_run__isnull=False)
+    assert sorted(v.source for v in versions) == ["variant", "variant"]
+    assert sorted(v.text for v in versions) == ["by Plain", "by Warm"]
+
+
+def test_the_list_filters_by_variant_once_the_review_is_no_longer_blind(
+    client, user, workspace, draft, variant_drafts
+):
+    client.force_login(user)
+    url = reverse("drafts:list", args=[workspace.pk])
+    warm = variant_drafts.variants.get(name="Warm")
+
+    blind = client.get(url)
+    assert "variant" not in blind.context["form"].fields  # running and blind: no peeking
+
+    variant_drafts.status = "stopped"
+    variant_drafts.save()
+    page = client.get(url).content.decode()
+    found = client.get(url, {"variant": warm.pk}, headers={**HTMX, "HX-Target": "draft-results"})
+
+    assert "Warmth · Warm" in page and "All variants" in page
+    assert [d.versions.get().text for d in found.context["page"].object_list] == ["by Warm"]
+    assert len(client.get(url, {"variant": "x"}).context["page"].object_list) == 3
+
+
+def test_a_saved_version_cannot_be_rewritten(draft):
+    from prompts.models import ImmutableError
+
+    version = draft.versions.get()
+    version.text = "history rewritten"
+    with pytest.raises(ImmutableError):
+        version.save()
+    assert draft.versions.get().text == "Bright light for late nights."
