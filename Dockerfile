@@ -15,10 +15,13 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # --- run --------------------------------------------------------------------------------
 FROM python:3.12-slim AS app
+# PROMETHEUS_MULTIPROC_DIR: each worker writes its metrics there and /metrics sums them all
+# (emptied by the entry command before the workers start; docker-compose.yml mounts a tmpfs).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     STATIC_MANIFEST=true \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
 COPY --from=build /wheels /wheels
@@ -32,10 +35,12 @@ COPY theme/__init__.py theme/apps.py ./theme/
 COPY theme/static ./theme/static
 COPY templates ./templates
 COPY locale ./locale
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput && chown -R studio /app
+RUN mkdir -p "$PROMETHEUS_MULTIPROC_DIR" \
+    && SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && chown -R studio /app "$PROMETHEUS_MULTIPROC_DIR"
 # By uid, so that a host (or Kubernetes runAsNonRoot) can tell it is not root.
 USER 1000:1000
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips='*' --lifespan on"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && python -m studio.audit.multiproc && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips='*' --lifespan on"]

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from studio.api.forms import PromptField
+
 from .models import Draft
 
 
@@ -73,13 +75,28 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Draft.Status.choices)
 
 
-class SectionGenerateForm(forms.Form):
+class StartForm(forms.Form):
+    """A form that starts a suggestion: refused, the panel offers it again as typed."""
+
+    notice_key = "section_notice"  # the panel's notice about it (drafts/sections.html)
+
+    def retry(self, error: str = "") -> dict[str, object]:
+        """The panel's context to show the form again as typed, with ``error`` by its text."""
+        raise NotImplementedError
+
+
+class SectionGenerateForm(StartForm):
     """Regenerate or expand one section (its index in the outline of version ``base``)."""
 
     base = forms.IntegerField(min_value=1)
     index = forms.IntegerField(min_value=0)
     action = forms.ChoiceField(choices=[("regenerate", "regenerate"), ("expand", "expand")])
-    instruction = forms.CharField(required=False, max_length=500)
+    instruction = PromptField(required=False, max_chars=500)
+
+    def retry(self, error: str = "") -> dict[str, object]:
+        index = getattr(self, "cleaned_data", {}).get("index")
+        typed = self.data.get("instruction", "")
+        return {"section_retry": {"index": index, "instruction": typed, "error": error}}
 
 
 class SectionMoveForm(forms.Form):
@@ -92,16 +109,23 @@ class SectionMoveForm(forms.Form):
         return self.cleaned_data["index"] + (-1 if self.cleaned_data["direction"] == "up" else 1)
 
 
-class RewriteForm(forms.Form):
+class RewriteForm(StartForm):
     """A rewrite of the selection, else the chosen section, else the whole draft."""
+
+    notice_key = "suggestion_notice"
 
     KINDS = ["shorter", "formal", "translate", "headlines"]
 
     base = forms.IntegerField(min_value=1)
     kind = forms.ChoiceField(choices=[(kind, kind) for kind in KINDS])
     language = forms.ChoiceField(required=False, choices=[("en", "en"), ("zh-hans", "zh-hans")])
-    selection = forms.CharField(required=False, max_length=20000)
+    selection = PromptField(required=False, max_chars=20000)
     section = forms.IntegerField(required=False, min_value=0)
+
+    def retry(self, error: str = "") -> dict[str, object]:
+        section = getattr(self, "cleaned_data", {}).get("section")
+        typed = self.data.get("selection", "")
+        return {"rewrite_retry": {"selection": typed, "section": section, "error": error}}
 
 
 class DecideForm(forms.Form):

@@ -7,14 +7,15 @@ changes nothing and the panel comes back with the newest version and a notice.
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
+from studio.api.forms import prompt_errors
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
 from studio.http import HtmxHttpRequest
@@ -22,7 +23,7 @@ from studio.workspaces.access import may_edit
 
 from . import actions
 from . import generation as runner
-from .forms import SectionGenerateForm, SectionMoveForm
+from .forms import SectionGenerateForm, SectionMoveForm, StartForm
 from .models import Draft, Suggestion
 from .panels import draft_panel_context
 from .section_panels import Live
@@ -53,8 +54,22 @@ def panel_with_notice(
         if notice:
             messages.warning(request, notice)
         return redirect(draft)
-    context = draft_panel_context(draft) | {key: notice, **extra}
-    response = render(request, f"{DETAIL}#draft-panel", context)
+    return _panel(request, draft, {key: notice, **extra})
+
+
+def refused_in_place(
+    request: HtmxHttpRequest, draft: Draft, retry: dict, notice: str = "", *, key: str
+) -> HttpResponse:
+    """A start refused for what was typed: the panel with the reason and the text as typed
+    (``retry``, the form's), in place for htmx, else as the whole page: nothing is lost."""
+    context = {key: notice, **retry}
+    if not request.htmx:
+        return render(request, DETAIL, draft_panel_context(draft) | context)
+    return _panel(request, draft, context)
+
+
+def _panel(request: HtmxHttpRequest, draft: Draft, extra: dict) -> HttpResponse:
+    response = render(request, f"{DETAIL}#draft-panel", draft_panel_context(draft) | extra)
     return reswap(retarget(response, "#draft-panel"), "outerHTML")
 
 
@@ -93,11 +108,13 @@ async def section_generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     checked = await checked_start(request, pk, SectionGenerateForm)
     if isinstance(checked, HttpResponse):
         return checked
-    draft, data = checked
+    draft, form = checked
+    data = form.cleaned_data
     return await start_and_watch(
         request,
         draft,
         f"{SECTIONS}#section-live",
+        form=form,
         kind=Suggestion.Kind(data["action"]),
         instruction=data["instruction"],
         section_index=data["index"],
@@ -106,22 +123,27 @@ async def section_generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 async def checked_start(
-    request: HtmxHttpRequest, pk: int, form_class: type[forms.Form]
-) -> tuple[Draft, dict] | HttpResponse:
+    request: HtmxHttpRequest, pk: int, form_class: type[StartForm]
+) -> tuple[Draft, StartForm] | HttpResponse:
     """Before starting a generation: the user's draft (else 404), a valid form and a token
-    budget left; or the response that says which is missing."""
+    budget left; or the response that says which is missing. Text the prompt checks refuse
+    (``PromptField``) comes back in the panel as typed, with the reason beside it."""
     user = await request.auser()
     draft = await aget_object_or_404(
         Draft.objects.for_user(user).select_related("workspace"), pk=pk
     )
     form = form_class(request.POST)
     if not form.is_valid():
-        return HttpResponse(_("This request could not be read."), status=400)
+        errors = prompt_errors(form)
+        if errors is None:
+            return HttpResponse(_("This request could not be read."), status=400)
+        retry = form.retry(" ".join(errors.values()))
+        return await sync_to_async(refused_in_place)(request, draft, retry, key=form.notice_key)
     try:
-        await acheck_token_budget(user)
+        await acheck_token_budget(user, request=request, workspace_id=draft.workspace_id)
     except BudgetExceeded as exc:
         return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
-    return draft, form.cleaned_data
+    return draft, form
 
 
 async def start_and_watch(
@@ -129,21 +151,24 @@ async def start_and_watch(
     draft: Draft,
     partial: str,
     *,
-    notice_key: str = "section_notice",
+    form: StartForm,
     **target: object,
 ) -> HttpResponse:
     """Start a suggestion (``start_suggestion``'s keywords) and answer with the partial that
-    watches it stream; a stale page or a target not found is a notice in the panel."""
+    watches it stream. A stale page is a notice in the panel; a target not found, or a
+    prompt that may not be sent, a notice with the form as it was typed."""
     user = await request.auser()
     try:
         suggestion = await sync_to_async(start_suggestion)(draft=draft, user=user, **target)
-    except actions.VersionConflict as conflict:
+    except actions.VersionConflict as conflict:  # the text moved on: start from the new one
         notice = stale_notice(conflict)
-    except ValueError as exc:
-        notice = str(exc)
-    else:
-        return await launched(request, draft, suggestion, partial)
-    return await sync_to_async(panel_with_notice)(request, draft, notice, key=notice_key)
+        return await sync_to_async(panel_with_notice)(request, draft, notice, key=form.notice_key)
+    except (ValueError, ValidationError) as exc:
+        notice = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return await sync_to_async(refused_in_place)(
+            request, draft, form.retry(), notice, key=form.notice_key
+        )
+    return await launched(request, draft, suggestion, partial)
 
 
 async def launched(

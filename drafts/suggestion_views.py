@@ -29,7 +29,7 @@ from .section_views import (
     start_and_watch,
 )
 
-NOTICE = "suggestion_notice"
+NOTICE = RewriteForm.notice_key
 
 
 @require_POST
@@ -39,13 +39,14 @@ async def rewrite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     checked = await checked_start(request, pk, RewriteForm)
     if isinstance(checked, HttpResponse):
         return checked
-    draft, data = checked
+    draft, form = checked
+    data = form.cleaned_data
     selection = data["selection"].strip()
     return await start_and_watch(
         request,
         draft,
         f"{SECTIONS}#suggestion-started",
-        notice_key=NOTICE,
+        form=form,
         kind=Suggestion.Kind(data["kind"]),
         instruction=(data["language"] or "en") if data["kind"] == "translate" else "",
         section_index=None if selection else data["section"],

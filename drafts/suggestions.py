@@ -21,6 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio.api.validation import validate_prompt
+
 from .actions import VersionConflict, add_version, save_section
 from .diffs import EQUAL, INSERT, diff_texts
 from .models import Draft, DraftVersion, Generation, Suggestion
@@ -167,6 +169,8 @@ def start_suggestion(
         line, for headlines). Raises ValueError when the target cannot be found.
     :param base_number: the version the editor saw; if given and no longer the newest,
         :class:`VersionConflict` (a section index or selection may mean something else now).
+    Raises ``ValidationError`` when the prompt may not be sent (``validate_prompt``: too long,
+    or the draft holds a blocked pattern); nothing is created then.
     The caller launches the runner once this has committed, as for any generation.
     """
     latest = Draft.objects.select_for_update().get(pk=draft.pk).latest_version()
@@ -181,6 +185,8 @@ def start_suggestion(
     messages = build_messages(
         kind=kind, document=latest.text, target=reads, instruction=instruction
     )
+    # The editor's own text was checked in the form; this is the whole prompt, draft included.
+    validate_prompt(messages, sources=[_("the editing instructions"), _("the draft")])
     params = _params("docs" if is_section else "rewrite")
     generation = Generation.objects.create(
         draft=draft,

@@ -16,6 +16,7 @@ async def application(scope, receive, send) -> None:
         return
     from drafts.generation import shutdown
     from studio.ai import close_client
+    from studio.audit.metrics import process_exiting
 
     while True:
         message = await receive()
@@ -24,5 +25,6 @@ async def application(scope, receive, send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await shutdown()  # running generations end as "interrupted", their text kept
             await close_client()
+            process_exiting()  # several workers: this one's open streams stop counting
             await send({"type": "lifespan.shutdown.complete"})
             return

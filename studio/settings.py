@@ -5,6 +5,7 @@ Embedded defaults (SQLite, local-memory cache, the offline simulator) need no co
 DATABASE_URL, REDIS_URL and DEEPSEEK_API_KEY switch to the production parts.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -247,11 +248,14 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 
 # --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
 # django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by
-# every instance). RATELIMIT_RATE applies to every unsafe page request and every API call;
-# RATELIMIT_ROUTES overrides it per URL name ("off" exempts a route), e.g.
-# "drafts:generate=20/m,api_ai:chat_completions=60/m".
+# every instance), one per scope (user, key, api_ip, ip: studio/api/limits.py). RATELIMIT_RATE
+# applies to every unsafe page request and every API call, per scope; RATELIMIT_SCOPE_RATES
+# sets one scope everywhere ("user=300/m,api_ip=1000/m"); RATELIMIT_ROUTES sets a route by
+# URL name, or one scope on it ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off"
+# exempts). The most specific wins. Failed API authentications count per IP on "api_ai:auth".
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")
+RATELIMIT_SCOPE_RATES = env.dict("RATELIMIT_SCOPE_RATES", default={"api_ip": "1000/m"})
 RATELIMIT_ROUTES = env.dict("RATELIMIT_ROUTES", default={})
 RATELIMIT_USE_CACHE = "default"
 # Tokens one user may spend per day (midnight to midnight in TIME_ZONE); 0: no budget.
@@ -274,6 +278,14 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 ASSISTANT_CONTEXT_MESSAGES = env.int("ASSISTANT_CONTEXT_MESSAGES", default=10)
 # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset, it is not served.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Several worker processes (uvicorn --workers): a directory where each process writes its
+# metrics for /metrics to sum (prometheus_client's multiprocess mode; the Docker image sets
+# it and its entry command empties it). prometheus_client reads the environment itself, as
+# soon as it is imported, so this must be in the environment (or .env), not set later; a set
+# but empty value would turn the mode on with no directory, so it is removed.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 # One JSON object per line (python-json-logger) in production, readable text when DEBUG;
 # every line carries the request id (studio/observability.py).

@@ -268,3 +268,37 @@ def test_pages_without_ids_require_a_login(route, client, settings):
         assert guarded, f"anonymous {method.upper()} {url} gave {response.status_code}"
         statuses.append(response.status_code)
     assert statuses != [405, 405], f"{url} answers no method"
+
+
+def test_a_valid_generate_body_for_another_users_workspace_is_404(
+    world, intruder, owner, user, monkeypatch
+):
+    """The sweep POSTs empty bodies, which the API refuses (422) before it looks anything up;
+    a valid body must reach the ownership check and still create nothing."""
+    import respx
+
+    from drafts import generation as runner
+    from drafts.models import Draft
+    from prompts.models import PromptTemplate
+    from studio.workspaces.models import Workspace
+    from tests.conftest import CHAT_URL, sse_body, sse_response
+
+    monkeypatch.setattr(runner, "launch", lambda generation_id: None)  # the owner's is not run
+    space = Workspace.objects.for_user(user).get()
+    template = PromptTemplate.objects.filter(workspace=space).get()
+    version = template.current_version()
+    inputs = {
+        v["name"]: v.get("default") or (v.get("choices") or ["x"])[0] for v in version.variables
+    }
+    url, body = f"/api/ai/workspaces/{space.pk}/drafts", {"template": template.pk, "inputs": inputs}
+    drafts, generations = Draft.objects.count(), Generation.objects.count()
+
+    with respx.mock(assert_all_called=False) as upstream:
+        route = upstream.post(CHAT_URL).mock(return_value=sse_response(sse_body(["x"])))
+        response = intruder.post(url, body, content_type="application/json")
+
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert SECRET not in response.content.decode() and not route.called
+    assert (Draft.objects.count(), Generation.objects.count()) == (drafts, generations)
+    # The same body is valid: its owner starts a generation with it.
+    assert owner.post(url, body, content_type="application/json").status_code == 202

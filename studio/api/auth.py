@@ -1,8 +1,9 @@
 """API-key authentication for the JSON API: ``Authorization: Bearer`` or ``X-API-Key``.
 
-Authenticated requests count against the key's and the user's rate limits; failed attempts
-count against the caller's IP, so guessing keys is slowed down without limiting an office
-whose people share one address.
+Authenticated requests count against the key's, the user's and the address's rate limits
+(``api_ip``, generous: an office shares one address). Failed attempts count per address
+over all API URLs together (``api_ai:auth``); once an address is over, it is refused with a
+429 before any key is looked at, so guessing learns nothing more until the window resets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ninja.security import HttpBearer
 
 from studio.audit.recording import client_ip
 
-from .limits import check_rate
+from .limits import AUTH_ROUTE, check_rate
 from .models import ApiKey
 
 
@@ -34,16 +35,18 @@ class ApiKeyAuth(HttpBearer):
     """Bearer in the OpenAPI schema; ``X-API-Key: <key>`` works the same."""
 
     def __call__(self, request: HttpRequest) -> ApiKey | None:
-        route, ip = route_name(request), client_ip(request) or "unknown"
-        check_rate(request, route=route, scopes={"ip": ip}, increment=False)
+        ip = client_ip(request) or "unknown"
+        check_rate(request, route=AUTH_ROUTE, scopes={"ip": ip}, increment=False)
         key = ApiKey.objects.matching(presented_key(request)) if presented_key(request) else None
         if key is None:
-            check_rate(request, route=route, scopes={"ip": ip})
+            check_rate(request, route=AUTH_ROUTE, scopes={"ip": ip})
             return None
-        check_rate(request, route=route, scopes={"key": key.prefix, "user": str(key.user_id)})
-        key.touch()
+        # Known before the limits are counted, so a refused AI call is audited as theirs.
         request.api_key = key  # type: ignore[attr-defined]
         request.user = key.user
+        scopes = {"key": key.prefix, "user": str(key.user_id), "api_ip": ip}
+        check_rate(request, route=route_name(request), scopes=scopes)
+        key.touch()
         return key
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:  # pragma: no cover

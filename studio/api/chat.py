@@ -274,7 +274,7 @@ async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpRespo
             error_code=exc.code or "invalid_prompt",
         )
         raise
-    await acheck_token_budget(request.auth.user)
+    await acheck_token_budget(request.auth.user, request=request)
     # Thinking mode ignores temperature: temperature 0 there is not deterministic.
     temperature = None if params.get("thinking") else payload.temperature
     mode = responses.cache_mode(request, temperature=temperature)

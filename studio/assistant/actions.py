@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from drafts.models import Draft
+from studio.api.validation import validate_prompt
 
 from .models import AssistantMessage
 
@@ -30,19 +31,29 @@ def ask(
     messages of this user's conversation about this draft and delete older ones.
 
     Returns the answer to fill in and the messages to send: the system message (the draft)
-    and the window, question included, beginning with a question.
+    and the window, question included, beginning with a question. Raises ``ValidationError``
+    (and writes nothing) when those messages may not be sent (``validate_prompt``).
     """
     conversation = AssistantMessage.objects.conversation(user=user, draft=draft)
     AssistantMessage.objects.create(draft=draft, user=user, role="user", content=question)
     recent = list(conversation.filter(status=AssistantMessage.Status.DONE))[-window:]
     while recent and recent[0].role != AssistantMessage.Role.USER:
         recent.pop(0)  # the model's turn only ever follows a question
+    messages = [system_message(draft), *(m.as_chat() for m in recent)]
+    validate_prompt(messages, sources=_sources(recent))  # raising rolls the question back
     answer = AssistantMessage.objects.create(
         draft=draft, user=user, role="assistant", status=AssistantMessage.Status.STREAMING
     )
     keep = conversation.latest_first().values_list("pk", flat=True)[:window]
     conversation.exclude(pk__in=list(keep)).delete()
-    return answer, [system_message(draft), *(m.as_chat() for m in recent)]
+    return answer, messages
+
+
+def _sources(recent: list[AssistantMessage]) -> list[str]:
+    """Where each message's text comes from, as the asker knows it (for a refusal)."""
+    earlier = {"user": _("an earlier question"), "assistant": _("an earlier answer")}
+    named = [earlier.get(m.role, m.role) for m in recent[:-1]]
+    return [_("the draft"), *named, _("your question")]
 
 
 def clear(*, draft: Draft, user) -> int:

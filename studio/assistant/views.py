@@ -10,9 +10,9 @@ from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from drafts import relay
@@ -24,10 +24,10 @@ from studio.audit.recording import request_origin
 from studio.http import HtmxHttpRequest, threadless
 
 from . import actions, runner
+from .forms import AskForm
 from .models import AssistantMessage
 
 PANEL = "assistant/panel.html"
-QUESTION_MAX_CHARS = 4000
 
 
 def panel_context(draft: Draft, user, **extra: object) -> dict[str, object]:
@@ -45,26 +45,40 @@ def panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 async def ask(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Save the question, start the answer streaming, show the panel following it."""
+    """Save the question, start the answer streaming, show the panel following it.
+
+    A question that may not be asked (empty, too long, blocked, over budget) comes back in
+    the panel with the reason, as typed, with or without htmx."""
     user = await request.auser()
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
-    question = request.POST.get("question", "").strip()[:QUESTION_MAX_CHARS]
-    error = "" if question else _("Type a question first.")
-    if not error:
-        try:
-            await acheck_token_budget(user)
-        except BudgetExceeded as exc:
-            error = exc.message
-    if not error:
-        window = settings.ASSISTANT_CONTEXT_MESSAGES
-        message, messages = await sync_to_async(actions.ask)(
-            draft=draft, user=user, question=question, window=window
-        )
-        runner.launch(message.pk, messages=messages, origin=request_origin(request))
-    if not request.htmx:
+    form = AskForm(request.POST)
+    error = await _start_answer(request, draft, user, form)
+    if not request.htmx and not error:
         return redirect(draft)
-    context = await sync_to_async(panel_context)(draft, user, error=error)
-    return await sync_to_async(render)(request, f"{PANEL}#assistant-panel", context)
+    question = form.data.get("question", "") if error else ""
+    context = await sync_to_async(panel_context)(draft, user, error=error, question=question)
+    template = f"{PANEL}#assistant-panel" if request.htmx else PANEL
+    return await sync_to_async(render)(request, template, context)
+
+
+async def _start_answer(request: HtmxHttpRequest, draft: Draft, user, form: AskForm) -> str:
+    """Ask the form's question and start the answer; "" once it streams, else why not."""
+    if not form.is_valid():
+        return " ".join(form.errors["question"])
+    try:
+        await acheck_token_budget(user, request=request, workspace_id=draft.workspace_id)
+        message, messages = await sync_to_async(actions.ask)(
+            draft=draft,
+            user=user,
+            question=form.cleaned_data["question"],
+            window=settings.ASSISTANT_CONTEXT_MESSAGES,
+        )
+    except BudgetExceeded as exc:
+        return exc.message
+    except ValidationError as exc:  # the draft or the conversation holds what may not go
+        return " ".join(exc.messages)
+    runner.launch(message.pk, messages=messages, origin=request_origin(request))
+    return ""
 
 
 @require_POST

@@ -1,21 +1,36 @@
 """Prometheus metrics for AI calls, on a registry of the studio's own.
 
 A dedicated registry (not prometheus-client's global one) keeps ``/metrics`` to the studio's
-series and lets tests read values without the process collectors. One studio instance runs one
-worker process (README), so in-process counters are the whole truth for that instance; scrape
-every instance.
+series and lets tests read values without the process collectors.
+
+One process (``manage.py serve``): the registry is the whole truth. Several worker processes
+(the Docker image's uvicorn ``--workers``): with PROMETHEUS_MULTIPROC_DIR set, each process
+writes its values to files there (prometheus_client's multiprocess mode, chosen when it is
+imported) and ``/metrics`` sums every process's files (``exposition``), so any worker answers
+for the whole instance. Gauges say how to combine processes: open streams add up over the
+living ones; the breaker state, which every process reads from the shared cache, is the most
+recently published value. Scrape every instance.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from studio.deepseek.pricing import DEFAULT_PRICES
+
+# What prometheus_client saw when it was imported (just now, above): it decides then.
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if MULTIPROC_DIR:
+    # Each metric below opens its file there at once: a missing directory (a fresh container,
+    # a command run before the entry command made it) would fail the import.
+    os.makedirs(MULTIPROC_DIR, exist_ok=True)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -48,7 +63,12 @@ TOKENS = Counter(
     registry=REGISTRY,
 )
 COST = Counter("ai_cost_usd", "Cost of AI calls in US dollars.", ["model"], registry=REGISTRY)
-OPEN_STREAMS = Gauge("ai_open_streams", "AI response streams open now.", registry=REGISTRY)
+OPEN_STREAMS = Gauge(
+    "ai_open_streams",
+    "AI response streams open now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",  # the instance's streams: each living worker's, added up
+)
 CACHE = Counter(
     "ai_cache",
     "Response-cache lookups by result (hit, miss, bypass).",
@@ -63,6 +83,7 @@ BREAKER = Gauge(
     "Upstream circuit breaker: 0 closed, 1 half-open, 2 open.",
     ["upstream"],
     registry=REGISTRY,
+    multiprocess_mode="mostrecent",  # one shared breaker: the latest reading of it
 )
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 
@@ -139,6 +160,23 @@ def open_stream() -> Iterator[None]:
         yield
     finally:
         OPEN_STREAMS.dec()
+
+
+def exposition() -> bytes:
+    """The ``/metrics`` text: this process's series, or (PROMETHEUS_MULTIPROC_DIR) those of
+    every process that wrote to the directory, combined by prometheus_client."""
+    if not MULTIPROC_DIR:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=MULTIPROC_DIR)
+    return generate_latest(registry)
+
+
+def process_exiting(pid: int | None = None) -> None:
+    """A worker process is ending: its open-streams gauge no longer counts (the live modes).
+    Counters and histograms keep its files: what it counted stays counted."""
+    if MULTIPROC_DIR:
+        mark_process_dead(pid or os.getpid(), path=MULTIPROC_DIR)
 
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:

@@ -14,11 +14,11 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from studio.ai import breaker_state
 
-from .metrics import REGISTRY, set_breaker_state
+from .metrics import exposition, set_breaker_state
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def _bearer(request: HttpRequest) -> str:
 @never_cache
 @require_GET
 async def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition, for a scraper holding METRICS_TOKEN (unset: not served at all)."""
+    """Prometheus exposition, for a scraper holding METRICS_TOKEN (unset: not served at all);
+    with several workers, the sum of all of them (``metrics.exposition``)."""
     expected = settings.METRICS_TOKEN
     if not expected:
         raise Http404("Metrics are off: set METRICS_TOKEN to serve them.")
@@ -41,7 +42,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     await _publish_breaker()
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 async def _publish_breaker() -> str:

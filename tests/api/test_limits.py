@@ -1,4 +1,5 @@
-"""Rate limits on the studio's pages (htmx and not) and the daily token budget."""
+"""Rate limits on the studio's pages (htmx and not), the daily token budget, which rate applies
+where, and the audit rows of AI calls refused by either."""
 
 from datetime import timedelta
 
@@ -105,3 +106,130 @@ def test_a_zero_budget_means_no_budget(user, settings):
     _spend(user, 10**9)
 
     check_token_budget(user)
+
+
+def test_the_most_specific_rate_wins(settings):
+    settings.RATELIMIT_RATE = "100/m"
+    settings.RATELIMIT_SCOPE_RATES = {"user": "300/m", "api_ip": "1000/m"}
+    settings.RATELIMIT_ROUTES = {"api_ai:generate": "20/m", "api_ai:generate|user": "50/m"}
+
+    assert rate_for("api_ai:generate", "user") == "50/m"  # route and scope
+    assert rate_for("api_ai:generate", "key") == "20/m"  # the route's
+    assert rate_for("api_ai:chat_completions", "user") == "300/m"  # the scope's
+    assert rate_for("api_ai:chat_completions", "key") == "100/m"  # the default
+
+
+def test_every_ai_route_is_in_the_urlconf():
+    """A renamed URL would silently drop out of the refusal audit."""
+    from django.urls import NoReverseMatch, reverse
+
+    from studio.api.limits import AI_ROUTES
+
+    for name in AI_ROUTES:
+        for args in ([], [1], [1, 1]):
+            try:
+                reverse(name, args=args)
+                break
+            except NoReverseMatch:
+                continue
+        else:
+            raise AssertionError(f"{name} is not a URL name")
+
+
+# --- Refused AI calls are audited ---------------------------------------------------------
+
+
+def test_a_page_ai_call_over_the_rate_limit_is_audited(client, user, workspace, settings):
+    from drafts.models import Draft
+
+    settings.RATELIMIT_ROUTES = {"assistant:ask": "1/m"}
+    draft = Draft.objects.create(workspace=workspace, title="T", created_by=user)
+    client.force_login(user)
+    url = reverse("assistant:ask", args=[draft.pk])
+    client.post(url, {"question": ""}, headers=HTMX)  # refused by the form: no AI call
+
+    assert client.post(url, {"question": "Why?"}, headers=HTMX).status_code == 429
+
+    row = AuditLog.objects.get()
+    assert (row.status, row.user, row.channel) == ("rate_limited", user, "ui")
+    assert row.error_code == "rate_limit_user" and row.ip == "127.0.0.1" and row.session
+    assert row.total_tokens is None  # a refusal costs nothing from the budget
+
+
+def test_other_refused_requests_are_not_ai_calls(client, user, two_per_minute):
+    client.force_login(user)
+    for name in ("a", "b", "c"):
+        client.post(reverse("api:keys"), {"name": name})
+
+    assert not AuditLog.objects.exists()
+
+
+def test_a_page_ai_call_over_budget_is_audited(client, user, workspace, settings):
+    from drafts.actions import add_version
+    from drafts.models import Draft
+
+    settings.AI_DAILY_TOKEN_BUDGET = 10
+    _spend(user, 10)
+    draft = Draft.objects.create(workspace=workspace, title="T", created_by=user)
+    add_version(draft_id=draft.pk, text="# A\n\nB.\n", source="edited", author_id=user.pk)
+    client.force_login(user)
+
+    response = client.post(
+        reverse("drafts:section_generate", args=[draft.pk]),
+        {"base": 1, "index": 0, "action": "expand"},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 429
+    row = AuditLog.objects.get(status="over_budget")
+    assert (row.user, row.workspace, row.channel) == (user, workspace, "ui")
+    assert row.error_code == "daily_budget_exceeded" and row.ip == "127.0.0.1"
+
+
+def test_an_api_call_over_the_rate_limit_is_audited_with_its_key(client, user, settings, auth):
+    import respx
+
+    from studio.api.models import ApiKey
+    from tests.conftest import CHAT_URL, completion
+
+    settings.RATELIMIT_ROUTES = {"api_ai:chat_completions": "1/m"}
+    body = {"model": "deepseek-flash", "messages": [{"role": "user", "content": "Hi"}]}
+    with respx.mock:
+        respx.post(CHAT_URL).mock(return_value=completion())
+        for _ in range(2):
+            response = client.post(
+                "/api/ai/v1/chat/completions", body, content_type="application/json", headers=auth
+            )
+
+    assert response.status_code == 429
+    row = AuditLog.objects.get(status="rate_limited")
+    assert (row.user, row.api_key, row.channel) == (user, ApiKey.objects.get(), "openai")
+    assert row.error_code == "rate_limit_key"
+
+
+def test_reads_over_the_rate_limit_are_not_audited(client, settings, auth):
+    settings.RATELIMIT_ROUTES = {"api_ai:workspaces": "1/m"}
+    for _ in range(2):
+        response = client.get("/api/ai/workspaces", headers=auth)
+
+    assert response.status_code == 429 and not AuditLog.objects.exists()
+
+
+def test_an_api_generation_over_budget_is_audited(
+    client, user, workspace, product_template, product_inputs, auth, settings
+):
+    settings.AI_DAILY_TOKEN_BUDGET = 10
+    _spend(user, 10)
+
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "daily_budget_exceeded"
+    row = AuditLog.objects.get(status="over_budget")
+    assert (row.user, row.workspace, row.channel) == (user, workspace, "api")
+    assert row.api_key_id is not None

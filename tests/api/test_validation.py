@@ -1,9 +1,10 @@
-"""validate_prompt: length caps and blocked patterns, with messages naming what was found."""
+"""validate_prompt and validate_text: length caps and blocked patterns, with messages naming
+what was found."""
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from studio.api.validation import validate_prompt
+from studio.api.validation import validate_prompt, validate_text
 
 
 def msgs(text: str) -> list[dict[str, str]]:
@@ -65,3 +66,33 @@ def test_openai_content_parts_are_checked():
 
     with pytest.raises(ValidationError, match="script"):
         validate_prompt(parts)
+
+
+def test_one_text_is_checked_against_its_own_cap_and_the_global_one(settings):
+    settings.PROMPT_MAX_CHARS = 100_000
+    validate_text("x" * 500, max_chars=500)
+
+    with pytest.raises(ValidationError) as caught:
+        validate_text("x" * 501, max_chars=500)
+    assert caught.value.code == "prompt_too_long"
+    assert "501 characters long; the limit is 500" in caught.value.messages[0]
+
+    settings.PROMPT_MAX_CHARS = 100  # the global cap is lower than the field's
+    with pytest.raises(ValidationError, match="the limit is 100"):
+        validate_text("x" * 101, max_chars=500)
+
+
+def test_one_text_names_the_blocked_pattern_without_echoing_it():
+    with pytest.raises(ValidationError) as caught:
+        validate_text("deploy with sk-abcdefghijklmnopqrstuvwx please")
+
+    message = caught.value.messages[0]
+    assert caught.value.code == "prompt_blocked" and "an API secret key (sk-…)" in message
+    assert "abcdefghijkl" not in message
+
+
+def test_sources_say_where_in_the_prompt_the_pattern_was_found():
+    with pytest.raises(ValidationError) as caught:
+        validate_prompt(msgs("<script>"), sources=["the instructions", "the draft"])
+
+    assert "(in the draft)" in caught.value.messages[0]

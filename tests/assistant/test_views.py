@@ -227,3 +227,77 @@ def test_asking_is_rate_limited_like_generating(client, draft, user, settings):
     client.post(url, {"question": ""}, headers=HTMX)
     response = client.post(url, {"question": ""}, headers=HTMX)
     assert response.status_code == 429 and response["HX-Retarget"] == "#toasts"
+
+
+SECRET_QUESTION = "Can I publish sk-abcdefghijklmnopqrstuvwx here?"
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        (SECRET_QUESTION, "it contains an API secret key (sk-…)"),
+        ("Why? " * 801, "This text is 4,004 characters long; the limit is 4,000."),
+    ],
+    ids=["blocked", "too-long"],
+)
+def test_a_question_that_may_not_be_sent_comes_back_as_typed(client, draft, user, question, reason):
+    """Nothing is saved or sent (no silent cut at 4,000 characters either); the reason is
+    beside the question, which stays in the field."""
+    client.force_login(user)
+    with respx.mock(assert_all_called=False) as upstream:
+        route = upstream.post(CHAT_URL).mock(return_value=sse_response(sse_body(["No."])))
+        response = client.post(
+            reverse("assistant:ask", args=[draft.pk]), {"question": question}, headers=HTMX
+        )
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert reason in html and 'aria-describedby="assistant-question-error"' in html
+    assert f">{question}</textarea>" in html  # as typed, every character
+    assert not AssistantMessage.objects.exists() and not route.called
+
+
+def test_without_htmx_a_refused_question_is_shown_on_the_assistant_page(client, draft, user):
+    client.force_login(user)
+
+    url = reverse("assistant:ask", args=[draft.pk])
+    response = client.post(url, {"question": SECRET_QUESTION})
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html
+    assert "an API secret key (sk-…)" in html and f">{SECRET_QUESTION}</textarea>" in html
+    assert not AssistantMessage.objects.exists()
+
+
+def test_a_draft_holding_a_blocked_pattern_is_not_sent_with_a_question(
+    client, workspace, product_template, product_inputs, user
+):
+    draft = make_draft(workspace, product_template, product_inputs, user)
+    add_version(
+        draft_id=draft.pk,
+        text="Login: AKIAABCDEFGHIJKLMNOP",
+        source="edited",
+        author_id=user.pk,
+    )
+    client.force_login(user)
+
+    response = client.post(
+        reverse("assistant:ask", args=[draft.pk]), {"question": "Is this clear?"}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert "an AWS access key (in the draft)" in html and ">Is this clear?</textarea>" in html
+    assert not AssistantMessage.objects.exists()
+
+
+def test_the_whole_prompt_is_capped_too(client, draft, user, settings):
+    settings.PROMPT_MAX_CHARS = 100  # the question fits; with the draft the prompt does not
+    client.force_login(user)
+
+    response = client.post(
+        reverse("assistant:ask", args=[draft.pk]), {"question": "Short?"}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert "The prompt is" in html and "the limit is 100" in html and ">Short?</textarea>" in html
+    assert not AssistantMessage.objects.exists()

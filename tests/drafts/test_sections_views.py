@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.utils.html import escape
 
 from drafts import generation as runner
 from drafts.actions import add_version
@@ -215,3 +216,68 @@ def test_a_reviewer_sees_the_sections_but_cannot_change_them(client, other_user,
     assert 'id="rewrite-form"' not in page
     assert (moved.status_code, generated.status_code) == (403, 403)
     assert guide.versions.count() == 1 and launched == []
+
+
+def _generate(client, guide, instruction: str, **headers):
+    return client.post(
+        f"/drafts/{guide.pk}/sections/generate/",
+        {"base": 1, "index": 1, "action": "regenerate", "instruction": instruction},
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize(
+    ("instruction", "reason"),
+    [
+        ("Mention <script src=x>", "it contains a &lt;script&gt; tag"),
+        ("More. " * 90, "This text is 539 characters long; the limit is 500."),
+    ],
+    ids=["blocked", "too-long"],
+)
+def test_a_section_prompt_that_may_not_be_sent_comes_back_as_typed(
+    client, user, guide, launched, instruction, reason
+):
+    """The reason is beside that section's prompt, which keeps what was typed; nothing is
+    created or started."""
+    client.force_login(user)
+
+    response = _generate(client, guide, instruction, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and response["HX-Retarget"] == "#draft-panel"
+    assert reason in html and 'id="section-prompt-error-1" role="alert"' in html
+    assert f'value="{escape(instruction)}" aria-invalid="true"' in html
+    assert 'id="section-prompt-error-0"' not in html  # only the section it was typed for
+    assert launched == [] and not Suggestion.objects.exists() and not Generation.objects.exists()
+
+
+def test_a_draft_holding_a_blocked_pattern_is_not_sent_for_a_section(client, user, guide, launched):
+    add_version(
+        draft_id=guide.pk,
+        text=GUIDE.replace("Set the key.", "Set sk-abcdefghijklmnopqrstuvwx."),
+        source="edited",
+        author_id=user.pk,
+    )
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{guide.pk}/sections/generate/",
+        {"base": 2, "index": 1, "action": "expand", "instruction": "Add an example"},
+        headers=HTMX,
+    )
+
+    html = response.content.decode()
+    assert "an API secret key (sk-…) (in the draft)" in html
+    assert 'value="Add an example"' in html  # the prompt stays as typed
+    assert launched == [] and not Suggestion.objects.exists()
+
+
+def test_without_htmx_a_refused_section_prompt_is_shown_on_the_page(client, user, guide, launched):
+    client.force_login(user)
+
+    response = _generate(client, guide, "Use AKIAABCDEFGHIJKLMNOP")
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html
+    assert "an AWS access key" in html and 'value="Use AKIAABCDEFGHIJKLMNOP"' in html
+    assert launched == [] and not Suggestion.objects.exists()

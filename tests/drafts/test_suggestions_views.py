@@ -220,7 +220,13 @@ def test_a_suggestion_is_only_found_through_its_own_draft(client, user, draft, w
     assert response.status_code == 404
 
 
-def test_hostile_model_output_is_shown_as_text_in_sections_and_suggestions(client, user, workspace):
+def test_hostile_model_output_is_shown_as_text_in_sections_and_suggestions(
+    client, user, workspace, settings
+):
+    # With the default patterns a draft holding <script> is not sent to the model again (see
+    # test_a_rewrite_of_a_draft_holding_a_blocked_pattern_is_refused_naming_the_draft); this
+    # test is about showing what came back.
+    settings.PROMPT_BLOCKED_PATTERNS = {}
     hostile = '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3))'
     draft = Draft.objects.create(workspace=workspace, title="Hostile", created_by=user)
     add_version(
@@ -262,3 +268,59 @@ def test_a_reviewer_sees_suggestions_without_their_controls(client, user, other_
     as_editor = client.get(draft.get_absolute_url()).content.decode()
     for control in ["/decide/", "/headline/", "/cancel/", 'id="rewrite-form"', "Accept all"]:
         assert control in as_editor
+
+
+@pytest.mark.parametrize(
+    ("selection", "reason"),
+    [
+        ("-----BEGIN RSA PRIVATE KEY-----", "it contains a private key"),
+        ("fox " * 5001, "This text is 20,003 characters long; the limit is 20,000."),
+    ],
+    ids=["blocked", "too-long"],
+)
+def test_a_selection_that_may_not_be_sent_comes_back_as_typed(
+    client, user, draft, launched, selection, reason
+):
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/",
+        {"base": 1, "kind": "shorter", "selection": selection},
+        headers=HTMX,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200 and response["HX-Retarget"] == "#draft-panel"
+    assert reason in html and 'aria-describedby="rewrite-selection-error-' in html
+    assert f'value="{selection}"' in html
+    assert launched == [] and not Suggestion.objects.exists()
+
+
+def test_a_rewrite_of_a_draft_holding_a_blocked_pattern_is_refused_naming_the_draft(
+    client, user, workspace, launched
+):
+    draft = Draft.objects.create(workspace=workspace, title="Keys", created_by=user)
+    text = "# Keys\n\nOurs is AKIAABCDEFGHIJKLMNOP.\n\n## Next\n\nMore.\n"
+    add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/", {"base": 1, "kind": "formal", "section": 1}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert "an AWS access key (in the draft)" in html
+    assert '<option value="1" selected>Next</option>' in html  # the choice stays as made
+    assert launched == [] and not Suggestion.objects.exists()
+
+
+def test_a_selection_not_found_stays_in_the_field(client, user, draft, launched):
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/",
+        {"base": 1, "kind": "shorter", "selection": "a cat"},
+        headers=HTMX,
+    )
+
+    assert 'value="a cat"' in response.content.decode() and launched == []

@@ -34,6 +34,8 @@ def test_the_entry_command_steps_work_with_production_settings(tmp_path):
         "STATIC_MANIFEST": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'image.sqlite3'}",
         "ALLOWED_HOSTS": "studio.example.com",
+        # As the image sets it, to a directory not made yet: the steps must not need it.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     worker = ["db_worker", "--batch", "--no-startup-delay"]  # the compose `worker` service
     for args in (["migrate", "--noinput"], ["load_demo_templates"], worker):
@@ -47,11 +49,30 @@ def test_the_entry_command_steps_work_with_production_settings(tmp_path):
         )
         assert result.returncode == 0, result.stderr
     assert "No more tasks to run" in result.stdout + result.stderr
+    (tmp_path / "prometheus" / "counter_1.db").write_bytes(b"an earlier run's")
+    result = subprocess.run(  # noqa: S603 — the step right before uvicorn
+        [sys.executable, "-m", "studio.audit.multiproc"], cwd=ROOT, env=env, capture_output=True
+    )
+    assert result.returncode == 0 and not list((tmp_path / "prometheus").iterdir())
     code = "import studio.asgi; print(callable(studio.asgi.application))"
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_the_workers_share_a_metrics_directory_emptied_before_they_start():
+    """uvicorn runs several workers: /metrics sums them through PROMETHEUS_MULTIPROC_DIR,
+    which the image sets and makes, the entry command empties and compose keeps in memory."""
+    import yaml
+
+    env = re.search(r"PROMETHEUS_MULTIPROC_DIR=(\S+)", DOCKERFILE)
+    assert env and re.search(r"WEB_CONCURRENCY=[2-9]", DOCKERFILE)
+    command = json.loads(DOCKERFILE.split("\nCMD ", 1)[1].strip())[-1]
+    assert "python -m studio.audit.multiproc && exec uvicorn" in command
+    assert 'mkdir -p "$PROMETHEUS_MULTIPROC_DIR"' in DOCKERFILE
+    studio = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["studio"]
+    assert env.group(1) in studio["tmpfs"]
 
 
 def test_compose_runs_the_background_worker_from_the_same_image():

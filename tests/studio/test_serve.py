@@ -57,3 +57,21 @@ def test_no_worker_for_a_backend_that_runs_tasks_itself(fakes, settings):
     call_command("serve")
 
     assert FakeProcess.started == []
+
+
+def test_serve_empties_the_metrics_directory_but_its_own_files(
+    fakes, settings, monkeypatch, tmp_path
+):
+    """Several processes (serve and its worker) share PROMETHEUS_MULTIPROC_DIR: an earlier
+    run's files go, this process's own (opened as it started) stay."""
+    import os
+
+    settings.DEEPSEEK_OFFLINE = False
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    stale, own = tmp_path / "counter_1.db", tmp_path / f"counter_{os.getpid()}.db"
+    stale.write_bytes(b"x")
+    own.write_bytes(b"x")
+
+    call_command("serve", "--no-worker")
+
+    assert not stale.exists() and own.exists()

@@ -1,4 +1,5 @@
-"""Production settings pass Django's deployment checks; development needs no configuration."""
+"""Production settings pass Django's deployment checks; development needs no configuration; pages
+carry a nonce Content-Security-Policy."""
 
 import os
 import secrets
@@ -59,3 +60,28 @@ def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(tmp_path):
     database = f"sqlite:///{tmp_path / 'studio.sqlite3'}"
     result = manage("shell", "--no-imports", "-c", code, DEBUG="true", DATABASE_URL=database)
     assert result.stdout.split() == ["wal", "1"], result.stderr  # 1 is NORMAL (FULL is 2)
+
+
+def test_pages_carry_a_nonce_csp_that_their_scripts_use(client, user, workspace, demo_templates):
+    """script-src is 'self' plus this response's nonce, never 'unsafe-inline'; every script
+    on the page carries that nonce (inline ones would not run otherwise)."""
+    import re
+
+    client.force_login(user)
+
+    response = client.get(workspace.get_absolute_url())
+
+    policy = {
+        name: values
+        for name, *values in (d.split() for d in response["Content-Security-Policy"].split(";"))
+    }
+    script_src = policy["script-src"]
+    nonces = [v[len("'nonce-") : -1] for v in script_src if v.startswith("'nonce-")]
+    assert "'self'" in script_src and len(nonces) == 1 and len(nonces[0]) >= 16
+    assert not any("unsafe" in v for v in script_src + policy["default-src"])
+    assert "'unsafe-inline'" not in policy["style-src"]
+    scripts = re.findall(r"<script\b[^>]*>", response.content.decode())
+    assert len(scripts) >= 3  # the theme, htmx (with its SSE extension) and studio.js
+    assert all(f'nonce="{nonces[0]}"' in tag for tag in scripts), scripts
+    again = client.get(workspace.get_absolute_url())["Content-Security-Policy"]
+    assert nonces[0] not in again  # a new nonce per response

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import time
@@ -5,6 +6,8 @@ import time
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from studio.audit import multiproc
 
 
 class Command(BaseCommand):
@@ -37,6 +40,9 @@ class Command(BaseCommand):
                     f"{settings.DEEPSEEK_SIMULATOR_URL}. Set DEEPSEEK_API_KEY for real output."
                 )
             )
+        # PROMETHEUS_MULTIPROC_DIR set: what earlier runs left there goes (this process
+        # serves, and already holds its own files); the worker started below writes there too.
+        multiproc.reset(keep_pid=os.getpid())
         # Another TASKS_BACKEND (e.g. ImmediateBackend) runs tasks itself: no worker to start.
         queued = settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
         worker = self._start_worker() if options["worker"] and queued else None
