@@ -15,7 +15,7 @@ from django_htmx.http import push_url, reswap, retarget
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
-from prompts.models import PromptTemplate, TemplateVersion
+from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import client_ip, remember_origin
 from studio.http import HtmxHttpRequest, threadless
@@ -47,6 +47,13 @@ def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, 
     return draft_panel_context(draft, version=version)
 
 
+def label_context(template: PromptTemplate | None, label: str) -> dict[str, object]:
+    """The template form's label picker: the template's labels besides ``production`` (none:
+    no picker) and the chosen one ("" for production; an unknown label falls back to it)."""
+    others = [n for n in template.label_names() if n != PRODUCTION] if template else []
+    return {"other_labels": others, "label": label if label in others else ""}
+
+
 @require_GET
 def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The studio: pick a template and fill its form (left), the draft streams in (right)."""
@@ -55,14 +62,15 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     picked.is_valid()  # bad ids are simply ignored
     templates = PromptTemplate.objects.for_workspace(space)
     chosen = templates.filter(pk=picked.cleaned_data.get("template")).first() or templates.first()
-    version = chosen.current_version() if chosen else None
+    labels = label_context(chosen, request.GET.get("label", ""))  # ?label=staging
+    version = chosen.version_for(labels["label"]) if chosen else None
     context = {
         "workspace": space,
         "templates": templates,
         "chosen": chosen,
-        "form": TemplateForm(version) if version else None,
+        "form": TemplateForm(version, workspace=space) if version else None,
         "recent_drafts": Draft.objects.filter(workspace=space).with_latest_generation()[:8],
-    }
+    } | labels
     if draft_id := picked.cleaned_data.get("draft"):
         context |= panel_context(get_object_or_404(space.drafts, pk=draft_id))
     if request.htmx.target == "template-form":
@@ -82,23 +90,27 @@ async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     version = await versions.filter(pk=request.POST.get("version") or 0).afirst()
     if version is None:
         raise Http404("No such template version in this workspace.")
-    form = TemplateForm(version, request.POST)
+    form = TemplateForm(version, request.POST, workspace=space)
+    label = request.POST.get("label", "")
     if await sync_to_async(form.is_valid)():
         try:
-            await acheck_token_budget(user)
+            await acheck_token_budget(user, request=request, workspace_id=space.pk)
         except BudgetExceeded as exc:
             form.add_error(None, exc.message)
     if form.errors:
         context = {"workspace": space, "chosen": version.template, "form": form}
+        context |= await sync_to_async(label_context)(version.template, label)
         response = await sync_to_async(render)(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
-    # A running single-variant experiment on this template runs the user's variant instead.
+    # A running single-variant experiment on this template runs the user's variant instead
+    # (unless another label was picked: then exactly the version it points at).
     generation = await sync_to_async(start_assigned_generation)(
         workspace=space,
         version=version,
         inputs=form.cleaned_data,
         user=user,
         subject=subject_for(user, client_ip(request) or ""),
+        label=label,
     )
     runner.launch(generation)
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
@@ -213,7 +225,7 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = await request.auser()
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
     try:
-        await acheck_token_budget(user)
+        await acheck_token_budget(user, request=request, workspace_id=draft.workspace_id)
     except BudgetExceeded as exc:
         return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
     try:

@@ -70,21 +70,33 @@ def save_version(
     data: dict[str, Any],
     user=None,
     brand_voice: BrandVoice | None = None,
+    brand_voice_version: BrandVoiceVersion | None = None,
     note: str = "",
 ) -> tuple[TemplateVersion, bool]:
     """Add a new immutable version if the prompts, variables, presets or voice changed.
 
     Returns the version the template now ends with and whether it is new. Existing versions
     are never touched (they raise ``ImmutableError`` if anyone tries).
+
+    ``brand_voice_version`` pins one version of ``brand_voice`` instead of its newest. A pin
+    the latest version has stays while the voice is kept, unless ``data["follow_voice"]``
+    (the editor's "use the newest text" box): editing the prompts never changes the voice text.
     """
     _check(data)
     template = PromptTemplate.objects.select_for_update().get(pk=template.pk)
     latest = template.latest_version()
     wanted = _version_values(data)
+    voice_id = brand_voice.pk if brand_voice else None
+    if brand_voice_version is not None:
+        brand_voice = brand_voice_version.voice
+        voice_id = brand_voice.pk
+    elif latest and latest.brand_voice_id == voice_id and not data.get("follow_voice"):
+        brand_voice_version = latest.brand_voice_version
     if (
         latest
         and all(getattr(latest, f) == v for f, v in wanted.items())
-        and latest.brand_voice_id == (brand_voice.pk if brand_voice else None)
+        and latest.brand_voice_id == voice_id
+        and latest.brand_voice_version_id == getattr(brand_voice_version, "pk", None)
     ):
         return latest, False
     version = TemplateVersion.objects.create(
@@ -92,6 +104,7 @@ def save_version(
         number=(latest.number + 1) if latest else 1,
         created_by=user,
         brand_voice=brand_voice,
+        brand_voice_version=brand_voice_version,
         note=note[:200],
         **wanted,
     )
@@ -168,6 +181,7 @@ def duplicate_template(*, template: PromptTemplate, workspace, user) -> PromptTe
         number=1,
         created_by=user,
         brand_voice=voice,
+        brand_voice_version=source.brand_voice_version if voice else None,
         note=f"Copied from {template.name} v{source.number}"[:200],
         **{f: getattr(source, f) for f in VERSIONED_FIELDS},
     )

@@ -30,13 +30,14 @@ class ParsedInputs:
 
 
 def parse_inputs(
-    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS
+    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS, workspace=None
 ) -> ParsedInputs:
     """Parse and validate a CSV of inputs for ``version``; any error refuses every row.
 
     Line numbers are the file's (the header is line 1), as a spreadsheet shows them. A column
     the template lacks is an error; a missing column falls back to the variable's default.
-    Blank lines are skipped.
+    Blank lines are skipped. ``workspace``: whose brand voices a ``brand_voice`` column may
+    name (default: the template's workspace).
     """
     result = ParsedInputs()
     if len(data) > MAX_BYTES:
@@ -67,7 +68,7 @@ def parse_inputs(
             )
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
-        _validate_row(line, values, version, variables, result)
+        _validate_row(line, values, version, variables, result, workspace)
     if not result.rows and not result.errors:
         result.errors.append(_("The file has a header but no rows."))
     return result
@@ -112,9 +113,10 @@ def _validate_row(
     version: TemplateVersion,
     variables: dict[str, dict[str, Any]],
     result: ParsedInputs,
+    workspace=None,
 ) -> None:
     data = {name: var.get("default", "") for name, var in variables.items()} | values
-    form = TemplateForm(version, data)
+    form = TemplateForm(version, data, workspace=workspace)
     if form.is_valid():
         result.rows.append((line, form.cleaned_data))
         return

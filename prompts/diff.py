@@ -31,6 +31,8 @@ class FieldDiff:
 
 def _presets(version: TemplateVersion) -> str:
     voice = version.brand_voice.name if version.brand_voice_id else "—"
+    if version.brand_voice_version_id:
+        voice += f" (pinned to v{version.brand_voice_version.number})"
     return "\n".join(
         [
             f"model: {version.model or '(default)'}",

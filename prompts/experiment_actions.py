@@ -6,8 +6,9 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
-from .actions import InvalidTemplate, move_label
+from .actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
 from .assignment import assign
 from .models import (
     PRODUCTION,
@@ -19,7 +20,7 @@ from .models import (
     Vote,
 )
 from .rendering import placeholders
-from .stats import Comparison, wilson
+from .stats import MIN_DECISIVE_VOTES, Comparison
 
 if TYPE_CHECKING:
     from drafts.models import Generation
@@ -126,15 +127,28 @@ def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
 
 @transaction.atomic
 def start_assigned_generation(
-    *, workspace, version: TemplateVersion, inputs: dict[str, object], user, subject: str
+    *,
+    workspace,
+    version: TemplateVersion,
+    inputs: dict[str, object],
+    user,
+    subject: str,
+    label: str = PRODUCTION,
 ) -> Generation:
     """Start a generation from ``version``, or from the subject's variant when the template
     is in a running single-variant experiment: then the draft is tagged with that variant
     (a one-column :class:`ExperimentRun`). The caller launches it after commit.
+
+    ``label``: the label ``version`` was picked by. Another than ``production`` (``staging``)
+    that does point at ``version`` is an explicit choice: that version runs, unassigned.
     """
     from drafts.actions import start_generation
 
-    variant = assigned_variant(workspace=workspace, template=version.template, subject=subject)
+    template = version.template
+    picked = label not in ("", PRODUCTION) and template.labelled(label) == version
+    variant = None
+    if not picked:
+        variant = assigned_variant(workspace=workspace, template=template, subject=subject)
     if variant is None:
         return start_generation(workspace=workspace, version=version, inputs=inputs, user=user)
     run = ExperimentRun.objects.create(
@@ -172,52 +186,100 @@ def cast_vote(
 
 
 def head_to_head(experiment: Experiment) -> Comparison | None:
-    """The first two variants' decisive votes (None for three or more variants)."""
-    variants = list(experiment.variants.all())
-    if len(variants) != 2:
-        return None
-    a, b = variants
-    wins = dict.fromkeys((a.pk, b.pk), 0)
-    for winner_id in experiment.votes.filter(choice=Vote.Choice.VARIANT).values_list(
-        "winner_id", flat=True
-    ):
-        wins[winner_id] += 1
-    return Comparison(a.name, b.name, wins[a.pk], wins[b.pk])
+    """The two variants' decisive votes (None for three or more variants)."""
+    from .results import comparison, vote_rows
+
+    return comparison(list(experiment.variants.all()), vote_rows(experiment))
+
+
+class TooEarly(InvalidExperiment):
+    """A winner declared on fewer votes than the results page calls one on, unconfirmed."""
+
+
+def _too_early_message(counted: int) -> str:
+    return ngettext(
+        "Only %(n)s vote counts so far, and a winner is called on %(needed)s: a lead this "
+        "early is often a lucky streak. Tick “Declare anyway” to declare it regardless.",
+        "Only %(n)s votes count so far, and a winner is called on %(needed)s: a lead this "
+        "early is often a lucky streak. Tick “Declare anyway” to declare it regardless.",
+        counted,
+    ) % {"n": counted, "needed": MIN_DECISIVE_VOTES}
+
+
+def _describe(overrides: dict[str, Any]) -> str:
+    parts = []
+    if "model" in overrides:
+        parts.append(f"model {overrides['model']}")
+    if "temperature" in overrides:
+        parts.append(f"temperature {overrides['temperature']:g}")
+    if "brand_voice" in overrides:
+        pinned = overrides["brand_voice_version"]
+        parts.append(f"brand voice {pinned or overrides['brand_voice']}")
+    return ", ".join(parts)
+
+
+def _winning_version(*, experiment: Experiment, variant: Variant, user) -> TemplateVersion:
+    """The version production should point at: the variant's own when it is a plain version;
+    when it overrides the model, temperature or brand voice, a new immutable version of its
+    template with the same prompts and variables and those overrides baked in."""
+    overrides = variant.overrides()
+    base = variant.version
+    if not overrides:
+        return base
+    data = {field: getattr(base, field) for field in VERSIONED_FIELDS}
+    data |= {k: overrides[k] for k in ("model", "temperature") if k in overrides}
+    if "brand_voice" in overrides:
+        voice, pinned = overrides["brand_voice"], overrides["brand_voice_version"]
+    else:
+        voice, pinned = base.brand_voice, base.brand_voice_version
+    data["follow_voice"] = pinned is None  # no pin carried over from the latest version
+    note = f"Winner of experiment “{experiment.name}”: v{base.number} with {_describe(overrides)}"
+    version, _ = save_version(
+        template=base.template,
+        data=data,
+        user=user,
+        brand_voice=voice,
+        brand_voice_version=pinned,
+        note=note,
+    )
+    return version
 
 
 @transaction.atomic
-def declare_winner(*, experiment: Experiment, variant: Variant, user) -> Experiment:
-    """Stop the experiment and move ``production`` to the winner, with the evidence attached."""
+def declare_winner(
+    *, experiment: Experiment, variant: Variant, user, early_ok: bool = False
+) -> TemplateVersion:
+    """Stop the experiment and move ``production`` to the winner, with the evidence attached.
+
+    The evidence is the results page's numbers (``prompts.results.verdict``). On fewer votes
+    than the page calls a winner on, :class:`TooEarly` unless ``early_ok`` (the person ticked
+    "Declare anyway"; the evidence says so). A winner with overrides gets a new version that
+    bakes them in (:func:`_winning_version`). Returns the version production now points at.
+    """
+    from .evidence import record
+    from .results import rewrites, verdict
+
     if variant.experiment_id != experiment.pk:
         raise InvalidExperiment("That variant is not part of this experiment.")
     template = variant.version.template
     if template.is_library:
         raise InvalidTemplate("A library template's labels cannot move: duplicate it first.")
-    comparison = head_to_head(experiment)
-    decisive = experiment.votes.filter(choice=Vote.Choice.VARIANT)
-    wins = decisive.filter(winner=variant).count()
-    interval = wilson(wins, decisive.count())
-    evidence = {
-        "experiment": experiment.pk,
-        "variant": variant.name,
-        "votes": experiment.votes.count(),
-        "wins": wins,
-        "decisive_votes": decisive.count(),
-        "interval": [interval.low, interval.high] if interval else None,
-        "p_value": comparison.p_value if comparison else None,
-        "summary": comparison.statement() if comparison else f"{variant.name} declared winner.",
-    }
+    result = verdict(experiment)
+    if result.too_early and not early_ok:
+        raise TooEarly(_too_early_message(result.counted))
+    evidence = record(result, experiment=experiment, variant=variant)
     if experiment.is_single_variant:
         # No votes here: the evidence is how editors treated the winner's drafts.
-        from .results import rewrites
-
         edits = rewrites(experiment)[variant.pk]
         evidence |= {"drafts": edits.drafts, "approved": edits.approved}
         evidence["rewritten"] = edits.rewritten
+    version = _winning_version(experiment=experiment, variant=variant, user=user)
+    if version != variant.version:
+        evidence["baked_from"] = variant.version.number
     move_label(
         template=template,
         name=PRODUCTION,
-        version=variant.version,
+        version=version,
         user=user,
         note=f"Winner of experiment “{experiment.name}”",
         evidence=evidence,
@@ -225,7 +287,7 @@ def declare_winner(*, experiment: Experiment, variant: Variant, user) -> Experim
     experiment.winner = variant
     experiment.status = Experiment.Status.STOPPED
     experiment.save(update_fields=["winner", "status"])
-    return experiment
+    return version
 
 
 def stop(*, experiment: Experiment, archive: bool = False) -> Experiment:

@@ -25,17 +25,17 @@ from .actions import InvalidTemplate
 from .approvals import Approvals, approval_test
 from .experiment_actions import (
     InvalidExperiment,
+    TooEarly,
     cast_vote,
     create_experiment,
     declare_winner,
-    head_to_head,
     start_run,
     stop,
 )
 from .forms import ExperimentForm, TemplateForm, variant_formset
 from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
-from .results import VoteRow, assigned_split, ranking, reviewers, rewrites, vote_rows
-from .stats import MIN_DECISIVE_VOTES, variant_results
+from .results import Verdict, assigned_split, reviewers, rewrites, verdict
+from .stats import MIN_DECISIVE_VOTES
 from .views import _workspace
 
 EXPERIMENTS = "prompts/experiment_list.html"
@@ -117,7 +117,7 @@ def _detail_context(
     version = experiment.form_version()
     single = experiment.is_single_variant
     if form is None and version is not None and experiment.is_running and not single:
-        form = TemplateForm(version)
+        form = TemplateForm(version, workspace=space)
     # Batch rows are reviewed in their batch's queue: here only the runs made on this page
     # (or, single variant, the generations assigned in the workspace), and a link per batch.
     runs = experiment.runs.filter(batch_row__isnull=True).annotate(
@@ -179,7 +179,7 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     if experiment.is_single_variant:
         return await sync_to_async(_refuse_side_by_side)(request, experiment)
     version = await sync_to_async(experiment.form_version)()
-    form = TemplateForm(version, request.POST)
+    form = TemplateForm(version, request.POST, workspace=space)
     if await sync_to_async(form.is_valid)():
         try:
             await acheck_token_budget(user)
@@ -297,13 +297,9 @@ def run_column(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     return render(request, f"{RUN}#run-column", context | {"column": column})
 
 
-def _result_rows(experiment: Experiment, votes: list[VoteRow]) -> list[dict[str, Any]]:
+def _result_rows(experiment: Experiment, result: Verdict) -> list[dict[str, Any]]:
     """Per variant: votes, win rate with its 95% Wilson interval, generation costs, and how
     much editors rewrote its drafts (a fixed number of queries, whatever the counts)."""
-    variants = list(experiment.variants.select_related("version", "brand_voice_version__voice"))
-    results = variant_results(
-        {v.pk: v.name for v in variants}, [(v.shown, v.winner) for v in votes]
-    )
     usage = {
         row["variant"]: row
         for row in VariantRun.objects.filter(variant__experiment=experiment)
@@ -318,12 +314,12 @@ def _result_rows(experiment: Experiment, votes: list[VoteRow]) -> list[dict[str,
     }
     edits = rewrites(experiment)
     rows = []
-    for variant, result in zip(variants, results, strict=True):
-        shown = [v.choice for v in votes if variant.pk in v.shown]
+    for variant, variant_result in zip(result.variants, result.results, strict=True):
+        shown = [v.choice for v in result.votes if variant.pk in v.shown]
         rows.append(
             {
                 "variant": variant,
-                "result": result,
+                "result": variant_result,
                 "ties": shown.count(Vote.Choice.TIE),
                 "both_bad": shown.count(Vote.Choice.BOTH_BAD),
                 "usage": usage.get(variant.pk, {}),
@@ -337,21 +333,62 @@ def _approvals(row: dict[str, Any]) -> Approvals:
     return Approvals(row["variant"].name, row["rewrites"].approved, row["rewrites"].drafts)
 
 
-def _results_action(request: HtmxHttpRequest, experiment: Experiment) -> HttpResponse:
-    """Declare a winner (moves ``production``), stop, or archive."""
-    if "declare" in request.POST:
-        variant = get_object_or_404(experiment.variants, pk=request.POST.get("variant") or 0)
-        try:
-            declare_winner(experiment=experiment, variant=variant, user=request.user)
-        except (InvalidExperiment, InvalidTemplate) as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("%(name)s is the winner: production now points at v%(n)s.")
-                % {"name": variant.name, "n": variant.version.number},
+def _results_context(space: Workspace, experiment: Experiment) -> dict[str, Any]:
+    variants = list(experiment.variants.select_related("version", "brand_voice_version__voice"))
+    result = verdict(experiment, variants)
+    rows = _result_rows(experiment, result)
+    version = experiment.form_version()
+    return {
+        "workspace": space,
+        "section": "experiments",
+        "experiment": experiment,
+        "rows": rows,
+        "approvals": approval_test([_approvals(row) for row in rows]),
+        "verdict": result,
+        "ranking": result.ranking,
+        "reviewers": reviewers(experiment, result.votes),
+        "comparison": result.comparison,
+        "min_votes": MIN_DECISIVE_VOTES,
+        "template": version.template if version else None,
+        "promoted": experiment.promoted_version() if experiment.winner_id else None,
+        "votes": experiment.votes.select_related("voter", "winner")[:50],
+        "vote_total": len(result.votes),
+    }
+
+
+def _declare(request: HtmxHttpRequest, space: Workspace, experiment: Experiment) -> HttpResponse:
+    """Declare the chosen variant the winner (moves ``production``). On too few votes only
+    with "Declare anyway" ticked: otherwise the page again, the reason beside the box."""
+    variant = get_object_or_404(experiment.variants, pk=request.POST.get("variant") or 0)
+    early_ok = bool(request.POST.get("declare_anyway"))
+    try:
+        version = declare_winner(
+            experiment=experiment, variant=variant, user=request.user, early_ok=early_ok
+        )
+    except TooEarly as error:
+        context = _results_context(space, experiment)
+        context |= {"declare_error": str(error), "declare_variant": variant.pk}
+        return render(request, RESULTS, context)
+    except (InvalidExperiment, InvalidTemplate) as error:
+        messages.error(request, str(error))
+    else:
+        message = _("%(name)s is the winner: production now points at v%(n)s.")
+        if version != variant.version:
+            message = _(
+                "%(name)s is the winner: production now points at v%(n)s, a new version with "
+                "its model, temperature and brand voice baked in."
             )
-    elif "archive" in request.POST:
+        messages.success(request, message % {"name": variant.name, "n": version.number})
+    return redirect("prompts:experiment_results", experiment.workspace_id, experiment.pk)
+
+
+def _results_action(
+    request: HtmxHttpRequest, space: Workspace, experiment: Experiment
+) -> HttpResponse:
+    """Declare a winner, stop, or archive."""
+    if "declare" in request.POST:
+        return _declare(request, space, experiment)
+    if "archive" in request.POST:
         stop(experiment=experiment, archive=True)
         messages.success(request, _("Experiment archived."))
     elif "stop" in request.POST:
@@ -367,23 +404,5 @@ def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpRespon
     space = _workspace(request, ws)
     experiment = _experiment(space, pk)
     if request.method == "POST":
-        return _results_action(request, experiment)
-    comparison = head_to_head(experiment)
-    version = experiment.form_version()
-    votes = vote_rows(experiment)
-    rows = _result_rows(experiment, votes)
-    context = {
-        "workspace": space,
-        "section": "experiments",
-        "experiment": experiment,
-        "rows": rows,
-        "approvals": approval_test([_approvals(row) for row in rows]),
-        "ranking": ranking([row["variant"] for row in rows], votes),
-        "reviewers": reviewers(experiment, votes),
-        "comparison": comparison,
-        "min_votes": MIN_DECISIVE_VOTES,
-        "template": version.template if version else None,
-        "votes": experiment.votes.select_related("voter", "winner")[:50],
-        "vote_total": len(votes),
-    }
-    return render(request, RESULTS, context)
+        return _results_action(request, space, experiment)
+    return render(request, RESULTS, _results_context(space, experiment))

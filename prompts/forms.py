@@ -7,6 +7,8 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.db import models
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -22,7 +24,27 @@ from .rendering import placeholders
 # Built-in choice lists for the typed variables that need no author-provided choices.
 TONES = ["friendly", "professional", "playful", "bold", "empathetic", "authoritative"]
 LANGUAGES = ["English", "简体中文"]
-VARIABLE_TYPES = {"text", "textarea", "choice", "number", "tone", "language"}
+# Suggestions only: an audience variable takes any text (a template's own "choices" replace
+# these suggestions).
+AUDIENCES = [
+    "general readers",
+    "existing customers",
+    "new prospects",
+    "developers",
+    "designers",
+    "decision-makers",
+]
+# "brand_voice": pick one of the workspace's brand voices; its newest text fills the variable.
+VARIABLE_TYPES = {
+    "text",
+    "textarea",
+    "choice",
+    "number",
+    "tone",
+    "language",
+    "audience",
+    "brand_voice",
+}
 
 
 def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str]:
@@ -38,6 +60,11 @@ def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str
             problems.append(f"Variable {var.get('name')!r} has unknown type {var.get('type')!r}.")
         if var.get("type") == "choice" and not var.get("choices"):
             problems.append(f"Choice variable {var.get('name')!r} needs choices.")
+        choices = var.get("choices")
+        if choices is not None and (
+            not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)
+        ):
+            problems.append(f"Variable {var.get('name')!r}: choices must be a list of texts.")
     if len(set(names)) != len(names):
         problems.append("Variable names must be unique.")
     if BRAND_VOICE in names:
@@ -48,7 +75,53 @@ def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str
     return problems
 
 
-def _field_for(var: dict[str, Any]) -> forms.Field:
+class SuggestionsInput(forms.TextInput):
+    """A text input with a ``<datalist>`` of suggestions: the browser offers them as the
+    person types (and to screen readers as a combobox), any other text is still accepted."""
+
+    def __init__(self, suggestions: list[str], attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.suggestions = suggestions
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        list_id = f"{(attrs or {}).get('id') or f'id_{name}'}-suggestions"
+        html = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join(
+            "", '<option value="{}"></option>', ((s,) for s in self.suggestions)
+        )
+        return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
+class BrandVoiceChoiceField(forms.ChoiceField):
+    """One of the workspace's brand voices, by name; cleaned to that voice's newest text, so
+    the prompt gets the style guide and the inputs record the text that was used.
+
+    The voices are read when the field is rendered or validated, never when the form is
+    built (the async views build it outside a thread that may query).
+    """
+
+    def __init__(self, *, workspace, version: TemplateVersion, **kwargs: Any) -> None:
+        self.workspace, self.version = workspace, version
+        super().__init__(choices=self._choices, **kwargs)
+
+    def _voices(self) -> models.QuerySet[BrandVoice]:
+        space = self.workspace.pk if self.workspace else self.version.template.workspace_id
+        return BrandVoice.objects.filter(workspace_id=space) if space else BrandVoice.objects.none()
+
+    def _choices(self) -> list[tuple[str, str]]:
+        names = [(name, name) for name in self._voices().values_list("name", flat=True)]
+        if not names:
+            return [("", _("(this workspace has no brand voices yet)"))]
+        return names if self.required else [("", _("(none)")), *names]
+
+    def clean(self, value: Any) -> str:
+        name = super().clean(value)
+        voice = self._voices().filter(name=name).first() if name else None
+        version = voice.current_version() if voice else None
+        return version.text if version else ""
+
+
+def _field_for(var: dict[str, Any], version: TemplateVersion, workspace=None) -> forms.Field:
     kind = var.get("type", "text")
     common: dict[str, Any] = {
         "label": var.get("label") or var["name"].replace("_", " ").capitalize(),
@@ -61,6 +134,11 @@ def _field_for(var: dict[str, Any]) -> forms.Field:
     if kind in {"choice", "tone", "language"}:
         options = var.get("choices") or (TONES if kind == "tone" else LANGUAGES)
         return forms.ChoiceField(choices=[(o, o) for o in options], **common)
+    if kind == "audience":
+        widget = SuggestionsInput(var.get("choices") or AUDIENCES, attrs={"autocomplete": "off"})
+        return forms.CharField(max_length=var.get("max_length", 300), widget=widget, **common)
+    if kind == "brand_voice":
+        return BrandVoiceChoiceField(workspace=workspace, version=version, **common)
     if kind == "textarea":
         return forms.CharField(
             max_length=var.get("max_length", 4000),
@@ -73,11 +151,13 @@ def _field_for(var: dict[str, Any]) -> forms.Field:
 class TemplateForm(forms.Form):
     """The fields a template version asks for; ``cleaned_data`` feeds its prompts."""
 
-    def __init__(self, version: TemplateVersion, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, version: TemplateVersion, *args: Any, workspace=None, **kwargs: Any) -> None:
+        """``workspace``: whose brand voices a ``brand_voice`` variable offers (default: the
+        template's own workspace; pass it for a shared library template)."""
         super().__init__(*args, **kwargs)
         self.version = version
         for var in version.variables:
-            self.fields[var["name"]] = _field_for(var)
+            self.fields[var["name"]] = _field_for(var, version, workspace)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
 
@@ -151,12 +231,15 @@ class TemplateEditForm(forms.Form):
         required=False,
         help_text=_(
             'A list like [{"name": "product", "label": "Product", "type": "text"}]. Types: '
-            "text, textarea, choice (with choices), number (min, max), tone, language."
+            "text, textarea, choice (with choices), number (min, max), tone, language, "
+            "audience (free text with suggestions; choices replace them), brand_voice (one of "
+            "the workspace's brand voices: its newest text fills the placeholder)."
         ),
     )
     brand_voice = forms.ModelChoiceField(
         label=_("Brand voice"), queryset=BrandVoice.objects.none(), required=False
     )
+    follow_voice = forms.BooleanField(required=False)
     model = forms.CharField(
         label=_("Model"), max_length=64, required=False, help_text=_("Blank: the default model.")
     )
@@ -171,6 +254,15 @@ class TemplateEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         if workspace is not None:
             self.fields["brand_voice"].queryset = BrandVoice.objects.filter(workspace=workspace)
+        # Only when the latest version pins an older voice version (an experiment's winner):
+        # the way back to following the voice's newest text.
+        if pinned := self.initial.get("pinned_voice"):
+            self.fields["follow_voice"].label = _(
+                "Use %(voice)s's newest text (the latest version pins v%(n)s, the text an "
+                "experiment's winner was tested with)"
+            ) % {"voice": escape(pinned.voice.name), "n": pinned.number}  # crispy: label|safe
+        else:
+            del self.fields["follow_voice"]
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -194,6 +286,7 @@ class TemplateEditForm(forms.Form):
             initial |= {f: getattr(version, f) for f in fields}
             initial |= {"temperature": version.temperature, "max_tokens": version.max_tokens}
             initial["brand_voice"] = version.brand_voice_id
+            initial["pinned_voice"] = version.brand_voice_version
         return initial
 
 

@@ -7,7 +7,7 @@ the numbers to the pure modules: ``stats`` (win rates), ``ranking`` (Bradley–T
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -16,9 +16,10 @@ from django.db.models import Count, OuterRef, Subquery
 from drafts.models import Draft, DraftVersion
 
 from .agreement import MIN_SIDE_VOTES, Agreement, SideBias, agreement, side_bias
-from .models import Experiment, Variant, VariantRun
+from .models import Experiment, Variant, VariantRun, Vote
 from .ranking import Ranking, rank
 from .rewrites import EMPTY, Rewrites, summarise
+from .stats import MIN_DECISIVE_VOTES, Comparison, VariantResult, variant_results
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,69 @@ def vote_rows(experiment: Experiment) -> list[VoteRow]:
 def ranking(variants: list[Variant], votes: list[VoteRow]) -> Ranking | None:
     """The Bradley–Terry ranking when there are three or more variants."""
     return rank({v.pk: v.name for v in variants}, [(v.shown, v.winner, v.choice) for v in votes])
+
+
+def comparison(variants: list[Variant], votes: list[VoteRow]) -> Comparison | None:
+    """Exactly two variants head to head on the decisive votes (None for three or more)."""
+    if len(variants) != 2:
+        return None
+    a, b = variants
+    wins = Counter(v.winner for v in votes if v.choice == Vote.Choice.VARIANT)
+    return Comparison(a.name, b.name, wins[a.pk], wins[b.pk])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the votes say, as the results page shows it: each variant's wins among the votes
+    it was shown in (with a 95% Wilson interval), the exact binomial test for two variants,
+    the Bradley–Terry ranking for three or more. Declaring a winner records these same
+    numbers (``prompts.evidence``), so the results page and the template's history agree."""
+
+    variants: list[Variant]
+    votes: list[VoteRow]
+    results: list[VariantResult]  # one per variant, in the same order
+    comparison: Comparison | None  # two variants
+    ranking: Ranking | None  # three or more
+    single: bool  # a single-variant experiment: no votes, nothing to call early
+
+    @property
+    def counted(self) -> int:
+        """The votes a winner is called on: decisive votes (two variants), or the votes that
+        say something about order (three or more)."""
+        if self.comparison is not None:
+            return self.comparison.decisive
+        return self.ranking.votes if self.ranking is not None else 0
+
+    @property
+    def too_early(self) -> bool:
+        """The results page's warning against stopping early: fewer votes than a winner is
+        called on (``MIN_DECISIVE_VOTES``)."""
+        return not self.single and self.counted < MIN_DECISIVE_VOTES
+
+    def result_for(self, variant: Variant) -> VariantResult:
+        return self.results[[v.pk for v in self.variants].index(variant.pk)]
+
+    def statement(self) -> str:
+        """The verdict in plain words, in the active language ('' for a single variant)."""
+        if self.comparison is not None:
+            return self.comparison.statement()
+        return self.ranking.statement() if self.ranking is not None else ""
+
+
+def verdict(experiment: Experiment, variants: list[Variant] | None = None) -> Verdict:
+    """The experiment's :class:`Verdict` (two queries, and the cached ranking's fit)."""
+    variants = list(experiment.variants.all()) if variants is None else variants
+    votes = vote_rows(experiment)
+    names = {v.pk: v.name for v in variants}
+    results = variant_results(names, [(v.shown, v.winner) for v in votes])
+    return Verdict(
+        variants,
+        votes,
+        results,
+        comparison(variants, votes),
+        ranking(variants, votes),
+        experiment.is_single_variant,
+    )
 
 
 def _label(vote: VoteRow) -> str:

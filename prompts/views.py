@@ -21,6 +21,7 @@ from .actions import (
     save_version,
 )
 from .diff import version_diff
+from .evidence import Evidence
 from .forms import BrandVoiceForm, ImportForm, TemplateEditForm
 from .models import PRODUCTION, BrandVoice, PromptTemplate
 from .transfer import FORMATS, dumps, guess_format, import_text
@@ -117,14 +118,17 @@ def _detail_context(space: Workspace, template: PromptTemplate) -> dict[str, obj
         labels.setdefault(label.version_id, []).append(label.name)
     for version in versions:
         version.label_names = labels.get(version.pk, [])
+    history = list(
+        template.label_changes.select_related("from_version", "to_version", "changed_by")
+    )
+    for change in history:
+        change.proof = Evidence.load(change.evidence)  # an experiment's numbers, if any
     return {
         "workspace": space,
         "template": template,
         "versions": versions,
         "current": template.current_version(),
-        "history": template.label_changes.select_related(
-            "from_version", "to_version", "changed_by"
-        ),
+        "history": history,
         "label_names": LABEL_NAMES,
     }
 

@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .templates import BrandVoiceVersion, TemplateVersion
+from .templates import PRODUCTION, BrandVoiceVersion, LabelChange, TemplateVersion
 
 
 class ExperimentQuerySet(models.QuerySet["Experiment"]):
@@ -83,6 +83,16 @@ class Experiment(models.Model):
     def is_single_variant(self) -> bool:
         return self.mode == self.Mode.SINGLE
 
+    def promoted_version(self) -> TemplateVersion | None:
+        """The version declaring this experiment's winner moved ``production`` to (the
+        winner's own, or the new one that bakes in its overrides); None before that."""
+        change = (
+            LabelChange.objects.filter(name=PRODUCTION, evidence__experiment=self.pk)
+            .select_related("to_version")
+            .first()
+        )
+        return change.to_version if change else None
+
     def form_version(self) -> TemplateVersion | None:
         """Whose variables make the shared form: the first variant's version."""
         first = self.variants.select_related("version__template").first()
@@ -107,6 +117,25 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def overrides(self) -> dict[str, object]:
+        """What this variant changes in its version, as :class:`TemplateVersion` fields (empty
+        for a plain version): a model, a temperature, a brand voice version."""
+        version, changed = self.version, {}
+        params, own = self.generation_params(), version.generation_params()
+        if self.model and params["model"] != own["model"]:
+            changed["model"] = self.model
+        # Compared as sent: a temperature a thinking version ignores changes nothing.
+        if self.temperature is not None and params.get("temperature") != own.get("temperature"):
+            changed["temperature"] = self.temperature
+        voice = self.brand_voice_version
+        if voice is not None and voice != version.voice_version():
+            # The voice's newest version is included as the voice (it follows later edits,
+            # like any template's); an older one is pinned, so the text that won stays.
+            newest = voice.voice.current_version()
+            changed["brand_voice"] = voice.voice
+            changed["brand_voice_version"] = None if voice == newest else voice
+        return changed
 
     def generation_params(self) -> dict[str, object]:
         params = self.version.generation_params()

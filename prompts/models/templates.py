@@ -126,6 +126,18 @@ class PromptTemplate(models.Model):
             return self.prefetched_current[0] if self.prefetched_current else None
         return self.labelled(PRODUCTION) or self.latest_version()
 
+    def version_for(self, label: str | None = None) -> TemplateVersion | None:
+        """The version a label points at; no label (or ``production``) is
+        :meth:`current_version`. None for a label this template does not have."""
+        if not label or label == PRODUCTION:
+            return self.current_version()
+        return self.labelled(label)
+
+    def label_names(self) -> list[str]:
+        """The names of this template's labels, ``production`` first, then A–Z."""
+        names = sorted(label.name for label in self.labels.all())
+        return sorted(names, key=lambda name: name != PRODUCTION)
+
 
 class TemplateVersion(ImmutableModel):
     """One immutable revision of a template's prompts, variables and model presets."""
@@ -148,6 +160,11 @@ class TemplateVersion(ImmutableModel):
     brand_voice = models.ForeignKey(
         "BrandVoice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Set when one version of the voice is pinned instead of its newest: an experiment's
+    # winner tested with an older voice version keeps exactly the text that won.
+    brand_voice_version = models.ForeignKey(
+        "BrandVoiceVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(_("what changed"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -163,11 +180,16 @@ class TemplateVersion(ImmutableModel):
     def __str__(self) -> str:
         return f"{self.template} v{self.number}"
 
+    def voice_version(self) -> BrandVoiceVersion | None:
+        """The brand voice version this version includes: the pinned one, else the voice's
+        newest (None when no voice is included)."""
+        if self.brand_voice_version_id is not None:
+            return self.brand_voice_version
+        return self.brand_voice.current_version() if self.brand_voice_id else None
+
     def brand_voice_text(self) -> str:
-        """The included brand voice's current text ('' when none is included)."""
-        if self.brand_voice_id is None:
-            return ""
-        voice = self.brand_voice.current_version()
+        """The included brand voice's text ('' when none is included)."""
+        voice = self.voice_version()
         return voice.text if voice else ""
 
     def build_messages(

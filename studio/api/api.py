@@ -21,7 +21,7 @@ from drafts.models import Draft, Generation
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
-from prompts.models import PromptTemplate, TemplateVersion
+from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.audit.recording import client_ip, remember_origin
 from studio.deepseek import DeepSeekError
 from studio.workspaces.models import EDIT, Membership, Workspace
@@ -227,12 +227,16 @@ def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
     if not Membership.objects.filter(workspace=space, user=user, role__in=EDITING_ROLES).exists():
         raise ApiError(403, "Reviewers can read and vote but not generate.", code="forbidden")
     template = PromptTemplate.objects.for_workspace(space).filter(pk=payload.template).first()
-    version: TemplateVersion | None = template.current_version() if template else None
+    version: TemplateVersion | None = template.version_for(payload.label) if template else None
+    if template is not None and version is None and payload.label not in (None, PRODUCTION):
+        known = ", ".join(template.label_names()) or "none"
+        message = f"Template {template.pk} has no label {payload.label!r} (its labels: {known})."
+        raise ApiError(422, message, code="unknown_label", param="label")
     if version is None:
         raise ApiError(
             404, "No such template in this workspace.", code="not_found", param="template"
         )
-    form = TemplateForm(version, data=payload.inputs)
+    form = TemplateForm(version, data=payload.inputs, workspace=space)
     if not form.is_valid():
         for error in form.errors.as_data().get("__all__", []):
             if error.code in {"prompt_blocked", "prompt_too_long"}:
@@ -257,7 +261,7 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     ``"wait": true`` 201 with the finished generation.
     """
     user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
-    await acheck_token_budget(user)
+    await acheck_token_budget(user, request=request, workspace_id=space.pk)
     # Keys belong to users, so the subject is the user (an IP only matters without one).
     generation = await sync_to_async(start_assigned_generation)(
         workspace=space,
@@ -265,6 +269,7 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         inputs=inputs,
         user=user,
         subject=subject_for(user, client_ip(request) or ""),
+        label=payload.label or "",
     )
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     task = runner.launch(generation.pk)

@@ -76,6 +76,12 @@ class DraftDetailOut(DraftOut):
 class GenerateIn(Schema):
     template: int = Field(description="A template id from /workspaces/{id}/templates.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="The template's variables.")
+    label: str | None = Field(
+        None,
+        max_length=32,
+        description="Generate with the version this label points at (e.g. 'staging'); "
+        "default: production, else the newest version.",
+    )
     wait: bool = Field(
         False, description="Answer when the generation has finished instead of at once (202)."
     )

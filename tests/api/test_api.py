@@ -157,6 +157,33 @@ def test_a_blocked_prompt_is_refused_before_a_draft_exists(
     assert not Draft.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("features", "code", "reason"),
+    [
+        ("<script>alert(1)</script>", "prompt_blocked", "a <script> tag"),
+        ("Warm light. " * 30, "prompt_too_long", "the limit is 500"),
+    ],
+    ids=["blocked", "too-long"],
+)
+def test_a_prompt_that_may_not_be_sent_is_a_400_and_nothing_is_created(
+    client, workspace, product_template, product_inputs, auth, settings, features, code, reason
+):
+    """The same checks as the studio's form: named in the error, before any draft or call."""
+    settings.PROMPT_MAX_CHARS = 500  # the template's prompt fits, with these features it does not
+    with respx.mock(assert_all_called=False) as upstream:
+        route = upstream.post(CHAT_URL).mock(return_value=sse_response(sse_body(["No."])))
+        response = client.post(
+            f"/api/ai/workspaces/{workspace.pk}/drafts",
+            {"template": product_template.pk, "inputs": {**product_inputs, "features": features}},
+            content_type="application/json",
+            headers=auth,
+        )
+
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == code and reason in error["message"]
+    assert not route.called and not Draft.objects.exists() and not Generation.objects.exists()
+
+
 def test_openapi_schema_is_served_and_describes_the_api(client):
     response = client.get("/api/ai/openapi.json")
 
@@ -258,3 +285,59 @@ def test_templates_list_in_a_constant_number_of_queries(
     assert listed["t1"]["variables"] == [{"name": "x1"}]
     assert listed["t2"]["variables"] == [{"name": "x3"}]
     assert listed["empty"]["variables"] == []
+
+
+@pytest.fixture
+def staged(workspace, product_template, user):
+    """The product template in the workspace: production at v1, staging at v2."""
+    from prompts.actions import duplicate_template, move_label, save_version
+
+    template = duplicate_template(template=product_template, workspace=workspace, user=user)
+    v1 = template.current_version()
+    data = {f: getattr(v1, f) for f in ("system_prompt", "variables", "model", "temperature")}
+    save_version(template=template, data=data | {"user_prompt": v1.user_prompt + "\nP.S."})
+    move_label(template=template, name="production", version=v1, user=user)
+    move_label(template=template, name="staging", version=template.latest_version(), user=user)
+    return template
+
+
+@pytest.mark.parametrize("label, number", [(None, 1), ("production", 1), ("staging", 2)])
+def test_generate_uses_the_version_the_label_points_at(
+    client, workspace, staged, product_inputs, auth, monkeypatch, label, number
+):
+    from drafts import generation as runner
+
+    monkeypatch.setattr(runner, "launch", lambda generation_id: None)
+    payload = {"template": staged.pk, "inputs": product_inputs}
+    if label:
+        payload["label"] = label
+
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        payload,
+        content_type="application/json",
+        headers=auth,
+    )
+
+    assert response.status_code == 202, response.json()
+    generation = Generation.objects.get(pk=response.json()["id"])
+    expected = staged.versions.get(number=number)
+    assert generation.template_version == expected
+    assert generation.draft.template_version == expected
+
+
+def test_generate_with_an_unknown_label_is_a_clear_422(
+    client, workspace, staged, product_inputs, auth
+):
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": staged.pk, "inputs": product_inputs, "label": "canary"},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("unknown_label", "label")
+    assert "no label 'canary'" in error["message"] and "production, staging" in error["message"]
+    assert not Generation.objects.exists()

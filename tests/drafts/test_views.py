@@ -298,3 +298,69 @@ def test_a_generated_draft_offers_a_new_variant_of_its_template(client, user, dr
 
     url = reverse("prompts:experiment_create", args=[draft.workspace_id])
     assert f'href="{url}?template={template_id}"' in html and "New variant" in html
+
+
+@pytest.fixture
+def staged(workspace, product_template, user):
+    """The product template in the workspace: production at v1, staging at v2."""
+    from prompts.actions import duplicate_template, move_label, save_version
+
+    template = duplicate_template(template=product_template, workspace=workspace, user=user)
+    v1 = template.current_version()
+    data = {f: getattr(v1, f) for f in ("system_prompt", "variables", "model", "temperature")}
+    save_version(template=template, data=data | {"user_prompt": v1.user_prompt + "\nP.S."})
+    move_label(template=template, name="production", version=v1, user=user)
+    move_label(template=template, name="staging", version=template.latest_version(), user=user)
+    return template
+
+
+def test_the_label_picker_shows_only_for_templates_with_other_labels(
+    client, user, workspace, product_template, staged
+):
+    client.force_login(user)
+
+    plain = client.get(workspace.get_absolute_url(), {"template": product_template.pk})
+    page = client.get(workspace.get_absolute_url(), {"template": staged.pk})
+
+    assert "data-label-picker" not in plain.content.decode()
+    html = page.content.decode()
+    assert "data-label-picker" in html and '<option value="staging"' in html
+    v1 = staged.versions.get(number=1)
+    assert f'name="version" value="{v1.pk}"' in html and 'name="label"' in html
+
+
+def test_picking_staging_with_htmx_swaps_in_the_version_it_points_at(
+    client, user, workspace, staged
+):
+    client.force_login(user)
+
+    response = client.get(
+        workspace.get_absolute_url(),
+        {"template": staged.pk, "label": "staging"},
+        headers={**HTMX, "HX-Target": "template-form"},
+    )
+
+    html = response.content.decode()
+    v2 = staged.versions.get(number=2)
+    assert "<html" not in html and f'name="version" value="{v2.pk}"' in html
+    assert '<input type="hidden" name="label" value="staging">' in html
+    assert '<option value="staging" selected>' in html and "version 2" in html
+    unknown = client.get(workspace.get_absolute_url(), {"template": staged.pk, "label": "nope"})
+    v1 = staged.versions.get(number=1)
+    assert f'name="version" value="{v1.pk}"' in unknown.content.decode()  # production
+
+
+def test_generating_with_staging_records_the_version_it_points_at(
+    client, user, workspace, staged, product_inputs, monkeypatch
+):
+    monkeypatch.setattr(runner, "launch", lambda generation: None)
+    client.force_login(user)
+    v2 = staged.labelled("staging")
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = client.post(url, {"version": v2.pk, "label": "staging", **product_inputs})
+
+    assert response.status_code == 302
+    generation = Generation.objects.get()
+    assert generation.template_version == v2 and generation.draft.template_version == v2
+    assert "P.S." in generation.messages[1]["content"]

@@ -58,7 +58,7 @@ def test_the_worker_generates_every_row_and_variant_as_tagged_draft_versions(exp
         assert generation.cost is not None and generation.cost > 0
         assert generation.inputs == output.run.inputs
         version = DraftVersion.objects.get(generation=generation)
-        assert (version.number, version.source) == (1, DraftVersion.Source.GENERATED)
+        assert (version.number, version.source) == (1, DraftVersion.Source.VARIANT)
         product = output.run.inputs["product_name"].split()[0]
         assert version.text == f"**{product}**, described."
     audit = AuditLog.objects.filter(generation_id__in=[o.generation_id for o in outputs])

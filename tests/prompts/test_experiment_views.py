@@ -466,16 +466,87 @@ def test_declaring_a_winner_moves_production_with_the_evidence(
     client.force_login(user)
     url = _url("experiment_results", workspace.pk, experiment.pk)
 
-    response = client.post(url, {"declare": "1", "variant": question.pk})
+    response = client.post(url, {"declare": "1", "variant": question.pk, "declare_anyway": "1"})
 
     assert response.status_code == 302 and response["Location"] == url
     assert own_template.current_version() == question.version
     change = own_template.label_changes.get()
     assert change.evidence["wins"] == 1 and change.evidence["experiment"] == experiment.pk
+    assert change.evidence["too_early"] is True
     experiment.refresh_from_db()
     assert experiment.status == "stopped" and experiment.winner == question
     page = client.get(url).content.decode()
     assert "production points at v2" in page and "Declare winner" not in page
+
+
+def test_declaring_on_too_few_votes_is_refused_inline_without_the_tick(
+    client, user, workspace, experiment, own_template, product_inputs
+):
+    question = experiment.variants.get(name="Question")
+    run = finished_run(experiment, product_inputs, user)
+    cast_vote(run=run, voter=user, choice="variant", winner=question)
+    client.force_login(user)
+    url = _url("experiment_results", workspace.pk, experiment.pk)
+
+    page = client.get(url).content.decode()
+    response = client.post(url, {"declare": "1", "variant": question.pk})
+
+    assert 'name="declare_anyway"' in page and "data-declare-error" not in page
+    assert "1 vote counts so far, of the 10 a winner is called on" in page
+    html = response.content.decode()
+    assert response.status_code == 200 and "data-declare-error" in html
+    error = html.split("data-declare-error>")[1].split("</p>")[0]
+    assert "Only 1 vote counts so far" in error and "Declare anyway" in error
+    assert 'aria-invalid="true"' in html
+    assert f'value="{question.pk}" selected' in html  # the pick is kept
+    experiment.refresh_from_db()
+    assert experiment.is_running and experiment.winner is None
+    assert not own_template.label_changes.exists()
+
+
+def test_enough_votes_need_no_tick(
+    client, user, workspace, experiment, own_template, product_inputs, django_user_model
+):
+    plain, question = experiment.variants.all()
+    for n in range(10):
+        voter = django_user_model.objects.create_user(f"editor{n}")
+        run = finished_run(experiment, product_inputs, user)
+        cast_vote(run=run, voter=voter, choice="variant", winner=question if n else plain)
+    client.force_login(user)
+    url = _url("experiment_results", workspace.pk, experiment.pk)
+
+    page = client.get(url).content.decode()
+    response = client.post(url, {"declare": "1", "variant": question.pk})
+
+    assert "declare_anyway" not in page and "data-early-warning" not in page
+    assert response.status_code == 302 and own_template.current_version() == question.version
+
+
+def test_a_winner_with_overrides_is_promoted_as_a_new_version(
+    client, user, workspace, own_template
+):
+    v2 = own_template.current_version()
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Cooler?",
+        user=user,
+        variants=[
+            {"name": "Hot", "version": v2},
+            {"name": "Cool", "version": v2, "temperature": 0.3, "model": "deepseek-v4-pro"},
+        ],
+    )
+    cool = experiment.variants.get(name="Cool")
+    client.force_login(user)
+    url = _url("experiment_results", workspace.pk, experiment.pk)
+
+    response = client.post(url, {"declare": "1", "variant": cool.pk, "declare_anyway": "1"})
+
+    v3 = own_template.current_version()
+    assert response.status_code == 302 and v3.number == 3
+    assert (v3.model, v3.temperature) == ("deepseek-v4-pro", 0.3)
+    page = client.get(url).content.decode()
+    assert "production now points at v3, a new version" in page
+    assert "production points at v3" in page and "data-baked" in page
 
 
 def test_a_library_templates_winner_cannot_be_declared(client, user, workspace, product_template):

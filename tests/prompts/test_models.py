@@ -96,3 +96,35 @@ def test_a_hostile_template_reaches_neither_settings_nor_other_objects(
     assert settings.SECRET_KEY not in text
     assert other_user.password not in text and user.password not in text
     assert text.startswith("{{ settings.SECRET_KEY }} {{ user.password }} {% debug %}")
+
+
+def test_a_label_picks_its_version_and_production_is_the_default(product_template, user):
+    first = product_template.current_version()
+    second, _ = save_version(template=product_template, data=_data(first, temperature=0.4))
+    move_label(template=product_template, name="staging", version=second, user=user)
+    move_label(template=product_template, name="production", version=first, user=user)
+
+    assert product_template.label_names() == ["production", "staging"]
+    assert product_template.version_for(None) == product_template.version_for("") == first
+    assert product_template.version_for("production") == first
+    assert product_template.version_for("staging") == second
+    assert product_template.version_for("canary") is None
+
+
+def test_a_pinned_voice_version_keeps_its_text_when_the_voice_moves_on(
+    workspace, product_template, user
+):
+    old = save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
+    save_brand_voice(workspace=workspace, name="House", text="Long.", voice=old.voice)
+    first = product_template.current_version()
+
+    pinned, _ = save_version(
+        template=product_template, data=_data(first), brand_voice_version=old, user=user
+    )
+
+    assert pinned.brand_voice == old.voice and pinned.voice_version() == old
+    assert pinned.brand_voice_text() == "Short and warm."
+    same, created = save_version(
+        template=product_template, data=_data(first), brand_voice=old.voice
+    )
+    assert not created and same == pinned  # keeping the voice keeps the pin: nothing changed

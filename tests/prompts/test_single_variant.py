@@ -310,3 +310,35 @@ def test_the_results_page_tests_the_approvals_between_variants(
         f"{variants[0].name} is approved more often than {variants[1].name}: 80% of 10 drafts "
         "against 20% of 10, p=0.023, Fisher&#x27;s exact test."
     )
+
+
+def test_an_explicitly_picked_label_runs_its_version_unassigned(
+    workspace, template, user, product_inputs
+):
+    """Staging picked in the workspace or the API is that version, not the assigned variant."""
+    from prompts.actions import move_label
+
+    _single(workspace, template, user, weights=(0, 1))  # everyone gets Cool
+    version = template.current_version()
+    move_label(template=template, name="staging", version=version, user=user)
+
+    picked = start_assigned_generation(
+        workspace=workspace,
+        version=version,
+        inputs=product_inputs,
+        user=user,
+        subject=subject_for(user),
+        label="staging",
+    )
+    forged = start_assigned_generation(
+        workspace=workspace,
+        version=version,
+        inputs=product_inputs,
+        user=user,
+        subject=subject_for(user),
+        label="nonexistent",
+    )
+
+    assert not hasattr(picked, "variant_run") and picked.template_version == version
+    assert picked.params == version.generation_params()
+    assert VariantRun.objects.get(generation=forged).variant.name == "Cool"

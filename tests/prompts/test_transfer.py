@@ -120,3 +120,36 @@ def test_admin_action_exports_the_selected_templates(admin_client, demo_template
         "ad-headlines",
         "doc-section",
     ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_audience_and_brand_voice_variables_round_trip(fmt, workspace, user):
+    variables = [
+        {"name": "readers", "type": "audience", "choices": ["CTOs", "founders"]},
+        {"name": "voice", "type": "brand_voice", "required": False},
+    ]
+    data = {"system_prompt": "{{ voice }}", "user_prompt": "For {{ readers }}."}
+    own = PromptTemplate.objects.create(workspace=workspace, slug="own", name="Own", purpose="copy")
+    save_version(template=own, data=data | {"variables": variables}, user=user)
+
+    target = create_workspace(name="Other", owner=user)
+    assert import_text(dumps([own], fmt), fmt, workspace=target) == (1, 1)
+    copy = PromptTemplate.objects.get(workspace=target, slug="own")
+    assert copy.current_version().variables == variables
+
+
+@pytest.mark.parametrize(
+    "variable, message",
+    [
+        ({"name": "who", "type": "persona"}, "unknown type 'persona'"),
+        ({"name": "who", "type": "audience", "choices": "CTOs"}, "choices must be a list"),
+    ],
+)
+def test_an_import_with_a_bad_variable_type_is_refused(db, variable, message):
+    import json
+
+    item = {"slug": "x", "name": "X", "purpose": "copy", "system_prompt": "{{ who }}"}
+    item |= {"user_prompt": "Go.", "variables": [variable]}
+    with pytest.raises(InvalidTemplate, match=message):
+        import_text(json.dumps([item]))
+    assert not PromptTemplate.objects.exists()

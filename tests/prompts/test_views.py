@@ -204,3 +204,142 @@ def test_brand_voice_pages_create_and_version(client, user, workspace):
         reverse("prompts:voices", args=[workspace.pk]), {"name": "House", "text": "x"}
     )
     assert "already exists" in dup.content.decode()
+
+
+def _own(workspace, product_template, user):
+    """The demo product template copied into the workspace, with a second version."""
+    from prompts.actions import duplicate_template, save_version
+
+    template = duplicate_template(template=product_template, workspace=workspace, user=user)
+    v1 = template.current_version()
+    data = {f: getattr(v1, f) for f in ("system_prompt", "variables", "model", "thinking")}
+    data |= {"user_prompt": v1.user_prompt + "\nEnd with a question.", "temperature": None}
+    save_version(template=template, data=data, user=user, note="Ends with a question")
+    return template
+
+
+def _vote_on(experiment, inputs, user, django_user_model, votes):
+    """One finished run and one new editor's vote per (variant name or "tie")."""
+    from drafts.models import Generation
+    from prompts.experiment_actions import cast_vote, start_run
+
+    variants = {v.name: v for v in experiment.variants.all()}
+    for n, name in enumerate(votes):
+        run = start_run(experiment=experiment, inputs=inputs, user=user)
+        Generation.objects.filter(pk__in=run.columns.values("generation")).update(status="done")
+        voter = django_user_model.objects.create_user(f"voter{n}")
+        if name in variants:
+            cast_vote(run=run, voter=voter, choice="variant", winner=variants[name])
+        else:
+            cast_vote(run=run, voter=voter, choice=name)
+
+
+def _cell(html: str, marker: str) -> str:
+    """The text of the first element carrying ``marker`` (a data attribute)."""
+    return html.split(marker, 1)[1].split(">", 1)[1].split("<", 1)[0].strip()
+
+
+def test_the_history_shows_the_winners_votes_interval_p_value_and_experiment(
+    client, user, workspace, product_template, product_inputs, django_user_model
+):
+    from prompts.experiment_actions import create_experiment
+
+    template = _own(workspace, product_template, user)
+    v1, v2 = template.versions.order_by("number")
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Questions sell?",
+        user=user,
+        variants=[{"name": "Plain", "version": v1}, {"name": "Question", "version": v2}],
+    )
+    _vote_on(
+        experiment, product_inputs, user, django_user_model, ["Question"] * 11 + ["Plain", "tie"]
+    )
+    client.force_login(user)
+    results_url = reverse("prompts:experiment_results", args=[workspace.pk, experiment.pk])
+    question = experiment.variants.get(name="Question")
+    client.post(results_url, {"declare": "1", "variant": question.pk})
+
+    history = client.get(template.get_absolute_url()).content.decode()
+    results = client.get(results_url).content.decode()
+
+    # 11 wins of the 13 votes Question was shown in (the tie too), Wilson 95% 58–96%; the
+    # exact binomial test on the 12 decisive votes, p = 2·13/4096.
+    assert _cell(history, "data-evidence-votes") == "11 of 13 votes it was shown in (85%)"
+    assert _cell(history, "data-evidence-interval") == "58–96%"
+    assert _cell(history, "data-evidence-p") == "p = 0.0063"
+    statement = "Question beats Plain, 92% of 12 votes, p=0.0063."
+    assert _cell(history, "data-evidence-statement") == statement
+    assert f'href="{results_url}" data-evidence-link' in history
+    assert "Experiment “Questions sell?”: results" in history
+    # The same numbers as the results page's row and verdict.
+    row = results.split('data-variant-result="Question"')[1].split("</tr>")[0]
+    assert _cell(row, "data-interval") == "58–96%" and _cell(row, "data-appearances") == "13"
+    assert _cell(row, "data-wins") == "11" and statement in results
+
+
+def test_the_history_shows_the_bradley_terry_rank_of_a_three_way_winner(
+    client, user, workspace, product_template, product_inputs, django_user_model
+):
+    from prompts.experiment_actions import create_experiment
+
+    template = _own(workspace, product_template, user)
+    v1, v2 = template.versions.order_by("number")
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Three ways",
+        user=user,
+        variants=[
+            {"name": "Plain", "version": v1},
+            {"name": "Question", "version": v2},
+            {"name": "Question again", "version": v2},
+        ],
+    )
+    votes = ["Question"] * 7 + ["Plain"] * 2 + ["Question again"] * 2 + ["tie"]
+    _vote_on(experiment, product_inputs, user, django_user_model, votes)
+    client.force_login(user)
+    results_url = reverse("prompts:experiment_results", args=[workspace.pk, experiment.pk])
+    question = experiment.variants.get(name="Question")
+    client.post(results_url, {"declare": "1", "variant": question.pk})
+
+    history = client.get(template.get_absolute_url()).content.decode()
+    results = client.get(results_url).content.decode()
+
+    ranked = results.split('data-ranked="Question"')[1].split("</tr>")[0]
+    share, interval = _cell(ranked, "data-share"), _cell(ranked, "data-ranked-interval")
+    rank = _cell(history, "data-evidence-rank")
+    assert rank.startswith("#1 of 3") and f"{share} (95% interval {interval})" in rank
+    assert "data-evidence-p" not in history  # the binomial test is for two variants
+    assert _cell(history, "data-evidence-votes").startswith("7 of 12 votes")
+    assert _cell(history, "data-evidence-statement") in results  # the ranking's statement
+
+
+def test_the_editor_keeps_a_pinned_voice_unless_told_to_follow_the_newest(client, user, workspace):
+    from prompts.actions import save_brand_voice, save_version
+
+    client.force_login(user)
+    client.post(reverse("prompts:create", args=[workspace.pk]), _form())
+    template = PromptTemplate.objects.get(workspace=workspace)
+    old = save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
+    save_brand_voice(workspace=workspace, name="House", text="Long.", voice=old.voice)
+    v1 = template.current_version()
+    fields = ("system_prompt", "user_prompt", "variables", "model", "thinking", "temperature")
+    save_version(
+        template=template, data={f: getattr(v1, f) for f in fields}, brand_voice_version=old
+    )
+    url = reverse("prompts:edit", args=[workspace.pk, template.pk])
+
+    page = client.get(url).content.decode()
+    client.post(url, _form(template, user_prompt="Kept {{ product }}.", brand_voice=old.voice.pk))
+    client.post(
+        url,
+        _form(template, user_prompt="Newest {{ product }}.", brand_voice=old.voice.pk)
+        | {"follow_voice": "on"},
+    )
+
+    assert "Use House's newest text (the latest version pins v1" in page
+    kept, followed = template.versions.order_by("number")[2:]
+    assert kept.brand_voice_version == old and followed.brand_voice_version is None
+    assert followed.brand_voice_text() == "Long."
+    detail = client.get(template.get_absolute_url()).content.decode()
+    assert "data-pinned-voice" not in detail  # the newest version follows the voice again
