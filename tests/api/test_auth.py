@@ -19,7 +19,7 @@ def calls(client: Client, headers: dict[str, str], times: int, url: str = WORKSP
 def test_one_key_over_its_limit_leaves_the_users_other_key_its_share(client, user, settings):
     """Per key 2/m, per user 3/m: the first key stops at its own 2; the second key still gets
     the one call the user has left, then the user's limit applies to both."""
-    settings.RATELIMIT_SCOPE_RATES = {"key": "2/m", "user": "3/m"}
+    settings.RATELIMIT_SCOPE_RATES = {"key": "2/h", "user": "3/h"}
     first, second = (bearer(create_api_key(user=user, name=n)[1]) for n in ("a", "b"))
 
     assert calls(client, first, 3) == [200, 200, 429]
@@ -31,7 +31,7 @@ def test_one_key_over_its_limit_leaves_the_users_other_key_its_share(client, use
 
 
 def test_a_route_can_set_one_scope(client, user, settings):
-    settings.RATELIMIT_ROUTES = {"api_ai:workspaces|key": "1/m"}
+    settings.RATELIMIT_ROUTES = {"api_ai:workspaces|key": "1/h"}
     first, second = (bearer(create_api_key(user=user, name=n)[1]) for n in ("a", "b"))
 
     assert calls(client, first, 2) == [200, 429]
@@ -40,7 +40,7 @@ def test_a_route_can_set_one_scope(client, user, settings):
 
 
 def test_every_key_from_one_address_counts_against_its_limit(client, user, other_user, settings):
-    settings.RATELIMIT_SCOPE_RATES = {"api_ip": "3/m"}
+    settings.RATELIMIT_SCOPE_RATES = {"api_ip": "3/h"}
     mine, theirs = (
         bearer(create_api_key(user=user, name="m")[1]),
         bearer(create_api_key(user=other_user, name="t")[1]),
@@ -67,7 +67,7 @@ def test_the_address_limit_is_generous_by_default(settings):
 def test_guessing_keys_is_limited_per_address_over_every_api_url(client, user, settings):
     """Failed attempts on any URL count together; over the limit, even a valid key from that
     address gets a 429 (nothing is looked up), while other addresses are unaffected."""
-    settings.RATELIMIT_ROUTES = {"api_ai:auth": "3/m"}
+    settings.RATELIMIT_ROUTES = {"api_ai:auth": "3/h"}
     raw = create_api_key(user=user, name="real")[1]
     guesses = [
         client.get(url, headers=bearer(f"dss_guess{n}_x")).status_code
@@ -78,7 +78,7 @@ def test_guessing_keys_is_limited_per_address_over_every_api_url(client, user, s
     valid = client.get(WORKSPACES, headers=bearer(raw))
 
     assert guesses == [401, 401, 401]
-    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 3600
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
     assert valid.status_code == 429
     assert (
@@ -87,7 +87,7 @@ def test_guessing_keys_is_limited_per_address_over_every_api_url(client, user, s
 
 
 def test_successful_calls_do_not_count_as_failed_attempts(client, user, settings):
-    settings.RATELIMIT_ROUTES = {"api_ai:auth": "2/m"}
+    settings.RATELIMIT_ROUTES = {"api_ai:auth": "2/h"}
     headers = bearer(create_api_key(user=user, name="real")[1])
 
     assert calls(client, headers, 5) == [200] * 5
