@@ -7,12 +7,14 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from drafts.models import Generation
+from studio.api.validation import validate_text
 from studio.observability import current_request_id
 
 from .experiment_actions import InvalidExperiment, cast_vote, start_run
@@ -26,6 +28,8 @@ from .models import (
     VariantRun,
     Vote,
 )
+
+RUBRIC_MAX_CHARS = 4000  # Batch.rubric's max_length
 
 
 @transaction.atomic
@@ -210,6 +214,10 @@ def start_judging(*, batch: Batch, rubric: str) -> Batch:
     rubric = rubric.strip()
     if not rubric:
         raise InvalidExperiment(_("Write a rubric first: what makes an output good?"))
+    try:  # it is sent to DeepSeek with every output: the prompt checks apply
+        validate_text(rubric, max_chars=RUBRIC_MAX_CHARS)
+    except ValidationError as exc:
+        raise InvalidExperiment(" ".join(exc.messages)) from exc
     if batch.is_judging:
         raise InvalidExperiment(_("The judge is already at work on this batch."))
     if batch.is_active:
@@ -217,7 +225,7 @@ def start_judging(*, batch: Batch, rubric: str) -> Batch:
     outputs = batch.outputs().filter(generation__status="done").count()
     if not outputs:
         raise InvalidExperiment(_("Nothing to judge yet: run the batch first."))
-    batch.rubric, batch.judge_status = rubric[:4000], Batch.Status.QUEUED
+    batch.rubric, batch.judge_status = rubric, Batch.Status.QUEUED
     batch.judge_total, batch.judge_done = outputs, 0
     batch.save(update_fields=["rubric", "judge_status", "judge_total", "judge_done"])
     transaction.on_commit(

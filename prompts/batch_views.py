@@ -97,23 +97,31 @@ def batch_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     space = _workspace(request, ws)
     batch = _batch(space, pk)
     if request.method == "POST":
-        try:
-            if "judge" in request.POST:
-                start_judging(batch=batch, rubric=request.POST.get("rubric", ""))
-                messages.success(request, _("The judge is at work: scores appear below."))
-            elif "resume" in request.POST:
-                resume_batch(batch=batch, origin=request_origin(request))
-                messages.success(request, _("Batch resumed: only the rows not done will run."))
-            else:
-                start_batch(batch=batch, origin=request_origin(request))
-                messages.success(request, _("Batch queued: progress appears below."))
-        except InvalidExperiment as error:
-            messages.error(request, str(error))
-        return redirect(batch)
+        if (error := _batch_action(request, batch)) is None:
+            return redirect(batch)
+        messages.error(request, error)
+        batch.rubric = request.POST.get("rubric", batch.rubric)  # shown again as typed
     context = _batch_context(batch, request.user)
     if request.htmx.target == "batch-status":
         return render(request, f"{BATCH}#batch-status", context)
     return render(request, BATCH, context)
+
+
+def _batch_action(request: HtmxHttpRequest, batch: Batch) -> str | None:
+    """Run the button's action; None when done, else why it could not be."""
+    try:
+        if "judge" in request.POST:
+            start_judging(batch=batch, rubric=request.POST.get("rubric", ""))
+            messages.success(request, _("The judge is at work: scores appear below."))
+        elif "resume" in request.POST:
+            resume_batch(batch=batch, origin=request_origin(request))
+            messages.success(request, _("Batch resumed: only the rows not done will run."))
+        else:
+            start_batch(batch=batch, origin=request_origin(request))
+            messages.success(request, _("Batch queued: progress appears below."))
+    except InvalidExperiment as error:
+        return str(error)
+    return None
 
 
 @require_http_methods(["GET", "POST"])

@@ -216,3 +216,27 @@ def test_batch_runs_are_listed_with_their_batch_not_among_recent_runs(client, us
 
     assert "data-runs" not in html and "No runs yet" in html
     assert f'href="{batch.get_absolute_url()}"' in html and "2 rows" in html
+
+
+@pytest.mark.parametrize(
+    ("rubric", "reason"),
+    [
+        ("Score it. Our key is sk-abcdefghijklmnopqrstuvwx", "an API secret key"),
+        ("Score it well. " * 300, "the limit is 4,000"),
+    ],
+)
+def test_a_rubric_the_prompt_checks_refuse_comes_back_as_typed(
+    client, user, experiment, rubric, reason
+):
+    client.force_login(user)
+    batch = finished_batch(experiment, user, products=1)
+    queued = DBTaskResult.objects.count()
+
+    response = client.post(batch.get_absolute_url(), {"judge": "", "rubric": rubric})
+
+    page = response.content.decode()
+    assert response.status_code == 200 and reason in page
+    assert rubric.strip().split(".")[0] in page  # the textarea keeps what was typed
+    batch.refresh_from_db()
+    assert (batch.rubric, batch.judge_status) == ("", "")
+    assert DBTaskResult.objects.count() == queued  # no judge queued
