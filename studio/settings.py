@@ -56,15 +56,16 @@ MIDDLEWARE = [
     "studio.observability.RequestLogMiddleware",  # request id + one log line per request
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Django's own, declared synchronous: one thread switch for all of them (studio.middleware)
+    "studio.middleware.SessionMiddleware",
+    "studio.middleware.LocaleMiddleware",
+    "studio.middleware.CommonMiddleware",
+    "studio.middleware.CsrfViewMiddleware",
+    "studio.middleware.AuthenticationMiddleware",
+    "studio.middleware.LoginRequiredMiddleware",
+    "studio.middleware.MessageMiddleware",
+    "studio.middleware.XFrameOptionsMiddleware",
+    "studio.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.api.middleware.RateLimitMiddleware",
 ]
@@ -230,8 +231,11 @@ DEEPSEEK_BREAKER_COOLDOWN = env.float("DEEPSEEK_BREAKER_COOLDOWN", default=30.0)
 # Partial text is saved at most this often while streaming (not once per token).
 GENERATION_PERSIST_INTERVAL = env.float("GENERATION_PERSIST_INTERVAL", default=0.5)
 GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
-# Deltas are batched into one SSE event at most this often (seconds).
+# SSE pacing (drafts.events.Pacing): while a process is quiet each token is sent as it arrives;
+# as more streams open, deltas are batched so that the process sends about GENERATION_SSE_RATE
+# batches a second in all, each stream at least one per GENERATION_SSE_BATCH seconds.
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
+GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
