@@ -9,7 +9,8 @@ into a Redis stream so that watchers in any worker can follow it too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
@@ -91,26 +92,57 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
     return frames
 
 
+@dataclass
+class Pacing:
+    """How long a stream waits after sending a batch before it sends the next one.
+
+    Each batch costs this process a send and the browser a swap. While few streams are open
+    that is cheap, so every token goes out the moment it arrives. As more streams open, the
+    wait grows with their number (``open / rate``) up to ``ceiling``, so that a busy process
+    sends about ``rate`` batches a second in all, however many streams it serves; what
+    arrives during a wait goes out together in the next batch.
+    """
+
+    open: int = 0
+
+    def interval(self, *, ceiling: float, rate: float) -> float:
+        return ceiling if rate <= 0 else min(ceiling, self.open / rate)
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        self.open += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+
+
+# The SSE streams this process is following (each watcher of each generation).
+watchers = Pacing()
+
+
 async def follow(
-    log: GenerationLog, *, after: int, batch: float, heartbeat: float
+    log: GenerationLog, *, after: int, batch: float, rate: float, heartbeat: float
 ) -> AsyncIterator[bytes]:
     """SSE frames for everything in ``log`` after sequence ``after``, then live, until done.
 
-    Deltas are batched (one frame per ``batch`` seconds at most); the final ``done`` frame
-    carries the rendered draft once.
+    Deltas go out as they arrive while the process is quiet, and are batched as it gets
+    busy (``Pacing``: at most ``batch`` seconds, about ``rate`` batches a second in all);
+    the final ``done`` frame carries the rendered draft once.
     """
     seen = after
-    while True:
-        if len(log.items) > seen:
-            new, seen = log.items[seen:], len(log.items)
-            for frame in delta_frames(new, seen):
-                yield frame
-            await asyncio.sleep(batch)
-        elif log.final_html is not None:
-            yield sse_event("done", log.final_html, seen)
-            return
-        elif not await log.wait(seen, heartbeat):
-            yield HEARTBEAT
+    with watchers.counting():
+        while True:
+            if len(log.items) > seen:
+                new, seen = log.items[seen:], len(log.items)
+                for frame in delta_frames(new, seen):
+                    yield frame
+                await asyncio.sleep(watchers.interval(ceiling=batch, rate=rate))
+            elif log.final_html is not None:
+                yield sse_event("done", log.final_html, seen)
+                return
+            elif not await log.wait(seen, heartbeat):
+                yield HEARTBEAT
 
 
 HEARTBEAT = b": heartbeat\n\n"

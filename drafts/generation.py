@@ -136,7 +136,13 @@ async def run(generation: Generation | int) -> None:
     helpers = [asyncio.create_task(keep_alive(alive_key(generation_id), HEARTBEAT_TTL))]
     if relay.enabled():
         helpers.append(
-            asyncio.create_task(relay.publish(stream.log, batch=settings.GENERATION_SSE_BATCH))
+            asyncio.create_task(
+                relay.publish(
+                    stream.log,
+                    batch=settings.GENERATION_SSE_BATCH,
+                    rate=settings.GENERATION_SSE_RATE,
+                )
+            )
         )
     try:
         with open_stream():

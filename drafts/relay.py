@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from .events import HEARTBEAT, GenerationLog, delta_frames, sse_event
+from .events import HEARTBEAT, GenerationLog, Pacing, delta_frames, sse_event
 
 logger = logging.getLogger(__name__)
 
@@ -56,27 +56,35 @@ def get_redis() -> aioredis.Redis:
     return _current[1]
 
 
-async def publish(log: GenerationLog, *, batch: float, key: str | None = None) -> None:
-    """Mirror ``log`` into its Redis stream (``key``, a generation's by default), batched,
-    until the final entry is written."""
+# The logs this process is mirroring, paced like local watchers (drafts.events.Pacing).
+publishers = Pacing()
+
+
+async def publish(
+    log: GenerationLog, *, batch: float, rate: float = 0, key: str | None = None
+) -> None:
+    """Mirror ``log`` into its Redis stream (``key``, a generation's by default), one entry
+    per batch (paced as ``drafts.events.follow`` paces frames), until the final entry."""
     redis, key = get_redis(), key or stream_key(log.generation_id)
     sent = 0
     await redis.delete(key)  # a stream left by an earlier run of this id must not be replayed
-    while True:
-        if len(log.items) > sent:
-            start, items = sent + 1, log.items[sent:]
-            sent = len(log.items)
-            fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
-            await redis.xadd(key, fields, id=f"0-{sent}")
-            if start == 1:
-                await redis.expire(key, RUNNING_TTL)
-            await asyncio.sleep(batch)
-        elif log.final_html is not None:
-            await redis.xadd(key, {"final": log.final_html, "seq": sent}, id=f"0-{sent + 1}")
-            await redis.expire(key, FINISHED_TTL)
-            return
-        else:
-            await log.wait(sent, timeout=60)
+    with publishers.counting():
+        while True:
+            if len(log.items) > sent:
+                start, items = sent + 1, log.items[sent:]
+                sent = len(log.items)
+                fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
+                await redis.xadd(key, fields, id=f"0-{sent}")
+                if start == 1:
+                    await redis.expire(key, RUNNING_TTL)
+                await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
+            elif log.final_html is not None:
+                final = {"final": log.final_html, "seq": sent}
+                await redis.xadd(key, final, id=f"0-{sent + 1}")
+                await redis.expire(key, FINISHED_TTL)
+                return
+            else:
+                await log.wait(sent, timeout=60)
 
 
 async def follow(

@@ -16,7 +16,7 @@ from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
-from studio.api.limits import BudgetExceeded, acheck_token_budget
+from studio.api.limits import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.audit.recording import client_ip, remember_origin
 from studio.http import HtmxHttpRequest, threadless
 from studio.workspaces.access import may_edit
@@ -81,48 +81,60 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @may_edit()
 async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Validate the form, create the draft and its generation, start it, show it streaming."""
-    user = await request.auser()
-    space = await aget_object_or_404(Workspace.objects.for_user(user), pk=pk)
+    """Validate the form, create the draft and its generation, start it, show it streaming.
+
+    Everything before DeepSeek is asked happens in one trip to the ORM's thread: each trip
+    costs time to the first token, and the rest (panel, audit origin) can wait until after.
+    """
+    started = await sync_to_async(_start)(request, pk)
+    if isinstance(started, HttpResponse):
+        return started
+    runner.launch(started[0])
+    return await sync_to_async(_streaming)(request, *started)
+
+
+def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpResponse:
+    """The queued generation and the workspace URL that shows it; or the form again, in
+    place, with what to fix."""
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     versions = TemplateVersion.objects.select_related("template").filter(
         template__in=PromptTemplate.objects.for_workspace(space)
     )
-    version = await versions.filter(pk=request.POST.get("version") or 0).afirst()
+    version = versions.filter(pk=request.POST.get("version") or 0).first()
     if version is None:
         raise Http404("No such template version in this workspace.")
     form = TemplateForm(version, request.POST, workspace=space)
-    label = request.POST.get("label", "")
-    if await sync_to_async(form.is_valid)():
+    if form.is_valid():
         try:
-            await acheck_token_budget(user, request=request, workspace_id=space.pk)
+            check_token_budget(request.user, request=request, workspace_id=space.pk)
         except BudgetExceeded as exc:
             form.add_error(None, exc.message)
     if form.errors:
         context = {"workspace": space, "chosen": version.template, "form": form}
-        context |= await sync_to_async(label_context)(version.template, label)
-        response = await sync_to_async(render)(request, f"{WORKSPACE}#template-form", context)
+        context |= label_context(version.template, request.POST.get("label", ""))
+        response = render(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
     # A running single-variant experiment on this template runs the user's variant instead
     # (unless another label was picked: then exactly the version it points at).
-    generation = await sync_to_async(start_assigned_generation)(
+    generation = start_assigned_generation(
         workspace=space,
         version=version,
         inputs=form.cleaned_data,
-        user=user,
-        subject=subject_for(user, client_ip(request) or ""),
-        label=label,
+        user=request.user,
+        subject=subject_for(request.user, client_ip(request) or ""),
+        label=request.POST.get("label", ""),
     )
-    runner.launch(generation)
-    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
-    draft_url = (
-        f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
-    )
+    url = f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
+    return generation, url
+
+
+def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> HttpResponse:
+    """After the launch: the draft panel following the stream (htmx), else the workspace."""
+    remember_origin(generation_id=generation.pk, request=request)
     if not request.htmx:
-        return redirect(draft_url)
-    context = {"draft": await Draft.objects.aget(pk=generation.draft_id)}
-    context |= {"generation": generation, "live": True, "live_after": 0}
-    response = await sync_to_async(render)(request, f"{DETAIL}#draft-panel", context)
-    return push_url(response, draft_url)
+        return redirect(url)
+    context = {"draft": generation.draft, "generation": generation, "live": True}
+    return push_url(render(request, f"{DETAIL}#draft-panel", context | {"live_after": 0}), url)
 
 
 @require_GET
@@ -183,7 +195,8 @@ def _frames(generation: Generation, after: int) -> AsyncIterator[bytes]:
     relay while another worker runs it, else only the final panel."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
     if (log := get_log(pk)) is not None:
-        return follow(log, after=after, batch=settings.GENERATION_SSE_BATCH, heartbeat=heartbeat)
+        batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+        return follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     if generation.is_active and relay.enabled():
 
         async def when_idle() -> str | None:

@@ -78,8 +78,8 @@ async def mirrored(
 ) -> None:
     """``answer``, with its log mirrored through the Redis relay and a heartbeat kept."""
     key = relay.assistant_key(message_id)
-    batch = settings.GENERATION_SSE_BATCH
-    publisher = asyncio.create_task(relay.publish(log, batch=batch, key=key))
+    batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+    publisher = asyncio.create_task(relay.publish(log, batch=batch, rate=rate, key=key))
     heartbeat = asyncio.create_task(keep_alive(alive_key(message_id), HEARTBEAT_TTL))
     try:
         await answer(message_id, messages, origin, log)

@@ -108,7 +108,8 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     log = runner.get_log(message.pk) if message else None
     after, heartbeat = last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
     if log is not None:
-        stream = follow(log, after=after, batch=settings.GENERATION_SSE_BATCH, heartbeat=heartbeat)
+        batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+        stream = follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     elif message is not None and message.is_streaming and relay.enabled():
         # Another worker answers: follow its mirror in Redis (studio.assistant.runner).
         key, when_idle = relay.assistant_key(message.pk), partial(_when_idle, message.pk)

@@ -1,0 +1,67 @@
+"""SSE pacing: each token at once while the process is quiet, batches as it gets busy."""
+
+import asyncio
+import contextlib
+
+import pytest
+
+from drafts.events import GenerationLog, Pacing, follow, watchers
+
+
+def test_the_wait_grows_with_open_streams_up_to_the_ceiling():
+    pacing = Pacing()
+    assert pacing.interval(ceiling=0.05, rate=10_000) == 0  # nothing open: no wait
+    with pacing.counting():
+        assert pacing.interval(ceiling=0.05, rate=10_000) == pytest.approx(0.0001)
+        with contextlib.ExitStack() as stack:
+            for _ in range(99):
+                stack.enter_context(pacing.counting())
+            assert pacing.interval(ceiling=0.05, rate=10_000) == pytest.approx(0.01)
+            for _ in range(900):
+                stack.enter_context(pacing.counting())
+            assert pacing.interval(ceiling=0.05, rate=10_000) == 0.05  # capped
+        assert pacing.interval(ceiling=0.05, rate=0) == 0.05  # no rate: always the ceiling
+    assert pacing.open == 0
+
+
+async def frames_of(log: GenerationLog, **pace) -> tuple[asyncio.Queue, asyncio.Task]:
+    frames: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def watch() -> None:
+        async for frame in follow(log, after=0, heartbeat=60, **pace):
+            await frames.put(frame)
+
+    return frames, asyncio.create_task(watch())
+
+
+@pytest.mark.asyncio
+async def test_a_quiet_process_sends_each_token_as_it_arrives():
+    log = GenerationLog(1)
+    # A ceiling of a minute: had the stream waited it, the second frame would time out.
+    frames, task = await frames_of(log, batch=60, rate=1_000_000)
+    async with asyncio.timeout(5):
+        log.append("content", "Bright")
+        assert (await frames.get()).endswith(b"data: Bright\n\n")
+        log.append("content", " light")
+        assert (await frames.get()).endswith(b"data:  light\n\n")
+        log.finish("<p>Bright light</p>")
+        assert (await frames.get()).startswith(b"id: 2\nevent: done")
+        await task
+    assert watchers.open == 0
+
+
+@pytest.mark.asyncio
+async def test_a_busy_process_batches_what_arrives_during_the_wait():
+    log = GenerationLog(2)
+    with contextlib.ExitStack() as busy:
+        for _ in range(500):  # other streams open in this process
+            busy.enter_context(watchers.counting())
+        frames, task = await frames_of(log, batch=0.2, rate=1000)  # a 0.2 s wait now
+        async with asyncio.timeout(5):
+            log.append("content", "Bright")
+            await frames.get()
+            log.append("content", " light")  # both arrive while the stream waits
+            log.append("content", " late")
+            assert (await frames.get()) == b"id: 3\nevent: delta\ndata:  light late\n\n"
+            log.finish("<p>done</p>")
+            await task
