@@ -55,19 +55,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "studio.observability.RequestLogMiddleware",  # request id + one log line per request
     "django.middleware.security.SecurityMiddleware",
-    # CSRF and X-Frame-Options under their own names (check --deploy looks for them); neither
-    # needs the session (CSRF_USE_SESSIONS is off), and their views still run after the rest.
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
-    # Django's own, declared synchronous: one thread switch for all of them (studio.middleware)
-    "studio.middleware.SessionMiddleware",
-    "studio.middleware.LocaleMiddleware",
-    "studio.middleware.CommonMiddleware",
-    "studio.middleware.AuthenticationMiddleware",
-    "studio.middleware.LoginRequiredMiddleware",
-    "studio.middleware.MessageMiddleware",
-    "studio.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.api.middleware.RateLimitMiddleware",
 ]
