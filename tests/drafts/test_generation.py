@@ -187,7 +187,10 @@ async def test_text_so_far_is_saved_by_bytes_or_interval_never_per_token(
 async def test_the_interval_saves_every_running_generation_in_one_write(
     queued, settings, monkeypatch, workspace, product_template, product_inputs, user
 ):
-    settings.GENERATION_PERSIST_INTERVAL = 0.01
+    # No timer in play: "first" (5 characters) only marks its stream; "second" (6) is
+    # urgent and wakes the writer, which must then save both streams in one write.
+    settings.GENERATION_PERSIST_INTERVAL = 60
+    settings.GENERATION_PERSIST_BYTES = 6
     second = await sync_to_async(start_generation)(
         workspace=workspace,
         version=await product_template.versions.afirst(),
@@ -206,8 +209,14 @@ async def test_the_interval_saves_every_running_generation_in_one_write(
 
     monkeypatch.setattr(runner, "save_partial_texts", recording)
 
+    first_marked = asyncio.Event()
+
     async def body(word):
+        if word == "second":
+            await asyncio.wait_for(first_marked.wait(), 5)
         yield chunk({"content": word})
+        # Resumed only once the runner has taken the chunk in, so "first" is marked by now.
+        first_marked.set()
         await asyncio.wait_for(both.wait(), 5)  # hold until one save covered both streams
         yield chunk({"content": ""}, finish="stop", usage=USAGE)
         yield b"data: [DONE]\n\n"
