@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from prompts.models import TemplateVersion
+from studio.api import responses
 
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink
@@ -32,11 +33,13 @@ def _title_from(version: TemplateVersion, inputs: dict[str, object]) -> str:
 
 @transaction.atomic
 def start_generation(
-    *, workspace, version: TemplateVersion, inputs: dict[str, object], user
+    *, workspace, version: TemplateVersion, inputs: dict[str, object], user, cache: str = ""
 ) -> Generation:
     """Create a draft and its queued generation from a template version and form inputs.
 
-    The caller launches the runner once this has committed (see ``drafts.generation``).
+    ``cache``: ``reuse`` or ``bypass`` (the API's ``X-Studio-Cache``); by default an identical
+    deterministic request (temperature 0) reuses an earlier answer. The caller launches the
+    runner once this has committed (see ``drafts.generation``).
     """
     draft = Draft.objects.create(
         workspace=workspace,
@@ -44,7 +47,7 @@ def start_generation(
         template_version=version,
         created_by=user,
     )
-    params = version.generation_params()
+    params = with_cache_mode(version.generation_params(), cache)
     return Generation.objects.create(
         draft=draft,
         template_version=version,
@@ -54,6 +57,17 @@ def start_generation(
         inputs=inputs,
         messages=version.build_messages(inputs),
     )
+
+
+def with_cache_mode(params: dict[str, object], asked: str) -> dict[str, object]:
+    """``params`` with the response cache mode the runner follows (see ``studio.api.responses``).
+
+    Only deterministic requests are cached: thinking mode ignores temperature, so there even
+    temperature 0 is not."""
+    params = {key: value for key, value in params.items() if key != "cache"}
+    temperature = None if params.get("thinking") else params.get("temperature")
+    mode = responses.decide(asked, temperature=temperature)
+    return params | {"cache": mode} if mode != "off" else params
 
 
 def add_version(
@@ -276,7 +290,11 @@ def start_follow_up(*, draft: Draft, user, mode: str) -> Generation:
             {"role": "user", "content": CONTINUE_INSTRUCTION},
         ]
         params["prefix"] = so_far
-    elif mode != "regenerate":
+        params.pop("cache", None)  # a continuation is never an identical request
+    elif mode == "regenerate":
+        # Asking again means a new answer: never the kept one, which the new one replaces.
+        params = with_cache_mode(params, "bypass")
+    else:
         raise ValueError(f"Unknown follow-up {mode!r}.")
     return Generation.objects.create(
         draft=draft,

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from studio.ai import generation_cost, get_client
+from studio.api import responses
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
@@ -249,6 +250,9 @@ class _Stream:
         self.error_code = ""
         self.error_message = ""
         self.marked_running: asyncio.Task[int] | None = None
+        self.cache_mode = "off" if prefix else generation.params.get("cache", "off")
+        self.cache_key = ""
+        self.cached = False
 
     async def consume(self) -> None:
         params = self.generation.params
@@ -260,15 +264,20 @@ class _Stream:
                 pk=self.generation.pk, status=Generation.Status.QUEUED
             ).aupdate(status=Generation.Status.RUNNING)
         )
+        options = {
+            "max_tokens": params.get("max_tokens"),
+            "temperature": params.get("temperature"),
+            "thinking": params.get("thinking"),
+            "reasoning_effort": params.get("reasoning_effort"),
+        }
         try:
-            events = get_client().stream_chat(
-                messages=self.generation.messages,
-                model=self.generation.model,
-                max_tokens=params.get("max_tokens"),
-                temperature=params.get("temperature"),
-                thinking=params.get("thinking"),
-                reasoning_effort=params.get("reasoning_effort"),
-            )
+            if found := await self._cached_answer(options):
+                self.cached = True
+                events = responses.replay(found)
+            else:
+                events = get_client().stream_chat(
+                    messages=self.generation.messages, model=self.generation.model, **options
+                )
             async for event in events:
                 if added := self._apply(event):
                     # The worker's one writer saves it within the interval, or now if a lot
@@ -296,6 +305,38 @@ class _Stream:
             self.status = Generation.Status.FAILED
             self.error_code = "InternalError"
             self.error_message = errors.INTERNAL
+
+    async def _cached_answer(self, options: dict[str, object]) -> dict | None:
+        """An identical earlier answer, when this generation may reuse one (and counted).
+
+        Off the runners' database thread: a cache lookup never queues behind a save. A cache
+        that cannot answer means asking DeepSeek, not failing."""
+        if self.cache_mode == "off":
+            return None
+        self.cache_key = responses.cache_key(
+            model=self.generation.model, messages=self.generation.messages, params=options
+        )
+        lookup = sync_to_async(responses.lookup, thread_sensitive=False)
+        try:
+            return await lookup(self.cache_key, self.cache_mode)
+        except Exception:
+            logger.exception("The response cache could not be read for %s", self.generation.pk)
+            return None
+
+    async def _keep_answer(self) -> None:
+        """A complete, freshly generated answer goes into the cache for the next identical ask."""
+        if self.cache_mode == "off" or self.cached or self.status != Generation.Status.DONE:
+            return
+        content, reasoning = self.texts()
+        kept = responses.answer(
+            content=content, reasoning=reasoning, finish_reason=self.finish_reason, usage=self.usage
+        )
+        try:
+            await sync_to_async(responses.store, thread_sensitive=False)(
+                self.cache_key, self.cache_mode, kept
+            )
+        except Exception:
+            logger.exception("Could not keep generation %s in the cache", self.generation.pk)
 
     def _apply(self, event: object) -> int:
         """Record one event; returns how many characters of text it added."""
@@ -327,7 +368,9 @@ class _Stream:
             "duration_ms": round((time.monotonic() - self.started) * 1000),
             "ttft_ms": round(self.ttft * 1000) if self.ttft is not None else None,
         }
-        if self.usage is not None:
+        if self.cached:  # nothing was asked of DeepSeek: nothing billed, nothing budgeted
+            fields |= {"cached": True, "cost": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        elif self.usage is not None:
             cost = generation_cost(self.generation.model, self.usage, self.generation.created)
             fields |= {
                 "cost": cost,
@@ -337,6 +380,7 @@ class _Stream:
                 "cache_miss_tokens": self.usage.prompt_cache_miss_tokens,
                 "reasoning_tokens": self.usage.reasoning_tokens,
             }
+        await self._keep_answer()
         try:
             await sync_to_async(finish_generation)(
                 generation_id=self.generation.pk,

@@ -163,6 +163,8 @@ class Generation(models.Model):
     reasoning_tokens = models.PositiveIntegerField(null=True)
     # US dollars at the list price in force when the generation ran (studio/deepseek/pricing).
     cost = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    # Answered from the response cache (an identical deterministic request): no tokens used.
+    cached = models.BooleanField(default=False)
     ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True)
     duration_ms = models.PositiveIntegerField(_("total time (ms)"), null=True)
     error_code = models.CharField(max_length=32, blank=True)

@@ -134,6 +134,7 @@ def start_assigned_generation(
     user,
     subject: str,
     label: str = PRODUCTION,
+    cache: str = "",
 ) -> Generation:
     """Start a generation from ``version``, or from the subject's variant when the template
     is in a running single-variant experiment: then the draft is tagged with that variant
@@ -141,6 +142,8 @@ def start_assigned_generation(
 
     ``label``: the label ``version`` was picked by. Another than ``production`` (``staging``)
     that does point at ``version`` is an explicit choice: that version runs, unassigned.
+    ``cache`` goes to :func:`drafts.actions.start_generation`; a variant is never cached (its
+    time to first token and cost are the experiment's evidence).
     """
     from drafts.actions import start_generation
 
@@ -150,7 +153,9 @@ def start_assigned_generation(
     if not picked:
         variant = assigned_variant(workspace=workspace, template=template, subject=subject)
     if variant is None:
-        return start_generation(workspace=workspace, version=version, inputs=inputs, user=user)
+        return start_generation(
+            workspace=workspace, version=version, inputs=inputs, user=user, cache=cache
+        )
     run = ExperimentRun.objects.create(
         experiment=variant.experiment, inputs=inputs, created_by=user
     )

@@ -273,7 +273,7 @@ _BLOCKED_PATTERNS = {
     "a <script> tag": r"<\s*script\b",
 }
 PROMPT_BLOCKED_PATTERNS = env.json("PROMPT_BLOCKED_PATTERNS", default=_BLOCKED_PATTERNS)
-# Seconds an identical deterministic API answer is reused (temperature 0 or X-Studio-Cache:
+# Seconds an identical deterministic answer is reused (temperature 0 or X-Studio-Cache:
 # reuse); 0 turns the response cache off.
 AI_CACHE_TTL = env.int("AI_CACHE_TTL", default=3600)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)

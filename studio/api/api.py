@@ -26,7 +26,7 @@ from studio.audit.recording import client_ip, remember_origin
 from studio.deepseek import DeepSeekError
 from studio.workspaces.models import EDIT, Membership, Workspace
 
-from . import chat
+from . import chat, responses
 from .auth import ApiKeyAuth
 from .errors import ApiError, error_body, upstream_error
 from .limits import BudgetExceeded, RateLimited, acheck_token_budget
@@ -258,7 +258,9 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     """Start a generation into a new draft from a template and its inputs.
 
     Answers 202 with the queued generation at once (poll ``/generations/{id}``), or with
-    ``"wait": true`` 201 with the finished generation.
+    ``"wait": true`` 201 with the finished generation. A template at temperature 0 reuses an
+    identical earlier answer (``cached`` is then true; no tokens used): ``X-Studio-Cache:
+    bypass`` asks DeepSeek anew, ``reuse`` reuses at any temperature.
     """
     user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
     await acheck_token_budget(user, request=request, workspace_id=space.pk)
@@ -270,6 +272,7 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         user=user,
         subject=subject_for(user, client_ip(request) or ""),
         label=payload.label or "",
+        cache=responses.asked_by(request),
     )
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     task = runner.launch(generation.pk)

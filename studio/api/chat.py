@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -187,12 +187,12 @@ class Call:
 
     def answer(self) -> dict[str, Any]:
         """What the response cache keeps."""
-        return {
-            "content": "".join(self.content),
-            "reasoning": "".join(self.reasoning),
-            "finish_reason": self.finish_reason,
-            "usage": asdict(self.usage or Usage()),
-        }
+        return responses.answer(
+            content="".join(self.content),
+            reasoning="".join(self.reasoning),
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+        )
 
     def replay(self, answer: dict[str, Any]) -> None:
         self.cached, self.ttft = True, 0.0
@@ -313,21 +313,12 @@ async def _json_response(call: Call, params: dict[str, Any]) -> HttpResponse:
     return JsonResponse(call.completion())
 
 
-async def _cached_events(answer: dict[str, Any]) -> AsyncIterator[object]:
-    if answer["reasoning"]:
-        yield ReasoningDelta(answer["reasoning"])
-    if answer["content"]:
-        yield ContentDelta(answer["content"])
-    yield Usage(**answer["usage"])
-    yield Finish(answer["finish_reason"])
-
-
 async def _stream_response(
     call: Call, params: dict[str, Any], *, include_usage: bool
 ) -> HttpResponse:
     """Open the upstream stream first, so an upstream refusal is an HTTP error, not a 200."""
     if call.cached:
-        events, first = _cached_events(call.answer()), None
+        events, first = responses.replay(call.answer()), None
     else:
         events = get_client().stream_chat(messages=call.messages, model=call.model, **params)
         try:

@@ -62,6 +62,7 @@ class GenerationOut(Schema):
     prompt_tokens: int | None
     completion_tokens: int | None
     cost: Decimal | None
+    cached: bool = Field(description="Answered from the response cache: no tokens used.")
     error_code: str
     error_message: str
     created: datetime

@@ -156,6 +156,7 @@ def record_generation(generation_id: int) -> AuditLog:
         latency_ms=generation.duration_ms,
         ttft_ms=generation.ttft_ms,
         error_code=generation.error_code,
+        cached=generation.cached,
         **origin,
     )
     observe_ai_call(

@@ -341,3 +341,32 @@ def test_generate_with_an_unknown_label_is_a_clear_422(
     assert (error["code"], error["param"]) == ("unknown_label", "label")
     assert "no label 'canary'" in error["message"] and "production, staging" in error["message"]
     assert not Generation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_reuses_an_identical_answer_when_asked(
+    workspace, product_template, product_inputs, auth
+):
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Kept."])))
+    client = AsyncClient()
+
+    async def generate(cache: str) -> dict:
+        response = await client.post(
+            f"/api/ai/workspaces/{workspace.pk}/drafts",
+            {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+            content_type="application/json",
+            headers=auth | {"X-Studio-Cache": cache},
+        )
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    first, reused, fresh = (
+        await generate("reuse"),
+        await generate("reuse"),
+        await generate("bypass"),
+    )
+
+    assert route.call_count == 2  # the template runs at 1.3: only "reuse" made it cacheable
+    assert [g["cached"] for g in (first, reused, fresh)] == [False, True, False]
+    assert reused["text"] == "Kept." and reused["completion_tokens"] == 0

@@ -146,3 +146,28 @@ def test_a_revoked_share_link_is_no_longer_active(draft, user):
 
     assert len(link.token) >= 32 and link.token != other.token
     assert list(draft.share_links.active()) == [other]
+
+
+@pytest.mark.parametrize(
+    ("params", "asked", "mode"),
+    [
+        ({"temperature": 0}, "", "use"),  # deterministic: reuse an identical earlier answer
+        ({"temperature": 0}, "bypass", "refresh"),  # ask anew, keep the new answer
+        ({"temperature": 0.7}, "", None),  # chance decides: never cached...
+        ({"temperature": 0.7}, "reuse", "use"),  # ...unless the caller asks for reuse
+        ({"temperature": 0.7}, "bypass", None),
+        ({"temperature": 0, "thinking": True}, "", None),  # thinking ignores temperature
+        ({"temperature": 0, "cache": "use"}, "bypass", "refresh"),  # a new wish replaces it
+    ],
+)
+def test_the_cache_mode_follows_temperature_and_what_was_asked(params, asked, mode):
+    from drafts.actions import with_cache_mode
+
+    assert with_cache_mode(params, asked).get("cache") == mode
+
+
+def test_no_cache_ttl_turns_the_cache_off(settings):
+    from drafts.actions import with_cache_mode
+
+    settings.AI_CACHE_TTL = 0
+    assert "cache" not in with_cache_mode({"temperature": 0}, "reuse")

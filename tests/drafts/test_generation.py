@@ -14,6 +14,9 @@ from drafts.actions import start_follow_up, start_generation
 from drafts.events import get_log, open_log
 from drafts.models import Draft, DraftVersion, Generation
 from drafts.panels import render_draft_panel
+from prompts.actions import VERSIONED_FIELDS, save_version
+from studio.audit.metrics import sample
+from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -350,3 +353,127 @@ async def test_every_generation_leaves_one_audit_row_with_usage_and_cost(queued)
     row = await AuditLog.objects.aget(generation_id=generation.pk)
     assert (row.status, row.model, row.prompt_tokens) == ("ok", "deepseek-flash", 12)
     assert row.cost == generation.cost and generation.cost is not None
+
+
+# --- The response cache: identical deterministic requests reuse an answer --------------------
+
+
+@pytest.fixture
+def exact_version(product_template):
+    """The product template at temperature 0: an identical request may reuse an answer."""
+    current = product_template.current_version()
+    data = {name: getattr(current, name) for name in VERSIONED_FIELDS} | {"temperature": 0}
+    version, created = save_version(template=product_template, data=data)
+    assert created
+    return version
+
+
+def _start_exact(exact_version, workspace, product_inputs, user, **kwargs) -> Generation:
+    return start_generation(
+        workspace=workspace, version=exact_version, inputs=product_inputs, user=user, **kwargs
+    )
+
+
+async def _audit_rows() -> list[tuple[bool, int | None]]:
+    return [(r.cached, r.total_tokens) async for r in AuditLog.objects.order_by("pk")]
+
+
+@respx.mock
+async def test_an_identical_request_at_temperature_zero_reuses_the_answer(
+    exact_version, workspace, product_inputs, user
+):
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Warm ", "light."])))
+    start = sync_to_async(_start_exact)
+    hits, misses = (
+        sample("ai_cache_total", {"result": "hit"}),
+        sample("ai_cache_total", {"result": "miss"}),
+    )
+
+    first = await _run((await start(exact_version, workspace, product_inputs, user)).pk)
+    again = await start(exact_version, workspace, product_inputs, user)
+    task = runner.launch(again.pk)
+    log = get_log(again.pk)  # what a watcher follows
+    await task
+    second = await Generation.objects.select_related("version").aget(pk=again.pk)
+
+    assert route.call_count == 1  # DeepSeek was asked once
+    assert (first.cached, first.text, first.completion_tokens) == (False, "Warm light.", 5)
+    assert (second.cached, second.text, second.status) == (True, "Warm light.", "done")
+    assert (second.prompt_tokens, second.completion_tokens, second.cost) == (0, 0, 0)
+    assert second.version.text == "Warm light." and second.draft_id != first.draft_id
+    assert [text for kind, text in log.items if kind == "content"] == ["Warm light."]
+    assert await _audit_rows() == [(False, 17), (True, 0)]  # no tokens, no budget
+    assert sample("ai_cache_total", {"result": "hit"}) == hits + 1
+    assert sample("ai_cache_total", {"result": "miss"}) == misses + 1
+    panel = await sync_to_async(render_draft_panel)(second.draft_id)
+    assert "data-cached" in panel and "reused from an identical earlier request" in panel
+
+
+@respx.mock
+async def test_regenerate_asks_again_and_refreshes_the_kept_answer(
+    exact_version, workspace, product_inputs, user
+):
+    route = respx.post(CHAT_URL).mock(
+        side_effect=[sse_response(sse_body(["Old."])), sse_response(sse_body(["New."]))]
+    )
+    first = await _run(
+        (await sync_to_async(_start_exact)(exact_version, workspace, product_inputs, user)).pk
+    )
+    draft = await Draft.objects.aget(pk=first.draft_id)
+
+    follow_up = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+    regenerated = await _run(follow_up.pk)
+    later = await _run(
+        (await sync_to_async(_start_exact)(exact_version, workspace, product_inputs, user)).pk
+    )
+
+    assert route.call_count == 2
+    assert (regenerated.cached, regenerated.text) == (False, "New.")
+    assert (later.cached, later.text) == (True, "New.")  # the refreshed answer
+
+
+@respx.mock
+async def test_an_unfinished_answer_is_never_kept(exact_version, workspace, product_inputs, user):
+    cut = sse_response(sse_body(["Half"], done=False))  # no finish, no [DONE]: cut off
+    route = respx.post(CHAT_URL).mock(side_effect=[cut, sse_response(sse_body(["Whole."]))])
+    start = sync_to_async(_start_exact)
+
+    first = await _run((await start(exact_version, workspace, product_inputs, user)).pk)
+    second = await _run((await start(exact_version, workspace, product_inputs, user)).pk)
+
+    assert first.status != "done" and first.text == "Half"
+    assert route.call_count == 2 and (second.cached, second.text) == (False, "Whole.")
+
+
+@respx.mock
+async def test_bypass_asks_deepseek_even_with_an_answer_kept(
+    exact_version, workspace, product_inputs, user
+):
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Same."])))
+    start = sync_to_async(_start_exact)
+    await _run((await start(exact_version, workspace, product_inputs, user)).pk)
+
+    bypassed = await _run(
+        (await start(exact_version, workspace, product_inputs, user, cache="bypass")).pk
+    )
+
+    assert route.call_count == 2 and not bypassed.cached
+
+
+@respx.mock
+async def test_a_cache_that_cannot_answer_means_asking_deepseek(
+    exact_version, workspace, product_inputs, user, monkeypatch
+):
+    from studio.api import responses
+
+    def down(key, mode):
+        raise ConnectionError("cache unreachable")
+
+    monkeypatch.setattr(responses, "lookup", down)
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Asked."])))
+
+    generation = await _run(
+        (await sync_to_async(_start_exact)(exact_version, workspace, product_inputs, user)).pk
+    )
+
+    assert route.call_count == 1 and (generation.status, generation.text) == ("done", "Asked.")

@@ -243,3 +243,27 @@ def test_a_stopped_experiment_takes_no_more_votes(experiment, product_inputs, us
     with pytest.raises(InvalidExperiment, match="votes are closed"):
         cast_vote(run=run, voter=user, choice="tie")
     assert not Vote.objects.exists()
+
+
+def test_experiment_columns_never_reuse_a_cached_answer(workspace, product_template, user):
+    """Each column's time to first token and cost are evidence: a temperature-0 variant
+    still asks DeepSeek every time."""
+    own = duplicate_template(template=product_template, workspace=workspace, user=user)
+    version = own.current_version()
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Exact copy?",
+        user=user,
+        variants=[
+            {"name": "Exact", "version": version, "temperature": 0},
+            {"name": "Loose", "version": version},
+        ],
+    )
+    inputs = {"product_name": "Lamp", "features": "Warm", "audience": "all", "tone": "friendly"}
+    run = start_run(
+        experiment=experiment, inputs=inputs | {"words": 80, "language": "English"}, user=user
+    )
+
+    params = [c.generation.params for c in run.columns.select_related("generation")]
+    assert {p["temperature"] for p in params} == {0, 1.3}
+    assert all("cache" not in p for p in params)
