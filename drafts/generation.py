@@ -15,19 +15,17 @@ import asyncio
 import contextvars
 import logging
 import time
-from concurrent.futures import Future
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 
+from studio import background
 from studio.ai import generation_cost, get_client
 from studio.api import responses
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
-from studio.observability import task_context
 
 from . import errors, relay
 from .actions import finish_generation, mark_interrupted, save_partial_texts
@@ -61,12 +59,8 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     open_log(generation_id)
     cache.set(alive_key(generation_id), 1, HEARTBEAT_TTL)
     _ensure_cancel_listener()
-    # A fresh context but for the request id (log lines): the request's contextvars include
-    # its thread-sensitive executor, which shuts down when the response is sent, long before
-    # the generation ends.
-    task = asyncio.create_task(
-        run(generation), name=f"generation-{generation_id}", context=task_context()
-    )
+    # Outside the request's context: it ends long before the generation does.
+    task = background.start(run(generation), name=f"generation-{generation_id}")
     _tasks[generation_id] = task
     task.add_done_callback(lambda _: _tasks.pop(generation_id, None))
     return task
@@ -107,16 +101,7 @@ async def shutdown(timeout: float = 10.0) -> None:
         task.cancel()
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
-    await asyncio.wrap_future(close_runner_connection())
-
-
-def close_runner_connection() -> Future[None]:
-    """Close the database connection the runners write through.
-
-    Runners run outside any request, so their sync_to_async calls share asgiref's single
-    thread; its one connection lives for the worker's life and is closed at shutdown.
-    """
-    return SyncToAsync.single_thread_executor.submit(connections.close_all)
+    await asyncio.wrap_future(background.close_connections())
 
 
 def _ensure_cancel_listener() -> None:
@@ -125,7 +110,12 @@ def _ensure_cancel_listener() -> None:
         return
     loop = asyncio.get_running_loop()
     if _cancel_listener is None or _cancel_listener[0] is not loop or _cancel_listener[1].done():
-        task = loop.create_task(relay.listen_for_cancels(cancel), name="generation-cancel-listener")
+        # A fresh context: it lives as long as the worker, not as the request that started it.
+        task = loop.create_task(
+            relay.listen_for_cancels(cancel),
+            name="generation-cancel-listener",
+            context=contextvars.Context(),
+        )
         _cancel_listener = (loop, task)
 
 
@@ -189,7 +179,7 @@ class _Persister:
     def __init__(self) -> None:
         self.dirty: dict[int, _Stream] = {}
         self.wake = asyncio.Event()
-        self.task = asyncio.create_task(self.run(), context=contextvars.Context())
+        self.task = background.start(self.run(), name="partial-texts", keep_request_id=False)
 
     def mark(self, stream: _Stream, *, urgent: bool) -> None:
         self.dirty[stream.generation.pk] = stream

@@ -55,16 +55,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "studio.observability.RequestLogMiddleware",  # request id + one log line per request
     "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",  # async only
+    # From here to CSP one synchronous chain, entered with one thread switch per request:
+    # Django's own middleware declared sync-only (studio.middleware); CSRF and X-Frame-Options
+    # keep their own classes (check --deploy looks for them) and follow the chain's mode.
+    "studio.middleware.SessionMiddleware",
+    "studio.middleware.LocaleMiddleware",
+    "studio.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "studio.middleware.AuthenticationMiddleware",
+    "studio.middleware.LoginRequiredMiddleware",
+    "studio.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "studio.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.api.middleware.RateLimitMiddleware",
 ]

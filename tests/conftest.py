@@ -18,12 +18,12 @@ CHAT_URL = "https://api.deepseek.test/chat/completions"
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_runner_connection(django_db_setup, django_db_blocker):
-    """Runners keep one connection in asgiref's shared thread; close it before the test
+    """Runners keep one connection in their database thread; close it before the test
     database is dropped (PostgreSQL refuses to drop a database that is in use)."""
     yield
-    from drafts.generation import close_runner_connection
+    from studio import background
 
-    close_runner_connection().result(timeout=10)
+    background.close_connections().result(timeout=10)
 
 
 @pytest.fixture(autouse=True)

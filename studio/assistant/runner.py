@@ -27,11 +27,11 @@ from django.utils import timezone
 from drafts import relay
 from drafts.events import GenerationLog
 from drafts.generation import keep_alive
+from studio import background
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
 from studio.deepseek import ContentDelta, DeepSeekError, Usage
-from studio.observability import task_context
 
 from .actions import failure_text
 from .models import AssistantMessage
@@ -58,7 +58,7 @@ def launch(message_id: int, *, messages: list[dict[str, Any]], origin: dict[str,
     """Start answering in the background (the request's id stays on its log lines)."""
     log = _logs[message_id] = GenerationLog(message_id)
     run = mirrored if relay.enabled() else answer
-    task = asyncio.create_task(run(message_id, messages, origin, log), context=task_context())
+    task = background.start(run(message_id, messages, origin, log), name=f"assistant-{message_id}")
     _tasks[message_id] = task
     task.add_done_callback(lambda _: _tasks.pop(message_id, None))
     return task

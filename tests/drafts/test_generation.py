@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 import respx
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
 from drafts.actions import start_follow_up, start_generation
@@ -15,6 +15,7 @@ from drafts.events import get_log, open_log
 from drafts.models import Draft, DraftVersion, Generation
 from drafts.panels import render_draft_panel
 from prompts.actions import VERSIONED_FIELDS, save_version
+from studio import background
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
@@ -64,7 +65,7 @@ async def test_the_upstream_request_does_not_wait_for_the_database(queued):
     respx.post(CHAT_URL).mock(side_effect=answer)
     # The runners' database thread is busy (another generation saving, say) until released.
     gate = threading.Event()
-    busy = asyncio.wrap_future(SyncToAsync.single_thread_executor.submit(gate.wait, 10))
+    busy = asyncio.wrap_future(background.DATABASE_THREAD.submit(gate.wait, 10))
     task = runner.launch(queued)
     try:
         async with asyncio.timeout(5):

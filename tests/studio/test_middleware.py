@@ -1,0 +1,40 @@
+"""Django's middleware runs as one synchronous chain under ASGI (``studio.middleware``)."""
+
+import pytest
+from asgiref import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def thread_trips(monkeypatch) -> list[str]:
+    """The names of the functions each ``sync_to_async`` call ran, in order."""
+    trips: list[str] = []
+    original = sync.SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):
+        trips.append(getattr(self.func, "__qualname__", type(self.func).__name__))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
+    return trips
+
+
+async def test_a_page_crosses_into_a_thread_once_for_the_whole_chain(
+    async_client, user, thread_trips
+):
+    await async_client.aforce_login(user)
+    thread_trips.clear()
+
+    response = await async_client.get("/")
+
+    assert response.status_code == 200
+    # Security and static files stay async (static files must come right after security);
+    # every other hook of Django's own runs inside the one synchronous chain.
+    hooks = [t for t in thread_trips if t.endswith(("process_request", "process_response"))]
+    assert hooks == ["SecurityMiddleware.process_request", "SecurityMiddleware.process_response"]
+    assert "convert_exception_to_response.<locals>.inner" in thread_trips  # the chain, once
+    assert len(thread_trips) <= 9  # was 22 with each hook in a thread of its own
+    # What the chain does, it still does: session and CSRF cookies, CSP with a nonce.
+    assert "nonce-" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
