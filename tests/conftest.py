@@ -17,13 +17,19 @@ CHAT_URL = "https://api.deepseek.test/chat/completions"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_runner_connection(django_db_setup, django_db_blocker):
-    """Runners keep one connection in their database thread; close it before the test
-    database is dropped (PostgreSQL refuses to drop a database that is in use)."""
+def _close_thread_connections(django_db_setup, django_db_blocker):
+    """Close the connections threads keep for the whole run before the test database is
+    dropped (PostgreSQL refuses to drop a database that is in use): the background tasks'
+    database thread, and asgiref's single thread, where the test client (which, unlike the
+    ASGI handler, gives a request no thread of its own) runs views' synchronous code."""
     yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
     from studio import background
 
     background.close_connections().result(timeout=10)
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
 
 
 @pytest.fixture(autouse=True)
