@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -124,8 +125,10 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
         subject=subject_for(request.user, client_ip(request) or ""),
         label=request.POST.get("label", ""),
     )
-    url = f"{space.get_absolute_url()}?template={version.template_id}&draft={generation.draft_id}"
-    return generation, url
+    query = {"template": version.template_id, "draft": generation.draft_id}
+    if (label := request.POST.get("label", "")) not in ("", PRODUCTION):
+        query["label"] = label  # a reload keeps the picked label (an unknown one: production)
+    return generation, f"{space.get_absolute_url()}?{urlencode(query)}"
 
 
 def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> HttpResponse:

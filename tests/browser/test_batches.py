@@ -1,6 +1,6 @@
 """A batch experiment in a real browser: upload a CSV, run it, watch the progress (htmx
-polling) reach done while the django-tasks-db worker runs against the simulator, then vote
-once in the review queue with the keyboard."""
+polling) reach done while the django-tasks-db worker runs against the simulator, then work
+through the review queue with the keyboard: 1, 2, t and b."""
 
 import threading
 
@@ -16,7 +16,10 @@ from tests.prompts import batch_helpers
 pytestmark = pytest.mark.django_db(transaction=True)
 experiment = batch_helpers.experiment
 
-CSV = b"product_name,features\nAurora desk lamp,Warm light\nBeacon torch,Waterproof\n"
+CSV = (
+    b"product_name,features\nAurora desk lamp,Warm light\nBeacon torch,Waterproof\n"
+    b"Cirrus fan,Quiet\nDelta kettle,Fast boil\n"
+)
 
 
 def run_worker_in_background() -> threading.Thread:
@@ -53,7 +56,7 @@ def test_upload_run_watch_progress_and_vote_in_the_review_queue(page: Page, stud
     )
     page.get_by_role("button", name="Upload inputs").click()
     expect(page.get_by_role("heading", name="Two lamps")).to_be_visible()
-    expect(page.locator("[data-progress]")).to_contain_text("0 of 4 outputs")
+    expect(page.locator("[data-progress]")).to_contain_text("0 of 8 outputs")
 
     page.get_by_role("button", name="Run batch").click()
     expect(page.locator("[data-status]")).to_have_text("Waiting for a worker")
@@ -63,17 +66,23 @@ def test_upload_run_watch_progress_and_vote_in_the_review_queue(page: Page, stud
     # htmx polls the progress every 2 s until the batch is done, then stops.
     expect(page.locator('#batch-status[data-batch-status="done"]')).to_have_count(1, timeout=30_000)
     worker.join(timeout=30)
-    expect(page.locator("[data-progress]")).to_contain_text("4 of 4 outputs")
+    expect(page.locator("[data-progress]")).to_contain_text("8 of 8 outputs")
     expect(page.locator("#batch-status[data-polling]")).to_have_count(0)
-    assert Batch.objects.get().done_count == 4
+    assert Batch.objects.get().done_count == 8
 
     page.locator("[data-review-link]").click()
     expect(page.locator("[data-output]")).to_have_count(2)
-    expect(page.locator("[data-remaining]")).to_contain_text("2 pairs left")
+    expect(page.locator("[data-remaining]")).to_contain_text("4 pairs left")
 
-    page.keyboard.press("1")  # "A is better"
+    for key, left in [("1", "3 pairs left"), ("2", "2 pairs left"), ("t", "1 pair left")]:
+        page.keyboard.press(key)  # A is better, B is better, tie
+        expect(page.locator("[data-remaining]")).to_contain_text(left)
+        expect(page.locator("[data-last-vote]")).to_contain_text("Vote recorded.")
+    page.keyboard.press("b")  # both bad: the last pair
 
-    expect(page.locator("[data-last-vote]")).to_contain_text("Vote recorded.")
-    expect(page.locator("[data-remaining]")).to_contain_text("1 pair left")
-    vote = Vote.objects.get()
-    assert vote.winner_id == vote.shown_order[0]
+    expect(page.locator("[data-empty]")).to_be_visible()
+    votes = list(Vote.objects.order_by("pk"))
+    assert [v.choice for v in votes] == ["variant", "variant", "tie", "both_bad"]
+    assert votes[0].winner_id == votes[0].shown_order[0]
+    assert votes[1].winner_id == votes[1].shown_order[1]
+    assert votes[2].winner_id is None and votes[3].winner_id is None

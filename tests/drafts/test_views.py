@@ -364,3 +364,5 @@ def test_generating_with_staging_records_the_version_it_points_at(
     generation = Generation.objects.get()
     assert generation.template_version == v2 and generation.draft.template_version == v2
     assert "P.S." in generation.messages[1]["content"]
+    # The page it lands on (and a reload of it) keeps the picked label.
+    assert response["Location"].endswith(f"&draft={generation.draft_id}&label=staging")
