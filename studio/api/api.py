@@ -240,7 +240,8 @@ def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
     if not form.is_valid():
         for error in form.errors.as_data().get("__all__", []):
             if error.code in {"prompt_blocked", "prompt_too_long"}:
-                raise error  # the form ran validate_prompt: answered as 400, by its code
+                # The form ran validate_prompt: a 400 by its code, naming what was sent.
+                raise ApiError(400, " ".join(error.messages), code=error.code, param="inputs")
         problems = [f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()]
         raise ApiError(
             422, "Invalid inputs: " + "; ".join(problems), code="invalid_inputs", param="inputs"

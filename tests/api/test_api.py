@@ -181,6 +181,7 @@ def test_a_prompt_that_may_not_be_sent_is_a_400_and_nothing_is_created(
 
     error = response.json()["error"]
     assert response.status_code == 400 and error["code"] == code and reason in error["message"]
+    assert error["param"] == "inputs"  # what the caller sent, not the messages built from it
     assert not route.called and not Draft.objects.exists() and not Generation.objects.exists()
 
 
