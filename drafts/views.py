@@ -98,6 +98,7 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
     """The queued generation and the workspace URL that shows it; or the form again, in
     place, with what to fix."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    label = request.POST.get("label", "")
     versions = TemplateVersion.objects.select_related("template").filter(
         template__in=PromptTemplate.objects.for_workspace(space)
     )
@@ -112,7 +113,7 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
             form.add_error(None, exc.message)
     if form.errors:
         context = {"workspace": space, "chosen": version.template, "form": form}
-        context |= label_context(version.template, request.POST.get("label", ""))
+        context |= label_context(version.template, label)
         response = render(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
     # A running single-variant experiment on this template runs the user's variant instead
@@ -123,10 +124,10 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
         inputs=form.cleaned_data,
         user=request.user,
         subject=subject_for(request.user, client_ip(request) or ""),
-        label=request.POST.get("label", ""),
+        label=label,
     )
     query = {"template": version.template_id, "draft": generation.draft_id}
-    if (label := request.POST.get("label", "")) not in ("", PRODUCTION):
+    if label not in ("", PRODUCTION):
         query["label"] = label  # a reload keeps the picked label (an unknown one: production)
     return generation, f"{space.get_absolute_url()}?{urlencode(query)}"
 

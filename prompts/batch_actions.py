@@ -29,7 +29,7 @@ from .models import (
     Vote,
 )
 
-RUBRIC_MAX_CHARS = 4000  # Batch.rubric's max_length
+RUBRIC_MAX_CHARS = Batch._meta.get_field("rubric").max_length
 
 
 @transaction.atomic
