@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 
-_parser = MarkdownIt("commonmark")
+# Block structure only: a heading's position and its inline source are known after the block
+# pass, so the inline pass (emphasis, links: most of the parse time) is switched off. The
+# final panel of every generation outlines its text, so this is on the streaming path.
+_parser = MarkdownIt("commonmark").disable("inline")
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,13 @@ def test_a_parent_whose_block_ends_the_draft_cannot_move_down():
     with pytest.raises(IndexError):
         move_section(text, 1, 2)
     assert [s.title for s in outline(move_section(text, 1, 0))] == ["Two", "Two.1", "One"]
+
+
+def test_a_heading_title_is_its_markdown_source():
+    """Headings come from the block pass alone: the title is the heading's source text."""
+    text = "# Set **up** the `lamp`\n\nBody *text*.\n\n## [Links](https://example.com)\n"
+
+    assert [s.title for s in outline(text)] == [
+        "Set **up** the `lamp`",
+        "[Links](https://example.com)",
+    ]
