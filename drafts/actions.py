@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from prompts.models import TemplateVersion
@@ -83,8 +83,10 @@ def add_version(
 
     The draft row is locked first, so concurrent saves on PostgreSQL queue up and each gets
     its own number (SQLite serialises writers itself); the unique constraint is the backstop.
+    No savepoint of its own: inside a caller's transaction a failure here fails the whole of
+    it, which is what every caller wants (two round trips fewer at the end of a generation).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         draft = Draft.objects.select_for_update().get(pk=draft_id)
         last = draft.versions.aggregate(n=Max("number"))["n"] or 0
         version = DraftVersion.objects.create(
@@ -209,7 +211,15 @@ def finish_generation(
     that has already ended is left as it is (the runner and a restart check may both try).
     """
     with transaction.atomic():
-        generation = Generation.objects.select_for_update().get(pk=generation_id)
+        # One query tells what this generation was for (a suggestion, an experiment column)
+        # and whether its text is already kept, instead of three; the draft comes along for
+        # the audit row. Only the generation's own row is locked.
+        generation = (
+            Generation.objects.select_for_update(of=("self",))
+            .select_related("draft", "suggestion", "variant_run")
+            .annotate(kept=Exists(DraftVersion.objects.filter(generation=OuterRef("pk"))))
+            .get(pk=generation_id)
+        )
         if not generation.is_active:
             return generation
         generation.status = status
@@ -224,7 +234,7 @@ def finish_generation(
             from .suggestions import settle_suggestion  # it builds on this module
 
             settle_suggestion(generation)
-        elif text and not DraftVersion.objects.filter(generation=generation).exists():
+        elif text and not generation.kept:
             # An experiment variant's output says so in the draft's history.
             variant = hasattr(generation, "variant_run")
             add_version(

@@ -15,6 +15,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -140,7 +141,7 @@ async def run(generation: Generation | int) -> None:
             await stream.consume()
     finally:
         await stream.finish()
-        await _audit(generation_id)
+        await _audit(stream.ended or generation_id)
         helpers[0].cancel()
         if len(helpers) > 1:
             await _settle_publisher(helpers[1])
@@ -148,12 +149,12 @@ async def run(generation: Generation | int) -> None:
         _stop_requested.discard(generation_id)
 
 
-async def _audit(generation_id: int) -> None:
+async def _audit(generation: Generation | int) -> None:
     """One audit row and the metrics for every AI call; never fails the generation."""
     try:
-        await arecord_generation(generation_id)
+        await arecord_generation(generation)
     except Exception:
-        logger.exception("Could not audit generation %s", generation_id)
+        logger.exception("Could not audit generation %s", getattr(generation, "pk", generation))
 
 
 async def _settle_publisher(task: asyncio.Task[None]) -> None:
@@ -243,6 +244,7 @@ class _Stream:
         self.cache_mode = "off" if prefix else generation.params.get("cache", "off")
         self.cache_key = ""
         self.cached = False
+        self.ended: Generation | None = None  # as finish() saved it
 
     async def consume(self) -> None:
         params = self.generation.params
@@ -371,20 +373,29 @@ class _Stream:
                 "reasoning_tokens": self.usage.reasoning_tokens,
             }
         await self._keep_answer()
+        content, reasoning = self.texts()
         try:
-            await sync_to_async(finish_generation)(
-                generation_id=self.generation.pk,
+            # One trip to the runners' database thread: the panel follows the save at once,
+            # not after every other runner's queued work.
+            self.ended, html = await sync_to_async(_end)(
+                self.generation,
                 status=self.status,
-                text="".join(self.content),
-                reasoning="".join(self.reasoning),
+                text=content,
+                reasoning=reasoning,
                 fields=fields,
             )
-            html = await sync_to_async(render_draft_panel)(self.generation.draft_id)
         except Exception:
             logger.exception("Could not record the end of generation %s", self.generation.pk)
             html = ""
         self.log.finish(html)
         asyncio.get_running_loop().call_later(FINISHED_LOG_TTL, discard_log, self.generation.pk)
+
+
+def _end(generation: Generation, **outcome: Any) -> tuple[Generation, str]:
+    """Record how the generation ended (``finish_generation``), then render the final panel
+    every watcher swaps in (sync)."""
+    ended = finish_generation(generation_id=generation.pk, **outcome)
+    return ended, render_draft_panel(generation.draft_id)
 
 
 def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:

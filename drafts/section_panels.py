@@ -52,15 +52,22 @@ def live_for(suggestion: Suggestion, index: int | None) -> Live:
     return Live(suggestion.generation, index, text, seq)
 
 
-def _settle_lost(draft: Draft) -> None:
-    """Suggestions whose generation no worker runs any more end as interrupted (text kept)."""
+def open_suggestions(draft: Draft) -> list[Suggestion]:
+    """The draft's open suggestions, with their generations (one query). One still marked
+    running whose generation no worker runs any more ends as interrupted first (text kept)."""
     from . import generation as runner
 
-    running = Generation.objects.filter(
-        suggestion__draft=draft, suggestion__status=Suggestion.Status.RUNNING
-    )
-    for generation in running:
+    open_ = list(draft.suggestions.open().select_related("generation"))
+    lost = [
+        s.generation
+        for s in open_
+        if s.status == Suggestion.Status.RUNNING and runner.is_orphan(s.generation)
+    ]
+    if not lost:
+        return open_
+    for generation in lost:
         runner.settle_orphan(generation)
+    return list(draft.suggestions.open().select_related("generation"))
 
 
 def section_context(
@@ -69,10 +76,9 @@ def section_context(
     """Sections of the shown version and the draft's open suggestions, for the panel."""
     if shown is None:
         return {}
-    _settle_lost(draft)
     text = shown.text
     sections = outline(text)
-    open_ = list(draft.suggestions.open().select_related("generation"))
+    open_ = open_suggestions(draft)
     in_place = {
         s.section_index: s
         for s in open_

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
@@ -21,6 +21,9 @@ from studio.observability import current_request_id, log_ai_call
 
 from .metrics import observe_ai_call
 from .models import AuditLog
+
+if TYPE_CHECKING:
+    from drafts.models import Generation
 
 ORIGIN_TTL = 24 * 3600
 _GENERATION_STATUS = {"done": AuditLog.Status.OK}
@@ -134,11 +137,16 @@ def remember_origin(
     cache.set(_origin_key(generation_id), fields, ORIGIN_TTL)
 
 
-def record_generation(generation_id: int) -> AuditLog:
-    """Audit and count a finished ``drafts.Generation`` (sync): one row, one metrics call."""
+def record_generation(generation: Generation | int) -> AuditLog:
+    """Audit and count a finished ``drafts.Generation`` (sync): one row, one metrics call.
+
+    Given the instance as it was just saved (the runner's, with its draft), nothing is read
+    back; given an id, it is loaded."""
     from drafts.models import Generation  # drafts depends on the platform, not the reverse
 
-    generation = Generation.objects.select_related("draft").get(pk=generation_id)
+    if not isinstance(generation, Generation):
+        generation = Generation.objects.select_related("draft").get(pk=generation)
+    generation_id = generation.pk
     origin = cache.get(_origin_key(generation_id)) or {"channel": AuditLog.Channel.UI}
     cache.delete(_origin_key(generation_id))
     prompt_tokens, completion_tokens, cost = _billed(generation)
@@ -189,9 +197,9 @@ def _billed(generation) -> tuple[int | None, int | None, Decimal | None]:
     return usage.prompt_tokens, usage.completion_tokens, cost
 
 
-async def arecord_generation(generation_id: int) -> AuditLog:
+async def arecord_generation(generation: Generation | int) -> AuditLog:
     """``record_generation`` for async code (the runner)."""
-    return await sync_to_async(record_generation)(generation_id)
+    return await sync_to_async(record_generation)(generation)
 
 
 def _seconds(ms: int | None) -> float | None:

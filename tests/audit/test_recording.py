@@ -143,3 +143,24 @@ def test_a_generation_stopped_before_any_text_costs_nothing(generation, user):
     row = record_generation(generation.pk)
 
     assert (row.prompt_tokens, row.completion_tokens, row.cost) == (None, None, None)
+
+
+def test_the_runner_s_saved_generation_is_audited_without_reading_it_back(
+    generation, django_assert_num_queries
+):
+    ended = finish_generation(
+        generation_id=generation.pk,
+        status="done",
+        text="Some text",
+        reasoning="",
+        fields={"prompt_tokens": 3, "completion_tokens": 2},
+    )
+
+    with django_assert_num_queries(1):  # the audit row itself
+        row = record_generation(ended)
+
+    assert (row.generation_id, row.workspace_id, row.total_tokens) == (
+        generation.pk,
+        generation.draft.workspace_id,
+        5,
+    )

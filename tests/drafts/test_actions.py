@@ -1,4 +1,5 @@
-"""Version numbering (also under concurrency), edits with optimistic concurrency, restore."""
+"""Version numbering (also under concurrency), edits with optimistic concurrency, restore,
+and how a generation's end is kept."""
 
 import threading
 
@@ -8,11 +9,13 @@ from django.db import connection, connections
 from drafts.actions import (
     VersionConflict,
     add_version,
+    finish_generation,
     restore_version,
     save_edit,
     share_version,
+    start_generation,
 )
-from drafts.models import Draft, DraftVersion
+from drafts.models import Draft, DraftVersion, Generation
 
 WRITERS = 8
 
@@ -171,3 +174,48 @@ def test_no_cache_ttl_turns_the_cache_off(settings):
 
     settings.AI_CACHE_TTL = 0
     assert "cache" not in with_cache_mode({"temperature": 0}, "reuse")
+
+
+@pytest.fixture
+def generation(workspace, product_template, product_inputs, user) -> Generation:
+    version = product_template.current_version()
+    return start_generation(workspace=workspace, version=version, inputs=product_inputs, user=user)
+
+
+def end(generation: Generation, text: str, status: str = "done") -> Generation:
+    return finish_generation(
+        generation_id=generation.pk, status=status, text=text, reasoning="", fields={}
+    )
+
+
+def test_the_end_of_a_generation_is_kept_as_its_version_in_few_queries(
+    generation, django_assert_max_num_queries
+):
+    """The runner's database thread does this for every generation: read and lock the
+    generation with what it was for, save it, then number, insert and touch (a savepoint
+    around it all in a test)."""
+    with django_assert_max_num_queries(8):
+        ended = end(generation, "Warm light for late work.")
+
+    version = DraftVersion.objects.get(generation=generation)
+    assert (version.number, version.source, version.text) == (
+        1,
+        "generated",
+        "Warm light for late work.",
+    )
+    assert ended.status == "done" and ended.draft.workspace_id == generation.draft.workspace_id
+
+
+def test_a_generation_that_has_ended_is_left_as_it_is(generation):
+    end(generation, "The first ending.")
+
+    again = end(generation, "A second ending, from a restart check.", status="interrupted")
+
+    assert (again.status, again.text) == ("done", "The first ending.")
+    assert list(DraftVersion.objects.values_list("text", flat=True)) == ["The first ending."]
+
+
+def test_an_empty_answer_adds_no_version(generation):
+    ended = end(generation, "", status="failed")
+
+    assert ended.status == "failed" and not DraftVersion.objects.exists()

@@ -1,0 +1,44 @@
+"""The panel's view of suggestions: a suggestion whose generation nobody runs any more does
+not stay "running" for ever; one that a worker runs costs the panel no extra query."""
+
+from django.core.cache import cache
+
+from drafts import generation as runner
+from drafts.actions import add_version
+from drafts.models import Draft, Generation, Suggestion
+from drafts.section_panels import open_suggestions
+from drafts.suggestions import start_suggestion
+
+TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
+
+
+def running_suggestion(workspace, user) -> Suggestion:
+    draft = Draft.objects.create(workspace=workspace, title="Aurora", created_by=user)
+    add_version(draft_id=draft.pk, text=TEXT, source="generated", author_id=user.pk)
+    suggestion = start_suggestion(draft=draft, user=user, kind="shorter")
+    Generation.objects.filter(pk=suggestion.generation_id).update(
+        status="running", text="The quick fox"
+    )
+    return suggestion
+
+
+def test_a_suggestion_no_worker_runs_ends_interrupted_with_its_text_kept(workspace, user):
+    suggestion = running_suggestion(workspace, user)
+
+    [shown] = open_suggestions(suggestion.draft)
+
+    assert shown.pk == suggestion.pk
+    assert (shown.status, shown.proposed) == ("pending", "The quick fox")
+    assert shown.generation.status == "interrupted"
+
+
+def test_a_suggestion_a_worker_runs_stays_running_for_one_query(
+    workspace, user, django_assert_num_queries
+):
+    suggestion = running_suggestion(workspace, user)
+    cache.set(runner.alive_key(suggestion.generation_id), 1, 30)  # a worker runs it
+
+    with django_assert_num_queries(1):
+        [shown] = open_suggestions(suggestion.draft)
+
+    assert (shown.status, shown.generation.status) == ("running", "running")
