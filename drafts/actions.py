@@ -31,7 +31,7 @@ def _title_from(version: TemplateVersion, inputs: dict[str, object]) -> str:
     return version.template.name
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # its callers' transaction: no round trips of its own
 def start_generation(
     *, workspace, version: TemplateVersion, inputs: dict[str, object], user, cache: str = ""
 ) -> Generation:

@@ -210,16 +210,22 @@ def _frames(generation: Generation, after: int) -> AsyncIterator[bytes]:
     return _final_only(pk)
 
 
+def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
+    """The generation the user may watch, and whether they may edit its draft: one trip to
+    the request's thread, not one per query. One that no worker runs at all is settled now;
+    then the database connection goes back before a possibly long stream."""
+    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+    if get_log(pk) is None:
+        generation = runner.settle_orphan(generation)
+    editor = may_edit_draft(request.user, generation.draft_id)
+    release_connections()
+    return generation, editor
+
+
 @require_GET
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
-    user = await request.auser()
-    generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
-    if get_log(pk) is None:  # not running here: settle it now if no worker runs it at all
-        generation = await sync_to_async(runner.settle_orphan)(generation)
-    editor = await sync_to_async(may_edit_draft)(user, generation.draft_id)
-    # Authorised: give the database connection back before a possibly long stream.
-    await sync_to_async(release_connections)()
+    generation, editor = await sync_to_async(_watch)(request, pk)
     stream = _frames(generation, last_event_id(request))
     if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
         stream = bare_done(stream)

@@ -178,3 +178,19 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"fault injection: {STATS['faults']} faults injected, "
             f"{STATS['generations']} generations, {STATS['lost']} characters lost"
         )
+
+
+@pytest.fixture
+def thread_trips(monkeypatch) -> list[str]:
+    """The names of the functions each ``sync_to_async`` call ran, in order."""
+    from asgiref import sync
+
+    trips: list[str] = []
+    original = sync.SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):
+        trips.append(getattr(self.func, "__qualname__", type(self.func).__name__))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
+    return trips

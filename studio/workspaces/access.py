@@ -70,10 +70,14 @@ def forbidden_response(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, FORBIDDEN, {"message": message}, status=403)
 
 
-def _refusal(request: HttpRequest, user, capability: str, lookup: dict) -> HttpResponse | None:
+def _refusal(request: HttpRequest, capability: str, lookup: dict) -> HttpResponse | None:
+    """The 403 for an unsafe request the user's role does not allow, else None (sync).
+
+    ``request.user`` (not ``auser()``): the same user object the view then sees, so the
+    membership found here is cached for the view's own role checks."""
     if request.method in SAFE_METHODS:
         return None
-    message = denial(membership(user, **lookup), capability)
+    message = denial(membership(request.user, **lookup), capability)
     return forbidden_response(request, message) if message else None
 
 
@@ -89,15 +93,18 @@ def role_required(capability: str, *, of: str = "workspace") -> Callable:
 
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
-                user = await request.auser()
-                refusal = await sync_to_async(_refusal)(request, user, capability, lookup(kwargs))
-                return refusal or await view(request, *args, **kwargs)
+                # A read is never refused: no trip to a thread at all. Otherwise one.
+                if request.method not in SAFE_METHODS:
+                    check = sync_to_async(_refusal)
+                    if refusal := await check(request, capability, lookup(kwargs)):
+                        return refusal
+                return await view(request, *args, **kwargs)
 
             return async_wrapper
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
-            refusal = _refusal(request, request.user, capability, lookup(kwargs))
+            refusal = _refusal(request, capability, lookup(kwargs))
             return refusal or view(request, *args, **kwargs)
 
         return wrapper

@@ -109,6 +109,31 @@ async def test_generate_streams_into_a_draft_saved_as_version_one(
     assert "<em>Aurora</em>" in page.content.decode()  # survives a reload, rendered
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
+    async_client, user, workspace, product_template, product_inputs, thread_trips, monkeypatch
+):
+    """Each trip to a thread before the launch is time to the first token: the role check
+    and everything ``_start`` does share one, and the role check's user is the view's."""
+    trips_at_launch: list[list[str]] = []
+    monkeypatch.setattr(runner, "launch", lambda _: trips_at_launch.append(list(thread_trips)))
+    await async_client.aforce_login(user)
+    version = await product_template.versions.afirst()
+    thread_trips.clear()
+
+    await async_client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": version.pk, **product_inputs},
+        headers=HTMX,
+    )
+
+    [trips] = trips_at_launch
+    chain = trips.index("convert_exception_to_response.<locals>.inner")
+    # Django runs each middleware's process_view in a trip of its own; then the view's own.
+    ours = [trip for trip in trips[chain + 1 :] if not trip.endswith(".process_view")]
+    assert ours == ["_refusal", "_start"]
+
+
 def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):
     client.force_login(user)
     url = reverse("drafts:generate", args=[workspace.pk])

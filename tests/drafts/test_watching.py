@@ -97,3 +97,21 @@ async def test_a_reviewer_watching_a_stream_finish_gets_no_editing_controls(
     page_html = page.content.decode()
     assert all(control not in page_html for control in EDITING)
     assert "/status/" in reviewer_final and "/status/" in page_html  # reviewers may set status
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_watching_is_authorised_in_one_trip_to_the_request_s_thread(
+    async_client, user, sectioned, thread_trips
+):
+    """The generation, the orphan check, the role and the connection's release: one trip,
+    not one per query (at a hundred open streams, each trip waits its turn)."""
+    await async_client.aforce_login(user)
+    thread_trips.clear()
+
+    response = await async_client.get(reverse("drafts:events", args=[sectioned.pk]))
+
+    chain = thread_trips.index("convert_exception_to_response.<locals>.inner")
+    ours = [t for t in thread_trips[chain + 1 :] if not t.endswith(("process_view", "_response"))]
+    assert ours == ["_watch"]
+    frames = await collect(response.streaming_content)  # nobody runs it: it ends interrupted
+    assert done_frame(frames[-1])[1].count('data-status="interrupted"') == 1

@@ -1,23 +1,8 @@
 """Django's middleware runs as one synchronous chain under ASGI (``studio.middleware``)."""
 
 import pytest
-from asgiref import sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def thread_trips(monkeypatch) -> list[str]:
-    """The names of the functions each ``sync_to_async`` call ran, in order."""
-    trips: list[str] = []
-    original = sync.SyncToAsync.__call__
-
-    async def counting(self, *args, **kwargs):
-        trips.append(getattr(self.func, "__qualname__", type(self.func).__name__))
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
-    return trips
 
 
 async def test_a_page_crosses_into_a_thread_once_for_the_whole_chain(
