@@ -202,6 +202,21 @@ class Generation(models.Model):
         return self.prompt_tokens + self.completion_tokens
 
 
+class DraftVersionQuerySet(models.QuerySet["DraftVersion"]):
+    def listed(self) -> DraftVersionQuerySet:
+        """Newest first, with only what a list of versions names: no texts, no prompts.
+
+        A draft gathers a version per generation, edit and restore; loading each one's text and
+        its generation's prompt and answer to print "v12 · Generated" grew every panel with the
+        draft's history.
+        """
+        return (
+            self.select_related("generation")
+            .only("draft", "number", "source", "generation__status")
+            .order_by("-number")
+        )
+
+
 class DraftVersion(ImmutableModel):
     """An immutable, numbered state of a draft's text: saving it again raises."""
 
@@ -224,6 +239,8 @@ class DraftVersion(ImmutableModel):
     # The version an edit started from, or the old version a restore copied.
     based_on = models.PositiveIntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = DraftVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["draft", "-number"]

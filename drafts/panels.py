@@ -12,25 +12,40 @@ from .section_panels import section_context
 PANEL = "drafts/draft_detail.html#draft-panel"
 
 
+VERSIONS_LISTED = 20  # the panel names the newest versions; "Show all" lists the rest
+
+
 def draft_panel_context(
-    draft: Draft, *, version: DraftVersion | None = None, live: bool = False
+    draft: Draft,
+    *,
+    version: DraftVersion | None = None,
+    live: bool = False,
+    all_versions: bool = False,
 ) -> dict[str, object]:
     """What the draft panel shows: a version (the latest by default), the last generation."""
-    versions = list(draft.versions.select_related("generation", "author").order_by("-number"))
-    shown = version or (versions[0] if versions else None)
+    listed = draft.versions.listed()
+    versions = list(listed if all_versions else listed[: VERSIONS_LISTED + 1])
+    more = len(versions) > VERSIONS_LISTED and not all_versions
+    versions = versions[:VERSIONS_LISTED] if more else versions
+    latest = versions[0].number if versions else 0
+    shown = version or draft.versions.select_related("generation").filter(number=latest).first()
+    if shown and shown not in versions:  # an older version opened by its number
+        versions.append(shown)
     whole = draft.generations.whole_draft()
     generation = shown.generation if shown and shown.generation_id else whole.first()
     return {
         "draft": draft,
         "versions": versions,
+        "version_count": draft.versions.count() if more else len(versions),
+        "all_versions": all_versions,
         "shown": shown,
-        "is_latest": bool(shown and versions and shown.number == versions[0].number),
+        "is_latest": bool(shown and shown.number == latest),
         "generation": generation,
         "live": live,
-        "shares": list(draft.share_links.active().select_related("version")),
+        "shares": list(draft.share_links.active().select_related("version").defer("version__text")),
         "statuses": Draft.Status.choices,
         "draft_cost": draft.generations.aggregate(total=Sum("cost"))["total"],
-    } | section_context(draft, shown=shown, latest_number=versions[0].number if versions else 0)
+    } | section_context(draft, shown=shown, latest_number=latest)
 
 
 def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str:

@@ -137,13 +137,15 @@ def _edit_response(request: HtmxHttpRequest, context: dict[str, object]) -> Http
 def draft_compare(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Two versions side by side with a word-level diff (the last two unless chosen)."""
     draft = _draft(request, pk)
-    versions = list(draft.versions.select_related("author").order_by("-number"))
-    by_number = {v.number: v for v in versions}
+    versions = list(draft.versions.listed())  # for the pickers; the two compared in full below
+    numbers = {v.number for v in versions}
     form = CompareForm(request.GET)
     chosen = form.cleaned_data if form.is_valid() else {}  # bad numbers: the defaults
-    new = by_number.get(chosen.get("b")) or (versions[0] if versions else None)
-    older = [v for v in versions if new and v.number < new.number]
-    old = by_number.get(chosen.get("a")) or (older[0] if older else None)
+    b = chosen.get("b") if chosen.get("b") in numbers else (versions[0].number if versions else 0)
+    older = [v.number for v in versions if v.number < b]
+    a = chosen.get("a") if chosen.get("a") in numbers else (older[0] if older else 0)
+    both = {v.number: v for v in draft.versions.select_related("author").filter(number__in=[a, b])}
+    old, new = both.get(a), both.get(b)
     context = {"draft": draft, "versions": versions, "old": old, "new": new}
     if old and new:
         context["diff"] = diff_texts(old.text, new.text)

@@ -36,7 +36,9 @@ WORKSPACE = "drafts/workspace.html"
 DETAIL = "drafts/draft_detail.html"
 
 
-def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, object]:
+def panel_context(
+    draft: Draft, version_number: int | None = None, *, all_versions: bool = False
+) -> dict[str, object]:
     """The draft panel: live while a generation streams, else a version (the latest)."""
     active = runner.active_generation(draft.pk)
     if active is not None:
@@ -45,7 +47,7 @@ def panel_context(draft: Draft, version_number: int | None = None) -> dict[str, 
         live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
         return {"draft": draft, "generation": active, "live": True} | live
     version = get_object_or_404(draft.versions, number=version_number) if version_number else None
-    return draft_panel_context(draft, version=version)
+    return draft_panel_context(draft, version=version, all_versions=all_versions)
 
 
 def label_context(template: PromptTemplate | None, label: str) -> dict[str, object]:
@@ -148,7 +150,8 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
     )
     version = request.GET.get("v")
-    context = panel_context(draft, int(version) if version and version.isdigit() else None)
+    number = int(version) if version and version.isdigit() else None
+    context = panel_context(draft, number, all_versions=request.GET.get("versions") == "all")
     if request.htmx:
         return render(request, f"{DETAIL}#draft-panel", context)
     return render(request, DETAIL, context)

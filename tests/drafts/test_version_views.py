@@ -213,6 +213,63 @@ def test_the_panel_offers_restore_only_for_an_older_version(client, user, draft)
     assert "Restore v" not in latest and "Restore v1 as the newest version" in older
 
 
+def add_edits(draft, user, count):
+    for n in range(count):
+        add_version(draft_id=draft.pk, text=f"Take {n}", source="edited", author_id=user.pk)
+
+
+def chips(html: str) -> list[str]:
+    """The version numbers the panel's version list links to, in order."""
+    nav = html[html.index('id="version-list"') :]
+    links = [attrs for tag, attrs in Elements(nav[: nav.index("</nav>")]).found if tag == "a"]
+    return [a["href"].split("?v=")[1].split("&")[0] for a in links if "data-all-versions" not in a]
+
+
+def test_a_long_history_names_the_newest_versions_and_one_click_shows_all(client, user, draft):
+    client.force_login(user)
+    add_edits(draft, user, 24)  # v2..v25
+
+    latest = client.get(draft.get_absolute_url()).content.decode()
+    older = client.get(draft.get_absolute_url(), {"v": 2}).content.decode()
+    everything = client.get(draft.get_absolute_url(), {"v": 2, "versions": "all"},
+                            headers=HTMX).content.decode()  # fmt: skip
+
+    assert chips(latest) == [str(n) for n in range(25, 5, -1)]
+    assert "Show all 25 versions" in latest and "?v=25&amp;versions=all" in latest
+    assert chips(older) == [str(n) for n in range(25, 5, -1)] + ["2"]  # the one shown, too
+    assert "Take 0" in older and 'aria-current="true"' in older
+    assert chips(everything) == [str(n) for n in range(25, 0, -1)]
+    assert "Show all" not in everything and "?v=7&amp;versions=all" in everything
+
+
+def test_a_history_that_fits_offers_no_show_all(client, user, draft):
+    client.force_login(user)
+    add_edits(draft, user, 19)  # 20 versions
+
+    html = client.get(draft.get_absolute_url(), {"v": 1}).content.decode()
+
+    assert chips(html) == [str(n) for n in range(20, 0, -1)] and "Show all" not in html
+
+
+@pytest.mark.parametrize("page", ["drafts:detail", "drafts:compare"])
+def test_a_page_reads_the_text_of_only_the_versions_it_shows(client, user, draft, page):
+    """The version list names versions; their texts and their generations' prompts stay put."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user)
+    add_edits(draft, user, 30)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(page, args=[draft.pk]), {"v": 3})
+
+    assert response.status_code == 200
+    texts = [q["sql"] for q in queries if '"drafts_draftversion"."text"' in q["sql"]]
+    assert len(texts) == 1, texts  # the version shown (compare: the two compared, in one)
+    assert not any('"drafts_generation"."messages"' in q["sql"] for q in queries
+                   if '"drafts_draftversion"' in q["sql"])  # fmt: skip
+
+
 def test_a_reviewer_reads_the_editor_compare_and_old_versions_without_controls(
     client, user, other_user, draft
 ):
