@@ -15,6 +15,7 @@ help:
 	@echo "make run   - set up and serve the studio on http://$(HOST):$(PORT)"
 	@echo "make test  - set up and run the whole test suite"
 	@echo "make lint  - ruff check + format check;  make css - rebuild the Tailwind theme"
+	@echo "make bench - the streaming benchmark;  make trace - where the first token's time goes"
 
 # Finds a Python >= 3.12: $(PYTHON) if given, then python3.13/python3.12/python3 on PATH
 # (each actually run, because pyenv shims exist for versions that are not active), then
@@ -106,9 +107,13 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-*
 	touch $@
 
-.PHONY: bench
+.PHONY: bench trace
 bench: $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Where the time to the first token goes, one generation at a time (bench/trace.py).
+trace: $(BENCH_STAMP)
+	$(PY) -m bench.trace
 
 messages: bootstrap
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=theme/node_modules --ignore=tests --ignore=bench

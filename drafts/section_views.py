@@ -177,6 +177,7 @@ async def launched(
     """Start the suggestion's generation; htmx gets the partial that watches it stream."""
     await sync_to_async(remember_origin)(generation_id=suggestion.generation_id, request=request)
     runner.launch(suggestion.generation_id)
+    await runner.asked(suggestion.generation_id)
     if not request.htmx:
         return redirect(draft)
     live = Live(suggestion.generation, suggestion.section_index)

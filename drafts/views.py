@@ -93,6 +93,7 @@ async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if isinstance(started, HttpResponse):
         return started
     runner.launch(started[0])
+    await runner.asked(started[0].pk)  # the panel can wait for the request to DeepSeek
     return await sync_to_async(_streaming)(request, *started)
 
 
@@ -261,6 +262,7 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except ValueError as exc:
         return HttpResponse(str(exc), status=409)
     runner.launch(generation)
+    await runner.asked(generation.pk)
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     if not request.htmx:
         return redirect(draft)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -196,8 +197,10 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
             return await sync_to_async(render)(request, EXPERIMENT, context)
         response = await sync_to_async(render)(request, f"{EXPERIMENT}#run-form", context)
         return reswap(retarget(response, "#run-form"), "outerHTML")
-    for generation_id in await sync_to_async(_launchable)(run, request):
+    launched = await sync_to_async(_launchable)(run, request)
+    for generation_id in launched:
         runner.launch(generation_id)
+    await asyncio.gather(*(runner.asked(generation_id) for generation_id in launched))
     if not request.htmx:
         return redirect(run.get_absolute_url())
     context = await sync_to_async(_run_context)(run, user)

@@ -13,16 +13,20 @@ What the rest of the studio calls:
 - ``check_prompt(messages, model=, max_tokens=)``: the pre-flight size check.
 - ``generation_cost(model, usage, at)``: USD cost of a finished call.
 - ``provider_status()``: reachability, models, balance, breaker (status page, health check).
+- ``on_request(callback)``: call ``callback()`` when this task's next request goes to DeepSeek.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.core.cache import caches
 
@@ -96,6 +100,22 @@ def build_breaker() -> CircuitBreaker:
     )
 
 
+_request_callback: contextvars.ContextVar[Callable[[], object] | None] = contextvars.ContextVar(
+    "deepseek_request_callback", default=None
+)
+
+
+def on_request(callback: Callable[[], object]) -> None:
+    """Call ``callback()`` whenever the current task hands a request to the DeepSeek client's
+    connection pool (a retry calls it again). Task-local: set it in the task that streams."""
+    _request_callback.set(callback)
+
+
+async def _requesting(request: httpx.Request) -> None:
+    if (callback := _request_callback.get()) is not None:
+        callback()
+
+
 def build_client() -> ResilientClient:
     client = DeepSeekClient(
         base_url=settings.DEEPSEEK_BASE_URL,
@@ -107,6 +127,7 @@ def build_client() -> ResilientClient:
             total=settings.DEEPSEEK_TOTAL_TIMEOUT,
         ),
         max_connections=settings.DEEPSEEK_MAX_CONNECTIONS,
+        on_request=_requesting,
     )
     return ResilientClient(
         client,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -175,7 +175,11 @@ class DeepSeekClient:
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen dataclass, safe to share
         max_connections: int = 200,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_request: Callable[[httpx.Request], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_request`` is awaited with each request before it is sent (httpx's request
+        event hook): before the connection pool, so it also runs while a connection is being
+        opened or waited for."""
         self.timeouts = timeouts
         self._http = httpx.AsyncClient(
             # httpx appends relative paths to the base path, so ".../beta" and ".../v1" work,
@@ -197,6 +201,7 @@ class DeepSeekClient:
                 keepalive_expiry=30.0,
             ),
             transport=transport,
+            event_hooks={"request": [on_request] if on_request else []},
         )
 
     async def aclose(self) -> None:

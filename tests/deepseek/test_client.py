@@ -183,6 +183,21 @@ async def test_sampling_stop_and_json_mode_are_sent_with_thinking_off(api, clien
 
 
 @pytest.mark.asyncio
+async def test_on_request_is_awaited_with_each_request_before_it_is_sent(api) -> None:
+    seen: list[tuple[str, int]] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        seen.append((request.url.path, len(api.calls)))  # calls so far: not yet this one
+
+    mock_stream(api, chunk({"content": "Hi"}, "stop"), DONE)
+    async with DeepSeekClient(base_url=BASE_URL, api_key="sk-test", on_request=on_request) as c:
+        await collect(c)
+        await collect(c)
+
+    assert seen == [("/chat/completions", 0), ("/chat/completions", 1)]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("thinking", [True, None], ids=["thinking-on", "model-default"])
 async def test_thinking_mode_never_gets_sampling_parameters(api, client, thinking) -> None:
     """Thinking ignores temperature/top_p/penalties and rejected logprobs: none is sent."""

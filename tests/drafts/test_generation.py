@@ -81,6 +81,39 @@ async def test_the_upstream_request_does_not_wait_for_the_database(queued):
 
 
 @respx.mock
+async def test_asked_returns_once_deepseek_is_asked_not_once_it_answers(queued):
+    """What a view awaits before it renders (runner.asked): the request, never the answer."""
+    release = asyncio.Event()
+    set_when_sent: list[bool] = []
+
+    async def held():
+        await release.wait()
+        yield sse_body(["Late"])
+
+    def answer(request):
+        set_when_sent.append(runner._asked[queued.pk].is_set())
+        return streaming_response(held())
+
+    respx.post(CHAT_URL).mock(side_effect=answer)
+    task = runner.launch(queued)
+    async with asyncio.timeout(2):  # long before its own limit: the request, not the limit
+        await runner.asked(queued.pk, limit=30)
+
+    assert set_when_sent == [True]  # set as the request left, before the transport had it
+    assert not task.done()
+    release.set()
+    await task
+    async with asyncio.timeout(2):
+        await runner.asked(queued.pk, limit=30)  # ended: at once
+    assert (await Generation.objects.aget(pk=queued.pk)).text == "Late"
+
+
+async def test_asked_returns_at_once_for_a_generation_that_runs_nowhere_here(queued):
+    async with asyncio.timeout(2):
+        await runner.asked(queued.pk, limit=30)
+
+
+@respx.mock
 async def test_log_receives_every_delta_in_order_and_a_final_panel(queued):
     respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["a", "b", "c"])))
 
@@ -394,6 +427,8 @@ async def test_an_identical_request_at_temperature_zero_reuses_the_answer(
     again = await start(exact_version, workspace, product_inputs, user)
     task = runner.launch(again.pk)
     log = get_log(again.pk)  # what a watcher follows
+    async with asyncio.timeout(2):
+        await runner.asked(again.pk, limit=30)  # no request to wait for: the answer is kept
     await task
     second = await Generation.objects.select_related("version").aget(pk=again.pk)
 

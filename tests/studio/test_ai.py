@@ -3,6 +3,7 @@ cost and the pre-flight check as the rest of the studio calls them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -94,6 +95,26 @@ async def test_stream_chat_keeps_the_runner_interface() -> None:
         ContentDelta("Hi "),
         ContentDelta("there"),
     ]
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_on_request_calls_back_in_the_task_that_set_it_only() -> None:
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hi"])))
+    calls: list[str] = []
+
+    async def stream(name: str | None) -> None:
+        if name:
+            ai.on_request(lambda: calls.append(name))
+        async for _ in client.stream_chat(messages=MESSAGES, model="deepseek-flash"):
+            pass
+
+    client = ai.build_client()
+    async with client:
+        await asyncio.gather(asyncio.create_task(stream("a")), asyncio.create_task(stream(None)))
+        await asyncio.create_task(stream("b"))
+
+    assert calls == ["a", "b"] and respx.calls.call_count == 3
 
 
 @pytest.mark.asyncio
