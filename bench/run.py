@@ -211,6 +211,37 @@ class Service:
         self._log_file.close()
 
 
+def start_simulator(config: Config, stack: contextlib.ExitStack) -> tuple[Service, str]:
+    """The offline DeepSeek simulator on a free loopback port (not yet ready), and its URL."""
+    port = free_port()
+    simulator = Service(
+        "simulator",
+        [sys.executable, "-m", "studio.deepseek.simulator", "--host", "127.0.0.1", "--port",
+         str(port), "--tps", f"{config.tps:g}", "--first-token-delay",
+         f"{config.first_token_delay:g}", "--seed", "0", "--log-level", "warning"],
+        dict(os.environ),
+        config.work_dir / "simulator.log",
+    )  # fmt: skip
+    stack.callback(simulator.stop)
+    return simulator, f"http://127.0.0.1:{port}"
+
+
+def start_studio(
+    config: Config, env: dict[str, str], stack: contextlib.ExitStack, app: str = "bench.asgi"
+) -> tuple[Service, str]:
+    """The studio under uvicorn (``app``'s ``application``), not yet ready, and its URL."""
+    port = free_port()
+    studio = Service(
+        "studio",
+        [sys.executable, "-m", "uvicorn", f"{app}:application", "--host", "127.0.0.1",
+         "--port", str(port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"],
+        env,
+        config.work_dir / "studio.log",
+    )  # fmt: skip
+    stack.callback(studio.stop)
+    return studio, f"http://127.0.0.1:{port}"
+
+
 def studio_env(config: Config, simulator_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEEK_", "GENERATION_"))}
     env.pop("REDIS_URL", None)
@@ -537,29 +568,10 @@ def main(argv: list[str] | None = None) -> int:
     levels: list[dict[str, Any]] = []
     skipped: list[int] = []
     with contextlib.ExitStack() as stack:
-        py = sys.executable
-        sim_port, studio_port = free_port(), free_port()
-        simulator_url = f"http://127.0.0.1:{sim_port}"
-        simulator = Service(
-            "simulator",
-            [py, "-m", "studio.deepseek.simulator", "--host", "127.0.0.1", "--port",
-             str(sim_port), "--tps", f"{config.tps:g}", "--first-token-delay",
-             f"{config.first_token_delay:g}", "--seed", "0", "--log-level", "warning"],
-            dict(os.environ),
-            config.work_dir / "simulator.log",
-        )  # fmt: skip
-        stack.callback(simulator.stop)
+        simulator, simulator_url = start_simulator(config, stack)
         env = studio_env(config, simulator_url)
         plan = prepare_database(config, env, max(*config.ns, config.repeats, config.profile or 0))
-        studio = Service(
-            "studio",
-            [py, "-m", "uvicorn", "bench.asgi:application", "--host", "127.0.0.1", "--port",
-             str(studio_port), "--lifespan", "on", "--no-access-log", "--log-level", "warning"],
-            env,
-            config.work_dir / "studio.log",
-        )  # fmt: skip
-        stack.callback(studio.stop)
-        studio_url = f"http://127.0.0.1:{studio_port}"
+        studio, studio_url = start_studio(config, env, stack)
         simulator.wait_ready(f"{simulator_url}/models", timeout=30, auth="sk-bench")
         studio.wait_ready(f"{studio_url}/healthz", timeout=60)
         litellm = start_litellm(config, simulator_url, stack)

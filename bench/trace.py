@@ -18,7 +18,6 @@ import html
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -108,30 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         ["--ns", "1", "--tokens", "20", "--no-litellm", "--work-dir", str(args.work_dir)]
     )
     config.work_dir.mkdir(parents=True, exist_ok=True)
-    py = sys.executable
     with contextlib.ExitStack() as stack:
-        sim_port, studio_port = bench.free_port(), bench.free_port()
-        simulator_url, url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{studio_port}"
-        simulator = bench.Service(
-            "simulator",
-            [py, "-m", "studio.deepseek.simulator", "--host", "127.0.0.1", "--port",
-             str(sim_port), "--tps", f"{config.tps:g}", "--first-token-delay",
-             f"{config.first_token_delay:g}", "--seed", "0", "--log-level", "warning"],
-            dict(os.environ),
-            config.work_dir / "simulator.log",
-        )  # fmt: skip
-        stack.callback(simulator.stop)
+        simulator, simulator_url = bench.start_simulator(config, stack)
         env = bench.studio_env(config, simulator_url)
         plan = bench.prepare_database(config, env, args.generations + 1)
-        studio = bench.Service(
-            "studio",
-            [py, "-m", "uvicorn", "bench.trace_asgi:application", "--host", "127.0.0.1",
-             "--port", str(studio_port), "--lifespan", "on", "--no-access-log",
-             "--log-level", "warning"],
-            env,
-            config.work_dir / "studio.log",
-        )  # fmt: skip
-        stack.callback(studio.stop)
+        studio, url = bench.start_studio(config, env, stack, app="bench.trace_asgi")
         simulator.wait_ready(f"{simulator_url}/models", timeout=30, auth="sk-bench")
         studio.wait_ready(f"{url}/healthz", timeout=60)
         first = plan["users"][0]
