@@ -107,8 +107,9 @@ def test_an_audience_is_free_text_with_accessible_suggestions(typed_template):
 
 def test_an_audience_with_its_own_choices_suggests_those():
     from prompts.forms import _field_for
+    from prompts.schema import Variable
 
-    field = _field_for({"name": "who", "type": "audience", "choices": ["CTOs"]}, version=None)
+    field = _field_for(Variable(name="who", type="audience", choices=["CTOs"]), version=None)
     assert field.widget.suggestions == ["CTOs"]
 
 
