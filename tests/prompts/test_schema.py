@@ -163,10 +163,11 @@ def test_an_export_round_trips_through_the_schema(demo_templates):
 # --- Versions stored before the schema ------------------------------------------------------
 
 STORED_BAD = [
+    {"name": {"bad": 1}},  # no usable name: left out
+    {"label": "No name"},
     {"name": "who", "label": {"a": 1}, "help": {"b": 2}, "max_length": "abc"},
     {"name": "count", "type": "number", "min": "abc", "max": "zzz", "default": "x"},
     {"name": "tone", "type": "choice"},  # no choices: shown as text
-    {"name": {"bad": 1}},  # no usable name: left out
 ]
 
 
