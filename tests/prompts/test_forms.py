@@ -192,3 +192,12 @@ def test_the_follow_voice_box_escapes_the_voice_name():
 
     assert "&lt;b&gt;x&lt;/b&gt;" in str(form.fields["follow_voice"].label)
     assert "follow_voice" not in TemplateEditForm().fields
+
+
+def test_validate_variables_checks_each_options_type():
+    """Through the schema: an option of the wrong type is a problem, not a later 500."""
+    variables = [{"name": "x", "max_length": "abc"}, {"name": "n", "type": "number", "min": "a"}]
+    assert validate_variables(variables, "{{ x }} {{ n }}") == [
+        "Variable 'x': max_length must be a whole number.",
+        "Variable 'n': min must be a whole number.",
+    ]
