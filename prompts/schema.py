@@ -111,7 +111,7 @@ class Variable(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_identifier)]
-    type: str = "text"
+    type: str = Field("text", max_length=32)
     label: str = Field("", max_length=120)
     help: str = Field("", max_length=300)
     required: bool = True
@@ -185,9 +185,11 @@ class TemplateData(VersionData):
 
     slug: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_slug)]
     name: str = Field(min_length=1, max_length=120)
-    purpose: Annotated[str, AfterValidator(_purpose)]
+    purpose: Annotated[str, Field(max_length=16), AfterValidator(_purpose)]
     description: str = Field("", max_length=300)
-    labels: list[Annotated[str, AfterValidator(_label)]] = Field([], max_length=len(LABEL_NAMES))
+    labels: list[Annotated[str, Field(max_length=32), AfterValidator(_label)]] = Field(
+        [], max_length=len(LABEL_NAMES)
+    )
     brand_voice: str | None = Field(None, max_length=120)
 
 

@@ -90,6 +90,23 @@ def test_import_template_itself_checks_the_schema(db, changes, message):
     assert not PromptTemplate.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"labels": ["x" * 100_000]},
+        {"slug": "x" * 100_000},
+        {"purpose": "x" * 100_000},
+        {"model": "x" * 100_000},
+        _variable(type="x" * 100_000),
+        {"variables": [{"name": "x" * 100_000}]},
+    ],
+)
+def test_a_huge_value_is_not_echoed_back_in_the_message(changes):
+    with pytest.raises(InvalidTemplate) as refused:
+        check_template(_template(**changes))
+    assert len(str(refused.value)) < 300
+
+
 def test_an_import_through_the_page_says_what_is_wrong_and_saves_nothing(client, user, workspace):
     client.force_login(user)
     upload = SimpleUploadedFile("t.json", json.dumps([_template(temperature="hot")]).encode())
