@@ -212,6 +212,9 @@ def test_a_stored_bad_version_still_shows_the_workspace_page(client, user, store
     html = response.content.decode()
     assert response.status_code == 200
     assert 'name="who"' in html and 'name="count"' in html and 'name="tone"' in html
+    for page in ("prompts:detail", "prompts:edit"):
+        url = reverse(page, args=[space.pk, stored_bad_version.template_id])
+        assert client.get(url).status_code == 200
 
 
 def test_a_stored_bad_version_still_generates(client, user, stored_bad_version, launched):
