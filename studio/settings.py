@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "studio.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "studio.middleware.AuthenticationMiddleware",
+    "studio.middleware.PrivatePagesMiddleware",  # Cache-Control: private, no-store
     "studio.middleware.LoginRequiredMiddleware",
     "studio.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -299,7 +300,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "studio.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "studio.observability.RequestIdFilter"},
+        "quiet_refusal": {"()": "studio.observability.QuietRefusal"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -317,4 +321,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # A request for a host not in ALLOWED_HOSTS is the client's mistake (or a scanner's), not
+    # ours: a WARNING line, no traceback (Django logs it as an ERROR with one).
+    "loggers": {"django.security.DisallowedHost": {"filters": ["quiet_refusal"]}},
 }
