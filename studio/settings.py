@@ -132,6 +132,12 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password checks count per username as well as per address (studio/accounts.py): after
+# LOGIN_FAILURE_LIMIT failures within LOGIN_FAILURE_WINDOW seconds, that username's password
+# logins are refused until the window ends (0: no per-account throttle).
+AUTHENTICATION_BACKENDS = ["studio.accounts.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -44,10 +44,6 @@ SECRET = "Isolation-canary-7f3a"
 PUBLIC = {
     "login",  # the way in
     "logout",  # harmless without a session
-    "password_reset",  # Django's reset flow: its own token checks
-    "password_reset_done",
-    "password_reset_confirm",
-    "password_reset_complete",
     "set_language",  # the language switcher on the login page
     "healthz",  # load balancer probes
     "audit:live",
