@@ -8,6 +8,7 @@ from drafts.views import workspace
 from studio.accounts import LoginForm
 from studio.views import healthz
 from studio.views_provider import provider_status
+from studio.workspaces import invitations
 from studio.workspaces.members import members
 from studio.workspaces.views import dashboard, home
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("w/<int:pk>/", workspace, name="workspace"),
     path("w/<int:pk>/dashboard/", dashboard, name="dashboard"),
     path("w/<int:pk>/members/", members, name="members"),
+    path("invitations/", invitations.invitations, name="invitations"),
+    path("invitations/<int:pk>/", invitations.answer, name="invitation"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
     # Log in and out, and change one's password; no password reset: the studio sends no

@@ -36,7 +36,7 @@ from prompts.experiment_actions import create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
-from studio.workspaces.actions import create_workspace
+from studio.workspaces.actions import create_workspace, invite
 
 SECRET = "Isolation-canary-7f3a"
 
@@ -145,6 +145,8 @@ def world(user, settings):
     column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
     rows = [(2, inputs)]
     batch = create_batch(experiment=experiment, name=f"Batch {SECRET}", rows=rows, user=user)
+    invitee = get_user_model().objects.create_user("ophelia")
+    invitation = invite(workspace=space, who=invitee.username, role="owner", invited_by=user)
     ids = {
         space.pk,
         template.pk,
@@ -160,6 +162,7 @@ def world(user, settings):
         column.run_id,
         column.pk,
         batch.pk,
+        invitation.pk,
     }
     return sorted(ids)
 
