@@ -6,6 +6,7 @@ from playwright.sync_api import Page, expect
 
 from studio.workspaces.models import Membership
 from tests.browser.conftest import log_in
+from tests.browser.test_ui import axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +25,7 @@ def test_an_owner_invites_a_member_who_accepts_and_the_last_owner_stays(
     expect(page.locator("[data-invitation=cordelia]")).to_be_visible()
     expect(page.locator("[data-member=cordelia]")).to_have_count(0)  # not before she accepts
     assert not Membership.objects.filter(user=other_user).exists()
+    assert not axe_violations(page)
 
     # The only owner cannot step down: the list says why, in place.
     me = page.locator("[data-member=hamlet]")
@@ -37,6 +39,7 @@ def test_an_owner_invites_a_member_who_accepts_and_the_last_owner_stays(
     log_in(page, studio_url, "cordelia", "pw-cordelia-123")
     invitation = page.locator("[data-invitation=Marketing]")
     expect(invitation).to_contain_text("hamlet invites you to join Marketing as Reviewer.")
+    assert not axe_violations(page)
     invitation.get_by_role("button", name="Accept").click()
 
     page.wait_for_url(f"{studio_url}/w/{workspace.pk}/")

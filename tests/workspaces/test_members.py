@@ -181,3 +181,10 @@ def test_a_stranger_gets_404(client, url, other_user):
     assert client.get(url).status_code == 404
     assert client.post(url, {"invite": "", "who": "cordelia", "role": "owner"}).status_code == 404
     assert not Invitation.objects.exists()
+
+
+def test_an_answer_that_is_neither_accept_nor_decline_is_a_400(client, workspace, user, other_user):
+    invitation = invite(workspace=workspace, who="cordelia", role="owner", invited_by=user)
+    client.force_login(other_user)
+    assert client.post(f"/invitations/{invitation.pk}/").status_code == 400
+    assert Invitation.objects.pending().get() == invitation
