@@ -23,7 +23,7 @@ from studio.workspaces.models import Workspace
 
 from . import actions
 from .diffs import diff_texts
-from .exports import FORMATS, export_version
+from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
@@ -33,6 +33,7 @@ LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"
 COMPARE = "drafts/draft_compare.html"
 SHARED = "drafts/shared.html"
+EXPORT_REFUSED = "drafts/export_refused.html"
 PAGE_SIZE = 20
 
 
@@ -179,11 +180,16 @@ def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def export(request: HtmxHttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:
-    """Download a version as Markdown, sanitized HTML or DOCX."""
+    """Download a version as Markdown, sanitized HTML or DOCX (or a page saying why not)."""
     if fmt not in FORMATS:
         raise Http404("No such export format.")
     draft = _draft(request, pk)
-    file = export_version(get_object_or_404(draft.versions, number=number), fmt)
+    version = get_object_or_404(draft.versions, number=number)
+    try:
+        file = export_version(version, fmt)
+    except ExportRefused as refused:
+        context = {"draft": draft, "version": version, "message": refused.message}
+        return render(request, EXPORT_REFUSED, context, status=422)
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = content_disposition_header(True, file.filename)
     return response
