@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prompts.models import Experiment, PromptTemplate, Variant
+from studio.api.middleware import limit_reads
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
@@ -179,6 +180,7 @@ def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@limit_reads
 def export(request: HtmxHttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:
     """Download a version as Markdown, sanitized HTML or DOCX (or a page saying why not)."""
     if fmt not in FORMATS:
@@ -221,6 +223,7 @@ def revoke_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @login_not_required
 @require_GET
+@limit_reads
 def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """What a reviewer sees through a share link: one version, read-only; revoked is 404."""
     link = get_object_or_404(
