@@ -53,12 +53,17 @@ PAYLOADS = [
     '"><b data-x hx-get=/x>',
     "<meta http-equiv=refresh content=0;url=/x>",
     "<span hx-post=/x hx-trigger=load>",
-    "[a](javascript:alert(1)) <a href=javascript:alert(1)>",
+    "[a](javascript:alert(1)) <a href=javascript:alert(1)> **md-x**",
 ]
 PAYLOAD = " ".join(PAYLOADS)  # every payload at once, where a field holds that much
+# The same with a heading, for every other row of a long text: a draft in sections.
+SECTIONED = f"{PAYLOAD}\n\n## **md-x** {PAYLOADS[0]}\n\n{PAYLOAD}"
 # Raw text that can only be in an HTML answer if a payload was not escaped.
 MARKERS = ["<b data-x", "<meta http-equiv", "<span hx-post=/x", "<a href=javascript"]
 SEEN = "&lt;b data-x hx-get=/x&gt;"  # the first payload, escaped: the sweep reached the text
+# The text of the one element Markdown makes of a payload (model output is rendered): it must
+# be inside an hx-disable region, where htmx acts on nothing (defence in depth).
+RENDERED = "md-x"
 
 # Text fields that are not free text: changing them would break the world, not test a page.
 KEEP_FIELDS = {
@@ -76,12 +81,14 @@ UNCRAWLED = {
 
 
 def _payload_for(field: models.Field, turn: int) -> str | None:
-    """All the payloads if the field holds them, else one that fits (a different one for each
-    field of a row), else none: the field keeps its value."""
-    room = field.max_length or len(PAYLOAD)
-    if len(PAYLOAD) <= room:
+    """All the payloads if the field holds them (in sections on every other row of a text
+    field), else one that fits (a different one for each field of a row), else none: the
+    field keeps its value."""
+    if field.max_length is None:
+        return SECTIONED if turn % 2 else PAYLOAD
+    if len(PAYLOAD) <= field.max_length:
         return PAYLOAD
-    fitting = [p for p in PAYLOADS if len(p) <= room]
+    fitting = [p for p in PAYLOADS if len(p) <= field.max_length]
     return fitting[turn % len(fitting)] if fitting else None
 
 
@@ -121,7 +128,7 @@ def plant_everywhere() -> None:
     for model in project_models():
         fields = list(_text_fields(model))
         for row in model._default_manager.all():
-            for turn, field in enumerate(fields):
+            for turn, field in enumerate(fields, start=row.pk):
                 current = getattr(row, field.attname)
                 if isinstance(field, models.JSONField):
                     setattr(row, field.attname, _planted(current))
@@ -218,13 +225,34 @@ def _from_payload(name: str, value: str | None) -> bool:
     )
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
 class _PlantedAttributes(HTMLParser):
-    def __init__(self) -> None:
+    """Attributes a payload added, and rendered payload text outside any hx-disable region."""
+
+    def __init__(self, *, htmx: bool) -> None:
         super().__init__(convert_charrefs=True)
+        self.htmx = htmx  # False for a download: a file opened on its own, without htmx
         self.found: list[str] = []
+        self.open: list[tuple[str, bool]] = []  # (tag, inside hx-disable) of open elements
+        self.rendered = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.found += [f"<{tag} {n}={v!r}>" for n, v in attrs if _from_payload(n, v)]
+        if tag not in VOID:
+            disabled = bool(self.open and self.open[-1][1]) or "hx-disable" in dict(attrs)
+            self.open.append((tag, disabled))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open and self.open.pop()[0] != tag:
+            pass  # an element the page left open (a <p> or <li>) ends with its parent
+
+    def handle_data(self, data: str) -> None:
+        if data == RENDERED and self.open and self.open[-1][0] == "strong":
+            self.rendered += 1
+            if self.htmx and not self.open[-1][1]:
+                self.found.append(f"rendered <strong>{RENDERED}</strong> outside hx-disable")
 
 
 def _is_html(response) -> bool:
@@ -232,16 +260,18 @@ def _is_html(response) -> bool:
     return not streaming and response.get("Content-Type", "").startswith("text/html")
 
 
-def problems(response) -> list[str]:
-    """What of a payload an answer holds as markup (nothing for a stream or non-HTML)."""
+def problems(response) -> tuple[list[str], int]:
+    """What of a payload an answer holds as markup (nothing for a stream or non-HTML), and
+    how often it shows a payload rendered from Markdown."""
     if not _is_html(response):
         _body(response)  # a stream is closed unread: its events are fragments of the pages
-        return []
+        return [], 0
     body = response.content.decode()
     found = [f"raw {marker!r}" for marker in MARKERS if marker in body]
-    parser = _PlantedAttributes()
+    download = response.get("Content-Disposition", "").startswith("attachment")
+    parser = _PlantedAttributes(htmx=not download)
     parser.feed(body)
-    return found + parser.found
+    return found + parser.found, parser.rendered
 
 
 @pytest.fixture
@@ -316,6 +346,8 @@ def _world_ids() -> list[int]:
 CRAWLED = [r for r in ROUTES if r.name not in UNCRAWLED]
 # Pages that must show the payload (escaped), or the sweep planted it where nothing looks.
 MUST_SHOW = {"workspace", "drafts:detail", "prompts:detail"}
+# Pages that must show Markdown rendered from a payload (model output), inside hx-disable.
+MUST_RENDER = {"drafts:detail", "drafts:shared", "prompts:run", "assistant:panel"}
 # Patterns whose owner gets 404 by design.
 NOT_FOUND_BY_DESIGN = {
     "api_ai:api-root": "django-ninja's prefix, there for reverse()",
@@ -340,12 +372,12 @@ def test_every_model_has_a_row_holding_a_payload(world):
             assert any(p in t for t in texts for p in PAYLOADS), f"{model.__name__}: no payload"
 
 
-def _get(client: Client, url: str) -> tuple[object, list[str]]:
+def _get(client: Client, url: str) -> tuple[object, list[str], int]:
     try:
         response = client.get(url)
     except Exception as error:  # noqa: BLE001 — a crash is a finding like any other
-        return None, [f"raised {error!r}"]
-    return response, problems(response)
+        return None, [f"raised {error!r}"], 0
+    return response, *problems(response)
 
 
 def test_no_page_shows_a_payload_as_markup(world, clients):
@@ -353,15 +385,18 @@ def test_no_page_shows_a_payload_as_markup(world, clients):
     found: list[str] = []
     statuses: dict[str, set[int]] = {}
     shown: set[str] = set()
+    rendered: set[str] = set()
     for route in CRAWLED:
         admin = route.name.startswith("admin:")
         crawler = clients["admin" if admin else "owner"]
         others = [] if admin else ["editor", "reviewer", "anonymous"]
         for url in _urls(route, world, ids):
-            response, trouble = _get(crawler, url)
+            response, trouble, markdown = _get(crawler, url)
             found += [f"GET {url} (owner): {t}" for t in trouble]
             if response is None:
                 continue
+            if markdown:
+                rendered.add(route.name)
             statuses.setdefault(route.name, set()).add(response.status_code)
             if _is_html(response) and SEEN in response.content.decode():
                 shown.add(route.name)
@@ -379,3 +414,4 @@ def test_no_page_shows_a_payload_as_markup(world, clients):
     ]
     assert not blind, f"the owner got 404 from every URL of {blind}: give the world an object"
     assert shown >= MUST_SHOW, f"the payload was not seen, escaped, on {MUST_SHOW - shown}"
+    assert rendered >= MUST_RENDER, f"no Markdown of a payload on {MUST_RENDER - rendered}"
