@@ -415,3 +415,22 @@ def test_no_page_shows_a_payload_as_markup(world, clients):
     assert not blind, f"the owner got 404 from every URL of {blind}: give the world an object"
     assert shown >= MUST_SHOW, f"the payload was not seen, escaped, on {MUST_SHOW - shown}"
     assert rendered >= MUST_RENDER, f"no Markdown of a payload on {MUST_RENDER - rendered}"
+
+
+def test_refused_input_is_shown_back_as_text(world, clients):
+    """What a form or importer refuses comes back in an error message: as text too."""
+    editor, space = clients["editor"], world
+    bad = [{"name": PAYLOADS[0], "label": PAYLOAD}]  # not an identifier: refused, and named
+    data = json.loads(DEMO_FILE.read_text("utf-8"))[0] | {"slug": "refused", "variables": bad}
+    upload = SimpleUploadedFile("t.json", json.dumps([data]).encode())
+    form = {"name": "Refused", "purpose": "copy", "system_prompt": "S", "user_prompt": "U"}
+
+    pages = [
+        editor.post(f"/w/{space.pk}/templates/new/", form | {"variables": json.dumps(bad)}),
+        editor.post(f"/w/{space.pk}/templates/import/", {"file": upload}, follow=True),
+    ]
+
+    assert [page.status_code for page in pages] == [200, 200]
+    assert [problems(page)[0] for page in pages] == [[], []]
+    assert SEEN in pages[0].content.decode()  # the editor shows the variables it refused
+    assert not space.templates.filter(slug="refused").exists()
