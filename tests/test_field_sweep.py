@@ -11,11 +11,13 @@ Like the isolation sweep (tests/test_isolation.py), nothing here lists fields or
   and reviewer (and anonymously, and the admin as a superuser), with the world's object ids
   in its parameters.
 - No HTML answer may hold a payload as markup: the raw marker text, or (parsed with
-  ``html.parser``) an element carrying an attribute a payload would add.
+  ``html.parser``) an element carrying an attribute a payload would add. Markdown rendered from
+  a payload (model output) must sit inside an ``hx-disable`` region, where htmx acts on nothing.
 
 So that the sweep cannot pass by testing nothing: every project model must have a row in the
 world, every pattern that answers GET must answer the owner something other than 404, and the
-payload must be seen, escaped, on the workspace, draft and template pages.
+payload must be seen, escaped, on the workspace, draft and template pages (and rendered from
+Markdown on the draft, share, run and assistant pages).
 """
 
 from __future__ import annotations
