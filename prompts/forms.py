@@ -8,7 +8,7 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.db import models
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -229,7 +229,7 @@ class TemplateEditForm(forms.Form):
             self.fields["follow_voice"].label = _(
                 "Use %(voice)s's newest text (the latest version pins v%(n)s, the text an "
                 "experiment's winner was tested with)"
-            ) % {"voice": escape(pinned.voice.name), "n": pinned.number}  # crispy: label|safe
+            ) % {"voice": pinned.voice.name, "n": pinned.number}  # escaped where rendered
         else:
             del self.fields["follow_voice"]
         self.helper = FormHelper()

@@ -182,15 +182,17 @@ def test_choices_must_be_a_list_of_texts():
 
 
 def test_the_follow_voice_box_escapes_the_voice_name():
-    """Crispy renders labels unescaped: the voice's name (user text) is escaped first."""
+    """The voice's name (user text) is escaped once, where the label is rendered."""
     from types import SimpleNamespace
+
+    from crispy_forms.utils import render_crispy_form
 
     from prompts.forms import TemplateEditForm
 
     pinned = SimpleNamespace(voice=SimpleNamespace(name="<b>x</b>"), number=1)
-    form = TemplateEditForm(initial={"pinned_voice": pinned})
+    html = render_crispy_form(TemplateEditForm(initial={"pinned_voice": pinned}))
 
-    assert "&lt;b&gt;x&lt;/b&gt;" in str(form.fields["follow_voice"].label)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html and "&amp;lt;" not in html
     assert "follow_voice" not in TemplateEditForm().fields
 
 
