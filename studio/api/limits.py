@@ -278,7 +278,8 @@ def reserve_tokens(
     if not budget:
         return Reservation(max_tokens=max_tokens)
     user_id = user if isinstance(user, int) else user.pk
-    output = max_tokens or settings.DEEPSEEK_MAX_TOKENS
+    # More than the whole budget would be shortened anyway (and stays in a 64-bit counter).
+    output = min(max_tokens or settings.DEEPSEEK_MAX_TOKENS, budget)
     prompt = estimate_prompt_tokens(messages)
     key, estimate = _reserved_key(user_id), prompt + output
     cache.add(key, 0, RESERVATION_TTL)  # atomic create-if-missing
