@@ -36,6 +36,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -302,5 +303,15 @@ def reserve_tokens(
 async def areserve_tokens(
     user, messages: Sequence[Mapping[str, Any]], **kwargs: Any
 ) -> Reservation:
-    """``reserve_tokens`` for async code (the same arguments)."""
-    return await sync_to_async(reserve_tokens)(user, messages, **kwargs)
+    """``reserve_tokens`` for async code (the same arguments).
+
+    On a thread of its own, not the thread-sensitive one: the request to DeepSeek never
+    queues behind the runners' database writes (its connection is closed after)."""
+    return await sync_to_async(_reserve_and_close, thread_sensitive=False)(user, messages, **kwargs)
+
+
+def _reserve_and_close(user, messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> Reservation:
+    try:
+        return reserve_tokens(user, messages, **kwargs)
+    finally:
+        connections.close_all()  # this pool thread's, so none is left open behind it
