@@ -306,7 +306,8 @@ async def areserve_tokens(
     """``reserve_tokens`` for async code (the same arguments).
 
     On a thread of its own, not the thread-sensitive one: the request to DeepSeek never
-    queues behind the runners' database writes (its connection is closed after)."""
+    queues behind the runners' database writes. Its connection is closed after (back to
+    the pool on PostgreSQL), so no pool thread keeps one open."""
     return await sync_to_async(_reserve_and_close, thread_sensitive=False)(user, messages, **kwargs)
 
 

@@ -8,6 +8,7 @@ the upstream calls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -600,3 +601,31 @@ async def test_a_malformed_thinking_is_a_json_4xx_not_a_500(raw_key, thinking):
 
     assert reply.status_code == 422
     assert reply.json()["error"]["param"] in ("thinking", "type")
+
+
+@respx.mock
+async def test_concurrent_calls_never_use_more_than_the_budget(sdk, user, settings):
+    """The review's 25 concurrent calls (billed 2.6x the budget): even when each answer uses
+    every token it may, the day's usage stays within the budget."""
+    from studio.api.limits import tokens_used_today
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    settings.AI_DAILY_TOKEN_BUDGET = 3000
+
+    def whole_answer(request):
+        body = json.loads(request.content)
+        prompt = estimate_prompt_tokens(body["messages"])
+        usage = {"prompt_tokens": prompt, "completion_tokens": body["max_tokens"]}
+        return completion(usage=usage | {"total_tokens": prompt + body["max_tokens"]})
+
+    respx.post(CHAT_URL).mock(side_effect=whole_answer)
+
+    async def ask():
+        with contextlib.suppress(openai.RateLimitError):  # refused: over the budget
+            await sdk.chat.completions.create(
+                model="deepseek-flash", messages=MESSAGES, max_tokens=300
+            )
+
+    await asyncio.gather(*(ask() for _ in range(25)))
+
+    assert 0 < await sync_to_async(tokens_used_today)(user) <= 3000
