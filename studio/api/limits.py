@@ -179,7 +179,9 @@ def tokens_used_today(user) -> int:
 def check_token_budget(
     user, *, request: HttpRequest | None = None, workspace_id: int | None = None
 ) -> None:
-    """Raise BudgetExceeded when the user has used AI_DAILY_TOKEN_BUDGET tokens today (0: none).
+    """Raise BudgetExceeded when the user has used AI_DAILY_TOKEN_BUDGET tokens today (0: none),
+    counting what their calls in flight hold. A quick check before work starts; the cap
+    itself is ``reserve_tokens``, right before each call.
 
     The refusal is audited (``over_budget``), with the request's origin when given.
     """
@@ -187,7 +189,7 @@ def check_token_budget(
     if not budget:
         return
     used = tokens_used_today(user)
-    if used >= budget:
+    if used + (cache.get(_reserved_key(user.pk)) or 0) >= budget:
         raise _refusal(user, used, request=request, workspace_id=workspace_id)
 
 

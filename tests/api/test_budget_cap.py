@@ -103,3 +103,14 @@ def test_concurrent_calls_never_reserve_more_than_the_budget(user, settings):
     assert sum(held) <= 3000
     assert sum(held) == cache.get(_reserved_key(user.pk))
     assert sum(1 for tokens in held if tokens) >= 3000 // (PROMPT + 300)
+
+
+def test_the_quick_check_counts_calls_in_flight(user, settings):
+    """A page refuses at once (a form error) when running calls hold the rest of the day."""
+    from studio.api.limits import check_token_budget
+
+    settings.AI_DAILY_TOKEN_BUDGET = 3000
+    reserve_tokens(user, MESSAGES, max_tokens=5000)  # shortened to all that is left
+
+    with pytest.raises(BudgetExceeded):
+        check_token_budget(user)
