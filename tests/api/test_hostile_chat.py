@@ -111,3 +111,19 @@ def test_an_oversized_body_is_a_413_in_the_json_envelope(client, workspace, auth
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
+
+
+NOT_JSON = [b"{", b"\xff\xfe{}", b'{"messages": [', b"", b"null", b"1e999999"]
+
+
+@pytest.mark.parametrize("body", NOT_JSON)
+@pytest.mark.parametrize("route", ["chat_completions", "generate"])
+def test_a_body_that_is_not_json_is_a_4xx_envelope(client, workspace, auth, route, body):
+    args = [workspace.pk] if route == "generate" else []
+
+    response = client.post(
+        reverse(f"api_ai:{route}", args=args), body, content_type="application/json", headers=auth
+    )
+
+    _assert_answered(response)
+    assert response.status_code >= 400
