@@ -25,6 +25,7 @@ from django.core.cache import cache
 from studio import background
 from studio.ai import generation_cost, get_client, on_request
 from studio.api import responses
+from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
@@ -172,6 +173,7 @@ async def run(generation: Generation | int, asked: asyncio.Event | None = None) 
         asked.set()
         await stream.finish()
         await _audit(stream.ended or generation_id)
+        await stream.reservation.arelease()  # the audit row counts the call from now on
         helpers[0].cancel()
         if len(helpers) > 1:
             await _settle_publisher(helpers[1])
@@ -276,6 +278,7 @@ class _Stream:
         self.cache_key = ""
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
+        self.reservation = Reservation()  # held against the daily token budget
 
     async def consume(self) -> None:
         params = self.generation.params
@@ -299,6 +302,7 @@ class _Stream:
                 self.asked.set()
                 events = responses.replay(found)
             else:
+                await self._reserve(options)
                 events = get_client().stream_chat(
                     messages=self.generation.messages, model=self.generation.model, **options
                 )
@@ -324,11 +328,26 @@ class _Stream:
             self.status = Generation.Status.FAILED
             self.error_code = type(exc).__name__
             self.error_message = exc.user_message
+        except BudgetExceeded as exc:  # calls started meanwhile took what was left today
+            self.status = Generation.Status.FAILED
+            self.error_code = "daily_budget_exceeded"
+            self.error_message = exc.message
         except Exception:
             logger.exception("Generation %s failed unexpectedly", self.generation.pk)
             self.status = Generation.Status.FAILED
             self.error_code = "InternalError"
             self.error_message = errors.INTERNAL
+
+    async def _reserve(self, options: dict[str, Any]) -> None:
+        """Hold this call's tokens against its author's daily budget (BudgetExceeded when they
+        do not fit); the answer may be shortened to what is left, and is then not cached."""
+        asked, generation = options["max_tokens"], self.generation
+        self.reservation = await areserve_tokens(
+            generation.created_by_id, generation.messages, max_tokens=asked
+        )
+        options["max_tokens"] = self.reservation.max_tokens
+        if asked is not None and (self.reservation.max_tokens or asked) < asked:
+            self.cache_mode = "off"
 
     async def _cached_answer(self, options: dict[str, object]) -> dict | None:
         """An identical earlier answer, when this generation may reuse one (and counted).

@@ -30,7 +30,7 @@ from drafts.generation import alive_key
 from drafts.models import Generation
 from studio import ai
 from studio.ai import generation_cost, get_client, route_for
-from studio.api.limits import BudgetExceeded, check_token_budget
+from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens, check_token_budget
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import arecord_generation, record_ai_call, remember_origin
 from studio.deepseek import DeepSeekError, Usage
@@ -137,11 +137,15 @@ async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Genera
     started = time.monotonic()
     status, text, reasoning = Generation.Status.DONE, "", ""
     fields: dict[str, object] = {}
+    reservation = Reservation()
     try:
+        reservation = await areserve_tokens(
+            generation.created_by_id, generation.messages, max_tokens=params.get("max_tokens")
+        )
         result = await get_client().chat(
             messages=generation.messages,
             model=generation.model,
-            max_tokens=params.get("max_tokens"),
+            max_tokens=reservation.max_tokens,
             temperature=params.get("temperature"),
             thinking=params.get("thinking"),
             reasoning_effort=params.get("reasoning_effort"),
@@ -152,6 +156,9 @@ async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Genera
     except DeepSeekError as exc:
         status = Generation.Status.FAILED
         fields = {"error_code": type(exc).__name__, "error_message": exc.user_message}
+    except BudgetExceeded as exc:  # the row's check passed; other calls took the rest
+        status = Generation.Status.FAILED
+        fields = {"error_code": "daily_budget_exceeded", "error_message": exc.message}
     except Exception:
         logger.exception("Batch generation %s failed unexpectedly", generation_id)
         status = Generation.Status.FAILED
@@ -165,6 +172,7 @@ async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Genera
         await arecord_generation(generation_id)
     except Exception:
         logger.exception("Could not audit generation %s", generation_id)
+    await reservation.arelease()  # the audit row counts the call from now on
     await cache.adelete(alive_key(generation_id))
     return await Generation.objects.aget(pk=generation_id)
 
@@ -211,19 +219,24 @@ async def _judge_one(batch: Batch, output: VariantRun) -> JudgeScore:
     )
     started, at = time.monotonic(), timezone.now()
     save = sync_to_async(actions.save_judge_score)
-    try:
-        result = await get_client().chat(
-            messages=messages, max_tokens=1024, response_format="json_object", **params
-        )
-    except DeepSeekError as exc:
-        await _audit_judge(batch, messages, "", params["model"], None, None, started, exc)
-        return await save(
-            batch=batch, output=output, status=JudgeScore.Status.FAILED, score=None,
-            reason=exc.user_message, model=params["model"],
-        )  # fmt: skip
-    cost = generation_cost(params["model"], result.usage, at)
-    usage = result.usage
-    await _audit_judge(batch, messages, result.content, params["model"], usage, cost, started)
+    # Judging is the batch owner's call: a spent budget stops the judging (BudgetExceeded).
+    async with await areserve_tokens(batch.created_by_id, messages, max_tokens=1024) as held:
+        try:
+            result = await get_client().chat(
+                messages=messages,
+                max_tokens=held.max_tokens,
+                response_format="json_object",
+                **params,
+            )
+        except DeepSeekError as exc:
+            await _audit_judge(batch, messages, "", params["model"], None, None, started, exc)
+            return await save(
+                batch=batch, output=output, status=JudgeScore.Status.FAILED, score=None,
+                reason=exc.user_message, model=params["model"],
+            )  # fmt: skip
+        cost = generation_cost(params["model"], result.usage, at)
+        usage = result.usage
+        await _audit_judge(batch, messages, result.content, params["model"], usage, cost, started)
     verdict = parse_verdict(result.content)
     status = JudgeScore.Status.SCORED if verdict.parsed else JudgeScore.Status.UNPARSEABLE
     return await save(

@@ -2,32 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from studio import ai
+from studio.api.limits import RateLimited, check_rate
+from studio.api.middleware import rate_limited_response
+from studio.deepseek import ProviderStatus
 from studio.http import HtmxHttpRequest
 
 TEMPLATE = "studio/provider_status.html"
+# One check of DeepSeek (two upstream calls) serves every viewer for this long: reloading the
+# page, or many people at once, cannot turn it into a stream of calls on the studio's key.
+CHECK_TTL = 30
+CHECK_KEY = "studio:provider-status"
 
 
 @require_GET
 async def provider_status(request: HtmxHttpRequest) -> HttpResponse:
-    """Check DeepSeek now (models, balance) and show the shared circuit breaker's state.
+    """DeepSeek's models and balance (checked at most every CHECK_TTL seconds) and the shared
+    circuit breaker's state (always current). Rate-limited per user like a page write.
 
-    Amounts of money are shown to staff only; everyone sees whether credit is available.
+    Amounts of money and the provider's address are shown to staff only; everyone sees
+    whether credit is available.
     """
     user = await request.auser()
-    status = await ai.provider_status()
+    try:
+        await sync_to_async(check_rate)(
+            request, route="provider_status", scopes={"user": str(user.pk)}
+        )
+    except RateLimited as exc:
+        return await sync_to_async(rate_limited_response)(request, exc)
+    status = dataclasses.replace(await _checked(), breaker=await ai.breaker_state())
     context = {
         "status": status,
         "show_amounts": user.is_staff,
         "offline": settings.DEEPSEEK_OFFLINE,
-        "base_url": settings.DEEPSEEK_BASE_URL,
+        "base_url": settings.DEEPSEEK_BASE_URL if user.is_staff else "",
         "configured_models": sorted({settings.DEEPSEEK_MODEL, settings.DEEPSEEK_REASONING_MODEL}),
     }
     template = f"{TEMPLATE}#provider-status" if request.htmx else TEMPLATE
     return await sync_to_async(render)(request, template, context)
+
+
+async def _checked() -> ProviderStatus:
+    """The last check of DeepSeek from the shared cache, or a new one kept for CHECK_TTL."""
+    status = await cache.aget(CHECK_KEY)
+    if status is None:
+        status = await ai.provider_status()
+        await cache.aset(CHECK_KEY, status, CHECK_TTL)
+    return status

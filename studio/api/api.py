@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -54,7 +55,15 @@ api = NinjaAPI(
     docs_url=None,  # Swagger UI loads from a CDN, which the CSP forbids; the schema is served
 )
 EDITING_ROLES = Membership.roles_that_can(EDIT)  # the same rule as the pages
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
 
 
 def _respond(request: HttpRequest, error: ApiError) -> HttpResponse:
@@ -102,6 +111,13 @@ def _invalid(request: HttpRequest, exc: SchemaError) -> HttpResponse:
 def _blocked(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     code = getattr(exc, "code", None) or "invalid_prompt"
     return _respond(request, ApiError(400, " ".join(exc.messages), code=code, param="messages"))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0  # raised only when a limit is set
+    message = f"The request body is too large: at most {limit:,} bytes."
+    return _respond(request, ApiError(413, message, code="request_too_large"))
 
 
 @api.exception_handler(RateLimited)

@@ -34,11 +34,12 @@ from studio.deepseek import (
     Usage,
     estimated_usage,
 )
+from studio.deepseek.pricing import estimate_prompt_tokens
 
 from . import responses
 from .compat import refuse_unsupported, upstream_messages
 from .errors import error_body, upstream_error
-from .limits import acheck_token_budget
+from .limits import Reservation, acheck_token_budget, areserve_tokens
 from .schemas import ChatCompletionIn
 from .validation import validate_prompt
 
@@ -51,8 +52,7 @@ def models_list() -> dict[str, Any]:
 
 
 def _thinking(payload: ChatCompletionIn) -> bool | None:
-    kind = (payload.thinking or {}).get("type")
-    return {"enabled": True, "disabled": False}.get(kind) if kind else None
+    return payload.thinking.type == "enabled" if payload.thinking else None
 
 
 AUTO_MODELS = {None, "", "default", "auto"}
@@ -123,6 +123,8 @@ class Call:
     finish_reason: str = ""
     cached: bool = False
     include_usage: bool = False
+    reservation: Reservation = field(default_factory=Reservation)
+    shortened: bool = False  # max_tokens lowered to fit the budget: not the answer asked for
 
     def apply(self, event: object) -> dict[str, Any] | None:
         """Record one event; the OpenAI delta to send for it, if any."""
@@ -201,19 +203,33 @@ class Call:
         self.finish_reason = answer["finish_reason"]
         self.usage = Usage(**answer["usage"])
 
-    def billed_usage(self) -> Usage | None:
+    def billed_usage(self, status: str) -> Usage | None:
         """The tokens this call used (None for a cached answer).
 
         DeepSeek's count, or for a stream that ended before its usage chunk (a hang-up, a cut)
         an estimate of the prompt and the text that came, which DeepSeek bills too: without
         it, hanging up just before the last chunk would leave calls out of the daily budget.
+        A hang-up before any text counts at least the prompt.
         """
         if self.cached:
             return None
-        if self.usage is None and self.ttft is not None:
+        cancelled = status == AuditLog.Status.CANCELLED
+        if self.usage is None and (self.ttft is not None or cancelled):
             output = "".join(self.reasoning) + "".join(self.content)
             self.usage = estimated_usage(self.messages, output)
         return self.usage
+
+    def abandoned(self, max_tokens: int | None) -> None:
+        """A non-streaming call whose client hung up: DeepSeek goes on to write (and bill) the
+        whole answer, so it counts as its estimate, the prompt plus ``max_tokens``."""
+        prompt = estimate_prompt_tokens(self.messages)
+        completion = max_tokens or settings.DEEPSEEK_MAX_TOKENS
+        self.usage = Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            prompt_cache_miss_tokens=prompt,
+        )
 
     def cost(self) -> Decimal | None:
         if self.usage is None or self.cached:
@@ -221,13 +237,20 @@ class Call:
         return generation_cost(self.model, self.usage, self.at)
 
     async def finish(self, status: str, error: Exception | None = None) -> None:
-        """Audit and count the call; keep a complete deterministic answer in the cache."""
+        """Audit and count the call, then release its budget reservation (the audit row counts
+        it from then on); keep a complete deterministic answer in the cache."""
+        try:
+            await self._finish(status, error)
+        finally:
+            await self.reservation.arelease()
+
+    async def _finish(self, status: str, error: Exception | None) -> None:
         latency = time.monotonic() - self.started
         # A cached answer used no tokens: it is neither billed nor counted in the budget.
-        usage = self.billed_usage()
+        usage = self.billed_usage(status)
         cost = self.cost()
         error_code = type(error).__name__ if error else ""
-        if status == AuditLog.Status.OK and not self.cached:
+        if status == AuditLog.Status.OK and not self.cached and not self.shortened:
             await sync_to_async(responses.store)(self.cache_key, self.cache_mode, self.answer())
         await arecord_ai_call(
             request=self.request,
@@ -283,6 +306,14 @@ async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpRespo
     found = await sync_to_async(responses.lookup)(key, mode)
     if found is not None:
         call.replay(found)
+    else:
+        asked = params.get("max_tokens")
+        call.reservation = await areserve_tokens(
+            request.auth.user, messages, max_tokens=asked, request=request
+        )
+        params["max_tokens"] = call.reservation.max_tokens
+        wanted = asked or settings.DEEPSEEK_MAX_TOKENS
+        call.shortened = (call.reservation.max_tokens or wanted) < wanted
     include_usage = bool(payload.stream_options and payload.stream_options.include_usage)
     if payload.stream:
         call.include_usage = include_usage
@@ -301,6 +332,7 @@ async def _json_response(call: Call, params: dict[str, Any]) -> HttpResponse:
             await call.finish(AuditLog.Status.FAILED, exc)
             raise
         except asyncio.CancelledError:  # the client left before the answer
+            call.abandoned(params.get("max_tokens"))
             await call.finish(AuditLog.Status.CANCELLED)
             raise
         call.content, call.reasoning = (

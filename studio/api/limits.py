@@ -14,15 +14,29 @@ The rate of a scope on a route is the most specific setting there is: RATELIMIT_
 ``"route|scope"``, then its ``"route"``, then RATELIMIT_SCOPE_RATES' ``"scope"``, then
 RATELIMIT_RATE; ``"off"`` exempts. A refused AI call (AI_ROUTES, or a spent budget) is
 written to the audit log as ``rate_limited`` or ``over_budget``.
+
+The daily token budget is a cap, not a check after the fact: every AI call first reserves its
+estimate (prompt + ``max_tokens``) in a per-user, per-day counter in the shared cache
+(``reserve_tokens``), and the call is refused when the tokens already used today (the audit
+log) plus everything reserved by calls still in flight would pass the budget. A call that does
+not fit but still has room for ``MIN_OUTPUT_TOKENS`` of answer is shortened instead (its
+``max_tokens`` lowered). The reservation is released once the call's audit row, with its real
+or estimated usage, is written.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +45,7 @@ from django_ratelimit.core import get_usage
 
 from studio.audit.metrics import observe_rate_limited
 from studio.audit.models import AuditLog
+from studio.deepseek.pricing import estimate_prompt_tokens
 
 OFF = {"", "0", "off", "none"}
 SCOPES = {
@@ -164,7 +179,9 @@ def tokens_used_today(user) -> int:
 def check_token_budget(
     user, *, request: HttpRequest | None = None, workspace_id: int | None = None
 ) -> None:
-    """Raise BudgetExceeded when the user has used AI_DAILY_TOKEN_BUDGET tokens today (0: none).
+    """Raise BudgetExceeded when the user has used AI_DAILY_TOKEN_BUDGET tokens today (0: none),
+    counting what their calls in flight hold. A quick check before work starts; the cap
+    itself is ``reserve_tokens``, right before each call.
 
     The refusal is audited (``over_budget``), with the request's origin when given.
     """
@@ -172,19 +189,132 @@ def check_token_budget(
     if not budget:
         return
     used = tokens_used_today(user)
-    if used >= budget:
-        reset = start_of_day() + timedelta(days=1)
-        retry_after = max(1, int((reset - timezone.localtime()).total_seconds()))
-        audit_refusal(
-            request,
-            status=AuditLog.Status.OVER_BUDGET,
-            code="daily_budget_exceeded",
-            user=user,
-            workspace_id=workspace_id,
-        )
-        raise BudgetExceeded(used=used, budget=budget, retry_after=retry_after)
+    if used + (cache.get(_reserved_key(user.pk)) or 0) >= budget:
+        raise _refusal(user, used, request=request, workspace_id=workspace_id)
+
+
+def _refusal(
+    user, used: int, *, request: HttpRequest | None = None, workspace_id: int | None = None
+) -> BudgetExceeded:
+    """Audit an ``over_budget`` refusal; the BudgetExceeded to raise."""
+    if isinstance(user, int):  # a background job knows only the id
+        user = get_user_model().objects.filter(pk=user).first()
+    reset = start_of_day() + timedelta(days=1)
+    retry_after = max(1, int((reset - timezone.localtime()).total_seconds()))
+    audit_refusal(
+        request,
+        status=AuditLog.Status.OVER_BUDGET,
+        code="daily_budget_exceeded",
+        user=user,
+        workspace_id=workspace_id,
+    )
+    return BudgetExceeded(used=used, budget=settings.AI_DAILY_TOKEN_BUDGET, retry_after=retry_after)
 
 
 async def acheck_token_budget(user, **kwargs: Any) -> None:
     """``check_token_budget`` for async code (the same keyword arguments)."""
     await sync_to_async(check_token_budget)(user, **kwargs)
+
+
+# A call the budget can only fit by cutting its answer shorter than this is refused instead.
+MIN_OUTPUT_TOKENS = 256
+RESERVATION_TTL = 2 * 24 * 3600  # the key names its day; this only clears it away afterwards
+
+
+def _reserved_key(user_id: int) -> str:
+    return f"studio:budget-reserved:{user_id}:{start_of_day().date().isoformat()}"
+
+
+@dataclass
+class Reservation:
+    """Tokens held against a user's daily budget while one AI call is in flight.
+
+    ``max_tokens`` is what the call may ask for (lowered when the budget is nearly spent).
+    ``release()`` once the call's audit row (real or estimated usage) is written: from then
+    on the audit log counts it. A context manager (sync or async) releases on exit.
+    """
+
+    key: str = ""
+    tokens: int = 0
+    max_tokens: int | None = None
+
+    def release(self) -> None:
+        if self.tokens:
+            # A counter that expired or was evicted has nothing to give back.
+            with contextlib.suppress(ValueError):
+                cache.decr(self.key, self.tokens)
+            self.tokens = 0
+
+    async def arelease(self) -> None:
+        await sync_to_async(self.release, thread_sensitive=False)()
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    async def __aenter__(self) -> Reservation:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.arelease()
+
+
+def reserve_tokens(
+    user,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    max_tokens: int | None,
+    request: HttpRequest | None = None,
+    workspace_id: int | None = None,
+) -> Reservation:
+    """Hold the call's estimate (prompt + ``max_tokens``) against the user's budget, or raise.
+
+    ``user``: a user or a user id. No ``max_tokens`` reserves (and sends) DEEPSEEK_MAX_TOKENS,
+    since an unbounded answer could pass any cap. When used + reserved + estimate would pass
+    AI_DAILY_TOKEN_BUDGET the call is shortened to fit, or refused (BudgetExceeded, audited
+    ``over_budget``) when fewer than MIN_OUTPUT_TOKENS of answer would be left. The counter
+    is raised first and the audit log read after, so concurrent calls never overbook.
+    """
+    budget = settings.AI_DAILY_TOKEN_BUDGET
+    if not budget:
+        return Reservation(max_tokens=max_tokens)
+    user_id = user if isinstance(user, int) else user.pk
+    # More than the whole budget would be shortened anyway (and stays in a 64-bit counter).
+    output = min(max_tokens or settings.DEEPSEEK_MAX_TOKENS, budget)
+    prompt = estimate_prompt_tokens(messages)
+    key, estimate = _reserved_key(user_id), prompt + output
+    cache.add(key, 0, RESERVATION_TTL)  # atomic create-if-missing
+    try:
+        reserved = cache.incr(key, estimate)
+    except ValueError:  # evicted between add and incr
+        cache.add(key, 0, RESERVATION_TTL)
+        reserved = cache.incr(key, estimate)
+    used = tokens_used_today(user_id)
+    over = used + reserved - budget
+    if over <= 0:
+        return Reservation(key=key, tokens=estimate, max_tokens=output)
+    if output - over >= min(MIN_OUTPUT_TOKENS, output):
+        cache.decr(key, over)
+        return Reservation(key=key, tokens=estimate - over, max_tokens=output - over)
+    Reservation(key=key, tokens=estimate).release()
+    raise _refusal(user, used, request=request, workspace_id=workspace_id)
+
+
+async def areserve_tokens(
+    user, messages: Sequence[Mapping[str, Any]], **kwargs: Any
+) -> Reservation:
+    """``reserve_tokens`` for async code (the same arguments).
+
+    On a thread of its own, not the thread-sensitive one: the request to DeepSeek never
+    queues behind the runners' database writes. Its connection is closed after (back to
+    the pool on PostgreSQL), so no pool thread keeps one open."""
+    return await sync_to_async(_reserve_and_close, thread_sensitive=False)(user, messages, **kwargs)
+
+
+def _reserve_and_close(user, messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> Reservation:
+    try:
+        return reserve_tokens(user, messages, **kwargs)
+    finally:
+        connections.close_all()  # this pool thread's, so none is left open behind it

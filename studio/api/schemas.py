@@ -101,6 +101,12 @@ class StreamOptions(Schema):
     include_usage: bool = False
 
 
+class Thinking(Schema):
+    """DeepSeek's extension: thinking mode on or off for this call."""
+
+    type: Literal["enabled", "disabled"]
+
+
 class ChatCompletionIn(Schema):
     model: str | None = Field(None, description="Blank or 'default': the studio's model.")
     messages: list[ChatMessage] = Field(..., min_length=1)
@@ -115,8 +121,7 @@ class ChatCompletionIn(Schema):
     stop: str | list[str] | None = None
     response_format: dict[str, Any] | None = None
     reasoning_effort: str | None = None
-    # DeepSeek's extension: {"type": "enabled"} or {"type": "disabled"}.
-    thinking: dict[str, Any] | None = None
+    thinking: Thinking | None = None
     n: int | None = Field(None, ge=1, le=1, description="Only one choice is supported.")
     # Accepted only to be refused with a clear 400 (see compat.refuse_unsupported): without
     # them here, a client relying on tool calls would silently get plain text.

@@ -29,6 +29,7 @@ from drafts.events import GenerationLog
 from drafts.generation import keep_alive
 from studio import background
 from studio.ai import generation_cost, get_client, route_for
+from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
 from studio.deepseek import ContentDelta, DeepSeekError, Usage
@@ -54,11 +55,20 @@ def task_for(message_id: int) -> asyncio.Task[None] | None:
     return _tasks.get(message_id)
 
 
-def launch(message_id: int, *, messages: list[dict[str, Any]], origin: dict[str, Any]):
-    """Start answering in the background (the request's id stays on its log lines)."""
+def launch(
+    message_id: int,
+    *,
+    messages: list[dict[str, Any]],
+    origin: dict[str, Any],
+    user_id: int | None = None,
+):
+    """Start answering in the background (the request's id stays on its log lines); the call
+    counts against ``user_id``'s daily token budget."""
     log = _logs[message_id] = GenerationLog(message_id)
     run = mirrored if relay.enabled() else answer
-    task = background.start(run(message_id, messages, origin, log), name=f"assistant-{message_id}")
+    task = background.start(
+        run(message_id, messages, origin, log, user_id), name=f"assistant-{message_id}"
+    )
     _tasks[message_id] = task
     task.add_done_callback(lambda _: _tasks.pop(message_id, None))
     return task
@@ -74,7 +84,11 @@ async def is_alive(message_id: int) -> bool:
 
 
 async def mirrored(
-    message_id: int, messages: list[dict[str, Any]], origin: dict[str, Any], log: GenerationLog
+    message_id: int,
+    messages: list[dict[str, Any]],
+    origin: dict[str, Any],
+    log: GenerationLog,
+    user_id: int | None = None,
 ) -> None:
     """``answer``, with its log mirrored through the Redis relay and a heartbeat kept."""
     key = relay.assistant_key(message_id)
@@ -82,7 +96,7 @@ async def mirrored(
     publisher = asyncio.create_task(relay.publish(log, batch=batch, rate=rate, key=key))
     heartbeat = asyncio.create_task(keep_alive(alive_key(message_id), HEARTBEAT_TTL))
     try:
-        await answer(message_id, messages, origin, log)
+        await answer(message_id, messages, origin, log, user_id)
     finally:
         heartbeat.cancel()
         try:  # let the mirror write the final entry; never let it outlive the answer
@@ -93,13 +107,21 @@ async def mirrored(
 
 
 async def answer(
-    message_id: int, messages: list[dict[str, Any]], origin: dict[str, Any], log: GenerationLog
+    message_id: int,
+    messages: list[dict[str, Any]],
+    origin: dict[str, Any],
+    log: GenerationLog,
+    user_id: int | None = None,
 ) -> None:
     params = route_for("chat").params()
     model = params.pop("model")
     started, ttft, parts, usage = time.monotonic(), None, [], None
     status, error, shown = "ok", "", ""
+    reservation = Reservation()
     try:
+        if user_id is not None:
+            reservation = await areserve_tokens(user_id, messages, max_tokens=None)
+            params["max_tokens"] = reservation.max_tokens
         async for event in get_client().stream_chat(messages=messages, model=model, **params):
             if isinstance(event, ContentDelta):
                 ttft = ttft if ttft is not None else time.monotonic() - started
@@ -109,6 +131,8 @@ async def answer(
                 usage = event
     except DeepSeekError as exc:
         status, error, shown = "failed", type(exc).__name__, failure_text(exc.user_message)
+    except BudgetExceeded as exc:  # the view's check passed; calls started meanwhile took it
+        status, error, shown = "failed", "daily_budget_exceeded", failure_text(exc.message)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled"
         raise
@@ -116,6 +140,7 @@ async def answer(
         call = {"model": model, "messages": messages, "usage": usage, "origin": origin}
         call |= {"latency": time.monotonic() - started, "ttft": ttft, "error": error}
         html = await sync_to_async(finish)(message_id, "".join(parts), status, shown, call)
+        await reservation.arelease()  # the audit row counts the call from now on
         log.finish(html)
         loop = asyncio.get_running_loop()
         loop.call_later(FINISHED_LOG_TTL, _logs.pop, message_id, None)

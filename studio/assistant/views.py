@@ -77,7 +77,7 @@ async def _start_answer(request: HtmxHttpRequest, draft: Draft, user, form: AskF
         return exc.message
     except ValidationError as exc:  # the draft or the conversation holds what may not go
         return " ".join(exc.messages)
-    runner.launch(message.pk, messages=messages, origin=request_origin(request))
+    runner.launch(message.pk, messages=messages, origin=request_origin(request), user_id=user.pk)
     return ""
 
 

@@ -8,6 +8,7 @@ the upstream calls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -201,17 +202,41 @@ async def test_a_blocked_prompt_never_reaches_deepseek(sdk):
 
 @respx.mock
 async def test_an_exhausted_daily_budget_is_a_429(sdk, user, settings):
-    settings.AI_DAILY_TOKEN_BUDGET = 20
+    """Each call reserves its prompt and answer; the third no longer has room for an answer."""
+    from studio.api.limits import MIN_OUTPUT_TOKENS
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    budget = estimate_prompt_tokens(MESSAGES) + MIN_OUTPUT_TOKENS + 27
+    settings.AI_DAILY_TOKEN_BUDGET = budget
     route = respx.post(CHAT_URL).mock(return_value=completion())
 
     await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)  # 17 tokens
-    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)  # 34 ≥ 20
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)  # 34 used
     with pytest.raises(openai.RateLimitError) as caught:
         await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
 
-    assert caught.value.code == "daily_budget_exceeded" and "20 tokens" in caught.value.message
+    assert caught.value.code == "daily_budget_exceeded"
+    assert f"{budget} tokens" in caught.value.message
     assert int(caught.value.response.headers["retry-after"]) > 0
     assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_call_larger_than_the_budget_is_shortened_to_fit(sdk, user, settings):
+    """The review's 3,511-token call against a 3,000 budget: DeepSeek is asked for less."""
+    from django.core.cache import cache
+
+    from studio.api.limits import _reserved_key
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    settings.AI_DAILY_TOKEN_BUDGET = 3000
+    route = respx.post(CHAT_URL).mock(return_value=completion())
+
+    await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, max_tokens=3500)
+
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["max_tokens"] == 3000 - estimate_prompt_tokens(MESSAGES)
+    assert await cache.aget(_reserved_key(user.pk)) == 0  # released once audited
 
 
 @respx.mock
@@ -364,10 +389,16 @@ async def test_a_long_model_name_is_audited_cut_to_the_column(sdk):
 
 @pytest.mark.parametrize("stream", [True, False])
 @respx.mock
-async def test_a_hang_up_before_the_first_token_is_audited_as_cancelled(raw_key, stream):
+async def test_a_hang_up_before_the_first_token_is_audited_as_cancelled(
+    raw_key, user, settings, stream
+):
     """Thinking models can take minutes to the first token; a client that leaves meanwhile
     is a cancelled call (audited and counted), and DeepSeek's stream is closed."""
     from asgiref.testing import ApplicationCommunicator
+    from django.core.cache import cache
+
+    from studio.api.limits import _reserved_key
+    from studio.deepseek.pricing import estimate_prompt_tokens
 
     upstream_started, upstream_closed = asyncio.Event(), asyncio.Event()
 
@@ -408,6 +439,11 @@ async def test_a_hang_up_before_the_first_token_is_audited_as_cancelled(raw_key,
     await asyncio.wait_for(upstream_closed.wait(), 5)
     row = await AuditLog.objects.aget()
     assert (row.status, row.response) == ("cancelled", "")
+    # Counted: the prompt at least, and a non-streaming answer DeepSeek goes on to write whole.
+    prompt = estimate_prompt_tokens(MESSAGES)
+    assert row.prompt_tokens == prompt
+    assert row.completion_tokens == (0 if stream else settings.DEEPSEEK_MAX_TOKENS)
+    assert await cache.aget(_reserved_key(user.pk)) == 0
 
 
 @respx.mock
@@ -553,3 +589,43 @@ async def test_an_image_part_is_refused_as_text_only(sdk):
     assert error["param"] == "messages[0].content[1]"
     assert "text only" in error["message"] and "image_url" in error["message"]
     assert not await AuditLog.objects.aexists()
+
+
+@pytest.mark.parametrize("thinking", [{"type": ["x"]}, {"type": "maybe"}, {}, "enabled", [1]])
+async def test_a_malformed_thinking_is_a_json_4xx_not_a_500(raw_key, thinking):
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        body = {"model": "deepseek-flash", "messages": MESSAGES, "thinking": thinking}
+        headers = {"Authorization": f"Bearer {raw_key}"}
+        reply = await client.post(CHAT_URL_STUDIO, json=body, headers=headers)
+
+    assert reply.status_code == 422
+    assert reply.json()["error"]["param"] in ("thinking", "type")
+
+
+@respx.mock
+async def test_concurrent_calls_never_use_more_than_the_budget(sdk, user, settings):
+    """The review's 25 concurrent calls (billed 2.6x the budget): even when each answer uses
+    every token it may, the day's usage stays within the budget."""
+    from studio.api.limits import tokens_used_today
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    settings.AI_DAILY_TOKEN_BUDGET = 3000
+
+    def whole_answer(request):
+        body = json.loads(request.content)
+        prompt = estimate_prompt_tokens(body["messages"])
+        usage = {"prompt_tokens": prompt, "completion_tokens": body["max_tokens"]}
+        return completion(usage=usage | {"total_tokens": prompt + body["max_tokens"]})
+
+    respx.post(CHAT_URL).mock(side_effect=whole_answer)
+
+    async def ask():
+        with contextlib.suppress(openai.RateLimitError):  # refused: over the budget
+            await sdk.chat.completions.create(
+                model="deepseek-flash", messages=MESSAGES, max_tokens=300
+            )
+
+    await asyncio.gather(*(ask() for _ in range(25)))
+
+    assert 0 < await sync_to_async(tokens_used_today)(user) <= 3000

@@ -301,3 +301,25 @@ def test_the_whole_prompt_is_capped_too(client, draft, user, settings):
     html = response.content.decode()
     assert "The prompt is" in html and "the limit is 100" in html and ">Short?</textarea>" in html
     assert not AssistantMessage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_an_answer_is_capped_by_the_budget_left(async_client, draft, user, settings):
+    """The assistant's answer counts against the daily budget: DeepSeek is asked for no more
+    than the user has left, and the reservation is given back once it is audited."""
+    from django.core.cache import cache
+
+    from studio.api.limits import _reserved_key
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    settings.AI_DAILY_TOKEN_BUDGET = 1500
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Short."])))
+    await async_client.aforce_login(user)
+
+    await async_client.post(reverse("assistant:ask", args=[draft.pk]), {"question": "Q"})
+    await finish((await AssistantMessage.objects.alatest("pk")).pk)
+
+    sent = json.loads(route.calls.last.request.content)
+    assert estimate_prompt_tokens(sent["messages"]) + sent["max_tokens"] == 1500
+    assert await cache.aget(_reserved_key(user.pk)) == 0

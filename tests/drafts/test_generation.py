@@ -513,3 +513,37 @@ async def test_a_cache_that_cannot_answer_means_asking_deepseek(
     )
 
     assert route.call_count == 1 and (generation.status, generation.text) == ("done", "Asked.")
+
+
+@respx.mock
+async def test_a_generation_is_shortened_to_the_budget_left_and_releases_it(queued, user, settings):
+    """The daily budget is a cap: DeepSeek is asked for no more than the author has left."""
+    from django.core.cache import cache
+
+    from studio.api.limits import _reserved_key
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    prompt = estimate_prompt_tokens(queued.messages)
+    settings.AI_DAILY_TOKEN_BUDGET = prompt + 300
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Short."])))
+
+    generation = await _run(queued.pk)
+
+    assert generation.status == Generation.Status.DONE
+    assert json.loads(route.calls.last.request.content)["max_tokens"] == 300
+    assert await cache.aget(_reserved_key(user.pk)) == 0
+
+
+@respx.mock
+async def test_a_generation_with_no_budget_left_fails_without_asking_deepseek(
+    queued, user, settings
+):
+    """The view checked the budget, but calls started meanwhile took what was left."""
+    settings.AI_DAILY_TOKEN_BUDGET = 100
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["No."])))
+
+    generation = await _run(queued.pk)
+
+    assert (generation.status, generation.error_code) == ("failed", "daily_budget_exceeded")
+    assert "daily budget of 100 tokens" in generation.error_message
+    assert route.call_count == 0

@@ -102,3 +102,24 @@ def test_a_batch_starts_once(experiment, user):
     with pytest.raises(InvalidExperiment):
         start_batch(batch=batch, origin={})
     assert DBTaskResult.objects.count() == 1
+
+
+@respx.mock
+def test_a_batch_never_asks_for_more_than_the_daily_budget(experiment, user, settings):
+    """A row's variants run at once: the first holds all that is left (its answer shortened
+    to fit), the other finds no room and fails with the budget's message."""
+    from studio.deepseek.pricing import estimate_prompt_tokens
+
+    route = respx.post(CHAT_URL).mock(side_effect=_answer)
+    batch = make_batch(experiment, user)
+    settings.AI_DAILY_TOKEN_BUDGET = 2000
+    start_batch(batch=batch, origin=ORIGIN)
+    run_worker()
+
+    asked = [json.loads(call.request.content) for call in route.calls]
+    held = [estimate_prompt_tokens(body["messages"]) + body["max_tokens"] for body in asked]
+    assert held == [2000, 2000 - 17]  # the first row's call used 17 tokens
+    batch.refresh_from_db()
+    assert batch.failed_count == 2
+    refused = Generation.objects.filter(error_code="daily_budget_exceeded")
+    assert refused.count() == 2 and "daily budget" in refused.first().error_message

@@ -96,3 +96,22 @@ def test_the_judge_scores_every_output_apart_from_the_votes(experiment, user, se
     assert AuditLog.objects.filter(generation_id__isnull=True, model="deepseek-v4-pro").count() == 4
     assert not Vote.objects.exists()  # a score is never a vote
     assert Batch.objects.get().status == Batch.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+def test_judging_stops_when_the_owners_budget_is_spent(experiment, user, settings):
+    """The judge's calls count against the batch owner's daily budget like any other."""
+    route = respx.post(CHAT_URL).mock(return_value=completion('{"score": 8, "reason": "Ok"}'))
+    batch = make_batch(experiment, user)
+    start_batch(batch=batch, origin={})
+    run_worker()
+    settings.AI_DAILY_TOKEN_BUDGET = 4 * 17 + 100  # the batch used 68: no room for a verdict
+    asked = route.call_count
+
+    start_judging(batch=batch, rubric="Names the product.")
+    run_worker()
+
+    batch.refresh_from_db()
+    assert batch.judge_status == "failed" and route.call_count == asked
+    assert AuditLog.objects.filter(status="over_budget", user=user).count() == 1

@@ -108,3 +108,37 @@ def test_htmx_gets_only_the_partial(client, user, upstream):
 def test_post_is_not_allowed(client, user):
     client.force_login(user)
     assert client.post(reverse("provider_status")).status_code == 405
+
+
+def test_one_check_of_deepseek_serves_every_viewer_for_a_while(client, user, other_user, upstream):
+    """Reloads (by anyone) within CHECK_TTL do not call DeepSeek again."""
+    from django.test import Client
+
+    client.force_login(user)
+    client.get(reverse("provider_status"))
+    client.get(reverse("provider_status"), headers={"HX-Request": "true"})
+    other = Client()
+    other.force_login(other_user)
+    other.get(reverse("provider_status"))
+
+    assert len(upstream.calls) == 2  # /models and /user/balance, once
+
+
+def test_the_provider_address_is_for_staff_only(client, user, upstream):
+    client.force_login(user)
+    assert API not in client.get(reverse("provider_status")).content.decode()
+
+    user.is_staff = True
+    user.save()
+    assert API in client.get(reverse("provider_status")).content.decode()
+
+
+def test_the_page_is_rate_limited_per_user(client, user, upstream, settings):
+    settings.RATELIMIT_ROUTES = {"provider_status": "2/m"}
+    client.force_login(user)
+    for _ in range(2):
+        assert client.get(reverse("provider_status")).status_code == 200
+
+    response = client.get(reverse("provider_status"))
+
+    assert response.status_code == 429 and int(response["Retry-After"]) >= 1
