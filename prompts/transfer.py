@@ -7,15 +7,25 @@ point at that version, and the name of the brand voice it includes (matched by n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import yaml
+from django.utils.translation import gettext as _
 
 from .actions import InvalidTemplate, import_template
 from .models import PromptTemplate
 
 FORMATS = ("json", "yaml")
+# An export nests list > template > variables > variable > choices > value: six levels. 20
+# leaves room for hand-written files and stops a deeply nested document long before Python's
+# recursion limit (the JSON decoder and PyYAML's composer both recurse per level).
+MAX_DEPTH = 20
+# The ten-template demo library is 13 KB; 2 MB holds a hundred such libraries, or a dozen
+# templates whose prompts are at PROMPT_MAX_CHARS (100,000 characters).
+MAX_BYTES = 2 * 1024 * 1024
 FIELDS = ("slug", "name", "purpose", "description")
 VERSION_FIELDS = (
     "system_prompt",
@@ -53,12 +63,78 @@ def dumps(templates: Iterable[PromptTemplate], fmt: str = "json") -> str:
     raise ValueError(f"Unknown format {fmt!r}: use json or yaml.")
 
 
-def loads(text: str, fmt: str = "json") -> list[dict[str, Any]]:
-    """Parse an export; a clear InvalidTemplate for anything that is not a list of templates."""
+def too_large() -> InvalidTemplate:
+    return InvalidTemplate(
+        _("The file is too large (at most %(max)s KB).") % {"max": MAX_BYTES // 1024}
+    )
+
+
+def too_deep() -> InvalidTemplate:
+    return InvalidTemplate(_("Nested too deeply (at most %(max)s levels).") % {"max": MAX_DEPTH})
+
+
+class BoundedYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, and with a depth bound.
+
+    ``safe_load`` shares an alias's node, so a 460-byte "billion laughs" loads small and
+    explodes later when the data is copied or turned into text; an export never has them.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise InvalidTemplate(
+                _("Aliases and anchors are not supported in YAML imports (line %(line)s).")
+                % {"line": event.start_mark.line + 1}
+            )
+        # As in JSON, MAX_DEPTH collections, one inside the other; a value may sit in the last.
+        if self.depth >= MAX_DEPTH and not isinstance(event, yaml.ScalarEvent):
+            raise too_deep()
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+# A JSON string, or an unterminated one to the end: always a match, so ``sub`` is linear.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+\\?(?:"|\Z)', re.DOTALL)
+# Per byte: +1 opens a level, -1 closes one (UTF-8 never uses these bytes inside a character).
+_STEPS = np.zeros(256, dtype=np.int8)
+_STEPS[[ord("["), ord("{")]], _STEPS[[ord("]"), ord("}")]] = 1, -1
+
+
+def check_json_depth(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before the (recursive) decoder sees it.
+
+    Strings removed, the brackets' running sum: linear, in C and numpy, no recursion.
+    """
+    code = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass")
+    steps = _STEPS[np.frombuffer(code, dtype=np.uint8)]
+    if steps.size and np.cumsum(steps, dtype=np.int32).max() > MAX_DEPTH:
+        raise too_deep()
+
+
+def parse(text: str, fmt: str = "json") -> Any:
+    """The document in ``text``, refused when over MAX_BYTES, too deep, or (YAML) aliased."""
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise too_large()
     try:
-        items = yaml.safe_load(text) if fmt == "yaml" else json.loads(text)
+        if fmt == "yaml":
+            return yaml.load(text, Loader=BoundedYamlLoader)
+        check_json_depth(text)
+        return json.loads(text)
+    except InvalidTemplate:
+        raise
     except (ValueError, yaml.YAMLError) as error:
         raise InvalidTemplate(f"Not valid {fmt.upper()}: {error}") from error
+
+
+def loads(text: str, fmt: str = "json") -> list[dict[str, Any]]:
+    """Parse an export; a clear InvalidTemplate for anything that is not a list of templates."""
+    items = parse(text, fmt)
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
