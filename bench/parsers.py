@@ -1,9 +1,9 @@
 """How fast, and in how much memory, hostile import documents are refused.
 
-``python -m bench.parsers`` (no network, no database: every document is refused before the
-import writes anything). Prints one line per document: its size, what the import said, the
-time it took and the process's peak RSS after it (Django loaded), so the review's "a clear
-error within a second, the process under 300 MB" has a figure.
+``python -m bench.parsers`` (no network, no database: ``loads()``, the import's parsing and
+checks, which refuse before the import writes anything). Prints one line per document: its
+size, what ``loads()`` said, the time it took and the process's peak RSS after it (Django
+loaded), so the review's "a clear error within a second, under 300 MB" has a figure.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
+def _long_export() -> str:
+    import yaml
+
+    prompt = {"system_prompt": "Write well. " * 8000, "user_prompt": "Hello {{ x }}\n" * 2000}
+    items = [
+        {"slug": f"t{i}", "name": "T", "purpose": "copy", **prompt, "variables": [{"name": "x"}]}
+        for i in range(15)
+    ]
+    return yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     os.environ.setdefault("DEBUG", "1")
@@ -24,7 +35,7 @@ def main() -> None:
 
     django.setup()
     from prompts.actions import InvalidTemplate
-    from prompts.transfer import MAX_BYTES, import_text
+    from prompts.transfer import MAX_BYTES, loads
     from tests.prompts.hostile_documents import billion_laughs, nested_json, nested_yaml
 
     cases = [
@@ -33,14 +44,15 @@ def main() -> None:
         ("YAML nested 5,000 deep", nested_yaml(5_000), "yaml"),
         ("JSON, 2 MB of [] pairs (refused: not templates)", "[" + "[]," * 699_000 + "[]]", "json"),
         ("JSON, 2 MB of short strings", "[" + '"",' * 699_000 + "1]", "json"),
+        ("YAML, 2 MB of tiny values", "[" + "1," * 1_000_000 + "1]", "yaml"),
+        ("YAML, a 2 MB export of 15 long templates", _long_export(), "yaml"),
         ("JSON over the size cap", "[" + " " * MAX_BYTES + "]", "json"),
     ]
     print(f"baseline peak RSS (Django loaded): {_peak_rss_mb():.0f} MB")  # noqa: T201
     for name, text, fmt in cases:
         started = time.perf_counter()
         try:
-            import_text(text, fmt)
-            outcome = "imported (!)"
+            outcome = f"parsed: {len(loads(text, fmt))} template(s)"
         except InvalidTemplate as error:
             outcome = str(error)
         elapsed = time.perf_counter() - started

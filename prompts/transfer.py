@@ -26,6 +26,11 @@ MAX_DEPTH = 20
 # The ten-template demo library is 13 KB; 2 MB holds a hundred such libraries, or a dozen
 # templates whose prompts are at PROMPT_MAX_CHARS (100,000 characters).
 MAX_BYTES = 2 * 1024 * 1024
+# Values (strings, numbers, lists, mappings) in a YAML file: a demo template has about 85, so
+# this is some 500 templates. It bounds the parse time of many tiny values (2 MB of them
+# would take seconds to build), which the size cap alone does not.
+MAX_NODES = 50_000
+MAX_TEMPLATES = 500
 FIELDS = ("slug", "name", "purpose", "description")
 VERSION_FIELDS = (
     "system_prompt",
@@ -69,34 +74,42 @@ def too_large() -> InvalidTemplate:
     )
 
 
+def too_many_values() -> InvalidTemplate:
+    return InvalidTemplate(_("Too many values (at most %(max)s).") % {"max": MAX_NODES})
+
+
 def too_deep() -> InvalidTemplate:
     return InvalidTemplate(_("Nested too deeply (at most %(max)s levels).") % {"max": MAX_DEPTH})
 
 
-class BoundedYamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without anchors and aliases, and with a depth bound.
+# libyaml (in PyYAML's wheels) when present: the pure-Python parser takes seconds per MB.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    ``safe_load`` shares an alias's node, so a 460-byte "billion laughs" loads small and
-    explodes later when the data is copied or turned into text; an export never has them.
+
+def check_yaml_events(text: str) -> None:
+    """Refuse anchors and aliases, nesting over MAX_DEPTH and over MAX_NODES values, from the
+    parser's events, before anything is composed or built (stopping at the first one).
+
+    ``safe_load`` shares an alias's node, so a 434-byte "billion laughs" loads small and
+    explodes when the data is copied or turned into text; an export never has them.
     """
-
-    depth = 0
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=YAML_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise InvalidTemplate(
                 _("Aliases and anchors are not supported in YAML imports (line %(line)s).")
                 % {"line": event.start_mark.line + 1}
             )
-        # As in JSON, MAX_DEPTH collections, one inside the other; a value may sit in the last.
-        if self.depth >= MAX_DEPTH and not isinstance(event, yaml.ScalarEvent):
-            raise too_deep()
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise too_many_values()
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise too_deep()
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 # A JSON string, or an unterminated one to the end: always a match, so ``sub`` is linear.
@@ -118,17 +131,21 @@ def check_json_depth(text: str) -> None:
 
 
 def parse(text: str, fmt: str = "json") -> Any:
-    """The document in ``text``, refused when over MAX_BYTES, too deep, or (YAML) aliased."""
+    """The document in ``text``; refused over MAX_BYTES or MAX_DEPTH, and (YAML) with
+    aliases or over MAX_NODES values, before the document is built."""
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise too_large()
     try:
         if fmt == "yaml":
-            return yaml.load(text, Loader=BoundedYamlLoader)
+            check_yaml_events(text)
+            return yaml.load(text, Loader=YAML_LOADER)
         check_json_depth(text)
         return json.loads(text)
     except InvalidTemplate:
         raise
     except (ValueError, yaml.YAMLError) as error:
+        if getattr(error, "problem", None) == "exceeded maximum nesting depth":
+            raise too_deep() from error  # libyaml's own bound (1,000), met while scanning ahead
         raise InvalidTemplate(f"Not valid {fmt.upper()}: {error}") from error
 
 
@@ -139,6 +156,10 @@ def loads(text: str, fmt: str = "json") -> list[dict[str, Any]]:
         items = [items]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InvalidTemplate("Expected a list of templates.")
+    if len(items) > MAX_TEMPLATES:  # one import is one transaction: keep it short
+        raise InvalidTemplate(
+            _("Too many templates in one file (at most %(max)s).") % {"max": MAX_TEMPLATES}
+        )
     required = {"slug", "name", "purpose", "system_prompt", "user_prompt"}
     for item in items:
         if missing := sorted(required - item.keys()):

@@ -8,7 +8,15 @@ from django.core.management import CommandError, call_command
 
 from prompts.actions import InvalidTemplate, move_label, save_brand_voice, save_version
 from prompts.models import PromptTemplate
-from prompts.transfer import MAX_BYTES, MAX_DEPTH, dumps, import_text, loads
+from prompts.transfer import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_TEMPLATES,
+    dumps,
+    import_text,
+    loads,
+)
 from studio.workspaces.actions import create_workspace
 from tests.prompts.hostile_documents import billion_laughs, nested_json, nested_yaml
 
@@ -195,6 +203,19 @@ def test_the_depth_bound_is_the_same_in_json_and_yaml(fmt):
         loads(nested_json(MAX_DEPTH), fmt)
     with pytest.raises(InvalidTemplate, match="Nested too deeply"):
         loads(nested_json(MAX_DEPTH + 1), fmt)
+
+
+def test_a_yaml_file_of_many_tiny_values_is_refused_by_count():
+    """Size alone does not bound YAML's parse time: 2 MB of one-character values would."""
+    text = "[" + ",".join(["1"] * (MAX_NODES + 1)) + "]"
+
+    with pytest.raises(InvalidTemplate, match=f"Too many values \\(at most {MAX_NODES}\\)"):
+        loads(text, "yaml")
+
+
+def test_one_file_holds_at_most_max_templates(db):
+    with pytest.raises(InvalidTemplate, match=f"Too many templates in one file .*{MAX_TEMPLATES}"):
+        import_text(json.dumps([{}] * (MAX_TEMPLATES + 1)))
 
 
 def test_brackets_inside_json_strings_are_text_not_depth():
