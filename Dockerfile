@@ -17,11 +17,15 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 FROM python:3.12-slim AS app
 # PROMETHEUS_MULTIPROC_DIR: each worker writes its metrics there and /metrics sums them all
 # (emptied by the entry command before the workers start; docker-compose.yml mounts a tmpfs).
+# FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For/-Proto uvicorn believes (addresses or
+# networks, comma-separated). Empty: none, so a client cannot pick the address that rate limits
+# and the audit log see; set it to your TLS proxy's address (README, Deploying).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     STATIC_MANIFEST=true \
     WEB_CONCURRENCY=2 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
+    FORWARDED_ALLOW_IPS=""
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
 COPY --from=build /wheels /wheels
@@ -43,4 +47,4 @@ USER 1000:1000
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && python -m studio.audit.multiproc && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips='*' --lifespan on"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && python -m studio.audit.multiproc && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS}\" --lifespan on"]

@@ -3,26 +3,68 @@
 The DOCX is built from markdown-it's token stream, the same parser the pages use, so what a
 reader sees in the studio is what Word shows: headings, paragraphs, bold/italic/code runs,
 bullet and numbered lists, quotes, code blocks and tables.
+
+Every reader may export, so a DOCX is bounded: in linear time (python-docx's by-index and
+by-name lookups re-walk the document, so they are avoided), under caps on its size and table
+cells, and within a time budget; over any of them the reader gets ``ExportRefused``'s message
+instead of a half file. The Markdown export is always there and holds everything.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import time
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.shared import Pt
+from docx.oxml.table import CT_Tbl
+from docx.shared import Emu, Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import rendering
 from .models import DraftVersion
 
 _parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+# Filled in linear time, a python-docx cell costs about 60 µs of CPU (bench/exports.py: 5,000
+# cells 0.3 s; 20,000 in one table 1.3 s, or in 10,000 small tables 3.4 s). 20,000 cells is
+# four times the 5,000 of a long report table and keeps any table within a few seconds. The
+# document's size is capped by the pages' own Markdown cap (rendering.MAX_MARKDOWN_CHARS,
+# 1 MB), which keeps the parse to about a second.
+MAX_DOCX_CELLS = 20_000
+# CPU seconds of its thread one DOCX may use before it is abandoned, checked between blocks
+# and table rows. 1 MB of prose takes about 6 s and the largest table 1–3 s, so the budget
+# stops only documents of very many tiny blocks (1 MB of one-word list items would need
+# about 30 s), and a departed client no longer keeps a thread busy for minutes. CPU time, not
+# wall time: the same document exports, or does not, however busy the server is.
+TIME_BUDGET_SECONDS = 15.0
+_CELLS = {"th_open", "td_open"}
+# What XML 1.0 cannot hold (lxml refuses it): C0 controls but tab, LF and CR; surrogates; the
+# two non-characters U+FFFE and U+FFFF. A model (or a paste) can produce any of them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class ExportRefused(Exception):
+    """This version cannot be exported in this format; ``message`` says why, for the user."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids."""
+    return _XML_ILLEGAL.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -50,27 +92,73 @@ def export_version(version: DraftVersion, fmt: str) -> Export:
 
 
 def markdown_to_docx(text: str, *, title: str = "") -> bytes:
+    """The DOCX of ``text``; ExportRefused when it is over a cap or over the time budget."""
+    deadline = time.thread_time() + TIME_BUDGET_SECONDS
+    text = xml_safe(text or "")
+    if rendering.too_long(text):
+        raise ExportRefused(
+            _(
+                "This version is too long for a Word file (%(size)s characters; the limit is "
+                "%(limit)s). Export it as Markdown or HTML instead."
+            )
+            % {"size": f"{len(text):,}", "limit": f"{rendering.MAX_MARKDOWN_CHARS:,}"}
+        )
+    tokens = _parser.parse(text)
+    cells = sum(1 for token in tokens if token.type in _CELLS)
+    if cells > MAX_DOCX_CELLS:
+        raise ExportRefused(
+            _(
+                "This version has %(cells)s table cells; Word files are made of versions with "
+                "up to %(limit)s. Export it as Markdown or HTML instead."
+            )
+            % {"cells": f"{cells:,}", "limit": f"{MAX_DOCX_CELLS:,}"}
+        )
     document = Document()
-    document.core_properties.title = title
-    _Writer(document).write(_parser.parse(text or ""))
+    document.core_properties.title = xml_safe(title)
+    _Writer(document, deadline).write_all(tokens)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
+def _over_budget() -> ExportRefused:
+    return ExportRefused(
+        _(
+            "Making the Word file took longer than %(seconds)s seconds of processing, so it "
+            "was stopped. Export it as Markdown or HTML instead."
+        )
+        % {"seconds": f"{TIME_BUDGET_SECONDS:g}"}
+    )
+
+
 class _Writer:
     """Walks markdown-it block tokens and writes paragraphs; inline tokens become runs."""
 
-    def __init__(self, document: DocxDocument) -> None:
+    def __init__(self, document: DocxDocument, deadline: float) -> None:
         self.doc = document
+        self.deadline = deadline
+        self.style_ids: dict[str, str] = {}
+        # python-docx adds each block before the section properties that end the body, which
+        # it finds by scanning every block already there: quadratic in a long document (800
+        # KB of prose ran out of a 20 s budget, 10,000 small tables took 21 s of CPU). New
+        # blocks go before this empty paragraph instead, in constant time; it is taken out
+        # when the document is written.
+        self.end = document.add_paragraph()
+        section = document.sections[-1]
+        self.width = Emu(section.page_width - section.left_margin - section.right_margin)
         self.lists: list[str] = []  # "bullet" / "ordered", innermost last
         self.quote = 0
         self.table: list[list[list[Token]]] | None = None
         self.row: list[list[Token]] = []
         self.pending_heading: int | None = None
 
+    def write_all(self, tokens: list[Token]) -> None:
+        self.write(tokens)
+        self.end._p.getparent().remove(self.end._p)
+
     def write(self, tokens: list[Token]) -> None:
         for token in tokens:
+            self._check_time()
             handler = getattr(self, f"_{token.type}", None)
             if handler:
                 handler(token)
@@ -110,13 +198,13 @@ class _Writer:
         self.table = None
         if not rows:
             return
-        width = max(len(r) for r in rows)
-        table = self.doc.add_table(rows=len(rows), cols=width)
-        table.style = "Table Grid"
-        for r, row in enumerate(rows):
-            for c, cell_tokens in enumerate(row):
-                paragraph = table.cell(r, c).paragraphs[0]
-                self._runs(paragraph, cell_tokens, bold=r == 0)
+        table = self._table(len(rows), max(len(r) for r in rows))
+        # One pass over the rows, each row's cells read once: table.cell(r, c) rebuilds the
+        # list of every cell of the table on each call (quadratic: 5,000 cells took minutes).
+        for r, (row_tokens, row) in enumerate(zip(rows, table.rows, strict=True)):
+            self._check_time()
+            for cell_tokens, cell in zip(row_tokens, row.cells, strict=False):
+                self._runs(cell.paragraphs[0], cell_tokens, bold=r == 0)
 
     def _inline(self, token: Token) -> None:
         if self.table is not None:
@@ -125,19 +213,48 @@ class _Writer:
         level = self.pending_heading
         if level is not None:
             self.pending_heading = None
-            paragraph = self.doc.add_heading(level=min(level, 9))
+            paragraph = self._paragraph(f"Heading {min(level, 9)}")
         elif self.lists:
             style = "List Bullet" if self.lists[-1] == "bullet" else "List Number"
             depth = min(len(self.lists), 3)
-            paragraph = self.doc.add_paragraph(style=style if depth == 1 else f"{style} {depth}")
+            paragraph = self._paragraph(style if depth == 1 else f"{style} {depth}")
         elif self.quote:
-            paragraph = self.doc.add_paragraph(style="Quote")
+            paragraph = self._paragraph("Quote")
         else:
-            paragraph = self.doc.add_paragraph()
+            paragraph = self._paragraph()
         self._runs(paragraph, token.children or [])
 
+    def _paragraph(self, style: str = "") -> Paragraph:
+        """A new paragraph in ``style``.
+
+        python-docx resolves a style given by name (or object) by scanning every style of the
+        document for the default one, on each paragraph: most of a long document's time. The
+        id is looked up once per name here and set on the paragraph's properties directly.
+        """
+        paragraph = self.end.insert_paragraph_before()
+        if style:
+            paragraph._p.style = self._style_id(style)
+        return paragraph
+
+    def _table(self, rows: int, cols: int) -> Table:
+        """A new table in the Table Grid style: Document.add_table's, in constant time (the
+        same scan for the body's end as for paragraphs, and the same style lookup)."""
+        tbl = CT_Tbl.new_tbl(rows, cols, self.width)
+        self.end._p.addprevious(tbl)
+        tbl.tblStyle_val = self._style_id("Table Grid")
+        return Table(tbl, self.doc)
+
+    def _style_id(self, name: str) -> str:
+        if name not in self.style_ids:
+            self.style_ids[name] = self.doc.styles[name].style_id
+        return self.style_ids[name]
+
+    def _check_time(self) -> None:
+        if time.thread_time() > self.deadline:
+            raise _over_budget()
+
     def _fence(self, token: Token) -> None:
-        paragraph = self.doc.add_paragraph()
+        paragraph = self._paragraph()
         run = paragraph.add_run(token.content.rstrip("\n"))
         run.font.name = "Courier New"
         run.font.size = Pt(9)
@@ -145,7 +262,7 @@ class _Writer:
     _code_block = _fence
 
     def _hr(self, token: Token) -> None:
-        self.doc.add_paragraph("* * *")
+        self._paragraph().add_run("* * *")
 
     def _runs(self, paragraph, children: list[Token], *, bold: bool = False) -> None:
         strong, em, strike = bold, False, False
@@ -169,6 +286,12 @@ class _Writer:
                 paragraph.add_run(" ")
             elif kind in {"text", "code_inline"}:
                 run = paragraph.add_run(child.content)
-                run.bold, run.italic, run.font.strike = strong or None, em or None, strike or None
+                # Only what is on: setting None still adds an empty properties element.
+                if strong:
+                    run.bold = True
+                if em:
+                    run.italic = True
+                if strike:
+                    run.font.strike = True
                 if kind == "code_inline":
                     run.font.name = "Courier New"

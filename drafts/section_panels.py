@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import rendering
 from .models import Draft, DraftVersion, Generation, Suggestion
-from .rendering import render_markdown
 from .rewrites import headlines
 from .sections import Section, block_end, outline
 from .suggestions import Hunk, segments
@@ -76,8 +76,9 @@ def section_context(
     """Sections of the shown version and the draft's open suggestions, for the panel."""
     if shown is None:
         return {}
-    text = shown.text
-    sections = outline(text)
+    sections, preamble_html, section_html = rendering.cached(
+        shown, "sections", lambda: _rendered_sections(shown.text)
+    )
     open_ = open_suggestions(draft)
     in_place = {
         s.section_index: s
@@ -90,7 +91,7 @@ def section_context(
     rows = [
         SectionRow(
             section=section,
-            html=render_markdown(text[section.start : section.end]),
+            html=section_html[section.index],
             live=live_for(in_place[section.index], section.index)
             if section.index in in_place
             else None,
@@ -101,11 +102,23 @@ def section_context(
     items = [_item(s) for s in open_ if s not in in_place.values()]
     return {
         "sections": rows,
-        "preamble_html": render_markdown(text[: sections[0].start]) if sections else "",
+        "preamble_html": preamble_html,
         "suggestions": items,
         "latest_number": latest_number,
         "rewrite_languages": list(Suggestion.LANGUAGES.items()),
     }
+
+
+def _rendered_sections(text: str) -> tuple[list[Section], str, list[str]]:
+    """The outline of ``text``, its preamble's HTML and each section's (none when the text is
+    too long to format: the page then shows all of it as plain text)."""
+    if rendering.too_long(text):
+        return [], "", []
+    sections = outline(text)
+    if not sections:
+        return [], "", []
+    preamble = rendering.render_markdown(text[: sections[0].start])
+    return sections, preamble, [rendering.render_markdown(text[s.start : s.end]) for s in sections]
 
 
 def _item(suggestion: Suggestion) -> SuggestionItem:

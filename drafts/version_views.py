@@ -17,13 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prompts.models import Experiment, PromptTemplate, Variant
+from studio.api.middleware import limit_reads
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from . import actions
 from .diffs import diff_texts
-from .exports import FORMATS, export_version
+from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
@@ -33,6 +34,7 @@ LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"
 COMPARE = "drafts/draft_compare.html"
 SHARED = "drafts/shared.html"
+EXPORT_REFUSED = "drafts/export_refused.html"
 PAGE_SIZE = 20
 
 
@@ -178,12 +180,18 @@ def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@limit_reads
 def export(request: HtmxHttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:
-    """Download a version as Markdown, sanitized HTML or DOCX."""
+    """Download a version as Markdown, sanitized HTML or DOCX (or a page saying why not)."""
     if fmt not in FORMATS:
         raise Http404("No such export format.")
     draft = _draft(request, pk)
-    file = export_version(get_object_or_404(draft.versions, number=number), fmt)
+    version = get_object_or_404(draft.versions, number=number)
+    try:
+        file = export_version(version, fmt)
+    except ExportRefused as refused:
+        context = {"draft": draft, "version": version, "message": refused.message}
+        return render(request, EXPORT_REFUSED, context, status=422)
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = content_disposition_header(True, file.filename)
     return response
@@ -215,6 +223,7 @@ def revoke_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @login_not_required
 @require_GET
+@limit_reads
 def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """What a reviewer sees through a share link: one version, read-only; revoked is 404."""
     link = get_object_or_404(

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from .forms import validate_variables
 from .models import (
     BrandVoice,
     BrandVoiceVersion,
@@ -17,6 +16,7 @@ from .models import (
     PromptTemplate,
     TemplateVersion,
 )
+from .schema import InvalidTemplate, TemplateData, VersionData, check_template
 
 VERSIONED_FIELDS = (
     "system_prompt",
@@ -27,10 +27,6 @@ VERSIONED_FIELDS = (
     "temperature",
     "max_tokens",
 )
-
-
-class InvalidTemplate(ValueError):
-    """A template definition whose prompts and variables do not fit together."""
 
 
 def _version_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -46,12 +42,10 @@ def _version_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check(data: dict[str, Any]) -> None:
-    problems = validate_variables(
-        data.get("variables") or [], data["system_prompt"], data["user_prompt"]
-    )
-    if problems:
-        raise InvalidTemplate(f"{data.get('slug') or data.get('name')}: " + " ".join(problems))
+def _check(data: dict[str, Any], schema: type[VersionData] = VersionData) -> None:
+    """Refuse, with :class:`InvalidTemplate` naming each problem, data the schema does not
+    accept: nothing is written from a ``max_length`` of ``"abc"`` or a dict for a name."""
+    check_template(data, schema)
 
 
 def _unique_slug(workspace, wanted: str) -> str:
@@ -139,7 +133,7 @@ def import_template(
     ``labels`` (a list of names) and ``brand_voice`` (a voice name in the workspace) follow
     the imported version.
     """
-    _check(data)
+    _check(data, TemplateData)
     template, _ = PromptTemplate.objects.select_for_update().get_or_create(
         workspace=workspace,
         slug=data["slug"],

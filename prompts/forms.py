@@ -8,18 +8,23 @@ from typing import Any
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.db import models
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
-    BRAND_VOICE,
     BrandVoice,
     BrandVoiceVersion,
     Experiment,
     PromptTemplate,
     TemplateVersion,
 )
-from .rendering import placeholders
+from .schema import (
+    MAX_TOKENS,
+    Variable,
+    usable_variables,
+    variables_problems,
+    version_problems,
+)
 
 # Built-in choice lists for the typed variables that need no author-provided choices.
 TONES = ["friendly", "professional", "playful", "bold", "empathetic", "authoritative"]
@@ -34,45 +39,11 @@ AUDIENCES = [
     "designers",
     "decision-makers",
 ]
-# "brand_voice": pick one of the workspace's brand voices; its newest text fills the variable.
-VARIABLE_TYPES = {
-    "text",
-    "textarea",
-    "choice",
-    "number",
-    "tone",
-    "language",
-    "audience",
-    "brand_voice",
-}
 
 
 def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str]:
     """Problems with a variable list and the prompt texts using it (empty when valid)."""
-    problems: list[str] = []
-    if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
-        return ["Variables must be a list of objects, each with at least a name."]
-    names = [v.get("name", "") for v in variables]
-    for var in variables:
-        if not str(var.get("name", "")).isidentifier():
-            problems.append(f"Variable name {var.get('name')!r} is not a valid identifier.")
-        if var.get("type", "text") not in VARIABLE_TYPES:
-            problems.append(f"Variable {var.get('name')!r} has unknown type {var.get('type')!r}.")
-        if var.get("type") == "choice" and not var.get("choices"):
-            problems.append(f"Choice variable {var.get('name')!r} needs choices.")
-        choices = var.get("choices")
-        if choices is not None and (
-            not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)
-        ):
-            problems.append(f"Variable {var.get('name')!r}: choices must be a list of texts.")
-    if len(set(names)) != len(names):
-        problems.append("Variable names must be unique.")
-    if BRAND_VOICE in names:
-        problems.append(f"{BRAND_VOICE!r} is reserved: it is filled from the brand voice.")
-    for text in texts:
-        for name in sorted(placeholders(text) - set(names) - {BRAND_VOICE}):
-            problems.append(f"The prompt uses {{{{ {name} }}}} but no such variable is declared.")
-    return problems
+    return variables_problems(variables, *texts)
 
 
 class SuggestionsInput(forms.TextInput):
@@ -121,31 +92,28 @@ class BrandVoiceChoiceField(forms.ChoiceField):
         return version.text if version else ""
 
 
-def _field_for(var: dict[str, Any], version: TemplateVersion, workspace=None) -> forms.Field:
-    kind = var.get("type", "text")
+def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms.Field:
+    kind = var.type
     common: dict[str, Any] = {
-        "label": var.get("label") or var["name"].replace("_", " ").capitalize(),
-        "required": var.get("required", True),
-        "help_text": var.get("help", ""),
-        "initial": var.get("default"),
+        "label": var.field_label(),
+        "required": var.required,
+        "help_text": var.help,
+        "initial": var.default,
     }
     if kind == "number":
-        return forms.IntegerField(min_value=var.get("min"), max_value=var.get("max"), **common)
+        return forms.IntegerField(min_value=var.min, max_value=var.max, **common)
     if kind in {"choice", "tone", "language"}:
-        options = var.get("choices") or (TONES if kind == "tone" else LANGUAGES)
+        options = var.choices or (TONES if kind == "tone" else LANGUAGES)
         return forms.ChoiceField(choices=[(o, o) for o in options], **common)
     if kind == "audience":
-        widget = SuggestionsInput(var.get("choices") or AUDIENCES, attrs={"autocomplete": "off"})
-        return forms.CharField(max_length=var.get("max_length", 300), widget=widget, **common)
+        widget = SuggestionsInput(var.choices or AUDIENCES, attrs={"autocomplete": "off"})
+        return forms.CharField(max_length=var.text_length(), widget=widget, **common)
     if kind == "brand_voice":
         return BrandVoiceChoiceField(workspace=workspace, version=version, **common)
     if kind == "textarea":
-        return forms.CharField(
-            max_length=var.get("max_length", 4000),
-            widget=forms.Textarea(attrs={"rows": 5}),
-            **common,
-        )
-    return forms.CharField(max_length=var.get("max_length", 300), **common)
+        widget = forms.Textarea(attrs={"rows": 5})
+        return forms.CharField(max_length=var.text_length(), widget=widget, **common)
+    return forms.CharField(max_length=var.text_length(), **common)
 
 
 class TemplateForm(forms.Form):
@@ -156,8 +124,9 @@ class TemplateForm(forms.Form):
         template's own workspace; pass it for a shared library template)."""
         super().__init__(*args, **kwargs)
         self.version = version
-        for var in version.variables:
-            self.fields[var["name"]] = _field_for(var, version, workspace)
+        # Through the schema: a version saved before it with a bad option still gets a form.
+        for var in usable_variables(version.variables):
+            self.fields[var.name] = _field_for(var, version, workspace)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
 
@@ -246,7 +215,7 @@ class TemplateEditForm(forms.Form):
     thinking = forms.BooleanField(label=_("Thinking mode"), required=False)
     temperature = forms.FloatField(label=_("Temperature"), min_value=0, max_value=2, required=False)
     max_tokens = forms.IntegerField(
-        label=_("Max tokens"), min_value=1, max_value=65_536, required=False
+        label=_("Max tokens"), min_value=1, max_value=MAX_TOKENS, required=False
     )
     note = forms.CharField(label=_("What changed"), max_length=200, required=False)
 
@@ -260,7 +229,7 @@ class TemplateEditForm(forms.Form):
             self.fields["follow_voice"].label = _(
                 "Use %(voice)s's newest text (the latest version pins v%(n)s, the text an "
                 "experiment's winner was tested with)"
-            ) % {"voice": escape(pinned.voice.name), "n": pinned.number}  # crispy: label|safe
+            ) % {"voice": pinned.voice.name, "n": pinned.number}  # escaped where rendered
         else:
             del self.fields["follow_voice"]
         self.helper = FormHelper()
@@ -269,10 +238,9 @@ class TemplateEditForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
-            for problem in validate_variables(
-                cleaned["variables"], cleaned["system_prompt"], cleaned["user_prompt"]
-            ):
-                self.add_error("variables", problem)
+            # The same schema as import: a problem goes to its field (variables' to theirs).
+            for field, problem in version_problems(cleaned):
+                self.add_error(field if field in self.fields else "variables", problem)
         return cleaned
 
     @classmethod

@@ -23,7 +23,8 @@ from .actions import (
 from .diff import version_diff
 from .evidence import Evidence
 from .forms import BrandVoiceForm, ImportForm, TemplateEditForm
-from .models import PRODUCTION, BrandVoice, PromptTemplate
+from .models import BrandVoice, PromptTemplate
+from .schema import LABEL_NAMES
 from .transfer import FORMATS, MAX_BYTES, dumps, guess_format, import_text
 
 LIBRARY = "prompts/template_list.html"
@@ -31,7 +32,6 @@ DETAIL = "prompts/template_detail.html"
 EDIT = "prompts/template_edit.html"
 VOICES = "prompts/voice_list.html"
 VOICE = "prompts/voice_detail.html"
-LABEL_NAMES = [PRODUCTION, "staging"]
 
 
 def _workspace(request: HttpRequest, ws: int) -> Workspace:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.http import HttpRequest, HttpResponse
 from django.middleware import common, csp, locale
 from django.utils.deprecation import MiddlewareMixin
 
@@ -35,3 +36,21 @@ AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
 LoginRequiredMiddleware = _sync_only(auth.LoginRequiredMiddleware)
 MessageMiddleware = _sync_only(messages.MessageMiddleware)
 ContentSecurityPolicyMiddleware = _sync_only(csp.ContentSecurityPolicyMiddleware)
+
+
+class PrivatePagesMiddleware(MiddlewareMixin):
+    """``Cache-Control: private, no-store`` on every answer to a signed-in user.
+
+    A signed-in page shows that user's work: no shared cache (a proxy, a CDN) may keep it, and
+    the browser should not keep it on disk for the next person at the machine to bring back
+    with Back. A response that set its own Cache-Control (the SSE streams, ``never_cache``
+    pages) keeps it; public pages and static files (served before this chain) are left alone.
+    """
+
+    async_capable = False
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response

@@ -63,6 +63,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class QuietRefusal(logging.Filter):
+    """Logs a refused request (a bad Host header: scanners send thousands) as one WARNING
+    line without a traceback, instead of Django's ERROR, which pages whoever watches errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return True
+
+
 class RequestLogMiddleware:
     """Request id in and out, and one log line per request (sync and async)."""
 

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "studio.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "studio.middleware.AuthenticationMiddleware",
+    "studio.middleware.PrivatePagesMiddleware",  # Cache-Control: private, no-store
     "studio.middleware.LoginRequiredMiddleware",
     "studio.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -131,6 +132,12 @@ else:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Password checks count per username as well as per address (studio/accounts.py): after
+# LOGIN_FAILURE_LIMIT failures within LOGIN_FAILURE_WINDOW seconds, that username's password
+# logins are refused until the window ends (0: no per-account throttle).
+AUTHENTICATION_BACKENDS = ["studio.accounts.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -310,7 +317,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "studio.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "studio.observability.RequestIdFilter"},
+        "quiet_refusal": {"()": "studio.observability.QuietRefusal"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -328,4 +338,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # A request for a host not in ALLOWED_HOSTS is the client's mistake (or a scanner's), not
+    # ours: a WARNING line, no traceback (Django logs it as an ERROR with one).
+    "loggers": {"django.security.DisallowedHost": {"filters": ["quiet_refusal"]}},
 }

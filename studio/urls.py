@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
 from drafts.views import workspace
+from studio.accounts import LoginForm
 from studio.views import healthz
 from studio.views_provider import provider_status
+from studio.workspaces import invitations
 from studio.workspaces.members import members
 from studio.workspaces.views import dashboard, home
 
@@ -14,9 +17,26 @@ urlpatterns = [
     path("w/<int:pk>/", workspace, name="workspace"),
     path("w/<int:pk>/dashboard/", dashboard, name="dashboard"),
     path("w/<int:pk>/members/", members, name="members"),
+    path("invitations/", invitations.invitations, name="invitations"),
+    path("invitations/<int:pk>/", invitations.answer, name="invitation"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log in and out, and change one's password; no password reset: the studio sends no
+    # email (an administrator sets a new password: `manage.py changepassword`).
+    path(
+        "accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("healthz", login_not_required(healthz), name="healthz"),

@@ -36,7 +36,7 @@ from prompts.experiment_actions import create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
-from studio.workspaces.actions import create_workspace
+from studio.workspaces.actions import create_workspace, invite
 
 SECRET = "Isolation-canary-7f3a"
 
@@ -44,10 +44,6 @@ SECRET = "Isolation-canary-7f3a"
 PUBLIC = {
     "login",  # the way in
     "logout",  # harmless without a session
-    "password_reset",  # Django's reset flow: its own token checks
-    "password_reset_done",
-    "password_reset_confirm",
-    "password_reset_complete",
     "set_language",  # the language switcher on the login page
     "healthz",  # load balancer probes
     "audit:live",
@@ -149,6 +145,8 @@ def world(user, settings):
     column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
     rows = [(2, inputs)]
     batch = create_batch(experiment=experiment, name=f"Batch {SECRET}", rows=rows, user=user)
+    invitee = get_user_model().objects.create_user("ophelia")
+    invitation = invite(workspace=space, who=invitee.username, role="owner", invited_by=user)
     ids = {
         space.pk,
         template.pk,
@@ -164,6 +162,7 @@ def world(user, settings):
         column.run_id,
         column.pk,
         batch.pk,
+        invitation.pk,
     }
     return sorted(ids)
 

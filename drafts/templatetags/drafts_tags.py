@@ -1,7 +1,8 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from drafts.rendering import render_markdown
+from drafts import rendering
+from drafts.models import DraftVersion
 
 register = template.Library()
 
@@ -9,7 +10,13 @@ register = template.Library()
 @register.filter
 def markdown(text: str) -> SafeString:
     """Model output as sanitized HTML."""
-    return render_markdown(text)
+    return rendering.render_markdown(text)
+
+
+@register.filter
+def version_html(version: DraftVersion) -> SafeString:
+    """A draft version's text as sanitized HTML, rendered once per version (cached)."""
+    return rendering.version_html(version)
 
 
 @register.filter

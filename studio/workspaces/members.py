@@ -1,9 +1,10 @@
-"""The members page: everyone sees who is in the workspace; owners invite, re-role, remove."""
+"""The members page: everyone sees who is in the workspace; owners invite (the invitee joins
+by accepting), revoke pending invitations, change roles and remove members."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -11,7 +12,8 @@ from django.views.decorators.http import require_http_methods
 from studio.http import HtmxHttpRequest
 
 from .access import may_manage, membership
-from .actions import MembershipError, add_member, change_role, remove_member
+from .actions import MembershipError, change_role, remove_member
+from .actions import invite as invite_someone
 from .forms import InviteForm, RoleForm
 from .models import MANAGE, Membership, Workspace
 
@@ -21,7 +23,8 @@ MEMBERS = "workspaces/members.html"
 @require_http_methods(["GET", "POST"])
 @may_manage()
 def members(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The member list; POST (owners) invites, changes a role (``member``) or removes one."""
+    """The member list; POST (owners) invites, revokes an invitation (``revoke``), changes a
+    role (``member``) or removes one."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     invite = InviteForm(request.POST if "invite" in request.POST else None)
     if request.method == "POST":
@@ -32,12 +35,14 @@ def members(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if not request.htmx and not invite.errors:
             return redirect("members", space.pk)
     me = membership(request.user, workspace_id=space.pk)
+    may = me is not None and me.can(MANAGE)
     context = {
         "workspace": space,
         "members": space.memberships.select_related("user").order_by("user__username"),
+        "invitations": space.invitations.pending() if may else [],
         "roles": Membership.Role.choices,
         "invite": invite,
-        "may_manage": me is not None and me.can(MANAGE),
+        "may_manage": may,
     }
     return render(request, f"{MEMBERS}#member-list" if request.htmx else MEMBERS, context)
 
@@ -45,11 +50,21 @@ def members(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None:
     if "invite" in request.POST:
         if invite.is_valid():
-            user = invite.cleaned_data["who"]
-            add_member(workspace=space, user=user, role=invite.cleaned_data["role"])
-            messages.success(request, _("%(user)s joined.") % {"user": user.get_username()})
+            who, role = invite.cleaned_data["who"], invite.cleaned_data["role"]
+            invite_someone(workspace=space, who=who, role=role, invited_by=request.user)
+            # The same words whether or not the account exists: no way to probe for one.
+            messages.success(
+                request, _("If an account with that name or email exists, it has been invited.")
+            )
         return
-    member = get_object_or_404(space.memberships, pk=request.POST.get("member") or 0)
+    if "revoke" in request.POST:
+        invitation = get_object_or_404(
+            space.invitations.pending(), pk=_posted_id(request, "revoke")
+        )
+        invitation.delete()
+        messages.success(request, _("Invitation revoked."))
+        return
+    member = get_object_or_404(space.memberships, pk=_posted_id(request, "member"))
     if "remove" in request.POST:
         remove_member(member=member)
         messages.success(request, _("%(user)s removed.") % {"user": member.user.get_username()})
@@ -62,3 +77,12 @@ def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None
             _("%(user)s is now %(role)s.")
             % {"user": member.user.get_username(), "role": member.get_role_display()},
         )
+
+
+def _posted_id(request: HtmxHttpRequest, name: str) -> int:
+    """The id posted as ``name``; anything but a row id (up to 18 ASCII digits) is a 404, as
+    an unknown id is."""
+    value = request.POST.get(name, "")
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise Http404
+    return int(value)

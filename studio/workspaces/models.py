@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -91,3 +93,62 @@ class Membership(models.Model):
     def can(self, capability: str) -> bool:
         """Whether this member's role grants ``capability`` (``READ``, ``EDIT``…)."""
         return capability in self.GRANTS.get(self.role, ())
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Neither accepted nor declined (a revoked invitation is deleted)."""
+        return self.filter(accepted_at=None, declined_at=None)
+
+    def for_invitee(self, user) -> InvitationQuerySet:
+        """Invitations the user may answer: their own, and only theirs."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(invitee=user)
+
+
+class Invitation(models.Model):
+    """An owner's offer of a role; the invitee joins only by accepting it.
+
+    ``sent_to`` is the username or email the owner typed. An invitation is kept whether or not
+    it names an account (``invitee`` is then empty, and nobody can accept it), so the owner's
+    page looks the same either way and reveals nothing about who has an account.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    sent_to = models.CharField(_("username or email"), max_length=254)
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="workspace_invitations",
+    )
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("sent_to"),
+                "workspace",
+                condition=models.Q(accepted_at=None, declined_at=None),
+                name="one_pending_invitation_per_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sent_to} to {self.workspace} ({self.role})"
+
+    def decline(self) -> None:
+        """The invitee says no; the invitation stays, answered, and leaves the owners' list."""
+        self.declined_at = timezone.now()
+        self.save(update_fields=["declined_at"])

@@ -123,7 +123,7 @@ def test_a_reload_while_a_section_streams_shows_it_live_in_its_place(client, use
 
     assert 'data-section="2" data-section-live' in page
     assert f"/generations/{suggestion.generation_id}/events/" in page
-    assert 'id="section-0" data-section="0">' in page  # the others as they are
+    assert 'id="section-0" data-section="0" hx-disable>' in page  # the others as they are
     assert 'id="stream-text"' not in page  # the draft itself is not "generating"
 
 

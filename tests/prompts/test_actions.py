@@ -63,3 +63,20 @@ def test_duplicating_copies_the_current_version_into_the_workspace(db, data, use
     assert version.number == 1 and version.user_prompt == data["user_prompt"]
     assert "Copied from" in version.note
     assert library.versions.count() == 1  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"max_tokens": 10**9}, "max_tokens must be at most 65536."),
+        ({"temperature": "hot"}, "temperature must be a number."),
+        ({"variables": [{"name": "words", "max_length": "abc"}]}, "max_length must be a whole"),
+    ],
+)
+def test_save_version_refuses_what_the_schema_refuses_and_saves_nothing(db, data, changes, message):
+    from prompts.actions import save_version
+
+    template, _ = import_template(data=data)
+    with pytest.raises(InvalidTemplate, match=message):
+        save_version(template=template, data={**data, **changes})
+    assert template.versions.count() == 1

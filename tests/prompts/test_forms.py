@@ -107,8 +107,9 @@ def test_an_audience_is_free_text_with_accessible_suggestions(typed_template):
 
 def test_an_audience_with_its_own_choices_suggests_those():
     from prompts.forms import _field_for
+    from prompts.schema import Variable
 
-    field = _field_for({"name": "who", "type": "audience", "choices": ["CTOs"]}, version=None)
+    field = _field_for(Variable(name="who", type="audience", choices=["CTOs"]), version=None)
     assert field.widget.suggestions == ["CTOs"]
 
 
@@ -181,13 +182,24 @@ def test_choices_must_be_a_list_of_texts():
 
 
 def test_the_follow_voice_box_escapes_the_voice_name():
-    """Crispy renders labels unescaped: the voice's name (user text) is escaped first."""
+    """The voice's name (user text) is escaped once, where the label is rendered."""
     from types import SimpleNamespace
+
+    from crispy_forms.utils import render_crispy_form
 
     from prompts.forms import TemplateEditForm
 
     pinned = SimpleNamespace(voice=SimpleNamespace(name="<b>x</b>"), number=1)
-    form = TemplateEditForm(initial={"pinned_voice": pinned})
+    html = render_crispy_form(TemplateEditForm(initial={"pinned_voice": pinned}))
 
-    assert "&lt;b&gt;x&lt;/b&gt;" in str(form.fields["follow_voice"].label)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html and "&amp;lt;" not in html
     assert "follow_voice" not in TemplateEditForm().fields
+
+
+def test_validate_variables_checks_each_options_type():
+    """Through the schema: an option of the wrong type is a problem, not a later 500."""
+    variables = [{"name": "x", "max_length": "abc"}, {"name": "n", "type": "number", "min": "a"}]
+    assert validate_variables(variables, "{{ x }} {{ n }}") == [
+        "Variable 'x': max_length must be a whole number.",
+        "Variable 'n': min must be a whole number.",
+    ]

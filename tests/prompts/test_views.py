@@ -344,7 +344,7 @@ def test_the_editor_keeps_a_pinned_voice_unless_told_to_follow_the_newest(client
         | {"follow_voice": "on"},
     )
 
-    assert "Use House's newest text (the latest version pins v1" in page
+    assert "Use House&#x27;s newest text (the latest version pins v1" in page
     kept, followed = template.versions.order_by("number")[2:]
     assert kept.brand_voice_version == old and followed.brand_voice_version is None
     assert followed.brand_voice_text() == "Long."

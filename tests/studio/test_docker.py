@@ -99,3 +99,63 @@ def test_hadolint_finds_nothing_to_fix():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _entry_command() -> str:
+    return json.loads(DOCKERFILE.split("\nCMD ", 1)[1].strip())[-1]
+
+
+def _uvicorn_options(forwarded_allow_ips: str) -> dict:
+    """uvicorn's options as the image's shell expands them (uvicorn's own parser reads them)."""
+    from uvicorn.main import main
+
+    arguments = _entry_command().split("exec uvicorn ", 1)[1]
+    echo = f'exec "$PYTHON" -c "import json, sys; print(json.dumps(sys.argv[1:]))" {arguments}'
+    env = {"PYTHON": sys.executable, "WEB_CONCURRENCY": "2"}
+    env["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    result = subprocess.run(  # noqa: S603 — our own entry command, echoed not run
+        ["sh", "-c", echo],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,  # noqa: S607
+    )
+    return main.make_context("uvicorn", json.loads(result.stdout)).params
+
+
+async def _client_seen(trusted: str, peer: str, forwarded_for: str) -> str:
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["client"] = scope["client"][0]
+
+    scope = {
+        "type": "http",
+        "client": (peer, 40000),
+        "headers": [(b"x-forwarded-for", forwarded_for.encode())],
+    }
+    await ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None)
+    return seen["client"]
+
+
+async def test_the_image_trusts_no_proxy_unless_told():
+    """Finding 4: X-Forwarded-For from a client must not choose the address that the per-IP
+    rate limits and the audit log see; FORWARDED_ALLOW_IPS (default empty) names the proxies."""
+    import yaml
+
+    assert "'*'" not in DOCKERFILE and '"*"' not in DOCKERFILE
+    assert re.search(r'^\s+FORWARDED_ALLOW_IPS=""$', DOCKERFILE, flags=re.MULTILINE)
+    studio = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["studio"]
+    assert studio["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-}"
+
+    default = _uvicorn_options("")
+    assert default["proxy_headers"] and default["forwarded_allow_ips"] == ""
+    forged = await _client_seen(default["forwarded_allow_ips"], "172.18.0.5", "6.6.6.6")
+    assert forged == "172.18.0.5"
+
+    behind_a_proxy = _uvicorn_options("172.18.0.0/16")["forwarded_allow_ips"]
+    # The right-most address the trusted proxy added is the client, whatever came before it.
+    client = await _client_seen(behind_a_proxy, "172.18.0.5", "6.6.6.6, 203.0.113.9")
+    assert client == "203.0.113.9"

@@ -23,3 +23,31 @@ async def test_a_page_crosses_into_a_thread_once_for_the_whole_chain(
     # What the chain does, it still does: session and CSRF cookies, CSP with a nonce.
     assert "nonce-" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_are_private_and_not_stored(client, user, workspace):
+    """Finding 13: a shared cache or the browser's disk must not keep a signed-in page."""
+    client.force_login(user)
+    for url in ("/", f"/w/{workspace.pk}/", f"/w/{workspace.pk}/members/"):
+        assert client.get(url)["Cache-Control"] == "private, no-store", url
+
+
+@pytest.mark.django_db
+def test_public_pages_static_files_and_own_headers_are_left_alone(client, user):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from studio.middleware import PrivatePagesMiddleware
+
+    assert not client.get("/healthz").has_header("Cache-Control")  # anonymous: public
+    client.force_login(user)
+    static = client.get("/static/js/studio.js")
+    assert static.status_code == 200 and "no-store" not in static.get("Cache-Control", "")
+    # A response with its own (an SSE stream's "no-cache") keeps it.
+    request = RequestFactory().get("/")
+    request.user = user
+    stream = HttpResponse()
+    stream["Cache-Control"] = "no-cache"
+    response = PrivatePagesMiddleware(lambda r: stream)(request)
+    assert response["Cache-Control"] == "no-cache"

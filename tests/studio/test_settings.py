@@ -1,11 +1,14 @@
 """Production settings pass Django's deployment checks; development needs no configuration; pages
 carry a nonce Content-Security-Policy."""
 
+import logging
 import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +94,13 @@ def test_pages_carry_a_nonce_csp_that_their_scripts_use(client, user, workspace,
     assert all(f'nonce="{nonces[0]}"' in tag for tag in scripts), scripts
     again = client.get(workspace.get_absolute_url())["Content-Security-Policy"]
     assert nonces[0] not in again  # a new nonce per response
+
+
+@pytest.mark.django_db
+def test_a_disallowed_host_is_a_warning_without_a_traceback(client, caplog):
+    """Finding 13: scanners' bad Host headers must not fill the error log with tracebacks."""
+    response = client.get("/", headers={"host": "scanner.invalid"})
+    assert response.status_code == 400
+    records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert records and all(r.levelno <= logging.WARNING and not r.exc_info for r in records)
+    assert "scanner.invalid" in records[0].getMessage()

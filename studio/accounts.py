@@ -1,0 +1,91 @@
+"""Password logins, throttled per account as well as per address.
+
+The page limits (studio.api.middleware) count an anonymous POST per client address; someone
+with many addresses can still guess one account's password. So every password check also
+counts against the username tried, in the shared cache: after LOGIN_FAILURE_LIMIT failures
+within LOGIN_FAILURE_WINDOW seconds (counted from the first), that username's password logins
+are refused, the right password too, until the window ends. The count is by name, existing
+account or not, and the message is the same, so the lock tells nothing about who has an
+account. It lives in the authentication backend, so the admin's login is throttled as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+
+def _key(username: str) -> str:
+    """The counter's cache key: any text, any length, in a fixed-size key."""
+    name = unicodedata.normalize("NFKC", username).casefold()
+    return "login-failures:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def _reserve(username: str) -> bool:
+    """Count one attempt (atomically, so a parallel burst cannot slip past); False when over.
+
+    An attempt counts before its password is checked and is given back if it succeeds: of any
+    number of simultaneous tries, at most LOGIN_FAILURE_LIMIT reach the password check.
+    """
+    key = _key(username)
+    cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)  # the window starts here
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+        count = 1
+    return count <= settings.LOGIN_FAILURE_LIMIT
+
+
+def _release(username: str) -> None:
+    with contextlib.suppress(ValueError):  # the window has ended meanwhile: nothing to give
+        cache.decr(_key(username))
+
+
+def is_locked(username: str) -> bool:
+    limit = settings.LOGIN_FAILURE_LIMIT
+    return bool(limit) and cache.get(_key(username), 0) >= limit
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's username and password check, refused for a username with too many failures."""
+
+    def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):
+        if not settings.LOGIN_FAILURE_LIMIT or username is None or password is None:
+            return super().authenticate(request, username, password, **kwargs)
+        if not _reserve(username):
+            raise PermissionDenied  # no other backend is asked either
+        user = super().authenticate(request, username, password, **kwargs)
+        if user is not None:
+            _release(username)  # a success is no failure (others' counts are untouched)
+        return user
+
+
+class LoginForm(AuthenticationForm):
+    """The login form, which says so when the username is locked (existing or not)."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            username = self.cleaned_data.get("username")
+            if username and is_locked(username):
+                minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
+                raise ValidationError(
+                    _(
+                        "Too many failed attempts to log in with this username. Wait up to "
+                        "%(minutes)s minutes and try again."
+                    )
+                    % {"minutes": minutes},
+                    code="throttled",
+                ) from None
+            raise

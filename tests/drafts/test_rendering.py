@@ -1,0 +1,97 @@
+"""Markdown rendering is bounded: a size cap that loses nothing, and one render per version."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from drafts import rendering
+from drafts.actions import add_version, share_version
+from drafts.models import Draft
+
+
+@pytest.fixture
+def draft(workspace, user, product_template):
+    return Draft.objects.create(
+        workspace=workspace,
+        title="Launch",
+        created_by=user,
+        template_version=product_template.current_version(),
+    )
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """The texts actually rendered (not served from the cache)."""
+    seen: list[str] = []
+    real = rendering.render_markdown
+
+    def counting(text: str):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(rendering, "render_markdown", counting)
+    return seen
+
+
+def test_text_over_the_cap_is_shown_in_full_unformatted_with_a_notice(monkeypatch):
+    monkeypatch.setattr(rendering, "MAX_MARKDOWN_CHARS", 20)
+    text = "# Title\n\n**bold** <script>x</script> & more"
+
+    html = rendering.render_markdown(text)
+
+    assert "too long to format" in html
+    assert "<pre># Title\n\n**bold** &lt;script&gt;x&lt;/script&gt; &amp; more</pre>" in html
+    assert "<h1>" not in html and "<script>" not in html
+
+
+def test_text_within_the_cap_is_formatted():
+    assert rendering.render_markdown("# Title") == "<h1>Title</h1>\n"
+
+
+def test_an_over_cap_version_shows_on_the_draft_and_share_pages(client, user, draft, monkeypatch):
+    monkeypatch.setattr(rendering, "MAX_MARKDOWN_CHARS", 30)
+    text = "# Intro\n\nfirst\n\n## Part\n\n" + "many words " * 10
+    version = add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
+    link = share_version(version=version, user=user)
+    client.force_login(user)
+
+    page = client.get(draft.get_absolute_url())
+    shared = Client().get(link.get_absolute_url())
+
+    for response in (page, shared):
+        html = response.content.decode()
+        assert response.status_code == 200 and "too long to format" in html
+        assert "many words " * 10 in html and "<h2>Part</h2>" not in html
+
+
+def test_a_version_is_rendered_once_across_page_views(client, user, draft, renders):
+    text = "Preamble.\n\n# One\n\nFirst.\n\n## Two\n\nSecond."
+    add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
+    client.force_login(user)
+
+    first = client.get(draft.get_absolute_url()).content.decode()
+    rendered = len(renders)
+    second = client.get(draft.get_absolute_url()).content.decode()
+
+    assert rendered == 3 and len(renders) == 3  # the preamble and two sections, once
+    assert "<h2>Two</h2>" in first and "<h2>Two</h2>" in second
+
+
+def test_the_share_page_and_html_export_render_a_version_once(client, user, draft, renders):
+    version = add_version(draft_id=draft.pk, text="# Shared", source="edited", author_id=user.pk)
+    link = share_version(version=version, user=user)
+    client.force_login(user)
+    export = reverse("drafts:export", args=[draft.pk, version.number, "html"])
+
+    pages = [Client().get(link.get_absolute_url()) for _ in range(2)] + [client.get(export)]
+
+    assert renders == ["# Shared"]
+    assert all("<h1>Shared</h1>" in page.content.decode() for page in pages)
+
+
+def test_the_cache_keeps_versions_apart(user, draft):
+    one = add_version(draft_id=draft.pk, text="# One", source="edited", author_id=user.pk)
+    two = add_version(draft_id=draft.pk, text="# Two", source="edited", author_id=user.pk)
+
+    assert rendering.version_html(one) == "<h1>One</h1>\n"
+    assert rendering.version_html(two) == "<h1>Two</h1>\n"
