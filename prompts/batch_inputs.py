@@ -19,6 +19,9 @@ from .models import TemplateVersion
 
 MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024
+# Every column must name a variable; past this many the header is refused whole rather than
+# listed back column by column.
+MAX_COLUMNS = 100
 
 
 @dataclass
@@ -27,6 +30,14 @@ class ParsedInputs:
 
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+class Unreadable(Exception):
+    """The CSV reader gave up on the record that starts at ``line``."""
+
+    def __init__(self, line: int, error: csv.Error) -> None:
+        super().__init__(str(error))
+        self.line = line
 
 
 def parse_inputs(
@@ -48,15 +59,26 @@ def parse_inputs(
     except UnicodeDecodeError:
         result.errors.append(_("The file is not UTF-8 text: save it as “CSV UTF-8”."))
         return result
+    try:
+        _parse(text, version, max_rows, workspace, result)
+    except Unreadable as error:
+        result.rows = []
+        result.errors.append(_unreadable_message(error))
+    return result
+
+
+def _parse(
+    text: str, version: TemplateVersion, max_rows: int, workspace, result: ParsedInputs
+) -> None:
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
     variables = {v["name"]: v for v in version.variables}
     if not any(header):
         result.errors.append(_("The file is empty: its first line must name the variables."))
-        return result
+        return
     if problems := _header_problems(header, variables):
         result.errors.extend(problems)
-        return result
+        return
     for count, (line, cells) in enumerate(lines, start=1):
         if count > max_rows:
             result.errors.append(_("Too many rows: %(max)s at most per batch.") % {"max": max_rows})
@@ -71,20 +93,36 @@ def parse_inputs(
         _validate_row(line, values, version, variables, result, workspace)
     if not result.rows and not result.errors:
         result.errors.append(_("The file has a header but no rows."))
-    return result
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """``(first line, cells)`` per record (a quoted value may span lines); blank ones skipped."""
+    """``(first line, cells)`` per record (a quoted value may span lines); blank ones skipped.
+
+    Raises Unreadable where the reader gives up (a value over ``csv.field_size_limit()``).
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     line = 1
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            yield line, cells
-        line = reader.line_num + 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise Unreadable(line, error) from error
+
+
+def _unreadable_message(error: Unreadable) -> str:
+    if "field limit" in str(error):
+        return _("Line %(line)s: a value is longer than %(max)s characters.") % {
+            "line": error.line,
+            "max": csv.field_size_limit(),
+        }
+    return _("Line %(line)s: this is not readable as CSV.") % {"line": error.line}
 
 
 def _header_problems(header: list[str], variables: dict[str, dict[str, Any]]) -> list[str]:
+    if len(header) > (most := max(MAX_COLUMNS, len(variables))):
+        return [_("Too many columns: %(max)s at most.") % {"max": most}]
     problems = []
     expected = ", ".join(variables)
     if unknown := [name for name in header if name not in variables]:
@@ -151,3 +189,10 @@ class BatchUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv", "class": "mt-1 text-sm"}),
     )
+
+    def clean_inputs(self):
+        """Refuse an oversized upload by its declared size, before anything reads it."""
+        upload = self.cleaned_data["inputs"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 1 MB."))
+        return upload

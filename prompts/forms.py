@@ -276,6 +276,17 @@ class BrandVoiceForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("JSON or YAML export"))
 
+    def clean_file(self):
+        """Refuse an oversized upload by its declared size, before anything reads it."""
+        from .transfer import MAX_BYTES  # transfer imports actions, which imports this module
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is too large (at most %(max)s KB)."), params={"max": MAX_BYTES // 1024}
+            )
+        return upload
+
 
 # --- A/B experiments -----------------------------------------------------------------------
 

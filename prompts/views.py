@@ -25,7 +25,7 @@ from .evidence import Evidence
 from .forms import BrandVoiceForm, ImportForm, TemplateEditForm
 from .models import BrandVoice, PromptTemplate
 from .schema import LABEL_NAMES
-from .transfer import FORMATS, dumps, guess_format, import_text
+from .transfer import FORMATS, MAX_BYTES, dumps, guess_format, import_text
 
 LIBRARY = "prompts/template_list.html"
 DETAIL = "prompts/template_detail.html"
@@ -46,7 +46,10 @@ def _template(space: Workspace, pk: int) -> PromptTemplate:
 @require_GET
 def template_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """The workspace's templates and the shared library, with import and export."""
-    space = _workspace(request, ws)
+    return _library(request, _workspace(request, ws))
+
+
+def _library(request: HtmxHttpRequest, space: Workspace, status: int = 200) -> HttpResponse:
     templates = PromptTemplate.objects.for_workspace(space).prefetch_related("labels__version")
     context = {
         "workspace": space,
@@ -55,7 +58,7 @@ def template_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
         "import_form": ImportForm(),
         "formats": FORMATS,
     }
-    return render(request, LIBRARY, context)
+    return render(request, LIBRARY, context, status=status)
 
 
 def _edit_page(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResponse:
@@ -232,17 +235,19 @@ def template_import(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     space = _workspace(request, ws)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("Choose a JSON or YAML file to import."))
-        return redirect("prompts:list", space.pk)
+        choose = _("Choose a JSON or YAML file to import.")
+        messages.error(request, form.errors["file"][0] if request.FILES else choose)
+        return _library(request, space, status=400)
     upload = form.cleaned_data["file"]
     try:
-        text = upload.read(2_000_000).decode("utf-8")
+        # The form refused a larger file; one byte over is still enough for loads() to refuse.
+        text = upload.read(MAX_BYTES + 1).decode("utf-8")
         count, created = import_text(
             text, guess_format(upload.name), workspace=space, user=request.user
         )
     except (InvalidTemplate, UnicodeDecodeError, KeyError, TypeError) as error:
         messages.error(request, _("Nothing was imported: %(error)s") % {"error": error})
-        return redirect("prompts:list", space.pk)
+        return _library(request, space, status=400)
     messages.success(
         request,
         _("Imported %(count)s template(s), %(created)s new version(s).")

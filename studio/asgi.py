@@ -4,9 +4,12 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from studio.body_limit import body_limit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
-django_application = get_asgi_application()
+# Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them.
+django_application = body_limit(get_asgi_application())
 
 
 async def application(scope, receive, send) -> None:

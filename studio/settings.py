@@ -172,6 +172,17 @@ SERVESTATIC_USE_FINDERS = not STATIC_MANIFEST
 CRISPY_ALLOWED_TEMPLATE_PACKS = "tailwind"
 CRISPY_TEMPLATE_PACK = "tailwind"
 
+# --- Request and upload sizes --------------------------------------------------------------
+# Form and JSON bodies (files excluded): Django's default, stated. A prompt is at most
+# PROMPT_MAX_CHARS (100,000) characters, 400 KB even in 4-byte UTF-8.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Uploads up to this size stay in memory; the upload forms refuse anything larger anyway
+# (template imports 2 MB, batch CSVs 1 MB), by its size, before reading it.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Any body over this is refused (413) by studio.body_limit before Django spools it to disk:
+# the largest legitimate one is a 2 MB import with its form fields.
+REQUEST_BODY_MAX_SIZE = 4 * 1024 * 1024
+
 # --- Security ----------------------------------------------------------------------------
 # Model output is untrusted: scripts only from us (with a nonce), no inline styles.
 SECURE_CSP = {

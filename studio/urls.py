@@ -46,3 +46,6 @@ urlpatterns = [
     path("", include("studio.audit.urls")),
     path("", include("studio.assistant.urls")),
 ]
+
+# A clear page for a refused request (too large, too many fields), not Django's one line.
+handler400 = "studio.views.bad_request"

@@ -438,7 +438,7 @@ def test_refused_input_is_shown_back_as_text(world, clients):
         editor.post(f"/w/{space.pk}/templates/import/", {"file": upload}, follow=True),
     ]
 
-    assert [page.status_code for page in pages] == [200, 200]
+    assert [page.status_code for page in pages] == [200, 400]  # a refused import: 400, shown
     assert [problems(page)[0] for page in pages] == [[], []]
     assert SEEN in pages[0].content.decode()  # the editor shows the variables it refused
     assert not space.templates.filter(slug="refused").exists()

@@ -3,7 +3,7 @@ form as one run's inputs, and any problem refuses the file with a message naming
 
 import pytest
 
-from prompts.batch_inputs import MAX_BYTES, parse_inputs
+from prompts.batch_inputs import MAX_BYTES, MAX_COLUMNS, parse_inputs
 
 
 @pytest.fixture
@@ -120,3 +120,20 @@ def test_a_brand_voice_column_names_a_voice_of_the_workspace(db, workspace):
         b"readers,voice\ncat owners,House\n", template.current_version(), workspace=workspace
     )
     assert good.rows == [(2, {"readers": "cat owners", "voice": "Short and warm."})]
+
+
+def test_a_value_over_the_csv_field_limit_is_a_clear_error(version):
+    data = b"product_name,features\nLamp,Light\nTorch," + b"x" * 200_000 + b"\n"
+
+    parsed = parse_inputs(data, version)
+
+    assert parsed.rows == []
+    assert parsed.errors == ["Line 3: a value is longer than 131072 characters."]
+
+
+def test_a_header_with_too_many_columns_is_refused_whole(version):
+    header = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)).encode()
+
+    parsed = parse_inputs(header + b"\n" + b"x\n", version)
+
+    assert parsed.errors == [f"Too many columns: {MAX_COLUMNS} at most."]

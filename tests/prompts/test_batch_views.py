@@ -7,6 +7,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from prompts.batch_actions import save_judge_score
+from prompts.batch_inputs import BatchUploadForm
 from prompts.models import Batch, BatchRow, Vote
 from studio.workspaces.actions import add_member
 from tests.prompts import batch_helpers
@@ -240,3 +241,27 @@ def test_a_rubric_the_prompt_checks_refuse_comes_back_as_typed(
     batch.refresh_from_db()
     assert (batch.rubric, batch.judge_status) == ("", "")
     assert DBTaskResult.objects.count() == queued  # no judge queued
+
+
+def test_a_csv_with_a_200_000_character_value_gets_a_clear_error(client, user, experiment):
+    client.force_login(user)
+    data = b"product_name,features\nLamp," + b"x" * 200_000 + b"\n"
+
+    response = _upload(client, experiment, data)
+
+    assert response.status_code == 200  # the page again, with the reason
+    assert "Line 2: a value is longer than 131072 characters." in response.content.decode()
+    assert not Batch.objects.exists()
+
+
+def test_an_oversized_csv_is_refused_by_its_size_before_reading():
+    class Huge(SimpleUploadedFile):
+        def read(self, *args):
+            raise AssertionError("the upload was read")
+
+    upload = Huge("big.csv", b"", "text/csv")
+    upload.size = 50 * 1024 * 1024
+    form = BatchUploadForm({"name": "Big"}, {"inputs": upload})
+
+    assert not form.is_valid()
+    assert form.errors["inputs"] == ["The file is larger than 1 MB."]

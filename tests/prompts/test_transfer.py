@@ -1,12 +1,24 @@
 """Import/export as JSON and YAML: round trips, commands, clear errors, all or nothing."""
 
+import json
+import tracemalloc
+
 import pytest
 from django.core.management import CommandError, call_command
 
 from prompts.actions import InvalidTemplate, move_label, save_brand_voice, save_version
 from prompts.models import PromptTemplate
-from prompts.transfer import dumps, import_text, loads
+from prompts.transfer import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_TEMPLATES,
+    dumps,
+    import_text,
+    loads,
+)
 from studio.workspaces.actions import create_workspace
+from tests.prompts.hostile_documents import billion_laughs, nested_json, nested_yaml
 
 VERSIONED = ("system_prompt", "user_prompt", "variables", "model", "thinking", "temperature")
 
@@ -153,3 +165,86 @@ def test_an_import_with_a_bad_variable_type_is_refused(db, variable, message):
     with pytest.raises(InvalidTemplate, match=message):
         import_text(json.dumps([item]))
     assert not PromptTemplate.objects.exists()
+
+
+def test_billion_laughs_yaml_is_refused_before_anything_expands(db):
+    """A 434-byte alias bomb (9⁹ strings once expanded) is refused by its first anchor."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidTemplate, match="Aliases and anchors are not supported"):
+            import_text(billion_laughs(), "yaml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024  # a memory bound, far under the 300 MB the review asked
+    assert not PromptTemplate.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "text, fmt",
+    [
+        (nested_json(100_000), "json"),
+        (nested_yaml(5_000), "yaml"),
+        ("[" * 5_000, "yaml"),  # flow style, unclosed
+        ('{"a": ' * 21 + "1" + "}" * 21, "json"),
+    ],
+)
+def test_deeply_nested_documents_get_a_clear_error(db, text, fmt):
+    with pytest.raises(InvalidTemplate, match=rf"Nested too deeply \(at most {MAX_DEPTH} levels\)"):
+        import_text(text, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_the_depth_bound_is_the_same_in_json_and_yaml(fmt):
+    """MAX_DEPTH lists one inside the other parse (and are no templates); one more does not."""
+    with pytest.raises(InvalidTemplate, match="Expected a list of templates"):
+        loads(nested_json(MAX_DEPTH - 1).replace("[]", '["x"]'), fmt)
+    with pytest.raises(InvalidTemplate, match="Expected a list of templates"):
+        loads(nested_json(MAX_DEPTH), fmt)
+    with pytest.raises(InvalidTemplate, match="Nested too deeply"):
+        loads(nested_json(MAX_DEPTH + 1), fmt)
+
+
+def test_a_yaml_file_of_many_tiny_values_is_refused_by_count():
+    """Size alone does not bound YAML's parse time: 2 MB of one-character values would."""
+    text = "[" + ",".join(["1"] * (MAX_NODES + 1)) + "]"
+
+    with pytest.raises(InvalidTemplate, match=f"Too many values \\(at most {MAX_NODES}\\)"):
+        loads(text, "yaml")
+
+
+def test_one_file_holds_at_most_max_templates(db):
+    with pytest.raises(InvalidTemplate, match=f"Too many templates in one file .*{MAX_TEMPLATES}"):
+        import_text(json.dumps([{}] * (MAX_TEMPLATES + 1)))
+
+
+def test_brackets_inside_json_strings_are_text_not_depth():
+    text = json.dumps([{"slug": "x", "name": "[[[[" * 50, "purpose": "copy"}])
+
+    with pytest.raises(InvalidTemplate, match="missing system_prompt, user_prompt"):
+        loads(text)
+
+
+def test_an_export_fits_the_depth_bound(demo_templates):
+    """Real exports (variables with choices) nest well inside MAX_DEPTH."""
+    for fmt in ("json", "yaml"):
+        assert [i["slug"] for i in loads(dumps(demo_templates, fmt), fmt)] == [
+            t.slug for t in demo_templates
+        ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_file_over_the_size_cap_is_refused_unparsed(db, fmt):
+    text = '"' + "x" * MAX_BYTES + '"'
+
+    with pytest.raises(InvalidTemplate, match="The file is too large \\(at most 2048 KB\\)"):
+        import_text(text, fmt)
+
+
+def test_the_import_command_refuses_a_large_file_before_reading_it(tmp_path, db):
+    path = tmp_path / "big.json"
+    with path.open("wb") as file:
+        file.truncate(MAX_BYTES + 1)  # sparse: the size is all there is to see
+
+    with pytest.raises(CommandError, match="The file is too large"):
+        call_command("import_templates", str(path))

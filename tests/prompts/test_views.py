@@ -1,11 +1,18 @@
 """Template library pages: membership, read-only library, versions, htmx validation, diff."""
 
 import json
+import tracemalloc
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from prompts.forms import ImportForm
 from prompts.models import PromptTemplate
+from prompts.transfer import MAX_BYTES
 from studio.workspaces.actions import create_workspace
+from tests.prompts.hostile_documents import billion_laughs, nested_json
+
+LAUGHS = billion_laughs().encode()
 
 HTMX = {"HX-Request": "true"}
 
@@ -343,3 +350,63 @@ def test_the_editor_keeps_a_pinned_voice_unless_told_to_follow_the_newest(client
     assert followed.brand_voice_text() == "Long."
     detail = client.get(template.get_absolute_url()).content.decode()
     assert "data-pinned-voice" not in detail  # the newest version follows the voice again
+
+
+def _import(client, workspace, upload):
+    return client.post(reverse("prompts:import", args=[workspace.pk]), {"file": upload})
+
+
+def test_a_billion_laughs_import_is_a_clear_400_that_saves_nothing(client, user, workspace):
+    client.force_login(user)
+    tracemalloc.start()
+    try:
+        response = _import(client, workspace, SimpleUploadedFile("laughs.yaml", LAUGHS))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == 400
+    assert "Aliases and anchors are not supported in YAML imports" in response.content.decode()
+    assert peak < 50 * 1024 * 1024  # a memory bound: the review's limit is 300 MB
+    assert not PromptTemplate.objects.filter(workspace=workspace).exists()
+
+
+def test_a_deeply_nested_import_is_a_clear_400(client, user, workspace):
+    client.force_login(user)
+    upload = SimpleUploadedFile("deep.json", nested_json(100_000).encode())
+
+    response = _import(client, workspace, upload)
+
+    assert response.status_code == 400
+    assert "Nested too deeply" in response.content.decode()
+
+
+class _Huge(SimpleUploadedFile):
+    """A 50 MB upload as Django describes it after receiving it; reading it fails the test."""
+
+    def __init__(self) -> None:
+        super().__init__("big.json", b"", "application/json")
+        self.size = 50 * 1024 * 1024
+
+    def read(self, *args):
+        raise AssertionError("the upload was read")
+
+    def chunks(self, *args):
+        raise AssertionError("the upload was read")
+
+
+def test_a_50_mb_import_is_refused_by_its_size_before_reading():
+    form = ImportForm(files={"file": _Huge()})
+
+    assert not form.is_valid()
+    assert form.errors["file"] == ["The file is too large (at most 2048 KB)."]
+
+
+def test_an_import_over_the_cap_gets_the_size_error_on_the_page(client, user, workspace):
+    client.force_login(user)
+    upload = SimpleUploadedFile("big.json", b"[" + b" " * MAX_BYTES + b"]")
+
+    response = _import(client, workspace, upload)
+
+    assert response.status_code == 400
+    assert "The file is too large (at most 2048 KB)." in response.content.decode()

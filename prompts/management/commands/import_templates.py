@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from prompts.actions import InvalidTemplate
-from prompts.transfer import FORMATS, guess_format, import_text
+from prompts.transfer import FORMATS, MAX_BYTES, guess_format, import_text, too_large
 from studio.workspaces.models import Workspace
 
 
@@ -24,9 +24,11 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        if path.stat().st_size > MAX_BYTES:  # before reading it: the web import's cap
+            raise CommandError(str(too_large()))
         fmt = options["format"] or guess_format(path.name)
         try:
             count, created = import_text(path.read_text("utf-8"), fmt, workspace=workspace)
-        except InvalidTemplate as error:
+        except (InvalidTemplate, UnicodeDecodeError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"Imported {count} template(s), {created} new version(s).")
