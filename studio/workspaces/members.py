@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, request_number
 
 from .access import may_manage, membership
 from .actions import MembershipError, add_member, change_role, remove_member
@@ -49,7 +49,7 @@ def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None
             add_member(workspace=space, user=user, role=invite.cleaned_data["role"])
             messages.success(request, _("%(user)s joined.") % {"user": user.get_username()})
         return
-    member = get_object_or_404(space.memberships, pk=request.POST.get("member") or 0)
+    member = get_object_or_404(space.memberships, pk=request_number(request.POST.get("member")))
     if "remove" in request.POST:
         remove_member(member=member)
         messages.success(request, _("%(user)s removed.") % {"user": member.user.get_username()})
