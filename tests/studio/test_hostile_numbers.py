@@ -68,12 +68,16 @@ def own_template(workspace, product_template, user):
 
 
 @pytest.fixture
-def generation_id(workspace, product_template, product_inputs, user):
+def streams(workspace, product_template, product_inputs, user) -> list[str]:
+    """The SSE views: a generation's, and the assistant's on its draft."""
     version = product_template.current_version()
     generation = start_generation(
         workspace=workspace, version=version, inputs=product_inputs, user=user
     )
-    return generation.pk
+    return [
+        reverse("drafts:events", args=[generation.pk]),
+        reverse("assistant:events", args=[generation.draft_id]),
+    ]
 
 
 def _as_sent(header: str) -> str:
@@ -87,14 +91,13 @@ def _as_sent(header: str) -> str:
     return header
 
 
-def _events_status(client, user, generation_id, *, after=None, last_event_id=None) -> int:
+def _events_status(client, user, url, *, after=None, last_event_id=None) -> int:
     """The status of the real SSE view (async, as served), the stream left unread."""
     headers = {} if last_event_id is None else {"Last-Event-ID": _as_sent(last_event_id)}
     query = {} if after is None else {"after": after}
 
     async def watch() -> int:
         await client.aforce_login(user)
-        url = reverse("drafts:events", args=[generation_id])
         response = await client.get(url, query, headers=headers)
         response.close()
         return response.status_code
@@ -104,11 +107,10 @@ def _events_status(client, user, generation_id, *, after=None, last_event_id=Non
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("value", HOSTILE)
-def test_a_bad_last_event_id_or_after_replays_from_the_start(
-    async_client, user, generation_id, value
-):
-    assert _events_status(async_client, user, generation_id, last_event_id=value) == 200
-    assert _events_status(async_client, user, generation_id, after=value) == 200
+def test_a_bad_last_event_id_or_after_replays_from_the_start(async_client, user, streams, value):
+    for url in streams:
+        assert _events_status(async_client, user, url, last_event_id=value) == 200
+        assert _events_status(async_client, user, url, after=value) == 200
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -199,11 +201,10 @@ def test_bad_ids_in_template_and_experiment_forms_are_not_server_errors(
 @pytest.mark.django_db(transaction=True)
 @EXAMPLES
 @given(value=st.text(max_size=30))
-def test_any_text_as_an_sse_position_is_not_a_server_error(
-    async_client, user, generation_id, value
-):
-    assert _events_status(async_client, user, generation_id, last_event_id=value) == 200
-    assert _events_status(async_client, user, generation_id, after=value) == 200
+def test_any_text_as_an_sse_position_is_not_a_server_error(async_client, user, streams, value):
+    for url in streams:
+        assert _events_status(async_client, user, url, last_event_id=value) == 200
+        assert _events_status(async_client, user, url, after=value) == 200
 
 
 @EXAMPLES
