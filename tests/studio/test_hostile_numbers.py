@@ -246,3 +246,14 @@ def test_a_review_vote_naming_a_bad_run_or_variant_finds_no_pair(experiment, use
 
     assert review.pair_from_post(batch, str(pair.run.pk), good_order) == pair
     assert review.pair_from_post(batch, run or str(pair.run.pk), order or good_order) is None
+
+
+@pytest.mark.parametrize("decision", ["accept:" + "9" * 5000, "accept:²", "reject:1\n2"])
+def test_a_suggestion_decision_naming_a_bad_change_is_refused(client, user, draft, decision):
+    from tests.drafts.test_suggestions_views import decide, suggested
+
+    suggestion = suggested(draft, user, "Second, but formal.")
+    client.force_login(user)
+
+    assert decide(client, suggestion, decision, base=2).status_code == 400
+    assert draft.versions.count() == 2
