@@ -133,7 +133,8 @@ class DecideForm(forms.Form):
 
     base = forms.IntegerField(min_value=1)
     revision = forms.IntegerField(min_value=0)
-    decision = forms.RegexField(regex=r"^(accept|reject)(:\d+)?$")
+    # ASCII digits, a few: int() refuses thousands of them (a 500, not a form error).
+    decision = forms.RegexField(regex=r"\A(accept|reject)(:[0-9]{1,9})?\Z")
 
     def parsed(self) -> tuple[bool, int | None]:
         verb, _, change = self.cleaned_data["decision"].partition(":")

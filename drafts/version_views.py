@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from prompts.models import Experiment, PromptTemplate, Variant
 from studio.api.middleware import limit_reads
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
@@ -112,8 +112,8 @@ def draft_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _edit_response(request, context)
     text, base = form.cleaned_data["text"], form.cleaned_data["base"]
     # "Keep my text" in the conflict view: the editor has now seen that version.
-    resolve = request.POST.get("resolve", "")
-    base = int(resolve) if resolve.isdigit() else base
+    resolved = request_number(request.POST.get("resolve"))
+    base = base if resolved is None else resolved
     try:
         version = actions.save_edit(
             draft_id=draft.pk, text=text, base_number=base, author_id=request.user.pk
@@ -170,12 +170,16 @@ def restore_version(request: HtmxHttpRequest, pk: int, number: int) -> HttpRespo
 @may_review(of="draft")
 def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     draft = _draft(request, pk)
+    # Checked before anything is saved: a bad version number changes nothing.
+    raw = request.POST.get("v", "")
+    number = request_number(raw)
+    if raw and number is None:
+        return HttpResponseBadRequest(_("That is not a version number."))
     form = StatusForm(request.POST)
     if form.is_valid():
         draft.status = form.cleaned_data["status"]
         draft.save(update_fields=["status", "updated"])
-    number = request.POST.get("v", "")
-    shown = draft.versions.filter(number=number).first() if number.isdigit() else None
+    shown = draft.versions.filter(number=number).first() if number is not None else None
     return _panel(request, draft, shown)
 
 

@@ -19,7 +19,7 @@ from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.audit.recording import client_ip, remember_origin
-from studio.http import HtmxHttpRequest, threadless
+from studio.http import HtmxHttpRequest, request_number, threadless
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
@@ -105,7 +105,7 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
     versions = TemplateVersion.objects.select_related("template").filter(
         template__in=PromptTemplate.objects.for_workspace(space)
     )
-    version = versions.filter(pk=request.POST.get("version") or 0).first()
+    version = versions.filter(pk=request_number(request.POST.get("version"))).first()
     if version is None:
         raise Http404("No such template version in this workspace.")
     form = TemplateForm(version, request.POST, workspace=space)
@@ -150,8 +150,7 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     draft = get_object_or_404(
         Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
     )
-    version = request.GET.get("v")
-    number = int(version) if version and version.isdigit() else None
+    number = request_number(request.GET.get("v"))  # anything else: the latest version
     context = panel_context(draft, number, all_versions=request.GET.get("versions") == "all")
     if request.htmx:
         return render(request, f"{DETAIL}#draft-panel", context)
@@ -159,9 +158,12 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 def last_event_id(request: HttpRequest) -> int:
-    """Where a watcher resumes: the browser's Last-Event-ID on reconnect, else ?after=."""
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-    return int(raw) if raw.isdigit() else 0
+    """Where a watcher resumes: the browser's Last-Event-ID on reconnect, else ?after=.
+
+    One that is not a number replays from the start: the watcher sees every frame once more
+    rather than an error."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
+    return request_number(raw) or 0
 
 
 def release_connections() -> None:

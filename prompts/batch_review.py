@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 
 from drafts.models import Generation
+from studio.http import request_number
 
 from .models import Batch, ExperimentRun, VariantRun, Vote
 
@@ -129,11 +130,8 @@ def _pick_pair(batch: Batch, run: ExperimentRun) -> Pair:
 def pair_from_post(batch: Batch, run_id: str, order: str) -> Pair | None:
     """The pair a vote form names (``run`` id, ``order`` "left,right" variant ids), checked
     against the batch; None when it does not fit."""
-    if not run_id.isdigit():
+    ids = [request_number(i) for i in order.split(",")]
+    if (pk := request_number(run_id)) is None or None in ids:
         return None
-    run = batch.runs().filter(pk=run_id).first()
-    try:
-        ids = [int(i) for i in order.split(",")]
-    except ValueError:
-        return None
+    run = batch.runs().filter(pk=pk).first()
     return _pair(run, ids) if run is not None else None

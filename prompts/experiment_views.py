@@ -18,7 +18,7 @@ from django_htmx.http import push_url, reswap, retarget
 from drafts import generation as runner
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
 
@@ -83,8 +83,9 @@ def experiment_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     templates = PromptTemplate.objects.for_workspace(space).filter(versions__isnull=False)
     # The workspace's own templates first: only their winners can be promoted.
     templates = templates.distinct().order_by(F("workspace").asc(nulls_last=True), "name")
-    raw = (request.POST if request.method == "POST" else request.GET).get("template", "")
-    template = (templates.filter(pk=raw).first() if raw.isdigit() else None) or templates.first()
+    raw = (request.POST if request.method == "POST" else request.GET).get("template")
+    chosen = request_number(raw)
+    template = (templates.filter(pk=chosen).first() if chosen else None) or templates.first()
     data = request.POST if request.method == "POST" and "pick" not in request.POST else None
     form = ExperimentForm(data, templates=templates, initial={"template": template})
     variants = variant_formset(data, template=template, workspace=space)
@@ -362,7 +363,7 @@ def _results_context(space: Workspace, experiment: Experiment) -> dict[str, Any]
 def _declare(request: HtmxHttpRequest, space: Workspace, experiment: Experiment) -> HttpResponse:
     """Declare the chosen variant the winner (moves ``production``). On too few votes only
     with "Declare anyway" ticked: otherwise the page again, the reason beside the box."""
-    variant = get_object_or_404(experiment.variants, pk=request.POST.get("variant") or 0)
+    variant = get_object_or_404(experiment.variants, pk=request_number(request.POST.get("variant")))
     early_ok = bool(request.POST.get("declare_anyway"))
     try:
         version = declare_winner(

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
@@ -154,7 +154,8 @@ def _detail_action(
 ) -> HttpResponse:
     if "duplicate" in request.POST:
         target = get_object_or_404(
-            Workspace.objects.for_user(request.user, can="edit"), pk=request.POST.get("target") or 0
+            Workspace.objects.for_user(request.user, can="edit"),
+            pk=request_number(request.POST.get("target")),
         )
         try:
             copy = duplicate_template(template=template, workspace=target, user=request.user)
@@ -171,7 +172,7 @@ def _detail_action(
         messages.error(request, _("Unknown label."))
         return redirect(template.get_absolute_url(space))
     raw = request.POST.get("version", "")
-    version = get_object_or_404(template.versions, pk=raw) if raw else None
+    version = get_object_or_404(template.versions, pk=request_number(raw)) if raw else None
     move_label(
         template=template,
         name=name,
@@ -197,8 +198,8 @@ def template_diff(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     by_number = {v.number: v for v in versions}
 
     def pick(key: str, fallback: int) -> int:
-        raw = request.GET.get(key, "")
-        return int(raw) if raw.isdigit() and int(raw) in by_number else fallback
+        number = request_number(request.GET.get(key))
+        return number if number in by_number else fallback
 
     newest = versions[-1].number if versions else 0
     new = pick("b", newest)
@@ -217,8 +218,8 @@ def template_export(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     fmt = request.GET.get("format", "json")
     fmt = fmt if fmt in FORMATS else "json"
     templates = PromptTemplate.objects.filter(workspace=space)
-    if request.GET.get("template", "").isdigit():
-        templates = PromptTemplate.objects.for_workspace(space).filter(pk=request.GET["template"])
+    if (chosen := request_number(request.GET.get("template"))) is not None:
+        templates = PromptTemplate.objects.for_workspace(space).filter(pk=chosen)
     templates = [t for t in templates if t.current_version()]
     response = HttpResponse(
         dumps(templates, fmt),

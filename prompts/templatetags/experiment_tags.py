@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from prompts.models import VariantRun
+from prompts.models import ExperimentRun, VariantRun
 
 register = template.Library()
 
@@ -38,3 +38,19 @@ def variant_badge(draft) -> str:
     }
     label = _("Variant: %(name)s") % {"name": column.variant.name}
     return format_html(_BADGE, title, label)
+
+
+@register.simple_tag(takes_context=True)
+def blind_until_voted(context, draft) -> bool:
+    """Whether the draft's figures (model, tokens, timings, cost, reasoning) stay hidden.
+
+    A blind run's columns differ in them (a longer prompt, another model): shown on the draft
+    page they would tell a reviewer which arm wrote it. So they stay hidden while a blind run
+    wrote the draft and this viewer has not voted on it, as the run page hides the variant.
+    Without a viewer (the stream's shared final panel) they stay hidden too.
+    """
+    runs = ExperimentRun.objects.filter(experiment__blind=True, columns__generation__draft=draft)
+    user = getattr(context.get("request"), "user", None)
+    if user is not None and user.is_authenticated:
+        runs = runs.exclude(votes__voter=user)
+    return runs.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 from django.contrib import admin
 from django.db import models
@@ -46,8 +47,11 @@ class _Echo:
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection); prompts,
-# responses, model names and request ids come from callers, so such cells get an apostrophe.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# responses, model names and request ids come from callers, so such cells get an apostrophe
+# (OWASP). Spreadsheets skip leading blanks and line breaks and read the full-width signs as
+# the ASCII ones, so those count too. Numbers (tokens, cost, latency) are not callers' text:
+# they stay numbers, a negative one included.
+FORMULA_START = re.compile(r"\s*[=+\-@＝＋－＠]|[\t\r]")
 
 
 def _cell(row: AuditLog, name: str) -> object:
@@ -60,7 +64,7 @@ def _cell(row: AuditLog, name: str) -> object:
         return ""
     if isinstance(value, models.Model):
         value = str(value)  # usernames and workspace names are callers' text too
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and FORMULA_START.match(value):
         return "'" + value
     return value
 

@@ -300,7 +300,9 @@ def _validate(body: Any) -> str | None:
 
 def _int_directive(directives: dict[str, str], name: str) -> int | None:
     value = directives.get(name)
-    return int(value) if value is not None and value.strip().isdigit() else None
+    # ASCII digits only: isdigit() alone also takes "²", which int() refuses.
+    digits = value.strip() if value is not None else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else None
 
 
 def create_app(
@@ -597,7 +599,7 @@ async def _fault(send: Send, code: str, retry_after: str = "2") -> None:
     if code == "422":
         await _start(send, 422, "text/plain; charset=utf-8")
         return await _end(send, _PLAIN_422.encode())
-    status = int(code) if code.isdigit() and int(code) in _ERRORS else 500
+    status = int(code) if code.isascii() and code.isdigit() and int(code) in _ERRORS else 500
     message, type_ = _ERRORS[status]
     extra = [(b"retry-after", retry_after.encode("latin-1"))] if status == 429 else None
     await _json(send, status, _error_body(message, type_), extra)

@@ -4,12 +4,12 @@ by accepting), revoke pending invitations, change roles and remove members."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, request_number
 
 from .access import may_manage, membership
 from .actions import MembershipError, change_role, remove_member
@@ -58,13 +58,12 @@ def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None
             )
         return
     if "revoke" in request.POST:
-        invitation = get_object_or_404(
-            space.invitations.pending(), pk=_posted_id(request, "revoke")
-        )
+        pending = space.invitations.pending()
+        invitation = get_object_or_404(pending, pk=request_number(request.POST.get("revoke")))
         invitation.delete()
         messages.success(request, _("Invitation revoked."))
         return
-    member = get_object_or_404(space.memberships, pk=_posted_id(request, "member"))
+    member = get_object_or_404(space.memberships, pk=request_number(request.POST.get("member")))
     if "remove" in request.POST:
         remove_member(member=member)
         messages.success(request, _("%(user)s removed.") % {"user": member.user.get_username()})
@@ -77,12 +76,3 @@ def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None
             _("%(user)s is now %(role)s.")
             % {"user": member.user.get_username(), "role": member.get_role_display()},
         )
-
-
-def _posted_id(request: HtmxHttpRequest, name: str) -> int:
-    """The id posted as ``name``; anything but a row id (up to 18 ASCII digits) is a 404, as
-    an unknown id is."""
-    value = request.POST.get(name, "")
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
-        raise Http404
-    return int(value)

@@ -123,3 +123,25 @@ def test_csv_export_neutralises_formulas(admin_client, user):
     assert dangerous == []
     assert '\'=HYPERLINK("http://x","y")' in cells and "'@SUM(1,1)" in cells
     assert "'-2+3" in cells and "'-evil" in cells
+
+
+def test_csv_export_neutralises_formulas_behind_blanks_and_full_width_signs(admin_client, user):
+    """A spreadsheet skips leading spaces and line breaks and reads ``＝`` as ``=``; numbers,
+    a negative cost included, stay numbers."""
+    from decimal import Decimal
+
+    texts = [" =1+1", "\n=cmd|' /C calc'!A0", "＝1+1", "\u3000＋1", " \t@SUM(1)", "－1"]
+    rows = [AuditLog.objects.create(user=user, status="ok", prompt=text) for text in texts]
+    rows.append(
+        AuditLog.objects.create(user=user, status="ok", prompt="a = b", cost=Decimal("-1.5"))
+    )
+
+    response = admin_client.post(
+        "/admin/audit/auditlog/",
+        {"action": "export_csv", "_selected_action": [r.pk for r in rows]},
+    )
+
+    exported = list(csv.DictReader(StringIO(b"".join(response.streaming_content).decode())))
+    prompts = {row["prompt"] for row in exported}
+    assert prompts == {"'" + text for text in texts} | {"a = b"}
+    assert {row["cost"] for row in exported} >= {"-1.500000"}

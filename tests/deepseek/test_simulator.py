@@ -367,3 +367,13 @@ def test_keepalives_on_the_wire_under_uvicorn() -> None:
     head = raw[: raw.index(b"data: ")]
     assert head.startswith(b": keep-alive\n\n") and head.count(b": keep-alive\n\n") >= 3
     assert raw.endswith(b"data: [DONE]\n\n")
+
+
+@pytest.mark.asyncio
+async def test_directives_with_non_ascii_digits_are_not_numbers(sim) -> None:
+    """``²`` passes ``isdigit()`` but not ``int()``: an unknown error code, no token count."""
+    with pytest.raises(Overloaded) as info:
+        await run(sim, "Hello [[sim:error=²]]")
+    assert info.value.status == 500
+    events = await run(sim, "Rivers [[sim:tokens=²]]", thinking=False)
+    assert usage_of(events).completion_tokens > 0

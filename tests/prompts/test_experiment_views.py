@@ -4,8 +4,10 @@ import pytest
 import respx
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from drafts import generation as runner
+from drafts.actions import add_version
 from drafts.models import DraftVersion, Generation
 from prompts.actions import duplicate_template, save_version
 from prompts.experiment_actions import cast_vote, create_experiment, start_run, stop
@@ -610,3 +612,33 @@ async def test_a_run_streams_every_variant_to_a_finished_column(
         await async_client.get(_url("run_column", workspace.pk, columns[1].pk), headers=HTMX)
     ).content.decode()
     assert "<em>answer</em>" in html and 'data-status="done"' in html and "sse-connect" not in html
+
+
+@pytest.mark.parametrize("blind", [True, False])
+def test_a_blind_runs_draft_page_hides_its_figures_until_the_viewer_votes(
+    client, user, workspace, experiment, product_inputs, blind
+):
+    """Per-variant figures (a longer prompt's 19 tokens against 17, another model, the cost)
+    would tell which arm wrote a draft: hidden on its page until this viewer has voted."""
+    Experiment.objects.filter(pk=experiment.pk).update(blind=blind)
+    run = finished_run(experiment, product_inputs, user)
+    for tokens, column in zip((19, 17), run.columns.order_by("position"), strict=True):
+        Generation.objects.filter(pk=column.generation_id).update(
+            prompt_tokens=tokens, completion_tokens=5,
+            model="deepseek-flash", cost="0.001", reasoning="Thinking it over.",
+            duration_ms=900, finished=timezone.now(),
+        )  # fmt: skip
+    generation = run.columns.get(position=0).generation
+    add_version(draft_id=generation.draft_id, text=generation.text, source="generated",
+                author_id=user.pk, generation=generation)  # fmt: skip
+    draft_id = generation.draft_id
+    client.force_login(user)
+
+    before = client.get(reverse("drafts:detail", args=[draft_id])).content.decode()
+    cast_vote(run=run, voter=user, choice=Vote.Choice.TIE, winner=None)
+    after = client.get(reverse("drafts:detail", args=[draft_id])).content.decode()
+
+    figures = ("19 + 5", "data-tokens", "deepseek-flash", "data-cost", "Thinking it over.")
+    assert all(figure not in before for figure in figures) == blind
+    assert ("data-blinded" in before) == blind
+    assert [f for f in figures if f not in after] == [] and "data-blinded" not in after

@@ -1,26 +1,49 @@
-"""``manage.py serve`` (what ``make run`` calls) starts the background worker beside uvicorn
-and stops it on exit; ``--no-worker`` leaves it out."""
+"""``manage.py serve`` (what ``make run`` calls) starts the background worker beside uvicorn,
+restarts it when it exits, and stops it and the simulator on exit, SIGTERM included;
+``--no-worker`` leaves it out."""
 
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
 import sys
+import threading
 
+import psutil
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from studio.management.commands import serve
 
 
 class FakeProcess:
+    """A child that runs until it is terminated (``exits``: one that has already ended)."""
+
     started: list["FakeProcess"] = []
 
-    def __init__(self, args, **kwargs) -> None:
+    def __init__(self, args=(), exits: int | None = None, **kwargs) -> None:
         self.args, self.kwargs, self.pid, self.terminated = args, kwargs, 4242, False
+        self.ended = threading.Event()
+        if exits is not None:
+            self.ended.set()
+        self.returncode = exits
         FakeProcess.started.append(self)
 
     def terminate(self) -> None:
         self.terminated = True
+        self.returncode = -signal.SIGTERM
+        self.ended.set()
+
+    def kill(self) -> None:
+        self.terminate()
 
     def wait(self, timeout=None) -> int:
-        return 0
+        if not self.ended.wait(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return self.returncode
 
 
 @pytest.fixture
@@ -75,3 +98,96 @@ def test_serve_empties_the_metrics_directory_but_its_own_files(
     call_command("serve", "--no-worker")
 
     assert not stale.exists() and own.exists()
+
+
+def test_a_worker_that_exits_is_restarted_with_growing_pauses(caplog):
+    """Each quick exit doubles the pause before the next start, up to the cap; each restart
+    is logged; stopping ends the last one and restarts nothing."""
+    FakeProcess.started = []
+    running = threading.Event()
+
+    def start() -> FakeProcess:
+        if len(FakeProcess.started) < 4:
+            return FakeProcess(exits=1)  # e.g. "database is locked" at once
+        running.set()
+        return FakeProcess()
+
+    with caplog.at_level(logging.WARNING, logger=serve.__name__):
+        supervised = serve.Supervised(start, name="Worker", first=0.001, cap=0.004)
+        assert running.wait(timeout=10)
+        supervised.stop()
+
+    pauses = [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records]
+    assert pauses == ["0.001 s.", "0.002 s.", "0.004 s.", "0.004 s."]
+    assert len(FakeProcess.started) == 5 and FakeProcess.started[-1].terminated
+
+
+def test_a_worker_exiting_while_serve_stops_is_not_restarted():
+    FakeProcess.started = []
+    supervised = serve.Supervised(FakeProcess, name="Worker", first=0.001)
+
+    supervised.stop()
+
+    assert len(FakeProcess.started) == 1 and FakeProcess.started[0].terminated
+    assert not supervised._thread.is_alive()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# The real command in a process of its own; a stand-in worker (it needs no database).
+SERVE = """
+import sys, django
+django.setup()
+from django.core.management import call_command
+from studio.management.commands import serve
+serve.WORKER = [sys.executable, "-c", "import time; time.sleep(600)"]
+call_command("serve", "--port", sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_serve_stops_the_simulator_and_the_worker(signum):
+    """uvicorn shuts down on the signal and then raises it again: the children must still be
+    stopped, not left running without their parent."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEEPSEEK_API_KEY", "PROMETHEUS_MULTIPROC_DIR")
+    }
+    env |= {"DEBUG": "1", "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 — this interpreter, a fixed script
+        [sys.executable, "-c", SERVE, str(port)],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stderr], daemon=True).start()
+    children: list[psutil.Process] = []
+    try:
+        # Up: uvicorn's signal handlers are in place (the simulator says the same on its port).
+        while f"Uvicorn running on http://127.0.0.1:{port}" not in lines.get(timeout=60):
+            pass
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert len(children) == 2, [c.cmdline() for c in children]  # simulator, worker
+
+        process.send_signal(signum)
+        process.wait(timeout=60)
+
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []
+        if signum == signal.SIGTERM:
+            assert process.returncode == 128 + signal.SIGTERM
+    finally:
+        for child in (
+            [*children, psutil.Process(process.pid)] if process.poll() is None else children
+        ):
+            if child.is_running():
+                child.kill()

@@ -1,13 +1,87 @@
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from studio.audit import multiproc
+
+logger = logging.getLogger(__name__)
+
+WORKER = [sys.executable, "manage.py", "db_worker", "--no-reload"]
+
+
+class Supervised:
+    """A child process kept running: when it exits (e.g. the worker on a transient ``database
+    is locked``), it is started again after a pause that doubles on each quick exit, up to
+    ``cap`` seconds; one that ran ``healthy_after`` seconds starts the pauses afresh. Nothing
+    is restarted once :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        start: Callable[[], subprocess.Popen],
+        *,
+        name: str,
+        first: float = 1.0,
+        cap: float = 60.0,
+        healthy_after: float = 60.0,
+    ) -> None:
+        self.name, self.first, self.cap, self.healthy_after = name, first, cap, healthy_after
+        self._start, self._lock, self._stopping = start, threading.Lock(), threading.Event()
+        self.process = start()
+        self._thread = threading.Thread(target=self._watch, name=f"supervise-{name}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        delay = self.first
+        while True:
+            started = time.monotonic()
+            status = self.process.wait()
+            if time.monotonic() - started >= self.healthy_after:
+                delay = self.first
+            if self._stopping.is_set():
+                return
+            logger.warning(
+                "%s exited with status %s; restarting it in %g s.", self.name, status, delay
+            )
+            if self._stopping.wait(delay):
+                return
+            with self._lock:  # stop() never misses a process started meanwhile
+                if self._stopping.is_set():
+                    return
+                self.process = self._start()
+            delay = min(delay * 2, self.cap)
+
+    def stop(self, timeout: float = 10) -> None:
+        """No more restarts; ask the process to finish (SIGTERM), then kill it after
+        ``timeout`` seconds."""
+        with self._lock:
+            self._stopping.set()
+            process = self.process
+        stop_process(process, timeout)
+        self._thread.join(timeout)
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # uvicorn shuts down on SIGTERM, restores this handler, then raises the signal again: a
+    # default handler would end the process there, before the children are stopped.
+    raise SystemExit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -27,27 +101,26 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        simulator = None
-        if settings.DEEPSEEK_OFFLINE:
-            port = settings.DEEPSEEK_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
-            simulator = subprocess.Popen(  # noqa: S603 — our own module, fixed arguments
-                [sys.executable, "-m", "studio.deepseek.simulator", "--port", port]
-            )
-            time.sleep(0.5)
-            self.stdout.write(
-                self.style.WARNING(
-                    f"No DEEPSEEK_API_KEY: using the offline simulator on "
-                    f"{settings.DEEPSEEK_SIMULATOR_URL}. Set DEEPSEEK_API_KEY for real output."
-                )
-            )
-        # PROMETHEUS_MULTIPROC_DIR set: what earlier runs left there goes (this process
-        # serves, and already holds its own files); the worker started below writes there too.
-        multiproc.reset(keep_pid=os.getpid())
-        # Another TASKS_BACKEND (e.g. ImmediateBackend) runs tasks itself: no worker to start.
-        queued = settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
-        worker = self._start_worker() if options["worker"] and queued else None
-        self.stdout.write(f"DeepSeek Studio on http://{options['host']}:{options['port']}/")
+        simulator = worker = None
+        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
+            if settings.DEEPSEEK_OFFLINE:
+                simulator = self._start_simulator()
+                time.sleep(0.5)
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"No DEEPSEEK_API_KEY: using the offline simulator on "
+                        f"{settings.DEEPSEEK_SIMULATOR_URL}. Set DEEPSEEK_API_KEY for real output."
+                    )
+                )
+            # PROMETHEUS_MULTIPROC_DIR set: what earlier runs left there goes (this process
+            # serves, and already holds its own files); the worker started below writes there.
+            multiproc.reset(keep_pid=os.getpid())
+            # Another TASKS_BACKEND (e.g. ImmediateBackend) runs tasks itself: no worker.
+            queued = settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+            if options["worker"] and queued:
+                worker = Supervised(self._start_worker, name="The background worker")
+            self.stdout.write(f"DeepSeek Studio on http://{options['host']}:{options['port']}/")
             # One worker: generations run in this process and are watched from it.
             uvicorn.run(
                 "studio.asgi:application",
@@ -57,20 +130,24 @@ class Command(BaseCommand):
                 log_level="info",
             )
         finally:
+            # A second SIGTERM must not cut the clean-up short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if worker is not None:
-                worker.terminate()  # SIGTERM: db_worker finishes the task in hand, then exits
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+                worker.stop()  # SIGTERM: db_worker finishes the task in hand, then exits
             if simulator is not None:
-                simulator.terminate()
-                simulator.wait(timeout=5)
+                stop_process(simulator, timeout=5)
+            signal.signal(signal.SIGTERM, previous)
+
+    def _start_simulator(self) -> subprocess.Popen:
+        port = settings.DEEPSEEK_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
+        return subprocess.Popen(  # noqa: S603 — our own module, fixed arguments
+            [sys.executable, "-m", "studio.deepseek.simulator", "--port", port]
+        )
 
     def _start_worker(self) -> subprocess.Popen:
         """The django.tasks worker (django-tasks-db) for background work such as batch runs."""
         worker = subprocess.Popen(  # noqa: S603 — our own manage.py, fixed arguments
-            [sys.executable, "manage.py", "db_worker", "--no-reload"],
+            WORKER,
             cwd=settings.BASE_DIR,
             # Its own session: Ctrl+C reaches only this command, which then asks the worker
             # once (SIGTERM) to finish the task in hand; a second signal would cut it off.
