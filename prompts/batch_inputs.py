@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from .forms import TemplateForm
 from .models import TemplateVersion
+from .schema import usable_variables
 
 MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024
@@ -72,7 +73,10 @@ def _parse(
 ) -> None:
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
-    variables = {v["name"]: v for v in version.variables}
+    # Stored versions are read through the schema: one saved before it may hold a bad entry.
+    variables = {
+        v.name: v.model_dump(exclude_none=True) for v in usable_variables(version.variables)
+    }
     if not any(header):
         result.errors.append(_("The file is empty: its first line must name the variables."))
         return

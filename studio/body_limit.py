@@ -71,7 +71,7 @@ async def refuse(scope, send) -> None:
             "max": settings.REQUEST_BODY_MAX_SIZE // (1024 * 1024)
         }
     if scope["path"].startswith("/api/"):
-        error = {"message": message, "type": "invalid_request_error", "code": "too_large"}
+        error = {"message": message, "type": "invalid_request_error", "code": "request_too_large"}
         body, kind = json.dumps({"error": error | {"param": None}}).encode(), b"application/json"
     else:
         body = f"<!doctype html><title>413</title><h1>{escape(message)}</h1>".encode()

@@ -250,6 +250,27 @@ def test_a_stored_bad_version_answers_the_api_with_a_clear_422(client, user, sto
     assert "count" in error["message"] and not Draft.objects.exists()
 
 
+def test_a_stored_bad_version_still_takes_a_batch_csv(stored_bad_version):
+    """The batch CSV reads the version's variables through the schema too."""
+    from prompts.batch_inputs import parse_inputs
+
+    parsed = parse_inputs(b"who,count,tone\nfans,3,warm\n", stored_bad_version)
+
+    assert parsed.errors == []
+    assert [row for _line, row in parsed.rows] == [{"who": "fans", "count": 3, "tone": "warm"}]
+
+
+def test_a_stored_bad_version_can_be_an_experiment_variant(user, stored_bad_version):
+    from prompts.experiment_actions import create_experiment
+
+    variants = [{"name": n, "version": stored_bad_version} for n in ("A", "B")]
+    space = stored_bad_version.template.workspace
+
+    experiment = create_experiment(workspace=space, name="E", variants=variants, user=user)
+
+    assert experiment.variants.count() == 2
+
+
 def test_bad_stored_options_are_dropped_and_the_rest_kept():
     who, count, tone = usable_variables(STORED_BAD)
     assert (who.name, who.label, who.help, who.text_length()) == ("who", "", "", 300)

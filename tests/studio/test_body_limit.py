@@ -66,6 +66,7 @@ async def test_the_api_gets_its_json_error_envelope_in_the_callers_language():
     assert sent[0]["status"] == 413
     error = json.loads(sent[1]["body"])["error"]
     assert error["type"] == "invalid_request_error" and "4 MB" in error["message"]
+    assert error["code"] == "request_too_large"  # the same code as the API's own 413
     assert error["message"] != "The request is too large (at most 4 MB)."  # translated
 
 
