@@ -127,6 +127,8 @@ def test_an_oversized_body_is_refused_and_creates_nothing(client, user, workspac
     )
 
     assert response.status_code == 400
+    # A page that says why (handler400), not Django's one line.
+    assert "The request is too large: a form may send at most 2.5" in response.content.decode()
     assert not Draft.objects.exists()
 
 

@@ -3,10 +3,6 @@ reads them, and the HTML pages answer an oversized form with a clear 400 page.""
 
 import json
 
-import pytest
-from django.urls import reverse
-
-from drafts.models import Draft
 from studio.body_limit import body_limit
 
 MB = 1024 * 1024
@@ -74,19 +70,3 @@ async def test_a_body_under_the_cap_reaches_the_app():
     sent, ran, _ = await _call(_scope(headers=[(b"content-length", b"3")]), [b"abc"])
 
     assert ran and sent == []
-
-
-@pytest.mark.django_db
-def test_an_oversized_form_gets_a_clear_400_page(client, user, workspace, settings):
-    client.force_login(user)
-    body = "features=" + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
-
-    response = client.post(
-        reverse("drafts:generate", args=[workspace.pk]),
-        body,
-        content_type="application/x-www-form-urlencoded",
-    )
-
-    assert response.status_code == 400
-    assert "The request is too large: a form may send at most 2.5" in response.content.decode()
-    assert not Draft.objects.exists()
