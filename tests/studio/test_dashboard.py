@@ -1,6 +1,7 @@
 """The workspace dashboard: drafts by status, recent generations, daily use, experiments."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -162,3 +163,42 @@ def test_workspace_and_draft_pages_link_to_the_dashboard_but_a_share_link_does_n
     for page in (workspace.get_absolute_url(), draft.get_absolute_url()):
         assert f'href="{url(workspace)}"' in client.get(page).content.decode()
     assert f'href="{url(workspace)}"' not in client.get(link.get_absolute_url()).content.decode()
+
+
+def _usage_block(html: str) -> str:
+    block = re.search(r"<div data-usage-today.*?</div>", html, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", block).split())
+
+
+def test_the_dashboard_and_the_api_keys_page_show_the_same_usage_today(
+    client, user, other_user, workspace
+):
+    """Issue 18 item 10: one definition of today's usage, on both pages and for the budget."""
+    from studio.api.limits import tokens_used_today
+    from studio.audit.models import AuditLog
+    from studio.audit.recording import record_ai_call
+
+    def call(**fields):
+        fields = {"status": "done", "user": user, "workspace": workspace, "cost": "0.001"} | fields
+        return record_ai_call(prompt_tokens=100, completion_tokens=50, **fields)
+
+    call(channel="ui")
+    call(channel="api", cost="0.0020")
+    call(channel="openai", cost="0.0030")  # counted: 450 tokens, $0.0060
+    call(cached=True)
+    call(status="over_budget")
+    call(status="rate_limited")
+    call(user=other_user)
+    yesterday = call()
+    AuditLog.objects.filter(pk=yesterday.pk).update(
+        created=timezone.now() - datetime.timedelta(days=1, hours=1)
+    )
+    client.force_login(user)
+
+    keys = _usage_block(client.get(reverse("api:keys")).content.decode())
+    board_html = _usage_block(client.get(url(workspace)).content.decode())
+
+    assert "Tokens used today: 450" in keys and "Cost today: $0.0060." in keys
+    assert board_html == re.sub(r" This month: \$[0-9.]+\.", "", keys)
+    assert "Your calls since midnight (UTC) from the studio, the API and batches" in keys
+    assert tokens_used_today(user) == 450
