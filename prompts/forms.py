@@ -284,6 +284,8 @@ class BrandVoiceForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("JSON or YAML export"))
+    # Off by default: moving production changes what everyone generates with.
+    move_labels = forms.BooleanField(label=_("Move labels named in the file"), required=False)
 
     def clean_file(self):
         """Refuse an oversized upload by its declared size, before anything reads it."""

@@ -158,7 +158,7 @@ def test_a_library_template_offers_the_voices_of_the_workspace_it_is_used_in(db,
     from prompts.actions import import_template, save_brand_voice
 
     save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    template, _ = import_template(
+    template, _, _ = import_template(
         data={
             "slug": "voiced",
             "name": "Voiced",
