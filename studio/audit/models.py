@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,18 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
         (prompt + completion) and cost, in one query."""
         totals = self.billed().aggregate(tokens=Sum("total_tokens"), cost=Sum("cost"))
         return Usage(totals["tokens"] or 0, totals["cost"] or Decimal(0))
+
+    def usage_by_day(self) -> dict[date, Usage]:
+        """``usage`` for each day (in the studio's time zone) that has billed calls."""
+        rows = (
+            self.billed()
+            .annotate(day=TruncDate("created"))
+            .order_by()
+            .values("day")
+            .annotate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+            .values_list("day", "tokens", "cost")
+        )
+        return {day: Usage(tokens or 0, cost or Decimal(0)) for day, tokens, cost in rows}
 
     def older_than(self, days: int) -> AuditLogQuerySet:
         return self.filter(created__lt=timezone.now() - timedelta(days=days))
