@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
     from prompts.forms import TemplateForm
     from studio.workspaces.actions import create_workspace
 
-    template, _ = import_template(data=template_data(request["tokens"]))
+    template, _, _ = import_template(data=template_data(request["tokens"]))
     version = template.current_version()
     users = []
     User = get_user_model()

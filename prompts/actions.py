@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
@@ -122,16 +123,38 @@ def create_template(
     return template
 
 
+class LabelImport(NamedTuple):
+    """What importing did with one label named in the file."""
+
+    class Outcome(StrEnum):
+        ADDED = "added"  # new on the template: it points at the imported version
+        MOVED = "moved"  # from ``before`` to the imported version, as asked
+        KEPT = "kept"  # left on ``before``: moving was not asked for
+
+    template: str
+    name: str
+    outcome: Outcome
+    before: int | None  # the version number it was on (None: it did not exist)
+    imported: int  # the imported version's number
+
+
+class Imported(NamedTuple):
+    template: PromptTemplate
+    created: bool  # whether a new version was added
+    labels: list[LabelImport]  # the labels named in the file that were not on it already
+
+
 @transaction.atomic
 def import_template(
-    *, data: dict[str, Any], workspace=None, user=None
-) -> tuple[PromptTemplate, bool]:
+    *, data: dict[str, Any], workspace=None, user=None, move_labels: bool = False
+) -> Imported:
     """Create or update a template from its exported form.
 
     A new version is added only when the prompts, variables or presets changed, so importing
-    the same file twice is a no-op. Returns the template and whether a version was created.
-    ``labels`` (a list of names) and ``brand_voice`` (a voice name in the workspace) follow
-    the imported version.
+    the same file twice is a no-op. ``brand_voice`` (a voice name in the workspace) follows
+    the imported version. A label in ``labels`` that the template lacks is added on it (that
+    moves nothing); one on another version is moved only with ``move_labels``, since moving
+    ``production`` changes what everyone generates with.
     """
     _check(data, TemplateData)
     template, _ = PromptTemplate.objects.select_for_update().get_or_create(
@@ -146,10 +169,25 @@ def import_template(
     if workspace is not None and data.get("brand_voice"):
         voice = BrandVoice.objects.filter(workspace=workspace, name=data["brand_voice"]).first()
     version, created = save_version(template=template, data=data, user=user, brand_voice=voice)
-    for name in data.get("labels", []):
-        if template.labelled(name) != version:
+    names = data.get("labels", [])
+    return Imported(template, created, _import_labels(template, version, names, user, move_labels))
+
+
+def _import_labels(template, version, names, user, move: bool) -> list[LabelImport]:
+    """Point the file's labels at the imported version: new ones always, others if ``move``."""
+    labels = []
+    for name in dict.fromkeys(names):
+        before = template.labelled(name)
+        if before == version:
+            continue
+        outcome = LabelImport.Outcome.MOVED if before else LabelImport.Outcome.ADDED
+        if before and not move:
+            outcome = LabelImport.Outcome.KEPT
+        else:
             move_label(template=template, name=name, version=version, user=user, note="Import")
-    return template, created
+        number = before.number if before else None
+        labels.append(LabelImport(template.name, name, outcome, number, version.number))
+    return labels
 
 
 @transaction.atomic

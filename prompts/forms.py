@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from crispy_forms.helper import FormHelper
+from crispy_tailwind.tailwind import CSSContainer
+from crispy_tailwind.templatetags.tailwind_field import CrispyTailwindFieldNode
 from django import forms
 from django.db import models
 from django.utils.html import format_html, format_html_join
@@ -61,6 +63,12 @@ class SuggestionsInput(forms.TextInput):
             "", '<option value="{}"></option>', ((s,) for s in self.suggestions)
         )
         return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
+# crispy-tailwind picks an input's classes by its widget's class name, less "Input" ("suggestions"
+# here), and has none for ours: it gets the text input's (which also carry the dark-mode colours).
+TAILWIND_CLASSES = CSSContainer(CrispyTailwindFieldNode.default_styles)
+TAILWIND_CLASSES.suggestions = TAILWIND_CLASSES.text
 
 
 class BrandVoiceChoiceField(forms.ChoiceField):
@@ -129,6 +137,7 @@ class TemplateForm(forms.Form):
             self.fields[var.name] = _field_for(var, version, workspace)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
+        self.helper.css_container = TAILWIND_CLASSES
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -275,6 +284,8 @@ class BrandVoiceForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("JSON or YAML export"))
+    # Off by default: moving production changes what everyone generates with.
+    move_labels = forms.BooleanField(label=_("Move labels named in the file"), required=False)
 
     def clean_file(self):
         """Refuse an oversized upload by its declared size, before anything reads it."""

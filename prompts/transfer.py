@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .actions import InvalidTemplate, import_template
+from .actions import InvalidTemplate, LabelImport, import_template
 from .models import PromptTemplate
 
 FORMATS = ("json", "yaml")
@@ -173,19 +174,65 @@ def guess_format(filename: str) -> str:
     return "yaml" if filename.lower().endswith((".yaml", ".yml")) else "json"
 
 
-def import_text(text: str, fmt: str = "json", *, workspace=None, user=None) -> tuple[int, int]:
-    """Import every template in an export. Returns (templates, new versions).
+class ImportSummary(NamedTuple):
+    templates: int
+    versions: int  # new versions added
+    labels: list[LabelImport]
+
+    def message(self) -> str:
+        """What the import did, each label named in the file included, in the user's language."""
+        count = ngettext(
+            "Imported %(count)s template", "Imported %(count)s templates", self.templates
+        ) % {"count": self.templates}
+        versions = ngettext("%(count)s new version", "%(count)s new versions", self.versions) % {
+            "count": self.versions
+        }
+        parts = [_("%(templates)s (%(versions)s).") % {"templates": count, "versions": versions}]
+        Outcome = LabelImport.Outcome
+        if added := self._listed(Outcome.ADDED, _("%(name)s on v%(after)s")):
+            parts.append(_("Labels added: %(labels)s.") % {"labels": added})
+        if moved := self._listed(Outcome.MOVED, _("%(name)s moved v%(before)s → v%(after)s")):
+            parts.append(_("Labels moved: %(labels)s.") % {"labels": moved})
+        if kept := self._listed(Outcome.KEPT, _("%(name)s stays on v%(before)s")):
+            tick = _("Labels not moved: %(labels)s — tick “%(box)s” to move them.")
+            parts.append(tick % {"labels": kept, "box": _("Move labels named in the file")})
+        return " ".join(parts)
+
+    def _listed(self, outcome: LabelImport.Outcome, each: str) -> str:
+        """The labels with this outcome, each as ``each`` says (with its template's name when
+        the file had several), comma-separated."""
+        return ", ".join(
+            each
+            % {
+                "name": f"{label.template}: {label.name}" if self.templates > 1 else label.name,
+                "before": label.before,
+                "after": label.imported,
+            }
+            for label in self.labels
+            if label.outcome == outcome
+        )
+
+
+def import_text(
+    text: str, fmt: str = "json", *, workspace=None, user=None, move_labels: bool = False
+) -> ImportSummary:
+    """Import every template in an export (labels as in ``import_template``).
 
     All or nothing: one invalid template rolls the whole file back (see import_all).
     """
-    return import_all(loads(text, fmt), workspace=workspace, user=user)
+    items = loads(text, fmt)
+    return import_all(items, workspace=workspace, user=user, move_labels=move_labels)
 
 
-def import_all(items: list[dict[str, Any]], *, workspace=None, user=None) -> tuple[int, int]:
+def import_all(
+    items: list[dict[str, Any]], *, workspace=None, user=None, move_labels: bool = False
+) -> ImportSummary:
     from django.db import transaction
 
     with transaction.atomic():
-        created = sum(
-            import_template(data=item, workspace=workspace, user=user)[1] for item in items
-        )
-    return len(items), created
+        done = [
+            import_template(data=item, workspace=workspace, user=user, move_labels=move_labels)
+            for item in items
+        ]
+    labels = [label for one in done for label in one.labels]
+    return ImportSummary(len(done), sum(one.created for one in done), labels)

@@ -243,17 +243,17 @@ def template_import(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     try:
         # The form refused a larger file; one byte over is still enough for loads() to refuse.
         text = upload.read(MAX_BYTES + 1).decode("utf-8")
-        count, created = import_text(
-            text, guess_format(upload.name), workspace=space, user=request.user
+        summary = import_text(
+            text,
+            guess_format(upload.name),
+            workspace=space,
+            user=request.user,
+            move_labels=form.cleaned_data["move_labels"],
         )
     except (InvalidTemplate, UnicodeDecodeError, KeyError, TypeError) as error:
         messages.error(request, _("Nothing was imported: %(error)s") % {"error": error})
         return _library(request, space, status=400)
-    messages.success(
-        request,
-        _("Imported %(count)s template(s), %(created)s new version(s).")
-        % {"count": count, "created": created},
-    )
+    messages.success(request, summary.message())
     return redirect("prompts:list", space.pk)
 
 

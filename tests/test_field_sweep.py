@@ -156,7 +156,7 @@ def build_world(owner, editor, reviewer) -> Workspace:
     add_member(workspace=space, user=editor, role=Membership.Role.EDITOR)
     add_member(workspace=space, user=reviewer, role=Membership.Role.REVIEWER)
     data = json.loads(DEMO_FILE.read_text("utf-8"))[0]
-    template, _ = import_template(data=data, workspace=space, user=owner)
+    template, _, _ = import_template(data=data, workspace=space, user=owner)
     version = template.current_version()
     move_label(template=template, name="staging", version=version, user=owner, note="Why.")
     save_brand_voice(workspace=space, name="Voice", text="Warm.", user=owner)

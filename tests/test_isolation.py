@@ -116,7 +116,7 @@ def world(user, settings):
     settings.RATELIMIT_ENABLE = False  # this sweep is about access, not request rates
     space = create_workspace(name=f"Team {SECRET}", owner=user)
     data = json.loads(DEMO_FILE.read_text("utf-8"))[0]
-    template, _ = import_template(data=data, workspace=space, user=user)
+    template, _, _ = import_template(data=data, workspace=space, user=user)
     voice = save_brand_voice(workspace=space, name=f"Voice {SECRET}", text=SECRET, user=user).voice
     version = template.current_version()
     inputs = {

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy
 from django_ratelimit.core import get_usage
 
 from studio.audit.metrics import observe_rate_limited
-from studio.audit.models import AuditLog
+from studio.audit.models import AuditLog, start_of_day
 from studio.deepseek.pricing import estimate_prompt_tokens
 
 OFF = {"", "0", "off", "none"}
@@ -165,15 +165,10 @@ def audit_refusal(
     record_ai_call(request=request, status=status, user=user, error_code=code, **fields)
 
 
-def start_of_day(now: datetime | None = None) -> datetime:
-    """Midnight today in the studio's time zone (budgets reset then)."""
-    local = timezone.localtime(now)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def tokens_used_today(user) -> int:
-    """Tokens the user's AI calls used since midnight, from the audit log."""
-    return AuditLog.objects.filter(user=user).since(start_of_day()).total_tokens()
+    """Tokens the user's AI calls used since midnight: the usage every page shows (``user``: a
+    user or a user id)."""
+    return AuditLog.objects.filter(user=user).today().usage().tokens
 
 
 def check_token_budget(

@@ -9,28 +9,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from studio.audit.models import AuditLog
+from studio.audit.models import AuditLog, start_of_day
 from studio.http import HtmxHttpRequest
 
 from .actions import create_api_key, revoke_api_key
 from .forms import ApiKeyForm
-from .limits import start_of_day, tokens_used_today
 from .models import ApiKey
 
 PAGE = "api/keys.html"
 
 
 def _context(request: HttpRequest, form: ApiKeyForm, new_key: str = "") -> dict[str, object]:
+    calls = AuditLog.objects.for_user(request.user)
     return {
         "form": form,
         "keys": ApiKey.objects.for_user(request.user),
         "new_key": new_key,
-        "tokens_today": tokens_used_today(request.user),
+        "usage_today": calls.today().usage(),
         "token_budget": settings.AI_DAILY_TOKEN_BUDGET,
-        "cost_today": AuditLog.objects.for_user(request.user).since(start_of_day()).total_cost(),
-        "cost_month": AuditLog.objects.for_user(request.user)
-        .since(start_of_day().replace(day=1))
-        .total_cost(),
+        "cost_month": calls.since(start_of_day().replace(day=1)).usage().cost,
     }
 
 

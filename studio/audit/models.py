@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight today in the studio's time zone (TIME_ZONE: daily budgets reset then)."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class Usage(NamedTuple):
+    tokens: int
+    cost: Decimal
 
 
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):
@@ -21,6 +34,35 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
 
     def since(self, moment: datetime) -> AuditLogQuerySet:
         return self.filter(created__gte=moment)
+
+    def today(self) -> AuditLogQuerySet:
+        """Calls since midnight in the studio's time zone."""
+        return self.since(start_of_day())
+
+    def billed(self) -> AuditLogQuerySet:
+        """Calls DeepSeek answered, whatever the door (studio, API, batch) and however they
+        ended: an answer served from the cache and a call refused before it left cost nothing."""
+        status = self.model.Status
+        refused = [status.BLOCKED, status.RATE_LIMITED, status.OVER_BUDGET]
+        return self.exclude(cached=True).exclude(status__in=refused)
+
+    def usage(self) -> Usage:
+        """The one definition of "usage" every page shows: the billed calls' total tokens
+        (prompt + completion) and cost, in one query."""
+        totals = self.billed().aggregate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+        return Usage(totals["tokens"] or 0, totals["cost"] or Decimal(0))
+
+    def usage_by_day(self) -> dict[date, Usage]:
+        """``usage`` for each day (in the studio's time zone) that has billed calls."""
+        rows = (
+            self.billed()
+            .annotate(day=TruncDate("created"))
+            .order_by()
+            .values("day")
+            .annotate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+            .values_list("day", "tokens", "cost")
+        )
+        return {day: Usage(tokens or 0, cost or Decimal(0)) for day, tokens, cost in rows}
 
     def older_than(self, days: int) -> AuditLogQuerySet:
         return self.filter(created__lt=timezone.now() - timedelta(days=days))

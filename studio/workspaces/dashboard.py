@@ -10,14 +10,14 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count
 from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from drafts.models import Draft, Generation
 from prompts.models import Experiment, Vote
 from prompts.stats import ALPHA, MIN_DECISIVE_VOTES, Comparison
+from studio.audit.models import AuditLog, Usage
 
 from .models import Workspace
 
@@ -109,24 +109,16 @@ def recent_generations(space: Workspace, limit: int = 8) -> list[Generation]:
 
 
 def daily_use(space: Workspace, today: datetime.date | None = None) -> tuple[Chart, Chart]:
-    """Tokens and cost (USD) per day over the last ``CHART_DAYS`` days, in one query."""
+    """Tokens and cost (USD) per day over the last ``CHART_DAYS`` days, in one query: the
+    workspace's billed calls, counted as every page counts usage (``AuditLog.usage``)."""
     today = today or timezone.localdate()
     first = today - datetime.timedelta(days=CHART_DAYS - 1)
-    rows = (
-        Generation.objects.filter(draft__workspace=space, created__date__gte=first)
-        .annotate(day=TruncDate("created"))
-        .order_by()
-        .values("day")
-        .annotate(
-            tokens=Sum(Coalesce(F("prompt_tokens"), 0) + Coalesce(F("completion_tokens"), 0)),
-            cost=Sum("cost"),
-        )
-        .values_list("day", "tokens", "cost")
-    )
-    by_day = {day: (tokens or 0, cost or Decimal(0)) for day, tokens, cost in rows}
+    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time()))
+    by_day = AuditLog.objects.filter(workspace=space).since(start).usage_by_day()
     days = [first + datetime.timedelta(days=n) for n in range(CHART_DAYS)]
-    tokens = [(day, float(by_day.get(day, (0, 0))[0])) for day in days]
-    cost = [(day, float(by_day.get(day, (0, 0))[1])) for day in days]
+    zero = Usage(0, Decimal(0))
+    tokens = [(day, float(by_day.get(day, zero).tokens)) for day in days]
+    cost = [(day, float(by_day.get(day, zero).cost)) for day in days]
     return _chart(tokens, "{:,.0f}"), _chart(cost, "${:,.4f}")
 
 

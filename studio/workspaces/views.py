@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+
+from studio.audit.models import AuditLog
 
 from . import dashboard as board
 from .actions import create_workspace
@@ -34,6 +37,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "workspace": space,
         "statuses": board.drafts_by_status(space),
         "generations": board.recent_generations(space),
+        "usage_today": AuditLog.objects.for_user(request.user).today().usage(),
+        "token_budget": settings.AI_DAILY_TOKEN_BUDGET,
         "tokens_chart": tokens,
         "cost_chart": cost,
         "experiments": board.running_experiments(space),

@@ -115,4 +115,4 @@ def test_settings_page_sums_the_users_cost_today_and_this_month(client, user, ot
 
     html = client.get(reverse("api:keys")).content.decode()
 
-    assert "Your cost: $0.0225 today, $0.0225 this month." in html
+    assert "Cost today: $0.0225." in html and "This month: $0.0225." in html

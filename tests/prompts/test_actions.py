@@ -12,21 +12,31 @@ def data():
 
 
 def test_importing_the_same_template_twice_adds_no_version(db, data):
-    template, created = import_template(data=data)
-    again, created_again = import_template(data=data)
+    template, created, _ = import_template(data=data)
+    again, created_again, _ = import_template(data=data)
     assert (created, created_again) == (True, False)
     assert again.pk == template.pk and template.versions.count() == 1
 
 
 def test_a_changed_prompt_becomes_a_new_immutable_version(db, data):
-    template, _ = import_template(data=data)
+    data["labels"] = ["production"]
+    template, _, imported = import_template(data=data)
     first = template.current_version()
+    assert [(lab.name, lab.outcome, lab.imported) for lab in imported] == [
+        ("production", "added", 1)
+    ]
 
-    import_template(data={**data, "user_prompt": data["user_prompt"] + " Be brief."})
+    changed = {**data, "user_prompt": data["user_prompt"] + " Be brief."}
+    imported = import_template(data=changed)
 
     assert [v.number for v in template.versions.order_by("number")] == [1, 2]
     first.refresh_from_db()
     assert "Be brief." not in first.user_prompt  # the old version is untouched
+    assert template.latest_version().user_prompt.endswith("Be brief.")
+    # production was not asked to move: the workspace still generates with v1, and says so.
+    assert template.current_version() == first
+    assert [(lab.name, lab.outcome) for lab in imported.labels] == [("production", "kept")]
+    import_template(data=changed, move_labels=True)
     assert template.current_version().user_prompt.endswith("Be brief.")
 
 
@@ -54,7 +64,7 @@ def test_demo_templates_load_with_the_command(db):
 def test_duplicating_copies_the_current_version_into_the_workspace(db, data, user, workspace):
     from prompts.actions import duplicate_template
 
-    library, _ = import_template(data=data)
+    library, _, _ = import_template(data=data)
     copy = duplicate_template(template=library, workspace=workspace, user=user)
     again = duplicate_template(template=library, workspace=workspace, user=user)
 
@@ -76,7 +86,7 @@ def test_duplicating_copies_the_current_version_into_the_workspace(db, data, use
 def test_save_version_refuses_what_the_schema_refuses_and_saves_nothing(db, data, changes, message):
     from prompts.actions import save_version
 
-    template, _ = import_template(data=data)
+    template, _, _ = import_template(data=data)
     with pytest.raises(InvalidTemplate, match=message):
         save_version(template=template, data={**data, **changes})
     assert template.versions.count() == 1

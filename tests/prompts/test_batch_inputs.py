@@ -96,7 +96,7 @@ def test_a_brand_voice_column_names_a_voice_of_the_workspace(db, workspace):
     from prompts.actions import import_template, save_brand_voice
 
     save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    template, _ = import_template(
+    template, _, _ = import_template(
         data={
             "slug": "voiced",
             "name": "Voiced",

@@ -158,7 +158,7 @@ def test_a_library_template_offers_the_voices_of_the_workspace_it_is_used_in(db,
     from prompts.actions import import_template, save_brand_voice
 
     save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    template, _ = import_template(
+    template, _, _ = import_template(
         data={
             "slug": "voiced",
             "name": "Voiced",
@@ -203,3 +203,44 @@ def test_validate_variables_checks_each_options_type():
         "Variable 'x': max_length must be a whole number.",
         "Variable 'n': min must be a whole number.",
     ]
+
+
+def _input_classes(html: str, name: str) -> set[str]:
+    """The class list of the ``<input name=...>`` in a page."""
+    import re
+
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+    return set(re.search(r'class="([^"]*)"', tag).group(1).split())
+
+
+def test_the_audience_input_is_styled_like_any_text_input_on_both_forms(
+    client, user, workspace, product_template
+):
+    """Issue 18 item 4: the audience field had no border, padding or background."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from prompts.actions import duplicate_template
+    from prompts.experiment_actions import create_experiment
+
+    template = duplicate_template(template=product_template, workspace=workspace, user=user)
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Audience",
+        user=user,
+        variants=[{"name": name, "version": template.current_version()} for name in ("A", "B")],
+    )
+    client.force_login(user)
+    pages = [
+        client.get(reverse("workspace", args=[workspace.pk]), {"template": template.pk}),
+        client.get(reverse("prompts:experiment", args=[workspace.pk, experiment.pk])),
+    ]
+    for page in pages:
+        html = page.content.decode()
+        text, audience = _input_classes(html, "product_name"), _input_classes(html, "audience")
+        assert {"bg-white", "border", "border-gray-300", "py-2", "px-4"} <= text
+        assert audience - {"suggestionsinput"} == text - {"textinput"}
+    # Dark mode restyles those same classes, so the audience input follows it too.
+    css = (settings.BASE_DIR / "theme/static/css/studio.css").read_text()
+    assert ".dark :is(input,select,textarea).bg-white{" in css
+    assert ".dark .border-gray-300{" in css

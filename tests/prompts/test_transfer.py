@@ -2,6 +2,7 @@
 
 import json
 import tracemalloc
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -50,12 +51,12 @@ def test_round_trip_into_another_workspace_keeps_everything(fmt, workspace, prod
     text = dumps([own], fmt)
     target = create_workspace(name="Other", owner=user)
     save_brand_voice(workspace=target, name="House", text="Their own words.")
-    assert import_text(text, fmt, workspace=target) == (1, 1)
+    assert import_text(text, fmt, workspace=target)[:2] == (1, 1)
 
     copy = PromptTemplate.objects.get(workspace=target, slug="own")
     assert _snapshot(copy) == _snapshot(own)
     assert copy.current_version().brand_voice.workspace == target
-    assert import_text(text, fmt, workspace=target) == (1, 0)  # idempotent
+    assert import_text(text, fmt, workspace=target)[:2] == (1, 0)  # idempotent
 
 
 def test_library_export_is_what_the_demo_file_says(demo_templates):
@@ -145,7 +146,7 @@ def test_audience_and_brand_voice_variables_round_trip(fmt, workspace, user):
     save_version(template=own, data=data | {"variables": variables}, user=user)
 
     target = create_workspace(name="Other", owner=user)
-    assert import_text(dumps([own], fmt), fmt, workspace=target) == (1, 1)
+    assert import_text(dumps([own], fmt), fmt, workspace=target)[:2] == (1, 1)
     copy = PromptTemplate.objects.get(workspace=target, slug="own")
     assert copy.current_version().variables == variables
 
@@ -248,3 +249,71 @@ def test_the_import_command_refuses_a_large_file_before_reading_it(tmp_path, db)
 
     with pytest.raises(CommandError, match="The file is too large"):
         call_command("import_templates", str(path))
+
+
+def edited_export(workspace, user) -> tuple[PromptTemplate, str]:
+    """A template with production on v3, and an export of it whose prompt was edited and
+    which names production and a new staging label."""
+    own = PromptTemplate.objects.create(workspace=workspace, slug="own", name="Own", purpose="copy")
+    for n in range(3):
+        data = {"system_prompt": "Be brief.", "user_prompt": f"Write {n}."}
+        version, _ = save_version(template=own, data=data, user=user)
+    move_label(template=own, name="production", version=version, user=user)
+    items = loads(dumps([own]))
+    items[0]["user_prompt"] = "Write it better."
+    items[0]["labels"] = ["production", "staging"]
+    return own, json.dumps(items)
+
+
+def test_a_reimport_leaves_production_where_it_is_and_says_so(workspace, user):
+    """Issue 18 item 11: the edited export's import moved production silently."""
+    own, text = edited_export(workspace, user)
+
+    summary = import_text(text, workspace=workspace, user=user)
+
+    assert own.labelled("production").number == 3  # what everyone generates with is unchanged
+    assert own.labelled("staging").number == 4  # a new label moves nothing: it is added
+    assert summary.message() == (
+        "Imported 1 template (1 new version). Labels added: staging on v4. Labels not moved: "
+        "production stays on v3 — tick “Move labels named in the file” to move them."
+    )
+
+
+def test_a_reimport_moves_labels_when_asked_and_says_so(workspace, user):
+    own, text = edited_export(workspace, user)
+
+    summary = import_text(text, workspace=workspace, user=user, move_labels=True)
+
+    assert own.labelled("production").number == 4
+    assert own.label_changes.filter(name="production").latest("pk").note == "Import"
+    assert summary.message() == (
+        "Imported 1 template (1 new version). Labels added: staging on v4. "
+        "Labels moved: production moved v3 → v4."
+    )
+    assert "Labels" not in import_text(text, workspace=workspace, move_labels=True).message()
+
+
+def test_the_import_command_moves_labels_only_with_move_labels(tmp_path, workspace, user):
+    own, text = edited_export(workspace, user)
+    path = tmp_path / "edited.json"
+    path.write_text(text, "utf-8")
+    out = StringIO()
+
+    call_command("import_templates", str(path), workspace=workspace.pk, stdout=out)
+    assert own.labelled("production").number == 3
+    assert "production stays on v3" in out.getvalue()
+
+    call_command("import_templates", str(path), "--move-labels", workspace=workspace.pk, stdout=out)
+    assert own.labelled("production").number == 4
+    assert "production moved v3 → v4" in out.getvalue()
+
+
+def test_the_import_message_is_translated(workspace, user):
+    from django.utils import translation
+
+    _own, text = edited_export(workspace, user)
+    summary = import_text(text, workspace=workspace, user=user)
+
+    with translation.override("zh-hans"):
+        message = summary.message()
+    assert "production" in message and "Imported" not in message and "Labels" not in message

@@ -410,3 +410,32 @@ def test_an_import_over_the_cap_gets_the_size_error_on_the_page(client, user, wo
 
     assert response.status_code == 400
     assert "The file is too large (at most 2048 KB)." in response.content.decode()
+
+
+def test_importing_an_edited_export_moves_production_only_when_the_box_is_ticked(
+    client, user, workspace
+):
+    """Issue 18 item 11, through the library page's import form (its box off by default)."""
+    from tests.prompts.test_transfer import edited_export
+
+    own, text = edited_export(workspace, user)
+    client.force_login(user)
+    library = client.get(reverse("prompts:list", args=[workspace.pk])).content.decode()
+    assert 'type="checkbox" name="move_labels"' in library
+    assert 'name="move_labels" checked' not in library
+
+    upload = SimpleUploadedFile("edited.json", text.encode())
+    page = client.post(
+        reverse("prompts:import", args=[workspace.pk]), {"file": upload}, follow=True
+    ).content.decode()
+    assert own.labelled("production").number == 3
+    assert "Labels not moved: production stays on v3" in page
+
+    upload = SimpleUploadedFile("edited.json", text.encode())
+    page = client.post(
+        reverse("prompts:import", args=[workspace.pk]),
+        {"file": upload, "move_labels": "on"},
+        follow=True,
+    ).content.decode()
+    assert own.labelled("production").number == 4
+    assert "Labels moved: production moved v3 → v4." in page

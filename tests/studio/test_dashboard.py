@@ -1,6 +1,7 @@
 """The workspace dashboard: drafts by status, recent generations, daily use, experiments."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,9 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from drafts.actions import finish_generation, start_generation
-from drafts.models import Draft, Generation
+from drafts.models import Draft
 from prompts.actions import duplicate_template
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
+from studio.audit.models import AuditLog
+from studio.audit.recording import record_ai_call, record_generation
 from studio.workspaces import dashboard as board
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +32,7 @@ def generate(workspace, template, inputs, user, *, tokens=(100, 50), cost="0.000
         reasoning="",
         fields={"prompt_tokens": tokens[0], "completion_tokens": tokens[1], "cost": cost},
     )
+    record_generation(generation.pk)  # what the runner does once a generation ends
     return generation.draft
 
 
@@ -95,9 +99,11 @@ def test_the_charts_add_up_each_days_tokens_and_cost(workspace, product_template
     generate(workspace, product_template, inputs, user, tokens=(30, 20), cost="0.75")
     old = generate(workspace, product_template, inputs, user, tokens=(999, 1), cost="9")
     today = timezone.localdate()
-    Generation.objects.filter(draft=old).update(
-        created=timezone.now() - datetime.timedelta(days=board.CHART_DAYS + 3)
-    )
+    long_ago = timezone.now() - datetime.timedelta(days=board.CHART_DAYS + 3)
+    AuditLog.objects.filter(generation_id__in=old.generations.values("pk")).update(created=long_ago)
+    # Billed calls only, as on every page: a cached answer and another workspace's call are out.
+    record_ai_call(status="done", user=user, workspace=workspace, total_tokens=7, cached=True)
+    record_ai_call(status="done", user=user, total_tokens=7, cost="1")
 
     tokens, cost = board.daily_use(workspace, today=today)
 
@@ -162,3 +168,43 @@ def test_workspace_and_draft_pages_link_to_the_dashboard_but_a_share_link_does_n
     for page in (workspace.get_absolute_url(), draft.get_absolute_url()):
         assert f'href="{url(workspace)}"' in client.get(page).content.decode()
     assert f'href="{url(workspace)}"' not in client.get(link.get_absolute_url()).content.decode()
+
+
+def _usage_block(html: str) -> str:
+    block = re.search(r"<div data-usage-today.*?</div>", html, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", block).split())
+
+
+def test_the_dashboard_and_the_api_keys_page_show_the_same_usage_today(
+    client, user, other_user, workspace
+):
+    """Issue 18 item 10: one definition of today's usage, on both pages and for the budget."""
+    from studio.api.limits import tokens_used_today
+
+    def call(**fields):
+        fields = {"status": "done", "user": user, "workspace": workspace, "cost": "0.001"} | fields
+        return record_ai_call(prompt_tokens=100, completion_tokens=50, **fields)
+
+    call(channel="ui")
+    call(channel="api", cost="0.0020")
+    call(channel="openai", cost="0.0030")  # counted: 450 tokens, $0.0060
+    call(cached=True)
+    call(status="over_budget")
+    call(status="rate_limited")
+    call(user=other_user)
+    yesterday = call()
+    AuditLog.objects.filter(pk=yesterday.pk).update(
+        created=timezone.now() - datetime.timedelta(days=1, hours=1)
+    )
+    client.force_login(user)
+
+    keys = _usage_block(client.get(reverse("api:keys")).content.decode())
+    board_html = _usage_block(client.get(url(workspace)).content.decode())
+
+    assert "Tokens used today: 450" in keys and "Cost today: $0.0060." in keys
+    assert board_html == re.sub(r" This month: \$[0-9.]+\.", "", keys)
+    assert "Your calls since midnight (UTC) from the studio, the API and batches" in keys
+    assert tokens_used_today(user) == 450
+    # The workspace's chart counts the same way, and adds the other member's call.
+    tokens, cost = board.daily_use(workspace)
+    assert tokens.bars[-1].value == 600 and cost.bars[-1].value == pytest.approx(0.007)

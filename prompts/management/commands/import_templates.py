@@ -14,6 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("path", help="The export file.")
         parser.add_argument("--workspace", type=int, help="Workspace id (default: the library).")
         parser.add_argument("--format", choices=FORMATS, help="Default: from the file name.")
+        parser.add_argument(
+            "--move-labels",
+            action="store_true",
+            help="Move labels named in the file (production...) to the imported versions; "
+            "without it an existing label stays where it is and the output says so.",
+        )
 
     def handle(self, *args, **options) -> None:
         workspace = None
@@ -28,7 +34,12 @@ class Command(BaseCommand):
             raise CommandError(str(too_large()))
         fmt = options["format"] or guess_format(path.name)
         try:
-            count, created = import_text(path.read_text("utf-8"), fmt, workspace=workspace)
+            summary = import_text(
+                path.read_text("utf-8"),
+                fmt,
+                workspace=workspace,
+                move_labels=options["move_labels"],
+            )
         except (InvalidTemplate, UnicodeDecodeError) as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(f"Imported {count} template(s), {created} new version(s).")
+        self.stdout.write(summary.message())

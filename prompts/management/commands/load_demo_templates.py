@@ -11,5 +11,5 @@ class Command(BaseCommand):
     help = "Load (or update) the demo prompt templates into the shared library."
 
     def handle(self, *args, **options) -> None:
-        _, created = import_text(DEMO_FILE.read_text(encoding="utf-8"), "json")
-        self.stdout.write(f"Demo templates ready ({created} new version(s)).")
+        summary = import_text(DEMO_FILE.read_text(encoding="utf-8"), "json")
+        self.stdout.write(f"Demo templates ready ({summary.versions} new version(s)).")
