@@ -8,7 +8,10 @@ with details in them (a model name, a token count) have no entry and are shown a
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, gettext_noop
+import re
+from collections.abc import Callable
+
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 RESTARTED = gettext_noop("The studio restarted while this was being generated.")
 INTERNAL = gettext_noop("Something went wrong in the studio; the text so far is kept.")
@@ -68,6 +71,35 @@ CLIENT_MESSAGES = (
 KNOWN = frozenset((RESTARTED, INTERNAL, *CLIENT_MESSAGES))
 
 
+def _try_again_in(match: re.Match[str]) -> str:
+    count = int(match["count"])
+    return ngettext(
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Try again in %(count)d second.",
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Try again in %(count)d seconds.",
+        count,
+    ) % {"count": count}
+
+
+# Client messages with a detail in them, as the client words them in English
+# (tests/drafts/test_errors.py checks each against the client).
+DETAILED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(
+            r"DeepSeek is receiving too many requests from this account right now\. "
+            r"Try again in (?P<count>\d+) seconds?\."
+        ),
+        _try_again_in,
+    ),
+)
+
+
 def translated(message: str) -> str:
     """A stored failure message in the active language (unknown ones as they are)."""
-    return gettext(message) if message in KNOWN else message
+    if message in KNOWN:
+        return gettext(message)
+    for pattern, render in DETAILED:
+        if match := pattern.fullmatch(message):
+            return render(match)
+    return message

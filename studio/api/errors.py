@@ -109,3 +109,12 @@ def _unknown_model(exc: UnknownModel) -> ApiError:
             "models": ", ".join(exc.available)
         }
     return ApiError(404, message, code="model_not_found", param="model")
+
+
+def unknown_template_model(generation: Any) -> ApiError:
+    """A template's model the provider refused (the generation failed; its draft is kept)."""
+    message = _(
+        "The template's model \u201c%(model)s\u201d does not exist at the model provider: "
+        "change the template's model. Generation %(generation)s failed; its draft is kept."
+    ) % {"model": generation.model, "generation": generation.pk}
+    return ApiError(404, message, code="model_not_found", param="template")
