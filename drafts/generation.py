@@ -270,6 +270,7 @@ class _Stream:
         self.ttft: float | None = None
         self.usage: Usage | None = None
         self.finish_reason = ""
+        self.max_tokens: int | None = None  # as sent: where a "length" finish cut the answer
         self.status = Generation.Status.DONE
         self.error_code = ""
         self.error_message = ""
@@ -345,7 +346,7 @@ class _Stream:
         self.reservation = await areserve_tokens(
             generation.created_by_id, generation.messages, max_tokens=asked
         )
-        options["max_tokens"] = self.reservation.max_tokens
+        options["max_tokens"] = self.max_tokens = self.reservation.max_tokens
         if asked is not None and (self.reservation.max_tokens or asked) < asked:
             self.cache_mode = "off"
 
@@ -406,6 +407,7 @@ class _Stream:
             await asyncio.gather(self.marked_running, return_exceptions=True)
         fields: dict[str, object] = {
             "finish_reason": self.finish_reason,
+            "max_tokens": self.max_tokens,
             "error_code": self.error_code,
             "error_message": self.error_message,
             "duration_ms": round((time.monotonic() - self.started) * 1000),
