@@ -82,6 +82,24 @@ def _try_again_in(match: re.Match[str]) -> str:
     ) % {"count": count}
 
 
+def _unknown_model(match: re.Match[str]) -> str:
+    names = match["names"]
+    model = match["model"] or match["model2"]
+    values = {"model": model, "names": gettext(names) if names == NO_NAMES else names}
+    refused = (
+        gettext("DeepSeek refused the model “%(model)s” for this API key, though it lists it.")
+        if match["listed"]
+        else gettext("DeepSeek has no model called “%(model)s”.")
+    )
+    advice = gettext(
+        "Other models this API key can use: %(names)s. Change the template's model or "
+        "DEEPSEEK_MODEL."
+    )
+    return f"{refused} {advice}" % values
+
+
+NO_NAMES = gettext_noop("none could be listed")
+
 # Client messages with a detail in them, as the client words them in English
 # (tests/drafts/test_errors.py checks each against the client).
 DETAILED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
@@ -91,6 +109,16 @@ DETAILED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
             r"Try again in (?P<count>\d+) seconds?\."
         ),
         _try_again_in,
+    ),
+    (
+        re.compile(
+            r"(?:DeepSeek has no model called “(?P<model>[^”]*)”\."
+            r"|(?P<listed>DeepSeek refused the model “(?P<model2>[^”]*)” for this API key, "
+            r"though it lists it\.)) Other models this API key can use: (?P<names>.*)\. "
+            r"Change the template's model or DEEPSEEK_MODEL\.",
+            re.DOTALL,
+        ),
+        _unknown_model,
     ),
 )
 

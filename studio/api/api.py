@@ -63,6 +63,12 @@ ERRORS = {
     413: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
+    # DeepSeek's failures (docs/api.md, "Errors"): 402 and 424 only the operators can fix.
+    402: ErrorOut,
+    424: ErrorOut,
+    502: ErrorOut,
+    503: ErrorOut,
+    504: ErrorOut,
 }
 
 
