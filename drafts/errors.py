@@ -8,7 +8,10 @@ with details in them (a model name, a token count) have no entry and are shown a
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, gettext_noop
+import re
+from collections.abc import Callable
+
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 RESTARTED = gettext_noop("The studio restarted while this was being generated.")
 INTERNAL = gettext_noop("Something went wrong in the studio; the text so far is kept.")
@@ -68,6 +71,63 @@ CLIENT_MESSAGES = (
 KNOWN = frozenset((RESTARTED, INTERNAL, *CLIENT_MESSAGES))
 
 
+def _try_again_in(match: re.Match[str]) -> str:
+    count = int(match["count"])
+    return ngettext(
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Try again in %(count)d second.",
+        "DeepSeek is receiving too many requests from this account right now. "
+        "Try again in %(count)d seconds.",
+        count,
+    ) % {"count": count}
+
+
+def _unknown_model(match: re.Match[str]) -> str:
+    names = match["names"]
+    model = match["model"] or match["model2"]
+    values = {"model": model, "names": gettext(names) if names == NO_NAMES else names}
+    refused = (
+        gettext("DeepSeek refused the model “%(model)s” for this API key, though it lists it.")
+        if match["listed"]
+        else gettext("DeepSeek has no model called “%(model)s”.")
+    )
+    advice = gettext(
+        "Other models this API key can use: %(names)s. Change the template's model or "
+        "DEEPSEEK_MODEL."
+    )
+    return f"{refused} {advice}" % values
+
+
+NO_NAMES = gettext_noop("none could be listed")
+
+# Client messages with a detail in them, as the client words them in English
+# (tests/drafts/test_errors.py checks each against the client).
+DETAILED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(
+            r"DeepSeek is receiving too many requests from this account right now\. "
+            r"Try again in (?P<count>\d+) seconds?\."
+        ),
+        _try_again_in,
+    ),
+    (
+        re.compile(
+            r"(?:DeepSeek has no model called “(?P<model>[^”]*)”\."
+            r"|(?P<listed>DeepSeek refused the model “(?P<model2>[^”]*)” for this API key, "
+            r"though it lists it\.)) Other models this API key can use: (?P<names>.*)\. "
+            r"Change the template's model or DEEPSEEK_MODEL\.",
+            re.DOTALL,
+        ),
+        _unknown_model,
+    ),
+)
+
+
 def translated(message: str) -> str:
     """A stored failure message in the active language (unknown ones as they are)."""
-    return gettext(message) if message in KNOWN else message
+    if message in KNOWN:
+        return gettext(message)
+    for pattern, render in DETAILED:
+        if match := pattern.fullmatch(message):
+            return render(match)
+    return message

@@ -21,6 +21,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from studio import background
 from studio.ai import generation_cost, get_client, on_request
@@ -66,8 +67,12 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     cache.set(alive_key(generation_id), 1, HEARTBEAT_TTL)
     _ensure_cancel_listener()
     asked = _asked[generation_id] = asyncio.Event()
+    # The final panel speaks the language of whoever started the generation.
+    language = translation.get_language()
     # Outside the request's context: it ends long before the generation does.
-    task = background.start(run(generation, asked), name=f"generation-{generation_id}")
+    task = background.start(
+        run(generation, asked, language=language), name=f"generation-{generation_id}"
+    )
     _tasks[generation_id] = task
     task.add_done_callback(lambda _: _forget(generation_id))
     return task
@@ -148,13 +153,19 @@ def _ensure_cancel_listener() -> None:
         _cancel_listener = (loop, task)
 
 
-async def run(generation: Generation | int, asked: asyncio.Event | None = None) -> None:
+async def run(
+    generation: Generation | int,
+    asked: asyncio.Event | None = None,
+    *,
+    language: str | None = None,
+) -> None:
     asked = asked or asyncio.Event()
     on_request(asked.set)  # this task's requests to DeepSeek
     if isinstance(generation, int):
         generation = await Generation.objects.aget(pk=generation)
     generation_id = generation.pk
     stream = _Stream(generation, asked)
+    stream.language = language
     helpers = [asyncio.create_task(keep_alive(alive_key(generation_id), HEARTBEAT_TTL))]
     if relay.enabled():
         helpers.append(
@@ -270,6 +281,7 @@ class _Stream:
         self.ttft: float | None = None
         self.usage: Usage | None = None
         self.finish_reason = ""
+        self.max_tokens: int | None = None  # as sent: where a "length" finish cut the answer
         self.status = Generation.Status.DONE
         self.error_code = ""
         self.error_message = ""
@@ -279,6 +291,7 @@ class _Stream:
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
         self.reservation = Reservation()  # held against the daily token budget
+        self.language: str | None = None  # of the final panel (None: the default)
 
     async def consume(self) -> None:
         params = self.generation.params
@@ -345,7 +358,7 @@ class _Stream:
         self.reservation = await areserve_tokens(
             generation.created_by_id, generation.messages, max_tokens=asked
         )
-        options["max_tokens"] = self.reservation.max_tokens
+        options["max_tokens"] = self.max_tokens = self.reservation.max_tokens
         if asked is not None and (self.reservation.max_tokens or asked) < asked:
             self.cache_mode = "off"
 
@@ -406,6 +419,7 @@ class _Stream:
             await asyncio.gather(self.marked_running, return_exceptions=True)
         fields: dict[str, object] = {
             "finish_reason": self.finish_reason,
+            "max_tokens": self.max_tokens,
             "error_code": self.error_code,
             "error_message": self.error_message,
             "duration_ms": round((time.monotonic() - self.started) * 1000),
@@ -430,6 +444,7 @@ class _Stream:
             # not after every other runner's queued work.
             self.ended, html = await sync_to_async(_end)(
                 self.generation,
+                language=self.language,
                 status=self.status,
                 text=content,
                 reasoning=reasoning,
@@ -442,11 +457,12 @@ class _Stream:
         asyncio.get_running_loop().call_later(FINISHED_LOG_TTL, discard_log, self.generation.pk)
 
 
-def _end(generation: Generation, **outcome: Any) -> tuple[Generation, str]:
+def _end(generation: Generation, *, language: str | None, **outcome: Any) -> tuple[Generation, str]:
     """Record how the generation ended (``finish_generation``), then render the final panel
-    every watcher swaps in (sync)."""
+    every watcher swaps in, in ``language`` (sync)."""
     ended = finish_generation(generation_id=generation.pk, **outcome)
-    return ended, render_draft_panel(generation.draft_id)
+    with translation.override(language):
+        return ended, render_draft_panel(generation.draft_id)
 
 
 def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:

@@ -156,6 +156,8 @@ class Generation(models.Model):
     text = models.TextField(blank=True)
     reasoning = models.TextField(blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
+    # The answer length sent (max_tokens, after the daily budget): "length" stopped there.
+    max_tokens = models.PositiveIntegerField(null=True)
     prompt_tokens = models.PositiveIntegerField(null=True)
     completion_tokens = models.PositiveIntegerField(null=True)
     cache_hit_tokens = models.PositiveIntegerField(null=True)
@@ -189,6 +191,21 @@ class Generation(models.Model):
     def is_partial(self) -> bool:
         """Ended before the model finished: the text is kept but incomplete."""
         return self.status in {self.Status.CANCELLED, self.Status.FAILED, self.Status.INTERRUPTED}
+
+    @property
+    def cut_at_length(self) -> bool:
+        """Finished, but cut at the answer-length limit: the text stops mid-way."""
+        return self.status == self.Status.DONE and self.finish_reason == "length"
+
+    @property
+    def length_limit(self) -> int | None:
+        """The max_tokens the answer was cut at (asked for, when the sent one is unknown)."""
+        return self.max_tokens or self.params.get("max_tokens")
+
+    @property
+    def can_continue(self) -> bool:
+        """Has text the model can go on from: stopped, failed, interrupted or cut at length."""
+        return bool(self.text) and (self.is_partial or self.cut_at_length)
 
     @property
     def error_text(self) -> str:

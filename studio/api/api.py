@@ -29,7 +29,7 @@ from studio.workspaces.models import EDIT, Membership, Workspace
 
 from . import chat, responses
 from .auth import ApiKeyAuth
-from .errors import ApiError, error_body, upstream_error
+from .errors import ApiError, error_body, unknown_template_model, upstream_error
 from .limits import BudgetExceeded, RateLimited, acheck_token_budget
 from .schemas import (
     ChatCompletionIn,
@@ -63,6 +63,12 @@ ERRORS = {
     413: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
+    # DeepSeek's failures (docs/api.md, "Errors"): 402 and 424 only the operators can fix.
+    402: ErrorOut,
+    424: ErrorOut,
+    502: ErrorOut,
+    503: ErrorOut,
+    504: ErrorOut,
 }
 
 
@@ -297,6 +303,8 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         # Shielded: a client that gives up waiting must not stop the generation.
         await asyncio.shield(task)
         generation = await Generation.objects.aget(pk=generation.pk)
+        if generation.error_code == "UnknownModel":  # asking again cannot help: a 404, not 201
+            raise unknown_template_model(generation)
         return Status(201, generation)
     return Status(202, generation)
 

@@ -71,13 +71,24 @@ class InsufficientBalance(DeepSeekError):
 
 
 class RateLimited(DeepSeekError):
-    """429: over the account's concurrency limit."""
+    """429: over the account's concurrency limit; ``retry_after`` when DeepSeek said when."""
 
     retryable = True
     default_user_message = (
         "DeepSeek is receiving too many requests from this account right now. "
         "Wait a moment and try again."
     )
+
+    def __init__(self, message: str = "", **kwargs: Any) -> None:
+        if kwargs.get("retry_after") is not None:
+            seconds = max(1, math.ceil(kwargs["retry_after"]))
+            unit = "second" if seconds == 1 else "seconds"
+            kwargs.setdefault(
+                "user_message",
+                "DeepSeek is receiving too many requests from this account right now. "
+                f"Try again in {seconds} {unit}.",
+            )
+        super().__init__(message, **kwargs)
 
 
 class Overloaded(DeepSeekError):
@@ -222,16 +233,27 @@ class JsonPromptRequired(BadRequest):
 
 
 class UnknownModel(BadRequest):
-    """DeepSeek does not know the model name; ``available`` lists what the key can use."""
+    """DeepSeek refused the model name; ``available`` lists the other models the key can use.
+
+    ``available`` never names the refused model: DeepSeek's list can include a name its chat
+    endpoint refuses (a model being retired, or one this key or endpoint may not use), and
+    advising the very model that failed sends the editor round in a circle.
+    """
 
     def __init__(self, model: str, available: list[str], **kwargs: Any) -> None:
         self.model = model
-        self.available = available
-        names = ", ".join(available) if available else "none could be listed"
+        self.listed = model in available
+        self.available = [name for name in available if name != model]
+        names = ", ".join(self.available) if self.available else "none could be listed"
+        refused = (
+            f"DeepSeek refused the model \u201c{model}\u201d for this API key, though it lists it."
+            if self.listed
+            else f"DeepSeek has no model called \u201c{model}\u201d."
+        )
         kwargs.setdefault(
             "user_message",
-            f"DeepSeek has no model called \u201c{model}\u201d. Models this API key can use: "
-            f"{names}. Change the template's model or DEEPSEEK_MODEL.",
+            f"{refused} Other models this API key can use: {names}. "
+            "Change the template's model or DEEPSEEK_MODEL.",
         )
         super().__init__(f"Model Not Exist: {model}", **kwargs)
 

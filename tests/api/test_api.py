@@ -371,3 +371,33 @@ async def test_generate_reuses_an_identical_answer_when_asked(
     assert route.call_count == 2  # the template runs at 1.3: only "reuse" made it cacheable
     assert [g["cached"] for g in (first, reused, fresh)] == [False, True, False]
     assert reused["text"] == "Kept." and reused["completion_tokens"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_and_wait_with_a_template_model_the_upstream_refuses_is_a_404(
+    workspace, product_template, product_inputs, auth, settings
+):
+    """Not a 201 with a failed generation, nor "try again later": the model is unknown."""
+    import httpx
+
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 1
+    body = {"error": {"message": "Model Not Exist", "type": "invalid_request_error"}}
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(400, json=body))
+    models = {"object": "list", "data": [{"id": "deepseek-v4-pro"}]}
+    respx.get(CHAT_URL.replace("chat/completions", "models")).mock(
+        return_value=httpx.Response(200, json=models)
+    )
+
+    response = await AsyncClient().post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    error = response.json()["error"]
+    assert response.status_code == 404 and error["code"] == "model_not_found"
+    generation = await Generation.objects.aget()
+    assert generation.model in error["message"] and "does not exist" in error["message"]
+    assert "again later" not in error["message"] and "Retry-After" not in response

@@ -119,7 +119,7 @@ async def test_upstream_refusal_is_an_http_error_with_advice(sdk):
     with pytest.raises(openai.APIStatusError) as caught:
         await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES, stream=True)
 
-    assert caught.value.status_code == 503
+    assert caught.value.status_code == 402  # not retryable: only the operators can top up
     assert "credit" in caught.value.message
     row = await AuditLog.objects.aget()
     assert (row.status, row.error_code) == ("failed", "InsufficientBalance")
@@ -368,7 +368,7 @@ async def test_an_unknown_model_name_adds_no_metrics_series(sdk):
     """Callers choose the model string: it must not become a Prometheus label value."""
     _unknown_model_upstream()
 
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.NotFoundError):
         await sdk.chat.completions.create(model="made-up-model-7f3a", messages=MESSAGES)
 
     assert sample("ai_request_total", {"model": "made-up-model-7f3a", "status": "failed"}) == 0
@@ -380,7 +380,7 @@ async def test_a_long_model_name_is_audited_cut_to_the_column(sdk):
     """AuditLog.model is 64 characters; PostgreSQL refuses longer values (a 500)."""
     _unknown_model_upstream()
 
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.NotFoundError):
         await sdk.chat.completions.create(model="m" * 200, messages=MESSAGES)
 
     row = await AuditLog.objects.aget()
@@ -455,7 +455,7 @@ async def test_upstream_trouble_of_the_studio_does_not_leak_its_settings(sdk):
     with pytest.raises(openai.APIStatusError) as caught:
         await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
 
-    assert caught.value.status_code == 502
+    assert caught.value.status_code == 424  # not retryable: the studio's key is wrong
     assert "DEEPSEEK_" not in caught.value.message and "operators" in caught.value.message
     row = await AuditLog.objects.aget()
     assert row.error_code == "AuthenticationFailed"

@@ -384,7 +384,9 @@ ERROR_CASES = [
     (422, "Failed to deserialize the JSON body", {}, BadRequest, False, "Failed to deserialize"),
     (401, envelope("Authentication Fails"), {}, AuthenticationFailed, False, "DEEPSEEK_API_KEY"),
     (402, envelope("Insufficient Balance"), {}, InsufficientBalance, False, "Top up"),
-    (429, envelope("Rate Limit Reached"), {"Retry-After": "2"}, RateLimited, True, "Wait"),
+    (429, envelope("Rate Limit Reached"), {"Retry-After": "2"}, RateLimited, True, "in 2 seconds"),
+    (429, envelope("Rate Limit Reached"), {"Retry-After": "1"}, RateLimited, True, "in 1 second."),
+    (429, envelope("Rate Limit Reached"), {}, RateLimited, True, "Wait a moment"),
     (500, envelope("Internal Server Error"), {}, Overloaded, True, "Try again"),
     (502, "<html>Bad Gateway</html>", {}, Overloaded, True, "Try again"),
     (503, envelope("Server overloaded"), {}, Overloaded, True, "Try again"),
@@ -413,7 +415,7 @@ async def test_error_statuses(
     assert error.status == status
     assert error.retryable is retryable
     assert advice in error.user_message
-    assert error.retry_after == (2.0 if headers else None)
+    assert error.retry_after == (float(headers["Retry-After"]) if headers else None)
 
 
 def test_error_from_response_shapes() -> None:

@@ -511,6 +511,27 @@ async def test_unknown_model_names_the_available_ones(api, raw, sleeps) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_refused_model_is_never_offered_as_usable(api, raw, sleeps) -> None:
+    """DeepSeek may list a model its chat endpoint refuses: the advice must not send the
+    editor back to the model that just failed."""
+    api.post("/chat/completions").mock(
+        return_value=error_response(400, envelope("Model Not Exist"), {})
+    )
+    api.get("/models").mock(
+        return_value=httpx.Response(
+            200,
+            json={"object": "list", "data": [{"id": "deepseek-flash"}, {"id": "deepseek-v4-pro"}]},
+        )
+    )
+    with pytest.raises(UnknownModel) as info:
+        await collect(resilient(raw, sleeps=sleeps), model="deepseek-flash")
+    assert info.value.available == ["deepseek-v4-pro"]
+    message = info.value.user_message
+    assert "refused the model \u201cdeepseek-flash\u201d" in message
+    assert message.count("deepseek-flash") == 1 and "can use: deepseek-v4-pro." in message
+
+
+@pytest.mark.asyncio
 async def test_unknown_model_falls_back_when_models_cannot_be_listed(api, raw) -> None:
     api.post("/chat/completions").mock(
         return_value=error_response(400, envelope("Model Not Exist"), {})

@@ -44,8 +44,39 @@ def test_the_studios_own_failure_messages_are_translated(message):
 
 
 def test_a_message_with_details_is_shown_as_stored():
-    message = client_errors.UnknownModel("deepseek-chat", ["deepseek-v4-flash"]).user_message
+    message = client_errors.ContextTooLong(
+        model="deepseek-flash", estimated_tokens=9000, prompt_tokens=9000, limit=8000
+    ).user_message
 
     with translation.override("zh-hans"):
         assert errors.translated(message) == message
     assert errors.translated("") == ""
+
+
+@pytest.mark.parametrize(
+    ("model", "available"),
+    [("deepseek-chat", ["deepseek-flash"]), ("deepseek-flash", ["deepseek-flash"]), ("x", [])],
+)
+def test_an_unknown_model_message_follows_the_ui_language(model, available):
+    message = client_errors.UnknownModel(model, available).user_message
+
+    assert errors.translated(message) == message  # the English catalogue words it the same
+    with translation.override("zh-hans"):
+        shown = errors.translated(message)
+    assert shown != message and f"“{model}”" in shown and "DEEPSEEK_MODEL" in shown
+
+
+@pytest.mark.parametrize(("seconds", "english"), [(1, "in 1 second."), (2, "in 2 seconds.")])
+def test_a_rate_limit_with_retry_after_says_when_in_the_ui_language(seconds, english):
+    """DeepSeek's Retry-After becomes "Try again in N seconds", with plurals, in Chinese too."""
+    message = client_errors.RateLimited("Rate Limit Reached", retry_after=seconds).user_message
+    assert english in message and "moment" not in message
+
+    assert errors.translated(message) == message  # the English catalogue words it the same
+    with translation.override("zh-hans"):
+        shown = errors.translated(message)
+    assert shown != message and f"{seconds} 秒" in shown
+
+
+def test_a_rate_limit_without_retry_after_still_says_wait_a_moment():
+    assert "Wait a moment" in client_errors.RateLimited("Rate Limit Reached").user_message

@@ -547,3 +547,43 @@ async def test_a_generation_with_no_budget_left_fails_without_asking_deepseek(
     assert (generation.status, generation.error_code) == ("failed", "daily_budget_exceeded")
     assert "daily budget of 100 tokens" in generation.error_message
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize("finish", ["length", "stop"])
+@respx.mock
+async def test_an_answer_cut_at_max_tokens_says_so_and_offers_continue(queued, finish):
+    """DeepSeek's finish_reason "length" is a success that stops mid-way: the final panel
+    names the limit and offers Continue; a "stop" answer has neither."""
+    route = respx.post(CHAT_URL).mock(
+        return_value=sse_response(sse_body(["Cut mid"], finish=finish))
+    )
+
+    generation = await _run(queued.pk)
+    panel = await sync_to_async(render_draft_panel)(generation.draft_id)
+
+    sent = json.loads(route.calls.last.request.content)["max_tokens"]
+    assert (generation.status, generation.finish_reason) == (Generation.Status.DONE, finish)
+    assert generation.max_tokens == sent
+    cut = finish == "length"
+    assert (f"Stopped at the length limit (max_tokens {sent})" in panel) is cut
+    assert ('name="action" value="continue"' in panel) is cut
+    assert generation.can_continue is cut
+
+
+@respx.mock
+async def test_a_length_cut_answer_continues_from_its_text(queued, user):
+    respx.post(CHAT_URL).mock(
+        side_effect=[
+            sse_response(sse_body(["The first half"], finish="length")),
+            sse_response(sse_body([", and the rest."])),
+        ]
+    )
+    await _run(queued.pk)
+    draft = await Draft.objects.aget(pk=queued.draft_id)
+
+    follow = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="continue")
+    generation = await _run(follow.pk)
+
+    assert generation.version.text == "The first half, and the rest."
+    panel = await sync_to_async(render_draft_panel)(draft.pk)
+    assert "data-length-cut" not in panel and 'value="continue"' not in panel
