@@ -32,6 +32,13 @@ class DraftQuerySet(models.QuerySet["Draft"]):
             version_count=models.Count("versions", distinct=True),
         )
 
+    def recent(self) -> DraftQuerySet:
+        """Most recently updated first, with status and version count: the workspace's list.
+
+        Ordered here, not by ``Meta.ordering``: Django drops that once ``Count`` groups rows.
+        """
+        return self.with_latest_generation().order_by("-updated", "-pk")
+
     def search(self, query: str) -> DraftQuerySet:
         """Drafts whose title or any version's text contains ``query`` (case-insensitive)."""
         if not query:
