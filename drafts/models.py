@@ -311,6 +311,14 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
         """Still streaming, or waiting for the editor to accept or reject."""
         return self.filter(status__in=[Suggestion.Status.RUNNING, Suggestion.Status.PENDING])
 
+    def listed(self) -> SuggestionQuerySet:
+        """Open ones the panel's suggestions list shows: a section's regeneration streams into
+        its section instead, until it ends."""
+        running_in_place = models.Q(
+            status=Suggestion.Status.RUNNING, kind__in=Suggestion.SECTION_KINDS
+        )
+        return self.open().exclude(running_in_place)
+
 
 class Suggestion(models.Model):
     """An AI rewrite of part of a draft, kept apart from the text until the editor decides.
