@@ -32,6 +32,13 @@ class DraftQuerySet(models.QuerySet["Draft"]):
             version_count=models.Count("versions", distinct=True),
         )
 
+    def recent(self) -> DraftQuerySet:
+        """Most recently updated first, with status and version count: the workspace's list.
+
+        Ordered here, not by ``Meta.ordering``: Django drops that once ``Count`` groups rows.
+        """
+        return self.with_latest_generation().order_by("-updated", "-pk")
+
     def search(self, query: str) -> DraftQuerySet:
         """Drafts whose title or any version's text contains ``query`` (case-insensitive)."""
         if not query:
@@ -320,6 +327,14 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
     def open(self) -> SuggestionQuerySet:
         """Still streaming, or waiting for the editor to accept or reject."""
         return self.filter(status__in=[Suggestion.Status.RUNNING, Suggestion.Status.PENDING])
+
+    def listed(self) -> SuggestionQuerySet:
+        """Open ones the panel's suggestions list shows: a section's regeneration streams into
+        its section instead, until it ends."""
+        running_in_place = models.Q(
+            status=Suggestion.Status.RUNNING, kind__in=Suggestion.SECTION_KINDS
+        )
+        return self.open().exclude(running_in_place)
 
 
 class Suggestion(models.Model):

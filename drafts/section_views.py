@@ -183,4 +183,8 @@ async def launched(
     live = Live(suggestion.generation, suggestion.section_index)
     # Only editors get here (may_edit): the partial shows them the Stop button.
     context = {"draft": draft, "suggestion": suggestion, "live": live, "may_edit": True}
+    # The list's "nothing open" line is on the page only if nothing else is listed: removing
+    # it out of band when it is not there is an htmx error (oobErrorNoTarget).
+    others = draft.suggestions.listed().exclude(pk=suggestion.pk)
+    context["list_was_empty"] = not await others.aexists()
     return await sync_to_async(render)(request, partial, context)

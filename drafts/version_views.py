@@ -230,10 +230,13 @@ def revoke_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @limit_reads
 def shared(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """What a reviewer sees through a share link: one version, read-only; revoked is 404."""
-    link = get_object_or_404(
-        ShareLink.objects.active().select_related("draft", "version__author"), token=token
-    )
-    response = render(request, SHARED, {"link": link, "draft": link.draft, "shown": link.version})
+    links = ShareLink.objects.active().select_related("draft", "version__author")
+    if (link := links.filter(token=token).first()) is None:
+        # The studio's own 404 page, in DEBUG too: a reader is never shown the debug page.
+        response = render(request, "404.html", {"share_link": True}, status=404)
+    else:
+        context = {"link": link, "draft": link.draft, "shown": link.version}
+        response = render(request, SHARED, context)
     # The token is the credential: keep it out of caches and out of Referer headers.
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"

@@ -11,7 +11,7 @@ from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import push_url, reswap, retarget
+from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
@@ -61,6 +61,9 @@ def label_context(template: PromptTemplate | None, label: str) -> dict[str, obje
 def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The studio: pick a template and fill its form (left), the draft streams in (right)."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    if request.htmx.target == "recent-drafts":  # the list refreshing itself after a generation
+        context = {"workspace": space, "recent_drafts": space.drafts.recent()[:8]}
+        return render(request, f"{WORKSPACE}#recent-drafts", context)
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
     templates = PromptTemplate.objects.for_workspace(space)
@@ -72,7 +75,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "templates": templates,
         "chosen": chosen,
         "form": TemplateForm(version, workspace=space) if version else None,
-        "recent_drafts": Draft.objects.filter(workspace=space).with_latest_generation()[:8],
+        "recent_drafts": space.drafts.recent()[:8],
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
         context |= panel_context(get_object_or_404(space.drafts, pk=draft_id))
@@ -141,7 +144,9 @@ def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> Ht
     if not request.htmx:
         return redirect(url)
     context = {"draft": generation.draft, "generation": generation, "live": True}
-    return push_url(render(request, f"{DETAIL}#draft-panel", context | {"live_after": 0}), url)
+    response = render(request, f"{DETAIL}#draft-panel", context | {"live_after": 0})
+    # The new draft joins the workspace's Recent drafts (which listens for this event)
+    return trigger_client_event(push_url(response, url), "drafts-changed")
 
 
 @require_GET

@@ -7,13 +7,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Avg, Count, F, Sum
 from django.db.models.functions import Length
 from django.http import HttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import push_url, reswap, retarget
+from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from drafts import generation as runner
 from studio.api.limits import BudgetExceeded, acheck_token_budget
@@ -122,10 +122,7 @@ def _detail_context(
         form = TemplateForm(version, workspace=space)
     # Batch rows are reviewed in their batch's queue: here only the runs made on this page
     # (or, single variant, the generations assigned in the workspace), and a link per batch.
-    runs = experiment.runs.filter(batch_row__isnull=True).annotate(
-        vote_count=Count("votes", distinct=True),
-        my_votes=Count("votes", filter=Q(votes__voter=user), distinct=True),
-    )
+    runs = experiment.runs.recent_with_votes(user)
     batches = experiment.batches.annotate(row_count=Count("rows")).order_by("-created")
     return {
         "workspace": space,
@@ -145,7 +142,10 @@ def experiment_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpRespons
     """The side-by-side page: the template's form; one click runs every variant at once."""
     space = _workspace(request, ws)
     experiment = _experiment(space, pk)
-    return render(request, EXPERIMENT, _detail_context(space, experiment, request.user))
+    context = _detail_context(space, experiment, request.user)
+    if request.htmx.target == "recent-runs":  # the list refreshing itself after a run or vote
+        return render(request, f"{EXPERIMENT}#recent-runs", context)
+    return render(request, EXPERIMENT, context)
 
 
 def _launchable(run: ExperimentRun, request: HtmxHttpRequest) -> list[int]:
@@ -206,7 +206,8 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
         return redirect(run.get_absolute_url())
     context = await sync_to_async(_run_context)(run, user)
     response = await sync_to_async(render)(request, f"{RUN}#run", context)
-    return push_url(response, run.get_absolute_url())
+    # The new run joins the page's Recent runs (which listens for this event)
+    return trigger_client_event(push_url(response, run.get_absolute_url()), "runs-changed")
 
 
 def _columns(run: ExperimentRun) -> list[VariantRun]:
@@ -284,7 +285,8 @@ def _vote(request: HtmxHttpRequest, run: ExperimentRun) -> HttpResponse:
     if not request.htmx:
         messages.success(request, _("Vote recorded."))
         return redirect(run.get_absolute_url())
-    return render(request, f"{RUN}#run", _run_context(run, request.user))
+    response = render(request, f"{RUN}#run", _run_context(run, request.user))
+    return trigger_client_event(response, "runs-changed")  # "to vote" becomes "voted"
 
 
 @require_GET

@@ -150,6 +150,23 @@ class Variant(models.Model):
         return self.version.build_messages(values, brand_voice=voice)
 
 
+class ExperimentRunQuerySet(models.QuerySet["ExperimentRun"]):
+    def recent_with_votes(self, user) -> ExperimentRunQuerySet:
+        """Runs made on the experiment page (a batch's rows are reviewed in its queue),
+        newest first, with their vote count and whether ``user`` voted.
+
+        Ordered here, not by ``Meta.ordering``: Django drops that once ``Count`` groups rows.
+        """
+        return (
+            self.filter(batch_row__isnull=True)
+            .annotate(
+                vote_count=models.Count("votes", distinct=True),
+                my_votes=models.Count("votes", filter=models.Q(votes__voter=user), distinct=True),
+            )
+            .order_by("-created", "-pk")
+        )
+
+
 class ExperimentRun(models.Model):
     """One click of side-by-side: every variant generated on the same inputs."""
 
@@ -159,6 +176,8 @@ class ExperimentRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = ExperimentRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-pk"]

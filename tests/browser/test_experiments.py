@@ -52,6 +52,10 @@ def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results
     expect(live_with_text).to_have_count(2)
     run = ExperimentRun.objects.get()  # ids differ by database: ask, don't assume 1
     expect(page).to_have_url(f"{studio_url}/w/{ready.pk}/runs/{run.pk}/")
+    recent = page.locator("#recent-runs")  # listed at once, no reload
+    expect(recent.locator("[data-runs] li")).to_have_count(1)
+    expect(recent).to_contain_text(f"Run {run.pk}")
+    expect(recent).to_contain_text("to vote")
     # Then each ends as rendered text, still labelled only A and B.
     expect(page.locator(".run-column[data-finished] [data-text] p").first).to_be_visible(
         timeout=20_000
@@ -64,6 +68,8 @@ def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results
     page.keyboard.press("1")  # "A is better"
 
     expect(page.locator("[data-my-vote]")).to_contain_text("You picked A:")
+    expect(recent).to_contain_text("voted")
+    expect(recent).not_to_contain_text("to vote")
     expect(page.locator("[data-reveal]")).to_contain_text("Baseline")
     expect(page.locator("[data-reveal]")).to_contain_text("Chilled")
     expect(page.locator("[data-variant]")).to_have_count(2)

@@ -25,6 +25,8 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     page.get_by_role("link", name="Marketing").click()
     fill_product_form(page)
+    recent = page.locator("#recent-drafts")
+    expect(recent).to_contain_text("Your drafts will be listed here.")
 
     page.get_by_role("button", name="Generate").click()
 
@@ -32,10 +34,12 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
     stream = page.locator("#stream-text")
     expect(stream).not_to_be_empty()
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(recent.locator("li")).to_have_count(1)  # listed at once, no reload
     # Then the final event swaps in the rendered Markdown and the first version.
     body = page.locator("#draft-body")
     expect(body.locator("h2")).to_be_visible(timeout=20_000)
     expect(page.locator("#version-list")).to_contain_text("v1")
+    expect(recent.locator("li")).to_contain_text("1 version")  # and its version counted
     expect(page.locator("[data-status]")).to_have_text("Done")
     expect(page.locator("[data-tokens]")).to_be_visible()
     text = body.inner_text()

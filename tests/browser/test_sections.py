@@ -90,3 +90,20 @@ def test_move_with_the_keyboard_regenerate_one_section_live_then_accept_a_sugges
     care = outline(text)[2]
     assert final.startswith(text[: care.start])  # only the selection changed
     assert final.endswith(text[text.index("## Install") :])
+
+
+def test_two_rewrites_in_a_row_arrive_as_two_suggestions(page: Page, studio_url, guide):
+    """The second one once had nothing to remove out of band: an htmx error in the console
+    (the page fixture fails on any)."""
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + guide.get_absolute_url())
+    suggestions = page.locator("#suggestion-list [data-suggestion]")
+    expect(page.locator("#no-suggestions")).to_be_visible()
+
+    page.get_by_role("button", name="Shorter").click()
+    expect(suggestions.get_by_role("button", name="Accept all")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#no-suggestions")).to_have_count(0)
+    page.get_by_role("button", name="More formal").click()
+
+    expect(suggestions).to_have_count(2)
+    expect(suggestions.get_by_role("button", name="Accept all")).to_have_count(2, timeout=20_000)

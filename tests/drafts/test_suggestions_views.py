@@ -63,6 +63,23 @@ def test_a_rewrite_of_the_selection_streams_into_the_suggestions_list(
     assert "Simplified Chinese" in html
 
 
+def test_a_second_rewrite_sends_no_out_of_band_swap_for_a_line_no_longer_there(
+    client, user, draft, launched
+):
+    """The "nothing open" line went with the first suggestion: removing it again is an htmx
+    error (oobErrorNoTarget) in the console."""
+    suggested(draft, user, "The quick fox jumps.", kind="shorter")
+    client.force_login(user)
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/", {"base": 1, "kind": "formal"}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert len(launched) == 1 and "sse-connect=" in html
+    assert "no-suggestions" not in html
+
+
 def test_a_rewrite_of_text_not_in_the_draft_explains_and_starts_nothing(
     client, user, draft, launched
 ):

@@ -471,6 +471,48 @@ def test_a_revoked_link_stops_working(client, user, draft):
     assert Client().get("/s/not-a-token/").status_code == 404
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_revoked_or_unknown_link_answers_the_studios_own_404_page(user, draft, settings, debug):
+    """Also in DEBUG (``make run``): a reader never gets Django's debug page."""
+    settings.DEBUG = debug
+    link = share_version(version=draft.versions.get(), user=user)
+    link.revoke()
+
+    for url in (link.get_absolute_url(), "/s/not-a-token/"):
+        response = Client().get(url)
+        html = response.content.decode()
+        assert response.status_code == 404
+        assert "This share link does not work" in html and "studio.css" in html
+        assert "ShareLink" not in html and "Traceback" not in html
+        assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_anonymous_share_page_has_no_simulator_notice_or_shortcuts(
+    client, user, draft, workspace, settings
+):
+    """Studio chrome, for a reader through a link; signed-in pages keep both."""
+    settings.DEEPSEEK_OFFLINE = True
+    link = share_version(version=draft.versions.get(), user=user)
+    client.force_login(user)
+
+    shared = Client().get(link.get_absolute_url()).content.decode()
+    studio = client.get(workspace.get_absolute_url()).content.decode()
+
+    assert "Offline simulator" not in shared and "data-shortcuts-open" not in shared
+    assert "shortcuts-dialog" not in shared
+    assert "Offline simulator" in studio and "data-shortcuts-open" in studio
+
+
+def test_an_unknown_page_answers_the_studios_own_404_page(client, user):
+    client.force_login(user)
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "Back to the studio" in response.content.decode()
+
+
 def test_the_share_page_answers_429_past_its_limit_per_address(user, draft, settings):
     """Page views are counted too: each one of a large version costs a render."""
     settings.RATELIMIT_ROUTES = {"drafts:shared": "2/m"}

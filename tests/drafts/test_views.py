@@ -1,5 +1,7 @@
 """Workspace, generate, draft, SSE and cancel views: full pages, htmx partials, isolation."""
 
+import json
+
 import pytest
 import respx
 from django.urls import reverse
@@ -46,6 +48,33 @@ def test_workspace_page_shows_the_template_form(client, user, workspace, demo_te
     assert "<html" in html and 'id="template-form"' in html
     assert 'name="product_name"' in html  # the first template's variables as fields
     assert "Your draft appears here." in html
+
+
+def test_recent_drafts_are_the_eight_newest_newest_first(client, user, workspace):
+    for n in range(1, 11):
+        Draft.objects.create(workspace=workspace, title=f"Draft {n}", created_by=user)
+    Draft.objects.get(title="Draft 2").save()  # touched last: it moves to the top
+    client.force_login(user)
+
+    response = client.get(workspace.get_absolute_url())
+
+    titles = [d.title for d in response.context["recent_drafts"]]
+    assert titles == ["Draft 2", "Draft 10", "Draft 9", "Draft 8", "Draft 7", "Draft 6",
+                      "Draft 5", "Draft 4"]  # fmt: skip
+
+
+def test_recent_drafts_refresh_alone_when_their_list_asks(client, user, workspace, draft):
+    """The list's own htmx request (after a generation) gets the list, not the page."""
+    client.force_login(user)
+
+    response = client.get(
+        workspace.get_absolute_url(), headers=HTMX | {"HX-Target": "recent-drafts"}
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="recent-drafts"')
+    assert 'hx-trigger="drafts-changed from:body"' in html
+    assert draft.title in html and "1 version" in html and "<html" not in html
 
 
 def test_picking_a_template_with_htmx_returns_only_its_form(
@@ -100,6 +129,7 @@ async def test_generate_streams_into_a_draft_saved_as_version_one(
     assert f'sse-connect="/generations/{generation.pk}/events/?after=0"' in html
     assert 'sse-close="done"' in html and 'hx-swap="beforeend"' in html
     assert f"draft={generation.draft_id}" in response["HX-Push-Url"]
+    assert "drafts-changed" in json.loads(response["HX-Trigger"])  # Recent drafts refreshes
     if task := runner.task_for(generation.pk):  # it may have finished already
         await task
     saved = await DraftVersion.objects.aget(draft_id=generation.draft_id)

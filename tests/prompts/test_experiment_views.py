@@ -1,5 +1,7 @@
 """Experiment pages: membership, create, side-by-side runs, blind votes, results, winner."""
 
+import json
+
 import pytest
 import respx
 from django.core.cache import cache
@@ -282,6 +284,7 @@ def test_run_with_htmx_streams_blind_columns_and_pushes_the_run_url(
     run = ExperimentRun.objects.get()
     assert "<html" not in html and html.strip().startswith('<div id="run"')
     assert response["HX-Push-Url"] == run.get_absolute_url()
+    assert "runs-changed" in json.loads(response["HX-Trigger"])  # Recent runs refreshes
     for column in run.columns.all():
         url = f"/generations/{column.generation_id}/events/?after=0&amp;final=none"
         assert f'sse-connect="{url}"' in html  # no draft panel in the final event
@@ -355,6 +358,33 @@ def test_voting_with_htmx_records_the_vote_and_reveals_the_columns(
     assert "<html" not in html and html.strip().startswith('<div id="run"')
     assert f"You picked A: {left.name}." in html and "data-reveal" in html
     assert html.count("data-variant>") == 2
+    assert "runs-changed" in json.loads(response["HX-Trigger"])  # "to vote" becomes "voted"
+
+
+def test_recent_runs_are_the_newest_first(client, user, workspace, experiment, product_inputs):
+    runs = [start_run(experiment=experiment, inputs=product_inputs, user=user) for _ in range(3)]
+    client.force_login(user)
+
+    response = client.get(experiment.get_absolute_url())
+
+    assert list(response.context["runs"]) == runs[::-1]
+
+
+def test_recent_runs_refresh_alone_when_their_list_asks(
+    client, user, workspace, experiment, product_inputs
+):
+    """The list's own htmx request (after a run or a vote) gets the list, not the page."""
+    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    client.force_login(user)
+
+    response = client.get(
+        experiment.get_absolute_url(), headers=HTMX | {"HX-Target": "recent-runs"}
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="recent-runs"')
+    assert 'hx-trigger="runs-changed from:body"' in html
+    assert f"Run {run.pk}" in html and "to vote" in html and "<html" not in html
 
 
 def test_voting_without_htmx_redirects_and_tie_needs_no_column(

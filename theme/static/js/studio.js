@@ -281,6 +281,12 @@
   setInterval(updateStats, 250);
   document.addEventListener("htmx:sseMessage", updateStats);
 
+  // A stream's final event: lists on the page that show drafts (Recent drafts) refresh, now
+  // that its version is saved. Dispatched before the swap, while the element is in the page.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (event.detail && event.detail.type === "done") htmx.trigger(document.body, "drafts-changed");
+  });
+
   // Focus after swaps: when a draft panel replaces the one that held the focus (a version
   // picked, the final "done" swap after Generate or Stop), its heading takes it, so keyboard
   // and screen-reader users land on the result. Someone typing in a field keeps their place.
