@@ -36,7 +36,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -302,14 +301,8 @@ async def areserve_tokens(
 ) -> Reservation:
     """``reserve_tokens`` for async code (the same arguments).
 
-    On a thread of its own, not the thread-sensitive one: the request to DeepSeek never
-    queues behind the runners' database writes. Its connection is closed after (back to
-    the pool on PostgreSQL), so no pool thread keeps one open."""
-    return await sync_to_async(_reserve_and_close, thread_sensitive=False)(user, messages, **kwargs)
-
-
-def _reserve_and_close(user, messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> Reservation:
-    try:
-        return reserve_tokens(user, messages, **kwargs)
-    finally:
-        connections.close_all()  # this pool thread's, so none is left open behind it
+    On the caller's thread-sensitive thread (a request's own, or the background database
+    thread of a runner), with the connection that thread already holds. A thread of its own
+    would need a second connection while the caller keeps its first: with a pool, enough
+    concurrent callers would then hold every connection and wait for one forever."""
+    return await sync_to_async(reserve_tokens)(user, messages, **kwargs)
