@@ -356,7 +356,7 @@ class _Stream:
         do not fit); the answer may be shortened to what is left, and is then not cached."""
         asked, generation = options["max_tokens"], self.generation
         self.reservation = await areserve_tokens(
-            generation.created_by_id, generation.messages, max_tokens=asked
+            generation.created_by_id, generation.messages, max_tokens=asked, runner=True
         )
         options["max_tokens"] = self.max_tokens = self.reservation.max_tokens
         if asked is not None and (self.reservation.max_tokens or asked) < asked:

@@ -140,7 +140,10 @@ async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Genera
     reservation = Reservation()
     try:
         reservation = await areserve_tokens(
-            generation.created_by_id, generation.messages, max_tokens=params.get("max_tokens")
+            generation.created_by_id,
+            generation.messages,
+            max_tokens=params.get("max_tokens"),
+            runner=True,
         )
         result = await get_client().chat(
             messages=generation.messages,
@@ -220,7 +223,9 @@ async def _judge_one(batch: Batch, output: VariantRun) -> JudgeScore:
     started, at = time.monotonic(), timezone.now()
     save = sync_to_async(actions.save_judge_score)
     # Judging is the batch owner's call: a spent budget stops the judging (BudgetExceeded).
-    async with await areserve_tokens(batch.created_by_id, messages, max_tokens=1024) as held:
+    async with await areserve_tokens(
+        batch.created_by_id, messages, max_tokens=1024, runner=True
+    ) as held:
         try:
             result = await get_client().chat(
                 messages=messages,

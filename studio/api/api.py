@@ -19,6 +19,7 @@ from ninja.errors import ValidationError as SchemaError
 
 from drafts import generation as runner
 from drafts.models import Draft, Generation
+from drafts.views import release_connections
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
@@ -300,6 +301,8 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     task = runner.launch(generation.pk)
     if payload.wait:
+        # No connection held while the generation runs: its runner needs the pool's.
+        await sync_to_async(release_connections)()
         # Shielded: a client that gives up waiting must not stop the generation.
         await asyncio.shield(task)
         generation = await Generation.objects.aget(pk=generation.pk)

@@ -36,6 +36,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -297,12 +298,28 @@ def reserve_tokens(
 
 
 async def areserve_tokens(
-    user, messages: Sequence[Mapping[str, Any]], **kwargs: Any
+    user, messages: Sequence[Mapping[str, Any]], *, runner: bool = False, **kwargs: Any
 ) -> Reservation:
     """``reserve_tokens`` for async code (the same arguments).
 
-    On the caller's thread-sensitive thread (a request's own, or the background database
-    thread of a runner), with the connection that thread already holds. A thread of its own
-    would need a second connection while the caller keeps its first: with a pool, enough
-    concurrent callers would then hold every connection and wait for one forever."""
+    A request's call (``runner=False``) runs on the request's own thread, with the connection
+    it already holds: a second connection, while the request keeps its first, would let
+    enough concurrent requests hold every pool connection and wait for one more forever.
+
+    A runner's call (``runner=True``) runs on a thread of its own, with a connection it gives
+    back at once: the request to DeepSeek then never queues behind the runners' database
+    thread (busy saving other generations). Runners hold no pool connection while waiting,
+    and requests do not wait on runners while holding theirs (a view waits on ``asked`` for
+    at most 0.1 s; the API's ``"wait": true`` releases its connections first).
+    """
+    if runner:
+        reserve = sync_to_async(_reserve_and_close, thread_sensitive=False)
+        return await reserve(user, messages, **kwargs)
     return await sync_to_async(reserve_tokens)(user, messages, **kwargs)
+
+
+def _reserve_and_close(user, messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> Reservation:
+    try:
+        return reserve_tokens(user, messages, **kwargs)
+    finally:
+        connections.close_all()  # this pool thread's, so none is left open behind it

@@ -120,7 +120,7 @@ async def answer(
     reservation = Reservation()
     try:
         if user_id is not None:
-            reservation = await areserve_tokens(user_id, messages, max_tokens=None)
+            reservation = await areserve_tokens(user_id, messages, max_tokens=None, runner=True)
             params["max_tokens"] = reservation.max_tokens
         async for event in get_client().stream_chat(messages=messages, model=model, **params):
             if isinstance(event, ContentDelta):
