@@ -432,6 +432,9 @@ def test_export_docx_opens_with_headings_and_formatting(client, user, draft):
     assert bold == ["bold"]
     assert document.tables[0].cell(1, 1).text == "2"
     assert document.core_properties.title == "Aurora launch"
+    # The version's author, not the library ("python-docx").
+    assert document.core_properties.author == user.get_username()
+    assert document.core_properties.last_modified_by == user.get_username()
 
 
 def test_unknown_export_format_is_404(client, user, draft):
