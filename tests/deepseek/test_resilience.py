@@ -491,17 +491,18 @@ async def test_json_mode_is_checked_before_the_breaker_or_network(api, raw, stor
     assert not route.called
 
 
-@pytest.mark.asyncio
-async def test_unknown_model_names_the_available_ones(api, raw, sleeps) -> None:
+def _model_refused_with_two_listed(api) -> None:
+    """DeepSeek answers "Model Not Exist" and lists deepseek-flash and deepseek-v4-pro."""
     api.post("/chat/completions").mock(
         return_value=error_response(400, envelope("Model Not Exist"), {})
     )
-    api.get("/models").mock(
-        return_value=httpx.Response(
-            200,
-            json={"object": "list", "data": [{"id": "deepseek-flash"}, {"id": "deepseek-v4-pro"}]},
-        )
-    )
+    models = {"object": "list", "data": [{"id": "deepseek-flash"}, {"id": "deepseek-v4-pro"}]}
+    api.get("/models").mock(return_value=httpx.Response(200, json=models))
+
+
+@pytest.mark.asyncio
+async def test_unknown_model_names_the_available_ones(api, raw, sleeps) -> None:
+    _model_refused_with_two_listed(api)
     with pytest.raises(UnknownModel) as info:
         await collect(resilient(raw, sleeps=sleeps), model="deepseek-chat")
     assert info.value.available == ["deepseek-flash", "deepseek-v4-pro"]
@@ -514,15 +515,7 @@ async def test_unknown_model_names_the_available_ones(api, raw, sleeps) -> None:
 async def test_a_refused_model_is_never_offered_as_usable(api, raw, sleeps) -> None:
     """DeepSeek may list a model its chat endpoint refuses: the advice must not send the
     editor back to the model that just failed."""
-    api.post("/chat/completions").mock(
-        return_value=error_response(400, envelope("Model Not Exist"), {})
-    )
-    api.get("/models").mock(
-        return_value=httpx.Response(
-            200,
-            json={"object": "list", "data": [{"id": "deepseek-flash"}, {"id": "deepseek-v4-pro"}]},
-        )
-    )
+    _model_refused_with_two_listed(api)
     with pytest.raises(UnknownModel) as info:
         await collect(resilient(raw, sleeps=sleeps), model="deepseek-flash")
     assert info.value.available == ["deepseek-v4-pro"]
