@@ -100,7 +100,8 @@ css: bootstrap
 
 # The streaming benchmark (bench/run.py): the simulator, the studio under uvicorn and the LiteLLM
 # proxy, all on loopback. BENCH_NS=1,10,100 picks the levels, BENCH_LITELLM=0 leaves LiteLLM out,
-# BENCH_PROFILE=100 adds a py-spy profile at that N. Writes bench/results/ and README's table.
+# BENCH_PROFILE=100 adds a py-spy profile at that N. Writes bench/results/ and the generated
+# section of docs/benchmark.md (never README.md).
 BENCH_STAMP := $(VENV)/.bench-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -1,4 +1,5 @@
-"""From what arrived when to the benchmark's numbers, table, chart and README section.
+"""From what arrived when to the benchmark's numbers, table, chart and the generated section
+of docs/benchmark.md (README.md is never written: it is for users, and stays short).
 
 Definitions (per N; every path gets the same prompts, and stream i of each path is paired with
 stream i of the direct run, which asked the simulator for the very same text):
@@ -38,8 +39,12 @@ from typing import Any
 
 from studio.deepseek.simulator import tokenize
 
-README_START = "<!-- bench:start (written by bench/report.py) -->"
-README_END = "<!-- bench:end -->"
+ROOT = Path(__file__).resolve().parent.parent
+# The page whose generated section `make bench` rewrites, and the chart it shows.
+REPORT_DOC = Path("docs") / "benchmark.md"
+CHART = Path("bench") / "results" / "latest.png"
+REPORT_START = "<!-- bench:start (written by bench/report.py) -->"
+REPORT_END = "<!-- bench:end -->"
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -481,18 +486,23 @@ def chart(results: dict[str, Any], path: Path) -> str | None:
     return None
 
 
-def update_readme(readme: Path, results: dict[str, Any]) -> None:
-    """Replace the generated part of README's Benchmark section (between the markers)."""
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise RuntimeError(f"README.md has no {README_START} … {README_END} block")
-    block = f"{README_START}\n{markdown(results)}\n\n![Benchmark chart](bench/results/latest.png)\n"
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
-    readme.write_text(pattern.sub(lambda _: block + README_END, text, count=1), encoding="utf-8")
+def update_report(results: dict[str, Any], *, root: Path | None = None) -> Path:
+    """Replace the generated part of docs/benchmark.md (between the markers) in the checkout
+    at ``root`` (this one by default); nothing else is written. Returns the page written."""
+    root = ROOT if root is None else root
+    doc = root / REPORT_DOC
+    text = doc.read_text(encoding="utf-8")
+    if REPORT_START not in text or REPORT_END not in text:
+        raise RuntimeError(f"{REPORT_DOC} has no {REPORT_START} … {REPORT_END} block")
+    chart = Path(os.path.relpath(root / CHART, doc.parent)).as_posix()
+    block = f"{REPORT_START}\n{markdown(results)}\n\n![Benchmark chart]({chart})\n"
+    pattern = re.compile(re.escape(REPORT_START) + r".*?" + re.escape(REPORT_END), re.DOTALL)
+    doc.write_text(pattern.sub(lambda _: block + REPORT_END, text, count=1), encoding="utf-8")
+    return doc
 
 
 def main() -> None:
-    """``python -m bench.report``: reprint the table (and README) from latest.json."""
+    """``python -m bench.report``: reprint the table from latest.json."""
     results = json.loads((Path(__file__).parent / "results" / "latest.json").read_text())
     print(markdown(results))  # noqa: T201 — a command-line report
 

@@ -6,7 +6,8 @@ when it can be installed, the LiteLLM proxy in front of the same simulator. Then
 a load generator process (``bench/loadgen.py``) opens N concurrent streams three ways:
 directly against the simulator (the physical limit), through the studio's real endpoints as
 logged-in users, and through LiteLLM. ``bench/report.py`` turns what arrived when into the
-numbers of issue 8 and writes ``bench/results/latest.json``, the chart and the README table.
+numbers of issue 8 and writes ``bench/results/latest.json``, the chart and the generated
+section of ``docs/benchmark.md`` (never README.md).
 
 Everything is bounded: each level has a timeout and the whole run a deadline, after which the
 remaining levels are skipped and the report says so.
@@ -60,7 +61,7 @@ class Config:
     work_dir: Path
     out: Path
     chart: bool
-    readme: bool
+    report: bool  # rewrite docs/benchmark.md's generated section
     database_url: str
     quick: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -118,12 +119,12 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument("--work-dir", type=Path, default=BENCH_DIR / ".work")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--no-chart", action="store_true")
-    parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--no-report", action="store_true", help="leave docs/benchmark.md as it is")
     args = parser.parse_args(argv)
     if args.quick:
         args.ns = env("BENCH_NS", "1,2")
         args.tokens = int(env("BENCH_TOKENS", "30"))
-        args.no_litellm = args.no_chart = args.no_readme = True
+        args.no_litellm = args.no_chart = args.no_report = True
         args.users = min(args.users, 2)
     ns = sorted({int(n) for n in str(args.ns).split(",") if n.strip()})
     if not ns or ns[0] < 1:
@@ -144,7 +145,7 @@ def parse_config(argv: list[str]) -> Config:
         work_dir=work,
         out=args.out.resolve(),
         chart=not args.no_chart,
-        readme=not args.no_readme,
+        report=not args.no_report,
         # Never the studio's own DATABASE_URL: the bench migrates and fills its database.
         database_url=env("BENCH_DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}",
         quick=args.quick,
@@ -260,7 +261,7 @@ def studio_env(config: Config, simulator_url: str) -> dict[str, str]:
         "DATABASE_URL": config.database_url,
         "DEEPSEEK_API_KEY": "sk-bench",
         "DEEPSEEK_BASE_URL": simulator_url,
-        # The pool must hold every concurrent generation (README: ≥ concurrent generations).
+        # The pool must hold every concurrent generation (docs/configuration.md).
         "DEEPSEEK_MAX_CONNECTIONS": str(max(config.ns) + 50),
     }
     for key, value in os.environ.items():
@@ -628,9 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         chart = config.out.with_suffix(".png")
         problem = report.chart(results, chart)
         say(problem or f"chart: {chart}")
-    if config.readme:
-        report.update_readme(ROOT / "README.md", results)
-        say("README.md Benchmark section updated")
+    if config.report:
+        say(f"{report.update_report(results).relative_to(ROOT)}: generated section updated")
     return 0
 
 
