@@ -19,7 +19,7 @@ FROM python:3.12-slim AS app
 # (emptied by the entry command before the workers start; docker-compose.yml mounts a tmpfs).
 # FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For/-Proto uvicorn believes (addresses or
 # networks, comma-separated). Empty: none, so a client cannot pick the address that rate limits
-# and the audit log see; set it to your TLS proxy's address (README, Deploying).
+# and the audit log see; set it to your TLS proxy's address (docs/operations.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     STATIC_MANIFEST=true \

@@ -60,7 +60,7 @@ def test_without_an_api_key_the_studio_uses_the_offline_simulator():
 
 def test_sqlite_runs_in_wal_mode_without_an_fsync_per_commit(tmp_path):
     """WAL with synchronous=NORMAL: a commit does not hold the write lock for an fsync, the
-    lock that every Generate and every runner save wait on (see the README's benchmark)."""
+    lock that every Generate and every runner save wait on (docs/decisions/)."""
     code = (
         "from django.db import connection; c = connection.cursor(); "
         "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
