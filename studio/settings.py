@@ -1,6 +1,6 @@
 """DeepSeek Studio settings: one module, configured by the environment (and an optional .env).
 
-Every variable read here is listed in README.md's configuration table and in .env.example.
+Every variable read here is listed in docs/configuration.md and in .env.example.
 Embedded defaults (SQLite, local-memory cache, the offline simulator) need no configuration;
 DATABASE_URL, REDIS_URL and DEEPSEEK_API_KEY switch to the production parts.
 """
