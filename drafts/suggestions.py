@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from studio.api.validation import validate_prompt
+from studio.guardrails.prompt_checks import validate_prompt
 
 from .actions import VersionConflict, add_version, save_section
 from .diffs import EQUAL, INSERT, diff_texts

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prompts.models import Experiment, PromptTemplate, Variant
-from studio.api.middleware import limit_reads
+from studio.guardrails.page_rate_limits import limit_reads
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
