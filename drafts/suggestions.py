@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from studio.guardrails.prompt_checks import validate_prompt
 
 from .actions import VersionConflict, add_version, save_section
-from .diffs import EQUAL, INSERT, diff_texts
 from .models import Draft, DraftVersion, Generation, Suggestion
-from .rewrites import build_messages, fit_section, headlines
+from .rewrite_prompts import build_messages, fit_section, headlines
 from .sections import Section, outline
+from .word_diff import EQUAL, INSERT, diff_texts
 
 
 class SuggestionChanged(Exception):

@@ -23,12 +23,12 @@ from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from . import actions
-from .diffs import diff_texts
 from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
 from .views import DETAIL
+from .word_diff import diff_texts
 
 LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"
