@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from studio.audit.models import AuditLog
+from studio.audit.recording import record_ai_call
 
 
 def audit_refusal(
@@ -16,8 +17,6 @@ def audit_refusal(
 
     Only for a known user (a session or an API key): an anonymous refusal is no AI call.
     """
-    from studio.audit.recording import record_ai_call
-
     user = user or getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return
