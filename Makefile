@@ -9,12 +9,12 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST  ?= 127.0.0.1
 PORT  ?= 8000
 
-.PHONY: run test bootstrap db demo browser lint format css messages clean help
+.PHONY: run test bootstrap db demo browser imports lint format css messages clean help
 
 help:
 	@echo "make run   - set up and serve the studio on http://$(HOST):$(PORT)"
 	@echo "make test  - set up and run the whole test suite"
-	@echo "make lint  - ruff check + format check;  make css - rebuild the Tailwind theme"
+	@echo "make lint  - import contracts + ruff check + format check;  make css - rebuild the Tailwind theme"
 	@echo "make bench - the streaming benchmark;  make trace - where the first token's time goes"
 
 # Finds a Python >= 3.12: $(PYTHON) if given, then python3.13/python3.12/python3 on PATH
@@ -81,10 +81,14 @@ browser:
 	  fi; \
 	fi
 
-test: bootstrap browser
+# Imports go one way down the layers: the import-linter contracts in pyproject.toml.
+imports: bootstrap
+	$(VENV)/bin/lint-imports
+
+test: bootstrap browser imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: bootstrap
+lint: bootstrap imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
@@ -124,4 +128,4 @@ messages: bootstrap
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .import_linter_cache

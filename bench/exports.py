@@ -26,7 +26,7 @@ import django  # noqa: E402
 django.setup()
 
 from drafts.exports import markdown_to_docx  # noqa: E402
-from drafts.rendering import render_markdown  # noqa: E402
+from drafts.markdown_html import render_markdown  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 

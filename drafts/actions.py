@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from prompts.models import TemplateVersion
 from prompts.schema import usable_variables
-from studio.api import responses
+from studio.guardrails import response_cache
 
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink
@@ -61,13 +61,14 @@ def start_generation(
 
 
 def with_cache_mode(params: dict[str, object], asked: str) -> dict[str, object]:
-    """``params`` with the response cache mode the runner follows (see ``studio.api.responses``).
+    """``params`` with the response cache mode the runner follows (see
+    ``studio.guardrails.response_cache``).
 
     Only deterministic requests are cached: thinking mode ignores temperature, so there even
     temperature 0 is not."""
     params = {key: value for key, value in params.items() if key != "cache"}
     temperature = None if params.get("thinking") else params.get("temperature")
-    mode = responses.decide(asked, temperature=temperature)
+    mode = response_cache.decide(asked, temperature=temperature)
     return params | {"cache": mode} if mode != "off" else params
 
 

@@ -29,7 +29,7 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import rendering
+from . import markdown_html
 from .models import DraftVersion
 
 _parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -39,7 +39,7 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 # Filled in linear time, a python-docx cell costs about 60 µs of CPU (bench/exports.py: 5,000
 # cells 0.3 s; 20,000 in one table 1.3 s, or in 10,000 small tables 3.4 s). 20,000 cells is
 # four times the 5,000 of a long report table and keeps any table within a few seconds. The
-# document's size is capped by the pages' own Markdown cap (rendering.MAX_MARKDOWN_CHARS,
+# document's size is capped by the pages' own Markdown cap (markdown_html.MAX_MARKDOWN_CHARS,
 # 1 MB), which keeps the parse to about a second.
 MAX_DOCX_CELLS = 20_000
 # CPU seconds of its thread one DOCX may use before it is abandoned, checked between blocks
@@ -96,13 +96,13 @@ def markdown_to_docx(text: str, *, title: str = "", author: str = "") -> bytes:
     """The DOCX of ``text``; ExportRefused when it is over a cap or over the time budget."""
     deadline = time.thread_time() + TIME_BUDGET_SECONDS
     text = xml_safe(text or "")
-    if rendering.too_long(text):
+    if markdown_html.too_long(text):
         raise ExportRefused(
             _(
                 "This version is too long for a Word file (%(size)s characters; the limit is "
                 "%(limit)s). Export it as Markdown or HTML instead."
             )
-            % {"size": f"{len(text):,}", "limit": f"{rendering.MAX_MARKDOWN_CHARS:,}"}
+            % {"size": f"{len(text):,}", "limit": f"{markdown_html.MAX_MARKDOWN_CHARS:,}"}
         )
     tokens = _parser.parse(text)
     cells = sum(1 for token in tokens if token.type in _CELLS)

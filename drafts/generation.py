@@ -25,11 +25,11 @@ from django.utils import translation
 
 from studio import background
 from studio.ai import generation_cost, get_client, on_request
-from studio.api import responses
-from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
+from studio.guardrails import response_cache
+from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
 
 from . import errors, relay
 from .actions import finish_generation, mark_interrupted, save_partial_texts
@@ -313,7 +313,7 @@ class _Stream:
             if found := await self._cached_answer(options):
                 self.cached = True
                 self.asked.set()
-                events = responses.replay(found)
+                events = response_cache.replay(found)
             else:
                 await self._reserve(options)
                 events = get_client().stream_chat(
@@ -369,10 +369,10 @@ class _Stream:
         that cannot answer means asking DeepSeek, not failing."""
         if self.cache_mode == "off":
             return None
-        self.cache_key = responses.cache_key(
+        self.cache_key = response_cache.cache_key(
             model=self.generation.model, messages=self.generation.messages, params=options
         )
-        lookup = sync_to_async(responses.lookup, thread_sensitive=False)
+        lookup = sync_to_async(response_cache.lookup, thread_sensitive=False)
         try:
             return await lookup(self.cache_key, self.cache_mode)
         except Exception:
@@ -384,11 +384,11 @@ class _Stream:
         if self.cache_mode == "off" or self.cached or self.status != Generation.Status.DONE:
             return
         content, reasoning = self.texts()
-        kept = responses.answer(
+        kept = response_cache.answer(
             content=content, reasoning=reasoning, finish_reason=self.finish_reason, usage=self.usage
         )
         try:
-            await sync_to_async(responses.store, thread_sensitive=False)(
+            await sync_to_async(response_cache.store, thread_sensitive=False)(
                 self.cache_key, self.cache_mode, kept
             )
         except Exception:

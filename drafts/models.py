@@ -354,7 +354,7 @@ class Suggestion(models.Model):
         HEADLINES = "headlines", _("Headline alternatives")
 
     SECTION_KINDS = (Kind.SECTION_REGENERATE, Kind.SECTION_EXPAND)
-    # What "Translate" offers (the prompt names them in English: drafts.rewrites).
+    # What "Translate" offers (the prompt names them in English: drafts.rewrite_prompts).
     LANGUAGES = {"en": _("English"), "zh-hans": _("Simplified Chinese")}
 
     class Status(models.TextChoices):

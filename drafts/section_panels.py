@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import rendering
+from . import markdown_html
 from .models import Draft, DraftVersion, Generation, Suggestion
-from .rewrites import headlines
+from .rewrite_prompts import headlines
 from .sections import Section, block_end, outline
 from .suggestions import Hunk, segments
 
@@ -76,7 +76,7 @@ def section_context(
     """Sections of the shown version and the draft's open suggestions, for the panel."""
     if shown is None:
         return {}
-    sections, preamble_html, section_html = rendering.cached(
+    sections, preamble_html, section_html = markdown_html.cached(
         shown, "sections", lambda: _rendered_sections(shown.text)
     )
     open_ = open_suggestions(draft)
@@ -112,13 +112,17 @@ def section_context(
 def _rendered_sections(text: str) -> tuple[list[Section], str, list[str]]:
     """The outline of ``text``, its preamble's HTML and each section's (none when the text is
     too long to format: the page then shows all of it as plain text)."""
-    if rendering.too_long(text):
+    if markdown_html.too_long(text):
         return [], "", []
     sections = outline(text)
     if not sections:
         return [], "", []
-    preamble = rendering.render_markdown(text[: sections[0].start])
-    return sections, preamble, [rendering.render_markdown(text[s.start : s.end]) for s in sections]
+    preamble = markdown_html.render_markdown(text[: sections[0].start])
+    return (
+        sections,
+        preamble,
+        [markdown_html.render_markdown(text[s.start : s.end]) for s in sections],
+    )
 
 
 def _item(suggestion: Suggestion) -> SuggestionItem:

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from studio.api.forms import prompt_errors
-from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
+from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
+from studio.guardrails.prompt_fields import prompt_errors
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit
 

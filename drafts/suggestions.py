@@ -21,13 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from studio.api.validation import validate_prompt
+from studio.guardrails.prompt_checks import validate_prompt
 
 from .actions import VersionConflict, add_version, save_section
-from .diffs import EQUAL, INSERT, diff_texts
 from .models import Draft, DraftVersion, Generation, Suggestion
-from .rewrites import build_messages, fit_section, headlines
+from .rewrite_prompts import build_messages, fit_section, headlines
 from .sections import Section, outline
+from .word_diff import EQUAL, INSERT, diff_texts
 
 
 class SuggestionChanged(Exception):

@@ -17,18 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from prompts.models import Experiment, PromptTemplate, Variant
-from studio.api.middleware import limit_reads
+from studio.guardrails.page_rate_limits import limit_reads
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from . import actions
-from .diffs import diff_texts
 from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
 from .views import DETAIL
+from .word_diff import diff_texts
 
 LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"

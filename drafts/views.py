@@ -17,8 +17,8 @@ from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
-from studio.api.limits import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.audit.recording import client_ip, remember_origin
+from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.http import HtmxHttpRequest, request_number, threadless
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace

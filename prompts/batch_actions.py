@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from drafts.models import Generation
-from studio.api.validation import validate_text
+from studio.guardrails.prompt_checks import validate_text
 from studio.observability import current_request_id
 
 from .experiment_actions import InvalidExperiment, cast_vote, start_run

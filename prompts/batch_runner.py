@@ -30,10 +30,15 @@ from drafts.generation import alive_key
 from drafts.models import Generation
 from studio import ai
 from studio.ai import generation_cost, get_client, route_for
-from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens, check_token_budget
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import arecord_generation, record_ai_call, remember_origin
 from studio.deepseek import DeepSeekError, Usage
+from studio.guardrails.budgets import (
+    BudgetExceeded,
+    Reservation,
+    areserve_tokens,
+    check_token_budget,
+)
 
 from . import batch_actions as actions
 from .experiment_actions import InvalidExperiment

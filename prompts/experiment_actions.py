@@ -19,7 +19,7 @@ from .models import (
     VariantRun,
     Vote,
 )
-from .rendering import placeholders
+from .placeholders import placeholders
 from .schema import usable_variables
 from .stats import MIN_DECISIVE_VOTES, Comparison
 

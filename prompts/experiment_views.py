@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from drafts import generation as runner
-from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import remember_origin
+from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace

@@ -151,8 +151,8 @@ class TemplateForm(forms.Form):
     def _check_prompt(self, cleaned: dict[str, Any]) -> None:
         """Refuse, before any call, a blocked prompt or one over the model's context."""
         from studio.ai import check_prompt
-        from studio.api.validation import validate_prompt
         from studio.deepseek import BadRequest
+        from studio.guardrails.prompt_checks import validate_prompt
 
         params = self.version.generation_params()
         messages = self.version.build_messages(cleaned)

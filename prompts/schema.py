@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .models import BRAND_VOICE, PRODUCTION, PromptTemplate
-from .rendering import placeholders
+from .placeholders import placeholders
 
 # "brand_voice": pick one of the workspace's brand voices; its newest text fills the variable.
 VARIABLE_TYPES = (

@@ -20,12 +20,12 @@ from .actions import (
     save_brand_voice,
     save_version,
 )
-from .diff import version_diff
 from .evidence import Evidence
 from .forms import BrandVoiceForm, ImportForm, TemplateEditForm
 from .models import BrandVoice, PromptTemplate
 from .schema import LABEL_NAMES
 from .transfer import FORMATS, MAX_BYTES, dumps, guess_format, import_text
+from .version_diff import version_diff
 
 LIBRARY = "prompts/template_list.html"
 DETAIL = "prompts/template_detail.html"

@@ -1,12 +1,13 @@
 """Password logins, throttled per account as well as per address.
 
-The page limits (studio.api.middleware) count an anonymous POST per client address; someone
-with many addresses can still guess one account's password. So every password check also
-counts against the username tried, in the shared cache: after LOGIN_FAILURE_LIMIT failures
-within LOGIN_FAILURE_WINDOW seconds (counted from the first), that username's password logins
-are refused, the right password too, until the window ends. The count is by name, existing
-account or not, and the message is the same, so the lock tells nothing about who has an
-account. It lives in the authentication backend, so the admin's login is throttled as well.
+The page limits (studio.guardrails.page_rate_limits) count an anonymous POST per client
+address; someone with many addresses can still guess one account's password. So every password
+check also counts against the username tried, in the shared cache: after LOGIN_FAILURE_LIMIT
+failures within LOGIN_FAILURE_WINDOW seconds (counted from the first), that username's
+password logins are refused, the right password too, until the window ends. The count is by
+name, existing account or not, and the message is the same, so the lock tells nothing about
+who has an account. It lives in the authentication backend, so the admin's login is throttled
+as well.
 """
 
 from __future__ import annotations

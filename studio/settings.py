@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "studio.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "studio.api.middleware.RateLimitMiddleware",
+    "studio.guardrails.page_rate_limits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

@@ -6,8 +6,8 @@ from django.views.i18n import set_language
 
 from drafts.views import workspace
 from studio.accounts import LoginForm
+from studio.provider_status import provider_status
 from studio.views import healthz
-from studio.views_provider import provider_status
 from studio.workspaces import invitations
 from studio.workspaces.members import members
 from studio.workspaces.views import dashboard, home

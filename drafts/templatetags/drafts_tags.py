@@ -1,7 +1,7 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from drafts import rendering
+from drafts import markdown_html
 from drafts.models import DraftVersion
 
 register = template.Library()
@@ -10,13 +10,13 @@ register = template.Library()
 @register.filter
 def markdown(text: str) -> SafeString:
     """Model output as sanitized HTML."""
-    return rendering.render_markdown(text)
+    return markdown_html.render_markdown(text)
 
 
 @register.filter
 def version_html(version: DraftVersion) -> SafeString:
     """A draft version's text as sanitized HTML, rendered once per version (cached)."""
-    return rendering.version_html(version)
+    return markdown_html.version_html(version)
 
 
 @register.filter

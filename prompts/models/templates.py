@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..rendering import render_prompt
+from ..placeholders import render_prompt
 
 # The placeholder every template may use without declaring it: the included brand voice.
 BRAND_VOICE = "brand_voice"

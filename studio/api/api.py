@@ -26,12 +26,14 @@ from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.audit.recording import client_ip, remember_origin
 from studio.deepseek import DeepSeekError
+from studio.guardrails import response_cache
+from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
+from studio.guardrails.rate_limits import RateLimited
 from studio.workspaces.models import EDIT, Membership, Workspace
 
-from . import chat, responses
+from . import chat
 from .auth import ApiKeyAuth
 from .errors import ApiError, error_body, unknown_template_model, upstream_error
-from .limits import BudgetExceeded, RateLimited, acheck_token_budget
 from .schemas import (
     ChatCompletionIn,
     DraftDetailOut,
@@ -296,7 +298,7 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         user=user,
         subject=subject_for(user, client_ip(request) or ""),
         label=payload.label or "",
-        cache=responses.asked_by(request),
+        cache=response_cache.asked_by(request),
     )
     await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     task = runner.launch(generation.pk)

@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from studio.audit.recording import client_ip
+from studio.guardrails.rate_limits import AUTH_ROUTE, check_rate
 
-from .limits import AUTH_ROUTE, check_rate
 from .models import ApiKey
 
 

@@ -35,13 +35,13 @@ from studio.deepseek import (
     estimated_usage,
 )
 from studio.deepseek.pricing import estimate_prompt_tokens
+from studio.guardrails import response_cache
+from studio.guardrails.budgets import Reservation, acheck_token_budget, areserve_tokens
+from studio.guardrails.prompt_checks import validate_prompt
 
-from . import responses
 from .compat import refuse_unsupported, upstream_messages
 from .errors import error_body, upstream_error
-from .limits import Reservation, acheck_token_budget, areserve_tokens
 from .schemas import ChatCompletionIn
-from .validation import validate_prompt
 
 
 def models_list() -> dict[str, Any]:
@@ -189,7 +189,7 @@ class Call:
 
     def answer(self) -> dict[str, Any]:
         """What the response cache keeps."""
-        return responses.answer(
+        return response_cache.answer(
             content="".join(self.content),
             reasoning="".join(self.reasoning),
             finish_reason=self.finish_reason,
@@ -251,7 +251,9 @@ class Call:
         cost = self.cost()
         error_code = type(error).__name__ if error else ""
         if status == AuditLog.Status.OK and not self.cached and not self.shortened:
-            await sync_to_async(responses.store)(self.cache_key, self.cache_mode, self.answer())
+            await sync_to_async(response_cache.store)(
+                self.cache_key, self.cache_mode, self.answer()
+            )
         await arecord_ai_call(
             request=self.request,
             channel=AuditLog.Channel.OPENAI,
@@ -300,10 +302,10 @@ async def complete(request: HttpRequest, payload: ChatCompletionIn) -> HttpRespo
     await acheck_token_budget(request.auth.user, request=request)
     # Thinking mode ignores temperature: temperature 0 there is not deterministic.
     temperature = None if params.get("thinking") else payload.temperature
-    mode = responses.cache_mode(request, temperature=temperature)
-    key = responses.cache_key(model=model, messages=messages, params=params)
+    mode = response_cache.cache_mode(request, temperature=temperature)
+    key = response_cache.cache_key(model=model, messages=messages, params=params)
     call = Call(request=request, model=model, messages=messages, cache_key=key, cache_mode=mode)
-    found = await sync_to_async(responses.lookup)(key, mode)
+    found = await sync_to_async(response_cache.lookup)(key, mode)
     if found is not None:
         call.replay(found)
     else:
@@ -350,7 +352,7 @@ async def _stream_response(
 ) -> HttpResponse:
     """Open the upstream stream first, so an upstream refusal is an HTTP error, not a 200."""
     if call.cached:
-        events, first = responses.replay(call.answer()), None
+        events, first = response_cache.replay(call.answer()), None
     else:
         events = get_client().stream_chat(messages=call.messages, model=call.model, **params)
         try:

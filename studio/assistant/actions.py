@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from drafts.models import Draft
-from studio.api.validation import validate_prompt
+from studio.guardrails.prompt_checks import validate_prompt
 
 from .models import AssistantMessage
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from studio.api.forms import PromptField
+from studio.guardrails.prompt_fields import PromptField
 
 QUESTION_MAX_CHARS = 4000
 

@@ -29,10 +29,10 @@ from drafts.events import GenerationLog
 from drafts.generation import keep_alive
 from studio import background
 from studio.ai import generation_cost, get_client, route_for
-from studio.api.limits import BudgetExceeded, Reservation, areserve_tokens
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
 from studio.deepseek import ContentDelta, DeepSeekError, Usage
+from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
 
 from .actions import failure_text
 from .models import AssistantMessage

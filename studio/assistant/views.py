@@ -19,8 +19,8 @@ from drafts import relay
 from drafts.events import follow, sse_event
 from drafts.models import Draft
 from drafts.views import last_event_id, release_connections
-from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import request_origin
+from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
 from studio.http import HtmxHttpRequest, threadless
 
 from . import actions, runner

@@ -58,7 +58,7 @@ def test_every_key_from_one_address_counts_against_its_limit(client, user, other
 
 def test_the_address_limit_is_generous_by_default(settings):
     """An office behind one address is limited per person, not as one caller."""
-    from studio.api.limits import rate_for
+    from studio.guardrails.rate_limits import rate_for
 
     assert rate_for("api_ai:generate", "api_ip") == "1000/m"
     assert rate_for("api_ai:generate", "key") == settings.RATELIMIT_RATE == "100/m"

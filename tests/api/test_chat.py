@@ -203,8 +203,8 @@ async def test_a_blocked_prompt_never_reaches_deepseek(sdk):
 @respx.mock
 async def test_an_exhausted_daily_budget_is_a_429(sdk, user, settings):
     """Each call reserves its prompt and answer; the third no longer has room for an answer."""
-    from studio.api.limits import MIN_OUTPUT_TOKENS
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import MIN_OUTPUT_TOKENS
 
     budget = estimate_prompt_tokens(MESSAGES) + MIN_OUTPUT_TOKENS + 27
     settings.AI_DAILY_TOKEN_BUDGET = budget
@@ -226,8 +226,8 @@ async def test_a_call_larger_than_the_budget_is_shortened_to_fit(sdk, user, sett
     """The review's 3,511-token call against a 3,000 budget: DeepSeek is asked for less."""
     from django.core.cache import cache
 
-    from studio.api.limits import _reserved_key
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import _reserved_key
 
     settings.AI_DAILY_TOKEN_BUDGET = 3000
     route = respx.post(CHAT_URL).mock(return_value=completion())
@@ -307,7 +307,7 @@ async def test_a_client_disconnect_cancels_upstream_and_is_audited_as_cancelled(
 async def test_a_stream_cancelled_before_its_usage_still_counts_against_the_budget(raw_key, user):
     """DeepSeek bills what it generated before the hang-up; hanging up just before the final
     (usage) chunk must not make a call free for the daily budget."""
-    from studio.api.limits import tokens_used_today
+    from studio.guardrails.budgets import tokens_used_today
 
     await _disconnect_mid_stream(raw_key)
 
@@ -397,8 +397,8 @@ async def test_a_hang_up_before_the_first_token_is_audited_as_cancelled(
     from asgiref.testing import ApplicationCommunicator
     from django.core.cache import cache
 
-    from studio.api.limits import _reserved_key
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import _reserved_key
 
     upstream_started, upstream_closed = asyncio.Event(), asyncio.Event()
 
@@ -607,8 +607,8 @@ async def test_a_malformed_thinking_is_a_json_4xx_not_a_500(raw_key, thinking):
 async def test_concurrent_calls_never_use_more_than_the_budget(sdk, user, settings):
     """The review's 25 concurrent calls (billed 2.6x the budget): even when each answer uses
     every token it may, the day's usage stays within the budget."""
-    from studio.api.limits import tokens_used_today
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import tokens_used_today
 
     settings.AI_DAILY_TOKEN_BUDGET = 3000
 

@@ -312,8 +312,8 @@ async def test_an_answer_is_capped_by_the_budget_left(async_client, draft, user,
     than the user has left, and the reservation is given back once it is audited."""
     from django.core.cache import cache
 
-    from studio.api.limits import _reserved_key
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import _reserved_key
 
     settings.AI_DAILY_TOKEN_BUDGET = 1500
     route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Short."])))

@@ -116,7 +116,7 @@ def test_a_generation_ended_before_its_usage_is_audited_with_estimated_tokens(
     generation, user, status
 ):
     """DeepSeek bills a stopped stream's tokens; the budget must count them too."""
-    from studio.api.limits import tokens_used_today
+    from studio.guardrails.budgets import tokens_used_today
 
     finish_generation(
         generation_id=generation.pk,

@@ -89,9 +89,9 @@ def test_a_table_over_the_cell_cap_is_refused_with_a_clear_message(
 def test_a_document_over_the_size_cap_is_refused_as_docx_and_shown_in_full_as_html(
     client, user, draft, monkeypatch
 ):
-    from drafts import rendering
+    from drafts import markdown_html
 
-    monkeypatch.setattr(rendering, "MAX_MARKDOWN_CHARS", 50)
+    monkeypatch.setattr(markdown_html, "MAX_MARKDOWN_CHARS", 50)
     text = "**long** <b>" + "word " * 20
 
     refused = client.get(version_url(client, user, draft, text, "docx"))

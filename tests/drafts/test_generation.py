@@ -500,12 +500,12 @@ async def test_bypass_asks_deepseek_even_with_an_answer_kept(
 async def test_a_cache_that_cannot_answer_means_asking_deepseek(
     exact_version, workspace, product_inputs, user, monkeypatch
 ):
-    from studio.api import responses
+    from studio.guardrails import response_cache
 
     def down(key, mode):
         raise ConnectionError("cache unreachable")
 
-    monkeypatch.setattr(responses, "lookup", down)
+    monkeypatch.setattr(response_cache, "lookup", down)
     route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Asked."])))
 
     generation = await _run(
@@ -520,8 +520,8 @@ async def test_a_generation_is_shortened_to_the_budget_left_and_releases_it(queu
     """The daily budget is a cap: DeepSeek is asked for no more than the author has left."""
     from django.core.cache import cache
 
-    from studio.api.limits import _reserved_key
     from studio.deepseek.pricing import estimate_prompt_tokens
+    from studio.guardrails.budgets import _reserved_key
 
     prompt = estimate_prompt_tokens(queued.messages)
     settings.AI_DAILY_TOKEN_BUDGET = prompt + 300

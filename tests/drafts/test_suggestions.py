@@ -4,7 +4,7 @@ import pytest
 
 from drafts.actions import VersionConflict, add_version, finish_generation
 from drafts.models import Draft, Suggestion
-from drafts.rewrites import build_messages, fit_section, headlines
+from drafts.rewrite_prompts import build_messages, fit_section, headlines
 from drafts.sections import outline
 from drafts.suggestions import (
     Hunk,

@@ -179,7 +179,7 @@ def test_the_dashboard_and_the_api_keys_page_show_the_same_usage_today(
     client, user, other_user, workspace
 ):
     """Issue 18 item 10: one definition of today's usage, on both pages and for the budget."""
-    from studio.api.limits import tokens_used_today
+    from studio.guardrails.budgets import tokens_used_today
 
     def call(**fields):
         fields = {"status": "done", "user": user, "workspace": workspace, "cost": "0.001"} | fields

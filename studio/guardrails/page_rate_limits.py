@@ -19,10 +19,10 @@ from django.utils.deprecation import MiddlewareMixin
 
 from studio.audit.recording import client_ip
 
-from .limits import RateLimited, check_rate
+from .rate_limits import RateLimited, check_rate
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-PAGE = "api/rate_limited.html"
+PAGE = "guardrails/rate_limited.html"
 
 
 class RateLimitMiddleware(MiddlewareMixin):

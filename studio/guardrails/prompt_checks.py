@@ -7,8 +7,8 @@ never echoing the secret itself.
 Two levels, used by every path that sends text to DeepSeek:
 
 - ``validate_text``: one piece of text a user typed (a question, an instruction, a selection),
-  through ``studio.api.forms.PromptField``, so the error is the field's own and the text stays
-  in the field;
+  through ``studio.guardrails.prompt_fields.PromptField``, so the error is the field's own
+  and the text stays in the field;
 - ``validate_prompt``: the whole prompt as it will be sent (with the draft, the conversation),
   right before the call is queued.
 """

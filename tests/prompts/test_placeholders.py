@@ -1,6 +1,6 @@
 import pytest
 
-from prompts.rendering import UnknownVariable, placeholders, render_prompt
+from prompts.placeholders import UnknownVariable, placeholders, render_prompt
 
 
 def test_placeholders_are_replaced_by_plain_values():

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from studio.api.limits import BudgetExceeded, check_token_budget, rate_for, tokens_used_today
 from studio.audit.models import AuditLog
+from studio.guardrails.budgets import BudgetExceeded, check_token_budget, tokens_used_today
+from studio.guardrails.rate_limits import rate_for
 
 HTMX = {"HX-Request": "true"}
 
@@ -123,7 +124,7 @@ def test_every_ai_route_is_in_the_urlconf():
     """A renamed URL would silently drop out of the refusal audit."""
     from django.urls import NoReverseMatch, reverse
 
-    from studio.api.limits import AI_ROUTES
+    from studio.guardrails.rate_limits import AI_ROUTES
 
     for name in AI_ROUTES:
         for args in ([], [1], [1, 1]):

@@ -12,9 +12,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from studio import ai
-from studio.api.limits import RateLimited, check_rate
-from studio.api.middleware import rate_limited_response
 from studio.deepseek import ProviderStatus
+from studio.guardrails.page_rate_limits import rate_limited_response
+from studio.guardrails.rate_limits import RateLimited, check_rate
 from studio.http import HtmxHttpRequest
 
 TEMPLATE = "studio/provider_status.html"

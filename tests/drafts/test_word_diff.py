@@ -1,6 +1,6 @@
 """Word-level diffs: whole words in English, single characters in Chinese, escaped HTML."""
 
-from drafts.diffs import diff_texts, tokenize
+from drafts.word_diff import diff_texts, tokenize
 
 
 def changes(diff) -> list[tuple[str, str]]:

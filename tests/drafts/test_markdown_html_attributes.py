@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from drafts.rendering import render_markdown
+from drafts.markdown_html import render_markdown
 
 # What a model (or a prompt injected into it) might write to plant behaviour in the page.
 HOSTILE = [
@@ -31,7 +31,7 @@ class _Attributes(HTMLParser):
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_rendered_markdown_has_no_htmx_data_or_event_attributes(text):
-    """The sanitizer's allowlist (drafts.rendering) keeps links, titles and table alignment."""
+    """The sanitizer's allowlist (drafts.markdown_html) keeps links, titles and table alignment."""
     parser = _Attributes()
     parser.feed(render_markdown(text))
     assert {name for name, _ in parser.pairs} <= ALLOWED

@@ -6,9 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connections
 
-from studio.api.limits import BudgetExceeded, _reserved_key, reserve_tokens
 from studio.audit.models import AuditLog
 from studio.deepseek.pricing import estimate_prompt_tokens
+from studio.guardrails.budgets import BudgetExceeded, _reserved_key, reserve_tokens
 
 MESSAGES = [{"role": "user", "content": "Write a tagline for a lamp."}]
 PROMPT = estimate_prompt_tokens(MESSAGES)
@@ -60,7 +60,7 @@ def test_releasing_gives_the_reservation_back(user, settings):
 
 
 async def test_an_async_reservation_is_released_on_exit(user, settings):
-    from studio.api.limits import areserve_tokens
+    from studio.guardrails.budgets import areserve_tokens
 
     settings.AI_DAILY_TOKEN_BUDGET = 3000
     async with await areserve_tokens(user, MESSAGES, max_tokens=100) as held:
@@ -107,7 +107,7 @@ def test_concurrent_calls_never_reserve_more_than_the_budget(user, settings):
 
 def test_the_quick_check_counts_calls_in_flight(user, settings):
     """A page refuses at once (a form error) when running calls hold the rest of the day."""
-    from studio.api.limits import check_token_budget
+    from studio.guardrails.budgets import check_token_budget
 
     settings.AI_DAILY_TOKEN_BUDGET = 3000
     reserve_tokens(user, MESSAGES, max_tokens=5000)  # shortened to all that is left

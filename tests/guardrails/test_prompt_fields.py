@@ -2,7 +2,7 @@
 
 from django import forms
 
-from studio.api.forms import PromptField, prompt_errors
+from studio.guardrails.prompt_fields import PromptField, prompt_errors
 
 
 class AskLike(forms.Form):

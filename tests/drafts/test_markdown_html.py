@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from drafts import rendering
+from drafts import markdown_html
 from drafts.actions import add_version, share_version
 from drafts.models import Draft
 
@@ -23,21 +23,21 @@ def draft(workspace, user, product_template):
 def renders(monkeypatch) -> list[str]:
     """The texts actually rendered (not served from the cache)."""
     seen: list[str] = []
-    real = rendering.render_markdown
+    real = markdown_html.render_markdown
 
     def counting(text: str):
         seen.append(text)
         return real(text)
 
-    monkeypatch.setattr(rendering, "render_markdown", counting)
+    monkeypatch.setattr(markdown_html, "render_markdown", counting)
     return seen
 
 
 def test_text_over_the_cap_is_shown_in_full_unformatted_with_a_notice(monkeypatch):
-    monkeypatch.setattr(rendering, "MAX_MARKDOWN_CHARS", 20)
+    monkeypatch.setattr(markdown_html, "MAX_MARKDOWN_CHARS", 20)
     text = "# Title\n\n**bold** <script>x</script> & more"
 
-    html = rendering.render_markdown(text)
+    html = markdown_html.render_markdown(text)
 
     assert "too long to format" in html
     assert "<pre># Title\n\n**bold** &lt;script&gt;x&lt;/script&gt; &amp; more</pre>" in html
@@ -45,11 +45,11 @@ def test_text_over_the_cap_is_shown_in_full_unformatted_with_a_notice(monkeypatc
 
 
 def test_text_within_the_cap_is_formatted():
-    assert rendering.render_markdown("# Title") == "<h1>Title</h1>\n"
+    assert markdown_html.render_markdown("# Title") == "<h1>Title</h1>\n"
 
 
 def test_an_over_cap_version_shows_on_the_draft_and_share_pages(client, user, draft, monkeypatch):
-    monkeypatch.setattr(rendering, "MAX_MARKDOWN_CHARS", 30)
+    monkeypatch.setattr(markdown_html, "MAX_MARKDOWN_CHARS", 30)
     text = "# Intro\n\nfirst\n\n## Part\n\n" + "many words " * 10
     version = add_version(draft_id=draft.pk, text=text, source="edited", author_id=user.pk)
     link = share_version(version=version, user=user)
@@ -93,5 +93,5 @@ def test_the_cache_keeps_versions_apart(user, draft):
     one = add_version(draft_id=draft.pk, text="# One", source="edited", author_id=user.pk)
     two = add_version(draft_id=draft.pk, text="# Two", source="edited", author_id=user.pk)
 
-    assert rendering.version_html(one) == "<h1>One</h1>\n"
-    assert rendering.version_html(two) == "<h1>Two</h1>\n"
+    assert markdown_html.version_html(one) == "<h1>One</h1>\n"
+    assert markdown_html.version_html(two) == "<h1>Two</h1>\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prompts.rewrites import EMPTY, edit_distance, summarise
+from prompts.edit_distance import EMPTY, edit_distance, summarise
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ what was found."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from studio.api.validation import validate_prompt, validate_text
+from studio.guardrails.prompt_checks import validate_prompt, validate_text
 
 
 def msgs(text: str) -> list[dict[str, str]]:
