@@ -28,6 +28,7 @@ from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
+from .trash_views import bulk_change
 from .views import DETAIL
 
 LIST = "drafts/draft_list.html"
@@ -53,14 +54,22 @@ def _panel(request: HtmxHttpRequest, draft: Draft, version: DraftVersion | None)
     return redirect(f"{url}?v={version.number}" if version else url)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
+@may_edit()
 def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries."""
+    """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries.
+
+    POST (editors, owners): archive or delete the checked drafts, then the list again."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    if request.method == "POST":
+        bulk_change(request, space)
+        if not request.htmx:
+            return redirect(f"{request.path}?{request.GET.urlencode()}")
     form = _filter_form(request, space)
     found = form.filters()
     drafts = (
-        Draft.objects.filter(workspace=space)
+        Draft.objects.alive()
+        .filter(workspace=space)
         .search(found.get("q", ""))
         .filtered(
             template=found.get("template"),
