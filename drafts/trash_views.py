@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,13 +19,21 @@ from django.views.decorators.http import require_http_methods
 
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
-from studio.workspaces.models import Workspace
+from studio.workspaces.models import EDIT, Membership, Workspace
 
 from . import actions
 
 TRASH = "drafts/trash.html"
 PAGE_SIZE = 20
 MAX_CHOSEN = 500  # ids one bulk action takes: a page holds 20
+
+
+def workspace_with_role(request: HtmxHttpRequest, pk: int) -> tuple[Workspace, bool]:
+    """The user's workspace (else 404) and whether their role may edit, in one query: the
+    role comes with the membership the lookup joins anyway."""
+    spaces = Workspace.objects.for_user(request.user).annotate(my_role=F("memberships__role"))
+    space = get_object_or_404(spaces, pk=pk)
+    return space, space.my_role in Membership.roles_that_can(EDIT)
 
 
 def bulk_change(request: HtmxHttpRequest, space: Workspace) -> None:
@@ -50,14 +59,14 @@ def bulk_change(request: HtmxHttpRequest, space: Workspace) -> None:
 def trash(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The workspace's deleted drafts; POST restores one (``restore``) or deletes it for good
     (``purge``)."""
-    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    space, may_edit_here = workspace_with_role(request, pk)
     if request.method == "POST":
         _trash_action(request, space)
         if not request.htmx:
             return redirect("drafts:trash", space.pk)
     drafts = space.drafts.in_trash().select_related("created_by", "deleted_by")
     page = Paginator(drafts, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"workspace": space, "page": page}
+    context = {"workspace": space, "page": page, "may_edit": may_edit_here}
     return render(request, f"{TRASH}#trash-list" if request.htmx else TRASH, context)
 
 

@@ -138,11 +138,29 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = ["studio.accounts.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# "Forgot password?": reset emails per address (existing account or not) within the window
+# (seconds); over it no more are sent and the page reads the same (studio/accounts.py). The
+# per-IP page limit counts the form's posts too (RATELIMIT_ROUTES' password_reset default).
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=3600)
+# Days a workspace invitation (and the link emailed with it) can be accepted.
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# --- Email: invitations and password resets -----------------------------------------------
+# DEBUG prints every email on the console (links included); production sends through SMTP.
+_MAIL = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{_MAIL}.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="DeepSeek Studio <studio@localhost>")
 
 # --- Internationalisation: English and Simplified Chinese --------------------------------
 LANGUAGE_CODE = "en"
@@ -280,7 +298,8 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")
 RATELIMIT_SCOPE_RATES = env.dict("RATELIMIT_SCOPE_RATES", default={"api_ip": "1000/m"})
-RATELIMIT_ROUTES = env.dict("RATELIMIT_ROUTES", default={})
+# Password reset requests are counted tighter than other anonymous posts (per address).
+RATELIMIT_ROUTES = {"password_reset": "10/h"} | env.dict("RATELIMIT_ROUTES", default={})
 RATELIMIT_USE_CACHE = "default"
 # Tokens one user may spend per day (midnight to midnight in TIME_ZONE); 0: no budget.
 AI_DAILY_TOKEN_BUDGET = env.int("AI_DAILY_TOKEN_BUDGET", default=1_000_000)
