@@ -19,6 +19,7 @@ urlpatterns = [
     path("w/<int:pk>/members/", members, name="members"),
     path("invitations/", invitations.invitations, name="invitations"),
     path("invitations/<int:pk>/", invitations.answer, name="invitation"),
+    path("invitations/join/<str:token>/", invitations.join, name="invitation_join"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's

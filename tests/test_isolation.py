@@ -55,6 +55,7 @@ PUBLIC = {
     "audit:metrics",  # guarded by METRICS_TOKEN instead (tests/audit/test_metrics.py)
     "api_ai:openapi-json",  # the API's published schema
     "drafts:shared",  # share links: a secret token in the URL is the permission
+    "invitation_join",  # an emailed invitation: its signed token is the permission
     "admin:login",  # the admin's own way in
     "api_ai:api-root",  # django-ninja's prefix, there for reverse(); it answers 404
 }
