@@ -200,7 +200,10 @@ def build_world(owner, editor, reviewer) -> Workspace:
     other = create_workspace(name="Other", owner=owner)
     invite(workspace=other, who=reviewer.username, role="editor", invited_by=owner)
     invite(workspace=space, who=PAYLOADS[0], role="reviewer", invited_by=owner)
-    invite(workspace=space, who="new@example.com", role="editor", invited_by=owner)
+    # One to an address without an account (its emailed link's page); a workspace of its own:
+    # planted, every invitation's sent_to is the same text, one pending per workspace.
+    third = create_workspace(name="Third", owner=owner)
+    invite(workspace=third, who="new@example.com", role="editor", invited_by=owner)
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
