@@ -16,8 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from studio.api.middleware import limit_reads
-
 from .actions import accept_invitation, join_with_new_account
 from .forms import JoinForm
 from .models import Invitation
@@ -59,10 +57,10 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-@limit_reads
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """An emailed invitation's link: sign up and join (no account yet), or accept or decline
-    signed in. A bad, expired or used link is a 404 that says so."""
+    signed in. A bad, expired or used link is a 404 that says so. (The token is signed, so
+    there is nothing to guess; the page limits count anonymous posts per address.)"""
     invitation = Invitation.objects.select_related("workspace", "invited_by").by_token(token)
     if invitation is None:
         return render(request, JOIN, {"invitation": None}, status=404)
