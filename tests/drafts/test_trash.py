@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from drafts import actions
 from drafts.actions import add_version, share_version
-from drafts.models import Draft, DraftVersion
+from drafts.models import Draft, DraftVersion, Generation
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
 from studio.workspaces.actions import add_member, create_workspace
@@ -205,7 +205,10 @@ def test_delete_and_archive_skip_drafts_already_in_the_trash(workspace, draft, u
 
 
 def test_querysets_split_live_and_deleted(workspace, draft, user):
+    generation = Generation.objects.create(draft=draft, created_by=user, model="m")
     assert list(Draft.objects.alive()) == [draft] and not Draft.objects.in_trash().exists()
     actions.delete_drafts(drafts=Draft.objects.all(), user=user)
     assert not Draft.objects.alive().exists() and not Draft.objects.for_user(user).exists()
     assert list(Draft.objects.in_trash()) == [draft]
+    # A deleted draft's generations are not found either (its stream, Stop, the API).
+    assert not Generation.objects.for_user(user).filter(pk=generation.pk).exists()
