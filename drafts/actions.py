@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from prompts.models import TemplateVersion
 from prompts.schema import usable_variables
@@ -317,3 +318,52 @@ def start_follow_up(*, draft: Draft, user, mode: str) -> Generation:
         inputs=base.inputs,
         messages=messages,
     )
+
+
+# --- Archive and trash ---------------------------------------------------------------------
+
+
+class DraftKept(Exception):
+    """A draft that may not be deleted for good (the message says why)."""
+
+
+def archive_drafts(*, drafts) -> int:
+    """Give the (not deleted) drafts the status Archived; how many changed."""
+    with transaction.atomic():
+        chosen = drafts.alive().exclude(status=Draft.Status.ARCHIVED)
+        return chosen.update(status=Draft.Status.ARCHIVED, updated=timezone.now())
+
+
+def delete_drafts(*, drafts, user) -> int:
+    """Move the drafts to their workspace's trash; how many moved.
+
+    Nothing else changes: versions, generations, share links and audit rows are kept, and a
+    restored draft is back as it was (its share links work again).
+    """
+    with transaction.atomic():
+        return drafts.alive().update(deleted_at=timezone.now(), deleted_by=user)
+
+
+def restore_draft(*, draft: Draft) -> Draft:
+    """Take a draft out of the trash, back into every list."""
+    with transaction.atomic():
+        Draft.objects.filter(pk=draft.pk).update(deleted_at=None, deleted_by=None)
+        draft.deleted_at = draft.deleted_by = None
+        return draft
+
+
+def purge_draft(*, draft: Draft) -> None:
+    """Delete a draft in the trash for good, with its versions, generations and links.
+
+    Audit rows stay (they name the generation by number only). A draft an experiment run
+    wrote is part of that experiment's results and stays in the trash.
+    """
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().in_trash().filter(pk=draft.pk).first()
+        if locked is None:
+            raise DraftKept(_("Only a draft in the trash can be deleted for good."))
+        if locked.generations.filter(variant_run__isnull=False).exists():
+            raise DraftKept(
+                _("This draft is part of an experiment's results: it stays in the trash.")
+            )
+        locked.delete()

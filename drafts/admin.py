@@ -18,7 +18,8 @@ class DraftVersionInline(admin.TabularInline):
 
 @admin.register(Draft)
 class DraftAdmin(admin.ModelAdmin):
-    list_display = ["title", "workspace", "created_by", "updated"]
+    list_display = ["title", "workspace", "created_by", "updated", "deleted_at"]
+    list_filter = [("deleted_at", admin.EmptyFieldListFilter)]
     list_select_related = ["workspace", "created_by"]
     search_fields = ["title"]
     inlines = [DraftVersionInline]

@@ -18,10 +18,23 @@ from .errors import translated
 
 class DraftQuerySet(models.QuerySet["Draft"]):
     def for_user(self, user) -> DraftQuerySet:
-        """Drafts in the user's workspaces: another user's draft is simply not found."""
+        """Drafts in the user's workspaces: another user's draft is simply not found.
+
+        A deleted draft (in its workspace's trash) is not found either: every page, the API
+        and the share links reach drafts through here. Only the trash (``in_trash``, from the
+        workspace) sees them.
+        """
         if not user.is_authenticated:
             return self.none()
-        return self.filter(workspace__memberships__user=user)
+        return self.alive().filter(workspace__memberships__user=user)
+
+    def alive(self) -> DraftQuerySet:
+        """Drafts not deleted: what every list, count and search shows."""
+        return self.filter(deleted_at=None)
+
+    def in_trash(self) -> DraftQuerySet:
+        """Deleted drafts, most recently deleted first: the workspace's trash."""
+        return self.exclude(deleted_at=None).order_by("-deleted_at", "-pk")
 
     def with_latest_generation(self) -> DraftQuerySet:
         # The draft's own status: a suggestion's generation (a rewrite of a part) is not it.
@@ -106,6 +119,17 @@ class Draft(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Soft delete: set, the draft sits in its workspace's trash (versions, generations and
+    # audit rows kept) until it is restored or deleted for good.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deleted by"),
+    )
 
     objects = DraftQuerySet.as_manager()
 
@@ -122,12 +146,17 @@ class Draft(models.Model):
     def latest_version(self) -> DraftVersion | None:
         return self.versions.order_by("-number").first()
 
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
 
 class GenerationQuerySet(models.QuerySet["Generation"]):
     def for_user(self, user) -> GenerationQuerySet:
+        """Generations of the user's drafts (a deleted draft's are not found: see Draft's)."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(draft__workspace__memberships__user=user)
+        return self.filter(draft__workspace__memberships__user=user, draft__deleted_at=None)
 
     def whole_draft(self) -> GenerationQuerySet:
         """Generations that write a whole draft, not a suggestion for part of it."""
@@ -282,7 +311,8 @@ def _share_token() -> str:
 
 class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
     def active(self) -> ShareLinkQuerySet:
-        return self.filter(revoked__isnull=True)
+        """Links that work: not revoked, to a draft not deleted."""
+        return self.filter(revoked__isnull=True, draft__deleted_at=None)
 
 
 class ShareLink(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import section_views, suggestion_views, version_views, views
+from . import section_views, suggestion_views, trash_views, version_views, views
 
 app_name = "drafts"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("drafts/<int:pk>/follow-up/", views.follow_up, name="follow_up"),
     # Lists, editing, versions, export and sharing (drafts/version_views.py).
     path("w/<int:pk>/drafts/", version_views.draft_list, name="list"),
+    path("w/<int:pk>/trash/", trash_views.trash, name="trash"),
     path("drafts/<int:pk>/edit/", version_views.draft_edit, name="edit"),
     path("drafts/<int:pk>/compare/", version_views.draft_compare, name="compare"),
     path("drafts/<int:pk>/status/", version_views.set_status, name="status"),

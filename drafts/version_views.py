@@ -27,6 +27,7 @@ from .exports import FORMATS, ExportRefused, export_version
 from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
 from .models import Draft, DraftVersion, ShareLink
 from .panels import draft_panel_context
+from .trash_views import bulk_change, workspace_with_role
 from .views import DETAIL
 from .word_diff import diff_texts
 
@@ -53,14 +54,22 @@ def _panel(request: HtmxHttpRequest, draft: Draft, version: DraftVersion | None)
     return redirect(f"{url}?v={version.number}" if version else url)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
+@may_edit()
 def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries."""
-    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
+    """A workspace's drafts: search, filters, sort and pages, in a fixed number of queries.
+
+    POST (editors, owners): archive or delete the checked drafts, then the list again."""
+    space, may_edit_here = workspace_with_role(request, pk)
+    if request.method == "POST":
+        bulk_change(request, space)
+        if not request.htmx:
+            return redirect(f"{request.path}?{request.GET.urlencode()}")
     form = _filter_form(request, space)
     found = form.filters()
     drafts = (
-        Draft.objects.filter(workspace=space)
+        Draft.objects.alive()
+        .filter(workspace=space)
         .search(found.get("q", ""))
         .filtered(
             template=found.get("template"),
@@ -73,6 +82,7 @@ def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     page = Paginator(drafts, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"workspace": space, "form": form, "page": page, "filtered": bool(found)}
+    context["may_edit"] = may_edit_here
     if request.htmx.target == "draft-results":
         return render(request, f"{LIST}#draft-results", context)
     return render(request, LIST, context)

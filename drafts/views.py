@@ -62,7 +62,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The studio: pick a template and fill its form (left), the draft streams in (right)."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     if request.htmx.target == "recent-drafts":  # the list refreshing itself after a generation
-        context = {"workspace": space, "recent_drafts": space.drafts.recent()[:8]}
+        context = {"workspace": space, "recent_drafts": space.drafts.alive().recent()[:8]}
         return render(request, f"{WORKSPACE}#recent-drafts", context)
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
@@ -75,10 +75,10 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "templates": templates,
         "chosen": chosen,
         "form": TemplateForm(version, workspace=space) if version else None,
-        "recent_drafts": space.drafts.recent()[:8],
+        "recent_drafts": space.drafts.alive().recent()[:8],
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
-        context |= panel_context(get_object_or_404(space.drafts, pk=draft_id))
+        context |= panel_context(get_object_or_404(space.drafts.alive(), pk=draft_id))
     if request.htmx.target == "template-form":
         return render(request, f"{WORKSPACE}#template-form", context)
     return render(request, WORKSPACE, context)

@@ -8,6 +8,10 @@ password logins are refused, the right password too, until the window ends. The 
 name, existing account or not, and the message is the same, so the lock tells nothing about
 who has an account. It lives in the authentication backend, so the admin's login is throttled
 as well.
+
+"Forgot password?" (Django's reset views) is throttled the same way per email address
+(``ResetForm``), besides the per-address page limit, and reads the same whether or not an
+account has the address.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -90,3 +94,34 @@ class LoginForm(AuthenticationForm):
                     code="throttled",
                 ) from None
             raise
+
+
+def _reset_key(email: str) -> str:
+    name = unicodedata.normalize("NFKC", email).casefold()
+    return "password-resets:" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def reset_allowed(email: str) -> bool:
+    """Count one reset request for the address; False once PASSWORD_RESET_LIMIT are used
+    within PASSWORD_RESET_WINDOW seconds (0: no limit)."""
+    if not settings.PASSWORD_RESET_LIMIT:
+        return True
+    key = _reset_key(email)
+    cache.add(key, 0, timeout=settings.PASSWORD_RESET_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        cache.add(key, 1, timeout=settings.PASSWORD_RESET_WINDOW)
+        count = 1
+    return count <= settings.PASSWORD_RESET_LIMIT
+
+
+class ResetForm(PasswordResetForm):
+    """Django's "forgot password" form, sending at most PASSWORD_RESET_LIMIT emails per
+    address in the window. Over it nothing is sent, and the page after it reads the same as
+    ever, as it does for an address no account has: it tells nobody who has an account."""
+
+    def get_users(self, email: str):
+        if not reset_allowed(email):
+            return iter(())
+        return super().get_users(email)

@@ -138,11 +138,38 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = ["studio.accounts.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# "Forgot password?": reset emails per address (existing account or not) within the window
+# (seconds); over it no more are sent and the page reads the same (studio/accounts.py). The
+# per-IP page limit counts the form's posts too (RATELIMIT_ROUTES' password_reset default).
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=3600)
+# Days a workspace invitation (and the link emailed with it) can be accepted.
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# --- Email: invitations and password resets -----------------------------------------------
+# DEBUG prints every email on the console (links included); production sends through SMTP.
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated); the variables keep their names.
+_MAIL = "console" if DEBUG else "smtp"
+_MAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{_MAIL}.EmailBackend")
+_SMTP = {
+    "host": env.str("EMAIL_HOST", default="localhost"),
+    "port": env.int("EMAIL_PORT", default=25),
+    "username": env.str("EMAIL_HOST_USER", default=""),
+    "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+    "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _MAIL_BACKEND,
+        "OPTIONS": _SMTP if _MAIL_BACKEND.endswith(".smtp.EmailBackend") else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="DeepSeek Studio <studio@localhost>")
 
 # --- Internationalisation: English and Simplified Chinese --------------------------------
 LANGUAGE_CODE = "en"
@@ -272,7 +299,7 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 
 # --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
 # django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by
-# every instance), one per scope (user, key, api_ip, ip: studio/api/limits.py). RATELIMIT_RATE
+# every instance), one per scope (user, key, api_ip, ip: studio/guardrails/rate_limits.py). RATELIMIT_RATE
 # applies to every unsafe page request and every API call, per scope; RATELIMIT_SCOPE_RATES
 # sets one scope everywhere ("user=300/m,api_ip=1000/m"); RATELIMIT_ROUTES sets a route by
 # URL name, or one scope on it ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off"
@@ -280,7 +307,8 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")
 RATELIMIT_SCOPE_RATES = env.dict("RATELIMIT_SCOPE_RATES", default={"api_ip": "1000/m"})
-RATELIMIT_ROUTES = env.dict("RATELIMIT_ROUTES", default={})
+# Password reset requests are counted tighter than other anonymous posts (per address).
+RATELIMIT_ROUTES = {"password_reset": "10/h"} | env.dict("RATELIMIT_ROUTES", default={})
 RATELIMIT_USE_CACHE = "default"
 # Tokens one user may spend per day (midnight to midnight in TIME_ZONE); 0: no budget.
 AI_DAILY_TOKEN_BUDGET = env.int("AI_DAILY_TOKEN_BUDGET", default=1_000_000)

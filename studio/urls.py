@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from drafts.views import workspace
-from studio.accounts import LoginForm
+from studio.accounts import LoginForm, ResetForm
 from studio.provider_status import provider_status
 from studio.views import healthz
 from studio.workspaces import invitations
@@ -19,10 +19,11 @@ urlpatterns = [
     path("w/<int:pk>/members/", members, name="members"),
     path("invitations/", invitations.invitations, name="invitations"),
     path("invitations/<int:pk>/", invitations.answer, name="invitation"),
+    path("invitations/join/<str:token>/", invitations.join, name="invitation_join"),
     path("", include("drafts.urls")),
     path("", include("prompts.urls")),
-    # Log in and out, and change one's password; no password reset: the studio sends no
-    # email (an administrator sets a new password: `manage.py changepassword`).
+    # Log in and out, change one's password, and reset a forgotten one by email (Django's
+    # views; the reset form is throttled per address: studio/accounts.py).
     path(
         "accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"
     ),
@@ -36,6 +37,26 @@ urlpatterns = [
         "accounts/password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
+    ),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=ResetForm),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
     ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

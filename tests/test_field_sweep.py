@@ -35,9 +35,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
 
-from drafts.actions import add_version, finish_generation, share_version, start_generation
+from drafts.actions import (
+    add_version,
+    delete_drafts,
+    finish_generation,
+    share_version,
+    start_generation,
+)
 from drafts.exports import FORMATS
-from drafts.models import Generation, ShareLink
+from drafts.models import Draft, Generation, ShareLink
 from drafts.suggestions import start_suggestion
 from prompts.actions import import_template, move_label, save_brand_voice
 from prompts.batch_actions import create_batch, save_judge_score
@@ -47,7 +53,7 @@ from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage
 from studio.audit.models import AuditLog
 from studio.workspaces.actions import add_member, create_workspace, invite
-from studio.workspaces.models import Membership, Workspace
+from studio.workspaces.models import Invitation, Membership, Workspace
 from tests.test_isolation import ROUTES, Route, _body
 
 # Markup a user or the model might plant: each would do something if it reached the DOM.
@@ -194,6 +200,13 @@ def build_world(owner, editor, reviewer) -> Workspace:
     other = create_workspace(name="Other", owner=owner)
     invite(workspace=other, who=reviewer.username, role="editor", invited_by=owner)
     invite(workspace=space, who=PAYLOADS[0], role="reviewer", invited_by=owner)
+    # One to an address without an account (its emailed link's page); a workspace of its own:
+    # planted, every invitation's sent_to is the same text, one pending per workspace.
+    third = create_workspace(name="Third", owner=owner)
+    invite(workspace=third, who="new@example.com", role="editor", invited_by=owner)
+    # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
+    trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
+    delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
     return space
 
 
@@ -327,7 +340,8 @@ def _choices(route: Route, param: str, space: Workspace, ids: list[int]) -> list
         return []  # Django's own admin pages (users, content types): not the studio's text
     samples: dict[str, list[object]] = {
         "fmt": list(FORMATS),
-        "token": list(ShareLink.objects.values_list("token", flat=True)),
+        "token": list(ShareLink.objects.values_list("token", flat=True))
+        + [invitation.token() for invitation in Invitation.objects.pending()],
         # The workspace in the path is always the world's (other workspaces: test_isolation).
         "ws": [space.pk],
         "workspace_id": [space.pk],

@@ -43,6 +43,10 @@ SECRET = "Isolation-canary-7f3a"
 # URL names anyone may open without logging in, and why.
 PUBLIC = {
     "login",  # the way in
+    "password_reset",  # "Forgot password?" and the pages after it: for people not signed in
+    "password_reset_done",
+    "password_reset_confirm",  # a signed token in the URL is the permission
+    "password_reset_complete",
     "logout",  # harmless without a session
     "set_language",  # the language switcher on the login page
     "healthz",  # load balancer probes
@@ -51,6 +55,7 @@ PUBLIC = {
     "audit:metrics",  # guarded by METRICS_TOKEN instead (tests/audit/test_metrics.py)
     "api_ai:openapi-json",  # the API's published schema
     "drafts:shared",  # share links: a secret token in the URL is the permission
+    "invitation_join",  # an emailed invitation: its signed token is the permission
     "admin:login",  # the admin's own way in
     "api_ai:api-root",  # django-ninja's prefix, there for reverse(); it answers 404
 }

@@ -202,8 +202,8 @@ def list_templates(request: HttpRequest, workspace_id: int):
     tags=["drafts"],
 )
 def list_drafts(request: HttpRequest, workspace_id: int):
-    """The workspace's drafts, most recently updated first."""
-    return Draft.objects.filter(workspace=_workspace(request, workspace_id))
+    """The workspace's drafts, most recently updated first (deleted ones are not listed)."""
+    return Draft.objects.alive().filter(workspace=_workspace(request, workspace_id))
 
 
 @api.get(

@@ -91,7 +91,8 @@ class ExperimentSummary:
 def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
     """(value, label, count) for every status, zero counts included, in the workflow's order."""
     counts = dict(
-        Draft.objects.filter(workspace=space)
+        Draft.objects.alive()
+        .filter(workspace=space)
         .order_by()
         .values("status")
         .annotate(n=Count("pk"))
@@ -102,7 +103,7 @@ def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
 
 def recent_generations(space: Workspace, limit: int = 8) -> list[Generation]:
     return list(
-        Generation.objects.filter(draft__workspace=space)
+        Generation.objects.filter(draft__workspace=space, draft__deleted_at=None)
         .select_related("draft", "created_by")
         .order_by("-created", "-pk")[:limit]
     )

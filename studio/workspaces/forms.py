@@ -1,5 +1,7 @@
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Membership, Workspace
@@ -30,3 +32,21 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class JoinForm(UserCreationForm):
+    """A new account for an emailed invitation: a username and a password (twice); the email
+    address is the invitation's."""
+
+    def __init__(self, *args, email: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.email = email  # the password may not resemble it either
+
+    def clean(self):
+        email = self.instance.email
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("An account already has this email address: log in to accept instead."),
+                code="taken",
+            )
+        return super().clean()

@@ -39,7 +39,7 @@ def members(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "workspace": space,
         "members": space.memberships.select_related("user").order_by("user__username"),
-        "invitations": space.invitations.pending() if may else [],
+        "invitations": space.invitations.unanswered() if may else [],
         "roles": Membership.Role.choices,
         "invite": invite,
         "may_manage": may,
@@ -51,15 +51,16 @@ def _act(request: HtmxHttpRequest, space: Workspace, invite: InviteForm) -> None
     if "invite" in request.POST:
         if invite.is_valid():
             who, role = invite.cleaned_data["who"], invite.cleaned_data["role"]
-            invite_someone(workspace=space, who=who, role=role, invited_by=request.user)
+            site = request.build_absolute_uri("/").removesuffix("/")
+            invite_someone(workspace=space, who=who, role=role, invited_by=request.user, site=site)
             # The same words whether or not the account exists: no way to probe for one.
             messages.success(
                 request, _("If an account with that name or email exists, it has been invited.")
             )
         return
     if "revoke" in request.POST:
-        pending = space.invitations.pending()
-        invitation = get_object_or_404(pending, pk=request_number(request.POST.get("revoke")))
+        unanswered = space.invitations.unanswered()
+        invitation = get_object_or_404(unanswered, pk=request_number(request.POST.get("revoke")))
         invitation.delete()
         messages.success(request, _("Invitation revoked."))
         return

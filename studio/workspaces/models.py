@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -95,10 +98,34 @@ class Membership(models.Model):
         return capability in self.GRANTS.get(self.role, ())
 
 
+INVITATION_SALT = "studio.workspaces.invitation"
+
+
+def invitation_expiry():
+    """When an invitation made now stops working (INVITATION_MAX_AGE_DAYS from now)."""
+    return timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+
 class InvitationQuerySet(models.QuerySet["Invitation"]):
-    def pending(self) -> InvitationQuerySet:
-        """Neither accepted nor declined (a revoked invitation is deleted)."""
+    def unanswered(self) -> InvitationQuerySet:
+        """Neither accepted nor declined, expired or not (a revoked invitation is deleted)."""
         return self.filter(accepted_at=None, declined_at=None)
+
+    def pending(self) -> InvitationQuerySet:
+        """Unanswered and not expired: the ones that can still be accepted."""
+        return self.unanswered().filter(expires_at__gt=timezone.now())
+
+    def by_token(self, token: str) -> Invitation | None:
+        """The pending invitation an emailed link's token names, else None (forged, expired,
+        answered, revoked, or sent again since: each sending signs a new link)."""
+        try:
+            pk, stamp = signing.loads(token, salt=INVITATION_SALT)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        if not (type(pk) is int and type(stamp) is int):
+            return None
+        invitation = self.pending().filter(pk=pk).first()
+        return invitation if invitation and invitation.stamp == stamp else None
 
     def for_invitee(self, user) -> InvitationQuerySet:
         """Invitations the user may answer: their own, and only theirs."""
@@ -111,8 +138,11 @@ class Invitation(models.Model):
     """An owner's offer of a role; the invitee joins only by accepting it.
 
     ``sent_to`` is the username or email the owner typed. An invitation is kept whether or not
-    it names an account (``invitee`` is then empty, and nobody can accept it), so the owner's
-    page looks the same either way and reveals nothing about who has an account.
+    it names an account, so the owner's page looks the same either way and reveals nothing
+    about who has an account. An account it names accepts it from /invitations/; when
+    ``sent_to`` is an email address, a signed link is emailed too, with which its reader
+    accepts it (signed in) or creates an account and joins (``invitee`` is then empty until
+    then). It expires after INVITATION_MAX_AGE_DAYS.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
@@ -129,6 +159,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # Sending it again (the owner invites the same name) renews it, and signs a new link.
+    expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
 
@@ -147,6 +179,23 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_to} to {self.workspace} ({self.role})"
+
+    @property
+    def stamp(self) -> int:
+        """The expiry in microseconds: part of the link's token, so a renewed invitation's
+        old link no longer works."""
+        return int(self.expires_at.timestamp() * 1_000_000)
+
+    def token(self) -> str:
+        """The signed token of the link emailed to ``sent_to`` (``by_token`` reads it)."""
+        return signing.dumps([self.pk, self.stamp], salt=INVITATION_SALT)
+
+    def get_join_url(self) -> str:
+        return reverse("invitation_join", args=[self.token()])
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
     def decline(self) -> None:
         """The invitee says no; the invitation stays, answered, and leaves the owners' list."""

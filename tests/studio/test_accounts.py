@@ -1,11 +1,13 @@
 """Password logins are throttled per account as well as per address, and tell nobody whether
-an account exists; there is no password reset (the studio sends no email)."""
+an account exists; "Forgot password?" (Django's reset views) is throttled and as discreet."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.core import mail
+from django.urls import reverse
 
 from studio import accounts
 
@@ -84,9 +86,61 @@ def test_the_lock_ends_with_its_window(client, user, settings):
     assert _log_in(client, "hamlet", "pw-hamlet-123").status_code == 302
 
 
-def test_there_is_no_password_reset_without_email(client):
-    """Finding 13: the reset flow would send mail the studio cannot send."""
-    with pytest.raises(NoReverseMatch):
-        reverse("password_reset")
-    assert client.get("/accounts/password_reset/").status_code == 404
-    assert "password_reset" not in client.get("/accounts/login/").content.decode()
+def _forgot(client, email: str):
+    return client.post("/accounts/password_reset/", {"email": email})
+
+
+def test_the_login_page_offers_a_password_reset(client):
+    page = client.get("/accounts/login/").content.decode()
+    assert reverse("password_reset") in page and "Forgot password?" in page
+
+
+def test_a_reset_link_sets_a_new_password(client, user):
+    user.email = "hamlet@example.com"
+    user.save()
+    response = _forgot(client, "Hamlet@Example.com")
+    assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["hamlet@example.com"]
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body)[1]
+
+    form = client.get(link, follow=True)  # Django moves the token out of the URL first
+    assert "Choose a new password" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a-New-pass-4821", "new_password2": "a-New-pass-4821"},
+        follow=True,
+    )
+    assert "Your new password is set." in done.content.decode()
+    assert _log_in(client, "hamlet", "a-New-pass-4821").status_code == 302
+    assert "expired" in client.get(link, follow=True).content.decode()  # used up
+
+
+def test_an_unknown_address_reads_the_same_and_sends_nothing(client, user):
+    user.email = "hamlet@example.com"
+    user.save()
+    known, unknown = _forgot(client, "hamlet@example.com"), _forgot(client, "nobody@example.com")
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert [m.to for m in mail.outbox] == [["hamlet@example.com"]]
+    done = client.get(reverse("password_reset_done")).content.decode()
+    assert "If an account has that email address" in unescape(done)
+
+
+def test_reset_emails_per_address_are_throttled_silently(client, user, settings):
+    settings.PASSWORD_RESET_LIMIT = 2
+    settings.RATELIMIT_ENABLE = False  # the per-address count, not the per-IP one
+    user.email = "hamlet@example.com"
+    user.save()
+    answers = {_forgot(client, "hamlet@example.com")["Location"] for _ in range(4)}
+    assert answers == {reverse("password_reset_done")} and len(mail.outbox) == 2
+
+
+def test_reset_requests_are_limited_per_ip(client, settings):
+    settings.RATELIMIT_ROUTES = {"password_reset": "3/h"}
+    statuses = [_forgot(client, f"n{n}@example.com").status_code for n in range(4)]
+    assert statuses == [302, 302, 302, 429]
+
+
+def test_the_reset_pages_speak_chinese(client):
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get("/accounts/password_reset/", headers={"Accept-Language": "zh-hans"})
+    assert "重置密码" in page.content.decode()
