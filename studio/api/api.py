@@ -19,13 +19,13 @@ from ninja.errors import ValidationError as SchemaError
 
 from drafts import generation as runner
 from drafts.models import Draft, Generation
-from drafts.views import release_connections
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.audit.recording import client_ip, remember_origin
 from studio.deepseek import DeepSeekError
+from studio.streams import release_connections
 from studio.workspaces.models import EDIT, Membership, Workspace
 
 from . import chat, responses

@@ -10,13 +10,13 @@ import respx
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from drafts import relay
 from studio.assistant import runner
 from studio.assistant.models import AssistantMessage
+from studio.streams import relay
 from tests.assistant.test_views import HTMX, finish, make_draft
 from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
-from tests.drafts import test_relay
-from tests.drafts.test_relay import frames_text
+from tests.streams import test_relay
+from tests.streams.test_relay import frames_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The relay tests' fixture: the real Redis when REDIS_URL is set (CI), else fakeredis.
