@@ -111,7 +111,8 @@ async def request_stop(generation: Generation) -> None:
 
 
 async def shutdown(timeout: float = 10.0) -> None:
-    """Worker shutdown: end every running generation as interrupted, its text kept."""
+    """Worker shutdown: end every running generation as interrupted, its text kept (and
+    every other stream this worker runs: an assistant answer is saved as it stands)."""
     await streams.shutdown(timeout)
     await asyncio.wrap_future(background.close_connections())
 
