@@ -9,7 +9,7 @@ stream i of the direct run, which asked the simulator for the very same text):
 - **Added inter-chunk delay**: the gaps between successive pieces of text a client receives
   (pieces that came in one read count once: one screen update), p50/p99 over all gaps of all
   streams, through the path minus directly. The studio batches only as a worker gets busy
-  (``drafts.events.Pacing``; up to ``GENERATION_SSE_BATCH``, 50 ms). ``token_lag_ms`` in the
+  (``studio.streams.events.Pacing``; up to ``GENERATION_SSE_BATCH``, 50 ms). ``token_lag_ms`` in the
   JSON adds, per token k, how much later it arrived relative to the stream's first token than
   it did directly,
   ``(t_path[k] - t_path[0]) - (t_direct[k] - t_direct[0])``: negative where a path's first

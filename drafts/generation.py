@@ -7,53 +7,62 @@ ends — finished, stopped, failed, cut off, or the worker shutting down — wha
 kept as a draft version. While it runs, a heartbeat in the shared cache tells every worker
 that it is alive; a generation marked active without a heartbeat was lost (a crash) and is
 settled as interrupted, with the text saved at the last persist.
+
+The engine (event log, registry, heartbeat, Redis relay, the writer of partial texts) is
+``studio.streams``; this module says what a generation does. Its log ends with a ``Done``
+(status and ids): the SSE view renders the final panel for each watcher (drafts.views).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
-from django.utils import translation
 
-from studio import background
+from studio import background, streams
 from studio.ai import generation_cost, get_client, on_request
 from studio.audit.metrics import open_stream
 from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
+from studio.streams import Delta, Done, EventLog, Reasoning
+from studio.streams.writer import PartialWriters
 
-from . import errors, relay
+from . import errors
 from .actions import finish_generation, mark_interrupted, save_partial_texts
-from .events import GenerationLog, discard_log, get_log, open_log
 from .models import Generation
-from .panels import render_draft_panel
 
 logger = logging.getLogger(__name__)
 
-_tasks: dict[int, asyncio.Task[None]] = {}
+# The generations this process runs, their event logs and heartbeats (studio.streams).
+GENERATIONS = streams.Registry("generation")
 # Set once a running generation's request has gone to DeepSeek (or it needs none, or ended).
 _asked: dict[int, asyncio.Event] = {}
-# Generations whose task is being cancelled by the Stop button (not by a shutdown).
-_stop_requested: set[int] = set()
-# Per event loop: the task relaying Stop requests from other workers (Redis only).
-_cancel_listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
-# A finished log stays a while so a watcher that reconnects late still gets the final event.
-FINISHED_LOG_TTL = 60.0
-HEARTBEAT_TTL = 15
+
+
+def _save_texts(texts: dict[int, tuple[str, str]]) -> None:
+    save_partial_texts(texts)  # the module's, looked up at each save
+
+
+# One writer per worker saves the text so far of every running generation.
+_writers = PartialWriters(
+    _save_texts, partial(background.start, name="partial-texts", keep_request_id=False)
+)
 ASK_WAIT = 0.1  # at most this long a view waits for its runner's request (``asked``)
 
-
-def alive_key(generation_id: int) -> str:
-    return f"studio:generation-alive:{generation_id}"
+HEARTBEAT_TTL = GENERATIONS.heartbeat_ttl
+alive_key = GENERATIONS.alive_key
+get_log = GENERATIONS.get_log
+is_live = GENERATIONS.is_live
+task_for = GENERATIONS.task_for
+cancel = GENERATIONS.cancel
 
 
 def launch(generation: Generation | int) -> asyncio.Task[None]:
@@ -63,23 +72,18 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     reading the database first: the first token then waits on nothing but DeepSeek.
     """
     generation_id = generation if isinstance(generation, int) else generation.pk
-    open_log(generation_id)
-    cache.set(alive_key(generation_id), 1, HEARTBEAT_TTL)
-    _ensure_cancel_listener()
+    GENERATIONS.open_log(generation_id)
+    GENERATIONS.mark_alive(generation_id)
+    GENERATIONS.listen_for_stops()
     asked = _asked[generation_id] = asyncio.Event()
-    # The final panel speaks the language of whoever started the generation.
-    language = translation.get_language()
     # Outside the request's context: it ends long before the generation does.
-    task = background.start(
-        run(generation, asked, language=language), name=f"generation-{generation_id}"
-    )
-    _tasks[generation_id] = task
+    task = background.start(run(generation, asked), name=f"generation-{generation_id}")
+    GENERATIONS.track(generation_id, task)
     task.add_done_callback(lambda _: _forget(generation_id))
     return task
 
 
 def _forget(generation_id: int) -> None:
-    _tasks.pop(generation_id, None)
     if (event := _asked.pop(generation_id, None)) is not None:
         event.set()  # however the task ended
 
@@ -100,96 +104,40 @@ async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
                 await event.wait()
 
 
-def is_live(generation_id: int) -> bool:
-    """Whether this process is running the generation."""
-    return generation_id in _tasks
-
-
-def task_for(generation_id: int) -> asyncio.Task[None] | None:
-    return _tasks.get(generation_id)
-
-
-def cancel(generation_id: int) -> bool:
-    """Stop a running generation; its text so far is kept. False if it is not running here."""
-    task = _tasks.get(generation_id)
-    if task is None:
-        return False
-    _stop_requested.add(generation_id)
-    task.cancel()
-    return True
-
-
 async def request_stop(generation: Generation) -> None:
     """The Stop button, from any worker: here directly, elsewhere through Redis."""
-    if cancel(generation.pk):
-        return
-    if relay.enabled() and await relay.request_cancel(generation.pk):
-        return
-    await sync_to_async(settle_orphan)(generation)
+    if not await GENERATIONS.request_stop(generation.pk):
+        await sync_to_async(settle_orphan)(generation)
 
 
 async def shutdown(timeout: float = 10.0) -> None:
-    """Worker shutdown: end every running generation as interrupted, its text kept."""
-    tasks = list(_tasks.values())
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
+    """Worker shutdown: end every running generation as interrupted, its text kept (and
+    every other stream this worker runs: an assistant answer is saved as it stands)."""
+    await streams.shutdown(timeout)
     await asyncio.wrap_future(background.close_connections())
 
 
-def _ensure_cancel_listener() -> None:
-    global _cancel_listener
-    if not relay.enabled():
-        return
-    loop = asyncio.get_running_loop()
-    if _cancel_listener is None or _cancel_listener[0] is not loop or _cancel_listener[1].done():
-        # A fresh context: it lives as long as the worker, not as the request that started it.
-        task = loop.create_task(
-            relay.listen_for_cancels(cancel),
-            name="generation-cancel-listener",
-            context=contextvars.Context(),
-        )
-        _cancel_listener = (loop, task)
-
-
-async def run(
-    generation: Generation | int,
-    asked: asyncio.Event | None = None,
-    *,
-    language: str | None = None,
-) -> None:
+async def run(generation: Generation | int, asked: asyncio.Event | None = None) -> None:
     asked = asked or asyncio.Event()
     on_request(asked.set)  # this task's requests to DeepSeek
     if isinstance(generation, int):
         generation = await Generation.objects.aget(pk=generation)
     generation_id = generation.pk
     stream = _Stream(generation, asked)
-    stream.language = language
-    helpers = [asyncio.create_task(keep_alive(alive_key(generation_id), HEARTBEAT_TTL))]
-    if relay.enabled():
-        helpers.append(
-            asyncio.create_task(
-                relay.publish(
-                    stream.log,
-                    batch=settings.GENERATION_SSE_BATCH,
-                    rate=settings.GENERATION_SSE_RATE,
-                )
-            )
-        )
+    mirror = GENERATIONS.mirror(stream.log)
     try:
-        with open_stream():
-            await stream.consume()
+        async with GENERATIONS.heartbeat(generation_id):
+            try:
+                with open_stream():
+                    await stream.consume()
+            finally:
+                asked.set()
+                await stream.finish()
+                await _audit(stream.ended or generation_id)
+                await stream.reservation.arelease()  # the audit row counts the call from now on
+                await GENERATIONS.settle_mirror(mirror)
     finally:
-        asked.set()
-        await stream.finish()
-        await _audit(stream.ended or generation_id)
-        await stream.reservation.arelease()  # the audit row counts the call from now on
-        helpers[0].cancel()
-        if len(helpers) > 1:
-            await _settle_publisher(helpers[1])
-        await cache.adelete(alive_key(generation_id))
-        _stop_requested.discard(generation_id)
+        GENERATIONS.forget_stop(generation_id)
 
 
 async def _audit(generation: Generation | int) -> None:
@@ -200,77 +148,13 @@ async def _audit(generation: Generation | int) -> None:
         logger.exception("Could not audit generation %s", getattr(generation, "pk", generation))
 
 
-async def _settle_publisher(task: asyncio.Task[None]) -> None:
-    """Let the Redis mirror write the final entry; never let it outlive the generation."""
-    try:
-        await asyncio.wait_for(task, timeout=5)
-    except Exception:
-        logger.exception("Could not relay the end of a generation to Redis")
-
-
-async def keep_alive(key: str, ttl: float) -> None:
-    """A heartbeat in the shared cache until cancelled: other workers see the run is alive."""
-    while True:
-        await cache.aset(key, 1, ttl)
-        await asyncio.sleep(ttl / 3)
-
-
-class _Persister:
-    """One writer per worker: saves the text so far of every running generation that changed,
-    in one transaction, at most GENERATION_PERSIST_INTERVAL apart (sooner when a generation
-    has GENERATION_PERSIST_BYTES unsaved). A crash loses at most that much of any text."""
-
-    def __init__(self) -> None:
-        self.dirty: dict[int, _Stream] = {}
-        self.wake = asyncio.Event()
-        self.task = background.start(self.run(), name="partial-texts", keep_request_id=False)
-
-    def mark(self, stream: _Stream, *, urgent: bool) -> None:
-        self.dirty[stream.generation.pk] = stream
-        if urgent:
-            self.wake.set()
-
-    def forget(self, generation_id: int) -> None:
-        self.dirty.pop(generation_id, None)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                async with asyncio.timeout(settings.GENERATION_PERSIST_INTERVAL):
-                    await self.wake.wait()
-            except TimeoutError:
-                pass
-            self.wake.clear()
-            if not self.dirty:
-                continue
-            batch = {pk: stream.texts() for pk, stream in self.dirty.items()}
-            self.dirty.clear()
-            try:
-                await sync_to_async(save_partial_texts)(batch)
-            except Exception:
-                logger.exception("Could not save the text so far of %s generations", len(batch))
-
-
-_persisters: dict[asyncio.AbstractEventLoop, _Persister] = {}
-
-
-def _persister() -> _Persister:
-    loop = asyncio.get_running_loop()
-    persister = _persisters.get(loop)
-    if persister is None or persister.task.done():
-        for old in [other for other in _persisters if other.is_closed()]:
-            del _persisters[old]
-        persister = _persisters[loop] = _Persister()
-    return persister
-
-
 class _Stream:
     """The state of one running generation, from first request to the final version."""
 
     def __init__(self, generation: Generation, asked: asyncio.Event) -> None:
         self.generation = generation
         self.asked = asked
-        self.log: GenerationLog = get_log(generation.pk) or open_log(generation.pk)
+        self.log: EventLog = get_log(generation.pk) or GENERATIONS.open_log(generation.pk)
         # "Continue" generations start from the text of the one they continue.
         prefix = generation.params.get("prefix", "")
         self.content: list[str] = [prefix] if prefix else []
@@ -291,7 +175,6 @@ class _Stream:
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
         self.reservation = Reservation()  # held against the daily token budget
-        self.language: str | None = None  # of the final panel (None: the default)
 
     async def consume(self) -> None:
         params = self.generation.params
@@ -325,13 +208,13 @@ class _Stream:
                     # arrived: the stream is never held up by the database.
                     unsaved += added
                     urgent = unsaved >= settings.GENERATION_PERSIST_BYTES
-                    _persister().mark(self, urgent=urgent)
+                    _writers.current().mark(self.generation.pk, self, urgent=urgent)
                     if urgent:
                         unsaved = 0
         except asyncio.CancelledError:
             # Ours to end: the Stop button, or the worker shutting down. Finish normally
             # with what we have, and say which it was.
-            stopped = self.generation.pk in _stop_requested
+            stopped = GENERATIONS.was_stopped(self.generation.pk)
             self.status = Generation.Status.CANCELLED if stopped else Generation.Status.INTERRUPTED
             if not stopped:
                 self.error_message = errors.RESTARTED
@@ -402,7 +285,7 @@ class _Stream:
                     self.ttft = time.monotonic() - self.started
                 is_content = isinstance(event, ContentDelta)
                 (self.content if is_content else self.reasoning).append(text)
-                self.log.append("content" if is_content else "reasoning", text)
+                self.log.add(Delta(text) if is_content else Reasoning(text))
                 return len(text)
             case Usage():
                 self.usage = event
@@ -414,7 +297,7 @@ class _Stream:
         return "".join(self.content), "".join(self.reasoning)
 
     async def finish(self) -> None:
-        _persister().forget(self.generation.pk)
+        _writers.current().forget(self.generation.pk)
         if self.marked_running is not None:
             await asyncio.gather(self.marked_running, return_exceptions=True)
         fields: dict[str, object] = {
@@ -439,50 +322,37 @@ class _Stream:
             }
         await self._keep_answer()
         content, reasoning = self.texts()
+        generation = self.generation
+        ids = {"generation": generation.pk, "draft": generation.draft_id}
         try:
-            # One trip to the runners' database thread: the panel follows the save at once,
-            # not after every other runner's queued work.
-            self.ended, html = await sync_to_async(_end)(
-                self.generation,
-                language=self.language,
+            self.ended = await sync_to_async(finish_generation)(
+                generation_id=generation.pk,
                 status=self.status,
                 text=content,
                 reasoning=reasoning,
                 fields=fields,
             )
+            done = Done(self.ended.status, ids)
         except Exception:
-            logger.exception("Could not record the end of generation %s", self.generation.pk)
-            html = ""
-        self.log.finish(html)
-        asyncio.get_running_loop().call_later(FINISHED_LOG_TTL, discard_log, self.generation.pk)
+            logger.exception("Could not record the end of generation %s", generation.pk)
+            done = Done(UNRECORDED, ids)
+        # Ids and a status only: each watcher's view renders the end for its own viewer.
+        self.log.finish(done)
+        GENERATIONS.discard_later(generation.pk)
 
 
-def _end(generation: Generation, *, language: str | None, **outcome: Any) -> tuple[Generation, str]:
-    """Record how the generation ended (``finish_generation``), then render the final panel
-    every watcher swaps in, in ``language`` (sync)."""
-    ended = finish_generation(generation_id=generation.pk, **outcome)
-    with translation.override(language):
-        return ended, render_draft_panel(generation.draft_id)
+UNRECORDED = "unrecorded"  # the end could not be saved: watchers get an empty final event
 
 
 def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:
     """Text and reasoning so far and the sequence number they end at, for a live page load."""
     log = get_log(generation_id)
-    if log is None or log.final_html is not None:
-        return None
-    items = list(log.items)
-    content = "".join(text for kind, text in items if kind == "content")
-    reasoning = "".join(text for kind, text in items if kind == "reasoning")
-    return content, reasoning, len(items)
+    return None if log is None else log.snapshot()
 
 
 def is_orphan(generation: Generation) -> bool:
     """Marked active, but no process runs it: no local task and no heartbeat anywhere."""
-    return (
-        generation.is_active
-        and not is_live(generation.pk)
-        and cache.get(alive_key(generation.pk)) is None
-    )
+    return generation.is_active and not GENERATIONS.is_alive(generation.pk)
 
 
 def settle_orphan(generation: Generation) -> Generation:

@@ -51,8 +51,8 @@ def draft_panel_context(
 def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str:
     """The finished panel's HTML, sent as the stream's final event.
 
-    Without a request (the runner, once for all watchers) every editing control shows; with
-    a watcher's request, only what their role may use (drafts.watching).
+    The SSE view renders it for the request that watches (``drafts.views.final_panel``):
+    only what that viewer's role may use, in their language, with their CSRF token.
     """
     draft = Draft.objects.select_related("workspace").get(pk=draft_id)
     return render_to_string(PANEL, draft_panel_context(draft), request=request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import generation as runner
 from . import markdown_html
 from .models import Draft, DraftVersion, Generation, Suggestion
 from .rewrite_prompts import headlines
@@ -46,8 +47,6 @@ class SuggestionItem:
 
 
 def live_for(suggestion: Suggestion, index: int | None) -> Live:
-    from . import generation as runner  # the runner renders this panel: import when used
-
     text, _, seq = runner.live_snapshot(suggestion.generation_id) or ("", "", 0)
     return Live(suggestion.generation, index, text, seq)
 
@@ -55,8 +54,6 @@ def live_for(suggestion: Suggestion, index: int | None) -> Live:
 def open_suggestions(draft: Draft) -> list[Suggestion]:
     """The draft's open suggestions, with their generations (one query). One still marked
     running whose generation no worker runs any more ends as interrupted first (text kept)."""
-    from . import generation as runner
-
     open_ = list(draft.suggestions.open().select_related("generation"))
     lost = [
         s.generation

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
@@ -17,20 +18,19 @@ from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
+from studio import streams
 from studio.audit.recording import client_ip, remember_origin
 from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.http import HtmxHttpRequest, request_number, threadless
+from studio.streams import Done, last_event_id, relay, release_connections
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
-from . import relay
 from .actions import start_follow_up
-from .events import follow, get_log, sse_event
 from .forms import PickTemplateForm
 from .models import Draft, Generation
 from .panels import draft_panel_context, render_draft_panel
-from .watching import bare_done, final_for_watcher, may_edit_draft
 
 WORKSPACE = "drafts/workspace.html"
 DETAIL = "drafts/draft_detail.html"
@@ -162,94 +162,73 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, DETAIL, context)
 
 
-def last_event_id(request: HttpRequest) -> int:
-    """Where a watcher resumes: the browser's Last-Event-ID on reconnect, else ?after=.
-
-    One that is not a number replays from the start: the watcher sees every frame once more
-    rather than an error."""
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
-    return request_number(raw) or 0
+def _ended(generation: Generation) -> Done:
+    ids = {"generation": generation.pk, "draft": generation.draft_id}
+    return Done(generation.status, ids)
 
 
-def release_connections() -> None:
-    """Give this thread's database connections back (to the pool, on PostgreSQL) before a
-    long stream. One inside a transaction is left alone: closing it would break the
-    transaction (in tests, each test runs inside one)."""
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close()
-
-
-def _settled_panel(generation_id: int) -> str | None:
-    """The final panel once the generation has ended (settling a lost one), else None.
+def _settled(generation_id: int) -> Done | None:
+    """The end once the generation has ended (settling a lost one), else None.
 
     Runs in a worker thread and closes its database connection: a watcher must not hold
     one for the life of a stream.
     """
     try:
         generation = runner.settle_orphan(Generation.objects.get(pk=generation_id))
-        return None if generation.is_active else render_draft_panel(generation.draft_id)
+        return None if generation.is_active else _ended(generation)
     finally:
         release_connections()
 
 
-async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
-    yield sse_event("done", await sync_to_async(_settled_panel)(generation_id) or "")
-
-
-def _watcher_panel(request: HttpRequest, draft_id: int) -> str:
-    """The final panel rendered for one watcher (their role's controls only)."""
-    try:
-        return render_draft_panel(draft_id, request)
-    finally:
-        release_connections()
-
-
-def _frames(generation: Generation, after: int) -> AsyncIterator[bytes]:
-    """The generation's frames after ``after``: from this worker's log, from the Redis
-    relay while another worker runs it, else only the final panel."""
+def _source(generation: Generation, after: int) -> AsyncIterator[bytes | Done]:
+    """The generation's frames after ``after`` and its end: from this worker's log, from
+    the Redis relay while another worker runs it, else only the end."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
-    if (log := get_log(pk)) is not None:
+    if (log := runner.get_log(pk)) is not None:
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
-        return follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
+        return streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     if generation.is_active and relay.enabled():
-
-        async def when_idle() -> str | None:
-            return await sync_to_async(_settled_panel)(pk)
-
+        when_idle = partial(sync_to_async(_settled), pk)
         return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
-    return _final_only(pk)
+    return streams.only(_ended(generation))
 
 
-def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
-    """The generation the user may watch, and whether they may edit its draft: one trip to
-    the request's thread, not one per query. One that no worker runs at all is settled now;
-    then the database connection goes back before a possibly long stream."""
+def _watch(request: HttpRequest, pk: int) -> Generation:
+    """The generation the user may watch: one trip to the request's thread, not one per
+    query. One that no worker runs at all is settled now; then the database connection goes
+    back before a possibly long stream."""
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    if get_log(pk) is None:
+    if runner.get_log(pk) is None:
         generation = runner.settle_orphan(generation)
-    editor = may_edit_draft(request.user, generation.draft_id)
     release_connections()
-    return generation, editor
+    return generation
+
+
+def final_panel(request: HttpRequest, done: Done, language: str) -> str:
+    """The finished panel for the watcher whose request this is: in their language, with
+    their role's controls and their CSRF token (sync). Rendered once, at the end."""
+    if done.status in Generation.ACTIVE or done.status == runner.UNRECORDED:
+        return ""  # still running elsewhere (no relay), or its end could not be saved
+    try:
+        with translation.override(language):
+            return render_draft_panel(done.ids["draft"], request)
+    finally:
+        release_connections()
 
 
 @require_GET
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
-    generation, editor = await sync_to_async(_watch)(request, pk)
-    stream = _frames(generation, last_event_id(request))
-    if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
-        stream = bare_done(stream)
-    elif not editor:  # the shared final panel has editing controls: render this one's own
+    generation = await sync_to_async(_watch)(request, pk)
+    language = translation.get_language()
 
-        async def own_panel() -> str:
-            return await sync_to_async(_watcher_panel)(request, generation.draft_id)
+    async def render(done: Done) -> str:
+        if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
+            return ""
+        return await sync_to_async(final_panel)(request, done, language)
 
-        stream = final_for_watcher(stream, own_panel)
-    response = StreamingHttpResponse(threadless(stream), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    source = _source(generation, last_event_id(request))
+    return streams.response(threadless(streams.frames(source, render)))
 
 
 @require_POST

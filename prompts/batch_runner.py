@@ -21,12 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from drafts.actions import finish_generation
-from drafts.generation import alive_key
+from drafts.generation import GENERATIONS
 from drafts.models import Generation
 from studio import ai
 from studio.ai import generation_cost, get_client, route_for
@@ -133,11 +131,19 @@ async def _run_row(row: BatchRow) -> None:
 
 
 async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Generation:
-    """One queued generation answered in one non-streaming call, kept as a draft version."""
+    """One queued generation answered in one non-streaming call, kept as a draft version.
+
+    While it runs, the generations' heartbeat (``studio.streams``) tells pages in every
+    worker that it is not an orphan."""
+    await GENERATIONS.amark_alive(generation_id)
+    async with GENERATIONS.heartbeat(generation_id):
+        await _answer_output(generation_id, origin)
+    return await Generation.objects.aget(pk=generation_id)
+
+
+async def _answer_output(generation_id: int, origin: dict[str, Any]) -> None:
     generation = await Generation.objects.aget(pk=generation_id)
     await Generation.objects.filter(pk=generation_id).aupdate(status=Generation.Status.RUNNING)
-    # Tells pages in this worker's cache (Redis: every worker) that it is not an orphan.
-    await cache.aset(alive_key(generation_id), 1, settings.DEEPSEEK_TOTAL_TIMEOUT + 30)
     params = generation.params
     started = time.monotonic()
     status, text, reasoning = Generation.Status.DONE, "", ""
@@ -181,8 +187,6 @@ async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Genera
     except Exception:
         logger.exception("Could not audit generation %s", generation_id)
     await reservation.arelease()  # the audit row counts the call from now on
-    await cache.adelete(alive_key(generation_id))
-    return await Generation.objects.aget(pk=generation_id)
 
 
 def _usage_fields(model: str, usage: Usage, at) -> dict[str, object]:

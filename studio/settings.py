@@ -278,9 +278,10 @@ DEEPSEEK_BREAKER_COOLDOWN = env.float("DEEPSEEK_BREAKER_COOLDOWN", default=30.0)
 # Partial text is saved at most this often while streaming (not once per token).
 GENERATION_PERSIST_INTERVAL = env.float("GENERATION_PERSIST_INTERVAL", default=0.5)
 GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
-# SSE pacing (drafts.events.Pacing): while a process is quiet each token is sent as it arrives;
-# as more streams open, deltas are batched so that the process sends about GENERATION_SSE_RATE
-# batches a second in all, each stream at least one per GENERATION_SSE_BATCH seconds.
+# SSE pacing (studio.streams.events.Pacing): while a process is quiet each token is sent as it
+# arrives; as more streams open, deltas are batched so that the process sends about
+# GENERATION_SSE_RATE batches a second in all, each stream at least one per
+# GENERATION_SSE_BATCH seconds.
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
@@ -299,10 +300,10 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 
 # --- Platform: API keys, rate limits, budgets, validation, response cache, audit, metrics --
 # django-ratelimit counters live in the default cache (Redis when REDIS_URL is set: shared by
-# every instance), one per scope (user, key, api_ip, ip: studio/guardrails/rate_limits.py). RATELIMIT_RATE
-# applies to every unsafe page request and every API call, per scope; RATELIMIT_SCOPE_RATES
-# sets one scope everywhere ("user=300/m,api_ip=1000/m"); RATELIMIT_ROUTES sets a route by
-# URL name, or one scope on it ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off"
+# every instance), one per scope (user, key, api_ip, ip: studio/guardrails/rate_limits.py).
+# RATELIMIT_RATE applies to every unsafe page request and every API call, per scope;
+# RATELIMIT_SCOPE_RATES sets one scope everywhere ("user=300/m,api_ip=1000/m");
+# RATELIMIT_ROUTES sets a route by URL name, or one scope on it ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off"
 # exempts). The most specific wins. Failed API authentications count per IP on "api_ai:auth".
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from drafts import generation as runner
-from drafts.events import get_log
+from drafts.generation import get_log
 from drafts.models import Draft, Generation
 from tests.conftest import CHAT_URL, sse_body, sse_response
 

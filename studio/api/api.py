@@ -19,7 +19,6 @@ from ninja.errors import ValidationError as SchemaError
 
 from drafts import generation as runner
 from drafts.models import Draft, Generation
-from drafts.views import release_connections
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
@@ -29,6 +28,7 @@ from studio.deepseek import DeepSeekError
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
 from studio.guardrails.rate_limits import RateLimited
+from studio.streams import release_connections
 from studio.workspaces.models import EDIT, Membership, Workspace
 
 from . import chat

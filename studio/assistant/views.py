@@ -13,15 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
 
-from drafts import relay
-from drafts.events import follow, sse_event
 from drafts.models import Draft
-from drafts.views import last_event_id, release_connections
+from studio import streams
 from studio.audit.recording import request_origin
 from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
 from studio.http import HtmxHttpRequest, threadless
+from studio.streams import Done, last_event_id, relay, release_connections
 
 from . import actions, runner
 from .forms import AskForm
@@ -109,19 +109,33 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     after, heartbeat = last_event_id(request), settings.GENERATION_SSE_HEARTBEAT
     if log is not None:
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
-        stream = follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
+        source = streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     elif message is not None and message.is_streaming and relay.enabled():
         # Another worker answers: follow its mirror in Redis (studio.assistant.runner).
-        key, when_idle = relay.assistant_key(message.pk), partial(_when_idle, message.pk)
-        stream = relay.follow(
+        key, when_idle = runner.ANSWERS.stream_key(message.pk), partial(_when_idle, message.pk)
+        source = relay.follow(
             message.pk, after=after, heartbeat=heartbeat, when_idle=when_idle, key=key
         )
     else:  # finished (or answered by another worker without Redis): the saved answer, once
-        stream = _saved(message)
-    response = StreamingHttpResponse(threadless(stream), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+        source = streams.only(runner.ended(message) if message else Done(runner.CLEARED))
+    language = translation.get_language()
+
+    async def render(done: Done) -> str:
+        return await sync_to_async(final_message)(request, done, language)
+
+    return streams.response(threadless(streams.frames(source, render)))
+
+
+def final_message(request: HttpRequest, done: Done, language: str) -> str:
+    """The answer as the watcher whose request this is sees it, in their language (sync)."""
+    try:
+        message = AssistantMessage.objects.filter(pk=done.ids.get("message")).first()
+        if message is None:
+            return ""
+        with translation.override(language):
+            return runner.render_message(message, request)
+    finally:
+        release_connections()
 
 
 def _reloaded(message_id: int) -> AssistantMessage | None:
@@ -131,17 +145,10 @@ def _reloaded(message_id: int) -> AssistantMessage | None:
         release_connections()
 
 
-async def _when_idle(message_id: int) -> str | None:
-    """After a quiet spell on the relay: the saved answer once it has ended, or once no
+async def _when_idle(message_id: int) -> Done | None:
+    """After a quiet spell on the relay: the end once the answer has ended, or once no
     worker answers it any more (lost with its worker); None while it is being answered."""
     message = await sync_to_async(_reloaded)(message_id)
     if message is not None and message.is_streaming and await runner.is_alive(message_id):
         return None
-    return await sync_to_async(runner.render_message)(message) if message else ""
-
-
-async def _saved(message: AssistantMessage | None):
-    html = ""
-    if message is not None:
-        html = await sync_to_async(runner.render_message)(message)
-    yield sse_event("done", html)
+    return runner.ended(message) if message else Done(runner.CLEARED)

@@ -10,13 +10,13 @@ import respx
 from asgiref.sync import sync_to_async
 from django.urls import reverse
 
-from drafts import relay
 from studio.assistant import runner
 from studio.assistant.models import AssistantMessage
+from studio.streams import Done, relay
 from tests.assistant.test_views import HTMX, finish, make_draft
 from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
-from tests.drafts import test_relay
-from tests.drafts.test_relay import frames_text
+from tests.streams import test_relay
+from tests.streams.test_relay import frames_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The relay tests' fixture: the real Redis when REDIS_URL is set (CI), else fakeredis.
@@ -141,3 +141,26 @@ async def aiter_of(pieces: list[str]):
         yield chunk({"content": piece})
         await asyncio.sleep(0.01)  # separate batches in the mirror
     yield chunk({"content": ""}, finish="stop", usage=USAGE) + b"data: [DONE]\n\n"
+
+
+@respx.mock
+async def test_an_answer_ends_with_its_id_and_each_viewer_reads_it_in_their_language(
+    async_client, draft, user
+):
+    """The log's end names the message (no HTML); the SSE view renders it per viewer, so
+    the label is in the language of whoever watches, not of whoever asked."""
+    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(["Bright."])))
+    await async_client.aforce_login(user)
+    await async_client.post(reverse("assistant:ask", args=[draft.pk]), {"question": "Tone?"})
+    message = await AssistantMessage.objects.alatest("pk")
+    await finish(message.pk)
+    assert runner.get_log(message.pk).done == Done("done", {"message": message.pk}, seq=1)
+
+    url = reverse("assistant:events", args=[draft.pk])
+    finals = {}
+    for language in ["en", "zh-hans"]:
+        response = await async_client.get(url, headers={"Accept-Language": language})
+        finals[language] = [frame async for frame in response.streaming_content][-1].decode()
+
+    assert finals["en"].startswith("id: 1\nevent: done\n") and ">Assistant</span>" in finals["en"]
+    assert ">助手</span>" in finals["zh-hans"] and "<p>Bright.</p>" in finals["zh-hans"]

@@ -11,13 +11,14 @@ from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
 from drafts.actions import start_follow_up, start_generation
-from drafts.events import get_log, open_log
+from drafts.generation import GENERATIONS
 from drafts.models import Draft, DraftVersion, Generation
 from drafts.panels import render_draft_panel
 from prompts.actions import VERSIONED_FIELDS, save_version
 from studio import background
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
+from studio.streams import Done
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,14 +115,15 @@ async def test_asked_returns_at_once_for_a_generation_that_runs_nowhere_here(que
 
 
 @respx.mock
-async def test_log_receives_every_delta_in_order_and_a_final_panel(queued):
+async def test_log_receives_every_delta_in_order_and_ends_with_ids_not_html(queued):
     respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["a", "b", "c"])))
 
     await _run(queued.pk)
 
-    log = get_log(queued.pk)
+    log = runner.get_log(queued.pk)
     assert log.items == [("content", "a"), ("content", "b"), ("content", "c")]
-    assert 'id="draft-panel"' in log.final_html and "abc" in log.final_html
+    # The end names what to show; each watcher's view renders it (no HTML, no language).
+    assert log.done == Done("done", {"generation": queued.pk, "draft": queued.draft_id}, seq=3)
 
 
 @respx.mock
@@ -171,7 +173,7 @@ async def test_stop_keeps_what_was_written_and_closes_the_upstream(queued):
     respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
     task = runner.launch(queued.pk)
     await first_sent.wait()
-    log = get_log(queued.pk)
+    log = runner.get_log(queued.pk)
     while len(log.items) < 2:  # the runner has consumed both deltas
         await log.wait(len(log.items), timeout=5)
 
@@ -281,12 +283,12 @@ def test_an_active_generation_no_process_runs_is_settled_as_interrupted(queued):
 
 
 def test_live_snapshot_reports_text_and_position(queued):
-    log = open_log(queued.pk)
+    log = GENERATIONS.open_log(queued.pk)
     log.append("reasoning", "hmm")
     log.append("content", "Hi")
 
     assert runner.live_snapshot(queued.pk) == ("Hi", "hmm", 2)
-    log.finish("<section></section>")
+    log.finish(Done("done"))
     assert runner.live_snapshot(queued.pk) is None
 
 
@@ -303,7 +305,7 @@ async def test_worker_shutdown_ends_running_generations_as_interrupted(queued):
     respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
     runner.launch(queued.pk)
     await started.wait()
-    log = get_log(queued.pk)
+    log = runner.get_log(queued.pk)
     while not log.items:
         await log.wait(0, timeout=5)
 
@@ -426,7 +428,7 @@ async def test_an_identical_request_at_temperature_zero_reuses_the_answer(
     first = await _run((await start(exact_version, workspace, product_inputs, user)).pk)
     again = await start(exact_version, workspace, product_inputs, user)
     task = runner.launch(again.pk)
-    log = get_log(again.pk)  # what a watcher follows
+    log = runner.get_log(again.pk)  # what a watcher follows
     async with asyncio.timeout(2):
         await runner.asked(again.pk, limit=30)  # no request to wait for: the answer is kept
     await task

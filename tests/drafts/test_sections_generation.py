@@ -12,7 +12,6 @@ from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
 from drafts.actions import add_version
-from drafts.events import get_log
 from drafts.models import Draft, DraftVersion, Suggestion
 from drafts.sections import outline
 from drafts.suggestions import start_suggestion
@@ -128,7 +127,7 @@ async def test_stop_keeps_the_section_written_so_far_as_a_suggestion(guide, user
     suggestion = await start(guide, user)
     task = runner.launch(suggestion.generation_id)
     await started.wait()
-    log = get_log(suggestion.generation_id)
+    log = runner.get_log(suggestion.generation_id)
     while not log.items:
         await log.wait(0, timeout=5)
 

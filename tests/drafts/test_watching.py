@@ -1,54 +1,38 @@
-"""The final panel a stream sends shows each watcher only the controls their role may use."""
+"""The end of a stream, as each watcher gets it: the SSE view renders the final panel for the
+request that watches, in that viewer's language, with their role's controls and their CSRF
+token. The runner's log carries only a status and ids."""
 
 import asyncio
 
 import pytest
 import respx
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.urls import reverse
 
 from drafts import generation as runner
 from drafts.actions import start_generation
-from drafts.events import sse_event
-from drafts.watching import bare_done, done_frame, final_for_watcher
 from studio.workspaces.actions import add_member
 from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
 
 # Controls only editors may use; a reviewer's page load shows none of them.
 EDITING = ["/follow-up/", 'value="regenerate"', "/edit/", "/share/", "/sections/move/",
            "/sections/generate/", 'id="rewrite-form"']  # fmt: skip
-
-
-async def frames_of(*frames: bytes):
-    for frame in frames:
-        yield frame
+CSRF = 'name="csrfmiddlewaretoken"'
 
 
 async def collect(stream) -> list[bytes]:
     return [frame async for frame in stream]
 
 
-def test_done_frame_reads_the_id_and_the_data_of_the_final_event_only():
-    assert done_frame(sse_event("done", "<p>a</p>\n<p>b</p>", 7)) == (7, "<p>a</p>\n<p>b</p>")
-    assert done_frame(sse_event("done", "")) == (None, "")
-    assert done_frame(sse_event("delta", "event: done", 3)) is None  # text that looks like one
-
-
-async def test_the_final_panel_is_replaced_once_and_empty_ones_stay_empty():
-    renders = []
-
-    async def render() -> str:
-        renders.append(1)
-        return "<section>mine</section>"
-
-    delta = sse_event("delta", "hi", 1)
-    shared = await collect(final_for_watcher(frames_of(delta, sse_event("done", "x", 1)), render))
-    empty = await collect(final_for_watcher(frames_of(sse_event("done", "", 4)), render))
-    bare = await collect(bare_done(frames_of(delta, sse_event("done", "x", 1))))
-
-    assert shared == [delta, b"id: 1\nevent: done\ndata: <section>mine</section>\n\n"]
-    assert empty == [b"id: 4\nevent: done\ndata: \n\n"] and renders == [1]
-    assert bare == [delta, b"event: done\ndata: \n\n"]
+def done_of(frames: list[bytes]) -> tuple[int | None, str]:
+    """The final ``done`` frame's id and data (it must be the last frame, and the only one)."""
+    finals = [frame for frame in frames if b"\nevent: done\n" in b"\n" + frame]
+    assert finals == frames[-1:], "one done frame, last"
+    lines = frames[-1].decode().rstrip("\n").split("\n")
+    ids = [int(line[4:]) for line in lines if line.startswith("id: ")]
+    data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
+    return (ids[0] if ids else None), data
 
 
 @pytest.fixture
@@ -59,33 +43,40 @@ def sectioned(workspace, product_template, product_inputs, user, other_user):
     return start_generation(workspace=workspace, version=version, inputs=product_inputs, user=user)
 
 
-@pytest.mark.django_db(transaction=True)
-@respx.mock
-async def test_a_reviewer_watching_a_stream_finish_gets_no_editing_controls(
-    async_client, client, user, other_user, sectioned
-):
+async def _watch_to_the_end(async_client, generation, watchers) -> dict[str, list[bytes]]:
+    """Each (name, user, headers) follows the generation from its start; then it ends."""
     release = asyncio.Event()
 
     async def body():
         yield chunk({"role": "assistant", "content": ""})
         yield chunk({"content": "# Aurora\n\nBright light.\n\n"})
-        await release.wait()  # both watchers are following before the end
+        await release.wait()  # every watcher is following before the end
         yield chunk({"content": "## Specs\n\nUSB-C."}, finish="stop", usage=USAGE)
 
     respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
-    task = runner.launch(sectioned.pk)
-    url = reverse("drafts:events", args=[sectioned.pk])
+    task = runner.launch(generation.pk)
+    url = reverse("drafts:events", args=[generation.pk])
     streams = {}
-    for name, watcher in [("editor", user), ("reviewer", other_user)]:
+    for name, watcher, headers in watchers:
         await async_client.aforce_login(watcher)
-        streams[name] = (await async_client.get(url)).streaming_content
+        streams[name] = (await async_client.get(url, headers=headers)).streaming_content
     release.set()
     frames = {name: await collect(stream) for name, stream in streams.items()}
     await task
+    return frames
 
-    finals = {name: done_frame(got[-1]) for name, got in frames.items()}
-    reviewer_id, reviewer_final = finals["reviewer"]
-    editor_id, editor_final = finals["editor"]
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_a_reviewer_watching_a_stream_finish_gets_no_editing_controls(
+    async_client, client, user, other_user, sectioned
+):
+    frames = await _watch_to_the_end(
+        async_client, sectioned, [("editor", user, {}), ("reviewer", other_user, {})]
+    )
+
+    reviewer_id, reviewer_final = done_of(frames["reviewer"])
+    editor_id, editor_final = done_of(frames["editor"])
     assert reviewer_id == editor_id and reviewer_id is not None  # a reconnect resumes alike
     assert "Specs" in reviewer_final and 'id="draft-panel"' in reviewer_final
     for control in EDITING:
@@ -100,11 +91,37 @@ async def test_a_reviewer_watching_a_stream_finish_gets_no_editing_controls(
 
 
 @pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_each_watcher_gets_the_final_panel_in_their_own_language_with_a_csrf_token(
+    async_client, user, other_user, sectioned
+):
+    """The editor reads English, the reviewer Chinese (one by Accept-Language, the other by
+    the language cookie): the end of the same generation reaches each in their language."""
+    chinese = {"Accept-Language": "zh-hans"}
+    frames = await _watch_to_the_end(
+        async_client, sectioned, [("editor", user, {}), ("reviewer", other_user, chinese)]
+    )
+    # The editor again, now asking in Chinese by cookie: a late watcher of the ended log.
+    async_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    await async_client.aforce_login(user)
+    late = await async_client.get(reverse("drafts:events", args=[sectioned.pk]))
+    frames["late"] = await collect(late.streaming_content)
+
+    finals = {name: done_of(got)[1] for name, got in frames.items()}
+    assert ">Status</label>" in finals["editor"] and ">状态</label>" not in finals["editor"]
+    assert ">状态</label>" in finals["reviewer"] and ">Status</label>" not in finals["reviewer"]
+    assert ">状态</label>" in finals["late"] and "/follow-up/" in finals["late"]
+    for final in finals.values():  # every form posts with this viewer's token
+        assert final.count(CSRF) == final.count('method="post"') > 0
+    assert runner.get_log(sectioned.pk).done.status == "done"  # ids and a status, no HTML
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_watching_is_authorised_in_one_trip_to_the_request_s_thread(
     async_client, user, sectioned, thread_trips
 ):
-    """The generation, the orphan check, the role and the connection's release: one trip,
-    not one per query (at a hundred open streams, each trip waits its turn)."""
+    """The generation, the orphan check and the connection's release: one trip, not one per
+    query (at a hundred open streams, each trip waits its turn); the end, one more."""
     await async_client.aforce_login(user)
     thread_trips.clear()
 
@@ -114,4 +131,4 @@ async def test_watching_is_authorised_in_one_trip_to_the_request_s_thread(
     ours = [t for t in thread_trips[chain + 1 :] if not t.endswith(("process_view", "_response"))]
     assert ours == ["_watch"]
     frames = await collect(response.streaming_content)  # nobody runs it: it ends interrupted
-    assert done_frame(frames[-1])[1].count('data-status="interrupted"') == 1
+    assert done_of(frames)[1].count('data-status="interrupted"') == 1

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from django.db import connection
 
-from drafts import events
 from drafts import generation as runner
 from drafts.models import Generation
 from studio.asgi import application
@@ -45,7 +44,8 @@ def session(studio, ready) -> StudioSession:
 def no_leaks(request):
     """After each fault: no runner task left, and no database connections piling up."""
     yield
-    assert not runner._tasks, f"runner tasks left: {list(runner._tasks)}"
+    tasks = runner.GENERATIONS.tasks
+    assert not tasks, f"runner tasks left: {list(tasks)}"
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT state FROM pg_stat_activity WHERE datname = current_database()")
@@ -148,7 +148,7 @@ def test_a_worker_restart_mid_stream_leaves_the_generation_interrupted_not_runni
         generation_id = start(session, ready, "restart", "[[sim:tokens=5000]]")
         shown = session.events(generation_id, limit=2)
     STATS["faults"] += 1  # the server above has shut down mid-generation…
-    events._logs.clear()  # …and a new process starts with none of the old one's memory
+    runner.GENERATIONS.logs.clear()  # …and a new process starts with none of the old one's memory
 
     with run_asgi(application) as base:
         session = StudioSession(base)

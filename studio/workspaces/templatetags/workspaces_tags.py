@@ -14,9 +14,9 @@ register = template.Library()
 def workspace_can(context, workspace, capability: str) -> bool:
     """Whether the signed-in user's role in ``workspace`` (or its id) grants ``capability``.
 
-    Without a request (the panel the runner renders once when a stream ends) it cannot tell,
-    and answers True: the buttons show, and the views still refuse. Watchers whose role may
-    not edit get that final panel rendered for their own request instead (drafts.watching).
+    Without a request it cannot tell, and answers True: the buttons show, and the views still
+    refuse. Every page and every stream's final panel is rendered with its viewer's request
+    (the SSE view renders the end for the request that watches it: drafts.views.final_panel).
     """
     request = context.get("request")
     user = getattr(request, "user", None)

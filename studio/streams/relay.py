@@ -1,13 +1,12 @@
 """Cross-worker streaming through Redis (used only when REDIS_URL is set).
 
-- The runner's process mirrors each generation's event log into a Redis stream
-  (``publish``): one entry per batch, with the batch's first sequence number and its items,
-  and a final entry carrying the rendered draft. Watchers in any worker ``follow`` it from
+- The runner's process mirrors each event log into a Redis stream (``publish``): one entry
+  per batch, with the batch's first sequence number and its items, and a final entry
+  carrying the ``Done`` (status and ids, no HTML). Watchers in any worker ``follow`` it from
   the browser's Last-Event-ID, exactly as local watchers follow the in-memory log.
-- The Stop button in any worker reaches the runner through a pub/sub channel
+- A stop asked for in any worker reaches the runner through a pub/sub channel
   (``request_cancel`` → ``listen_for_cancels`` in every runner process).
-- The assistant panel's answers (studio.assistant.runner) are mirrored the same way, under
-  keys of their own (``assistant_key``): ``publish`` and ``follow`` take the ``key``.
+- Each kind of stream (generations, assistant answers) has keys of its own: ``stream_key``.
 
 Entry ids are ``0-<last sequence number of the batch>``: monotonic, and a reader can
 resume after any sequence number with XREAD.
@@ -19,11 +18,13 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from .events import HEARTBEAT, GenerationLog, Pacing, delta_frames, sse_event
+from .events import Done, EventLog, Pacing
+from .framing import HEARTBEAT, delta_frames
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +39,9 @@ def enabled() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def stream_key(generation_id: int) -> str:
-    return f"studio:generation:{generation_id}:events"
-
-
-def assistant_key(message_id: int) -> str:
-    """The stream of an assistant answer (its log's id is the message's)."""
-    return f"studio:assistant:{message_id}:events"
+def stream_key(key: int, kind: str = "generation") -> str:
+    """The Redis stream of one log (a generation's by default, or an assistant answer's)."""
+    return f"studio:{kind}:{key}:events"
 
 
 def get_redis() -> aioredis.Redis:
@@ -56,16 +53,14 @@ def get_redis() -> aioredis.Redis:
     return _current[1]
 
 
-# The logs this process is mirroring, paced like local watchers (drafts.events.Pacing).
+# The logs this process is mirroring, paced like local watchers (``events.Pacing``).
 publishers = Pacing()
 
 
-async def publish(
-    log: GenerationLog, *, batch: float, rate: float = 0, key: str | None = None
-) -> None:
+async def publish(log: EventLog, *, batch: float, rate: float = 0, key: str | None = None) -> None:
     """Mirror ``log`` into its Redis stream (``key``, a generation's by default), one entry
-    per batch (paced as ``drafts.events.follow`` paces frames), until the final entry."""
-    redis, key = get_redis(), key or stream_key(log.generation_id)
+    per batch (paced as ``events.follow`` paces frames), until the final entry."""
+    redis, key = get_redis(), key or stream_key(log.key)
     sent = 0
     await redis.delete(key)  # a stream left by an earlier run of this id must not be replayed
     with publishers.counting():
@@ -78,8 +73,8 @@ async def publish(
                 if start == 1:
                     await redis.expire(key, RUNNING_TTL)
                 await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
-            elif log.final_html is not None:
-                final = {"final": log.final_html, "seq": sent}
+            elif log.done is not None:
+                final = {"done": json.dumps(log.done.as_json()), "seq": sent}
                 await redis.xadd(key, final, id=f"0-{sent + 1}")
                 await redis.expire(key, FINISHED_TTL)
                 return
@@ -88,34 +83,34 @@ async def publish(
 
 
 async def follow(
-    generation_id: int,
+    log_key: int,
     *,
     after: int,
     heartbeat: float,
-    when_idle: Callable[[], Awaitable[str | None]],
+    when_idle: Callable[[], Awaitable[Done | None]],
     key: str | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[bytes | Done]:
     """SSE frames from a generation's Redis stream (or ``key``'s) after sequence ``after``,
-    until done.
+    then its ``Done``.
 
-    ``when_idle`` runs after each quiet heartbeat period; if it returns HTML (the runner is
-    gone and the generation has been settled), that becomes the final event.
+    ``when_idle`` runs after each quiet heartbeat period; if it returns a ``Done`` (the
+    runner is gone and what it ran has been settled), that ends the stream.
     """
-    redis, key = get_redis(), key or stream_key(generation_id)
+    redis, key = get_redis(), key or stream_key(log_key)
     last_id = f"0-{after}"
     while True:
         response = await redis.xread({key: last_id}, block=int(heartbeat * 1000), count=100)
         if not response:
-            final = await when_idle()
-            if final is not None:
-                yield sse_event("done", final, after)
+            done = await when_idle()
+            if done is not None:
+                yield replace(done, seq=after)
                 return
             yield HEARTBEAT
             continue
         for entry_id, fields in response[0][1]:
             last_id = entry_id
-            if b"final" in fields:
-                yield sse_event("done", fields[b"final"].decode(), int(fields[b"seq"]))
+            if b"done" in fields:
+                yield Done.from_json(json.loads(fields[b"done"]), int(fields[b"seq"]))
                 return
             start = int(fields[b"start"])
             items = [tuple(item) for item in json.loads(fields[b"items"])]
@@ -125,19 +120,15 @@ async def follow(
                 yield frame
 
 
-async def has_stream(generation_id: int) -> bool:
-    return bool(await get_redis().exists(stream_key(generation_id)))
+async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
+    """Ask whichever process runs ``key`` (a generation) to stop it; returns how many listened."""
+    return await get_redis().publish(channel, str(key))
 
 
-async def request_cancel(generation_id: int) -> int:
-    """Ask whichever process runs the generation to stop it; returns how many listened."""
-    return await get_redis().publish(CANCEL_CHANNEL, str(generation_id))
-
-
-async def listen_for_cancels(cancel: Callable[[int], bool]) -> None:
-    """Run in every runner process: stop local generations that any worker was asked to stop."""
+async def listen_for_cancels(cancel: Callable[[int], bool], channel: str = CANCEL_CHANNEL) -> None:
+    """Run in every runner process: stop local runs that any worker was asked to stop."""
     pubsub = get_redis().pubsub()
-    await pubsub.subscribe(CANCEL_CHANNEL)
+    await pubsub.subscribe(channel)
     try:
         async for message in pubsub.listen():
             if message.get("type") == "message":

@@ -1,11 +1,12 @@
-"""SSE pacing: each token at once while the process is quiet, batches as it gets busy."""
+"""The event log: typed ends with no HTML; pacing, each token at once while the process is
+quiet, batches as it gets busy."""
 
 import asyncio
 import contextlib
 
 import pytest
 
-from drafts.events import GenerationLog, Pacing, follow, watchers
+from studio.streams.events import Delta, Done, EventLog, Pacing, Reasoning, follow, watchers
 
 
 def test_the_wait_grows_with_open_streams_up_to_the_ceiling():
@@ -24,7 +25,7 @@ def test_the_wait_grows_with_open_streams_up_to_the_ceiling():
     assert pacing.open == 0
 
 
-async def frames_of(log: GenerationLog, **pace) -> tuple[asyncio.Queue, asyncio.Task]:
+async def frames_of(log: EventLog, **pace) -> tuple[asyncio.Queue, asyncio.Task]:
     frames: asyncio.Queue[bytes] = asyncio.Queue()
 
     async def watch() -> None:
@@ -36,7 +37,7 @@ async def frames_of(log: GenerationLog, **pace) -> tuple[asyncio.Queue, asyncio.
 
 @pytest.mark.asyncio
 async def test_a_quiet_process_sends_each_token_as_it_arrives():
-    log = GenerationLog(1)
+    log = EventLog(1)
     # A ceiling of a minute: had the stream waited it, the second frame would time out.
     frames, task = await frames_of(log, batch=60, rate=1_000_000)
     async with asyncio.timeout(5):
@@ -44,15 +45,15 @@ async def test_a_quiet_process_sends_each_token_as_it_arrives():
         assert (await frames.get()).endswith(b"data: Bright\n\n")
         log.append("content", " light")
         assert (await frames.get()).endswith(b"data:  light\n\n")
-        log.finish("<p>Bright light</p>")
-        assert (await frames.get()).startswith(b"id: 2\nevent: done")
+        log.finish(Done("done", {"generation": 1}))
+        assert await frames.get() == Done("done", {"generation": 1}, seq=2)
         await task
     assert watchers.open == 0
 
 
 @pytest.mark.asyncio
 async def test_a_busy_process_batches_what_arrives_during_the_wait():
-    log = GenerationLog(2)
+    log = EventLog(2)
     with contextlib.ExitStack() as busy:
         for _ in range(500):  # other streams open in this process
             busy.enter_context(watchers.counting())
@@ -63,5 +64,46 @@ async def test_a_busy_process_batches_what_arrives_during_the_wait():
             log.append("content", " light")  # both arrive while the stream waits
             log.append("content", " late")
             assert (await frames.get()) == b"id: 3\nevent: delta\ndata:  light late\n\n"
-            log.finish("<p>done</p>")
+            log.finish(Done("done"))
             await task
+
+
+def test_a_log_ends_with_a_status_and_ids_never_html():
+    log = EventLog(3)
+    log.add(Reasoning("Think"))
+    log.add(Delta("<b>bold</b>"))
+    assert log.snapshot() == ("<b>bold</b>", "Think", 2)
+
+    log.finish(Done("done", {"generation": 3, "draft": 9}))
+
+    assert log.done == Done("done", {"generation": 3, "draft": 9}, seq=2)
+    assert log.snapshot() is None  # ended: a page load shows the saved version instead
+    assert log.done.as_json() == {"status": "done", "ids": {"generation": 3, "draft": 9}}
+    assert Done.from_json(log.done.as_json(), 2) == log.done
+    assert set(vars(type(log.done))["__dataclass_fields__"]) == {"status", "ids", "seq"}
+
+
+@pytest.mark.asyncio
+async def test_follow_replays_after_a_sequence_number_then_the_end():
+    log = EventLog(4)
+    for piece in ["one ", "two ", "<three>"]:
+        log.add(Delta(piece))
+    log.finish(Done("cancelled", {"generation": 4}))
+
+    got = [item async for item in follow(log, after=1, batch=0, rate=0, heartbeat=1)]
+
+    assert got == [
+        b"id: 3\nevent: delta\ndata: two &lt;three&gt;\n\n",
+        Done("cancelled", {"generation": 4}, seq=3),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_quiet_log_sends_heartbeat_comments():
+    log = EventLog(5)
+    stream = follow(log, after=0, batch=0, rate=0, heartbeat=0.01)
+
+    assert await anext(stream) == b": heartbeat\n\n"
+    log.finish(Done("done"))
+    assert await anext(stream) == Done("done", seq=0)
+    await stream.aclose()

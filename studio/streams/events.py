@@ -1,0 +1,157 @@
+"""Typed stream events and the seq-numbered event log that any number of watchers follow.
+
+A runner appends text deltas (``content`` or ``reasoning``) to its log and ends it with one
+``Done``: a status and a small payload of ids, never HTML. SSE views replay the log from a
+sequence number (the browser's Last-Event-ID) and then follow it, so a reconnect never shows
+a chunk twice or skips one; each view renders the end for its own viewer (``sse.frames``).
+The log lives in the runner's process; with Redis configured, ``studio.streams.relay``
+mirrors it into a Redis stream so that watchers in any worker can follow it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from .framing import HEARTBEAT, delta_frames
+
+Kind = Literal["content", "reasoning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """Answer text, in order."""
+
+    text: str
+    kind: Kind = "content"
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """The model's reasoning text, in order (thinking models)."""
+
+    text: str
+    kind: Kind = "reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The end of a stream: how it ended and which rows hold the result (ids, no HTML).
+
+    ``seq`` is the sequence number it follows (the SSE id a reconnect resumes after); None
+    when it is sent without one (a stream only settled, never followed).
+    """
+
+    status: str
+    ids: Mapping[str, int] = field(default_factory=dict)
+    seq: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"status": self.status, "ids": dict(self.ids)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object], seq: int | None = None) -> Done:
+        ids = data.get("ids") or {}
+        return cls(str(data.get("status", "")), {str(k): int(v) for k, v in ids.items()}, seq)
+
+
+@dataclass(eq=False)
+class EventLog:
+    key: int  # the id of what it streams (a generation's, an assistant message's)
+    # (kind, text) with kind "content" or "reasoning"; an item's sequence number is index + 1.
+    items: list[tuple[str, str]] = field(default_factory=list)
+    # How the stream ended, once it has.
+    done: Done | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def append(self, kind: str, text: str) -> None:
+        self.items.append((kind, text))
+        self._wake()
+
+    def add(self, event: Delta | Reasoning) -> None:
+        self.append(event.kind, event.text)
+
+    def finish(self, done: Done) -> None:
+        self.done = replace(done, seq=len(self.items))
+        self._wake()
+
+    def _wake(self) -> None:
+        # Waiters hold the old event; replacing it gives the next wait a fresh one.
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until there is something after ``seen`` or the end; False on timeout."""
+        if len(self.items) > seen or self.done is not None:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def snapshot(self) -> tuple[str, str, int] | None:
+        """Text and reasoning so far and the sequence number they end at; None once ended."""
+        if self.done is not None:
+            return None
+        items = list(self.items)
+        content = "".join(text for kind, text in items if kind == "content")
+        reasoning = "".join(text for kind, text in items if kind == "reasoning")
+        return content, reasoning, len(items)
+
+
+@dataclass
+class Pacing:
+    """How long a stream waits after sending a batch before it sends the next one.
+
+    Each batch costs this process a send and the browser a swap. While few streams are open
+    that is cheap, so every token goes out the moment it arrives. As more streams open, the
+    wait grows with their number (``open / rate``) up to ``ceiling``, so that a busy process
+    sends about ``rate`` batches a second in all, however many streams it serves; what
+    arrives during a wait goes out together in the next batch.
+    """
+
+    open: int = 0
+
+    def interval(self, *, ceiling: float, rate: float) -> float:
+        return ceiling if rate <= 0 else min(ceiling, self.open / rate)
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        self.open += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+
+
+# The SSE streams this process is following (each watcher of each stream).
+watchers = Pacing()
+
+
+async def follow(
+    log: EventLog, *, after: int, batch: float, rate: float, heartbeat: float
+) -> AsyncIterator[bytes | Done]:
+    """SSE frames for everything in ``log`` after sequence ``after``, then live; the ``Done``
+    last, for the view to render for its viewer (``sse.frames``).
+
+    Deltas go out as they arrive while the process is quiet, and are batched as it gets
+    busy (``Pacing``: at most ``batch`` seconds, about ``rate`` batches a second in all).
+    """
+    seen = after
+    with watchers.counting():
+        while True:
+            if len(log.items) > seen:
+                new, seen = log.items[seen:], len(log.items)
+                for frame in delta_frames(new, seen):
+                    yield frame
+                await asyncio.sleep(watchers.interval(ceiling=batch, rate=rate))
+            elif log.done is not None:
+                yield replace(log.done, seq=seen)
+                return
+            elif not await log.wait(seen, heartbeat):
+                yield HEARTBEAT

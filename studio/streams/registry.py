@@ -1,0 +1,185 @@
+"""The running tasks of one kind of stream (generations, assistant answers) in this process:
+their event logs, their heartbeat in the shared cache, stopping them from any worker, and
+ending them all when the worker shuts down.
+
+A task runs independently of the request that started it and of the SSE connections that
+watch it. While it runs, a heartbeat in the shared cache (``alive_key``, renewed every third
+of ``heartbeat_ttl``) tells every worker that it is alive: one marked active in the database
+without a heartbeat was lost (a crash) and its owner settles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+from django.core.cache import cache
+
+from . import relay
+from .events import EventLog
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_TTL = 15
+# A finished log stays a while so a watcher that reconnects late still gets the final event.
+FINISHED_LOG_TTL = 60.0
+
+
+async def keep_alive(key: str, ttl: float) -> None:
+    """A heartbeat in the shared cache until cancelled: other workers see the run is alive."""
+    while True:
+        await cache.aset(key, 1, ttl)
+        await asyncio.sleep(ttl / 3)
+
+
+class Registry:
+    """The running tasks and event logs of one ``kind`` of stream in this process."""
+
+    def __init__(self, kind: str, *, heartbeat_ttl: float = HEARTBEAT_TTL) -> None:
+        self.kind = kind
+        self.heartbeat_ttl = heartbeat_ttl
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.logs: dict[int, EventLog] = {}
+        self.stop_requested: set[int] = set()  # being cancelled by a stop, not a shutdown
+        self.cancel_channel = f"studio:{kind}:cancel"
+        # Per event loop: the task relaying stops asked for in other workers (Redis only).
+        self._listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+        _registries.append(self)
+
+    # Keys in the shared cache and in Redis.
+    def alive_key(self, key: int) -> str:
+        return f"studio:{self.kind}-alive:{key}"
+
+    def stream_key(self, key: int) -> str:
+        return relay.stream_key(key, self.kind)
+
+    # Event logs.
+    def open_log(self, key: int) -> EventLog:
+        log = self.logs[key] = EventLog(key)
+        return log
+
+    def get_log(self, key: int) -> EventLog | None:
+        return self.logs.get(key)
+
+    def discard_log(self, key: int) -> None:
+        self.logs.pop(key, None)
+
+    def discard_later(self, key: int, delay: float = FINISHED_LOG_TTL) -> None:
+        """Forget a finished log once late reconnects have had their chance."""
+        asyncio.get_running_loop().call_later(delay, self.discard_log, key)
+
+    # Tasks.
+    def track(self, key: int, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """Hold ``task`` as the one running ``key`` here until it ends."""
+        self.tasks[key] = task
+        task.add_done_callback(lambda _: self.tasks.pop(key, None))
+        return task
+
+    def is_live(self, key: int) -> bool:
+        """Whether this process is running it."""
+        return key in self.tasks
+
+    def task_for(self, key: int) -> asyncio.Task[None] | None:
+        return self.tasks.get(key)
+
+    # Liveness across workers.
+    def mark_alive(self, key: int, ttl: float | None = None) -> None:
+        cache.set(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+
+    async def amark_alive(self, key: int, ttl: float | None = None) -> None:
+        await cache.aset(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+
+    async def amark_gone(self, key: int) -> None:
+        await cache.adelete(self.alive_key(key))
+
+    def is_alive(self, key: int) -> bool:
+        """Whether some worker runs it: here, or its heartbeat is in the shared cache (sync)."""
+        return self.is_live(key) or cache.get(self.alive_key(key)) is not None
+
+    async def ais_alive(self, key: int) -> bool:
+        return self.is_live(key) or await cache.aget(self.alive_key(key)) is not None
+
+    @contextlib.asynccontextmanager
+    async def heartbeat(self, key: int) -> AsyncIterator[None]:
+        """A heartbeat while the block runs; gone as soon as it ends.
+
+        The first beat is the heartbeat task's: the block never waits for the cache (a
+        thread-sensitive call that may queue behind the database). Whoever needs the key set
+        before the block starts sets it first (``mark_alive``, as ``launch`` does)."""
+        beating = asyncio.create_task(keep_alive(self.alive_key(key), self.heartbeat_ttl))
+        try:
+            yield
+        finally:
+            beating.cancel()
+            await self.amark_gone(key)
+
+    # Mirroring to Redis.
+    def mirror(self, log: EventLog) -> asyncio.Task[None] | None:
+        """Start mirroring ``log`` into Redis (when configured); None without Redis."""
+        if not relay.enabled():
+            return None
+        batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+        key = self.stream_key(log.key)
+        return asyncio.create_task(relay.publish(log, batch=batch, rate=rate, key=key))
+
+    async def settle_mirror(self, task: asyncio.Task[None] | None) -> None:
+        """Let the Redis mirror write the final entry; never let it outlive the run."""
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, timeout=5)
+        except Exception:
+            logger.exception("Could not relay the end of %s %s to Redis", self.kind, task)
+
+    # Stopping.
+    def cancel(self, key: int) -> bool:
+        """Stop a task running here (a stop, not a shutdown); False if it is not running here."""
+        task = self.tasks.get(key)
+        if task is None:
+            return False
+        self.stop_requested.add(key)
+        task.cancel()
+        return True
+
+    def was_stopped(self, key: int) -> bool:
+        """Whether its task was cancelled by a stop (else by the worker shutting down)."""
+        return key in self.stop_requested
+
+    def forget_stop(self, key: int) -> None:
+        self.stop_requested.discard(key)
+
+    async def request_stop(self, key: int) -> bool:
+        """Stop it here, or ask the worker that runs it through Redis; False if none did."""
+        if self.cancel(key):
+            return True
+        return relay.enabled() and bool(await relay.request_cancel(key, self.cancel_channel))
+
+    def listen_for_stops(self) -> None:
+        """Make sure this worker hears stops asked for in other workers (Redis only)."""
+        if not relay.enabled():
+            return
+        loop = asyncio.get_running_loop()
+        if self._listener is None or self._listener[0] is not loop or self._listener[1].done():
+            # A fresh context: it lives as long as the worker, not the request that started it.
+            task = loop.create_task(
+                relay.listen_for_cancels(self.cancel, self.cancel_channel),
+                name=f"{self.kind}-cancel-listener",
+                context=contextvars.Context(),
+            )
+            self._listener = (loop, task)
+
+
+_registries: list[Registry] = []
+
+
+async def shutdown(timeout: float = 10.0) -> None:
+    """Worker shutdown: cancel every running task (each ends as interrupted, text kept)."""
+    tasks = [task for registry in _registries for task in registry.tasks.values()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)

@@ -1,0 +1,95 @@
+"""The end of a stream in a real browser, in English and in Chinese: an editor and a reviewer
+watching the same generation each get the finished panel in their own language (the SSE view
+renders it for the request that watches), and the editor's finished panel works: its forms
+post with a valid CSRF token, and what they start ends in the editor's language too."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# What each language calls the controls and labels the test looks for.
+WORDS = {
+    "en": {"done": "Done", "status": "Status", "shorter": "Shorter", "accept": "Accept all"},
+    "zh-hans": {"done": "已完成", "status": "状态", "shorter": "更简短", "accept": "全部接受"},
+}
+
+
+@pytest.fixture
+def ready(user, workspace, demo_templates, other_user):
+    from studio.workspaces.actions import add_member
+
+    add_member(workspace=workspace, user=other_user, role="reviewer")
+    return workspace
+
+
+def speak(page: Page, studio_url: str, language: str) -> None:
+    """From now on the page asks in ``language`` (the language cookie, as the switcher sets)."""
+    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": studio_url}
+    page.context.add_cookies([cookie])
+
+
+def watch_for_problems(page: Page) -> list[str]:
+    """Console errors, page errors and refused requests of a second page (the ``page``
+    fixture watches its own)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("editor_speaks", "reviewer_speaks"), [("en", "zh-hans"), ("zh-hans", "en")]
+)
+def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
+    page: Page, browser, studio_url, ready, editor_speaks, reviewer_speaks
+):
+    mine, theirs = WORDS[editor_speaks], WORDS[reviewer_speaks]
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    speak(page, studio_url, editor_speaks)
+    page.goto(f"{studio_url}{ready.get_absolute_url()}")
+    page.locator("#template-picker").select_option(label="Product description")
+    expect(page.locator("[name=features]")).to_be_visible()
+    page.locator("[name=product_name]").fill("Aurora desk lamp")
+    page.locator("[name=features]").fill("Warm light [[sim:tokens=500]]")  # about 5 s of text
+    page.locator("[data-generate-form] button[type=submit]").click()
+    expect(page.locator("#stream-text")).not_to_be_empty()
+    draft_id = page.url.split("draft=")[1].split("&")[0]
+
+    reviewer = browser.new_context(locale="en-US").new_page()
+    problems = watch_for_problems(reviewer)
+    log_in(reviewer, studio_url, "cordelia", "pw-cordelia-123")
+    speak(reviewer, studio_url, reviewer_speaks)
+    reviewer.goto(f"{studio_url}/drafts/{draft_id}/")
+    expect(reviewer.locator("#stream-text")).not_to_be_empty()  # both watch it live
+
+    # The same end, each in their own language, each with their own role's controls.
+    for watcher, words in [(page, mine), (reviewer, theirs)]:
+        expect(watcher.locator("#version-list")).to_contain_text("v1", timeout=20_000)
+        expect(watcher.locator("[data-status]")).to_have_text(words["done"])
+        expect(watcher.locator("label[for=draft-status]")).to_have_text(words["status"])
+    expect(reviewer.get_by_role("button", name=theirs["shorter"])).to_have_count(0)
+    expect(reviewer.get_by_role("button", name=mine["shorter"])).to_have_count(0)
+    expect(reviewer.locator("#draft-panel")).not_to_contain_text(mine["status"])
+    reviewer.context.close()
+    assert problems == []
+
+    # The editor's finished panel works: a rewrite by click (no 403), whose card arrives at
+    # the end of its own stream in the editor's language, then accepted by click.
+    expect(page.locator("#draft-panel [name=csrfmiddlewaretoken]").first).to_be_attached()
+    page.get_by_role("button", name=mine["shorter"], exact=True).click()
+    suggestion = page.locator("#suggestion-list [data-suggestion]")
+    accept = suggestion.get_by_role("button", name=mine["accept"])
+    expect(accept).to_be_visible(timeout=20_000)
+    accept.click()
+    expect(page.locator("#version-list")).to_contain_text("v2")
+    expect(page.locator("#draft-panel label[for=draft-status]")).to_have_text(mine["status"])

@@ -1,0 +1,75 @@
+"""The SSE view through the Redis relay: a watcher in another worker streams from Redis."""
+
+import asyncio
+
+import pytest
+import respx
+from asgiref.sync import sync_to_async
+from django.urls import reverse
+
+from drafts import generation as runner
+from drafts.actions import start_generation
+from drafts.models import Generation
+from tests.conftest import CHAT_URL, chunk, streaming_response
+from tests.streams import test_relay
+
+redis_relay = test_relay.redis_relay
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_the_sse_view_in_another_worker_streams_from_redis(
+    redis_relay, async_client, user, workspace, product_template, product_inputs
+):
+    release = asyncio.Event()
+
+    async def body():
+        yield chunk({"role": "assistant", "content": ""})
+        yield chunk({"content": "Across "})
+        await release.wait()
+        yield chunk({"content": "workers"})
+        yield chunk(
+            {"content": ""}, finish="stop", usage={"prompt_tokens": 3, "completion_tokens": 2}
+        )
+        yield b"data: [DONE]\n\n"
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+    version = await product_template.versions.afirst()
+    generation = await sync_to_async(start_generation)(
+        workspace=workspace, version=version, inputs=product_inputs, user=user
+    )
+    task = runner.launch(generation.pk)
+    log = runner.get_log(generation.pk)
+    while not log.items:
+        await log.wait(0, timeout=5)
+    runner.GENERATIONS.discard_log(
+        generation.pk
+    )  # this "worker" has no local log: it must read Redis
+    await async_client.aforce_login(user)
+
+    response = await async_client.get(reverse("drafts:events", args=[generation.pk]))
+    release.set()
+    body_text = b"".join([part async for part in response.streaming_content]).decode()
+    await task
+
+    assert "Across " in body_text and "workers" in body_text
+    assert body_text.count("event: done") == 1
+    assert (await Generation.objects.aget(pk=generation.pk)).text == "Across workers"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_generation_no_worker_runs_is_settled_at_once_not_after_a_heartbeat(
+    redis_relay, async_client, user, workspace, product_template, product_inputs, settings
+):
+    settings.GENERATION_SSE_HEARTBEAT = 60  # if the view waited for the idle check, it'd hang
+    version = await product_template.versions.afirst()
+    lost = await sync_to_async(start_generation)(
+        workspace=workspace, version=version, inputs=product_inputs, user=user
+    )  # queued, but no runner and no heartbeat anywhere: a crashed worker's
+    await async_client.aforce_login(user)
+
+    response = await async_client.get(reverse("drafts:events", args=[lost.pk]))
+    body = b"".join([part async for part in response.streaming_content]).decode()
+
+    assert body.startswith("event: done\n")
+    assert (await Generation.objects.aget(pk=lost.pk)).status == "interrupted"

@@ -1,0 +1,93 @@
+"""Cross-worker streaming through Redis: a watcher in another worker sees exactly the text,
+then the end (status and ids), and a stop reaches the worker that runs it.
+
+Runs against the real Redis when REDIS_URL is set (CI), else against fakeredis.
+"""
+
+import asyncio
+import os
+
+import fakeredis
+import pytest
+import redis.asyncio as aioredis
+
+from studio.streams import relay
+from studio.streams.events import Delta, Done, EventLog
+
+
+@pytest.fixture
+def redis_relay(settings, monkeypatch):
+    """Relay on; each test gets a fresh Redis client on its own event loop."""
+    url = os.environ.get("REDIS_URL")
+    settings.REDIS_URL = url or "redis://fake"
+    clients = {}
+
+    def get_redis():
+        loop = asyncio.get_running_loop()
+        if loop not in clients:
+            clients[loop] = aioredis.Redis.from_url(url) if url else fakeredis.FakeAsyncRedis()
+        return clients[loop]
+
+    monkeypatch.setattr(relay, "get_redis", get_redis)
+    return get_redis
+
+
+def frames_text(frames: list[bytes]) -> str:
+    """The text a browser would append from delta frames."""
+    out = []
+    for frame in frames:
+        if not isinstance(frame, bytes):
+            continue
+        lines = frame.decode().split("\n")
+        if "event: delta" in lines:
+            out.append("\n".join(line[6:] for line in lines if line.startswith("data: ")))
+    return "".join(out)
+
+
+async def test_a_watcher_follows_the_mirror_from_any_position(redis_relay):
+    log = EventLog(987654)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001))
+    for piece in ["One ", "two ", "three ", "four"]:
+        log.add(Delta(piece))
+        await asyncio.sleep(0.005)  # let the publisher cut several batches
+    log.finish(Done("done", {"generation": 987654, "draft": 12}))
+    await publisher
+
+    async def never_idle():
+        return None
+
+    everything = [f async for f in relay.follow(987654, after=0, heartbeat=1, when_idle=never_idle)]
+    from_two = [f async for f in relay.follow(987654, after=2, heartbeat=1, when_idle=never_idle)]
+
+    assert frames_text(everything) == "One two three four"
+    assert frames_text(from_two) == "three four"
+    # The end, as ids and a status (no HTML): each watcher's view renders it for its viewer.
+    assert everything[-1] == from_two[-1] == Done("done", {"generation": 987654, "draft": 12}, 4)
+    assert all(isinstance(frame, bytes) for frame in everything[:-1])
+
+
+async def test_a_watcher_of_a_lost_generation_gets_its_settled_end(redis_relay):
+    async def settled():
+        return Done("interrupted", {"generation": 123456789})
+
+    frames = [f async for f in relay.follow(123456789, after=0, heartbeat=0.01, when_idle=settled)]
+
+    assert frames == [Done("interrupted", {"generation": 123456789}, seq=0)]
+
+
+async def test_stop_reaches_the_worker_that_runs_the_generation(redis_relay):
+    stopped = asyncio.Event()
+    seen = []
+
+    def cancel(generation_id: int) -> bool:
+        seen.append(generation_id)
+        stopped.set()
+        return True
+
+    listener = asyncio.create_task(relay.listen_for_cancels(cancel))
+    while not await relay.request_cancel(42):  # until the listener has subscribed
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(stopped.wait(), 5)
+    listener.cancel()
+
+    assert seen[0] == 42
