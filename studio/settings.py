@@ -303,8 +303,9 @@ BATCH_STALE_AFTER = env.int("BATCH_STALE_AFTER", default=600)
 # every instance), one per scope (user, key, api_ip, ip: studio/guardrails/rate_limits.py).
 # RATELIMIT_RATE applies to every unsafe page request and every API call, per scope;
 # RATELIMIT_SCOPE_RATES sets one scope everywhere ("user=300/m,api_ip=1000/m");
-# RATELIMIT_ROUTES sets a route by URL name, or one scope on it ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off"
-# exempts). The most specific wins. Failed API authentications count per IP on "api_ai:auth".
+# RATELIMIT_ROUTES sets a route by URL name, or one scope on it
+# ("drafts:generate=20/m,api_ai:generate|user=50/m"; "off" exempts). The most specific wins.
+# Failed API authentications count per IP on "api_ai:auth".
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_RATE = env.str("RATELIMIT_RATE", default="100/m")
 RATELIMIT_SCOPE_RATES = env.dict("RATELIMIT_SCOPE_RATES", default={"api_ip": "1000/m"})
