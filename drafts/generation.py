@@ -272,7 +272,7 @@ class _Stream:
         self.asked = asked
         self.log: GenerationLog = get_log(generation.pk) or open_log(generation.pk)
         # "Continue" generations start from the text of the one they continue.
-        prefix = generation.params.get("prefix", "")
+        prefix = generation.prefix
         self.content: list[str] = [prefix] if prefix else []
         if prefix:
             self.log.append("content", prefix)
@@ -286,7 +286,7 @@ class _Stream:
         self.error_code = ""
         self.error_message = ""
         self.marked_running: asyncio.Task[int] | None = None
-        self.cache_mode = "off" if prefix else generation.params.get("cache", "off")
+        self.cache_mode = "off" if prefix else generation.cache_mode
         self.cache_key = ""
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
