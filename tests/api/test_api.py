@@ -4,10 +4,11 @@ import pytest
 import respx
 from django.test import AsyncClient
 
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft, Generation
 from studio.workspaces.models import Membership
 from tests.conftest import CHAT_URL, sse_body, sse_response
+from tests.generating import start_generation
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from drafts import generation as runner
 from drafts import relay
-from drafts.actions import start_generation
 from drafts.events import GenerationLog, discard_log, get_log
 from drafts.models import Generation
 from tests.conftest import CHAT_URL, chunk, streaming_response
+from tests.generating import start_generation
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from asgiref.sync import sync_to_async
 from django.urls import reverse
 
 from drafts import generation as runner
-from drafts.actions import start_generation
 from drafts.events import sse_event
 from drafts.watching import bare_done, done_frame, final_for_watcher
 from studio.workspaces.actions import add_member
 from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
+from tests.generating import start_generation
 
 # Controls only editors may use; a reviewer's page load shows none of them.
 EDITING = ["/follow-up/", 'value="regenerate"', "/edit/", "/share/", "/sections/move/",
