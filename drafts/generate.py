@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from prompts.models import TemplateVersion
 from prompts.schema import usable_variables
@@ -102,7 +103,7 @@ def check_may_generate(*, user, workspace, origin: Origin) -> None:
     ``origin``) for a spent daily budget. Nothing is written otherwise."""
     member = membership(user, workspace_id=workspace.pk)
     if member is None:
-        raise NotAllowed("You are not a member of this workspace.")
+        raise NotAllowed(_("You are not a member of this workspace."))
     if message := denial(member, EDIT):
         raise NotAllowed(message)
     check_token_budget(user, workspace_id=workspace.pk, origin=origin.as_dict())
@@ -125,8 +126,7 @@ def do_generate(
         if within is not None:
             within(generations)
         if request.loop is not None:
-            for generation in generations:
-                transaction.on_commit(partial(_launch, generation, request.loop))
+            _launch_on_commit(generations, request.loop)
     return generations
 
 
@@ -170,6 +170,11 @@ def cache_mode(asked: str, params: dict[str, Any]) -> str:
         return Generation.CacheMode.OFF
     temperature = None if params.get("thinking") else params.get("temperature")
     return responses.decide(asked, temperature=temperature)
+
+
+def _launch_on_commit(generations: list[Generation], loop: asyncio.AbstractEventLoop) -> None:
+    for generation in generations:
+        transaction.on_commit(partial(_launch, generation, loop))
 
 
 def _launch(generation: Generation, loop: asyncio.AbstractEventLoop) -> None:

@@ -3,8 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-CONTROLS = ("prefix", "cache")
-
 
 def controls_out_of_params(apps, schema_editor):
     """Move the control flags that used to ride in ``params`` into their columns: ``cache``
