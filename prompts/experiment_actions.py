@@ -95,7 +95,7 @@ def start_run(
 
     Columns are shuffled when the review is blind.
     """
-    from drafts.generate import Generate, do_generate
+    from drafts.generate import NEVER_CACHED, Generate, do_generate
 
     if not experiment.is_running:
         raise InvalidExperiment("This experiment is stopped: start a new one to compare again.")
@@ -116,15 +116,11 @@ def start_run(
         workspace=experiment.workspace,
         origin=origin,
         asks=[_variant_ask(variant, inputs) for variant in variants],
-        cache=NEVER_CACHED,
+        cache=NEVER_CACHED,  # a variant's time to first token and cost are the evidence
         loop=loop,
     )
     do_generate(request, within=tag)
     return made[0]
-
-
-# A variant is never cached: its time to first token and cost are the experiment's evidence.
-NEVER_CACHED = "off"
 
 
 def _variant_ask(variant: Variant, inputs: dict[str, object]) -> Ask:
@@ -186,7 +182,7 @@ def start_assigned_generation(
     ``cache``: what the caller asked of the response cache; a variant is never cached (its
     time to first token and cost are the experiment's evidence).
     """
-    from drafts.generate import Ask, Generate, do_generate_one
+    from drafts.generate import NEVER_CACHED, Ask, Generate, do_generate_one
 
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version
