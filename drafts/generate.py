@@ -144,7 +144,8 @@ def _store(request: Generate, ask: Ask) -> Generation:
         template_version=ask.template_version,
         created_by=request.user,
     )
-    continues = request.continues
+    continues = request.continues  # a continuation is never an identical request: not cached
+    mode = cache_mode(request.cache, ask.params) if continues is None else Generation.CacheMode.OFF
     return Generation.objects.create(
         draft=draft,
         template_version=ask.template_version,
@@ -153,7 +154,7 @@ def _store(request: Generate, ask: Ask) -> Generation:
         params=ask.params,
         inputs=ask.inputs,
         messages=ask.messages,
-        cache_mode=cache_mode(request.cache, ask.params) if continues is None else "off",
+        cache_mode=mode,
         continues=continues,
         prefix=continues.text if continues is not None else "",
         **Generation.origin_columns(request.origin),
