@@ -1,4 +1,6 @@
-"""Multi-model writes for drafts: each a verb function in one transaction."""
+"""Multi-model writes for drafts: each a verb function in one transaction.
+
+Starting a generation is :mod:`drafts.generate`'s alone (``do_generate``)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,6 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-
-from prompts.models import TemplateVersion
-from prompts.schema import usable_variables
-from studio.guardrails import response_cache
 
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink
@@ -22,55 +20,6 @@ class VersionConflict(Exception):
     def __init__(self, latest: DraftVersion | None) -> None:
         super().__init__("A newer version of this draft exists.")
         self.latest = latest
-
-
-def _title_from(version: TemplateVersion, inputs: dict[str, object]) -> str:
-    """A readable draft title: the template name and the first short text input."""
-    for var in usable_variables(version.variables):  # as the form saw them, even if stored bad
-        value = str(inputs.get(var.name) or "").strip()
-        if var.type == "text" and value:
-            return f"{version.template.name}: {value}"[:200]
-    return version.template.name
-
-
-@transaction.atomic(savepoint=False)  # its callers' transaction: no round trips of its own
-def start_generation(
-    *, workspace, version: TemplateVersion, inputs: dict[str, object], user, cache: str = ""
-) -> Generation:
-    """Create a draft and its queued generation from a template version and form inputs.
-
-    ``cache``: ``reuse`` or ``bypass`` (the API's ``X-Studio-Cache``); by default an identical
-    deterministic request (temperature 0) reuses an earlier answer. The caller launches the
-    runner once this has committed (see ``drafts.generation``).
-    """
-    draft = Draft.objects.create(
-        workspace=workspace,
-        title=_title_from(version, inputs),
-        template_version=version,
-        created_by=user,
-    )
-    params = with_cache_mode(version.generation_params(), cache)
-    return Generation.objects.create(
-        draft=draft,
-        template_version=version,
-        created_by=user,
-        model=params["model"],
-        params=params,
-        inputs=inputs,
-        messages=version.build_messages(inputs),
-    )
-
-
-def with_cache_mode(params: dict[str, object], asked: str) -> dict[str, object]:
-    """``params`` with the response cache mode the runner follows (see
-    ``studio.guardrails.response_cache``).
-
-    Only deterministic requests are cached: thinking mode ignores temperature, so there even
-    temperature 0 is not."""
-    params = {key: value for key, value in params.items() if key != "cache"}
-    temperature = None if params.get("thinking") else params.get("temperature")
-    mode = response_cache.decide(asked, temperature=temperature)
-    return params | {"cache": mode} if mode != "off" else params
 
 
 def add_version(
@@ -272,51 +221,6 @@ def mark_interrupted(*, generation: Generation) -> Generation:
         text=generation.text,
         reasoning=generation.reasoning,
         fields={"error_message": errors.RESTARTED},
-    )
-
-
-CONTINUE_INSTRUCTION = (
-    "Continue exactly where the text above stops. Do not repeat anything already written."
-)
-
-
-@transaction.atomic
-def start_follow_up(*, draft: Draft, user, mode: str) -> Generation:
-    """Queue a new generation on an existing draft, from its latest generation's request.
-
-    ``regenerate`` asks again with the same messages; ``continue`` resumes an unfinished text
-    (stopped, failed, interrupted): the model gets the text so far and is asked to go on,
-    and the new version is that text plus what follows.
-    """
-    # Whole-draft generations only: a section or rewrite suggestion asked something else.
-    whole = Generation.objects.filter(draft=draft).whole_draft()
-    base = whole.select_for_update().order_by("-pk").first()
-    if base is None or base.is_active:
-        raise ValueError("This draft has no finished generation to start from.")
-    messages, params = list(base.messages), {**base.params}
-    if params.pop("prefix", None) is not None:
-        messages = messages[:-2]  # back to the original request, before any "continue"
-    if mode == "continue":
-        so_far = base.text
-        messages += [
-            {"role": "assistant", "content": so_far},
-            {"role": "user", "content": CONTINUE_INSTRUCTION},
-        ]
-        params["prefix"] = so_far
-        params.pop("cache", None)  # a continuation is never an identical request
-    elif mode == "regenerate":
-        # Asking again means a new answer: never the kept one, which the new one replaces.
-        params = with_cache_mode(params, "bypass")
-    else:
-        raise ValueError(f"Unknown follow-up {mode!r}.")
-    return Generation.objects.create(
-        draft=draft,
-        template_version=base.template_version,
-        created_by=user,
-        model=base.model,
-        params=params,
-        inputs=base.inputs,
-        messages=messages,
     )
 
 

@@ -156,7 +156,7 @@ class _Stream:
         self.asked = asked
         self.log: EventLog = get_log(generation.pk) or GENERATIONS.open_log(generation.pk)
         # "Continue" generations start from the text of the one they continue.
-        prefix = generation.params.get("prefix", "")
+        prefix = generation.prefix
         self.content: list[str] = [prefix] if prefix else []
         if prefix:
             self.log.append("content", prefix)
@@ -170,7 +170,7 @@ class _Stream:
         self.error_code = ""
         self.error_message = ""
         self.marked_running: asyncio.Task[int] | None = None
-        self.cache_mode = "off" if prefix else generation.params.get("cache", "off")
+        self.cache_mode = "off" if prefix else generation.cache_mode
         self.cache_key = ""
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prompts.models.templates import ImmutableModel
+from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 
 from .errors import translated
 
@@ -183,10 +185,40 @@ class Generation(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    class CacheMode(models.TextChoices):
+        """What the runner does with the response cache.
+
+        See ``studio.guardrails.response_cache.decide``."""
+
+        OFF = "off", _("Not cached")
+        USE = "use", _("Reuse an identical answer")
+        REFRESH = "refresh", _("Ask anew, keep the answer")
+
     model = models.CharField(max_length=64)
+    # Model parameters only (temperature, max_tokens, thinking…): what is sent to the model.
     params = models.JSONField(default=dict)
     inputs = models.JSONField(default=dict)
     messages = models.JSONField(default=list)
+    # Controls: how the runner treats the request, never sent as parameters.
+    cache_mode = models.CharField(max_length=8, choices=CacheMode.choices, default=CacheMode.OFF)
+    # "Continue": the generation whose unfinished text this one goes on from, and that text
+    # (the new text starts with it; the runner needs it without another query).
+    continues = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    prefix = models.TextField(blank=True)
+    # Origin: who asked and how (``studio.audit.origin.Origin``), stored with the row by the
+    # generate action; the audit row reads it from here when the generation ends.
+    channel = models.CharField(
+        max_length=8, choices=AuditLog.Channel.choices, default=AuditLog.Channel.UI
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    api_key = models.ForeignKey(
+        "api.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    session_hash = models.CharField(max_length=16, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     # Text so far while running (saved at an interval), the full text when finished.
     text = models.TextField(blank=True)
@@ -222,6 +254,28 @@ class Generation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def origin(self) -> Origin:
+        """Who started it, from its own columns."""
+        return Origin(
+            channel=self.channel,
+            ip=self.client_ip,
+            api_key_id=self.api_key_id,
+            session=self.session_hash,
+            request_id=self.request_id,
+        )
+
+    @staticmethod
+    def origin_columns(origin: Origin) -> dict[str, object]:
+        """The columns that store ``origin`` (for ``create``)."""
+        return {
+            "channel": origin.channel,
+            "client_ip": origin.ip,
+            "api_key_id": origin.api_key_id,
+            "session_hash": origin.session,
+            "request_id": origin.request_id,
+        }
 
     @property
     def is_partial(self) -> bool:

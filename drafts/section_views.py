@@ -6,6 +6,8 @@ changes nothing and the panel comes back with the newest version and a notice.
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from studio.audit.recording import remember_origin
-from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
+from studio.audit.origin import Origin
+from studio.guardrails.budgets import BudgetExceeded
 from studio.guardrails.prompt_fields import prompt_errors
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit
@@ -24,6 +26,7 @@ from studio.workspaces.access import may_edit
 from . import actions
 from . import generation as runner
 from .forms import SectionGenerateForm, SectionMoveForm, StartForm
+from .generate import NotAllowed
 from .models import Draft, Suggestion
 from .panels import draft_panel_context
 from .section_panels import Live
@@ -125,9 +128,10 @@ async def section_generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 async def checked_start(
     request: HtmxHttpRequest, pk: int, form_class: type[StartForm]
 ) -> tuple[Draft, StartForm] | HttpResponse:
-    """Before starting a generation: the user's draft (else 404), a valid form and a token
-    budget left; or the response that says which is missing. Text the prompt checks refuse
-    (``PromptField``) comes back in the panel as typed, with the reason beside it."""
+    """Before starting a generation: the user's draft (else 404) and a valid form; or the
+    response that says which is missing. Text the prompt checks refuse (``PromptField``)
+    comes back in the panel as typed, with the reason beside it. (The role and the token
+    budget are the generate action's to check.)"""
     user = await request.auser()
     draft = await aget_object_or_404(
         Draft.objects.for_user(user).select_related("workspace"), pk=pk
@@ -139,10 +143,6 @@ async def checked_start(
             return HttpResponse(_("This request could not be read."), status=400)
         retry = form.retry(" ".join(errors.values()))
         return await sync_to_async(refused_in_place)(request, draft, retry, key=form.notice_key)
-    try:
-        await acheck_token_budget(user, request=request, workspace_id=draft.workspace_id)
-    except BudgetExceeded as exc:
-        return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
     return draft, form
 
 
@@ -156,10 +156,21 @@ async def start_and_watch(
 ) -> HttpResponse:
     """Start a suggestion (``start_suggestion``'s keywords) and answer with the partial that
     watches it stream. A stale page is a notice in the panel; a target not found, or a
-    prompt that may not be sent, a notice with the form as it was typed."""
+    prompt that may not be sent, a notice with the form as it was typed; a spent budget a
+    429, a role that may not generate a 403."""
     user = await request.auser()
     try:
-        suggestion = await sync_to_async(start_suggestion)(draft=draft, user=user, **target)
+        suggestion = await sync_to_async(start_suggestion)(
+            draft=draft,
+            user=user,
+            origin=Origin.from_request(request),
+            loop=asyncio.get_running_loop(),
+            **target,
+        )
+    except BudgetExceeded as exc:
+        return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
+    except NotAllowed as exc:
+        return HttpResponse(exc.message, status=403)
     except actions.VersionConflict as conflict:  # the text moved on: start from the new one
         notice = stale_notice(conflict)
         return await sync_to_async(panel_with_notice)(request, draft, notice, key=form.notice_key)
@@ -174,9 +185,7 @@ async def start_and_watch(
 async def launched(
     request: HtmxHttpRequest, draft: Draft, suggestion: Suggestion, partial: str
 ) -> HttpResponse:
-    """Start the suggestion's generation; htmx gets the partial that watches it stream."""
-    await sync_to_async(remember_origin)(generation_id=suggestion.generation_id, request=request)
-    runner.launch(suggestion.generation_id)
+    """The suggestion's generation is launched; htmx gets the partial that watches it stream."""
     await runner.asked(suggestion.generation_id)
     if not request.htmx:
         return redirect(draft)

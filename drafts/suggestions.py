@@ -13,6 +13,7 @@ two agree a little more, and the suggestion is settled when they are equal.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -21,9 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio.audit.origin import Origin
 from studio.guardrails.prompt_checks import validate_prompt
 
 from .actions import VersionConflict, add_version, save_section
+from .generate import Ask, Generate, do_generate_one
 from .models import Draft, DraftVersion, Generation, Suggestion
 from .rewrite_prompts import build_messages, fit_section, headlines
 from .sections import Section, outline
@@ -151,18 +154,20 @@ def _target(
     return (0, len(text)), text
 
 
-@transaction.atomic
 def start_suggestion(
     *,
     draft: Draft,
     user,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None,
     kind: str,
     instruction: str = "",
     section_index: int | None = None,
     selection: str = "",
     base_number: int | None = None,
 ) -> Suggestion:
-    """Queue a generation that rewrites part of the draft's newest version as a suggestion.
+    """Start a generation that rewrites part of the draft's newest version as a suggestion,
+    through the generate action (checks, rows, launch on ``loop`` once committed).
 
     :param section_index: a section (``drafts.sections.outline``), for the section kinds.
     :param selection: text that occurs once in the draft, else the whole draft (or its title
@@ -170,10 +175,10 @@ def start_suggestion(
     :param base_number: the version the editor saw; if given and no longer the newest,
         :class:`VersionConflict` (a section index or selection may mean something else now).
     Raises ``ValidationError`` when the prompt may not be sent (``validate_prompt``: too long,
-    or the draft holds a blocked pattern); nothing is created then.
-    The caller launches the runner once this has committed, as for any generation.
+    or the draft holds a blocked pattern), and the generate action's refusals (NotAllowed,
+    BudgetExceeded); nothing is created then.
     """
-    latest = Draft.objects.select_for_update().get(pk=draft.pk).latest_version()
+    latest = draft.latest_version()
     if latest is None:
         raise ValueError(_("This draft has no text yet."))
     if base_number is not None and base_number != latest.number:
@@ -188,27 +193,40 @@ def start_suggestion(
     # The editor's own text was checked in the form; this is the whole prompt, draft included.
     validate_prompt(messages, sources=[_("the editing instructions"), _("the draft")])
     params = _params("docs" if is_section else "rewrite")
-    generation = Generation.objects.create(
-        draft=draft,
-        template_version_id=draft.template_version_id,
-        created_by=user,
-        model=params["model"],
+    ask = Ask(
+        model=str(params["model"]),
         params=params,
-        inputs={"suggestion": kind, "instruction": instruction},
         messages=messages,
+        inputs={"suggestion": kind, "instruction": instruction},
+        template_version=draft.template_version,
     )
-    return Suggestion.objects.create(
-        draft=draft,
-        generation=generation,
-        created_by=user,
-        kind=kind,
-        instruction=instruction,
-        base_number=latest.number,
-        section_index=section_index,
-        start=start,
-        end=end,
-        original=latest.text[start:end],
+    made: list[Suggestion] = []
+
+    def suggest(generations: list[Generation]) -> None:
+        # Under the draft's lock: the version the target was found in is still the newest.
+        newest = Draft.objects.select_for_update().get(pk=draft.pk).latest_version()
+        if newest is None or newest.number != latest.number:
+            raise VersionConflict(newest)
+        made.append(
+            Suggestion.objects.create(
+                draft=draft,
+                generation=generations[0],
+                created_by=user,
+                kind=kind,
+                instruction=instruction,
+                base_number=latest.number,
+                section_index=section_index,
+                start=start,
+                end=end,
+                original=latest.text[start:end],
+            )
+        )
+
+    request = Generate(
+        user=user, workspace=draft.workspace, origin=origin, asks=[ask], draft=draft, loop=loop
     )
+    do_generate_one(request, within=suggest)
+    return made[0]
 
 
 def settle_suggestion(generation: Generation) -> Suggestion:

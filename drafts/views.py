@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from functools import partial
 from urllib.parse import urlencode
@@ -19,16 +20,16 @@ from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio import streams
-from studio.audit.recording import client_ip, remember_origin
-from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget, check_token_budget
+from studio.audit.origin import Origin, client_ip
+from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest, request_number, threadless
 from studio.streams import Done, last_event_id, relay, release_connections
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
 from . import generation as runner
-from .actions import start_follow_up
 from .forms import PickTemplateForm
+from .generate import NotAllowed, start_follow_up
 from .models import Draft, Generation
 from .panels import draft_panel_context, render_draft_panel
 
@@ -90,17 +91,19 @@ async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Validate the form, create the draft and its generation, start it, show it streaming.
 
     Everything before DeepSeek is asked happens in one trip to the ORM's thread: each trip
-    costs time to the first token, and the rest (panel, audit origin) can wait until after.
+    costs time to the first token, and the panel can wait until after. The generate action
+    launches the runner on this loop once its rows are committed.
     """
-    started = await sync_to_async(_start)(request, pk)
+    started = await sync_to_async(_start)(request, pk, asyncio.get_running_loop())
     if isinstance(started, HttpResponse):
         return started
-    runner.launch(started[0])
     await runner.asked(started[0].pk)  # the panel can wait for the request to DeepSeek
     return await sync_to_async(_streaming)(request, *started)
 
 
-def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpResponse:
+def _start(
+    request: HtmxHttpRequest, pk: int, loop: asyncio.AbstractEventLoop
+) -> tuple[Generation, str] | HttpResponse:
     """The queued generation and the workspace URL that shows it; or the form again, in
     place, with what to fix."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
@@ -112,26 +115,28 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
     if version is None:
         raise Http404("No such template version in this workspace.")
     form = TemplateForm(version, request.POST, workspace=space)
+    generation = None
     if form.is_valid():
+        # A running single-variant experiment on this template runs the user's variant
+        # instead (unless another label was picked: then exactly the version it points at).
         try:
-            check_token_budget(request.user, request=request, workspace_id=space.pk)
-        except BudgetExceeded as exc:
+            generation = start_assigned_generation(
+                workspace=space,
+                version=version,
+                inputs=form.cleaned_data,
+                user=request.user,
+                subject=subject_for(request.user, client_ip(request) or ""),
+                origin=Origin.from_request(request),
+                loop=loop,
+                label=label,
+            )
+        except (BudgetExceeded, NotAllowed) as exc:
             form.add_error(None, exc.message)
-    if form.errors:
+    if generation is None:
         context = {"workspace": space, "chosen": version.template, "form": form}
         context |= label_context(version.template, label)
         response = render(request, f"{WORKSPACE}#template-form", context)
         return reswap(retarget(response, "#template-form"), "outerHTML")
-    # A running single-variant experiment on this template runs the user's variant instead
-    # (unless another label was picked: then exactly the version it points at).
-    generation = start_assigned_generation(
-        workspace=space,
-        version=version,
-        inputs=form.cleaned_data,
-        user=request.user,
-        subject=subject_for(request.user, client_ip(request) or ""),
-        label=label,
-    )
     query = {"template": version.template_id, "draft": generation.draft_id}
     if label not in ("", PRODUCTION):
         query["label"] = label  # a reload keeps the picked label (an unknown one: production)
@@ -140,7 +145,6 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
 
 def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> HttpResponse:
     """After the launch: the draft panel following the stream (htmx), else the workspace."""
-    remember_origin(generation_id=generation.pk, request=request)
     if not request.htmx:
         return redirect(url)
     context = {"draft": generation.draft, "generation": generation, "live": True}
@@ -238,18 +242,20 @@ async def follow_up(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     user = await request.auser()
     draft = await aget_object_or_404(Draft.objects.for_user(user), pk=pk)
     try:
-        await acheck_token_budget(user, request=request, workspace_id=draft.workspace_id)
+        generation = await sync_to_async(start_follow_up)(
+            draft=draft,
+            user=user,
+            mode=request.POST.get("action", ""),
+            origin=Origin.from_request(request),
+            loop=asyncio.get_running_loop(),
+        )
     except BudgetExceeded as exc:
         return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
-    try:
-        generation = await sync_to_async(start_follow_up)(
-            draft=draft, user=user, mode=request.POST.get("action", "")
-        )
+    except NotAllowed as exc:
+        return HttpResponse(exc.message, status=403)
     except ValueError as exc:
         return HttpResponse(str(exc), status=409)
-    runner.launch(generation)
     await runner.asked(generation.pk)
-    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
     if not request.htmx:
         return redirect(draft)
     context = {"draft": draft, "generation": generation, "live": True, "live_after": 0}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from drafts.models import Generation
+from studio.audit.origin import Origin
 from studio.guardrails.prompt_checks import validate_text
 from studio.observability import current_request_id
 
@@ -63,7 +64,8 @@ def create_batch(
 def start_batch(*, batch: Batch, origin: dict[str, Any]) -> Batch:
     """Queue the batch for the worker (its rows still pending); enqueued once this commits.
 
-    ``origin`` (``studio.audit.recording.request_origin``) goes onto every output's audit row.
+    ``origin`` (``studio.audit.origin.Origin.as_dict()``) goes onto every output's generation,
+    and from there onto its audit row.
     A failed batch can be started again: rows already done are kept.
     """
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
@@ -156,13 +158,18 @@ def mark_finished(*, batch_id: int, error: str = "", attempt: int | None = None)
     batches.update(status=status, error=error[:2000], finished=timezone.now())
 
 
-@transaction.atomic
 def start_row(*, row: BatchRow) -> ExperimentRun:
-    """The row's side-by-side run (one queued generation per variant), linked to the row."""
+    """The row's side-by-side run (one queued generation per variant), linked to the row in
+    the same transaction; the generations carry the origin of the request that started the
+    batch. The batch runner runs them itself (nothing is launched)."""
     batch = row.batch
-    run = start_run(experiment=batch.experiment, inputs=row.inputs, user=batch.created_by)
-    BatchRow.objects.filter(pk=row.pk).update(run=run)
-    return run
+    return start_run(
+        experiment=batch.experiment,
+        inputs=row.inputs,
+        user=batch.created_by,
+        origin=Origin.from_dict(batch.origin),
+        on_run=lambda run: BatchRow.objects.filter(pk=row.pk).update(run=run),
+    )
 
 
 def count_output(*, batch_id: int, failed: bool) -> None:

@@ -18,18 +18,18 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from drafts.actions import finish_generation
+from drafts.generate import NotAllowed
 from drafts.generation import GENERATIONS
 from drafts.models import Generation
 from studio import ai
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
-from studio.audit.recording import arecord_generation, record_ai_call, remember_origin
+from studio.audit.recording import arecord_generation, record_ai_call
 from studio.deepseek import DeepSeekError, Usage
 from studio.guardrails.budgets import (
     BudgetExceeded,
@@ -105,10 +105,13 @@ async def _run_row(row: BatchRow) -> None:
     batch = row.batch
     variants = await batch.experiment.variants.acount()
     try:
-        await sync_to_async(check_token_budget)(batch.created_by)
-        run = row.run if row.run_id else await sync_to_async(actions.start_row)(row=row)
-    except (BudgetExceeded, InvalidExperiment) as exc:
-        message = exc.message if isinstance(exc, BudgetExceeded) else str(exc)
+        if row.run_id:  # resumed: its generations exist, the generate action checked them
+            await sync_to_async(check_token_budget)(batch.created_by, origin=batch.origin)
+            run = row.run
+        else:  # the generate action checks the role and the budget, with the batch's origin
+            run = await sync_to_async(actions.start_row)(row=row)
+    except (BudgetExceeded, NotAllowed, InvalidExperiment) as exc:
+        message = str(exc) if isinstance(exc, InvalidExperiment) else exc.message
         for _ in range(variants):
             await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=True)
         await sync_to_async(actions.finish_row)(row_id=row.pk, errors=[message])
@@ -117,7 +120,7 @@ async def _run_row(row: BatchRow) -> None:
         c async for c in run.columns.select_related("variant", "generation").order_by("position")
     ]
     todo = [c for c in columns if c.generation.status == Generation.Status.QUEUED]
-    await asyncio.gather(*(_generate_output(c.generation_id, batch.origin) for c in todo))
+    await asyncio.gather(*(_generate_output(c.generation_id) for c in todo))
     ids = [c.generation_id for c in columns]
     ended = {g.pk: g async for g in Generation.objects.filter(pk__in=ids)}
     results = [ended[generation_id] for generation_id in ids]
@@ -130,18 +133,18 @@ async def _run_row(row: BatchRow) -> None:
     await sync_to_async(actions.finish_row)(row_id=row.pk, errors=errors)
 
 
-async def _generate_output(generation_id: int, origin: dict[str, Any]) -> Generation:
+async def _generate_output(generation_id: int) -> Generation:
     """One queued generation answered in one non-streaming call, kept as a draft version.
 
     While it runs, the generations' heartbeat (``studio.streams``) tells pages in every
     worker that it is not an orphan."""
     await GENERATIONS.amark_alive(generation_id)
     async with GENERATIONS.heartbeat(generation_id):
-        await _answer_output(generation_id, origin)
+        await _answer_output(generation_id)
     return await Generation.objects.aget(pk=generation_id)
 
 
-async def _answer_output(generation_id: int, origin: dict[str, Any]) -> None:
+async def _answer_output(generation_id: int) -> None:
     generation = await Generation.objects.aget(pk=generation_id)
     await Generation.objects.filter(pk=generation_id).aupdate(status=Generation.Status.RUNNING)
     params = generation.params
@@ -181,7 +184,6 @@ async def _answer_output(generation_id: int, origin: dict[str, Any]) -> None:
     await sync_to_async(finish_generation)(
         generation_id=generation_id, status=status, text=text, reasoning=reasoning, fields=fields
     )
-    await sync_to_async(remember_origin)(generation_id=generation_id, origin=origin)
     try:
         await arecord_generation(generation_id)
     except Exception:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -24,7 +27,9 @@ from .schema import usable_variables
 from .stats import MIN_DECISIVE_VOTES, Comparison
 
 if TYPE_CHECKING:
+    from drafts.generate import Ask
     from drafts.models import Generation
+    from studio.audit.origin import Origin
 
 _shuffle = random.SystemRandom().shuffle
 
@@ -75,40 +80,69 @@ def create_experiment(
     return experiment
 
 
-@transaction.atomic
-def start_run(*, experiment: Experiment, inputs: dict[str, object], user) -> ExperimentRun:
-    """One generation per variant on the same inputs, each a draft of its own.
+def start_run(
+    *,
+    experiment: Experiment,
+    inputs: dict[str, object],
+    user,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None = None,
+    on_run: Callable[[ExperimentRun], object] | None = None,
+) -> ExperimentRun:
+    """One generation per variant on the same inputs, each a draft of its own, through the
+    generate action (checks, rows, launch on ``loop`` once committed; a batch row passes
+    none and runs them itself). ``on_run`` is called with the run in the same transaction.
 
-    Columns are shuffled when the review is blind. The caller launches every
-    ``run.columns[*].generation`` after commit (``drafts.generation.launch``).
+    Columns are shuffled when the review is blind.
     """
+    from drafts.generate import NEVER_CACHED, Generate, do_generate
+
     if not experiment.is_running:
         raise InvalidExperiment("This experiment is stopped: start a new one to compare again.")
-    run = ExperimentRun.objects.create(experiment=experiment, inputs=inputs, created_by=user)
     variants = list(experiment.variants.select_related("version__template", "brand_voice_version"))
     if experiment.blind:
         _shuffle(variants)
-    for position, variant in enumerate(variants):
-        _start_column(run=run, variant=variant, position=position, inputs=inputs, user=user)
-    return run
+    made: list[ExperimentRun] = []
 
+    def tag(generations: list[Generation]) -> None:
+        run = ExperimentRun.objects.create(experiment=experiment, inputs=inputs, created_by=user)
+        _tag_columns(run, variants, generations)
+        made.append(run)
+        if on_run is not None:
+            on_run(run)
 
-def _start_column(
-    *, run: ExperimentRun, variant: Variant, position: int, inputs: dict[str, object], user
-) -> Generation:
-    """A draft and queued generation for one variant of a run, tagged with the variant."""
-    from drafts.actions import start_generation
-
-    generation = start_generation(
-        workspace=run.experiment.workspace, version=variant.version, inputs=inputs, user=user
+    request = Generate(
+        user=user,
+        workspace=experiment.workspace,
+        origin=origin,
+        asks=[_variant_ask(variant, inputs) for variant in variants],
+        cache=NEVER_CACHED,  # a variant's time to first token and cost are the evidence
+        loop=loop,
     )
-    # The variant's overrides (model, temperature, brand voice) replace the version's.
+    do_generate(request, within=tag)
+    return made[0]
+
+
+def _variant_ask(variant: Variant, inputs: dict[str, object]) -> Ask:
+    """What a variant asks: its version's prompts with its overrides (model, temperature,
+    brand voice)."""
+    from drafts.generate import Ask
+
     params = variant.generation_params()
-    generation.model, generation.params = params["model"], params
-    generation.messages = variant.build_messages(inputs)
-    generation.save(update_fields=["model", "params", "messages"])
-    VariantRun.objects.create(run=run, variant=variant, generation=generation, position=position)
-    return generation
+    return Ask(
+        model=str(params["model"]),
+        params=params,
+        messages=variant.build_messages(inputs),
+        inputs=dict(inputs),
+        template_version=variant.version,
+    )
+
+
+def _tag_columns(run: ExperimentRun, variants: list[Variant], generations: list) -> None:
+    for position, (variant, generation) in enumerate(zip(variants, generations, strict=True)):
+        VariantRun.objects.create(
+            run=run, variant=variant, generation=generation, position=position
+        )
 
 
 def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
@@ -126,7 +160,6 @@ def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
     return assign(experiment.pk, subject, list(variants))
 
 
-@transaction.atomic
 def start_assigned_generation(
     *,
     workspace,
@@ -134,33 +167,47 @@ def start_assigned_generation(
     inputs: dict[str, object],
     user,
     subject: str,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None,
     label: str = PRODUCTION,
     cache: str = "",
 ) -> Generation:
     """Start a generation from ``version``, or from the subject's variant when the template
     is in a running single-variant experiment: then the draft is tagged with that variant
-    (a one-column :class:`ExperimentRun`). The caller launches it after commit.
+    (a one-column :class:`ExperimentRun`). The variant is picked here, above drafts; the
+    generate action checks, stores and launches (on ``loop``, once committed).
 
     ``label``: the label ``version`` was picked by. Another than ``production`` (``staging``)
     that does point at ``version`` is an explicit choice: that version runs, unassigned.
-    ``cache`` goes to :func:`drafts.actions.start_generation`; a variant is never cached (its
+    ``cache``: what the caller asked of the response cache; a variant is never cached (its
     time to first token and cost are the experiment's evidence).
     """
-    from drafts.actions import start_generation
+    from drafts.generate import NEVER_CACHED, Ask, Generate, do_generate_one
 
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version
     variant = None
     if not picked:
         variant = assigned_variant(workspace=workspace, template=template, subject=subject)
-    if variant is None:
-        return start_generation(
-            workspace=workspace, version=version, inputs=inputs, user=user, cache=cache
-        )
-    run = ExperimentRun.objects.create(
-        experiment=variant.experiment, inputs=inputs, created_by=user
+    request = Generate(
+        user=user,
+        workspace=workspace,
+        origin=origin,
+        asks=[Ask.from_version(version, inputs)],
+        cache=cache,
+        loop=loop,
     )
-    return _start_column(run=run, variant=variant, position=0, inputs=inputs, user=user)
+    if variant is None:
+        return do_generate_one(request)
+
+    def tag(generations: list[Generation]) -> None:
+        run = ExperimentRun.objects.create(
+            experiment=variant.experiment, inputs=inputs, created_by=user
+        )
+        _tag_columns(run, [variant], generations)
+
+    asks = [_variant_ask(variant, inputs)]
+    return do_generate_one(replace(request, asks=asks, cache=NEVER_CACHED), within=tag)
 
 
 @transaction.atomic

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
 from drafts import generation as runner
-from studio.audit.recording import remember_origin
-from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
+from drafts.generate import NotAllowed
+from studio.audit.origin import Origin
+from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
@@ -148,14 +149,6 @@ def experiment_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpRespons
     return render(request, EXPERIMENT, context)
 
 
-def _launchable(run: ExperimentRun, request: HtmxHttpRequest) -> list[int]:
-    """The run's generation ids, each remembering the request that started it (audit)."""
-    ids = list(run.columns.values_list("generation_id", flat=True))
-    for generation_id in ids:
-        remember_origin(generation_id=generation_id, request=request)
-    return ids
-
-
 def _refuse_side_by_side(request: HtmxHttpRequest, experiment: Experiment) -> HttpResponse:
     """A single-variant experiment has no side-by-side runs: say so, change nothing (htmx:
     a 409 whose toast the page shows, as for any refusal that explains itself)."""
@@ -183,12 +176,15 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     version = await sync_to_async(experiment.form_version)()
     form = TemplateForm(version, request.POST, workspace=space)
     if await sync_to_async(form.is_valid)():
-        try:
-            await acheck_token_budget(user)
+        try:  # the generate action checks and stores, and launches each column on this loop
             run = await sync_to_async(start_run)(
-                experiment=experiment, inputs=form.cleaned_data, user=user
+                experiment=experiment,
+                inputs=form.cleaned_data,
+                user=user,
+                origin=Origin.from_request(request),
+                loop=asyncio.get_running_loop(),
             )
-        except BudgetExceeded as error:
+        except (BudgetExceeded, NotAllowed) as error:
             form.add_error(None, error.message)
         except InvalidExperiment as error:
             form.add_error(None, str(error))
@@ -198,9 +194,7 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
             return await sync_to_async(render)(request, EXPERIMENT, context)
         response = await sync_to_async(render)(request, f"{EXPERIMENT}#run-form", context)
         return reswap(retarget(response, "#run-form"), "outerHTML")
-    launched = await sync_to_async(_launchable)(run, request)
-    for generation_id in launched:
-        runner.launch(generation_id)
+    launched = [c.generation_id async for c in run.columns.all()]
     await asyncio.gather(*(runner.asked(generation_id) for generation_id in launched))
     if not request.htmx:
         return redirect(run.get_absolute_url())

@@ -194,3 +194,26 @@ def thread_trips(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
     return trips
+
+
+@pytest.fixture(autouse=True)
+def _launch_when_the_action_commits(monkeypatch):
+    """A ``db`` test runs inside a transaction that never commits, so the generate action's
+    launches (``transaction.on_commit``) would never run there: they run when the action's
+    own transaction ends instead, as they do in production. Under ``transactional_db`` the
+    real ``on_commit`` runs them (``test_generate.py`` checks nothing launches before)."""
+    from django.db import connection
+
+    from drafts import generate
+
+    real = generate._launch_on_commit
+
+    def launch_on_commit(generations, loop) -> None:
+        blocks = connection.atomic_blocks
+        if blocks and blocks[0]._from_testcase:
+            for generation in generations:
+                generate._launch(generation, loop)
+        else:
+            real(generations, loop)
+
+    monkeypatch.setattr(generate, "_launch_on_commit", launch_on_commit)

@@ -35,13 +35,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
 
-from drafts.actions import (
-    add_version,
-    delete_drafts,
-    finish_generation,
-    share_version,
-    start_generation,
-)
+from drafts.actions import add_version, delete_drafts, finish_generation, share_version
 from drafts.exports import FORMATS
 from drafts.models import Draft, Generation, ShareLink
 from drafts.suggestions import start_suggestion
@@ -52,8 +46,10 @@ from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage
 from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 from studio.workspaces.actions import add_member, create_workspace, invite
 from studio.workspaces.models import Invitation, Membership, Workspace
+from tests.generating import start_generation
 from tests.test_isolation import ROUTES, Route, _body
 
 # Markup a user or the model might plant: each would do something if it reached the DOM.
@@ -177,7 +173,11 @@ def build_world(owner, editor, reviewer) -> Workspace:
     )
     share_version(version=draft_version, user=owner)
     for kind in ("formal", "headlines"):
-        _finish(start_suggestion(draft=draft, user=editor, kind=kind).generation)
+        _finish(
+            start_suggestion(
+                origin=Origin(), loop=None, draft=draft, user=editor, kind=kind
+            ).generation
+        )
     for role in ("user", "assistant"):
         AssistantMessage.objects.create(draft=draft, user=owner, role=role, content="Hi.")
     create_api_key(user=owner, name="Key")
@@ -187,7 +187,7 @@ def build_world(owner, editor, reviewer) -> Workspace:
         user=owner,
         variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
     )
-    run = start_run(experiment=experiment, inputs=inputs, user=owner)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=owner)
     columns = list(run.columns.order_by("position"))
     for column in columns:
         _finish(column.generation)

@@ -80,7 +80,7 @@ async def test_hostile_model_output_is_escaped_in_the_stream_and_sanitized_at_th
 
 
 def test_hostile_form_input_is_shown_as_text(client, user, workspace, product_template):
-    from drafts.actions import start_generation
+    from tests.generating import start_generation
 
     client.force_login(user)
     payload = '<script>alert(1)</script><div hx-get="/admin/" hx-trigger="load">'
@@ -173,7 +173,7 @@ def test_unsafe_requests_without_a_csrf_token_are_refused(user, draft_ids, name,
 
 @pytest.fixture
 def draft_ids(workspace, product_template, product_inputs, user):
-    from drafts.actions import start_generation
+    from tests.generating import start_generation
 
     generation = start_generation(
         workspace=workspace,

@@ -28,7 +28,7 @@ from django.db import close_old_connections
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from drafts.actions import add_version, share_version, start_generation
+from drafts.actions import add_version, share_version
 from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
 from prompts.batch_actions import create_batch
@@ -36,7 +36,9 @@ from prompts.experiment_actions import create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
+from studio.audit.origin import Origin
 from studio.workspaces.actions import create_workspace, invite
+from tests.generating import start_generation
 
 SECRET = "Isolation-canary-7f3a"
 
@@ -147,7 +149,9 @@ def world(user, settings):
             {"name": "B", "version": version},
         ],
     )
-    column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
+    column = start_run(
+        origin=Origin(), experiment=experiment, inputs=inputs, user=user
+    ).columns.first()
     rows = [(2, inputs)]
     batch = create_batch(experiment=experiment, name=f"Batch {SECRET}", rows=rows, user=user)
     invitee = get_user_model().objects.create_user("ophelia")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('drafts', '0006_generation_max_tokens'),
+        ('drafts', '0007_generation_controls_and_origin'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

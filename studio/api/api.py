@@ -18,18 +18,19 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 
 from drafts import generation as runner
+from drafts.generate import NotAllowed
 from drafts.models import Draft, Generation
 from prompts.assignment import subject_for
 from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
-from studio.audit.recording import client_ip, remember_origin
+from studio.audit.origin import Origin, client_ip
 from studio.deepseek import DeepSeekError
 from studio.guardrails import response_cache
-from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
+from studio.guardrails.budgets import BudgetExceeded
 from studio.guardrails.rate_limits import RateLimited
 from studio.streams import release_connections
-from studio.workspaces.models import EDIT, Membership, Workspace
+from studio.workspaces.models import Membership, Workspace
 
 from . import chat
 from .auth import ApiKeyAuth
@@ -57,7 +58,6 @@ api = NinjaAPI(
     auth=ApiKeyAuth(),
     docs_url=None,  # Swagger UI loads from a CDN, which the CSP forbids; the schema is served
 )
-EDITING_ROLES = Membership.roles_that_can(EDIT)  # the same rule as the pages
 ERRORS = {
     400: ErrorOut,
     401: ErrorOut,
@@ -141,6 +141,11 @@ def _over_budget(request: HttpRequest, exc: BudgetExceeded) -> HttpResponse:
     error = ApiError(429, exc.message, type="insufficient_quota", code="daily_budget_exceeded")
     error.headers["Retry-After"] = str(exc.retry_after)
     return _respond(request, error)
+
+
+@api.exception_handler(NotAllowed)
+def _not_allowed(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+    return _respond(request, ApiError(403, exc.message, code="forbidden"))
 
 
 @api.exception_handler(DeepSeekError)
@@ -246,11 +251,10 @@ def read_generation(request: HttpRequest, generation_id: int):
 
 
 def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
-    """Check access, the template and its inputs; the validated pieces of a generation."""
+    """The template and its inputs: the validated pieces of a generation (the role and the
+    budget are the generate action's to check)."""
     user = request.auth.user
     space = _workspace(request, workspace_id)
-    if not Membership.objects.filter(workspace=space, user=user, role__in=EDITING_ROLES).exists():
-        raise ApiError(403, "Reviewers can read and vote but not generate.", code="forbidden")
     template = PromptTemplate.objects.for_workspace(space).filter(pk=payload.template).first()
     version: TemplateVersion | None = template.version_for(payload.label) if template else None
     if template is not None and version is None and payload.label not in (None, PRODUCTION):
@@ -289,7 +293,6 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     bypass`` asks DeepSeek anew, ``reuse`` reuses at any temperature.
     """
     user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
-    await acheck_token_budget(user, request=request, workspace_id=space.pk)
     # Keys belong to users, so the subject is the user (an IP only matters without one).
     generation = await sync_to_async(start_assigned_generation)(
         workspace=space,
@@ -297,16 +300,19 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         inputs=inputs,
         user=user,
         subject=subject_for(user, client_ip(request) or ""),
+        origin=Origin.from_request(request),
+        loop=asyncio.get_running_loop(),
         label=payload.label or "",
         cache=response_cache.asked_by(request),
     )
-    await sync_to_async(remember_origin)(generation_id=generation.pk, request=request)
-    task = runner.launch(generation.pk)
     if payload.wait:
         # No connection held while the generation runs: its runner needs the pool's.
         await sync_to_async(release_connections)()
-        # Shielded: a client that gives up waiting must not stop the generation.
-        await asyncio.shield(task)
+        # The generate action launched it on this loop before this view resumed; gone from
+        # the runner's tasks means it has already ended. Shielded: a client that gives up
+        # waiting must not stop the generation.
+        if (task := runner.task_for(generation.pk)) is not None:
+            await asyncio.shield(task)
         generation = await Generation.objects.aget(pk=generation.pk)
         if generation.error_code == "UnknownModel":  # asking again cannot help: a 404, not 201
             raise unknown_template_model(generation)

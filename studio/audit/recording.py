@@ -1,31 +1,31 @@
-"""Write audit rows for AI calls, and remember where a background generation came from.
+"""Write audit rows for AI calls.
 
 ``record_ai_call`` writes one row; ``observe_ai_call`` (studio.audit.metrics) counts the call
 in Prometheus. ``record_generation`` does both for a finished ``drafts.Generation``, taking the
-caller's IP, session or API key from ``remember_origin`` (the request that started it is long
-gone when the runner finishes).
+caller's IP, session or API key from the generation's own origin columns (written with the
+row by the generate action: the request that started it is long gone when the runner ends).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache
 from django.http import HttpRequest
 
-from studio.observability import current_request_id, log_ai_call
+from studio.observability import log_ai_call
 
 from .metrics import observe_ai_call
 from .models import AuditLog
+from .origin import Origin, client_ip, session_tag
+
+__all__ = ["client_ip", "session_tag"]  # kept importable from here for existing callers
 
 if TYPE_CHECKING:
     from drafts.models import Generation
 
-ORIGIN_TTL = 24 * 3600
 _GENERATION_STATUS = {"done": AuditLog.Status.OK}
 
 
@@ -40,27 +40,9 @@ def _content(content: Any) -> str:
     return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address (uvicorn's --proxy-headers puts the real one in REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def session_tag(request: HttpRequest) -> str:
-    """A short hash identifying the browser session, never the session key itself."""
-    key = getattr(getattr(request, "session", None), "session_key", None)
-    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
-
-
 def request_origin(request: HttpRequest) -> dict[str, Any]:
-    """Who called and how: IP, session tag or API key, request id, channel."""
-    api_key = getattr(request, "api_key", None)
-    return {
-        "ip": client_ip(request),
-        "session": "" if api_key else session_tag(request),
-        "api_key_id": api_key.pk if api_key else None,
-        "request_id": current_request_id() or request.headers.get("X-Request-ID", "")[:64],
-        "channel": AuditLog.Channel.API if api_key else AuditLog.Channel.UI,
-    }
+    """Who called and how: IP, session tag or API key, request id, channel (``Origin``)."""
+    return Origin.from_request(request).as_dict()
 
 
 def record_ai_call(
@@ -122,21 +104,6 @@ async def arecord_ai_call(**fields: Any) -> AuditLog:
     return await sync_to_async(record_ai_call)(**fields)
 
 
-def _origin_key(generation_id: int) -> str:
-    return f"audit:origin:{generation_id}"
-
-
-def remember_origin(
-    *, generation_id: int, request: HttpRequest | None = None, origin: dict[str, Any] | None = None
-) -> None:
-    """Keep the starting request's IP/session/API key for the generation's audit row.
-
-    A background job passes the ``request_origin`` it saved when it was started instead.
-    """
-    fields = request_origin(request) if request is not None else origin or {}
-    cache.set(_origin_key(generation_id), fields, ORIGIN_TTL)
-
-
 def record_generation(generation: Generation | int) -> AuditLog:
     """Audit and count a finished ``drafts.Generation`` (sync): one row, one metrics call.
 
@@ -146,9 +113,7 @@ def record_generation(generation: Generation | int) -> AuditLog:
 
     if not isinstance(generation, Generation):
         generation = Generation.objects.select_related("draft").get(pk=generation)
-    generation_id = generation.pk
-    origin = cache.get(_origin_key(generation_id)) or {"channel": AuditLog.Channel.UI}
-    cache.delete(_origin_key(generation_id))
+    origin = generation.origin.as_dict()  # its own columns, stored with the row
     prompt_tokens, completion_tokens, cost = _billed(generation)
     row = record_ai_call(
         status=generation.status,
@@ -184,9 +149,7 @@ def _billed(generation) -> tuple[int | None, int | None, Decimal | None]:
     """Tokens and cost: DeepSeek's count, or for a stream that ended before its usage chunk
     (stopped, cut off, interrupted) an estimate of the prompt and the new text, which DeepSeek
     bills too; without it, stopping just before the end would keep calls out of the budget."""
-    new_text = generation.reasoning + generation.text.removeprefix(
-        generation.params.get("prefix", "")
-    )
+    new_text = generation.reasoning + generation.text.removeprefix(generation.prefix)
     if generation.prompt_tokens is not None or not new_text:
         return generation.prompt_tokens, generation.completion_tokens, generation.cost
     from studio.ai import generation_cost

@@ -54,24 +54,34 @@ def tokens_used_today(user) -> int:
 
 
 def check_token_budget(
-    user, *, request: HttpRequest | None = None, workspace_id: int | None = None
+    user,
+    *,
+    request: HttpRequest | None = None,
+    workspace_id: int | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> None:
     """Raise BudgetExceeded when the user has used AI_DAILY_TOKEN_BUDGET tokens today (0: none),
     counting what their calls in flight hold. A quick check before work starts; the cap
     itself is ``reserve_tokens``, right before each call.
 
-    The refusal is audited (``over_budget``), with the request's origin when given.
+    The refusal is audited (``over_budget``), with the request's origin when given (or
+    ``origin``: the audit row's origin fields, ``studio.audit.origin.Origin.as_dict()``).
     """
     budget = settings.AI_DAILY_TOKEN_BUDGET
     if not budget:
         return
     used = tokens_used_today(user)
     if used + (cache.get(_reserved_key(user.pk)) or 0) >= budget:
-        raise _refusal(user, used, request=request, workspace_id=workspace_id)
+        raise _refusal(user, used, request=request, workspace_id=workspace_id, origin=origin)
 
 
 def _refusal(
-    user, used: int, *, request: HttpRequest | None = None, workspace_id: int | None = None
+    user,
+    used: int,
+    *,
+    request: HttpRequest | None = None,
+    workspace_id: int | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> BudgetExceeded:
     """Audit an ``over_budget`` refusal; the BudgetExceeded to raise."""
     if isinstance(user, int):  # a background job knows only the id
@@ -84,6 +94,7 @@ def _refusal(
         code="daily_budget_exceeded",
         user=user,
         workspace_id=workspace_id,
+        **(origin or {}),
     )
     return BudgetExceeded(used=used, budget=settings.AI_DAILY_TOKEN_BUDGET, retry_after=retry_after)
 

@@ -4,10 +4,11 @@ import pytest
 import respx
 from django.test import AsyncClient
 
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft, Generation
 from studio.workspaces.models import Membership
 from tests.conftest import CHAT_URL, sse_body, sse_response
+from tests.generating import start_generation
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_a_reviewer_may_read_but_not_generate(
     )
 
     assert read.status_code == 200
-    assert write.status_code == 403 and "Reviewers" in write.json()["error"]["message"]
+    assert write.status_code == 403 and "(Reviewer)" in write.json()["error"]["message"]
 
 
 def test_invalid_inputs_name_the_fields(client, workspace, product_template, auth):

@@ -11,13 +11,14 @@ import pytest
 import respx
 from django.urls import reverse
 
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft, Generation
 from studio.assistant import actions, runner
 from studio.assistant.models import AssistantMessage
 from studio.audit.models import AuditLog
 from studio.workspaces.models import Membership
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
+from tests.generating import start_generation
 
 HTMX = {"HX-Request": "true"}
 DRAFT_TEXT = "# Aurora\n\nA warm desk lamp for designers."

@@ -1,20 +1,23 @@
 """Audit rows: record_ai_call, and record_generation for the runner (with the request origin)."""
 
+import hashlib
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.test import RequestFactory
 
-from drafts.actions import finish_generation, start_generation
+from drafts.actions import finish_generation
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 from studio.audit.recording import (
     arecord_ai_call,
     format_prompt,
     record_ai_call,
     record_generation,
-    remember_origin,
 )
+from tests.generating import start_generation
 
 
 def test_record_ai_call_writes_one_row(user, workspace):
@@ -61,12 +64,15 @@ def test_format_prompt_keeps_roles():
 
 
 @pytest.fixture
-def generation(workspace, product_template, product_inputs, user):
+def generation(workspace, product_template, product_inputs, user, rf):
+    request = rf.post("/", REMOTE_ADDR="198.51.100.9")
+    request.session = type("S", (), {"session_key": "k"})()
     return start_generation(
         workspace=workspace,
         version=product_template.current_version(),
         inputs=product_inputs,
         user=user,
+        origin=Origin.from_request(request),
     )
 
 
@@ -77,9 +83,7 @@ def generation(workspace, product_template, product_inputs, user):
 def test_record_generation_audits_and_counts_each_outcome(
     generation, rf, user, workspace, status, audit_status, error
 ):
-    request = rf.post("/", REMOTE_ADDR="198.51.100.9")
-    request.session = type("S", (), {"session_key": "k"})()
-    remember_origin(generation_id=generation.pk, request=request)
+    cache.clear()  # the origin is the generation's own, not a cached copy
     finish_generation(
         generation_id=generation.pk,
         status=status,
@@ -106,6 +110,7 @@ def test_record_generation_audits_and_counts_each_outcome(
     )
     assert (row.total_tokens, row.latency_ms, row.ttft_ms, row.error_code) == (14, 900, 200, error)
     assert row.ip == "198.51.100.9" and "Aurora desk lamp" in row.prompt
+    assert (row.channel, row.session) == ("ui", hashlib.sha256(b"k").hexdigest()[:16])
     assert row.cost == Decimal("0.000123") and row.response == "Some text"
     after = sample("ai_request_total", {"model": generation.model, "status": audit_status})
     assert after == before + 1

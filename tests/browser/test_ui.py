@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from drafts.actions import finish_generation, start_generation
+from drafts.actions import finish_generation
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.browser.test_generate_flow import fill_product_form
+from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

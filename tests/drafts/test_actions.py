@@ -13,9 +13,9 @@ from drafts.actions import (
     restore_version,
     save_edit,
     share_version,
-    start_generation,
 )
 from drafts.models import Draft, DraftVersion, Generation
+from tests.generating import start_generation
 
 WRITERS = 8
 
@@ -156,24 +156,24 @@ def test_a_revoked_share_link_is_no_longer_active(draft, user):
     [
         ({"temperature": 0}, "", "use"),  # deterministic: reuse an identical earlier answer
         ({"temperature": 0}, "bypass", "refresh"),  # ask anew, keep the new answer
-        ({"temperature": 0.7}, "", None),  # chance decides: never cached...
+        ({"temperature": 0.7}, "", "off"),  # chance decides: never cached...
         ({"temperature": 0.7}, "reuse", "use"),  # ...unless the caller asks for reuse
-        ({"temperature": 0.7}, "bypass", None),
-        ({"temperature": 0, "thinking": True}, "", None),  # thinking ignores temperature
-        ({"temperature": 0, "cache": "use"}, "bypass", "refresh"),  # a new wish replaces it
+        ({"temperature": 0.7}, "bypass", "off"),
+        ({"temperature": 0, "thinking": True}, "", "off"),  # thinking ignores temperature
+        ({"temperature": 0}, "off", "off"),  # a variant or a continuation: never cached
     ],
 )
 def test_the_cache_mode_follows_temperature_and_what_was_asked(params, asked, mode):
-    from drafts.actions import with_cache_mode
+    from drafts.generate import cache_mode
 
-    assert with_cache_mode(params, asked).get("cache") == mode
+    assert cache_mode(asked, params) == mode
 
 
 def test_no_cache_ttl_turns_the_cache_off(settings):
-    from drafts.actions import with_cache_mode
+    from drafts.generate import cache_mode
 
     settings.AI_CACHE_TTL = 0
-    assert "cache" not in with_cache_mode({"temperature": 0}, "reuse")
+    assert cache_mode("reuse", {"temperature": 0}) == "off"
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from drafts.actions import add_version
 from drafts.models import Draft
 from drafts.suggestions import start_suggestion
+from studio.audit.origin import Origin
 
 
 @pytest.fixture
@@ -19,8 +20,8 @@ def test_suggestions_are_listed_filtered_and_read_only(admin_client, workspace, 
     draft = Draft.objects.create(workspace=workspace, title="Aurora", created_by=user)
     add_version(draft_id=draft.pk, text="# Aurora\n\nA lamp.\n", source="generated",
                 author_id=user.pk)  # fmt: skip
-    shorter = start_suggestion(draft=draft, user=user, kind="shorter")
-    start_suggestion(draft=draft, user=user, kind="headlines")
+    shorter = start_suggestion(origin=Origin(), loop=None, draft=draft, user=user, kind="shorter")
+    start_suggestion(origin=Origin(), loop=None, draft=draft, user=user, kind="headlines")
 
     listing = admin_client.get("/admin/drafts/suggestion/")
     filtered = admin_client.get("/admin/drafts/suggestion/", {"kind__exact": "shorter"})

@@ -10,7 +10,7 @@ import respx
 from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
-from drafts.actions import start_follow_up, start_generation
+from drafts.generate import start_follow_up
 from drafts.generation import GENERATIONS
 from drafts.models import Draft, DraftVersion, Generation
 from drafts.panels import render_draft_panel
@@ -18,8 +18,10 @@ from prompts.actions import VERSIONED_FIELDS, save_version
 from studio import background
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 from studio.streams import Done
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
+from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -340,7 +342,9 @@ async def test_regenerate_asks_again_and_adds_a_version(queued, user):
     await _run(queued.pk)
     draft = await Draft.objects.aget(pk=queued.draft_id)
 
-    again = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+    again = await sync_to_async(start_follow_up)(
+        origin=Origin(), draft=draft, user=user, mode="regenerate"
+    )
     await _run(again.pk)
 
     texts = [v.text async for v in DraftVersion.objects.filter(draft=draft).order_by("number")]
@@ -362,7 +366,9 @@ async def test_continue_resumes_an_unfinished_text_without_repeating_it(queued, 
     await _run(queued.pk)
     draft = await Draft.objects.aget(pk=queued.draft_id)
 
-    follow = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="continue")
+    follow = await sync_to_async(start_follow_up)(
+        origin=Origin(), draft=draft, user=user, mode="continue"
+    )
     generation = await _run(follow.pk)
 
     assert generation.status == Generation.Status.DONE
@@ -375,7 +381,9 @@ async def test_continue_resumes_an_unfinished_text_without_repeating_it(queued, 
 async def test_a_follow_up_needs_a_finished_generation(queued, user):
     draft = await Draft.objects.aget(pk=queued.draft_id)
     with pytest.raises(ValueError, match="no finished generation"):
-        await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+        await sync_to_async(start_follow_up)(
+            origin=Origin(), draft=draft, user=user, mode="regenerate"
+        )
 
 
 @respx.mock
@@ -459,7 +467,9 @@ async def test_regenerate_asks_again_and_refreshes_the_kept_answer(
     )
     draft = await Draft.objects.aget(pk=first.draft_id)
 
-    follow_up = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="regenerate")
+    follow_up = await sync_to_async(start_follow_up)(
+        origin=Origin(), draft=draft, user=user, mode="regenerate"
+    )
     regenerated = await _run(follow_up.pk)
     later = await _run(
         (await sync_to_async(_start_exact)(exact_version, workspace, product_inputs, user)).pk
@@ -583,7 +593,9 @@ async def test_a_length_cut_answer_continues_from_its_text(queued, user):
     await _run(queued.pk)
     draft = await Draft.objects.aget(pk=queued.draft_id)
 
-    follow = await sync_to_async(start_follow_up)(draft=draft, user=user, mode="continue")
+    follow = await sync_to_async(start_follow_up)(
+        origin=Origin(), draft=draft, user=user, mode="continue"
+    )
     generation = await _run(follow.pk)
 
     assert generation.version.text == "The first half, and the rest."

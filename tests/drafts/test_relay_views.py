@@ -8,9 +8,9 @@ from asgiref.sync import sync_to_async
 from django.urls import reverse
 
 from drafts import generation as runner
-from drafts.actions import start_generation
 from drafts.models import Generation
 from tests.conftest import CHAT_URL, chunk, streaming_response
+from tests.generating import start_generation
 from tests.streams import test_relay
 
 redis_relay = test_relay.redis_relay

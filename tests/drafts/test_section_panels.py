@@ -8,6 +8,7 @@ from drafts.actions import add_version
 from drafts.models import Draft, Generation, Suggestion
 from drafts.section_panels import open_suggestions
 from drafts.suggestions import start_suggestion
+from studio.audit.origin import Origin
 
 TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
 
@@ -15,7 +16,9 @@ TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
 def running_suggestion(workspace, user) -> Suggestion:
     draft = Draft.objects.create(workspace=workspace, title="Aurora", created_by=user)
     add_version(draft_id=draft.pk, text=TEXT, source="generated", author_id=user.pk)
-    suggestion = start_suggestion(draft=draft, user=user, kind="shorter")
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
     Generation.objects.filter(pk=suggestion.generation_id).update(
         status="running", text="The quick fox"
     )

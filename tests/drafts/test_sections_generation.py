@@ -15,6 +15,7 @@ from drafts.actions import add_version
 from drafts.models import Draft, DraftVersion, Suggestion
 from drafts.sections import outline
 from drafts.suggestions import start_suggestion
+from studio.audit.origin import Origin
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +40,9 @@ def guide(workspace, user):
 async def start(draft, user, **kwargs) -> Suggestion:
     kwargs.setdefault("kind", "regenerate")
     kwargs.setdefault("section_index", 1)
-    return await sync_to_async(start_suggestion)(draft=draft, user=user, **kwargs)
+    return await sync_to_async(start_suggestion)(
+        origin=Origin(), loop=None, draft=draft, user=user, **kwargs
+    )
 
 
 async def refreshed(suggestion: Suggestion) -> Suggestion:

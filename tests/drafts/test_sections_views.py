@@ -9,6 +9,7 @@ from drafts.actions import add_version
 from drafts.models import Draft, Generation, Suggestion
 from drafts.sections import outline
 from drafts.suggestions import start_suggestion
+from studio.audit.origin import Origin
 
 HTMX = {"HX-Request": "true"}
 GUIDE = "Intro.\n\n# Install\n\nRun it.\n\n## Configure\n\nSet the key.\n\n# Use\n\nUse it.\n"
@@ -114,7 +115,9 @@ def test_regenerate_starts_a_section_generation_that_streams_into_its_place(
 
 
 def test_a_reload_while_a_section_streams_shows_it_live_in_its_place(client, user, guide):
-    suggestion = start_suggestion(draft=guide, user=user, kind="regenerate", section_index=2)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=guide, user=user, kind="regenerate", section_index=2
+    )
     Generation.objects.filter(pk=suggestion.generation_id).update(status="running")
     cache.set(runner.alive_key(suggestion.generation_id), 1, 30)  # a worker runs it
     client.force_login(user)
@@ -131,7 +134,9 @@ def test_a_reviewer_watching_a_section_stream_gets_no_stop_button(client, user, 
     from studio.workspaces.actions import add_member
 
     add_member(workspace=guide.workspace, user=other_user, role="reviewer")
-    suggestion = start_suggestion(draft=guide, user=user, kind="regenerate", section_index=2)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=guide, user=user, kind="regenerate", section_index=2
+    )
     Generation.objects.filter(pk=suggestion.generation_id).update(status="running")
     cache.set(runner.alive_key(suggestion.generation_id), 1, 30)  # a worker runs it
     stop = f'hx-post="/generations/{suggestion.generation_id}/cancel/"'

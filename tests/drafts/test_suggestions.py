@@ -16,6 +16,7 @@ from drafts.suggestions import (
     start_suggestion,
     use_headline,
 )
+from studio.audit.origin import Origin
 
 TEXT = (
     "# Aurora lamp\n\n"
@@ -41,7 +42,9 @@ def finish(suggestion: Suggestion, text: str, status: str = "done") -> Suggestio
 
 
 def rewrite(draft, user, proposed: str, **target) -> Suggestion:
-    suggestion = start_suggestion(draft=draft, user=user, kind="formal", **target)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="formal", **target
+    )
     return finish(suggestion, proposed)
 
 
@@ -72,7 +75,9 @@ def test_segments_number_each_change_between_unchanged_words():
 def test_a_selection_is_found_in_the_source_even_as_selected_on_the_rendered_page(draft, user):
     selected = "over the lazy dog."  # the page shows no ** marks
 
-    suggestion = start_suggestion(draft=draft, user=user, kind="shorter", selection=selected)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter", selection=selected
+    )
 
     assert suggestion.original == "over the **lazy** dog."
     assert TEXT[suggestion.start : suggestion.end] == suggestion.original
@@ -83,24 +88,51 @@ def test_a_selection_is_found_in_the_source_even_as_selected_on_the_rendered_pag
 
 def test_a_selection_that_is_not_in_the_draft_or_is_there_twice_is_refused(draft, user):
     with pytest.raises(ValueError, match="appears once"):
-        start_suggestion(draft=draft, user=user, kind="shorter", selection="not in the text")
+        start_suggestion(
+            origin=Origin(),
+            loop=None,
+            draft=draft,
+            user=user,
+            kind="shorter",
+            selection="not in the text",
+        )
     with pytest.raises(ValueError, match="appears once"):
-        start_suggestion(draft=draft, user=user, kind="shorter", selection="ight")
+        start_suggestion(
+            origin=Origin(), loop=None, draft=draft, user=user, kind="shorter", selection="ight"
+        )
     assert not Suggestion.objects.exists()
 
 
 def test_a_section_suggestion_targets_the_section_and_needs_the_newest_version(draft, user):
     suggestion = start_suggestion(
-        draft=draft, user=user, kind="expand", section_index=1, instruction="Add a table"
+        origin=Origin(),
+        loop=None,
+        draft=draft,
+        user=user,
+        kind="expand",
+        section_index=1,
+        instruction="Add a table",
     )
     assert suggestion.original == "## Light\n\nWarm light for late nights.\n"
     assert "Add a table" in suggestion.generation.messages[-1]["content"]
     with pytest.raises(VersionConflict):
-        start_suggestion(draft=draft, user=user, kind="expand", section_index=0, base_number=0)
+        start_suggestion(
+            origin=Origin(),
+            loop=None,
+            draft=draft,
+            user=user,
+            kind="expand",
+            section_index=0,
+            base_number=0,
+        )
     with pytest.raises(ValueError):
-        start_suggestion(draft=draft, user=user, kind="expand", section_index=5)
+        start_suggestion(
+            origin=Origin(), loop=None, draft=draft, user=user, kind="expand", section_index=5
+        )
     with pytest.raises(ValueError):
-        start_suggestion(draft=draft, user=user, kind="regenerate")  # which section?
+        start_suggestion(
+            origin=Origin(), loop=None, draft=draft, user=user, kind="regenerate"
+        )  # which section?
 
 
 def test_a_finished_rewrite_waits_as_a_suggestion_and_the_draft_is_untouched(draft, user):
@@ -260,7 +292,9 @@ def test_another_tab_deciding_first_is_detected_by_the_revision(draft, user):
 
 
 def test_headline_alternatives_are_picked_into_the_title(draft, user):
-    suggestion = start_suggestion(draft=draft, user=user, kind="headlines")
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="headlines"
+    )
     assert suggestion.original == "Aurora lamp"
     assert TEXT in suggestion.generation.messages[-1]["content"]  # the whole draft to read
     suggestion = finish(
@@ -286,7 +320,10 @@ def test_headline_alternatives_are_picked_into_the_title(draft, user):
 def test_a_headline_for_a_draft_without_a_title_goes_on_top(workspace, user):
     draft = Draft.objects.create(workspace=workspace, title="Plain", created_by=user)
     add_version(draft_id=draft.pk, text="Just text.\n", source="generated", author_id=user.pk)
-    suggestion = finish(start_suggestion(draft=draft, user=user, kind="headlines"), "Big news")
+    suggestion = finish(
+        start_suggestion(origin=Origin(), loop=None, draft=draft, user=user, kind="headlines"),
+        "Big news",
+    )
 
     use_headline(
         suggestion_id=suggestion.pk, choice=0, base_number=1, revision=0, author_id=user.pk
@@ -296,7 +333,9 @@ def test_a_headline_for_a_draft_without_a_title_goes_on_top(workspace, user):
 
 
 def test_a_failed_rewrite_keeps_its_partial_text_as_a_marked_suggestion(draft, user):
-    suggestion = start_suggestion(draft=draft, user=user, kind="translate", instruction="zh-hans")
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="translate", instruction="zh-hans"
+    )
     assert "Simplified Chinese" in suggestion.generation.messages[-1]["content"]
 
     suggestion = finish(suggestion, "# 极光灯\n\n敏捷的", status="failed")
@@ -320,7 +359,9 @@ def test_the_prompt_asks_only_for_the_target():
 
 
 def test_headlines_for_a_section_replace_its_heading_only(draft, user):
-    suggestion = start_suggestion(draft=draft, user=user, kind="headlines", section_index=1)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="headlines", section_index=1
+    )
     assert suggestion.original == "Light"
     assert (
         "<target>\n## Light\n\nWarm light for late nights.\n\n</target>"

@@ -6,6 +6,7 @@ import pytest
 from drafts.actions import add_version, finish_generation
 from drafts.models import Draft, Suggestion
 from drafts.suggestions import start_suggestion
+from studio.audit.origin import Origin
 
 HTMX = {"HX-Request": "true"}
 TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
@@ -19,7 +20,9 @@ def draft(workspace, user):
 
 
 def suggested(draft, user, proposed: str, kind: str = "formal", **target) -> Suggestion:
-    suggestion = start_suggestion(draft=draft, user=user, kind=kind, **target)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind=kind, **target
+    )
     finish_generation(
         generation_id=suggestion.generation_id,
         status="done",
@@ -166,7 +169,9 @@ def test_accepting_from_a_stale_page_keeps_the_suggestion_and_says_so(client, us
 
 
 def test_a_partial_rewrite_is_marked_and_can_be_dismissed(client, user, draft):
-    suggestion = start_suggestion(draft=draft, user=user, kind="shorter")
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
     finish_generation(
         generation_id=suggestion.generation_id,
         status="failed",
@@ -271,7 +276,7 @@ def test_a_reviewer_sees_suggestions_without_their_controls(client, user, other_
     add_member(workspace=draft.workspace, user=other_user, role="reviewer")
     suggested(draft, user, "The quick red fox jumps over the lazy dog.", selection=TEXT[15:])
     suggested(draft, user, "1. Bright\n2. Warm\n3. Calm\n4. Clear\n5. Soft", kind="headlines")
-    running = start_suggestion(draft=draft, user=user, kind="shorter")
+    running = start_suggestion(origin=Origin(), loop=None, draft=draft, user=user, kind="shorter")
     Generation.objects.filter(pk=running.generation_id).update(status="running")
     cache.set(runner.alive_key(running.generation_id), 1, 30)  # a worker runs it
     client.force_login(other_user)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from drafts.actions import add_version, share_version
 from drafts.models import Draft, DraftVersion
+from studio.audit.origin import Origin
 
 HTMX = {"HX-Request": "true"}
 HOSTILE = (
@@ -598,7 +599,7 @@ def variant_drafts(workspace, user, product_template, product_inputs):
             {"name": "Warm", "version": version, "temperature": 0.2},
         ],
     )  # fmt: skip
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     for column in run.columns.select_related("variant", "generation"):
         finish_generation(
             generation_id=column.generation_id,

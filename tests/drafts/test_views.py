@@ -7,9 +7,10 @@ import respx
 from django.urls import reverse
 
 from drafts import generation as runner
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft, DraftVersion, Generation
 from tests.conftest import CHAT_URL, sse_body, sse_response
+from tests.generating import start_generation
 
 HTMX = {"HX-Request": "true"}
 

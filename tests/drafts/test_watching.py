@@ -11,9 +11,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from drafts import generation as runner
-from drafts.actions import start_generation
 from studio.workspaces.actions import add_member
 from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
+from tests.generating import start_generation
 
 # Controls only editors may use; a reviewer's page load shows none of them.
 EDITING = ["/follow-up/", 'value="regenerate"', "/edit/", "/share/", "/sections/move/",

@@ -14,6 +14,7 @@ from prompts.experiment_actions import (
     start_run,
 )
 from prompts.models import Vote
+from studio.audit.origin import Origin
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def experiment(workspace, product_template, user):
 def test_a_run_starts_one_generation_per_variant_with_its_overrides(
     experiment, product_inputs, user
 ):
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
 
     columns = list(run.columns.select_related("variant", "generation"))
     assert sorted(c.position for c in columns) == [0, 1]
@@ -58,7 +59,7 @@ def test_variants_must_fit_the_same_form(workspace, demo_templates, user):
 
 
 def test_votes_record_the_shown_order_and_one_vote_per_editor(experiment, product_inputs, user):
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     left = run.columns.get(position=0).variant
 
     cast_vote(run=run, voter=user, choice="tie")
@@ -76,7 +77,7 @@ def _votes(experiment, inputs, user, django_user_model, winners):
     """One run and one editor's vote per entry: a variant, or "tie" / "both_bad"."""
     for n, winner in enumerate(winners):
         voter = django_user_model.objects.create_user(f"editor{n}")
-        run = start_run(experiment=experiment, inputs=inputs, user=user)
+        run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=user)
         if isinstance(winner, str):
             cast_vote(run=run, voter=voter, choice=winner)
         else:
@@ -121,7 +122,7 @@ def test_declaring_a_winner_with_overrides_bakes_them_into_a_new_version(
     assert experiment.status == "stopped" and experiment.winner == cool
     assert experiment.promoted_version() == version
     with pytest.raises(InvalidExperiment, match="stopped"):
-        start_run(experiment=experiment, inputs=product_inputs, user=user)
+        start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
 
 
 def test_a_plain_winner_moves_production_to_its_own_version(
@@ -236,7 +237,7 @@ def test_an_experiment_keeps_its_hypothesis(workspace, product_template, user):
 def test_a_stopped_experiment_takes_no_more_votes(experiment, product_inputs, user):
     from prompts.experiment_actions import stop
 
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     stop(experiment=experiment)
     run.refresh_from_db()
 
@@ -261,7 +262,10 @@ def test_experiment_columns_never_reuse_a_cached_answer(workspace, product_templ
     )
     inputs = {"product_name": "Lamp", "features": "Warm", "audience": "all", "tone": "friendly"}
     run = start_run(
-        experiment=experiment, inputs=inputs | {"words": 80, "language": "English"}, user=user
+        origin=Origin(),
+        experiment=experiment,
+        inputs=inputs | {"words": 80, "language": "English"},
+        user=user,
     )
 
     params = [c.generation.params for c in run.columns.select_related("generation")]

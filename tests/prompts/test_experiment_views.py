@@ -14,6 +14,7 @@ from drafts.models import DraftVersion, Generation
 from prompts.actions import duplicate_template, save_version
 from prompts.experiment_actions import cast_vote, create_experiment, start_run, stop
 from prompts.models import Experiment, ExperimentRun, PromptTemplate, Vote
+from studio.audit.origin import Origin
 from studio.workspaces.actions import create_workspace
 from tests.conftest import CHAT_URL, sse_body, sse_response
 
@@ -43,7 +44,7 @@ def experiment(workspace, own_template, user):
 
 
 def finished_run(experiment, inputs, user, texts=("**Bold** plain", "A question?")):
-    run = start_run(experiment=experiment, inputs=inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=user)
     for column, text in zip(run.columns.order_by("position"), texts, strict=True):
         Generation.objects.filter(pk=column.generation_id).update(status="done", text=text)
     return run
@@ -362,7 +363,10 @@ def test_voting_with_htmx_records_the_vote_and_reveals_the_columns(
 
 
 def test_recent_runs_are_the_newest_first(client, user, workspace, experiment, product_inputs):
-    runs = [start_run(experiment=experiment, inputs=product_inputs, user=user) for _ in range(3)]
+    runs = [
+        start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
+        for _ in range(3)
+    ]
     client.force_login(user)
 
     response = client.get(experiment.get_absolute_url())
@@ -374,7 +378,7 @@ def test_recent_runs_refresh_alone_when_their_list_asks(
     client, user, workspace, experiment, product_inputs
 ):
     """The list's own htmx request (after a run or a vote) gets the list, not the page."""
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     client.force_login(user)
 
     response = client.get(

@@ -12,6 +12,7 @@ from drafts.models import Draft, Generation
 from prompts.actions import duplicate_template
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from prompts.models import Experiment, Vote
+from studio.audit.origin import Origin
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_three_variants_and_three_reviewers_show_ranking_agreement_and_side_bias
     experiment = _experiment(workspace, version, user)
     ana, ben, cy = _reviewers(3)
     for _ in range(12):
-        run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+        run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
         _finish(run)
         _vote_left(run, ana)  # Ana always picks the left column, whatever it holds
         _vote_for(run, ben, "A")
@@ -95,7 +96,7 @@ def test_two_variants_have_no_ranking_and_one_reviewer_gets_clear_empty_states(
     client, user, workspace, version, product_inputs
 ):
     experiment = _experiment(workspace, version, user, names=("A", "B"))
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     _finish(run)
     _vote_for(run, user, "A")
     client.force_login(user)
@@ -120,7 +121,7 @@ def test_results_show_tokens_cost_first_token_length_and_how_much_editors_rewrot
     client, user, workspace, version, product_inputs
 ):
     experiment = _experiment(workspace, version, user, names=("A", "B"))
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     _finish(run, {"A": "kitten", "B": "Kept as is."})
     a_draft = run.columns.get(variant__name="A").generation.draft
     add_version(draft_id=a_draft.pk, text="sitting", source="edited", author_id=user.pk)
@@ -152,6 +153,8 @@ def test_single_variant_results_count_drafts_and_edits_instead_of_votes(
     )
     for _ in range(3):
         generation = start_assigned_generation(
+            origin=Origin(),
+            loop=None,
             workspace=workspace,
             version=version.current_version(),
             inputs=product_inputs,
@@ -177,7 +180,7 @@ def test_the_results_page_makes_the_same_number_of_queries_for_any_amount_of_dat
 ):
     experiment = _experiment(workspace, version, user)
     ana, ben = _reviewers(2)
-    run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     _finish(run)
     _vote_left(run, ana)
     client.force_login(user)
@@ -185,7 +188,7 @@ def test_the_results_page_makes_the_same_number_of_queries_for_any_amount_of_dat
         client.get(_url(experiment))
 
     for _ in range(8):
-        run = start_run(experiment=experiment, inputs=product_inputs, user=user)
+        run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
         _finish(run)
         _vote_left(run, ana)
         _vote_for(run, ben, "B")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from drafts import generation as runner
 from prompts.actions import save_brand_voice
 from prompts.experiment_actions import start_run
+from studio.audit.origin import Origin
 from studio.workspaces.actions import add_member
 from tests.prompts.test_experiment_views import experiment, own_template  # noqa: F401
 
@@ -29,7 +30,7 @@ def _main(response) -> str:
 
 def _live_run(experiment, inputs, user):  # noqa: F811
     """A run whose columns are still generating (their heartbeat says so)."""
-    run = start_run(experiment=experiment, inputs=inputs, user=user)
+    run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=user)
     for generation_id in run.columns.values_list("generation_id", flat=True):
         cache.set(runner.alive_key(generation_id), 1, runner.HEARTBEAT_TTL)
     return run

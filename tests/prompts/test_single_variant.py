@@ -18,6 +18,7 @@ from prompts.experiment_actions import create_experiment, start_assigned_generat
 from prompts.models import Experiment, ExperimentRun, VariantRun
 from prompts.results import rewrites
 from studio.api.actions import create_api_key
+from studio.audit.origin import Origin
 from studio.workspaces.models import Membership
 from tests.conftest import CHAT_URL, sse_body, sse_response
 
@@ -54,6 +55,8 @@ def _single(workspace, template, user, *, blind=False, weights=(1, 1)):
 
 def _generate(workspace, template, user, inputs):
     return start_assigned_generation(
+        origin=Origin(),
+        loop=None,
         workspace=workspace,
         version=template.current_version(),
         inputs=inputs,
@@ -323,6 +326,8 @@ def test_an_explicitly_picked_label_runs_its_version_unassigned(
     move_label(template=template, name="staging", version=version, user=user)
 
     picked = start_assigned_generation(
+        origin=Origin(),
+        loop=None,
         workspace=workspace,
         version=version,
         inputs=product_inputs,
@@ -331,6 +336,8 @@ def test_an_explicitly_picked_label_runs_its_version_unassigned(
         label="staging",
     )
     forged = start_assigned_generation(
+        origin=Origin(),
+        loop=None,
         workspace=workspace,
         version=version,
         inputs=product_inputs,

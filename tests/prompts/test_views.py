@@ -9,6 +9,7 @@ from django.urls import reverse
 from prompts.forms import ImportForm
 from prompts.models import PromptTemplate
 from prompts.transfer import MAX_BYTES
+from studio.audit.origin import Origin
 from studio.workspaces.actions import create_workspace
 from tests.prompts.hostile_documents import billion_laughs, nested_json
 
@@ -232,7 +233,7 @@ def _vote_on(experiment, inputs, user, django_user_model, votes):
 
     variants = {v.name: v for v in experiment.variants.all()}
     for n, name in enumerate(votes):
-        run = start_run(experiment=experiment, inputs=inputs, user=user)
+        run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=user)
         Generation.objects.filter(pk__in=run.columns.values("generation")).update(status="done")
         voter = django_user_model.objects.create_user(f"voter{n}")
         if name in variants:

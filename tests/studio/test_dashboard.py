@@ -10,13 +10,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from drafts.actions import finish_generation, start_generation
+from drafts.actions import finish_generation
 from drafts.models import Draft
 from prompts.actions import duplicate_template
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 from studio.audit.recording import record_ai_call, record_generation
 from studio.workspaces import dashboard as board
+from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,7 @@ def experiment_with_votes(workspace, template, inputs, user, wins: dict[str, int
     voters = iter(range(1000))
     for name, count in wins.items():
         for _ in range(count):
-            run = start_run(experiment=experiment, inputs=inputs, user=user)
+            run = start_run(origin=Origin(), experiment=experiment, inputs=inputs, user=user)
             voter = type(user).objects.create_user(f"voter{next(voters)}-{experiment.pk}")
             cast_vote(run=run, voter=voter, choice="variant", winner=variants[name])
     return experiment

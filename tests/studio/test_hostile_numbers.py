@@ -7,11 +7,12 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft
 from prompts.actions import duplicate_template, save_version
 from prompts.experiment_actions import create_experiment
 from studio.http import MAX_REQUEST_NUMBER, request_number
+from tests.generating import start_generation
 from tests.prompts import batch_helpers
 
 experiment = batch_helpers.experiment

@@ -1,0 +1,270 @@
+"""The generate action: every ``Generation`` row is created here, and only here.
+
+Every "Generate" (the workspace, the JSON API, an experiment run or an assigned variant, a
+section or rewrite suggestion, a batch row, a follow-up) builds a :class:`Generate` and calls
+:func:`do_generate`, which
+
+1. checks the user's role in the workspace (``studio.workspaces.access``) and their daily
+   token budget (``studio.guardrails.budgets``; a refusal writes an audit row with the request's
+   origin). Request rate limits are counted where requests arrive, before any view runs
+   (``studio.guardrails.page_rate_limits``, ``studio.api.auth``);
+2. stores the drafts and generations, with the caller's origin in the generation's own
+   columns, in one transaction, together with the caller's own rows (``within``);
+3. starts the runner (``drafts.generation.launch``) on the caller's event loop once that
+   transaction has committed.
+
+Which template version or experiment variant runs is decided above (``prompts`` experiments
+pick the variant, then call this with its :class:`Ask`): drafts never import experiments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from prompts.models import TemplateVersion
+from prompts.schema import usable_variables
+from studio.audit.origin import Origin
+from studio.guardrails import response_cache
+from studio.guardrails.budgets import check_token_budget
+from studio.workspaces.access import denial, membership
+from studio.workspaces.models import EDIT
+
+from .models import Draft, Generation
+
+NEVER_CACHED = "off"  # ``Generate.cache`` for a request that must not use the cache
+CONTINUE_INSTRUCTION = (
+    "Continue exactly where the text above stops. Do not repeat anything already written."
+)
+
+
+class NotAllowed(Exception):
+    """The user's role in the workspace may not generate (or they are not a member)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What one generation asks the model: messages, model and model parameters only."""
+
+    model: str
+    params: dict[str, Any]
+    messages: list[dict[str, Any]]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    template_version: TemplateVersion | None = None
+
+    @classmethod
+    def from_version(cls, version: TemplateVersion, inputs: dict[str, Any]) -> Ask:
+        """A template version's prompts filled with the form's inputs, at its parameters."""
+        params = version.generation_params()
+        return cls(
+            model=str(params["model"]),
+            params=params,
+            messages=version.build_messages(inputs),
+            inputs=inputs,
+            template_version=version,
+        )
+
+
+@dataclass(frozen=True)
+class Generate:
+    """One "Generate" as the entry points hand it over.
+
+    ``asks``: one generation each (an experiment run: one per variant), each in a new draft
+    unless ``draft`` names the existing one they belong to (follow-ups, suggestions).
+    ``cache``: what the caller asked of the response cache (``reuse``, ``bypass``, nothing,
+    or :data:`NEVER_CACHED`). ``continues``: the generation whose text a "Continue" goes on
+    from. ``loop``: the event loop the runner starts on once committed (the view's own);
+    None when the caller runs the generations itself (a batch row) or not at all.
+    """
+
+    user: Any
+    workspace: Any
+    origin: Origin
+    asks: Sequence[Ask]
+    draft: Draft | None = None
+    cache: str = ""
+    continues: Generation | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def check_may_generate(*, user, workspace, origin: Origin) -> None:
+    """Raise NotAllowed for a role that may not generate, BudgetExceeded (audited, with
+    ``origin``) for a spent daily budget. Nothing is written otherwise."""
+    member = membership(user, workspace_id=workspace.pk)
+    if member is None:
+        raise NotAllowed(_("You are not a member of this workspace."))
+    if message := denial(member, EDIT):
+        raise NotAllowed(message)
+    check_token_budget(user, workspace_id=workspace.pk, origin=origin.as_dict())
+
+
+def do_generate(
+    request: Generate, *, within: Callable[[list[Generation]], None] | None = None
+) -> list[Generation]:
+    """Check, store and (once committed) launch the generations ``request`` asks for.
+
+    :param within: called with the new generations inside the same transaction, for the
+        caller's own rows (a suggestion, an experiment run's columns); whatever it raises
+        undoes everything, and nothing is launched.
+    Raises NotAllowed or BudgetExceeded before anything is stored. Returns the generations
+    in the order of ``request.asks``.
+    """
+    check_may_generate(user=request.user, workspace=request.workspace, origin=request.origin)
+    with transaction.atomic():
+        generations = [_store(request, ask) for ask in request.asks]
+        if within is not None:
+            within(generations)
+        if request.loop is not None:
+            _launch_on_commit(generations, request.loop)
+    return generations
+
+
+def do_generate_one(
+    request: Generate, *, within: Callable[[list[Generation]], None] | None = None
+) -> Generation:
+    """:func:`do_generate` for a request with one ask: its generation."""
+    (generation,) = do_generate(request, within=within)
+    return generation
+
+
+def _store(request: Generate, ask: Ask) -> Generation:
+    draft = request.draft or Draft.objects.create(
+        workspace=request.workspace,
+        title=_title_from(ask),
+        template_version=ask.template_version,
+        created_by=request.user,
+    )
+    continues = request.continues  # a continuation is never an identical request: not cached
+    mode = cache_mode(request.cache, ask.params) if continues is None else Generation.CacheMode.OFF
+    return Generation.objects.create(
+        draft=draft,
+        template_version=ask.template_version,
+        created_by=request.user,
+        model=ask.model,
+        params=ask.params,
+        inputs=ask.inputs,
+        messages=ask.messages,
+        cache_mode=mode,
+        continues=continues,
+        prefix=continues.text if continues is not None else "",
+        **Generation.origin_columns(request.origin),
+    )
+
+
+def cache_mode(asked: str, params: dict[str, Any]) -> str:
+    """The response cache mode the runner follows (``studio.guardrails.response_cache.decide``).
+
+    Only deterministic requests are cached: thinking mode ignores temperature, so there even
+    temperature 0 is not."""
+    if asked == NEVER_CACHED:
+        return Generation.CacheMode.OFF
+    temperature = None if params.get("thinking") else params.get("temperature")
+    return response_cache.decide(asked, temperature=temperature)
+
+
+def _launch_on_commit(generations: list[Generation], loop: asyncio.AbstractEventLoop) -> None:
+    for generation in generations:
+        transaction.on_commit(partial(_launch, generation, loop))
+
+
+def _launch(generation: Generation, loop: asyncio.AbstractEventLoop) -> None:
+    """After commit (on the ORM's thread): start the runner on the caller's event loop."""
+    loop.call_soon_threadsafe(_start_runner, generation)
+
+
+def _start_runner(generation: Generation) -> None:
+    # The runner's module reaches the suggestions (its final panel), which start theirs here:
+    # imported when first launching, not when this module loads.
+    from . import generation as runner
+
+    runner.launch(generation)  # looked up now: tests replace it
+
+
+def _title_from(ask: Ask) -> str:
+    """A readable draft title: the template name and the first short text input."""
+    version = ask.template_version
+    if version is None:
+        return ""
+    for var in usable_variables(version.variables):  # as the form saw them, even if stored bad
+        value = str(ask.inputs.get(var.name) or "").strip()
+        if var.type == "text" and value:
+            return f"{version.template.name}: {value}"[:200]
+    return version.template.name
+
+
+# --- Follow-ups: regenerate, continue ---------------------------------------------------------
+
+
+def start_follow_up(
+    *,
+    draft: Draft,
+    user,
+    mode: str,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Generation:
+    """A new generation on an existing draft, from its latest generation's request.
+
+    ``regenerate`` asks again with the same messages (never the cached answer it replaces);
+    ``continue`` resumes an unfinished text (stopped, failed, interrupted, cut at length):
+    the model gets the text so far and is asked to go on, and the new version is that text
+    plus what follows. Raises ValueError when there is nothing to start from.
+    """
+    whole = Generation.objects.filter(draft=draft).whole_draft().order_by("-pk")
+    base = whole.select_related("template_version").first()
+    if base is None or base.is_active:
+        raise ValueError("This draft has no finished generation to start from.")
+    messages = list(_original_request(base).messages)
+    if mode == "continue":
+        messages += [
+            {"role": "assistant", "content": base.text},
+            {"role": "user", "content": CONTINUE_INSTRUCTION},
+        ]
+        continues, cache = base, NEVER_CACHED
+    elif mode == "regenerate":
+        continues, cache = None, "bypass"
+    else:
+        raise ValueError(f"Unknown follow-up {mode!r}.")
+    ask = Ask(
+        model=base.model,
+        params=dict(base.params),
+        messages=messages,
+        inputs=base.inputs,
+        template_version=base.template_version,
+    )
+
+    def still_latest(new: list[Generation]) -> None:
+        latest = whole.exclude(pk__in=[g.pk for g in new]).select_for_update().first()
+        if latest is None or latest.pk != base.pk or latest.is_active:
+            raise ValueError("This draft has no finished generation to start from.")
+
+    request = Generate(
+        user=user,
+        workspace=draft.workspace,
+        origin=origin,
+        asks=[ask],
+        draft=draft,
+        cache=cache,
+        continues=continues,
+        loop=loop,
+    )
+    return do_generate_one(request, within=still_latest)
+
+
+def _original_request(generation: Generation) -> Generation:
+    """The generation a chain of "Continue"s started from: its messages are the request."""
+    seen = {generation.pk}
+    while generation.continues_id is not None and generation.continues_id not in seen:
+        seen.add(generation.continues_id)
+        generation = Generation.objects.get(pk=generation.continues_id)
+    return generation

@@ -1,0 +1,463 @@
+"""The one generate action (drafts/generate.py): every entry point goes through it, it alone
+creates Generation rows, it stores the request's origin in the generation's own columns and
+launches the runner once committed, and the controls are typed columns, not params."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import reverse
+
+from drafts import generate
+from drafts import generation as runner
+from drafts.actions import add_version, finish_generation
+from drafts.generate import Ask, Generate, NotAllowed, do_generate_one, start_follow_up
+from drafts.models import Draft, Generation
+from prompts.batch_actions import start_row
+from prompts.experiment_actions import create_experiment
+from prompts.models import VariantRun
+from studio.api.actions import create_api_key
+from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
+from studio.audit.recording import record_ai_call, record_generation
+from studio.workspaces.actions import add_member
+from tests.generating import start_generation
+from tests.prompts.batch_helpers import make_batch
+
+HTMX = {"HX-Request": "true"}
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = "Intro.\n\n# Install\n\nRun it and let the lazy dog sleep.\n\n# Use\n\nUse it.\n"
+
+
+@pytest.fixture
+def through_action(monkeypatch) -> list[tuple[Generate, list[Generation]]]:
+    """Every call of the one action (``do_generate_one`` goes through it too), with what it
+    made."""
+    calls: list[tuple[Generate, list[Generation]]] = []
+    real = generate.do_generate
+
+    def spy(request: Generate, **kwargs) -> list[Generation]:
+        made = real(request, **kwargs)
+        calls.append((request, made))
+        return made
+
+    monkeypatch.setattr(generate, "do_generate", spy)
+    return calls
+
+
+def made_by_action(calls, before: set[int]) -> list[Generation]:
+    """The generations created since ``before``: each one made by the action."""
+    new = list(Generation.objects.exclude(pk__in=before).order_by("pk"))
+    assert new, "the entry point created no generation"
+    assert {g.pk for g in new} == {g.pk for _, made in calls for g in made}
+    return new
+
+
+@pytest.fixture
+def draft(workspace, user) -> Draft:
+    draft = Draft.objects.create(workspace=workspace, title="Guide", created_by=user)
+    add_version(draft_id=draft.pk, text=TEXT, source="generated", author_id=user.pk)
+    return draft
+
+
+@pytest.fixture
+def finished(workspace, product_template, product_inputs, user) -> Generation:
+    generation = start_generation(
+        workspace=workspace,
+        version=product_template.current_version(),
+        inputs=product_inputs,
+        user=user,
+    )
+    return finish_generation(
+        generation_id=generation.pk, status="cancelled", text="So far", reasoning="", fields={}
+    )
+
+
+# --- Every entry point calls the one action ---------------------------------------------------
+
+
+def test_the_workspace_generate_goes_through_the_action(
+    client, user, workspace, product_template, product_inputs, through_action, launched
+):
+    client.force_login(user)
+    version = product_template.current_version()
+
+    client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": version.pk, **product_inputs},
+        headers=HTMX,
+    )
+
+    (generation,) = made_by_action(through_action, set())
+    assert (generation.channel, generation.client_ip) == ("ui", "127.0.0.1")
+    assert generation.session_hash and launched == [generation.pk]
+
+
+def test_an_assigned_variant_goes_through_the_action(
+    client, user, workspace, product_template, product_inputs, through_action, launched
+):
+    version = product_template.current_version()
+    create_experiment(
+        workspace=workspace,
+        name="Single",
+        user=user,
+        mode="single",
+        variants=[
+            {"name": "A", "version": version, "temperature": 0.2},
+            {"name": "B", "version": version, "temperature": 0.9},
+        ],
+    )
+    client.force_login(user)
+
+    client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": version.pk, **product_inputs},
+        headers=HTMX,
+    )
+
+    (generation,) = made_by_action(through_action, set())
+    assert VariantRun.objects.get().generation == generation
+    assert generation.cache_mode == "off" and generation.client_ip == "127.0.0.1"
+    assert launched == [generation.pk]
+
+
+def test_the_api_goes_through_the_action(
+    client, user, workspace, product_template, product_inputs, through_action, launched
+):
+    key, raw = create_api_key(user=user, name="CMS")
+
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+
+    assert response.status_code == 202
+    (generation,) = made_by_action(through_action, set())
+    assert (generation.channel, generation.api_key_id, generation.session_hash) == (
+        "api",
+        key.pk,
+        "",
+    )
+    assert launched == [generation.pk]
+
+
+def test_a_follow_up_goes_through_the_action(client, user, finished, through_action, launched):
+    client.force_login(user)
+
+    client.post(
+        reverse("drafts:follow_up", args=[finished.draft_id]), {"action": "continue"}, headers=HTMX
+    )
+
+    (generation,) = made_by_action(through_action, {finished.pk})
+    assert generation.client_ip == "127.0.0.1" and launched == [generation.pk]
+
+
+def test_a_section_goes_through_the_action(client, user, draft, through_action, launched):
+    client.force_login(user)
+
+    client.post(
+        f"/drafts/{draft.pk}/sections/generate/",
+        {"base": 1, "index": 1, "action": "expand", "instruction": "Add an example"},
+        headers=HTMX,
+    )
+
+    (generation,) = made_by_action(through_action, set())
+    assert generation.suggestion.draft == draft and generation.client_ip == "127.0.0.1"
+    assert launched == [generation.pk]
+
+
+def test_a_rewrite_goes_through_the_action(client, user, draft, through_action, launched):
+    client.force_login(user)
+
+    client.post(
+        f"/drafts/{draft.pk}/rewrite/",
+        {"base": 1, "kind": "translate", "language": "zh-hans", "selection": " lazy dog "},
+        headers=HTMX,
+    )
+
+    (generation,) = made_by_action(through_action, set())
+    assert generation.suggestion.kind == "translate" and launched == [generation.pk]
+
+
+@pytest.fixture
+def experiment(workspace, product_template, user):
+    version = product_template.current_version()
+    return create_experiment(
+        workspace=workspace,
+        name="Warmer?",
+        user=user,
+        variants=[
+            {"name": "Cool", "version": version, "temperature": 0.2},
+            {"name": "Warm", "version": version, "temperature": 0.9},
+        ],
+    )
+
+
+def test_an_experiment_run_goes_through_the_action_once_for_all_its_columns(
+    client, user, workspace, experiment, product_inputs, through_action, launched
+):
+    client.force_login(user)
+
+    client.post(
+        reverse("prompts:run_start", args=[workspace.pk, experiment.pk]),
+        product_inputs,
+        headers=HTMX,
+    )
+
+    generations = made_by_action(through_action, set())
+    assert len(through_action) == 1 and len(generations) == 2
+    assert {c.generation_id for c in VariantRun.objects.all()} == {g.pk for g in generations}
+    assert all(g.client_ip == "127.0.0.1" and g.cache_mode == "off" for g in generations)
+    assert sorted(launched) == sorted(g.pk for g in generations)
+
+
+def test_a_batch_row_goes_through_the_action_with_the_batch_s_origin(
+    user, experiment, through_action
+):
+    batch = make_batch(experiment, user)
+    batch.origin = Origin(ip="203.0.113.5", session="abc", request_id="r-1").as_dict()
+    batch.save(update_fields=["origin"])
+    row = batch.rows.order_by("pk").first()
+
+    run = start_row(row=row)
+
+    generations = made_by_action(through_action, set())
+    assert {c.generation_id for c in run.columns.all()} == {g.pk for g in generations}
+    assert {(g.client_ip, g.session_hash, g.request_id) for g in generations} == {
+        ("203.0.113.5", "abc", "r-1")
+    }
+    row.refresh_from_db()
+    assert row.run == run
+
+
+def _creates_generation(node: ast.AST) -> bool:
+    """``Generation(...)`` or ``Generation.objects.create/bulk_create/get_or_create(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id == "Generation"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in {"create", "bulk_create", "get_or_create", "update_or_create"}
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "objects"
+        and isinstance(func.value.value, ast.Name)
+        and func.value.value.id == "Generation"
+    )
+
+
+def test_generation_rows_are_created_only_in_the_action_module():
+    places = []
+    for package in ("drafts", "prompts", "studio"):
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text("utf-8"))
+            places += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if _creates_generation(node)
+            ]
+    assert places and all(p.startswith("drafts/generate.py:") for p in places), places
+
+
+def test_no_view_launches_the_runner_itself():
+    """The action launches on commit; views and tasks only wait for it to ask."""
+    callers = []
+    for package in ("drafts", "prompts", "studio"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name != "generate.py" and "runner.launch(" in path.read_text("utf-8"):
+                callers.append(str(path.relative_to(ROOT)))
+    assert callers == ["studio/assistant/views.py"]  # the assistant's own runner, no Generation
+
+
+# --- Checks, refusals, launch on commit -----------------------------------------------------
+
+
+def test_a_reviewer_is_refused_before_anything_is_stored(
+    workspace, other_user, product_template, product_inputs
+):
+    add_member(workspace=workspace, user=other_user, role="reviewer")
+    request = Generate(
+        user=other_user,
+        workspace=workspace,
+        origin=Origin(),
+        asks=[Ask.from_version(product_template.current_version(), product_inputs)],
+    )
+
+    with pytest.raises(NotAllowed):
+        do_generate_one(request)
+    assert not Draft.objects.exists() and not Generation.objects.exists()
+
+
+def _spend_budget(settings, user, workspace) -> None:
+    settings.AI_DAILY_TOKEN_BUDGET = 100
+    record_ai_call(status="ok", user=user, workspace=workspace, total_tokens=500)
+
+
+def test_a_budget_refusal_in_the_workspace_is_audited_with_the_request_s_origin(
+    client, settings, user, workspace, product_template, product_inputs, launched
+):
+    _spend_budget(settings, user, workspace)
+    client.force_login(user)
+
+    response = client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": product_template.current_version().pk, **product_inputs},
+        headers=HTMX,
+    )
+
+    assert "daily budget" in response.content.decode() and launched == []
+    refusal = AuditLog.objects.get(status="over_budget")
+    assert (refusal.ip, refusal.channel, refusal.workspace) == ("127.0.0.1", "ui", workspace)
+    assert refusal.session == hashlib.sha256(client.session.session_key.encode()).hexdigest()[:16]
+    assert not Generation.objects.exists()
+
+
+def test_a_budget_refusal_of_an_experiment_run_is_audited_with_the_request_s_origin(
+    client, settings, user, workspace, experiment, product_inputs, launched
+):
+    _spend_budget(settings, user, workspace)
+    client.force_login(user)
+
+    client.post(
+        reverse("prompts:run_start", args=[workspace.pk, experiment.pk]),
+        product_inputs,
+        headers=HTMX,
+    )
+
+    refusal = AuditLog.objects.get(status="over_budget")
+    assert (refusal.ip, refusal.channel) == ("127.0.0.1", "ui") and refusal.session
+    assert not Generation.objects.exists() and launched == []
+
+
+def test_a_budget_refusal_of_the_api_names_the_key(
+    client, settings, user, workspace, product_template, product_inputs
+):
+    _spend_budget(settings, user, workspace)
+    key, raw = create_api_key(user=user, name="CMS")
+
+    response = client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+
+    assert response.status_code == 429
+    refusal = AuditLog.objects.get(status="over_budget")
+    assert (refusal.channel, refusal.api_key_id, refusal.ip) == ("api", key.pk, "127.0.0.1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runner_is_launched_only_once_the_rows_are_committed(
+    monkeypatch, workspace, user, product_template, product_inputs
+):
+    started: list[int] = []
+    monkeypatch.setattr(runner, "launch", lambda generation: started.append(generation.pk))
+    loop = asyncio.new_event_loop()
+    request = Generate(
+        user=user,
+        workspace=workspace,
+        origin=Origin(),
+        asks=[Ask.from_version(product_template.current_version(), product_inputs)],
+        loop=loop,
+    )
+    try:
+        with transaction.atomic():  # a caller's transaction around the action
+            generation = do_generate_one(request)
+            loop.run_until_complete(asyncio.sleep(0))
+            assert started == []  # not before the commit
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+
+    assert started == [generation.pk]
+
+
+# --- The origin lives on the generation; the audit row reads it from there -------------------
+
+
+def test_the_audit_row_takes_the_origin_from_the_generation_not_a_cache(
+    client, user, workspace, product_template, product_inputs, launched
+):
+    client.force_login(user)
+    client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": product_template.current_version().pk, **product_inputs},
+        headers=HTMX,
+    )
+    generation = Generation.objects.get()
+    cache.clear()  # nothing kept beside the row: a cache miss, another worker, a restart
+
+    ended = finish_generation(
+        generation_id=generation.pk, status="done", text="Lamp.", reasoning="", fields={}
+    )
+    row = record_generation(ended)
+
+    assert (row.ip, row.channel, row.session) == ("127.0.0.1", "ui", generation.session_hash)
+    assert row.session and row.request_id == generation.request_id
+
+
+def test_an_api_generation_s_audit_row_names_its_key(
+    client, user, workspace, product_template, product_inputs, launched
+):
+    key, raw = create_api_key(user=user, name="CMS")
+    client.post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    cache.clear()
+
+    row = record_generation(Generation.objects.get().pk)
+
+    assert (row.channel, row.api_key_id, row.session) == ("api", key.pk, "")
+
+
+# --- Typed controls ------------------------------------------------------------------------
+
+
+def test_continue_is_a_typed_control_and_a_second_continue_starts_from_the_request(user, finished):
+    draft = finished.draft
+
+    first = start_follow_up(draft=draft, user=user, mode="continue", origin=Origin())
+
+    assert (first.continues, first.prefix, first.cache_mode) == (finished, "So far", "off")
+    assert "prefix" not in first.params and "cache" not in first.params
+    assert first.messages[: len(finished.messages)] == finished.messages
+    assert [m["role"] for m in first.messages[len(finished.messages) :]] == ["assistant", "user"]
+    first = finish_generation(
+        generation_id=first.pk, status="cancelled", text="So far, more", reasoning="", fields={}
+    )
+
+    second = start_follow_up(draft=draft, user=user, mode="continue", origin=Origin())
+
+    assert second.continues == first and second.prefix == "So far, more"
+    assert second.messages[: len(finished.messages)] == finished.messages
+    assert len(second.messages) == len(finished.messages) + 2  # not a continuation of one
+    assert second.messages[-2]["content"] == "So far, more"
+
+
+def test_regenerate_asks_the_original_request_again_never_the_cached_answer(
+    user, finished, settings
+):
+    settings.AI_CACHE_TTL = 3600
+    follow = start_follow_up(draft=finished.draft, user=user, mode="continue", origin=Origin())
+    finish_generation(generation_id=follow.pk, status="done", text="All", reasoning="", fields={})
+
+    again = start_follow_up(draft=finished.draft, user=user, mode="regenerate", origin=Origin())
+
+    assert again.messages == finished.messages and again.continues is None
+    assert again.prefix == "" and again.cache_mode in {"off", "refresh"}
+    assert "cache" not in again.params
