@@ -7,7 +7,6 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from prompts.models import TemplateVersion
-from prompts.schema import usable_variables
 from studio.api import responses
 
 from . import errors
@@ -25,7 +24,7 @@ class VersionConflict(Exception):
 
 def _title_from(version: TemplateVersion, inputs: dict[str, object]) -> str:
     """A readable draft title: the template name and the first short text input."""
-    for var in usable_variables(version.variables):  # as the form saw them, even if stored bad
+    for var in version.variable_specs:  # as the form saw them, even if stored bad
         value = str(inputs.get(var.name) or "").strip()
         if var.type == "text" and value:
             return f"{version.template.name}: {value}"[:200]

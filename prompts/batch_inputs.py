@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from .forms import TemplateForm
 from .models import TemplateVersion
-from .schema import usable_variables
+from .variables import Variable
 
 MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024
@@ -74,9 +74,7 @@ def _parse(
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
     # Stored versions are read through the schema: one saved before it may hold a bad entry.
-    variables = {
-        v.name: v.model_dump(exclude_none=True) for v in usable_variables(version.variables)
-    }
+    variables = {v.name: v for v in version.variable_specs}
     if not any(header):
         result.errors.append(_("The file is empty: its first line must name the variables."))
         return
@@ -124,7 +122,7 @@ def _unreadable_message(error: Unreadable) -> str:
     return _("Line %(line)s: this is not readable as CSV.") % {"line": error.line}
 
 
-def _header_problems(header: list[str], variables: dict[str, dict[str, Any]]) -> list[str]:
+def _header_problems(header: list[str], variables: dict[str, Variable]) -> list[str]:
     if len(header) > (most := max(MAX_COLUMNS, len(variables))):
         return [_("Too many columns: %(max)s at most.") % {"max": most}]
     problems = []
@@ -139,7 +137,7 @@ def _header_problems(header: list[str], variables: dict[str, dict[str, Any]]) ->
     missing = [
         name
         for name, var in variables.items()
-        if name not in header and var.get("required", True) and var.get("default") in (None, "")
+        if name not in header and var.required and not var.has_default
     ]
     if missing:
         problems.append(
@@ -153,11 +151,12 @@ def _validate_row(
     line: int,
     values: dict[str, str],
     version: TemplateVersion,
-    variables: dict[str, dict[str, Any]],
+    variables: dict[str, Variable],
     result: ParsedInputs,
     workspace=None,
 ) -> None:
-    data = {name: var.get("default", "") for name, var in variables.items()} | values
+    data = {name: "" if var.default is None else var.default for name, var in variables.items()}
+    data |= values
     form = TemplateForm(version, data, workspace=workspace)
     if form.is_valid():
         result.rows.append((line, form.cleaned_data))

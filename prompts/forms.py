@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -20,27 +21,8 @@ from .models import (
     PromptTemplate,
     TemplateVersion,
 )
-from .schema import (
-    MAX_TOKENS,
-    Variable,
-    usable_variables,
-    variables_problems,
-    version_problems,
-)
-
-# Built-in choice lists for the typed variables that need no author-provided choices.
-TONES = ["friendly", "professional", "playful", "bold", "empathetic", "authoritative"]
-LANGUAGES = ["English", "简体中文"]
-# Suggestions only: an audience variable takes any text (a template's own "choices" replace
-# these suggestions).
-AUDIENCES = [
-    "general readers",
-    "existing customers",
-    "new prospects",
-    "developers",
-    "designers",
-    "decision-makers",
-]
+from .schema import MAX_TOKENS, variables_problems, version_problems
+from .variables import Variable
 
 
 def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str]:
@@ -52,7 +34,7 @@ class SuggestionsInput(forms.TextInput):
     """A text input with a ``<datalist>`` of suggestions: the browser offers them as the
     person types (and to screen readers as a combobox), any other text is still accepted."""
 
-    def __init__(self, suggestions: list[str], attrs: dict[str, Any] | None = None) -> None:
+    def __init__(self, suggestions: Sequence[str], attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.suggestions = suggestions
 
@@ -110,11 +92,10 @@ def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms
     }
     if kind == "number":
         return forms.IntegerField(min_value=var.min, max_value=var.max, **common)
-    if kind in {"choice", "tone", "language"}:
-        options = var.choices or (TONES if kind == "tone" else LANGUAGES)
-        return forms.ChoiceField(choices=[(o, o) for o in options], **common)
+    if var.is_picked:
+        return forms.ChoiceField(choices=[(o, o) for o in var.options()], **common)
     if kind == "audience":
-        widget = SuggestionsInput(var.choices or AUDIENCES, attrs={"autocomplete": "off"})
+        widget = SuggestionsInput(var.options(), attrs={"autocomplete": "off"})
         return forms.CharField(max_length=var.text_length(), widget=widget, **common)
     if kind == "brand_voice":
         return BrandVoiceChoiceField(workspace=workspace, version=version, **common)
@@ -133,7 +114,7 @@ class TemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.version = version
         # Through the schema: a version saved before it with a bad option still gets a form.
-        for var in usable_variables(version.variables):
+        for var in version.variable_specs:
             self.fields[var.name] = _field_for(var, version, workspace)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes

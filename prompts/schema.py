@@ -105,8 +105,9 @@ Number = Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
 Choice = Annotated[str, Field(max_length=200)]
 
 
-class Variable(BaseModel):
-    """One typed variable of a template version, as stored in ``TemplateVersion.variables``."""
+class VariableSchema(BaseModel):
+    """What one stored variable may hold (``TemplateVersion.variables``); code reads the
+    validated result as a :class:`prompts.variables.Variable`."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -130,7 +131,7 @@ class Variable(BaseModel):
         return kind
 
     @model_validator(mode="after")
-    def _options_fit(self) -> Variable:
+    def _options_fit(self) -> VariableSchema:
         name = {"name": self.name}
         if self.type == "choice" and not self.choices:
             raise _refuse(_("Choice variable %(name)r needs choices.") % name)
@@ -160,9 +161,6 @@ class Variable(BaseModel):
         """How long an answer may be: its own ``max_length``, else the type's usual cap."""
         return self.max_length or (4000 if self.type == "textarea" else 300)
 
-    def field_label(self) -> str:
-        return self.label or self.name.replace("_", " ").capitalize()
-
 
 class VersionData(BaseModel):
     """The versioned part of a template: prompts, variables and model presets."""
@@ -171,7 +169,7 @@ class VersionData(BaseModel):
 
     system_prompt: str
     user_prompt: str
-    variables: list[Variable] | None = Field(None, max_length=MAX_VARIABLES)
+    variables: list[VariableSchema] | None = Field(None, max_length=MAX_VARIABLES)
     model: Annotated[str | None, Field(max_length=64), AfterValidator(_model_name)] = ""
     thinking: bool | None = False
     temperature: float | None = Field(None, ge=0, le=2)
@@ -280,7 +278,7 @@ def variable_problems(variables: Any, *texts: Any) -> list[str]:
 class _Variables(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    variables: list[Variable] = Field(max_length=MAX_VARIABLES)
+    variables: list[VariableSchema] = Field(max_length=MAX_VARIABLES)
 
 
 def variables_problems(variables: Any, *texts: Any) -> list[str]:
@@ -320,11 +318,11 @@ _CROSS_OPTIONS: tuple[frozenset[str], ...] = (
 )
 
 
-def _usable(var: Mapping[str, Any]) -> Variable | None:
+def _usable(var: Mapping[str, Any]) -> VariableSchema | None:
     options, cross = dict(var), iter(_CROSS_OPTIONS)
     for _attempt in range(len(var) + len(_CROSS_OPTIONS) + 1):
         try:
-            return Variable.model_validate(options)
+            return VariableSchema.model_validate(options)
         except ValidationError as error:
             bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
             if "name" in bad:
@@ -334,11 +332,11 @@ def _usable(var: Mapping[str, Any]) -> Variable | None:
     return None
 
 
-def usable_variables(raw: Any) -> list[Variable]:
+def usable_variables(raw: Any) -> list[VariableSchema]:
     """A stored version's variables as the form can use them, even when saved before this
     schema: an invalid option is dropped (a ``max_length`` of ``"abc"`` means the default
     length), a variable without a usable name or declared twice is left out."""
-    usable: dict[str, Variable] = {}
+    usable: dict[str, VariableSchema] = {}
     for var in raw if isinstance(raw, list) else []:
         parsed = _usable(var) if isinstance(var, Mapping) else None
         if parsed is not None:

@@ -107,10 +107,10 @@ def test_an_audience_is_free_text_with_accessible_suggestions(typed_template):
 
 def test_an_audience_with_its_own_choices_suggests_those():
     from prompts.forms import _field_for
-    from prompts.schema import Variable
+    from prompts.variables import Variable
 
-    field = _field_for(Variable(name="who", type="audience", choices=["CTOs"]), version=None)
-    assert field.widget.suggestions == ["CTOs"]
+    field = _field_for(Variable(name="who", type="audience", choices=("CTOs",)), version=None)
+    assert list(field.widget.suggestions) == ["CTOs"]
 
 
 def test_a_brand_voice_variable_offers_the_workspaces_voices_and_renders_the_newest_text(
