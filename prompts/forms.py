@@ -21,7 +21,14 @@ from .models import (
     PromptTemplate,
     TemplateVersion,
 )
-from .schema import MAX_TOKENS, variables_problems, version_problems
+from .schema import (
+    MAX_TOKENS,
+    problems_by_variable,
+    variable_problems,
+    variables_problems,
+    version_problems,
+)
+from .variable_builder import FORM, Builder
 from .variables import Variable
 
 
@@ -211,6 +218,11 @@ class TemplateEditForm(forms.Form):
 
     def __init__(self, *args: Any, workspace=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The variables builder (rows or JSON); a button it posted is applied here already.
+        if self.is_bound:
+            self.builder = Builder.from_data(self.data)
+        else:
+            self.builder = Builder.from_json(self.initial.get("variables"))
         if workspace is not None:
             self.fields["brand_voice"].queryset = BrandVoice.objects.filter(workspace=workspace)
         # Only when the latest version pins an older voice version (an experiment's winner):
@@ -225,13 +237,39 @@ class TemplateEditForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
+    def clean_variables(self) -> Any:
+        """In the builder's form mode its rows are the variables (the JSON is not posted)."""
+        if self.builder.mode == FORM:
+            return self.builder.variables()
+        return self.cleaned_data["variables"]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
-            # The same schema as import: a problem goes to its field (variables' to theirs).
-            for field, problem in version_problems(cleaned):
-                self.add_error(field if field in self.fields else "variables", problem)
+            if self.builder.mode == FORM:
+                self._check_rows(cleaned)
+            else:  # the same schema as import: a problem goes to its field (variables' to theirs)
+                for field, problem in version_problems(cleaned):
+                    self.add_error(field if field in self.fields else "variables", problem)
         return cleaned
+
+    def _check_rows(self, cleaned: dict[str, Any]) -> None:
+        """Each variable's problems go next to its row; the rest (a placeholder no variable
+        declares, a bad prompt) to the variables' or their own field."""
+        variables = cleaned["variables"]
+        by_row = problems_by_variable(variables)
+        self.builder.show_problems(by_row)
+        if by_row:
+            self.add_error("variables", _("Fix the variables marked below."))
+        texts = (cleaned["system_prompt"], cleaned["user_prompt"])
+        row_level = {p for problems in by_row.values() for p in problems}
+        for problem in variable_problems(variables, *texts):
+            if problem not in row_level:
+                self.add_error("variables", problem)
+        data = {**cleaned, "variables": None}  # the variables themselves are checked above
+        for field, problem in version_problems(data):
+            if field != "variables":
+                self.add_error(field if field in self.fields else "variables", problem)
 
     @classmethod
     def initial_for(cls, template: PromptTemplate) -> dict[str, Any]:

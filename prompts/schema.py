@@ -275,6 +275,26 @@ def variable_problems(variables: Any, *texts: Any) -> list[str]:
     return problems
 
 
+def problems_by_variable(variables: list[Any]) -> dict[int, list[str]]:
+    """The problems of each entry of a variable list on its own, by position (the builder
+    shows them next to the variable): its options, a name declared twice, the reserved
+    ``brand_voice``. Problems across the prompts are :func:`variable_problems`'."""
+    names = [v.get("name") if isinstance(v, Mapping) else None for v in variables]
+    found: dict[int, list[str]] = {}
+    for index, entry in enumerate(variables):
+        problems = [message for _field, message in _problems(VariableSchema, entry)]
+        if isinstance(names[index], str) and names.count(names[index]) > 1:
+            problems.append(_("Variable names must be unique."))
+        if names[index] == BRAND_VOICE:
+            problems.append(
+                _("%(name)r is reserved: it is filled from the brand voice.")
+                % {"name": BRAND_VOICE}
+            )
+        if problems:
+            found[index] = problems
+    return found
+
+
 class _Variables(BaseModel):
     model_config = ConfigDict(strict=True)
 
