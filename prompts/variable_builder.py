@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from .schema import MAX_VARIABLES, VARIABLE_TYPES
+from .variables import TYPE_LABELS
 
 FORM, JSON = "form", "json"
 PREFIX = "var"
@@ -24,15 +25,6 @@ PREFIX = "var"
 CHOICE_TYPES = frozenset({"choice", "tone", "language", "audience"})
 LENGTH_TYPES = frozenset({"text", "textarea", "audience"})
 TEXT_OPTIONS = ("name", "type", "label", "help", "default", "choices", "min", "max", "max_length")
-TYPE_LABELS = {
-    "text": _("Short text"),
-    "textarea": _("Long text"),
-    "choice": _("Choice"),
-    "number": _("Number"),
-    "tone": _("Tone"),
-    "language": _("Language"),
-    "audience": _("Audience"),
-}
 
 
 class NotRows(ValueError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from .schema import VariableSchema, usable_variables
 
 # Built-in choice lists for the typed variables that need no author-provided choices.
@@ -25,6 +27,16 @@ AUDIENCES = (
     "designers",
     "decision-makers",
 )
+# What the editor and the template page call each type.
+TYPE_LABELS = {
+    "text": _("Short text"),
+    "textarea": _("Long text"),
+    "choice": _("Choice"),
+    "number": _("Number"),
+    "tone": _("Tone"),
+    "language": _("Language"),
+    "audience": _("Audience"),
+}
 # The types whose answer is one of a list: the author's choices, else the built-in list.
 PICKED_TYPES = frozenset({"choice", "tone", "language"})
 
@@ -90,6 +102,10 @@ class Variable:
     def is_picked(self) -> bool:
         """Whether the answer is one of :meth:`options` (a select, not free text)."""
         return self.type in PICKED_TYPES
+
+    @property
+    def type_label(self) -> str:
+        return str(TYPE_LABELS.get(self.type, self.type))
 
     @property
     def has_default(self) -> bool:

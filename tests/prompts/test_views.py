@@ -526,3 +526,38 @@ def test_a_variables_problems_show_next_to_its_row(client, user, workspace):
     assert '<div id="var-1-problems" aria-live="polite" hx-swap-oob="true">' in html
     assert "needs choices" in html
     assert not PromptTemplate.objects.filter(workspace=workspace).exists()
+
+
+def test_the_template_page_shows_variables_notes_and_a_way_to_use_it(client, user, workspace):
+    client.force_login(user)
+    rows = (
+        {"name": "product", "type": "text", "required": "on"},
+        {"name": "mood", "type": "choice", "label": "Mood", "choices": "calm\n<b>bold</b>"},
+    )
+    data = _rows(*rows, user_prompt="Announce {{ product }}, {{ mood }}.", note="First cut")
+    client.post(reverse("prompts:create", args=[workspace.pk]), data)
+    template = PromptTemplate.objects.get(workspace=workspace)
+    edit = reverse("prompts:edit", args=[workspace.pk, template.pk])
+    client.post(edit, data | {"user_prompt": "Tell {{ product }}, {{ mood }}.", "note": "Shorter"})
+
+    html = client.get(template.get_absolute_url()).content.decode()
+    table = html[html.index("data-template-variables") : html.index("</table>")]
+    assert '<tr data-variable="product">' in table and '<tr data-variable="mood">' in table
+    mood = table[table.index('data-variable="mood"') :]
+    assert "Choice" in mood and "calm, &lt;b&gt;bold&lt;/b&gt;" in mood and "<b>" not in mood
+    assert ">no<" in mood and ">yes<" in table[: table.index('data-variable="mood"')]
+    notes = html[html.index("data-versions") :]
+    assert "What changed: Shorter" in notes and "What changed: First cut" in notes
+    use = f'href="{workspace.get_absolute_url()}?template={template.pk}"'
+    assert use in html and "Use this template" in html
+
+    page = client.get(f"{workspace.get_absolute_url()}?template={template.pk}").content.decode()
+    assert 'name="mood"' in page and '<option value="calm"' in page  # its form, picked
+
+
+def test_a_first_version_without_a_note_says_so(client, user, workspace):
+    client.force_login(user)
+    client.post(reverse("prompts:create", args=[workspace.pk]), _form())
+    template = PromptTemplate.objects.get(workspace=workspace)
+    html = client.get(template.get_absolute_url()).content.decode()
+    assert "What changed: First version." in html
