@@ -74,7 +74,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "workspace": space,
         "templates": templates,
         "chosen": chosen,
-        "form": TemplateForm(version, workspace=space) if version else None,
+        "form": TemplateForm(version) if version else None,
         "recent_drafts": space.drafts.recent()[:8],
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
@@ -111,7 +111,7 @@ def _start(request: HtmxHttpRequest, pk: int) -> tuple[Generation, str] | HttpRe
     version = versions.filter(pk=request_number(request.POST.get("version"))).first()
     if version is None:
         raise Http404("No such template version in this workspace.")
-    form = TemplateForm(version, request.POST, workspace=space)
+    form = TemplateForm(version, request.POST)
     if form.is_valid():
         try:
             check_token_budget(request.user, request=request, workspace_id=space.pk)

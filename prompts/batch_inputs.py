@@ -42,14 +42,13 @@ class Unreadable(Exception):
 
 
 def parse_inputs(
-    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS, workspace=None
+    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS
 ) -> ParsedInputs:
     """Parse and validate a CSV of inputs for ``version``; any error refuses every row.
 
     Line numbers are the file's (the header is line 1), as a spreadsheet shows them. A column
     the template lacks is an error; a missing column falls back to the variable's default.
-    Blank lines are skipped. ``workspace``: whose brand voices a ``brand_voice`` column may
-    name (default: the template's workspace).
+    Blank lines are skipped.
     """
     result = ParsedInputs()
     if len(data) > MAX_BYTES:
@@ -61,16 +60,14 @@ def parse_inputs(
         result.errors.append(_("The file is not UTF-8 text: save it as “CSV UTF-8”."))
         return result
     try:
-        _parse(text, version, max_rows, workspace, result)
+        _parse(text, version, max_rows, result)
     except Unreadable as error:
         result.rows = []
         result.errors.append(_unreadable_message(error))
     return result
 
 
-def _parse(
-    text: str, version: TemplateVersion, max_rows: int, workspace, result: ParsedInputs
-) -> None:
+def _parse(text: str, version: TemplateVersion, max_rows: int, result: ParsedInputs) -> None:
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
     # Stored versions are read through the schema: one saved before it may hold a bad entry.
@@ -92,7 +89,7 @@ def _parse(
             )
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
-        _validate_row(line, values, version, variables, result, workspace)
+        _validate_row(line, values, version, variables, result)
     if not result.rows and not result.errors:
         result.errors.append(_("The file has a header but no rows."))
 
@@ -153,11 +150,10 @@ def _validate_row(
     version: TemplateVersion,
     variables: dict[str, Variable],
     result: ParsedInputs,
-    workspace=None,
 ) -> None:
     data = {name: "" if var.default is None else var.default for name, var in variables.items()}
     data |= values
-    form = TemplateForm(version, data, workspace=workspace)
+    form = TemplateForm(version, data)
     if form.is_valid():
         result.rows.append((line, form.cleaned_data))
         return

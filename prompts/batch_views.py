@@ -53,7 +53,7 @@ def batch_list(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and version is not None:
         upload = form.cleaned_data["inputs"]
         # At most one byte over the cap is read: enough for parse_inputs to refuse it.
-        parsed = parse_inputs(upload.read(MAX_BYTES + 1), version, workspace=space)
+        parsed = parse_inputs(upload.read(MAX_BYTES + 1), version)
         errors = parsed.errors
         if not errors:
             try:

@@ -10,7 +10,6 @@ from crispy_forms.helper import FormHelper
 from crispy_tailwind.tailwind import CSSContainer
 from crispy_tailwind.templatetags.tailwind_field import CrispyTailwindFieldNode
 from django import forms
-from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -60,36 +59,7 @@ TAILWIND_CLASSES = CSSContainer(CrispyTailwindFieldNode.default_styles)
 TAILWIND_CLASSES.suggestions = TAILWIND_CLASSES.text
 
 
-class BrandVoiceChoiceField(forms.ChoiceField):
-    """One of the workspace's brand voices, by name; cleaned to that voice's newest text, so
-    the prompt gets the style guide and the inputs record the text that was used.
-
-    The voices are read when the field is rendered or validated, never when the form is
-    built (the async views build it outside a thread that may query).
-    """
-
-    def __init__(self, *, workspace, version: TemplateVersion, **kwargs: Any) -> None:
-        self.workspace, self.version = workspace, version
-        super().__init__(choices=self._choices, **kwargs)
-
-    def _voices(self) -> models.QuerySet[BrandVoice]:
-        space = self.workspace.pk if self.workspace else self.version.template.workspace_id
-        return BrandVoice.objects.filter(workspace_id=space) if space else BrandVoice.objects.none()
-
-    def _choices(self) -> list[tuple[str, str]]:
-        names = [(name, name) for name in self._voices().values_list("name", flat=True)]
-        if not names:
-            return [("", _("(this workspace has no brand voices yet)"))]
-        return names if self.required else [("", _("(none)")), *names]
-
-    def clean(self, value: Any) -> str:
-        name = super().clean(value)
-        voice = self._voices().filter(name=name).first() if name else None
-        version = voice.current_version() if voice else None
-        return version.text if version else ""
-
-
-def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms.Field:
+def _field_for(var: Variable) -> forms.Field:
     kind = var.type
     common: dict[str, Any] = {
         "label": var.field_label(),
@@ -104,8 +74,6 @@ def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms
     if kind == "audience":
         widget = SuggestionsInput(var.options(), attrs={"autocomplete": "off"})
         return forms.CharField(max_length=var.text_length(), widget=widget, **common)
-    if kind == "brand_voice":
-        return BrandVoiceChoiceField(workspace=workspace, version=version, **common)
     if kind == "textarea":
         widget = forms.Textarea(attrs={"rows": 5})
         return forms.CharField(max_length=var.text_length(), widget=widget, **common)
@@ -115,14 +83,12 @@ def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms
 class TemplateForm(forms.Form):
     """The fields a template version asks for; ``cleaned_data`` feeds its prompts."""
 
-    def __init__(self, version: TemplateVersion, *args: Any, workspace=None, **kwargs: Any) -> None:
-        """``workspace``: whose brand voices a ``brand_voice`` variable offers (default: the
-        template's own workspace; pass it for a shared library template)."""
+    def __init__(self, version: TemplateVersion, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.version = version
         # Through the schema: a version saved before it with a bad option still gets a form.
         for var in version.variable_specs:
-            self.fields[var.name] = _field_for(var, version, workspace)
+            self.fields[var.name] = _field_for(var)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
         self.helper.css_container = TAILWIND_CLASSES
@@ -198,12 +164,18 @@ class TemplateEditForm(forms.Form):
         help_text=_(
             'A list like [{"name": "product", "label": "Product", "type": "text"}]. Types: '
             "text, textarea, choice (with choices), number (min, max), tone, language, "
-            "audience (free text with suggestions; choices replace them), brand_voice (one of "
-            "the workspace's brand voices: its newest text fills the placeholder)."
+            "audience (free text with suggestions; choices replace them). The brand voice is "
+            "not a variable: pick it below."
         ),
     )
     brand_voice = forms.ModelChoiceField(
-        label=_("Brand voice"), queryset=BrandVoice.objects.none(), required=False
+        label=_("Brand voice"),
+        queryset=BrandVoice.objects.none(),
+        required=False,
+        help_text=_(
+            "The one place a template's brand voice is set: its newest text fills "
+            "{{ brand_voice }} in the prompts."
+        ),
     )
     follow_voice = forms.BooleanField(required=False)
     model = forms.CharField(

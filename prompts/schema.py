@@ -28,17 +28,8 @@ from pydantic_core import PydanticCustomError
 from .models import BRAND_VOICE, PRODUCTION, PromptTemplate
 from .rendering import placeholders
 
-# "brand_voice": pick one of the workspace's brand voices; its newest text fills the variable.
-VARIABLE_TYPES = (
-    "text",
-    "textarea",
-    "choice",
-    "number",
-    "tone",
-    "language",
-    "audience",
-    "brand_voice",
-)
+# A brand voice is not a variable: the template includes one, and it fills {{ brand_voice }}.
+VARIABLE_TYPES = ("text", "textarea", "choice", "number", "tone", "language", "audience")
 # The labels the template page can move; an import may point only these at its version.
 LABEL_NAMES = (PRODUCTION, "staging")
 # The editor's bound on a version's answer length (DeepSeek's largest output).
@@ -125,6 +116,12 @@ class VariableSchema(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, kind: str, info: ValidationInfo) -> str:
+        if kind == BRAND_VOICE:  # a variable type once; exports from then still say it
+            message = _(
+                "Variable %(name)r: a brand voice is not a variable. Write {{ brand_voice }} "
+                "in the prompt and pick the template's brand voice."
+            )
+            raise _refuse(message % {"name": info.data.get("name")})
         if kind not in VARIABLE_TYPES:
             message = _("Variable %(name)r has unknown type %(type)r.")
             raise _refuse(message % {"name": info.data.get("name"), "type": kind})
