@@ -217,12 +217,12 @@ class TemplateEditForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
-            if self.builder.mode == FORM:
-                self._check_rows(cleaned)
-            else:  # the same schema as import: a problem goes to its field (variables' to theirs)
-                for field, problem in version_problems(cleaned):
-                    self.add_error(field if field in self.fields else "variables", problem)
+        if "variables" in cleaned and self.builder.mode == FORM:
+            self._check_rows(cleaned)  # each row's own problems, even before the prompts
+        elif {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
+            # The same schema as import: a problem goes to its field (variables' to theirs).
+            for field, problem in version_problems(cleaned):
+                self.add_error(field if field in self.fields else "variables", problem)
         return cleaned
 
     def _check_rows(self, cleaned: dict[str, Any]) -> None:
@@ -233,15 +233,16 @@ class TemplateEditForm(forms.Form):
         self.builder.show_problems(by_row)
         if by_row:
             self.add_error("variables", _("Fix the variables marked below."))
-        texts = (cleaned["system_prompt"], cleaned["user_prompt"])
+        texts = (cleaned.get("system_prompt", ""), cleaned.get("user_prompt", ""))
         row_level = {p for problems in by_row.values() for p in problems}
         for problem in variable_problems(variables, *texts):
             if problem not in row_level:
                 self.add_error("variables", problem)
-        data = {**cleaned, "variables": None}  # the variables themselves are checked above
-        for field, problem in version_problems(data):
-            if field != "variables":
-                self.add_error(field if field in self.fields else "variables", problem)
+        if {"system_prompt", "user_prompt"} <= cleaned.keys():
+            data = {**cleaned, "variables": None}  # the variables themselves are checked above
+            for field, problem in version_problems(data):
+                if field != "variables":
+                    self.add_error(field if field in self.fields else "variables", problem)
 
     @classmethod
     def initial_for(cls, template: PromptTemplate) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from prompts.models import PromptTemplate
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_ui import sign_in
 
 WORDS = {
@@ -30,7 +31,7 @@ WORDS = {
         "add": "添加变量",
         "name": "名称（在提示词中写作 {{ name }}）",
         "type": "类型",
-        "choice": "选项",
+        "choice": "单选",
         "choices": "选项（每行一个）",
         "label": "标签",
         "json": "高级：以 JSON 编辑",
@@ -69,6 +70,11 @@ def test_build_a_choice_variable_save_it_and_see_it_on_the_template_page(
     first.get_by_label(words["name"]).fill("mood")
     first.get_by_label(words["type"]).select_option(label=words["choice"])
     expect(first.get_by_label(words["choices"])).to_be_visible()  # the type's options came
+    # Checked as typed: a choice without choices is flagged next to its own row.
+    expect(first.locator("[data-variable-problems]")).to_contain_text("mood")
+    expect(page.locator('[data-variable-row="1"] [data-variable-problems]')).not_to_contain_text(
+        "mood"
+    )
     first.get_by_label(words["choices"]).fill("calm\nbold")
     first.get_by_label(words["label"], exact=True).fill("Mood")
     # The last edit is checked on the server as typed: its answer comes before saving.
@@ -78,6 +84,8 @@ def test_build_a_choice_variable_save_it_and_see_it_on_the_template_page(
     expect(page.locator('[data-variable-row="1"]')).to_have_count(0)
 
     # The Advanced view says the same, and back to the form nothing is lost.
+    expect(first.locator("[data-variable-problems]")).to_have_count(0)
+    page.locator("#variables-builder").screenshot(path=ARTIFACTS / f"builder_{language}.png")
     page.get_by_role("button", name=words["json"]).click()
     json_view = page.get_by_label(words["json_label"])
     expect(json_view).to_have_value(

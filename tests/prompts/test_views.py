@@ -561,3 +561,11 @@ def test_a_first_version_without_a_note_says_so(client, user, workspace):
     template = PromptTemplate.objects.get(workspace=workspace)
     html = client.get(template.get_absolute_url()).content.decode()
     assert "What changed: First version." in html
+
+
+def test_a_rows_problems_show_before_the_prompts_are_written(client, user, workspace):
+    client.force_login(user)
+    url = reverse("prompts:create", args=[workspace.pk])
+    data = _rows({"name": "mood", "type": "choice"}, system_prompt="", user_prompt="")
+    html = client.post(url, data, headers=HTMX | {"HX-Target": "variables-errors"}).content
+    assert "Choice variable &#x27;mood&#x27; needs choices." in html.decode()
