@@ -569,3 +569,18 @@ def test_a_rows_problems_show_before_the_prompts_are_written(client, user, works
     data = _rows({"name": "mood", "type": "choice"}, system_prompt="", user_prompt="")
     html = client.post(url, data, headers=HTMX | {"HX-Target": "variables-errors"}).content
     assert "Choice variable &#x27;mood&#x27; needs choices." in html.decode()
+
+
+def test_the_workspace_says_which_brand_voice_the_template_includes(client, user, workspace):
+    from prompts.actions import save_brand_voice
+
+    client.force_login(user)
+    voice = save_brand_voice(workspace=workspace, name="House <b>", text="Warm.").voice
+    data = _form(system_prompt="{{ brand_voice }}", brand_voice=str(voice.pk))
+    client.post(reverse("prompts:create", args=[workspace.pk]), data)
+    template = PromptTemplate.objects.get(workspace=workspace)
+    assert template.current_version().brand_voice == voice
+
+    page = client.get(f"{workspace.get_absolute_url()}?template={template.pk}").content.decode()
+    assert "Brand voice: House &lt;b&gt; (set on the template)" in page
+    assert 'name="brand_voice"' not in page  # the generate form asks nothing about it
