@@ -29,7 +29,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prompts.models import TemplateVersion
-from prompts.schema import usable_variables
 from studio.audit.origin import Origin
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import check_token_budget
@@ -195,7 +194,7 @@ def _title_from(ask: Ask) -> str:
     version = ask.template_version
     if version is None:
         return ""
-    for var in usable_variables(version.variables):  # as the form saw them, even if stored bad
+    for var in version.variable_specs:  # as the form saw them, even if stored bad
         value = str(ask.inputs.get(var.name) or "").strip()
         if var.type == "text" and value:
             return f"{version.template.name}: {value}"[:200]

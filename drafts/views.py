@@ -75,7 +75,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "workspace": space,
         "templates": templates,
         "chosen": chosen,
-        "form": TemplateForm(version, workspace=space) if version else None,
+        "form": TemplateForm(version) if version else None,
         "recent_drafts": space.drafts.alive().recent()[:8],
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
@@ -114,7 +114,7 @@ def _start(
     version = versions.filter(pk=request_number(request.POST.get("version"))).first()
     if version is None:
         raise Http404("No such template version in this workspace.")
-    form = TemplateForm(version, request.POST, workspace=space)
+    form = TemplateForm(version, request.POST)
     generation = None
     if form.is_valid():
         # A running single-variant experiment on this template runs the user's variant

@@ -18,6 +18,7 @@ from .models import (
     TemplateVersion,
 )
 from .schema import InvalidTemplate, TemplateData, VersionData, check_template
+from .variables import Variable, to_json
 
 VERSIONED_FIELDS = (
     "system_prompt",
@@ -58,6 +59,18 @@ def _unique_slug(workspace, wanted: str) -> str:
     return slug
 
 
+def _same_variables(stored: Any, wanted: list[Any]) -> bool:
+    """Whether saving ``wanted`` would change nothing: the same list, or the same typed
+    variables written differently (``"required": true`` spelt out or left to its default,
+    an empty label), as the editor's builder writes them back."""
+    if stored == wanted:
+        return True
+    typed = Variable.parse_all(stored)
+    if not isinstance(stored, list) or len(typed) != len(stored):
+        return False
+    return to_json(typed) == to_json(Variable.parse_all(wanted))
+
+
 @transaction.atomic
 def save_version(
     *,
@@ -89,7 +102,8 @@ def save_version(
         brand_voice_version = latest.brand_voice_version
     if (
         latest
-        and all(getattr(latest, f) == v for f, v in wanted.items())
+        and all(getattr(latest, f) == v for f, v in wanted.items() if f != "variables")
+        and _same_variables(latest.variables, wanted["variables"])
         and latest.brand_voice_id == voice_id
         and latest.brand_voice_version_id == getattr(brand_voice_version, "pk", None)
     ):
@@ -108,9 +122,14 @@ def save_version(
 
 @transaction.atomic
 def create_template(
-    *, workspace, data: dict[str, Any], user=None, brand_voice: BrandVoice | None = None
+    *,
+    workspace,
+    data: dict[str, Any],
+    user=None,
+    brand_voice: BrandVoice | None = None,
+    note: str = "",
 ) -> PromptTemplate:
-    """A new template in a workspace with its first version."""
+    """A new template in a workspace with its first version (``note``: what v1 is)."""
     _check(data)
     template = PromptTemplate.objects.create(
         workspace=workspace,
@@ -119,7 +138,7 @@ def create_template(
         purpose=data["purpose"],
         description=data.get("description", ""),
     )
-    save_version(template=template, data=data, user=user, brand_voice=brand_voice)
+    save_version(template=template, data=data, user=user, brand_voice=brand_voice, note=note)
     return template
 
 

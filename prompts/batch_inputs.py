@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from .forms import TemplateForm
 from .models import TemplateVersion
-from .schema import usable_variables
+from .variables import Variable
 
 MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024
@@ -42,14 +42,13 @@ class Unreadable(Exception):
 
 
 def parse_inputs(
-    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS, workspace=None
+    data: bytes, version: TemplateVersion, *, max_rows: int = MAX_ROWS
 ) -> ParsedInputs:
     """Parse and validate a CSV of inputs for ``version``; any error refuses every row.
 
     Line numbers are the file's (the header is line 1), as a spreadsheet shows them. A column
     the template lacks is an error; a missing column falls back to the variable's default.
-    Blank lines are skipped. ``workspace``: whose brand voices a ``brand_voice`` column may
-    name (default: the template's workspace).
+    Blank lines are skipped.
     """
     result = ParsedInputs()
     if len(data) > MAX_BYTES:
@@ -61,22 +60,18 @@ def parse_inputs(
         result.errors.append(_("The file is not UTF-8 text: save it as “CSV UTF-8”."))
         return result
     try:
-        _parse(text, version, max_rows, workspace, result)
+        _parse(text, version, max_rows, result)
     except Unreadable as error:
         result.rows = []
         result.errors.append(_unreadable_message(error))
     return result
 
 
-def _parse(
-    text: str, version: TemplateVersion, max_rows: int, workspace, result: ParsedInputs
-) -> None:
+def _parse(text: str, version: TemplateVersion, max_rows: int, result: ParsedInputs) -> None:
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
     # Stored versions are read through the schema: one saved before it may hold a bad entry.
-    variables = {
-        v.name: v.model_dump(exclude_none=True) for v in usable_variables(version.variables)
-    }
+    variables = {v.name: v for v in version.variable_specs}
     if not any(header):
         result.errors.append(_("The file is empty: its first line must name the variables."))
         return
@@ -94,7 +89,7 @@ def _parse(
             )
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
-        _validate_row(line, values, version, variables, result, workspace)
+        _validate_row(line, values, version, variables, result)
     if not result.rows and not result.errors:
         result.errors.append(_("The file has a header but no rows."))
 
@@ -124,7 +119,7 @@ def _unreadable_message(error: Unreadable) -> str:
     return _("Line %(line)s: this is not readable as CSV.") % {"line": error.line}
 
 
-def _header_problems(header: list[str], variables: dict[str, dict[str, Any]]) -> list[str]:
+def _header_problems(header: list[str], variables: dict[str, Variable]) -> list[str]:
     if len(header) > (most := max(MAX_COLUMNS, len(variables))):
         return [_("Too many columns: %(max)s at most.") % {"max": most}]
     problems = []
@@ -139,7 +134,7 @@ def _header_problems(header: list[str], variables: dict[str, dict[str, Any]]) ->
     missing = [
         name
         for name, var in variables.items()
-        if name not in header and var.get("required", True) and var.get("default") in (None, "")
+        if name not in header and var.required and not var.has_default
     ]
     if missing:
         problems.append(
@@ -153,12 +148,12 @@ def _validate_row(
     line: int,
     values: dict[str, str],
     version: TemplateVersion,
-    variables: dict[str, dict[str, Any]],
+    variables: dict[str, Variable],
     result: ParsedInputs,
-    workspace=None,
 ) -> None:
-    data = {name: var.get("default", "") for name, var in variables.items()} | values
-    form = TemplateForm(version, data, workspace=workspace)
+    data = {name: "" if var.default is None else var.default for name, var in variables.items()}
+    data |= values
+    form = TemplateForm(version, data)
     if form.is_valid():
         result.rows.append((line, form.cleaned_data))
         return

@@ -29,7 +29,6 @@ from .batch_results import variant_summary
 from .experiment_actions import InvalidExperiment
 from .experiment_views import _experiment
 from .models import Batch, Vote
-from .schema import usable_variables
 from .views import _workspace
 
 BATCHES = "prompts/batch_list.html"
@@ -54,7 +53,7 @@ def batch_list(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and version is not None:
         upload = form.cleaned_data["inputs"]
         # At most one byte over the cap is read: enough for parse_inputs to refuse it.
-        parsed = parse_inputs(upload.read(MAX_BYTES + 1), version, workspace=space)
+        parsed = parse_inputs(upload.read(MAX_BYTES + 1), version)
         errors = parsed.errors
         if not errors:
             try:
@@ -73,7 +72,7 @@ def batch_list(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
 
 
 def _variables(version) -> list[str]:
-    return [v.name for v in usable_variables(version.variables)] if version else []
+    return [v.name for v in version.variable_specs] if version else []
 
 
 def _batch_context(batch: Batch, user) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from .models import (
     Vote,
 )
 from .placeholders import placeholders
-from .schema import usable_variables
 from .stats import MIN_DECISIVE_VOTES, Comparison
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ def create_experiment(
     """
     if len(variants) < 2:
         raise InvalidExperiment("An experiment needs at least two variants.")
-    fields = {v.name for v in usable_variables(variants[0]["version"].variables)}
+    fields = {v.name for v in variants[0]["version"].variable_specs}
     for spec in variants:
         version = spec["version"]
         if version.template.workspace_id not in (None, workspace.pk):

@@ -120,7 +120,7 @@ def _detail_context(
     version = experiment.form_version()
     single = experiment.is_single_variant
     if form is None and version is not None and experiment.is_running and not single:
-        form = TemplateForm(version, workspace=space)
+        form = TemplateForm(version)
     # Batch rows are reviewed in their batch's queue: here only the runs made on this page
     # (or, single variant, the generations assigned in the workspace), and a link per batch.
     runs = experiment.runs.recent_with_votes(user)
@@ -174,7 +174,7 @@ async def run_start(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     if experiment.is_single_variant:
         return await sync_to_async(_refuse_side_by_side)(request, experiment)
     version = await sync_to_async(experiment.form_version)()
-    form = TemplateForm(version, request.POST, workspace=space)
+    form = TemplateForm(version, request.POST)
     if await sync_to_async(form.is_valid)():
         try:  # the generate action checks and stores, and launches each column on this loop
             run = await sync_to_async(start_run)(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_tailwind.tailwind import CSSContainer
 from crispy_tailwind.templatetags.tailwind_field import CrispyTailwindFieldNode
 from django import forms
-from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -22,25 +22,13 @@ from .models import (
 )
 from .schema import (
     MAX_TOKENS,
-    Variable,
-    usable_variables,
+    problems_by_variable,
+    variable_problems,
     variables_problems,
     version_problems,
 )
-
-# Built-in choice lists for the typed variables that need no author-provided choices.
-TONES = ["friendly", "professional", "playful", "bold", "empathetic", "authoritative"]
-LANGUAGES = ["English", "简体中文"]
-# Suggestions only: an audience variable takes any text (a template's own "choices" replace
-# these suggestions).
-AUDIENCES = [
-    "general readers",
-    "existing customers",
-    "new prospects",
-    "developers",
-    "designers",
-    "decision-makers",
-]
+from .variable_builder import FORM, Builder
+from .variables import Variable
 
 
 def validate_variables(variables: list[dict[str, Any]], *texts: str) -> list[str]:
@@ -52,7 +40,7 @@ class SuggestionsInput(forms.TextInput):
     """A text input with a ``<datalist>`` of suggestions: the browser offers them as the
     person types (and to screen readers as a combobox), any other text is still accepted."""
 
-    def __init__(self, suggestions: list[str], attrs: dict[str, Any] | None = None) -> None:
+    def __init__(self, suggestions: Sequence[str], attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.suggestions = suggestions
 
@@ -71,36 +59,7 @@ TAILWIND_CLASSES = CSSContainer(CrispyTailwindFieldNode.default_styles)
 TAILWIND_CLASSES.suggestions = TAILWIND_CLASSES.text
 
 
-class BrandVoiceChoiceField(forms.ChoiceField):
-    """One of the workspace's brand voices, by name; cleaned to that voice's newest text, so
-    the prompt gets the style guide and the inputs record the text that was used.
-
-    The voices are read when the field is rendered or validated, never when the form is
-    built (the async views build it outside a thread that may query).
-    """
-
-    def __init__(self, *, workspace, version: TemplateVersion, **kwargs: Any) -> None:
-        self.workspace, self.version = workspace, version
-        super().__init__(choices=self._choices, **kwargs)
-
-    def _voices(self) -> models.QuerySet[BrandVoice]:
-        space = self.workspace.pk if self.workspace else self.version.template.workspace_id
-        return BrandVoice.objects.filter(workspace_id=space) if space else BrandVoice.objects.none()
-
-    def _choices(self) -> list[tuple[str, str]]:
-        names = [(name, name) for name in self._voices().values_list("name", flat=True)]
-        if not names:
-            return [("", _("(this workspace has no brand voices yet)"))]
-        return names if self.required else [("", _("(none)")), *names]
-
-    def clean(self, value: Any) -> str:
-        name = super().clean(value)
-        voice = self._voices().filter(name=name).first() if name else None
-        version = voice.current_version() if voice else None
-        return version.text if version else ""
-
-
-def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms.Field:
+def _field_for(var: Variable) -> forms.Field:
     kind = var.type
     common: dict[str, Any] = {
         "label": var.field_label(),
@@ -110,14 +69,11 @@ def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms
     }
     if kind == "number":
         return forms.IntegerField(min_value=var.min, max_value=var.max, **common)
-    if kind in {"choice", "tone", "language"}:
-        options = var.choices or (TONES if kind == "tone" else LANGUAGES)
-        return forms.ChoiceField(choices=[(o, o) for o in options], **common)
+    if var.is_picked:
+        return forms.ChoiceField(choices=[(o, o) for o in var.options()], **common)
     if kind == "audience":
-        widget = SuggestionsInput(var.choices or AUDIENCES, attrs={"autocomplete": "off"})
+        widget = SuggestionsInput(var.options(), attrs={"autocomplete": "off"})
         return forms.CharField(max_length=var.text_length(), widget=widget, **common)
-    if kind == "brand_voice":
-        return BrandVoiceChoiceField(workspace=workspace, version=version, **common)
     if kind == "textarea":
         widget = forms.Textarea(attrs={"rows": 5})
         return forms.CharField(max_length=var.text_length(), widget=widget, **common)
@@ -127,14 +83,12 @@ def _field_for(var: Variable, version: TemplateVersion, workspace=None) -> forms
 class TemplateForm(forms.Form):
     """The fields a template version asks for; ``cleaned_data`` feeds its prompts."""
 
-    def __init__(self, version: TemplateVersion, *args: Any, workspace=None, **kwargs: Any) -> None:
-        """``workspace``: whose brand voices a ``brand_voice`` variable offers (default: the
-        template's own workspace; pass it for a shared library template)."""
+    def __init__(self, version: TemplateVersion, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.version = version
         # Through the schema: a version saved before it with a bad option still gets a form.
-        for var in usable_variables(version.variables):
-            self.fields[var.name] = _field_for(var, version, workspace)
+        for var in version.variable_specs:
+            self.fields[var.name] = _field_for(var)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
         self.helper.css_container = TAILWIND_CLASSES
@@ -210,12 +164,18 @@ class TemplateEditForm(forms.Form):
         help_text=_(
             'A list like [{"name": "product", "label": "Product", "type": "text"}]. Types: '
             "text, textarea, choice (with choices), number (min, max), tone, language, "
-            "audience (free text with suggestions; choices replace them), brand_voice (one of "
-            "the workspace's brand voices: its newest text fills the placeholder)."
+            "audience (free text with suggestions; choices replace them). The brand voice is "
+            "not a variable: pick it below."
         ),
     )
     brand_voice = forms.ModelChoiceField(
-        label=_("Brand voice"), queryset=BrandVoice.objects.none(), required=False
+        label=_("Brand voice"),
+        queryset=BrandVoice.objects.none(),
+        required=False,
+        help_text=_(
+            "The one place a template's brand voice is set: its newest text fills "
+            "{{ brand_voice }} in the prompts."
+        ),
     )
     follow_voice = forms.BooleanField(required=False)
     model = forms.CharField(
@@ -230,6 +190,11 @@ class TemplateEditForm(forms.Form):
 
     def __init__(self, *args: Any, workspace=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The variables builder (rows or JSON); a button it posted is applied here already.
+        if self.is_bound:
+            self.builder = Builder.from_data(self.data)
+        else:
+            self.builder = Builder.from_json(self.initial.get("variables"))
         if workspace is not None:
             self.fields["brand_voice"].queryset = BrandVoice.objects.filter(workspace=workspace)
         # Only when the latest version pins an older voice version (an experiment's winner):
@@ -244,13 +209,40 @@ class TemplateEditForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
+    def clean_variables(self) -> Any:
+        """In the builder's form mode its rows are the variables (the JSON is not posted)."""
+        if self.builder.mode == FORM:
+            return self.builder.variables()
+        return self.cleaned_data["variables"]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
+        if "variables" in cleaned and self.builder.mode == FORM:
+            self._check_rows(cleaned)  # each row's own problems, even before the prompts
+        elif {"variables", "system_prompt", "user_prompt"} <= cleaned.keys():
             # The same schema as import: a problem goes to its field (variables' to theirs).
             for field, problem in version_problems(cleaned):
                 self.add_error(field if field in self.fields else "variables", problem)
         return cleaned
+
+    def _check_rows(self, cleaned: dict[str, Any]) -> None:
+        """Each variable's problems go next to its row; the rest (a placeholder no variable
+        declares, a bad prompt) to the variables' or their own field."""
+        variables = cleaned["variables"]
+        by_row = problems_by_variable(variables)
+        self.builder.show_problems(by_row)
+        if by_row:
+            self.add_error("variables", _("Fix the variables marked below."))
+        texts = (cleaned.get("system_prompt", ""), cleaned.get("user_prompt", ""))
+        row_level = {p for problems in by_row.values() for p in problems}
+        for problem in variable_problems(variables, *texts):
+            if problem not in row_level:
+                self.add_error("variables", problem)
+        if {"system_prompt", "user_prompt"} <= cleaned.keys():
+            data = {**cleaned, "variables": None}  # the variables themselves are checked above
+            for field, problem in version_problems(data):
+                if field != "variables":
+                    self.add_error(field if field in self.fields else "variables", problem)
 
     @classmethod
     def initial_for(cls, template: PromptTemplate) -> dict[str, Any]:

@@ -28,17 +28,8 @@ from pydantic_core import PydanticCustomError
 from .models import BRAND_VOICE, PRODUCTION, PromptTemplate
 from .placeholders import placeholders
 
-# "brand_voice": pick one of the workspace's brand voices; its newest text fills the variable.
-VARIABLE_TYPES = (
-    "text",
-    "textarea",
-    "choice",
-    "number",
-    "tone",
-    "language",
-    "audience",
-    "brand_voice",
-)
+# A brand voice is not a variable: the template includes one, and it fills {{ brand_voice }}.
+VARIABLE_TYPES = ("text", "textarea", "choice", "number", "tone", "language", "audience")
 # The labels the template page can move; an import may point only these at its version.
 LABEL_NAMES = (PRODUCTION, "staging")
 # The editor's bound on a version's answer length (DeepSeek's largest output).
@@ -105,8 +96,9 @@ Number = Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
 Choice = Annotated[str, Field(max_length=200)]
 
 
-class Variable(BaseModel):
-    """One typed variable of a template version, as stored in ``TemplateVersion.variables``."""
+class VariableSchema(BaseModel):
+    """What one stored variable may hold (``TemplateVersion.variables``); code reads the
+    validated result as a :class:`prompts.variables.Variable`."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
@@ -124,13 +116,19 @@ class Variable(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, kind: str, info: ValidationInfo) -> str:
+        if kind == BRAND_VOICE:  # a variable type once; exports from then still say it
+            message = _(
+                "Variable %(name)r: a brand voice is not a variable. Write {{ brand_voice }} "
+                "in the prompt and pick the template's brand voice."
+            )
+            raise _refuse(message % {"name": info.data.get("name")})
         if kind not in VARIABLE_TYPES:
             message = _("Variable %(name)r has unknown type %(type)r.")
             raise _refuse(message % {"name": info.data.get("name"), "type": kind})
         return kind
 
     @model_validator(mode="after")
-    def _options_fit(self) -> Variable:
+    def _options_fit(self) -> VariableSchema:
         name = {"name": self.name}
         if self.type == "choice" and not self.choices:
             raise _refuse(_("Choice variable %(name)r needs choices.") % name)
@@ -160,9 +158,6 @@ class Variable(BaseModel):
         """How long an answer may be: its own ``max_length``, else the type's usual cap."""
         return self.max_length or (4000 if self.type == "textarea" else 300)
 
-    def field_label(self) -> str:
-        return self.label or self.name.replace("_", " ").capitalize()
-
 
 class VersionData(BaseModel):
     """The versioned part of a template: prompts, variables and model presets."""
@@ -171,7 +166,7 @@ class VersionData(BaseModel):
 
     system_prompt: str
     user_prompt: str
-    variables: list[Variable] | None = Field(None, max_length=MAX_VARIABLES)
+    variables: list[VariableSchema] | None = Field(None, max_length=MAX_VARIABLES)
     model: Annotated[str | None, Field(max_length=64), AfterValidator(_model_name)] = ""
     thinking: bool | None = False
     temperature: float | None = Field(None, ge=0, le=2)
@@ -277,10 +272,30 @@ def variable_problems(variables: Any, *texts: Any) -> list[str]:
     return problems
 
 
+def problems_by_variable(variables: list[Any]) -> dict[int, list[str]]:
+    """The problems of each entry of a variable list on its own, by position (the builder
+    shows them next to the variable): its options, a name declared twice, the reserved
+    ``brand_voice``. Problems across the prompts are :func:`variable_problems`'."""
+    names = [v.get("name") if isinstance(v, Mapping) else None for v in variables]
+    found: dict[int, list[str]] = {}
+    for index, entry in enumerate(variables):
+        problems = [message for _field, message in _problems(VariableSchema, entry)]
+        if isinstance(names[index], str) and names.count(names[index]) > 1:
+            problems.append(_("Variable names must be unique."))
+        if names[index] == BRAND_VOICE:
+            problems.append(
+                _("%(name)r is reserved: it is filled from the brand voice.")
+                % {"name": BRAND_VOICE}
+            )
+        if problems:
+            found[index] = problems
+    return found
+
+
 class _Variables(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    variables: list[Variable] = Field(max_length=MAX_VARIABLES)
+    variables: list[VariableSchema] = Field(max_length=MAX_VARIABLES)
 
 
 def variables_problems(variables: Any, *texts: Any) -> list[str]:
@@ -320,11 +335,11 @@ _CROSS_OPTIONS: tuple[frozenset[str], ...] = (
 )
 
 
-def _usable(var: Mapping[str, Any]) -> Variable | None:
+def _usable(var: Mapping[str, Any]) -> VariableSchema | None:
     options, cross = dict(var), iter(_CROSS_OPTIONS)
     for _attempt in range(len(var) + len(_CROSS_OPTIONS) + 1):
         try:
-            return Variable.model_validate(options)
+            return VariableSchema.model_validate(options)
         except ValidationError as error:
             bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
             if "name" in bad:
@@ -334,11 +349,11 @@ def _usable(var: Mapping[str, Any]) -> Variable | None:
     return None
 
 
-def usable_variables(raw: Any) -> list[Variable]:
+def usable_variables(raw: Any) -> list[VariableSchema]:
     """A stored version's variables as the form can use them, even when saved before this
     schema: an invalid option is dropped (a ``max_length`` of ``"abc"`` means the default
     length), a variable without a usable name or declared twice is left out."""
-    usable: dict[str, Variable] = {}
+    usable: dict[str, VariableSchema] = {}
     for var in raw if isinstance(raw, list) else []:
         parsed = _usable(var) if isinstance(var, Mapping) else None
         if parsed is not None:

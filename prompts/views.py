@@ -62,10 +62,19 @@ def _library(request: HtmxHttpRequest, space: Workspace, status: int = 200) -> H
 
 
 def _edit_page(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResponse:
-    """The editor, or only its variables' errors when htmx validates as the author types."""
+    """The editor; with htmx only its variables' errors (checked as the author types, each
+    row's next to it) or only the variables builder (after one of its buttons)."""
     if request.htmx.target == "variables-errors":
-        return render(request, f"{EDIT}#variables-errors", context)
+        return render(request, f"{EDIT}#variables-errors", context | {"oob": True})
+    if request.htmx.target == "variables-builder":
+        return render(request, f"{EDIT}#variables-builder", context)
     return render(request, EDIT, context)
+
+
+def _saves(request: HtmxHttpRequest, form: TemplateEditForm) -> bool:
+    """A POST that saves: not a builder button, not the as-you-type check; and valid."""
+    checking = form.builder.action or request.htmx.target == "variables-errors"
+    return request.method == "POST" and not checking and form.is_valid()
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,10 +82,14 @@ def _edit_page(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResp
 def template_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     space = _workspace(request, ws)
     form = TemplateEditForm(request.POST or None, workspace=space)
-    if request.method == "POST" and form.is_valid() and request.htmx.target != "variables-errors":
+    if _saves(request, form):
         data = form.cleaned_data
         template = create_template(
-            workspace=space, data=data, user=request.user, brand_voice=data["brand_voice"]
+            workspace=space,
+            data=data,
+            user=request.user,
+            brand_voice=data["brand_voice"],
+            note=data["note"],
         )
         messages.success(request, _("Template created as version 1."))
         return redirect(template.get_absolute_url())
@@ -94,7 +107,7 @@ def template_edit(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
         return redirect(template.get_absolute_url(space))
     initial = TemplateEditForm.initial_for(template)
     form = TemplateEditForm(request.POST or None, initial=initial, workspace=space)
-    if request.method == "POST" and form.is_valid() and request.htmx.target != "variables-errors":
+    if _saves(request, form):
         data = form.cleaned_data
         for field in ("name", "purpose", "description"):
             setattr(template, field, data[field])

@@ -6,13 +6,19 @@ edited in place, so every draft can record exactly which prompt produced it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..placeholders import render_prompt
+
+if TYPE_CHECKING:
+    from ..variables import Variable
 
 # The placeholder every template may use without declaring it: the included brand voice.
 BRAND_VOICE = "brand_voice"
@@ -146,7 +152,8 @@ class TemplateVersion(ImmutableModel):
     number = models.PositiveIntegerField()
     system_prompt = models.TextField(_("system message"))
     user_prompt = models.TextField(_("user message"))
-    # [{"name", "label", "type", "required", "default", "help", "choices", "max_length"}]
+    # [{"name", "type", "label", "help", "required", "default", "choices", "max_length",
+    # "min", "max"}]: read it through ``variable_specs``, never by string key.
     variables = models.JSONField(default=list)
     # Blank: the configured default model (DEEPSEEK_MODEL).
     model = models.CharField(max_length=64, blank=True)
@@ -179,6 +186,14 @@ class TemplateVersion(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.template} v{self.number}"
+
+    @cached_property
+    def variable_specs(self) -> list[Variable]:
+        """This version's variables as typed values (see ``prompts.variables``)."""
+        # prompts.variables validates through prompts.schema, which imports these models.
+        from ..variables import Variable
+
+        return Variable.parse_all(self.variables)
 
     def voice_version(self) -> BrandVoiceVersion | None:
         """The brand voice version this version includes: the pinned one, else the voice's

@@ -265,7 +265,7 @@ def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
         raise ApiError(
             404, "No such template in this workspace.", code="not_found", param="template"
         )
-    form = TemplateForm(version, data=payload.inputs, workspace=space)
+    form = TemplateForm(version, data=payload.inputs)
     if not form.is_valid():
         for error in form.errors.as_data().get("__all__", []):
             if error.code in {"prompt_blocked", "prompt_too_long"}:

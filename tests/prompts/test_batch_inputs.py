@@ -91,35 +91,12 @@ def test_blocked_patterns_are_refused_per_row(version):
     assert parsed.errors[0].startswith("Line 2: ") and "<script>" in parsed.errors[0]
 
 
-def test_a_brand_voice_column_names_a_voice_of_the_workspace(db, workspace):
-    """A library template's brand_voice variable takes the voices of the batch's workspace."""
-    from prompts.actions import import_template, save_brand_voice
+def test_the_brand_voice_is_not_a_column(version):
+    """The template's included voice fills {{ brand_voice }}: a row cannot name another."""
+    parsed = parse_inputs(b"product_name,features,brand_voice\nLamp,Light,House\n", version)
 
-    save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    template, _, _ = import_template(
-        data={
-            "slug": "voiced",
-            "name": "Voiced",
-            "purpose": "copy",
-            "system_prompt": "{{ voice }}",
-            "user_prompt": "For {{ readers }}.",
-            "variables": [
-                {"name": "readers", "type": "audience"},
-                {"name": "voice", "type": "brand_voice"},
-            ],
-        }
-    )
-    data = b"readers,voice\ncat owners,House\ndevelopers,Nobody\n"
-
-    parsed = parse_inputs(data, template.current_version(), workspace=workspace)
-
-    assert parsed.errors == [
-        "Line 3: Voice: Select a valid choice. Nobody is not one of the available choices."
-    ]
-    good = parse_inputs(
-        b"readers,voice\ncat owners,House\n", template.current_version(), workspace=workspace
-    )
-    assert good.rows == [(2, {"readers": "cat owners", "voice": "Short and warm."})]
+    assert parsed.rows == [] and len(parsed.errors) == 1
+    assert parsed.errors[0].startswith("Unknown column(s) brand_voice:")
 
 
 def test_a_value_over_the_csv_field_limit_is_a_clear_error(version):

@@ -69,24 +69,20 @@ def test_a_prompt_over_the_model_context_is_refused_before_any_call(
 
 @pytest.fixture
 def typed_template(workspace, user):
-    """A template with an audience and a brand voice variable, and two voices to pick from."""
+    """A template with an audience variable that includes the workspace's brand voice."""
     from prompts.actions import create_template, save_brand_voice
 
-    save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    voice = save_brand_voice(workspace=workspace, name="Formal", text="Old formal.").voice
-    save_brand_voice(workspace=workspace, name="Formal", text="Formal, no jokes.", voice=voice)
+    voice = save_brand_voice(workspace=workspace, name="House", text="Short and warm.").voice
     return create_template(
         workspace=workspace,
         user=user,
+        brand_voice=voice,
         data={
             "name": "Launch",
             "purpose": "copy",
-            "system_prompt": "Style: {{ voice }}",
+            "system_prompt": "Style: {{ brand_voice }}",
             "user_prompt": "Announce it to {{ readers }}.",
-            "variables": [
-                {"name": "readers", "type": "audience", "default": "developers"},
-                {"name": "voice", "type": "brand_voice", "label": "Voice"},
-            ],
+            "variables": [{"name": "readers", "type": "audience", "default": "developers"}],
         },
     )
 
@@ -98,82 +94,37 @@ def test_an_audience_is_free_text_with_accessible_suggestions(typed_template):
     assert 'list="id_readers-suggestions"' in html and 'value="developers"' in html
     assert '<datalist id="id_readers-suggestions">' in html
     assert '<option value="existing customers"></option>' in html
-    custom = TemplateForm(
-        typed_template.current_version(), {"readers": "cat owners", "voice": "House"}
-    )
+    custom = TemplateForm(typed_template.current_version(), {"readers": "cat owners"})
     assert custom.is_valid(), custom.errors
-    assert custom.cleaned_data["readers"] == "cat owners"
+    assert custom.cleaned_data == {"readers": "cat owners"}
 
 
 def test_an_audience_with_its_own_choices_suggests_those():
     from prompts.forms import _field_for
-    from prompts.schema import Variable
+    from prompts.variables import Variable
 
-    field = _field_for(Variable(name="who", type="audience", choices=["CTOs"]), version=None)
-    assert field.widget.suggestions == ["CTOs"]
+    field = _field_for(Variable(name="who", type="audience", choices=("CTOs",)))
+    assert list(field.widget.suggestions) == ["CTOs"]
 
 
-def test_a_brand_voice_variable_offers_the_workspaces_voices_and_renders_the_newest_text(
-    typed_template, workspace, other_user
-):
+def test_the_brand_voice_is_the_templates_and_never_a_form_field(typed_template):
+    """One way to set it: the template includes a voice; the generate form asks nothing."""
     version = typed_template.current_version()
-    form = TemplateForm(version, {"readers": "designers", "voice": "Formal"})
+    form = TemplateForm(version, {"readers": "designers", "brand_voice": "Something else"})
 
-    assert [c[0] for c in form.fields["voice"].choices] == ["Formal", "House"]
+    assert list(form.fields) == ["readers"]
     assert form.is_valid(), form.errors
     system, user = version.build_messages(form.cleaned_data)
-    assert system["content"] == "Style: Formal, no jokes."
+    assert system["content"] == "Style: Short and warm."
     assert user["content"] == "Announce it to designers."
-    # Another workspace's voice is not a choice, whatever its name.
-    from prompts.actions import save_brand_voice
-    from studio.workspaces.actions import create_workspace
-
-    theirs = create_workspace(name="Theirs", owner=other_user)
-    save_brand_voice(workspace=theirs, name="Secret", text="Their voice.")
-    refused = TemplateForm(version, {"readers": "designers", "voice": "Secret"})
-    assert not refused.is_valid() and "Select a valid choice" in str(refused.errors["voice"])
 
 
-def test_a_brand_voice_variable_without_voices_says_so(workspace, user):
-    from prompts.actions import create_template
-
-    template = create_template(
-        workspace=workspace,
-        user=user,
-        data={
-            "name": "Voiced",
-            "purpose": "copy",
-            "system_prompt": "{{ voice }}",
-            "user_prompt": "Go.",
-            "variables": [{"name": "voice", "type": "brand_voice"}],
-        },
-    )
-    form = TemplateForm(template.current_version(), {"voice": ""})
-
-    assert not form.is_valid() and "This field is required." in form.errors["voice"]
-    assert "this workspace has no brand voices yet" in str(form["voice"])
-
-
-def test_a_library_template_offers_the_voices_of_the_workspace_it_is_used_in(db, workspace):
-    from prompts.actions import import_template, save_brand_voice
-
-    save_brand_voice(workspace=workspace, name="House", text="Short and warm.")
-    template, _, _ = import_template(
-        data={
-            "slug": "voiced",
-            "name": "Voiced",
-            "purpose": "copy",
-            "system_prompt": "{{ voice }}",
-            "user_prompt": "Go.",
-            "variables": [{"name": "voice", "type": "brand_voice", "required": False}],
-        }
-    )
-    version = template.current_version()
-
-    assert [c[0] for c in TemplateForm(version).fields["voice"].choices] == [""]
-    form = TemplateForm(version, {"voice": "House"}, workspace=workspace)
-    assert [c[0] for c in form.fields["voice"].choices] == ["", "House"]
-    assert form.is_valid() and form.cleaned_data["voice"] == "Short and warm."
+def test_a_brand_voice_variable_is_refused_with_the_way_to_set_it():
+    problems = validate_variables([{"name": "voice", "type": "brand_voice"}], "{{ voice }}")
+    assert problems == [
+        "Variable 'voice': a brand voice is not a variable. Write {{ brand_voice }} in the "
+        "prompt and pick the template's brand voice."
+    ]
 
 
 def test_choices_must_be_a_list_of_texts():

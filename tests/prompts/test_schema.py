@@ -16,7 +16,7 @@ from drafts.models import Draft
 from prompts.actions import InvalidTemplate, import_template
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
-from prompts.schema import TemplateData, Variable, check_template, usable_variables
+from prompts.schema import TemplateData, VariableSchema, check_template, usable_variables
 from prompts.transfer import import_text
 
 HTMX = {"HX-Request": "true"}
@@ -286,7 +286,7 @@ JSON_LIKE = st.recursive(
     max_leaves=8,
 )
 TEMPLATE_KEYS = [*_template(), "model", "thinking", "temperature", "max_tokens", "labels"]
-VARIABLE_KEYS = [*Variable.model_fields, "other"]
+VARIABLE_KEYS = [*VariableSchema.model_fields, "other"]
 
 
 @given(key=st.sampled_from([*TEMPLATE_KEYS, "brand_voice", "extra"]), value=JSON_LIKE)

@@ -136,12 +136,12 @@ def test_admin_action_exports_the_selected_templates(admin_client, demo_template
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
-def test_audience_and_brand_voice_variables_round_trip(fmt, workspace, user):
+def test_audience_variables_round_trip(fmt, workspace, user):
     variables = [
         {"name": "readers", "type": "audience", "choices": ["CTOs", "founders"]},
-        {"name": "voice", "type": "brand_voice", "required": False},
+        {"name": "tone", "type": "tone", "required": False},
     ]
-    data = {"system_prompt": "{{ voice }}", "user_prompt": "For {{ readers }}."}
+    data = {"system_prompt": "{{ tone }}", "user_prompt": "For {{ readers }}."}
     own = PromptTemplate.objects.create(workspace=workspace, slug="own", name="Own", purpose="copy")
     save_version(template=own, data=data | {"variables": variables}, user=user)
 
@@ -155,6 +155,7 @@ def test_audience_and_brand_voice_variables_round_trip(fmt, workspace, user):
     "variable, message",
     [
         ({"name": "who", "type": "persona"}, "unknown type 'persona'"),
+        ({"name": "who", "type": "brand_voice"}, "a brand voice is not a variable"),
         ({"name": "who", "type": "audience", "choices": "CTOs"}, "choices must be a list"),
     ],
 )

@@ -440,3 +440,148 @@ def test_importing_an_edited_export_moves_production_only_when_the_box_is_ticked
     ).content.decode()
     assert own.labelled("production").number == 4
     assert "Labels moved: production moved v3 → v4." in page
+
+
+def _rows(*rows: dict[str, str], **extra: str) -> dict[str, str]:
+    """The editor's form posted from the variables builder's rows."""
+    data = _form(variables_mode="form", **{"var-count": str(len(rows))})
+    del data["variables"]  # in form mode the JSON textarea is not on the page
+    for i, row in enumerate(rows):
+        data |= {f"var-{i}-{key}": value for key, value in row.items()}
+    return data | extra
+
+
+def test_the_builder_shows_a_templates_variables_as_rows(client, user, workspace):
+    client.force_login(user)
+    client.post(reverse("prompts:create", args=[workspace.pk]), _form())
+    template = PromptTemplate.objects.get(workspace=workspace)
+    html = client.get(reverse("prompts:edit", args=[workspace.pk, template.pk])).content.decode()
+    assert 'data-mode="form"' in html and 'name="var-0-name" value="product"' in html
+    assert 'name="var-count" value="1"' in html and 'name="variables"' not in html
+
+
+def test_a_builder_button_answers_htmx_with_the_builder_only_and_saves_nothing(
+    client, user, workspace
+):
+    client.force_login(user)
+    url = reverse("prompts:create", args=[workspace.pk])
+    data = _rows({"name": "product", "required": "on"}, builder="add")
+    response = client.post(url, data, headers=HTMX | {"HX-Target": "variables-builder"})
+    html = response.content.decode()
+    assert "<html" not in html and html.strip().startswith('<section id="variables-builder"')
+    assert 'name="var-count" value="2"' in html and 'name="var-1-name" value="" ' in html
+    assert "autofocus" in html
+
+    page = client.post(url, _rows({"name": "product"}, builder="json"))  # without JS
+    html = page.content.decode()
+    assert page.status_code == 200 and "<html" in html and 'data-mode="json"' in html
+    assert "&quot;product&quot;" in html
+    assert not PromptTemplate.objects.filter(workspace=workspace).exists()
+
+
+def test_saving_from_the_builder_stores_the_typed_json(client, user, workspace):
+    client.force_login(user)
+    rows = (
+        {"name": "product", "type": "text", "required": "on"},
+        {"name": "mood", "type": "choice", "label": "Mood", "choices": "calm\nbold"},
+    )
+    data = _rows(*rows, user_prompt="Announce {{ product }}, {{ mood }}.", note="First cut")
+    response = client.post(reverse("prompts:create", args=[workspace.pk]), data)
+    assert response.status_code == 302
+    version = PromptTemplate.objects.get(workspace=workspace).current_version()
+    assert version.variables == [
+        {"name": "product", "type": "text", "required": True},
+        {
+            "name": "mood",
+            "type": "choice",
+            "label": "Mood",
+            "required": False,
+            "choices": ["calm", "bold"],
+        },
+    ]
+    assert version.note == "First cut"
+    edit = reverse("prompts:edit", args=[workspace.pk, version.template.pk])
+    client.post(edit, data)  # the same rows again: no new version
+    assert version.template.versions.count() == 1
+
+
+def test_a_variables_problems_show_next_to_its_row(client, user, workspace):
+    client.force_login(user)
+    url = reverse("prompts:create", args=[workspace.pk])
+    data = _rows(
+        {"name": "product", "required": "on"},
+        {"name": "mood", "type": "choice"},
+        user_prompt="{{ product }} {{ mood }} {{ missing }}",
+    )
+    html = client.post(url, data).content.decode()
+    row = html[html.index('data-variable-row="1"') :]
+    row = row[: row.index("</li>")]
+    assert "Choice variable &#x27;mood&#x27; needs choices." in row
+    assert "data-variable-problems" not in html[: html.index('data-variable-row="1"')]
+    errors = html[html.index('id="variables-errors"') :]
+    assert "{{ missing }}" in errors and "Fix the variables marked below." in errors
+
+    live = client.post(url, data, headers=HTMX | {"HX-Target": "variables-errors"})
+    html = live.content.decode()
+    assert html.strip().startswith('<div id="variables-errors"')
+    assert '<div id="var-1-problems" aria-live="polite" hx-swap-oob="true">' in html
+    assert "needs choices" in html
+    assert not PromptTemplate.objects.filter(workspace=workspace).exists()
+
+
+def test_the_template_page_shows_variables_notes_and_a_way_to_use_it(client, user, workspace):
+    client.force_login(user)
+    rows = (
+        {"name": "product", "type": "text", "required": "on"},
+        {"name": "mood", "type": "choice", "label": "Mood", "choices": "calm\n<b>bold</b>"},
+    )
+    data = _rows(*rows, user_prompt="Announce {{ product }}, {{ mood }}.", note="First cut")
+    client.post(reverse("prompts:create", args=[workspace.pk]), data)
+    template = PromptTemplate.objects.get(workspace=workspace)
+    edit = reverse("prompts:edit", args=[workspace.pk, template.pk])
+    client.post(edit, data | {"user_prompt": "Tell {{ product }}, {{ mood }}.", "note": "Shorter"})
+
+    html = client.get(template.get_absolute_url()).content.decode()
+    table = html[html.index("data-template-variables") : html.index("</table>")]
+    assert '<tr data-variable="product">' in table and '<tr data-variable="mood">' in table
+    mood = table[table.index('data-variable="mood"') :]
+    assert "Choice" in mood and "calm, &lt;b&gt;bold&lt;/b&gt;" in mood and "<b>" not in mood
+    assert ">no<" in mood and ">yes<" in table[: table.index('data-variable="mood"')]
+    notes = html[html.index("data-versions") :]
+    assert "What changed: Shorter" in notes and "What changed: First cut" in notes
+    use = f'href="{workspace.get_absolute_url()}?template={template.pk}"'
+    assert use in html and "Use this template" in html
+
+    page = client.get(f"{workspace.get_absolute_url()}?template={template.pk}").content.decode()
+    assert 'name="mood"' in page and '<option value="calm"' in page  # its form, picked
+
+
+def test_a_first_version_without_a_note_says_so(client, user, workspace):
+    client.force_login(user)
+    client.post(reverse("prompts:create", args=[workspace.pk]), _form())
+    template = PromptTemplate.objects.get(workspace=workspace)
+    html = client.get(template.get_absolute_url()).content.decode()
+    assert "What changed: First version." in html
+
+
+def test_a_rows_problems_show_before_the_prompts_are_written(client, user, workspace):
+    client.force_login(user)
+    url = reverse("prompts:create", args=[workspace.pk])
+    data = _rows({"name": "mood", "type": "choice"}, system_prompt="", user_prompt="")
+    html = client.post(url, data, headers=HTMX | {"HX-Target": "variables-errors"}).content
+    assert "Choice variable &#x27;mood&#x27; needs choices." in html.decode()
+
+
+def test_the_workspace_says_which_brand_voice_the_template_includes(client, user, workspace):
+    from prompts.actions import save_brand_voice
+
+    client.force_login(user)
+    voice = save_brand_voice(workspace=workspace, name="House <b>", text="Warm.").voice
+    data = _form(system_prompt="{{ brand_voice }}", brand_voice=str(voice.pk))
+    client.post(reverse("prompts:create", args=[workspace.pk]), data)
+    template = PromptTemplate.objects.get(workspace=workspace)
+    assert template.current_version().brand_voice == voice
+
+    page = client.get(f"{workspace.get_absolute_url()}?template={template.pk}").content.decode()
+    assert "Brand voice: House &lt;b&gt; (set on the template)" in page
+    assert 'name="brand_voice"' not in page  # the generate form asks nothing about it
