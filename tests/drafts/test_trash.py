@@ -11,6 +11,7 @@ from drafts.actions import add_version, share_version
 from drafts.models import Draft, DraftVersion, Generation
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
+from studio.audit.origin import Origin
 from studio.workspaces.actions import add_member, create_workspace
 
 HTMX = {"HX-Request": "true"}
@@ -185,8 +186,10 @@ def test_a_draft_an_experiment_wrote_stays_in_the_trash(workspace, user, product
         user=user,
         variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
     )
-    inputs = {v["name"]: v.get("default") or "x" for v in version.variables}
-    column = start_run(experiment=experiment, inputs=inputs, user=user).columns.first()
+    inputs = {v.name: v.default or "x" for v in version.variable_specs}
+    column = start_run(
+        origin=Origin(), experiment=experiment, inputs=inputs, user=user
+    ).columns.first()
     drafts = Draft.objects.filter(pk=column.generation.draft_id)
     actions.delete_drafts(drafts=drafts, user=user)
 
