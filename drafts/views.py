@@ -19,7 +19,8 @@ from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.api.limits import BudgetExceeded, acheck_token_budget, check_token_budget
 from studio.audit.recording import client_ip, remember_origin
-from studio.http import HtmxHttpRequest, request_number, threadless
+from studio.http import HtmxHttpRequest, request_number
+from studio.tuning import threadless
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 

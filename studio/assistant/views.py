@@ -21,7 +21,8 @@ from drafts.models import Draft
 from drafts.views import last_event_id, release_connections
 from studio.api.limits import BudgetExceeded, acheck_token_budget
 from studio.audit.recording import request_origin
-from studio.http import HtmxHttpRequest, threadless
+from studio.http import HtmxHttpRequest
+from studio.tuning import threadless
 
 from . import actions, runner
 from .forms import AskForm

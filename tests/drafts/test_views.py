@@ -213,10 +213,10 @@ async def test_events_of_a_finished_generation_send_the_final_panel_once(async_c
 async def test_a_stream_releases_its_request_thread_before_the_first_frame(
     async_client, user, draft, monkeypatch
 ):
-    from studio import http
+    from studio import tuning
 
     calls = []
-    monkeypatch.setattr(http, "release_request_thread", lambda: calls.append("released"))
+    monkeypatch.setattr(tuning, "release_request_thread", lambda: calls.append("released"))
     await async_client.aforce_login(user)
     generation = await draft.generations.afirst()
 
