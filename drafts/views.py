@@ -40,9 +40,10 @@ DETAIL = "drafts/draft_detail.html"
 def panel_context(
     draft: Draft, version_number: int | None = None, *, all_versions: bool = False
 ) -> dict[str, object]:
-    """The draft panel: live while a generation streams, else a version (the latest)."""
+    """The draft panel: live while a generation streams, else a version (the latest); one
+    whose runner is gone shows as being recovered (``draft_panel_context``)."""
     active = runner.active_generation(draft.pk)
-    if active is not None:
+    if active is not None and not runner.is_orphan(active):
         # Here: the text so far from memory; another worker: the Redis replay from the start.
         text, reasoning, seq = runner.live_snapshot(active.pk) or ("", "", 0)
         live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
@@ -181,21 +182,24 @@ def release_connections() -> None:
             connection.close()
 
 
-def _settled_panel(generation_id: int) -> str | None:
-    """The final panel once the generation has ended (settling a lost one), else None.
+def _final_panel(generation_id: int) -> str | None:
+    """The final panel once the generation has ended, or the one showing it being recovered
+    when no process runs it (``drafts.sweeper`` ends it: a watcher only reads); else None.
 
     Runs in a worker thread and closes its database connection: a watcher must not hold
     one for the life of a stream.
     """
     try:
-        generation = runner.settle_orphan(Generation.objects.get(pk=generation_id))
-        return None if generation.is_active else render_draft_panel(generation.draft_id)
+        generation = Generation.objects.get(pk=generation_id)
+        if generation.is_active and not runner.is_orphan(generation):
+            return None
+        return render_draft_panel(generation.draft_id)
     finally:
         release_connections()
 
 
 async def _final_only(generation_id: int) -> AsyncIterator[bytes]:
-    yield sse_event("done", await sync_to_async(_settled_panel)(generation_id) or "")
+    yield sse_event("done", await sync_to_async(_final_panel)(generation_id) or "")
 
 
 def _watcher_panel(request: HttpRequest, draft_id: int) -> str:
@@ -206,39 +210,39 @@ def _watcher_panel(request: HttpRequest, draft_id: int) -> str:
         release_connections()
 
 
-def _frames(generation: Generation, after: int) -> AsyncIterator[bytes]:
+def _frames(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes]:
     """The generation's frames after ``after``: from this worker's log, from the Redis
-    relay while another worker runs it, else only the final panel."""
+    relay while another worker runs it, else (ended, or ``lost``) only the final panel."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
     if (log := get_log(pk)) is not None:
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
         return follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
-    if generation.is_active and relay.enabled():
+    if generation.is_active and not lost and relay.enabled():
 
         async def when_idle() -> str | None:
-            return await sync_to_async(_settled_panel)(pk)
+            return await sync_to_async(_final_panel)(pk)
 
         return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
     return _final_only(pk)
 
 
-def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
-    """The generation the user may watch, and whether they may edit its draft: one trip to
-    the request's thread, not one per query. One that no worker runs at all is settled now;
-    then the database connection goes back before a possibly long stream."""
+def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool, bool]:
+    """The generation the user may watch, whether they may edit its draft, and whether it is
+    lost (no worker runs it: ``drafts.sweeper`` ends it, the watcher gets the panel at once):
+    one trip to the request's thread, not one per query; then the database connection goes
+    back before a possibly long stream."""
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    if get_log(pk) is None:
-        generation = runner.settle_orphan(generation)
+    lost = get_log(pk) is None and runner.is_orphan(generation)
     editor = may_edit_draft(request.user, generation.draft_id)
     release_connections()
-    return generation, editor
+    return generation, editor, lost
 
 
 @require_GET
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
-    generation, editor = await sync_to_async(_watch)(request, pk)
-    stream = _frames(generation, last_event_id(request))
+    generation, editor, lost = await sync_to_async(_watch)(request, pk)
+    stream = _frames(generation, lost, last_event_id(request))
     if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
         stream = bare_done(stream)
     elif not editor:  # the shared final panel has editing controls: render this one's own

@@ -271,6 +271,9 @@ GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
+# Seconds between sweeps for generations whose runner is gone (a crash): they end as
+# interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.
+GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 
