@@ -16,8 +16,10 @@ from drafts import generation as runner
 from drafts import sweeper
 from drafts.actions import start_generation
 from drafts.models import Generation
+from tests.prompts import batch_helpers
 
 pytestmark = pytest.mark.django_db
+experiment = batch_helpers.experiment  # a fixture
 
 
 @pytest.fixture
@@ -110,3 +112,19 @@ async def test_the_serving_process_sweeps_from_startup_to_shutdown(monkeypatch, 
 def test_no_sweeps_when_the_interval_is_zero(settings):
     settings.GENERATION_SWEEP_INTERVAL = 0
     assert sweeper.start() is None
+
+
+def test_without_a_shared_cache_batch_generations_are_the_worker_s(experiment, user, monkeypatch):
+    """``manage.py db_worker`` runs batch experiments; its heartbeats live in its own memory
+    unless REDIS_URL is set, so only then may the serving process judge them lost."""
+    from prompts.batch_actions import start_row
+    from tests.prompts.batch_helpers import CSV, make_batch
+
+    row = make_batch(experiment, user, CSV).rows.order_by("line").first()
+    ids = list(start_row(row=row).columns.values_list("generation_id", flat=True))
+    long_ago = timezone.now() - timedelta(seconds=runner.HEARTBEAT_TTL + 5)
+    Generation.objects.filter(pk__in=ids).update(status="running", created=long_ago)
+
+    assert sweeper.sweep() == []  # local-memory cache: the worker's, whatever this one sees
+    monkeypatch.setattr(sweeper, "shared_heartbeats", lambda: True)
+    assert sweeper.sweep() == sorted(ids)
