@@ -82,6 +82,7 @@ def test_a_page_shows_a_lost_generation_being_recovered_until_the_sweep(client, 
 
 def test_the_command_sweeps_only_with_a_shared_cache(start, monkeypatch):
     lost = start()
+    monkeypatch.setattr(sweeper, "shared_heartbeats", lambda: False)  # local-memory cache
     with pytest.raises(CommandError, match="REDIS_URL"):  # it would not see the server's runs
         call_command("sweep_generations")
     assert Generation.objects.get(pk=lost.pk).status == "running"
@@ -109,6 +110,13 @@ async def test_the_serving_process_sweeps_from_startup_to_shutdown(monkeypatch, 
     assert (await lifespan.receive_output(10))["type"] == "lifespan.shutdown.complete"
 
 
+def test_only_a_local_memory_cache_keeps_heartbeats_per_process(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not sweeper.shared_heartbeats()  # the default without REDIS_URL
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    assert sweeper.shared_heartbeats()
+
+
 def test_no_sweeps_when_the_interval_is_zero(settings):
     settings.GENERATION_SWEEP_INTERVAL = 0
     assert sweeper.start() is None
@@ -125,6 +133,7 @@ def test_without_a_shared_cache_batch_generations_are_the_worker_s(experiment, u
     long_ago = timezone.now() - timedelta(seconds=runner.HEARTBEAT_TTL + 5)
     Generation.objects.filter(pk__in=ids).update(status="running", created=long_ago)
 
-    assert sweeper.sweep() == []  # local-memory cache: the worker's, whatever this one sees
+    monkeypatch.setattr(sweeper, "shared_heartbeats", lambda: False)  # local-memory cache
+    assert sweeper.sweep() == []  # the worker's, whatever this process sees
     monkeypatch.setattr(sweeper, "shared_heartbeats", lambda: True)
     assert sweeper.sweep() == sorted(ids)
