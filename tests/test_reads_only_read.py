@@ -53,6 +53,9 @@ KINDS = {"fmt": ["md", "html", "docx"], "number": [1, 2]}
 def reads_world(world, user, settings) -> dict[str, list]:  # noqa: F811
     """``tests/test_isolation.py``'s world, plus generations in every state a page can meet."""
     settings.RATELIMIT_ENABLE = False
+    # No Redis relay: following another worker's generation would stream heartbeats for as
+    # long as it runs; without it, the watcher of one gets its final event (empty) at once.
+    settings.REDIS_URL = ""
     space = Workspace.objects.for_user(user).get()
     version = PromptTemplate.objects.filter(workspace=space).get().current_version()
     inputs = {
