@@ -6,7 +6,8 @@ it and of the SSE connections that watch it: closing the tab does not stop it, t
 ends — finished, stopped, failed, cut off, or the worker shutting down — what was written is
 kept as a draft version. While it runs, a heartbeat in the shared cache tells every worker
 that it is alive; a generation marked active without a heartbeat was lost (a crash) and is
-settled as interrupted, with the text saved at the last persist.
+settled as interrupted, with the text saved at the last persist, by ``drafts.sweeper`` (pages
+only show it as being recovered: reads never write).
 
 The engine (event log, registry, heartbeat, Redis relay, the writer of partial texts) is
 ``studio.streams``; this module says what a generation does. Its log ends with a ``Done``
@@ -363,11 +364,8 @@ def settle_orphan(generation: Generation) -> Generation:
 
 
 def active_generation(draft_id: int) -> Generation | None:
-    """The draft's generation still in progress anywhere, settling any orphan on the way."""
+    """The draft's whole-draft generation still marked in progress, if any (read only: one
+    whose runner is gone, ``is_orphan``, is settled by ``drafts.sweeper``, not here)."""
     running = Generation.objects.filter(draft_id=draft_id, status__in=Generation.ACTIVE)
     # Suggestions (sections, rewrites) stream into their own place, not the whole panel.
-    generation = running.whole_draft().first()
-    if generation is None:
-        return None
-    generation = settle_orphan(generation)
-    return generation if generation.is_active else None
+    return running.whole_draft().first()

@@ -33,6 +33,9 @@ def draft_panel_context(
         versions.append(shown)
     whole = draft.generations.whole_draft()
     generation = shown.generation if shown and shown.generation_id else whole.first()
+    from . import generation as runner  # the runner renders this panel: import when used
+
+    lost = runner.active_generation(draft.pk)
     return {
         "draft": draft,
         "versions": versions,
@@ -42,6 +45,8 @@ def draft_panel_context(
         "is_latest": bool(shown and shown.number == latest),
         "generation": generation,
         "live": live,
+        # Its runner is gone (a crash): shown as being recovered until drafts.sweeper ends it.
+        "recovering": lost if lost is not None and runner.is_orphan(lost) else None,
         "shares": list(draft.share_links.active().select_related("version").defer("version__text")),
         "statuses": Draft.Status.choices,
         "draft_cost": draft.generations.aggregate(total=Sum("cost"))["total"],

@@ -40,6 +40,8 @@ class SuggestionItem:
     # Unchanged text as {"text": …}, changes as {"hunk": Hunk}: easy to tell apart in a template.
     parts: list[dict[str, str | Hunk]] | None = None
     options: list[str] | None = None
+    # Marked running, but no process runs it: its text so far, until drafts.sweeper ends it.
+    recovering: bool = False
 
     @property
     def changes(self) -> int:
@@ -53,18 +55,12 @@ def live_for(suggestion: Suggestion, index: int | None) -> Live:
 
 def open_suggestions(draft: Draft) -> list[Suggestion]:
     """The draft's open suggestions, with their generations (one query). One still marked
-    running whose generation no worker runs any more ends as interrupted first (text kept)."""
+    running whose generation no worker runs any more is marked ``recovering`` (read only:
+    ``drafts.sweeper`` ends it as interrupted, its text kept)."""
     open_ = list(draft.suggestions.open().select_related("generation"))
-    lost = [
-        s.generation
-        for s in open_
-        if s.status == Suggestion.Status.RUNNING and runner.is_orphan(s.generation)
-    ]
-    if not lost:
-        return open_
-    for generation in lost:
-        runner.settle_orphan(generation)
-    return list(draft.suggestions.open().select_related("generation"))
+    for s in open_:
+        s.recovering = s.status == Suggestion.Status.RUNNING and runner.is_orphan(s.generation)
+    return open_
 
 
 def section_context(
@@ -81,6 +77,7 @@ def section_context(
         s.section_index: s
         for s in open_
         if s.status == Suggestion.Status.RUNNING
+        and not s.recovering
         and s.is_section
         and s.base_number == shown.number
         and shown.number == latest_number
@@ -123,6 +120,8 @@ def _rendered_sections(text: str) -> tuple[list[Section], str, list[str]]:
 
 
 def _item(suggestion: Suggestion) -> SuggestionItem:
+    if suggestion.recovering:
+        return SuggestionItem(suggestion, recovering=True)
     if suggestion.status == Suggestion.Status.RUNNING:
         return SuggestionItem(suggestion, live=live_for(suggestion, None))
     if suggestion.kind == Suggestion.Kind.HEADLINES:

@@ -22,8 +22,9 @@ from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio import streams
 from studio.audit.origin import Origin, client_ip
 from studio.guardrails.budgets import BudgetExceeded
-from studio.http import HtmxHttpRequest, request_number, threadless
+from studio.http import HtmxHttpRequest, request_number
 from studio.streams import Done, last_event_id, relay, release_connections
+from studio.tuning import threadless
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
@@ -40,9 +41,10 @@ DETAIL = "drafts/draft_detail.html"
 def panel_context(
     draft: Draft, version_number: int | None = None, *, all_versions: bool = False
 ) -> dict[str, object]:
-    """The draft panel: live while a generation streams, else a version (the latest)."""
+    """The draft panel: live while a generation streams, else a version (the latest); one
+    whose runner is gone shows as being recovered (``draft_panel_context``)."""
     active = runner.active_generation(draft.pk)
-    if active is not None:
+    if active is not None and not runner.is_orphan(active):
         # Here: the text so far from memory; another worker: the Redis replay from the start.
         text, reasoning, seq = runner.live_snapshot(active.pk) or ("", "", 0)
         live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
@@ -166,51 +168,58 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, DETAIL, context)
 
 
-def _ended(generation: Generation) -> Done:
+RECOVERING = "recovering"  # a lost generation's end: its panel shows it being recovered
+
+
+def _ended(generation: Generation, *, lost: bool = False) -> Done:
     ids = {"generation": generation.pk, "draft": generation.draft_id}
-    return Done(generation.status, ids)
+    return Done(RECOVERING if lost else generation.status, ids)
 
 
 def _settled(generation_id: int) -> Done | None:
-    """The end once the generation has ended (settling a lost one), else None.
+    """The end once the generation has ended, or the one showing it being recovered when no
+    process runs it (``drafts.sweeper`` ends it: a watcher only reads); else None.
 
     Runs in a worker thread and closes its database connection: a watcher must not hold
     one for the life of a stream.
     """
     try:
-        generation = runner.settle_orphan(Generation.objects.get(pk=generation_id))
-        return None if generation.is_active else _ended(generation)
+        generation = Generation.objects.get(pk=generation_id)
+        if generation.is_active and not runner.is_orphan(generation):
+            return None
+        return _ended(generation, lost=generation.is_active)
     finally:
         release_connections()
 
 
-def _source(generation: Generation, after: int) -> AsyncIterator[bytes | Done]:
+def _source(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes | Done]:
     """The generation's frames after ``after`` and its end: from this worker's log, from
-    the Redis relay while another worker runs it, else only the end."""
+    the Redis relay while another worker runs it, else (ended, or ``lost``) only the end."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
     if (log := runner.get_log(pk)) is not None:
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
         return streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
-    if generation.is_active and relay.enabled():
+    if generation.is_active and not lost and relay.enabled():
         when_idle = partial(sync_to_async(_settled), pk)
         return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
-    return streams.only(_ended(generation))
+    return streams.only(_ended(generation, lost=lost))
 
 
-def _watch(request: HttpRequest, pk: int) -> Generation:
-    """The generation the user may watch: one trip to the request's thread, not one per
-    query. One that no worker runs at all is settled now; then the database connection goes
-    back before a possibly long stream."""
+def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
+    """The generation the user may watch and whether it is lost (no worker runs it:
+    ``drafts.sweeper`` ends it, the watcher gets the panel showing it being recovered at
+    once): one trip to the request's thread, not one per query; then the database connection
+    goes back before a possibly long stream."""
     generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
-    if runner.get_log(pk) is None:
-        generation = runner.settle_orphan(generation)
+    lost = runner.get_log(pk) is None and runner.is_orphan(generation)
     release_connections()
-    return generation
+    return generation, lost
 
 
 def final_panel(request: HttpRequest, done: Done, language: str) -> str:
     """The finished panel for the watcher whose request this is: in their language, with
-    their role's controls and their CSRF token (sync). Rendered once, at the end."""
+    their role's controls and their CSRF token (sync). Rendered once, at the end; a lost
+    generation's panel shows it being recovered."""
     if done.status in Generation.ACTIVE or done.status == runner.UNRECORDED:
         return ""  # still running elsewhere (no relay), or its end could not be saved
     try:
@@ -223,7 +232,7 @@ def final_panel(request: HttpRequest, done: Done, language: str) -> str:
 @require_GET
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
-    generation = await sync_to_async(_watch)(request, pk)
+    generation, lost = await sync_to_async(_watch)(request, pk)
     language = translation.get_language()
 
     async def render(done: Done) -> str:
@@ -231,7 +240,7 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
             return ""
         return await sync_to_async(final_panel)(request, done, language)
 
-    source = _source(generation, last_event_id(request))
+    source = _source(generation, lost, last_event_id(request))
     return streams.response(threadless(streams.frames(source, render)))
 
 

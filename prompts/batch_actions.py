@@ -94,7 +94,8 @@ def resume_batch(*, batch: Batch, origin: dict[str, Any]) -> Batch:
     if not batch.experiment.is_running:
         raise InvalidExperiment(_("This experiment is stopped: start a new one to compare again."))
     unfinished = batch.rows.filter(status=BatchRow.Status.PENDING, run__isnull=False)
-    # Interrupted too: a page that saw the dead worker's generation settled it as an orphan.
+    # Interrupted too: the sweeper (drafts.sweeper, with a shared cache) may have settled the
+    # dead worker's generation as an orphan.
     left = (*Generation.ACTIVE, Generation.Status.INTERRUPTED)
     Generation.objects.filter(
         variant_run__run__batch_row__in=unfinished, status__in=left, version__isnull=True

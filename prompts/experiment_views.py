@@ -213,9 +213,9 @@ def _columns(run: ExperimentRun) -> list[VariantRun]:
     )
     for column in columns:
         column.live_text, column.live_after = "", 0
-        if column.generation.is_active:
-            column.generation = runner.settle_orphan(column.generation)
-        if column.generation.is_active:
+        # Its runner is gone: its text so far, until drafts.sweeper ends it (reads only read).
+        column.recovering = column.generation.is_active and runner.is_orphan(column.generation)
+        if column.generation.is_active and not column.recovering:
             # Here: the text so far from memory; another worker: the replay from the start.
             text, _reasoning, seq = runner.live_snapshot(column.generation_id) or ("", "", 0)
             column.live_text, column.live_after = text, seq

@@ -13,19 +13,25 @@ django_application = body_limit(get_asgi_application())
 
 
 async def application(scope, receive, send) -> None:
-    """Django for HTTP; on lifespan shutdown, settle running generations and close clients."""
+    """Django for HTTP; on lifespan startup, sweep for generations no process runs
+    (``drafts.sweeper``); on shutdown, settle running generations and close clients."""
     if scope["type"] != "lifespan":
         await django_application(scope, receive, send)
         return
+    from drafts import sweeper
     from drafts.generation import shutdown
     from studio.ai import close_client
     from studio.audit.metrics import process_exiting
 
+    sweeping = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            sweeping = sweeper.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if sweeping is not None:
+                sweeping.cancel()
             await shutdown()  # running generations end as "interrupted", their text kept
             await close_client()
             process_exiting()  # several workers: this one's open streams stop counting

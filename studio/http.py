@@ -1,10 +1,8 @@
-"""HTTP helpers for views: the htmx request type, numbers from requests, and long responses
-that hold no thread."""
+"""HTTP helpers for views: the htmx request type and numbers from requests (long responses that
+hold no thread: ``studio.tuning.threadless``)."""
 
 import re
-from collections.abc import AsyncIterator
 
-from asgiref.sync import SyncToAsync
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -29,25 +27,3 @@ def request_number(raw: str | None, *, maximum: int = MAX_REQUEST_NUMBER) -> int
         return None
     number = int(raw)
     return number if number <= maximum else None
-
-
-def release_request_thread() -> None:
-    """Let this request's thread go for the rest of a long response.
-
-    Django runs an ASGI request's synchronous parts (middleware, ORM calls) on a thread of
-    its own, kept until the response has been sent: for an SSE stream, an idle OS thread per
-    open stream for minutes (the benchmark's memory per stream). Once the body streams, the
-    middleware is done and nothing synchronous is left but rare fallbacks, which get a fresh
-    thread when they need one.
-    """
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
-    if executor is not None:
-        executor.shutdown(wait=False)
-
-
-async def threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The stream, with the request's thread given back before its first frame."""
-    release_request_thread()
-    async for frame in stream:
-        yield frame

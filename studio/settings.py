@@ -52,23 +52,37 @@ INSTALLED_APPS = [
     "theme",
 ]
 
+# --- Framework tuning (studio/tuning.py) ---------------------------------------------------
+# STUDIO_FRAMEWORK_TUNING (default on) turns on every tuning that leans on Django's or
+# asgiref's internals, all in studio/tuning.py: Django's own middleware declared sync-only (one
+# thread switch per request instead of one per hook) and SSE streams that give their request's
+# thread back. Off: Django's own classes and behaviour, e.g. to rule the tuning out after an
+# upgrade (tests/studio/test_tuning.py and `manage.py check` say when an assumption broke).
+STUDIO_FRAMEWORK_TUNING = env.bool("STUDIO_FRAMEWORK_TUNING", default=True)
+
+
+def _tuned(path: str) -> str:
+    """Django's middleware at ``path``, or its sync-only form in studio.tuning when tuned."""
+    return f"studio.tuning.{path.rpartition('.')[2]}" if STUDIO_FRAMEWORK_TUNING else path
+
+
 MIDDLEWARE = [
     "studio.observability.RequestLogMiddleware",  # request id + one log line per request
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",  # async only
-    # From here to CSP one synchronous chain, entered with one thread switch per request:
-    # Django's own middleware declared sync-only (studio.middleware); CSRF and X-Frame-Options
-    # keep their own classes (check --deploy looks for them) and follow the chain's mode.
-    "studio.middleware.SessionMiddleware",
-    "studio.middleware.LocaleMiddleware",
-    "studio.middleware.CommonMiddleware",
+    # From here to CSP one synchronous chain when tuned, entered with one thread switch per
+    # request; CSRF and X-Frame-Options keep their own classes (check --deploy looks for them)
+    # and follow the chain's mode.
+    _tuned("django.contrib.sessions.middleware.SessionMiddleware"),
+    _tuned("django.middleware.locale.LocaleMiddleware"),
+    _tuned("django.middleware.common.CommonMiddleware"),
     "django.middleware.csrf.CsrfViewMiddleware",
-    "studio.middleware.AuthenticationMiddleware",
-    "studio.middleware.PrivatePagesMiddleware",  # Cache-Control: private, no-store
-    "studio.middleware.LoginRequiredMiddleware",
-    "studio.middleware.MessageMiddleware",
+    _tuned("django.contrib.auth.middleware.AuthenticationMiddleware"),
+    _tuned("studio.middleware.PrivatePagesMiddleware"),  # Cache-Control: private, no-store
+    _tuned("django.contrib.auth.middleware.LoginRequiredMiddleware"),
+    _tuned("django.contrib.messages.middleware.MessageMiddleware"),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "studio.middleware.ContentSecurityPolicyMiddleware",
+    _tuned("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "django_htmx.middleware.HtmxMiddleware",
     "studio.guardrails.page_rate_limits.RateLimitMiddleware",
 ]
@@ -285,6 +299,9 @@ GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
+# Seconds between sweeps for generations whose runner is gone (a crash): they end as
+# interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.
+GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 

@@ -182,14 +182,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 @pytest.fixture
 def thread_trips(monkeypatch) -> list[str]:
-    """The names of the functions each ``sync_to_async`` call ran, in order."""
+    """The module-qualified names of the functions each ``sync_to_async`` call ran, in order
+    (``drafts.views._watch``): tests count trips and name the studio's own, never Django's."""
     from asgiref import sync
 
     trips: list[str] = []
     original = sync.SyncToAsync.__call__
 
     async def counting(self, *args, **kwargs):
-        trips.append(getattr(self.func, "__qualname__", type(self.func).__name__))
+        name = getattr(self.func, "__qualname__", type(self.func).__name__)
+        # Where the function is defined (a wrapper's __module__ is what it wraps).
+        module = getattr(self.func, "__globals__", {}).get("__name__") or getattr(
+            self.func, "__module__", ""
+        )
+        trips.append(f"{module}.{name}")
         return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
@@ -217,3 +223,9 @@ def _launch_when_the_action_commits(monkeypatch):
             real(generations, loop)
 
     monkeypatch.setattr(generate, "_launch_on_commit", launch_on_commit)
+
+
+def studio_trips(trips: list[str]) -> list[str]:
+    """Of ``thread_trips``, those that ran the studio's own code (not Django's, nor a
+    middleware's ``process_view``, which Django runs in a trip of its own)."""
+    return [t for t in trips if not t.startswith("django.") and not t.endswith(".process_view")]

@@ -20,8 +20,9 @@ from drafts.models import Draft
 from studio import streams
 from studio.audit.recording import request_origin
 from studio.guardrails.budgets import BudgetExceeded, acheck_token_budget
-from studio.http import HtmxHttpRequest, threadless
+from studio.http import HtmxHttpRequest
 from studio.streams import Done, last_event_id, relay, release_connections
+from studio.tuning import threadless
 
 from . import actions, runner
 from .forms import AskForm

@@ -1,0 +1,84 @@
+"""The sweeper: settles generations whose runner is gone, so that no page has to.
+
+Reads only read: a page (or an SSE watcher) that finds a generation marked active with no
+process running it (``generation.is_orphan``: no local task, no heartbeat in the shared cache)
+shows its text so far as being recovered, and writes nothing. This module ends such a
+generation as interrupted, its saved text kept as a draft version (``settle_orphan``, as the
+Stop button on a lost generation does), at most ``GENERATION_SWEEP_INTERVAL`` seconds later.
+
+It runs in the serving process, started by the ASGI lifespan (``studio.asgi``: ``manage.py
+serve`` runs uvicorn with it): without REDIS_URL the heartbeats live in that process's memory,
+where a separate worker could not see them. For the same reason, with a process-local cache
+it leaves alone the generations of batch experiments, which ``manage.py db_worker`` runs
+(a dead worker's batch is recovered by its page's Resume, ``prompts.batch_actions``).
+``sweep()`` is also what tests and ``manage.py sweep_generations`` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from studio import background
+
+from . import generation as runner
+from .models import Generation
+
+logger = logging.getLogger(__name__)
+
+
+def shared_heartbeats() -> bool:
+    """Whether every process's heartbeats are in one cache (Redis), not each its own."""
+    return not isinstance(caches["default"], LocMemCache)
+
+
+def candidates(*, now=None) -> QuerySet[Generation]:
+    """Generations marked active for longer than a heartbeat's life: a fresh one may not have
+    reached its runner yet (committed, not launched)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=runner.HEARTBEAT_TTL)
+    active = Generation.objects.filter(status__in=Generation.ACTIVE, created__lt=cutoff)
+    if not shared_heartbeats():
+        active = active.filter(variant_run__run__batch_row__isnull=True)
+    return active.order_by("pk")
+
+
+def sweep() -> list[int]:
+    """Settle every generation whose runner is gone as interrupted, its text kept; returns
+    their ids (sync)."""
+    settled = []
+    for generation in candidates():
+        if runner.is_orphan(generation):
+            runner.settle_orphan(generation)
+            settled.append(generation.pk)
+    if settled:
+        logger.warning("Settled %s generations no process ran: %s", len(settled), settled)
+    return settled
+
+
+async def sweep_periodically(interval: float) -> None:
+    """``sweep()`` every ``interval`` seconds until cancelled (the serving process's life);
+    one that fails is logged and the next runs on time."""
+    while True:
+        try:
+            await sync_to_async(sweep)()
+        except Exception:
+            logger.exception("The generation sweep failed")
+        await asyncio.sleep(interval)
+
+
+def start() -> asyncio.Task[None] | None:
+    """Start sweeping in the background of this process (None: GENERATION_SWEEP_INTERVAL 0)."""
+    interval = settings.GENERATION_SWEEP_INTERVAL
+    if interval <= 0:
+        return None
+    return background.start(
+        sweep_periodically(interval), name="generation-sweeper", keep_request_id=False
+    )

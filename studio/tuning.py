@@ -1,0 +1,139 @@
+"""Framework tuning: every place the studio leans on Django's or asgiref's internals, in one
+module, behind one setting (``STUDIO_FRAMEWORK_TUNING``, on by default).
+
+Each tuning below rests on an assumption about how the installed Django and asgiref work
+inside, not on their documented API. :func:`broken_assumptions` checks every one of them
+against the installed versions; ``tests/studio/test_tuning.py`` fails, naming this module,
+when an upgrade breaks one, and so does ``manage.py check`` (``studio.E001``) while the tuning
+is on. ``STUDIO_FRAMEWORK_TUNING=false`` turns all of it off: Django's own middleware classes,
+and streams that keep their request's thread, exactly as Django ships them.
+
+1. *Django's middleware as one synchronous chain.* Under ASGI, Django runs a middleware that
+   is both sync- and async-capable in async mode; for its built-in ones (``MiddlewareMixin``)
+   that means a ``sync_to_async`` around every ``process_request`` and ``process_response``:
+   about sixteen trips to the request's thread and back before a Generate reaches its view.
+   Declared sync-only here, consecutive middleware run as one synchronous chain (and the
+   both-capable ones between them, CSRF and X-Frame-Options, follow it): Django adapts once on
+   the way in and once to the async view. Nothing else about them changes. It is safe because
+   what a view starts in the background never runs in the request's context
+   (``studio.background``). Assumption: ``BaseHandler.load_middleware`` reads each class's
+   ``sync_capable`` / ``async_capable`` to pick its mode.
+
+2. *SSE streams give their request's thread back* (:func:`threadless`). Django runs an ASGI
+   request's synchronous parts on a thread of its own, kept until the response has been sent:
+   for an SSE stream, an idle OS thread per open stream for minutes. Once the body streams,
+   nothing synchronous is left but rare fallbacks, which get a fresh thread when they need
+   one. Assumption: asgiref keeps that thread's executor in the private
+   ``SyncToAsync.context_to_thread_executor``, keyed by ``SyncToAsync.thread_sensitive_context``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import AsyncIterator, Mapping
+
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.core.handlers.base import BaseHandler
+from django.middleware import common, csp, locale
+from django.utils.deprecation import MiddlewareMixin
+
+from studio import middleware as own
+
+
+def enabled() -> bool:
+    return getattr(settings, "STUDIO_FRAMEWORK_TUNING", True)
+
+
+# --- 1. Django's middleware as one synchronous chain -------------------------------------
+
+
+def _sync_only(cls: type[MiddlewareMixin]) -> type[MiddlewareMixin]:
+    return type(cls.__name__, (cls,), {"async_capable": False, "__module__": __name__})
+
+
+# settings.MIDDLEWARE names these (``studio.tuning.<name>``) while the tuning is on, else the
+# originals; ``studio.settings`` maps the names, this module the classes.
+TUNED_MIDDLEWARE: dict[str, type[MiddlewareMixin]] = {
+    cls.__name__: cls
+    for cls in (
+        sessions.SessionMiddleware,
+        locale.LocaleMiddleware,
+        common.CommonMiddleware,
+        auth.AuthenticationMiddleware,
+        own.PrivatePagesMiddleware,
+        auth.LoginRequiredMiddleware,
+        messages.MessageMiddleware,
+        csp.ContentSecurityPolicyMiddleware,
+    )
+}
+SessionMiddleware = _sync_only(sessions.SessionMiddleware)
+LocaleMiddleware = _sync_only(locale.LocaleMiddleware)
+CommonMiddleware = _sync_only(common.CommonMiddleware)
+AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
+PrivatePagesMiddleware = _sync_only(own.PrivatePagesMiddleware)
+LoginRequiredMiddleware = _sync_only(auth.LoginRequiredMiddleware)
+MessageMiddleware = _sync_only(messages.MessageMiddleware)
+ContentSecurityPolicyMiddleware = _sync_only(csp.ContentSecurityPolicyMiddleware)
+
+
+def untuned_middleware(names: list[str]) -> list[str]:
+    """``settings.MIDDLEWARE`` as it is with the tuning off (Django's own classes)."""
+    prefix = f"{__name__}."
+    return [
+        f"{TUNED_MIDDLEWARE[name.removeprefix(prefix)].__module__}.{name.removeprefix(prefix)}"
+        if name.startswith(prefix)
+        else name
+        for name in names
+    ]
+
+
+# --- 2. SSE streams give their request's thread back -------------------------------------
+
+
+def release_request_thread() -> None:
+    """Let this request's thread go for the rest of a long response (tuning 2)."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
+async def threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream, with the request's thread given back before its first frame (when the
+    tuning is on; else the stream as it is)."""
+    if enabled():
+        release_request_thread()
+    async for frame in stream:
+        yield frame
+
+
+# --- The assumptions, checked -------------------------------------------------------------
+
+
+HOOKS = ("process_request", "process_view", "process_response")
+
+
+def broken_assumptions() -> list[str]:
+    """What the installed Django and asgiref no longer do as these tunings assume; each line
+    names this module (empty: all hold)."""
+    problems: list[str] = []
+    executors = getattr(SyncToAsync, "context_to_thread_executor", None)
+    if not isinstance(executors, Mapping) or not hasattr(executors, "pop"):
+        problems.append("asgiref's SyncToAsync.context_to_thread_executor is gone")
+    context_var = getattr(SyncToAsync, "thread_sensitive_context", None)
+    if not isinstance(context_var, contextvars.ContextVar):
+        problems.append("asgiref's SyncToAsync.thread_sensitive_context is no ContextVar")
+    loader = inspect.getsource(BaseHandler.load_middleware)
+    if "async_capable" not in loader or "sync_capable" not in loader:
+        problems.append("Django's BaseHandler.load_middleware no longer reads async_capable")
+    for name, original in TUNED_MIDDLEWARE.items():
+        if not issubclass(original, MiddlewareMixin) or not original.async_capable:
+            problems.append(f"{original.__module__}.{name} is no async-capable MiddlewareMixin")
+        if not any(hasattr(original, hook) for hook in HOOKS):
+            problems.append(f"{original.__module__}.{name} has none of the hooks {HOOKS}")
+    return [f"{__name__}: {problem}" for problem in problems]
