@@ -29,11 +29,14 @@ from django.test import Client
 from django.utils import timezone
 
 from drafts import generation as runner
-from drafts.actions import add_version, start_generation
+from drafts.actions import add_version
 from drafts.models import Draft, Generation, ShareLink, Suggestion
 from drafts.suggestions import start_suggestion
 from prompts.models import ExperimentRun, PromptTemplate
+from studio.audit.origin import Origin
+from studio.workspaces.actions import invite
 from studio.workspaces.models import Workspace
+from tests.generating import start_generation
 from tests.test_isolation import ROUTES, Route, owner, user, world  # noqa: F401, F811
 
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -73,8 +76,12 @@ def reads_world(world, user, settings) -> dict[str, list]:  # noqa: F811
     sectioned = Draft.objects.get(pk=generation(status="done").draft_id)
     for text in (SECTIONED, SECTIONED + "\n## Price\n\nFair.\n"):
         add_version(draft_id=sectioned.pk, text=text, source="edited", author_id=user.pk)
-    section_lost = start_suggestion(draft=sectioned, user=user, kind="regenerate", section_index=1)
-    rewrite_running = start_suggestion(draft=sectioned, user=user, kind="shorter")
+    section_lost = start_suggestion(
+        origin=Origin(), loop=None, draft=sectioned, user=user, kind="regenerate", section_index=1
+    )
+    rewrite_running = start_suggestion(
+        origin=Origin(), loop=None, draft=sectioned, user=user, kind="shorter"
+    )
     for suggestion in (section_lost, rewrite_running):
         Generation.objects.filter(pk=suggestion.generation_id).update(
             status="running", text="Half", created=timezone.now() - LONG_AGO
@@ -93,11 +100,13 @@ def reads_world(world, user, settings) -> dict[str, list]:  # noqa: F811
         section_lost.pk,
         rewrite_running.pk,
     ]
+    invitation = invite(workspace=space, who="newcomer@example.com", role="editor", invited_by=user)
     return {
         "ids": sorted(set(world) | set(new)),
         "workspaces": [space.pk],
         "drafts": [lost.draft_id, elsewhere.draft_id, sectioned.pk],
-        "token": list(ShareLink.objects.values_list("token", flat=True)),
+        # Share links' and emailed invitations' (each route finds its own kind).
+        "token": [*ShareLink.objects.values_list("token", flat=True), invitation.token()],
     }
 
 

@@ -10,9 +10,9 @@ from playwright.sync_api import Page, expect
 
 from drafts import generation as runner
 from drafts import sweeper
-from drafts.actions import start_generation
 from drafts.models import Generation
 from tests.browser.conftest import log_in
+from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

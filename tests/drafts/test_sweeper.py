@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from drafts import generation as runner
 from drafts import sweeper
-from drafts.actions import start_generation
 from drafts.models import Generation
+from tests.generating import start_generation
 from tests.prompts import batch_helpers
 
 pytestmark = pytest.mark.django_db
