@@ -81,8 +81,13 @@ browser:
 	  fi; \
 	fi
 
+# The suite on TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU), in a random order
+# (pytest-randomly: the header prints the seed; PYTEST_ARGS=--randomly-seed=N repeats it).
+# --dist loadgroup keeps a module that shares one expensive fixture on one worker
+# (@pytest.mark.xdist_group). TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
 test: bootstrap browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .
