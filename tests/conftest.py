@@ -109,9 +109,52 @@ def workspace(user):
     return create_workspace(name="Marketing", owner=user)
 
 
+@pytest.fixture(scope="session")
+def _demo_rows(django_db_setup, django_db_blocker) -> list[tuple[dict, list[dict]]]:
+    """The demo templates as ``import_template`` builds them, built once per session (per
+    xdist worker) in a transaction that is rolled back: each template's and each of its
+    versions' column values, without ids (and ``created``, set again on insert)."""
+    from django.db import transaction
+
+    from prompts.models import TemplateVersion
+
+    definitions = json.loads(DEMO_FILE.read_text("utf-8"))
+    rows = []
+    with django_db_blocker.unblock(), transaction.atomic():
+        for data in definitions:
+            template = import_template(data=data)[0]
+            versions = TemplateVersion.objects.filter(template=template).order_by("number")
+            rows.append((_values(template), [_values(v, "template") for v in versions]))
+        transaction.set_rollback(True)
+    return rows
+
+
+def _values(instance, *leave_out: str) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key and field.name not in ("created", *leave_out)
+    }
+
+
 @pytest.fixture
-def demo_templates(db):
-    return [import_template(data=d)[0] for d in json.loads(DEMO_FILE.read_text("utf-8"))]
+def demo_templates(db, _demo_rows):
+    """The eight demo templates (load_demo_templates' file), inserted in three queries from
+    the session's ``_demo_rows`` instead of importing them again for each of the hundreds of
+    tests that use them (tests/test_fixtures.py checks both give the same rows)."""
+    from prompts.models import PromptTemplate, TemplateVersion
+
+    templates = PromptTemplate.objects.bulk_create(
+        [PromptTemplate(**template) for template, _ in _demo_rows]
+    )
+    TemplateVersion.objects.bulk_create(
+        [
+            TemplateVersion(template=template, **version)
+            for template, (_, versions) in zip(templates, _demo_rows, strict=True)
+            for version in versions
+        ]
+    )
+    return templates
 
 
 @pytest.fixture
