@@ -77,17 +77,22 @@ def studio_url(transactional_db, settings, simulator_url, _studio_server) -> Ite
 
 async def _settle() -> None:
     """What a server's shutdown does, but the server goes on: running generations end as
-    "interrupted" (their text kept), assistant answers stop, the DeepSeek client closes."""
-    from drafts.generation import shutdown
+    "interrupted" (their text kept), assistant answers stop, the DeepSeek client closes, and
+    the Stop listener (Redis pub/sub) unsubscribes: a subscriber left over would receive the
+    next test's Stop requests (tests/drafts/test_relay.py counts the subscribers)."""
+    from drafts import generation
     from studio.ai import close_client
     from studio.assistant import runner as assistant
 
-    answers = list(assistant._tasks.values())
-    for task in answers:
+    ending = list(assistant._tasks.values())
+    if (listener := generation._cancel_listener) and listener[0] is asyncio.get_running_loop():
+        ending.append(listener[1])
+        generation._cancel_listener = None
+    for task in ending:
         task.cancel()
-    if answers:
-        await asyncio.wait(answers, timeout=10)
-    await shutdown()
+    if ending:
+        await asyncio.wait(ending, timeout=10)
+    await generation.shutdown()
     await close_client()
 
 
