@@ -83,11 +83,13 @@ browser:
 
 # The suite on TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU), in a random order
 # (pytest-randomly: the header prints the seed; PYTEST_ARGS=--randomly-seed=N repeats it).
-# --dist loadgroup keeps a module that shares one expensive fixture on one worker
-# (@pytest.mark.xdist_group). TEST_WORKERS=0 runs it in this one process.
+# --dist loadscope sends each module whole to one worker, so a module-scoped fixture (the
+# benchmark run of tests/bench/test_bench_smoke.py, a browser) is built once. (loadgroup and
+# xdist_group would be finer, but pytest-xdist 3.8 cannot rename nodes under pytest 9.2.)
+# TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= auto
 test: bootstrap browser
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

@@ -14,9 +14,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# One benchmark run (quick_run) serves the whole module: under xdist its tests stay on one worker.
-pytestmark = pytest.mark.xdist_group("bench-smoke")
-
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
