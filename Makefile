@@ -85,8 +85,15 @@ browser:
 imports: bootstrap
 	$(VENV)/bin/lint-imports
 
+# The suite on TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU), in a random order
+# (pytest-randomly: the header prints the seed; PYTEST_ARGS=--randomly-seed=N repeats it).
+# --dist loadscope sends each module whole to one worker, so a module-scoped fixture (the
+# benchmark run of tests/bench/test_bench_smoke.py, a browser) is built once. (loadgroup and
+# xdist_group would be finer, but pytest-xdist 3.8 cannot rename nodes under pytest 9.2.)
+# TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
 test: bootstrap browser imports
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 lint: bootstrap imports
 	$(VENV)/bin/ruff check .

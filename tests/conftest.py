@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -14,6 +16,44 @@ from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.workspaces.actions import create_workspace
 
 CHAT_URL = "https://api.deepseek.test/chat/completions"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A fast password hasher for the suite (Django's advice for tests): PBKDF2's deliberate
+    ~0.5 s per hash, paid for every user a fixture creates and every browser log-in, was the
+    suite's largest single cost. Under pytest-xdist, each worker gets Redis to itself (see
+    ``_redis_for_worker``)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        _redis_for_worker(worker)
+
+
+def _redis_for_worker(worker: str) -> None:
+    """Give xdist worker ``gwN`` the Redis database REDIS_URL's + N, and a pub/sub channel of
+    its own, so that one worker's ``cache.clear()`` (FLUSHDB), keys and Stop requests never
+    reach another (each worker has its own test database, so ids repeat between them; pub/sub
+    channels are not per database). Settings are loaded already: the cache is not built yet,
+    and everything else reads ``settings.REDIS_URL`` (or the environment) when it connects."""
+    from django.conf import settings
+
+    from drafts import relay
+
+    relay.CANCEL_CHANNEL = f"{relay.CANCEL_CHANNEL}:{worker}"
+    if not settings.REDIS_URL:
+        return
+    url = urlsplit(settings.REDIS_URL)
+    base = int(url.path.strip("/") or 0)
+    db = base + int(worker.removeprefix("gw"))
+    if db > 15:
+        raise pytest.UsageError(
+            f"xdist worker {worker} would use Redis database {db} (REDIS_URL's {base} + its "
+            "number): Redis has 16. Use fewer workers or a lower database in REDIS_URL."
+        )
+    worker_url = urlunsplit(url._replace(path=f"/{db}"))
+    os.environ["REDIS_URL"] = settings.REDIS_URL = worker_url
+    settings.CACHES["default"]["LOCATION"] = worker_url
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,9 +109,52 @@ def workspace(user):
     return create_workspace(name="Marketing", owner=user)
 
 
+@pytest.fixture(scope="session")
+def _demo_rows(django_db_setup, django_db_blocker) -> list[tuple[dict, list[dict]]]:
+    """The demo templates as ``import_template`` builds them, built once per session (per
+    xdist worker) in a transaction that is rolled back: each template's and each of its
+    versions' column values, without ids (and ``created``, set again on insert)."""
+    from django.db import transaction
+
+    from prompts.models import TemplateVersion
+
+    definitions = json.loads(DEMO_FILE.read_text("utf-8"))
+    rows = []
+    with django_db_blocker.unblock(), transaction.atomic():
+        for data in definitions:
+            template = import_template(data=data)[0]
+            versions = TemplateVersion.objects.filter(template=template).order_by("number")
+            rows.append((_values(template), [_values(v, "template") for v in versions]))
+        transaction.set_rollback(True)
+    return rows
+
+
+def _values(instance, *leave_out: str) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key and field.name not in ("created", *leave_out)
+    }
+
+
 @pytest.fixture
-def demo_templates(db):
-    return [import_template(data=d)[0] for d in json.loads(DEMO_FILE.read_text("utf-8"))]
+def demo_templates(db, _demo_rows):
+    """The eight demo templates (load_demo_templates' file), inserted in three queries from
+    the session's ``_demo_rows`` instead of importing them again for each of the hundreds of
+    tests that use them (tests/test_fixtures.py checks both give the same rows)."""
+    from prompts.models import PromptTemplate, TemplateVersion
+
+    templates = PromptTemplate.objects.bulk_create(
+        [PromptTemplate(**template) for template, _ in _demo_rows]
+    )
+    TemplateVersion.objects.bulk_create(
+        [
+            TemplateVersion(template=template, **version)
+            for template, (_, versions) in zip(templates, _demo_rows, strict=True)
+            for version in versions
+        ]
+    )
+    return templates
 
 
 @pytest.fixture

@@ -6,23 +6,51 @@ stream before sending it: a page that streams must be tested over ASGI.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 
 
+class LiveServer:
+    """A uvicorn server running in a thread of this process: its URL, and a way to run a
+    coroutine on its event loop (to settle what a test left running there)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def call[T](self, function: Callable[[], Awaitable[T]], timeout: float = 15) -> T:
+        """Run ``function()`` on the server's event loop and return its result."""
+        if self.loop is None:
+            raise RuntimeError("the server's event loop is not known yet")
+
+        async def run() -> T:
+            return await function()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+
+
 @contextmanager
-def run_asgi(app: Any, *, lifespan: str = "on", startup_timeout: float = 10) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port; yields its base URL and stops it afterwards."""
+def serve_asgi(
+    app: Any, *, lifespan: str = "on", startup_timeout: float = 10
+) -> Iterator[LiveServer]:
+    """Serve ``app`` on a free loopback port; yields the running server, stops it afterwards."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)
+    live = LiveServer(f"http://127.0.0.1:{port}")
+
+    async def app_noting_its_loop(scope, receive, send) -> None:
+        live.loop = asyncio.get_running_loop()
+        await app(scope, receive, send)
+
+    config = uvicorn.Config(app_noting_its_loop, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -32,10 +60,17 @@ def run_asgi(app: Any, *, lifespan: str = "on", startup_timeout: float = 10) -> 
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
+        yield live
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
     if thread.is_alive():
         raise RuntimeError("uvicorn did not stop")
+
+
+@contextmanager
+def run_asgi(app: Any, *, lifespan: str = "on", startup_timeout: float = 10) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port; yields its base URL and stops it afterwards."""
+    with serve_asgi(app, lifespan=lifespan, startup_timeout=startup_timeout) as live:
+        yield live.url

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from studio.deepseek.simulator import create_app
-from tests.servers import run_asgi
+from tests.servers import LiveServer, run_asgi, serve_asgi
 
 # Playwright's sync API runs an event loop in this thread, so Django's async-safety check
 # would refuse the ORM calls our fixtures make here (microsoft/playwright-pytest#46).
@@ -35,28 +36,73 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def simulator_url() -> Iterator[str]:
-    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at 100 tok/s."""
+@pytest.fixture(scope="session")
+def _simulator() -> Iterator[str]:
+    """One simulator for the session (per xdist worker): it keeps no state between requests
+    but the [[sim:…]] directives each request carries."""
     app = create_app(tokens_per_second=100, first_token_delay=0.3, keepalive_interval=0.1)
     with run_asgi(app, lifespan="off") as url:
         yield url
 
 
 @pytest.fixture
-def studio_url(transactional_db, settings, simulator_url) -> Iterator[str]:
-    """The studio under uvicorn, talking to the simulator."""
-    settings.DEEPSEEK_BASE_URL = simulator_url
+def simulator_url(_simulator: str) -> str:
+    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at 100 tok/s."""
+    return _simulator
+
+
+@pytest.fixture(scope="session")
+def _studio_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    """One uvicorn server for the session (per xdist worker), in a thread of this process:
+    it shares the test database and sees the settings a test overrides (``settings`` changes
+    the process-wide settings object). Stopped before the test database is dropped."""
     from studio.asgi import application
 
-    with run_asgi(application) as url:
-        yield url
+    with serve_asgi(application) as server:
+        yield server
 
 
 @pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+def studio_url(transactional_db, settings, simulator_url, _studio_server) -> Iterator[str]:
+    """The studio under uvicorn, talking to the simulator.
+
+    Shared by the session's tests, so each test leaves it as a fresh server would be: what it
+    left running (generations, assistant answers) is settled and the pooled DeepSeek client
+    (built from the settings of its day) closed, before ``transactional_db`` empties the
+    tables. Pages are closed before that too (``page`` depends on this fixture)."""
+    settings.DEEPSEEK_BASE_URL = simulator_url
+    yield _studio_server.url
+    _studio_server.call(_settle)
+
+
+async def _settle() -> None:
+    """What a server's shutdown does, but the server goes on: running generations end as
+    "interrupted" (their text kept), assistant answers stop, the DeepSeek client closes, and
+    the Stop listener (Redis pub/sub) unsubscribes: a subscriber left over would receive the
+    next test's Stop requests (tests/drafts/test_relay.py counts the subscribers)."""
+    from drafts import generation
+    from studio.ai import close_client
+    from studio.assistant import runner as assistant
+
+    ending = list(assistant._tasks.values())
+    if (listener := generation._cancel_listener) and listener[0] is asyncio.get_running_loop():
+        ending.append(listener[1])
+        generation._cancel_listener = None
+    for task in ending:
+        task.cancel()
+    if ending:
+        await asyncio.wait(ending, timeout=10)
+    await generation.shutdown()
+    await close_client()
+
+
+@pytest.fixture
+def page(browser: Browser, studio_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh page that fails the test on any console error or failed request (but the
-    statuses a test module expects: its ``EXPECTED_HTTP_ERRORS``, e.g. {429})."""
+    statuses a test module expects: its ``EXPECTED_HTTP_ERRORS``, e.g. {429}).
+
+    It needs the studio (``studio_url``) so that it is closed, and its screenshot taken,
+    while the shared server still holds this test's data."""
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     problems: list[str] = []
