@@ -38,9 +38,9 @@ def _redis_for_worker(worker: str) -> None:
     and everything else reads ``settings.REDIS_URL`` (or the environment) when it connects."""
     from django.conf import settings
 
-    from drafts import relay
+    from studio.streams import registry
 
-    relay.CANCEL_CHANNEL = f"{relay.CANCEL_CHANNEL}:{worker}"
+    registry.CANCEL_CHANNEL_PREFIX = f"{registry.CANCEL_CHANNEL_PREFIX}:{worker}"
     if not settings.REDIS_URL:
         return
     url = urlsplit(settings.REDIS_URL)

@@ -25,6 +25,8 @@ from .events import EventLog
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_TTL = 15
+# Redis pub/sub channels are not per database: the test suite gives each xdist worker its own.
+CANCEL_CHANNEL_PREFIX = "studio"
 # A finished log stays a while so a watcher that reconnects late still gets the final event.
 FINISHED_LOG_TTL = 60.0
 
@@ -45,10 +47,14 @@ class Registry:
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.logs: dict[int, EventLog] = {}
         self.stop_requested: set[int] = set()  # being cancelled by a stop, not a shutdown
-        self.cancel_channel = f"studio:{kind}:cancel"
         # Per event loop: the task relaying stops asked for in other workers (Redis only).
         self._listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
         _registries.append(self)
+
+    @property
+    def cancel_channel(self) -> str:
+        """The Redis pub/sub channel that carries stops to the worker running the stream."""
+        return f"{CANCEL_CHANNEL_PREFIX}:{self.kind}:cancel"
 
     # Keys in the shared cache and in Redis.
     def alive_key(self, key: int) -> str:
