@@ -178,14 +178,25 @@ class Registry:
             )
             self._listener = (loop, task)
 
+    def stop_listening(self) -> asyncio.Task[None] | None:
+        """Cancel this loop's Stop listener (it unsubscribes); the task, to wait for."""
+        listener = self._listener
+        if listener is None or listener[0] is not asyncio.get_running_loop():
+            return None
+        self._listener = None
+        listener[1].cancel()
+        return listener[1]
+
 
 _registries: list[Registry] = []
 
 
 async def shutdown(timeout: float = 10.0) -> None:
-    """Worker shutdown: cancel every running task (each ends as interrupted, text kept)."""
+    """Worker shutdown: cancel every running task (each ends as interrupted, text kept) and
+    this loop's Stop listeners."""
     tasks = [task for registry in _registries for task in registry.tasks.values()]
     for task in tasks:
         task.cancel()
+    tasks += [task for registry in _registries if (task := registry.stop_listening())]
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,17 +81,8 @@ async def _settle() -> None:
     next test's Stop requests (tests/drafts/test_relay.py counts the subscribers)."""
     from drafts import generation
     from studio.ai import close_client
-    from studio.assistant import runner as assistant
 
-    ending = list(assistant._tasks.values())
-    if (listener := generation._cancel_listener) and listener[0] is asyncio.get_running_loop():
-        ending.append(listener[1])
-        generation._cancel_listener = None
-    for task in ending:
-        task.cancel()
-    if ending:
-        await asyncio.wait(ending, timeout=10)
-    await generation.shutdown()
+    await generation.shutdown()  # every registry's runs and Stop listeners (studio.streams)
     await close_client()
 
 
