@@ -54,10 +54,14 @@ def simulator_url(_simulator: str) -> str:
 def _studio_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     """One uvicorn server for the session (per xdist worker), in a thread of this process:
     it shares the test database and sees the settings a test overrides (``settings`` changes
-    the process-wide settings object). Stopped before the test database is dropped."""
+    the process-wide settings object). Stopped before the test database is dropped. It runs
+    no sweeper: one would query between tests, outside any test's database access, and settle
+    what a test set up (a test that needs a sweep calls ``drafts.sweeper.sweep()``)."""
+    from django.test import override_settings
+
     from studio.asgi import application
 
-    with serve_asgi(application) as server:
+    with override_settings(GENERATION_SWEEP_INTERVAL=0), serve_asgi(application) as server:
         yield server
 
 
