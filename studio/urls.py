@@ -6,11 +6,12 @@ from django.views.i18n import set_language
 
 from drafts.views import workspace
 from studio.accounts import LoginForm, ResetForm
+from studio.dashboard.views import dashboard
 from studio.provider_status import provider_status
 from studio.views import healthz
 from studio.workspaces import invitations
 from studio.workspaces.members import members
-from studio.workspaces.views import dashboard, home
+from studio.workspaces.views import home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -72,6 +72,8 @@ def test_every_contract_holds():
         ("foundation", "studio.guardrails.prompt_checks", "drafts.models"),
         ("foundation", "studio.audit.models", "prompts.models"),
         ("foundation", "studio.workspaces.access", "studio.assistant.models"),
+        ("foundation", "studio.workspaces.views", "studio.dashboard.board"),
+        ("layers", "drafts.views", "studio.dashboard.board"),
         ("layers", "drafts.models", "studio.assistant.models"),
         ("layers", "prompts.models", "studio.api.models"),
         ("layers", "studio.audit.models", "studio.guardrails.budgets"),

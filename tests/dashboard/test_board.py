@@ -17,7 +17,7 @@ from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.audit.recording import record_ai_call, record_generation
-from studio.workspaces import dashboard as board
+from studio.dashboard import board
 from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db
