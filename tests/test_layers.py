@@ -71,6 +71,8 @@ def test_every_contract_holds():
         ("foundation", "studio.guardrails.budgets", "studio.api.models"),
         ("foundation", "studio.guardrails.prompt_checks", "drafts.models"),
         ("foundation", "studio.audit.models", "prompts.models"),
+        ("foundation", "studio.audit.recording", "drafts.models"),
+        ("layers", "studio.audit.recording", "drafts.audit"),
         ("foundation", "studio.workspaces.access", "studio.assistant.models"),
         ("foundation", "studio.workspaces.views", "studio.dashboard.board"),
         ("layers", "drafts.views", "studio.dashboard.board"),
