@@ -84,6 +84,8 @@ def test_every_contract_holds():
         ("layers", "studio.api.models", "studio.urls"),
         ("prompts-core", "prompts.schema", "drafts.models"),
         ("experiments-above-drafts", "drafts.actions", "prompts.results"),
+        ("experiments-above-drafts", "drafts.views", "prompts.assignment"),
+        ("experiments-above-drafts", "drafts.urls", "prompts.generate_views"),
     ],
 )
 def test_an_import_up_the_layers_breaks_the_contract(contract, importer, imported):
