@@ -39,7 +39,7 @@ from studio.guardrails.budgets import (
     check_token_budget,
 )
 
-from . import batch_actions as actions
+from . import batch_progress as actions
 from .experiment_actions import InvalidExperiment
 from .judging import judge_messages, parse_verdict
 from .models import Batch, BatchRow, JudgeScore, VariantRun

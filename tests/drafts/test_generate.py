@@ -20,7 +20,7 @@ from drafts.actions import add_version, finish_generation
 from drafts.audit import record_generation
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one, start_follow_up
 from drafts.models import Draft, Generation
-from prompts.batch_actions import start_row
+from prompts.batch_progress import start_row
 from prompts.experiment_actions import create_experiment
 from prompts.models import VariantRun
 from studio.api.actions import create_api_key
