@@ -160,7 +160,10 @@ async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
 
     [trips] = trips_at_launch
     # Django runs each middleware's process_view in a trip of its own; then the view's own.
-    assert studio_trips(trips) == ["studio.workspaces.access._refusal", "drafts.views._start"]
+    assert studio_trips(trips) == [
+        "studio.workspaces.access._refusal",
+        "prompts.generate_views._start",
+    ]
 
 
 def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):

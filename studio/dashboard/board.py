@@ -18,8 +18,7 @@ from drafts.models import Draft, Generation
 from prompts.models import Experiment, Vote
 from prompts.stats import ALPHA, MIN_DECISIVE_VOTES, Comparison
 from studio.audit.models import AuditLog, Usage
-
-from .models import Workspace
+from studio.workspaces.models import Workspace
 
 CHART_DAYS = 14
 CHART_WIDTH = 280

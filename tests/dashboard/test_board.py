@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from drafts.actions import finish_generation
+from drafts.audit import record_generation
 from drafts.models import Draft
 from prompts.actions import duplicate_template
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
-from studio.audit.recording import record_ai_call, record_generation
-from studio.workspaces import dashboard as board
+from studio.audit.recording import record_ai_call
+from studio.dashboard import board
 from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db
