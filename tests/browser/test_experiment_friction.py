@@ -113,8 +113,13 @@ def test_a_run_from_start_to_vote_on_a_phone(
     expect(page.locator("[data-draft]")).to_have_count(0)
     page.get_by_label(_(language, "Show experiment drafts")).check()
     expect(page.locator("[data-draft]")).to_have_count(2)
-    run = ExperimentRun.objects.get()
-    assert run.columns.count() == 2
+    assert ExperimentRun.objects.get().columns.count() == 2
+    # The dashboard leaves them out of its counts too, and links to them.
+    page.goto(f"{studio_url}/w/{workspace.pk}/dashboard/")
+    expect(page.locator('[data-status-count="draft"]')).to_contain_text("0")
+    page.get_by_role("link", name=_(language, "Show experiment drafts")).click()
+    expect(page.locator("[data-draft]")).to_have_count(2)
+    expect(page.get_by_label(_(language, "Show experiment drafts"))).to_be_checked()
 
 
 def has_class(css_class: str) -> re.Pattern:

@@ -130,7 +130,9 @@ def test_experiment_runs_drafts_are_not_counted_or_listed(
 
     counts = {value: n for value, _, n in response.context["statuses"]}
     assert counts == {"draft": 1, "review": 0, "approved": 0, "archived": 0}
-    assert response.content.decode().count("data-generation=") == 1
+    html = response.content.decode()
+    assert html.count("data-generation=") == 1
+    assert "?experiments=on" in html  # where they are, on demand
 
 
 def test_running_experiments_show_their_leader(
