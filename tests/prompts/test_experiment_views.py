@@ -738,3 +738,18 @@ def test_a_blind_runs_draft_page_hides_its_figures_until_the_viewer_votes(
     assert all(figure not in before for figure in figures) == blind
     assert ("data-blinded" in before) == blind
     assert [f for f in figures if f not in after] == [] and "data-blinded" not in after
+
+
+def test_the_run_form_is_open_until_there_are_runs_then_folds_into_new_run(
+    client, user, workspace, experiment, product_inputs
+):
+    client.force_login(user)
+    empty = client.get(experiment.get_absolute_url()).content.decode()
+    finished_run(experiment, product_inputs, user)
+
+    with_runs = client.get(experiment.get_absolute_url()).content.decode()
+
+    opening = re.compile(r"<details id=\"run-details\" data-run-details\s*(open)?>")
+    assert opening.search(empty).group(1) == "open"
+    assert opening.search(with_runs).group(1) is None
+    assert "New run</summary>" in with_runs and "Run every variant" in with_runs
