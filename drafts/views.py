@@ -56,12 +56,17 @@ def label_context(template: PromptTemplate | None, label: str) -> dict[str, obje
     return {"other_labels": others, "label": label if label in others else ""}
 
 
+def _recent_drafts(space: Workspace) -> list[Draft]:
+    """The studio's Recent drafts: experiment runs' drafts are reviewed on their run pages."""
+    return list(space.drafts.alive().not_from_experiments().recent()[:8])
+
+
 @require_GET
 def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The studio: pick a template and fill its form (left), the draft streams in (right)."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     if request.htmx.target == "recent-drafts":  # the list refreshing itself after a generation
-        context = {"workspace": space, "recent_drafts": space.drafts.alive().recent()[:8]}
+        context = {"workspace": space, "recent_drafts": _recent_drafts(space)}
         return render(request, f"{WORKSPACE}#recent-drafts", context)
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
@@ -74,7 +79,7 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "templates": templates,
         "chosen": chosen,
         "form": TemplateForm(version) if version else None,
-        "recent_drafts": space.drafts.alive().recent()[:8],
+        "recent_drafts": _recent_drafts(space),
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
         context |= panel_context(get_object_or_404(space.drafts.alive(), pk=draft_id))

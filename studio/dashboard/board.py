@@ -92,6 +92,7 @@ def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
     counts = dict(
         Draft.objects.alive()
         .filter(workspace=space)
+        .not_from_experiments()
         .order_by()
         .values("status")
         .annotate(n=Count("pk"))
@@ -103,6 +104,7 @@ def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
 def recent_generations(space: Workspace, limit: int = 8) -> list[Generation]:
     return list(
         Generation.objects.filter(draft__workspace=space, draft__deleted_at=None)
+        .filter(draft__in=Draft.objects.not_from_experiments())
         .select_related("draft", "created_by")
         .order_by("-created", "-pk")[:limit]
     )

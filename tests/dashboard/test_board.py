@@ -118,6 +118,24 @@ def test_the_charts_add_up_each_days_tokens_and_cost(workspace, product_template
     assert Decimal(str(cost.total)) == Decimal("1")
 
 
+def test_experiment_runs_drafts_are_not_counted_or_listed(
+    client, user, workspace, product_template, product_inputs
+):
+    """A side-by-side run writes a draft per column: the experiment's evidence, not work."""
+    generate(workspace, product_template, product_inputs, user)
+    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 1})
+    assert Draft.objects.count() == 3
+    client.force_login(user)
+
+    response = client.get(url(workspace))
+
+    counts = {value: n for value, _, n in response.context["statuses"]}
+    assert counts == {"draft": 1, "review": 0, "approved": 0, "archived": 0}
+    html = response.content.decode()
+    assert html.count("data-generation=") == 1
+    assert "?experiments=on" in html  # where they are, on demand
+
+
 def test_running_experiments_show_their_leader(
     client, user, workspace, product_template, product_inputs
 ):
