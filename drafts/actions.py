@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import errors
-from .models import Draft, DraftVersion, Generation, ShareLink
+from .models import Draft, DraftVersion, Generation, ShareLink, Suggestion
+from .rewrite_prompts import fit_section
 from .sections import plan_move, replace_section
 
 
@@ -183,8 +184,6 @@ def finish_generation(
         generation.save()
         if hasattr(generation, "suggestion"):
             # A rewrite of part of the draft: its text is a suggestion, not a new version.
-            from .suggestions import settle_suggestion  # it builds on this module
-
             settle_suggestion(generation)
         elif text and not generation.kept:
             # An experiment variant's output says so in the draft's history.
@@ -271,3 +270,38 @@ def purge_draft(*, draft: Draft) -> None:
                 _("This draft is part of an experiment's results: it stays in the trash.")
             )
         locked.delete()
+
+
+def settle_suggestion(generation: Generation) -> Suggestion:
+    """The suggestion's generation has ended (called inside ``finish_generation``).
+
+    The answer, whole or partial, is kept as the proposal. A section regeneration that ran to
+    the end on a draft nobody changed meanwhile is saved straight away as a new version in
+    which only that section differs; otherwise the editor decides, nothing is overwritten.
+    """
+    suggestion = Suggestion.objects.select_for_update().get(generation=generation)
+    text = generation.text
+    if suggestion.is_section and text:
+        text = fit_section(text, suggestion.original)
+    suggestion.proposed = text
+    suggestion.status = Suggestion.Status.PENDING
+    if suggestion.is_section and text and generation.status == Generation.Status.DONE:
+        try:
+            version = save_section(
+                draft_id=suggestion.draft_id,
+                index=suggestion.section_index,
+                text=text,
+                base_number=suggestion.base_number,
+                author_id=generation.created_by_id,
+                source=DraftVersion.Source.SECTION,
+                generation=generation,
+            )
+        except VersionConflict:
+            pass  # the draft moved on: this stays a suggestion to accept or reject
+        else:
+            suggestion.status = Suggestion.Status.ACCEPTED
+            suggestion.version = version
+            suggestion.original = text
+            suggestion.resolved = timezone.now()
+    suggestion.save()
+    return suggestion

@@ -43,6 +43,8 @@ class DraftFilterForm(forms.Form):
     variant = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(required=False)
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
+    # Side-by-side experiment runs write drafts too: hidden unless asked for.
+    experiments = forms.BooleanField(required=False, label=_("Show experiment drafts"))
 
     def __init__(self, data, *, templates, authors, variants=()) -> None:
         super().__init__(data)

@@ -35,6 +35,7 @@ from studio.guardrails.budgets import check_token_budget
 from studio.workspaces.access import denial, membership
 from studio.workspaces.models import EDIT
 
+from . import generation as runner
 from .models import Draft, Generation
 
 NEVER_CACHED = "off"  # ``Generate.cache`` for a request that must not use the cache
@@ -182,10 +183,6 @@ def _launch(generation: Generation, loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _start_runner(generation: Generation) -> None:
-    # The runner's module reaches the suggestions (its final panel), which start theirs here:
-    # imported when first launching, not when this module loads.
-    from . import generation as runner
-
     runner.launch(generation)  # looked up now: tests replace it
 
 

@@ -29,7 +29,6 @@ from django.conf import settings
 from studio import background, streams
 from studio.ai import generation_cost, get_client, on_request
 from studio.audit.metrics import open_stream
-from studio.audit.recording import arecord_generation
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
@@ -38,6 +37,7 @@ from studio.streams.writer import PartialWriters
 
 from . import errors
 from .actions import finish_generation, mark_interrupted, save_partial_texts
+from .audit import arecord_generation
 from .models import Generation
 
 logger = logging.getLogger(__name__)

@@ -34,6 +34,14 @@ class DraftQuerySet(models.QuerySet["Draft"]):
         """Drafts not deleted: what every list, count and search shows."""
         return self.filter(deleted_at=None)
 
+    def not_from_experiments(self) -> DraftQuerySet:
+        """Drafts no side-by-side experiment run wrote (a run, a batch row): those are an
+        experiment's evidence, reviewed on its pages, and would flood the lists. A single-
+        variant experiment's drafts stay: they are people's own work, only tagged."""
+        # By the column's mode, a string: experiments sit above drafts and are not imported.
+        written = Generation.objects.filter(variant_run__run__experiment__mode="side_by_side")
+        return self.exclude(pk__in=written.values("draft_id"))
+
     def in_trash(self) -> DraftQuerySet:
         """Deleted drafts, most recently deleted first: the workspace's trash."""
         return self.exclude(deleted_at=None).order_by("-deleted_at", "-pk")

@@ -6,6 +6,7 @@ from django.db.models import Sum
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from . import generation as runner
 from .models import Draft, DraftVersion
 from .section_panels import section_context
 
@@ -33,8 +34,6 @@ def draft_panel_context(
         versions.append(shown)
     whole = draft.generations.whole_draft()
     generation = shown.generation if shown and shown.generation_id else whole.first()
-    from . import generation as runner  # the runner renders this panel: import when used
-
     lost = runner.active_generation(draft.pk)
     return {
         "draft": draft,

@@ -4,7 +4,8 @@ A suggestion targets a range of one version's text: a section, a selection, the 
 or (headline alternatives) the draft's title line. The model's answer is kept as
 ``proposed`` beside the ``original`` it would replace; nothing reaches the draft until the
 editor accepts, except a section regeneration whose draft did not change meanwhile: that one
-is saved at once as a new version where only the section differs (``settle_suggestion``).
+is saved at once as a new version where only the section differs
+(``drafts.actions.settle_suggestion``, called as its generation ends).
 
 Deciding one change at a time: accepting a change writes a new version with it and moves it
 into ``original``; rejecting one moves the old text back into ``proposed``. Either way the
@@ -22,13 +23,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio.ai import route_for
 from studio.audit.origin import Origin
 from studio.guardrails.prompt_checks import validate_prompt
 
-from .actions import VersionConflict, add_version, save_section
+from .actions import VersionConflict, add_version
 from .generate import Ask, Generate, do_generate_one
 from .models import Draft, DraftVersion, Generation, Suggestion
-from .rewrite_prompts import build_messages, fit_section, headlines
+from .rewrite_prompts import build_messages, headlines
 from .sections import Section, outline
 from .word_diff import EQUAL, INSERT, diff_texts
 
@@ -95,7 +97,6 @@ def resolve(original: str, proposed: str, index: int, *, accept: bool) -> tuple[
 
 
 def _params(purpose: str) -> dict[str, object]:
-    from studio.ai import route_for
 
     return {"max_tokens": settings.DEEPSEEK_MAX_TOKENS, **route_for(purpose).params()}
 
@@ -227,41 +228,6 @@ def start_suggestion(
     )
     do_generate_one(request, within=suggest)
     return made[0]
-
-
-def settle_suggestion(generation: Generation) -> Suggestion:
-    """The suggestion's generation has ended (called inside ``finish_generation``).
-
-    The answer, whole or partial, is kept as the proposal. A section regeneration that ran to
-    the end on a draft nobody changed meanwhile is saved straight away as a new version in
-    which only that section differs; otherwise the editor decides, nothing is overwritten.
-    """
-    suggestion = Suggestion.objects.select_for_update().get(generation=generation)
-    text = generation.text
-    if suggestion.is_section and text:
-        text = fit_section(text, suggestion.original)
-    suggestion.proposed = text
-    suggestion.status = Suggestion.Status.PENDING
-    if suggestion.is_section and text and generation.status == Generation.Status.DONE:
-        try:
-            version = save_section(
-                draft_id=suggestion.draft_id,
-                index=suggestion.section_index,
-                text=text,
-                base_number=suggestion.base_number,
-                author_id=generation.created_by_id,
-                source=DraftVersion.Source.SECTION,
-                generation=generation,
-            )
-        except VersionConflict:
-            pass  # the draft moved on: this stays a suggestion to accept or reject
-        else:
-            suggestion.status = Suggestion.Status.ACCEPTED
-            suggestion.version = version
-            suggestion.original = text
-            suggestion.resolved = timezone.now()
-    suggestion.save()
-    return suggestion
 
 
 def _place(suggestion: Suggestion, latest: DraftVersion) -> tuple[int, int]:

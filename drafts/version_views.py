@@ -80,6 +80,8 @@ def draft_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         .for_listing()
         .order_by(found.get("sort", "-updated"), "-pk")
     )
+    if not found.get("experiments") and not found.get("variant"):  # a variant's: asked for
+        drafts = drafts.not_from_experiments()
     page = Paginator(drafts, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"workspace": space, "form": form, "page": page, "filtered": bool(found)}
     context["may_edit"] = may_edit_here

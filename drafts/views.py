@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from functools import partial
-from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 
-from prompts.assignment import subject_for
-from prompts.experiment_actions import start_assigned_generation
 from prompts.forms import TemplateForm
-from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
+from prompts.models import PRODUCTION, PromptTemplate
 from studio import streams
-from studio.audit.origin import Origin, client_ip
+from studio.audit.origin import Origin
 from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest, request_number
 from studio.streams import Done, last_event_id, relay, release_connections
@@ -60,12 +56,17 @@ def label_context(template: PromptTemplate | None, label: str) -> dict[str, obje
     return {"other_labels": others, "label": label if label in others else ""}
 
 
+def _recent_drafts(space: Workspace) -> list[Draft]:
+    """The studio's Recent drafts: experiment runs' drafts are reviewed on their run pages."""
+    return list(space.drafts.alive().not_from_experiments().recent()[:8])
+
+
 @require_GET
 def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The studio: pick a template and fill its form (left), the draft streams in (right)."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     if request.htmx.target == "recent-drafts":  # the list refreshing itself after a generation
-        context = {"workspace": space, "recent_drafts": space.drafts.alive().recent()[:8]}
+        context = {"workspace": space, "recent_drafts": _recent_drafts(space)}
         return render(request, f"{WORKSPACE}#recent-drafts", context)
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
@@ -78,81 +79,13 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "templates": templates,
         "chosen": chosen,
         "form": TemplateForm(version) if version else None,
-        "recent_drafts": space.drafts.alive().recent()[:8],
+        "recent_drafts": _recent_drafts(space),
     } | labels
     if draft_id := picked.cleaned_data.get("draft"):
         context |= panel_context(get_object_or_404(space.drafts.alive(), pk=draft_id))
     if request.htmx.target == "template-form":
         return render(request, f"{WORKSPACE}#template-form", context)
     return render(request, WORKSPACE, context)
-
-
-@require_POST
-@may_edit()
-async def generate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Validate the form, create the draft and its generation, start it, show it streaming.
-
-    Everything before DeepSeek is asked happens in one trip to the ORM's thread: each trip
-    costs time to the first token, and the panel can wait until after. The generate action
-    launches the runner on this loop once its rows are committed.
-    """
-    started = await sync_to_async(_start)(request, pk, asyncio.get_running_loop())
-    if isinstance(started, HttpResponse):
-        return started
-    await runner.asked(started[0].pk)  # the panel can wait for the request to DeepSeek
-    return await sync_to_async(_streaming)(request, *started)
-
-
-def _start(
-    request: HtmxHttpRequest, pk: int, loop: asyncio.AbstractEventLoop
-) -> tuple[Generation, str] | HttpResponse:
-    """The queued generation and the workspace URL that shows it; or the form again, in
-    place, with what to fix."""
-    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
-    label = request.POST.get("label", "")
-    versions = TemplateVersion.objects.select_related("template").filter(
-        template__in=PromptTemplate.objects.for_workspace(space)
-    )
-    version = versions.filter(pk=request_number(request.POST.get("version"))).first()
-    if version is None:
-        raise Http404("No such template version in this workspace.")
-    form = TemplateForm(version, request.POST)
-    generation = None
-    if form.is_valid():
-        # A running single-variant experiment on this template runs the user's variant
-        # instead (unless another label was picked: then exactly the version it points at).
-        try:
-            generation = start_assigned_generation(
-                workspace=space,
-                version=version,
-                inputs=form.cleaned_data,
-                user=request.user,
-                subject=subject_for(request.user, client_ip(request) or ""),
-                origin=Origin.from_request(request),
-                loop=loop,
-                label=label,
-            )
-        except (BudgetExceeded, NotAllowed) as exc:
-            form.add_error(None, exc.message)
-    if generation is None:
-        context = {"workspace": space, "chosen": version.template, "form": form}
-        context |= label_context(version.template, label)
-        response = render(request, f"{WORKSPACE}#template-form", context)
-        return reswap(retarget(response, "#template-form"), "outerHTML")
-    query = {"template": version.template_id, "draft": generation.draft_id}
-    if label not in ("", PRODUCTION):
-        query["label"] = label  # a reload keeps the picked label (an unknown one: production)
-    return generation, f"{space.get_absolute_url()}?{urlencode(query)}"
-
-
-def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> HttpResponse:
-    """After the launch: the draft panel following the stream (htmx), else the workspace."""
-    if not request.htmx:
-        return redirect(url)
-    context = {"draft": generation.draft, "generation": generation, "live": True}
-    response = render(request, f"{DETAIL}#draft-panel", context | {"live_after": 0})
-    # The new draft joins the workspace's Recent drafts (which listens for this event)
-    return trigger_client_event(push_url(response, url), "drafts-changed")
 
 
 @require_GET

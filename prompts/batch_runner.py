@@ -23,13 +23,14 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from drafts.actions import finish_generation
+from drafts.audit import arecord_generation
 from drafts.generate import NotAllowed
 from drafts.generation import GENERATIONS
 from drafts.models import Generation
 from studio import ai
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
-from studio.audit.recording import arecord_generation, record_ai_call
+from studio.audit.recording import record_ai_call
 from studio.deepseek import DeepSeekError, Usage
 from studio.guardrails.budgets import (
     BudgetExceeded,
@@ -38,7 +39,7 @@ from studio.guardrails.budgets import (
     check_token_budget,
 )
 
-from . import batch_actions as actions
+from . import batch_progress as actions
 from .experiment_actions import InvalidExperiment
 from .judging import judge_messages, parse_verdict
 from .models import Batch, BatchRow, JudgeScore, VariantRun

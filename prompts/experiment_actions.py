@@ -6,13 +6,19 @@ import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import ngettext
 
+from drafts import generate  # the one action, looked up at call time (tests spy on it)
+from drafts.generate import NEVER_CACHED, Ask, Generate
+from drafts.models import Generation
+from studio.audit.origin import Origin
+
 from .actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
 from .assignment import assign
+from .evidence import record
 from .models import (
     PRODUCTION,
     Experiment,
@@ -23,12 +29,8 @@ from .models import (
     Vote,
 )
 from .placeholders import placeholders
+from .results import comparison, rewrites, verdict, vote_rows
 from .stats import MIN_DECISIVE_VOTES, Comparison
-
-if TYPE_CHECKING:
-    from drafts.generate import Ask
-    from drafts.models import Generation
-    from studio.audit.origin import Origin
 
 _shuffle = random.SystemRandom().shuffle
 
@@ -94,8 +96,6 @@ def start_run(
 
     Columns are shuffled when the review is blind.
     """
-    from drafts.generate import NEVER_CACHED, Generate, do_generate
-
     if not experiment.is_running:
         raise InvalidExperiment("This experiment is stopped: start a new one to compare again.")
     variants = list(experiment.variants.select_related("version__template", "brand_voice_version"))
@@ -118,15 +118,13 @@ def start_run(
         cache=NEVER_CACHED,  # a variant's time to first token and cost are the evidence
         loop=loop,
     )
-    do_generate(request, within=tag)
+    generate.do_generate(request, within=tag)
     return made[0]
 
 
 def _variant_ask(variant: Variant, inputs: dict[str, object]) -> Ask:
     """What a variant asks: its version's prompts with its overrides (model, temperature,
     brand voice)."""
-    from drafts.generate import Ask
-
     params = variant.generation_params()
     return Ask(
         model=str(params["model"]),
@@ -181,8 +179,6 @@ def start_assigned_generation(
     ``cache``: what the caller asked of the response cache; a variant is never cached (its
     time to first token and cost are the experiment's evidence).
     """
-    from drafts.generate import NEVER_CACHED, Ask, Generate, do_generate_one
-
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version
     variant = None
@@ -197,7 +193,7 @@ def start_assigned_generation(
         loop=loop,
     )
     if variant is None:
-        return do_generate_one(request)
+        return generate.do_generate_one(request)
 
     def tag(generations: list[Generation]) -> None:
         run = ExperimentRun.objects.create(
@@ -206,7 +202,7 @@ def start_assigned_generation(
         _tag_columns(run, [variant], generations)
 
     asks = [_variant_ask(variant, inputs)]
-    return do_generate_one(replace(request, asks=asks, cache=NEVER_CACHED), within=tag)
+    return generate.do_generate_one(replace(request, asks=asks, cache=NEVER_CACHED), within=tag)
 
 
 @transaction.atomic
@@ -239,8 +235,6 @@ def cast_vote(
 
 def head_to_head(experiment: Experiment) -> Comparison | None:
     """The two variants' decisive votes (None for three or more variants)."""
-    from .results import comparison, vote_rows
-
     return comparison(list(experiment.variants.all()), vote_rows(experiment))
 
 
@@ -308,9 +302,6 @@ def declare_winner(
     "Declare anyway"; the evidence says so). A winner with overrides gets a new version that
     bakes them in (:func:`_winning_version`). Returns the version production now points at.
     """
-    from .evidence import record
-    from .results import rewrites, verdict
-
     if variant.experiment_id != experiment.pk:
         raise InvalidExperiment("That variant is not part of this experiment.")
     template = variant.version.template

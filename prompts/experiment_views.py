@@ -213,6 +213,9 @@ def _columns(run: ExperimentRun) -> list[VariantRun]:
     )
     for column in columns:
         column.live_text, column.live_after = "", 0
+        # The version, model and temperature it ran with, less what the variant's name says.
+        params = column.generation.params or {}
+        column.details = column.variant.describe(column.generation.model, params.get("temperature"))
         # Its runner is gone: its text so far, until drafts.sweeper ends it (reads only read).
         column.recovering = column.generation.is_active and runner.is_orphan(column.generation)
         if column.generation.is_active and not column.recovering:
@@ -226,7 +229,11 @@ def _run_context(run: ExperimentRun, user) -> dict[str, Any]:
     columns = _columns(run)
     my_vote = run.votes.filter(voter=user).first()
     winner_id = my_vote.winner_id if my_vote else None
+    my_letter = next((c.letter for c in columns if c.variant_id == winner_id), "")
     experiment = run.experiment
+    my_pick = ""
+    if my_vote is not None:
+        my_pick = my_letter if my_vote.choice == Vote.Choice.VARIANT else str(my_vote.choice)
     return {
         "workspace": experiment.workspace,
         "section": "experiments",
@@ -234,7 +241,10 @@ def _run_context(run: ExperimentRun, user) -> dict[str, Any]:
         "run": run,
         "columns": columns,
         "my_vote": my_vote,
-        "my_letter": next((c.letter for c in columns if c.variant_id == winner_id), ""),
+        "my_letter": my_letter,
+        # The button this editor's vote pressed: a column's letter, "tie" or "both_bad".
+        "my_pick": my_pick,
+        "other_choices": [(Vote.Choice.TIE.value, "t"), (Vote.Choice.BOTH_BAD.value, "b")],
         # Blind review: which variant each column was stays hidden until this editor votes.
         "revealed": not experiment.blind or my_vote is not None,
         "finished": not any(c.generation.is_active for c in columns),
@@ -262,14 +272,16 @@ def _vote(request: HtmxHttpRequest, run: ExperimentRun) -> HttpResponse:
     context = _run_context(run, request.user)
     choice, reason = request.POST.get("choice", ""), request.POST.get("reason", "").strip()
     by_letter = {c.letter: c.variant for c in context["columns"]}
-    error = "" if context["finished"] else _("Wait until every column has finished, then vote.")
-    if not error:
-        try:
-            winner = by_letter.get(choice)
-            choice = Vote.Choice.VARIANT if winner else choice
-            cast_vote(run=run, voter=request.user, choice=choice, winner=winner, reason=reason)
-        except InvalidExperiment as exc:
-            error = str(exc)
+    if not context["finished"]:  # 409: its buttons are not enabled yet (an early or forged POST)
+        error = _("Wait until every column has finished, then vote.")
+        return _refuse_early_vote(request, context | {"vote_error": error, "reason": reason})
+    error = ""
+    try:
+        winner = by_letter.get(choice)
+        choice = Vote.Choice.VARIANT if winner else choice
+        cast_vote(run=run, voter=request.user, choice=choice, winner=winner, reason=reason)
+    except InvalidExperiment as exc:
+        error = str(exc)
     if error:
         context |= {"vote_error": error, "reason": reason}
         if not request.htmx:
@@ -281,6 +293,17 @@ def _vote(request: HtmxHttpRequest, run: ExperimentRun) -> HttpResponse:
         return redirect(run.get_absolute_url())
     response = render(request, f"{RUN}#run", _run_context(run, request.user))
     return trigger_client_event(response, "runs-changed")  # "to vote" becomes "voted"
+
+
+def _refuse_early_vote(request: HtmxHttpRequest, context: dict[str, Any]) -> HttpResponse:
+    """409 for a vote while a column still writes: htmx shows the reason as a toast, keeping
+    the typed reason in the form; without JS, the run page says it."""
+    if request.htmx:
+        response = forbidden_response(request, context["vote_error"])
+    else:
+        response = render(request, RUN, context)
+    response.status_code = 409
+    return response
 
 
 @require_GET

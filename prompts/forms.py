@@ -13,6 +13,10 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from studio.ai import check_prompt
+from studio.deepseek import BadRequest
+from studio.guardrails.prompt_checks import validate_prompt
+
 from .models import (
     BrandVoice,
     BrandVoiceVersion,
@@ -27,6 +31,7 @@ from .schema import (
     variables_problems,
     version_problems,
 )
+from .transfer import MAX_BYTES
 from .variable_builder import FORM, Builder
 from .variables import Variable
 
@@ -104,10 +109,6 @@ class TemplateForm(forms.Form):
 
     def _check_prompt(self, cleaned: dict[str, Any]) -> None:
         """Refuse, before any call, a blocked prompt or one over the model's context."""
-        from studio.ai import check_prompt
-        from studio.deepseek import BadRequest
-        from studio.guardrails.prompt_checks import validate_prompt
-
         params = self.version.generation_params()
         messages = self.version.build_messages(cleaned)
         validate_prompt(messages)  # blocked patterns, length caps: a ValidationError naming why
@@ -281,8 +282,6 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         """Refuse an oversized upload by its declared size, before anything reads it."""
-        from .transfer import MAX_BYTES  # transfer imports actions, which imports this module
-
         upload = self.cleaned_data["file"]
         if upload.size > MAX_BYTES:
             raise forms.ValidationError(

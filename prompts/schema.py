@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .models import BRAND_VOICE, PRODUCTION, PromptTemplate
+from .constants import BRAND_VOICE, PRODUCTION, Purpose
 from .placeholders import placeholders
 
 # A brand voice is not a variable: the template includes one, and it fills {{ brand_voice }}.
@@ -69,7 +69,7 @@ def _slug(slug: str) -> str:
 
 
 def _purpose(purpose: str) -> str:
-    if purpose not in PromptTemplate.Purpose.values:
+    if purpose not in Purpose.values:
         raise _refuse(_("Unknown purpose %(purpose)r.") % {"purpose": purpose})
     return purpose
 

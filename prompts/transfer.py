@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -227,8 +228,6 @@ def import_text(
 def import_all(
     items: list[dict[str, Any]], *, workspace=None, user=None, move_labels: bool = False
 ) -> ImportSummary:
-    from django.db import transaction
-
     with transaction.atomic():
         done = [
             import_template(data=item, workspace=workspace, user=user, move_labels=move_labels)

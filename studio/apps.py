@@ -14,7 +14,7 @@ class StudioConfig(AppConfig):
 
 def framework_tuning(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """While STUDIO_FRAMEWORK_TUNING is on, every assumption of studio.tuning must hold."""
-    from studio import tuning
+    from studio import tuning  # late: it loads auth middleware, not while the apps populate
 
     if not tuning.enabled():
         return []

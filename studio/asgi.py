@@ -18,6 +18,7 @@ async def application(scope, receive, send) -> None:
     if scope["type"] != "lifespan":
         await django_application(scope, receive, send)
         return
+    # Late on purpose: the app modules load once get_asgi_application() has set Django up.
     from drafts import sweeper
     from drafts.generation import shutdown
     from studio.ai import close_client

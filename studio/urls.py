@@ -4,13 +4,18 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from drafts import urls as drafts_urls
 from drafts.views import workspace
+from prompts.generate_views import generate
 from studio.accounts import LoginForm, ResetForm
+from studio.dashboard.views import dashboard
 from studio.provider_status import provider_status
 from studio.views import healthz
 from studio.workspaces import invitations
 from studio.workspaces.members import members
-from studio.workspaces.views import dashboard, home
+from studio.workspaces.views import home
+
+generate_route = path("w/<int:pk>/generate/", generate, name="generate")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -20,7 +25,9 @@ urlpatterns = [
     path("invitations/", invitations.invitations, name="invitations"),
     path("invitations/<int:pk>/", invitations.answer, name="invitation"),
     path("invitations/join/<str:token>/", invitations.join, name="invitation_join"),
-    path("", include("drafts.urls")),
+    # drafts' routes, with the workspace's Generate in their namespace (drafts:generate): its
+    # view picks an experiment's variant, so it lives above drafts (prompts/generate_views.py).
+    path("", include(([generate_route, *drafts_urls.urlpatterns], drafts_urls.app_name))),
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's
     # views; the reset form is throttled per address: studio/accounts.py).

@@ -40,7 +40,8 @@ from drafts.exports import FORMATS
 from drafts.models import Draft, Generation, ShareLink
 from drafts.suggestions import start_suggestion
 from prompts.actions import import_template, move_label, save_brand_voice
-from prompts.batch_actions import create_batch, save_judge_score
+from prompts.batch_actions import create_batch
+from prompts.batch_progress import save_judge_score
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key

@@ -118,6 +118,33 @@ class Variant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def describe(self, model: str = "", temperature: object = None) -> str:
+        """What this variant is, less what its name already says: "v2 · t=0.3" for a variant
+        named "Chilled", "" for one named "v2 · t=0.3" (the default name is that very text).
+
+        ``model``, ``temperature``: as a generation ran (the run page); else the overrides.
+        """
+        model = model or self.model
+        temperature = self.temperature if temperature is None else temperature
+        parts = [f"v{self.version.number}", model]
+        if temperature is not None:
+            parts.append(f"t={float(temperature):g}")
+        if self.brand_voice_version_id:
+            parts.append(str(self.brand_voice_version))
+        said = {part.strip() for part in self.name.split("·")} | {self.name.strip()}
+        return " · ".join(p for p in parts if p and p not in said)
+
+    @property
+    def details(self) -> str:
+        """:meth:`describe` of the variant as configured: what to show beside its name."""
+        return self.describe()
+
+    @property
+    def label(self) -> str:
+        """Its name, with what the name does not already say: "Chilled (v2 · t=0.3)", "v2"."""
+        details = self.details
+        return f"{self.name} ({details})" if details else self.name
+
     def overrides(self) -> dict[str, object]:
         """What this variant changes in its version, as :class:`TemplateVersion` fields (empty
         for a plain version): a model, a temperature, a brand voice version."""

@@ -6,8 +6,6 @@ edited in place, so every draft can record exactly which prompt produced it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
@@ -15,14 +13,11 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from studio.ai import route_for
+
+from ..constants import BRAND_VOICE, PRODUCTION, Purpose
 from ..placeholders import render_prompt
-
-if TYPE_CHECKING:
-    from ..variables import Variable
-
-# The placeholder every template may use without declaring it: the included brand voice.
-BRAND_VOICE = "brand_voice"
-PRODUCTION = "production"
+from ..variables import Variable
 
 
 class ImmutableError(RuntimeError):
@@ -72,12 +67,7 @@ class PromptTemplateQuerySet(models.QuerySet["PromptTemplate"]):
 
 
 class PromptTemplate(models.Model):
-    class Purpose(models.TextChoices):
-        COPY = "copy", _("Marketing copy")
-        EMAIL = "email", _("Email")
-        ADS = "ads", _("Ad set")
-        DOCS = "docs", _("Technical documentation")
-        REWRITE = "rewrite", _("Rewrite / translate")
+    Purpose = Purpose  # prompts.constants: the schema reads the choices without the models
 
     # No workspace: part of the shared library every workspace can use.
     workspace = models.ForeignKey(
@@ -190,9 +180,6 @@ class TemplateVersion(ImmutableModel):
     @cached_property
     def variable_specs(self) -> list[Variable]:
         """This version's variables as typed values (see ``prompts.variables``)."""
-        # prompts.variables validates through prompts.schema, which imports these models.
-        from ..variables import Variable
-
         return Variable.parse_all(self.variables)
 
     def voice_version(self) -> BrandVoiceVersion | None:
@@ -225,8 +212,6 @@ class TemplateVersion(ImmutableModel):
     def generation_params(self) -> dict[str, object]:
         """Model and parameters for a generation: the route for the template's purpose
         (fast non-thinking for copy, thinking for reasoning), then this version's presets."""
-        from studio.ai import route_for
-
         route = route_for(
             self.template.purpose,
             model=self.model,

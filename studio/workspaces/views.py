@@ -1,11 +1,7 @@
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
-from studio.audit.models import AuditLog
-
-from . import dashboard as board
 from .actions import create_workspace
 from .forms import WorkspaceForm
 from .invitations import pending_for
@@ -26,21 +22,3 @@ def home(request: HttpRequest) -> HttpResponse:
         "invitations": pending_for(request.user),
     }
     return render(request, "studio/home.html", context)
-
-
-@require_GET
-def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
-    """A workspace at a glance, in a fixed number of queries."""
-    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
-    tokens, cost = board.daily_use(space)
-    context = {
-        "workspace": space,
-        "statuses": board.drafts_by_status(space),
-        "generations": board.recent_generations(space),
-        "usage_today": AuditLog.objects.for_user(request.user).today().usage(),
-        "token_budget": settings.AI_DAILY_TOKEN_BUDGET,
-        "tokens_chart": tokens,
-        "cost_chart": cost,
-        "experiments": board.running_experiments(space),
-    }
-    return render(request, "studio/dashboard.html", context)

@@ -17,15 +17,16 @@ from django.urls import reverse
 from drafts import generate
 from drafts import generation as runner
 from drafts.actions import add_version, finish_generation
+from drafts.audit import record_generation
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one, start_follow_up
 from drafts.models import Draft, Generation
-from prompts.batch_actions import start_row
+from prompts.batch_progress import start_row
 from prompts.experiment_actions import create_experiment
 from prompts.models import VariantRun
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
-from studio.audit.recording import record_ai_call, record_generation
+from studio.audit.recording import record_ai_call
 from studio.workspaces.actions import add_member
 from tests.generating import start_generation
 from tests.prompts.batch_helpers import make_batch

@@ -634,7 +634,39 @@ def test_the_list_filters_by_variant_once_the_review_is_no_longer_blind(
 
     assert "Warmth · Warm" in page and "All variants" in page
     assert [d.versions.get().text for d in found.context["page"].object_list] == ["by Warm"]
-    assert len(client.get(url, {"variant": "x"}).context["page"].object_list) == 3
+    # A bad variant is ignored: the whole list (the experiment's drafts only when asked for).
+    assert len(client.get(url, {"variant": "x"}).context["page"].object_list) == 1
+    every = client.get(url, {"variant": "x", "experiments": "on"}).context["page"]
+    assert len(every.object_list) == 3
+
+
+def test_experiment_drafts_stay_out_of_the_list_until_asked_for(
+    client, user, workspace, draft, variant_drafts
+):
+    client.force_login(user)
+    url = reverse("drafts:list", args=[workspace.pk])
+
+    hidden = client.get(url)
+    shown = client.get(url, {"experiments": "on"}, headers={**HTMX, "HX-Target": "draft-results"})
+
+    assert [d.pk for d in hidden.context["page"].object_list] == [draft.pk]
+    assert "Show experiment drafts" in hidden.content.decode()
+    assert len(shown.context["page"].object_list) == 3
+    assert (
+        'name="experiments" value="on" checked'
+        in client.get(url, {"experiments": "on"}).content.decode()
+    )
+
+
+def test_not_from_experiments_keeps_a_single_variant_experiments_drafts(
+    user, workspace, draft, variant_drafts
+):
+    """Only side-by-side runs (and batch rows) write experiment drafts: a single-variant
+    experiment tags people's own drafts, which stay in every list."""
+    assert list(Draft.objects.not_from_experiments()) == [draft]
+    variant_drafts.mode = "single"
+    variant_drafts.save()
+    assert Draft.objects.not_from_experiments().count() == 3
 
 
 def test_a_saved_version_cannot_be_rewritten(draft):

@@ -160,7 +160,10 @@ async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
 
     [trips] = trips_at_launch
     # Django runs each middleware's process_view in a trip of its own; then the view's own.
-    assert studio_trips(trips) == ["studio.workspaces.access._refusal", "drafts.views._start"]
+    assert studio_trips(trips) == [
+        "studio.workspaces.access._refusal",
+        "prompts.generate_views._start",
+    ]
 
 
 def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):
@@ -420,3 +423,25 @@ def test_generating_with_staging_records_the_version_it_points_at(
     assert "P.S." in generation.messages[1]["content"]
     # The page it lands on (and a reload of it) keeps the picked label.
     assert response["Location"].endswith(f"&draft={generation.draft_id}&label=staging")
+
+
+def test_recent_drafts_leave_out_an_experiment_runs_drafts(
+    client, user, workspace, draft, product_template, product_inputs
+):
+    """Each side-by-side run writes a draft per column: reviewed on the run page, not here."""
+    from prompts.actions import duplicate_template
+    from prompts.experiment_actions import create_experiment, start_run
+    from studio.audit.origin import Origin
+
+    version = duplicate_template(template=product_template, workspace=workspace, user=user)
+    variants = [{"name": n, "version": version.current_version()} for n in ("A1", "B1")]
+    experiment = create_experiment(workspace=workspace, name="E", user=user, variants=variants)
+    start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
+    client.force_login(user)
+
+    page = client.get(workspace.get_absolute_url())
+    alone = client.get(workspace.get_absolute_url(), headers=HTMX | {"HX-Target": "recent-drafts"})
+
+    assert Draft.objects.count() == 3
+    assert [d.pk for d in page.context["recent_drafts"]] == [draft.pk]
+    assert [d.pk for d in alone.context["recent_drafts"]] == [draft.pk]

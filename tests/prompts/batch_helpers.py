@@ -68,7 +68,7 @@ def run_worker() -> None:
 def finished_batch(experiment, user, products: int = 3):
     """A batch whose every row ran and finished (no API call): ``products`` rows."""
     from drafts.models import Generation
-    from prompts.batch_actions import start_row
+    from prompts.batch_progress import start_row
     from prompts.models import Batch, BatchRow
 
     lines = [b"product_name,features"] + [f"Lamp {i},Light {i}".encode() for i in range(products)]

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from prompts.batch_actions import save_judge_score
 from prompts.batch_inputs import BatchUploadForm
+from prompts.batch_progress import save_judge_score
 from prompts.models import Batch, BatchRow, Vote
 from studio.workspaces.actions import add_member
 from tests.prompts import batch_helpers

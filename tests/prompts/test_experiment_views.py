@@ -1,6 +1,7 @@
 """Experiment pages: membership, create, side-by-side runs, blind votes, results, winner."""
 
 import json
+import re
 
 import pytest
 import respx
@@ -406,7 +407,7 @@ def test_voting_without_htmx_redirects_and_tie_needs_no_column(
     assert "You called it a tie." in page and "Vote recorded." in page
 
 
-def test_voting_while_a_column_still_streams_is_refused_and_keeps_the_reason(
+def test_voting_while_a_column_still_streams_is_refused_with_409_and_keeps_the_reason(
     client, user, workspace, experiment, product_inputs
 ):
     run = finished_run(experiment, product_inputs, user)
@@ -419,11 +420,72 @@ def test_voting_while_a_column_still_streams_is_refused_and_keeps_the_reason(
         run.get_absolute_url(), {"choice": "both_bad", "reason": "too long"}, headers=HTMX
     )
 
-    html = response.content.decode()
-    assert response["HX-Retarget"] == "#vote-panel"
-    assert html.strip().startswith('<section id="vote-panel"')
+    # htmx: a toast saying why (the form, and the reason typed in it, stay as they are).
+    assert response.status_code == 409
+    assert response["HX-Retarget"] == "#toasts"
+    assert "Wait until every column has finished" in response.content.decode()
+    # Without JS: the run page again, saying why, the reason kept.
+    page = client.post(run.get_absolute_url(), {"choice": "both_bad", "reason": "too long"})
+    html = page.content.decode()
+    assert page.status_code == 409
     assert "Wait until every column has finished" in html and "too long</textarea>" in html
     assert not Vote.objects.exists()
+
+
+DISABLED = re.compile(r"\sdisabled[\s>]")  # the attribute, not the disabled: class variant
+
+
+def test_the_vote_buttons_are_disabled_until_every_column_is_done(
+    client, user, workspace, experiment, product_inputs
+):
+    run = finished_run(experiment, product_inputs, user)
+    streaming = run.columns.get(position=1).generation_id
+    Generation.objects.filter(pk=streaming).update(status="running")
+    cache.set(runner.alive_key(streaming), 1)
+    client.force_login(user)
+
+    html = client.get(run.get_absolute_url()).content.decode()
+
+    buttons = re.findall(r'<button type="submit" name="choice"[^>]*>', html)
+    assert len(buttons) == 4 and all(DISABLED.search(b) for b in buttons)
+    assert "data-waiting" in html and "data-vote-wait" in html
+    Generation.objects.filter(pk=streaming).update(status="done")
+    html = client.get(run.get_absolute_url()).content.decode()
+    buttons = re.findall(r'<button type="submit" name="choice"[^>]*>', html)
+    assert len(buttons) == 4 and not any(DISABLED.search(b) for b in buttons)
+    assert "data-waiting" not in html and "data-vote-wait" not in html
+
+
+@pytest.mark.parametrize(
+    ("choice", "pressed"), [("A", "A"), ("tie", "tie"), ("both_bad", "both_bad")]
+)
+def test_after_a_vote_only_the_pick_is_pressed(
+    client, user, workspace, experiment, product_inputs, choice, pressed
+):
+    run = finished_run(experiment, product_inputs, user)
+    client.force_login(user)
+    client.post(run.get_absolute_url(), {"choice": choice})
+
+    html = client.get(run.get_absolute_url()).content.decode()
+
+    buttons = dict(re.findall(r'<button type="submit" name="choice" value="(\w+)"([^>]*)>', html))
+    assert set(buttons) == {"A", "B", "tie", "both_bad"}
+    for value, attributes in buttons.items():
+        assert f'aria-pressed="{"true" if value == pressed else "false"}"' in attributes
+        # The pick stays solid; the others are muted.
+        assert ("bg-brand-600" in attributes) == (value == pressed)
+
+
+def test_before_a_vote_no_button_claims_to_be_pressed(
+    client, user, workspace, experiment, product_inputs
+):
+    run = finished_run(experiment, product_inputs, user)
+    client.force_login(user)
+
+    html = client.get(run.get_absolute_url()).content.decode()
+
+    buttons = re.findall(r'<button type="submit" name="choice"[^>]*>', html)
+    assert len(buttons) == 4 and not any("aria-pressed" in b for b in buttons)
 
 
 def test_an_unknown_choice_is_a_clear_error(client, user, workspace, experiment, product_inputs):
@@ -676,3 +738,18 @@ def test_a_blind_runs_draft_page_hides_its_figures_until_the_viewer_votes(
     assert all(figure not in before for figure in figures) == blind
     assert ("data-blinded" in before) == blind
     assert [f for f in figures if f not in after] == [] and "data-blinded" not in after
+
+
+def test_the_run_form_is_open_until_there_are_runs_then_folds_into_new_run(
+    client, user, workspace, experiment, product_inputs
+):
+    client.force_login(user)
+    empty = client.get(experiment.get_absolute_url()).content.decode()
+    finished_run(experiment, product_inputs, user)
+
+    with_runs = client.get(experiment.get_absolute_url()).content.decode()
+
+    opening = re.compile(r"<details id=\"run-details\" data-run-details\s*(open)?>")
+    assert opening.search(empty).group(1) == "open"
+    assert opening.search(with_runs).group(1) is None
+    assert "New run</summary>" in with_runs and "Run every variant" in with_runs

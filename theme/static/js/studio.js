@@ -330,6 +330,31 @@
   });
 })();
 
+// Experiments: once a run has started, its form folds away (a <details>) so the answers below
+// are in sight; and the vote buttons, rendered disabled while any column is still writing,
+// are enabled when the last column's final swap lands (each swap, no polling). The server
+// refuses an early vote anyway (409).
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    var details = form.closest && form.closest("details[data-run-details]");
+    // Started (the run's URL is pushed), not refused with the form again.
+    if (details && event.detail.xhr.getResponseHeader("HX-Push-Url")) details.open = false;
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches || !elt.matches(".run-column")) return;
+    var run = elt.closest("#run");
+    var form = run && run.querySelector("form[data-vote-form][data-waiting]");
+    if (!form || run.querySelector(".run-column[data-live]")) return;
+    form.removeAttribute("data-waiting");
+    form.querySelectorAll("button[name=choice]").forEach(function (button) { button.disabled = false; });
+    var wait = form.querySelector("[data-vote-wait]");
+    if (wait) wait.remove();
+  });
+})();
+
 // Experiments: vote with the keyboard on a run page (1/2/3/4 pick a column, t a tie, b "both
 // bad"), unless the editor is typing (the reason box, any field) or holds a modifier.
 (function () {

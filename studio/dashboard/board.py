@@ -18,8 +18,7 @@ from drafts.models import Draft, Generation
 from prompts.models import Experiment, Vote
 from prompts.stats import ALPHA, MIN_DECISIVE_VOTES, Comparison
 from studio.audit.models import AuditLog, Usage
-
-from .models import Workspace
+from studio.workspaces.models import Workspace
 
 CHART_DAYS = 14
 CHART_WIDTH = 280
@@ -93,6 +92,7 @@ def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
     counts = dict(
         Draft.objects.alive()
         .filter(workspace=space)
+        .not_from_experiments()
         .order_by()
         .values("status")
         .annotate(n=Count("pk"))
@@ -104,6 +104,7 @@ def drafts_by_status(space: Workspace) -> list[tuple[str, str, int]]:
 def recent_generations(space: Workspace, limit: int = 8) -> list[Generation]:
     return list(
         Generation.objects.filter(draft__workspace=space, draft__deleted_at=None)
+        .filter(draft__in=Draft.objects.not_from_experiments())
         .select_related("draft", "created_by")
         .order_by("-created", "-pk")[:limit]
     )

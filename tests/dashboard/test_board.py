@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from drafts.actions import finish_generation
+from drafts.audit import record_generation
 from drafts.models import Draft
 from prompts.actions import duplicate_template
 from prompts.experiment_actions import cast_vote, create_experiment, start_run
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
-from studio.audit.recording import record_ai_call, record_generation
-from studio.workspaces import dashboard as board
+from studio.audit.recording import record_ai_call
+from studio.dashboard import board
 from tests.generating import start_generation
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,24 @@ def test_the_charts_add_up_each_days_tokens_and_cost(workspace, product_template
     # The busiest day fills the chart; a day without use is a hairline at the bottom.
     assert tokens.bars[-1].y == 4 and tokens.bars[0].height == 1
     assert Decimal(str(cost.total)) == Decimal("1")
+
+
+def test_experiment_runs_drafts_are_not_counted_or_listed(
+    client, user, workspace, product_template, product_inputs
+):
+    """A side-by-side run writes a draft per column: the experiment's evidence, not work."""
+    generate(workspace, product_template, product_inputs, user)
+    experiment_with_votes(workspace, product_template, product_inputs, user, {"Cool": 1})
+    assert Draft.objects.count() == 3
+    client.force_login(user)
+
+    response = client.get(url(workspace))
+
+    counts = {value: n for value, _, n in response.context["statuses"]}
+    assert counts == {"draft": 1, "review": 0, "approved": 0, "archived": 0}
+    html = response.content.decode()
+    assert html.count("data-generation=") == 1
+    assert "?experiments=on" in html  # where they are, on demand
 
 
 def test_running_experiments_show_their_leader(
