@@ -250,3 +250,38 @@ def test_the_dashboard_in_the_browser(page: Page, studio_url, ready, finished_dr
     expect(page.locator("[data-status-count=draft]")).to_contain_text("1")
     expect(page.locator("#recent-generations")).to_contain_text("200")
     expect(page.locator("#tokens-chart rect")).to_have_count(14)
+
+
+@pytest.mark.parametrize(
+    ("language", "drafts", "experiments", "experiments_heading"),
+    [("en", "Drafts", "Experiments", "A/B experiments"), ("zh-hans", "草稿", "实验", "A/B 实验")],
+)
+def test_the_top_bar_reaches_drafts_and_experiments_on_a_phone(
+    browser, studio_url, ready, finished_draft, language, drafts, experiments, experiments_heading
+):
+    """The workspace's Drafts and Experiments are one click away in the top bar, in both
+    languages, and on a phone the bar wraps instead of scrolling sideways."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    top_bar = page.locator("header nav")
+    top_bar.get_by_role("link", name=drafts, exact=True).click()
+    expect(page.locator("#drafts-heading")).to_have_text(drafts)
+    expect(page.locator("main")).to_contain_text(finished_draft.title)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    top_bar.get_by_role("link", name=experiments, exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(experiments_heading)
+    assert page.url.endswith(f"/w/{ready.pk}/experiments/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / f"phone_top_bar_{language}.png", full_page=True)
+    context.close()
+    assert not errors, errors
