@@ -82,17 +82,18 @@ async def _settle() -> None:
     next test's Stop requests (tests/drafts/test_relay.py counts the subscribers)."""
     from drafts import generation
     from studio.ai import close_client
-    from studio.assistant import runner as assistant
+    from studio.streams import registry
 
-    ending = list(assistant._tasks.values())
-    if (listener := generation._cancel_listener) and listener[0] is asyncio.get_running_loop():
-        ending.append(listener[1])
-        generation._cancel_listener = None
+    ending = []
+    for streams in registry._registries:
+        if (listener := streams._listener) and listener[0] is asyncio.get_running_loop():
+            ending.append(listener[1])
+            streams._listener = None
     for task in ending:
         task.cancel()
     if ending:
         await asyncio.wait(ending, timeout=10)
-    await generation.shutdown()
+    await generation.shutdown()  # every registry's running tasks: generations, answers
     await close_client()
 
 
