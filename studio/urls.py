@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from drafts.views import workspace
 from studio.accounts import LoginForm, ResetForm
+from studio.landing import LoginView
 from studio.provider_status import provider_status
 from studio.views import healthz
 from studio.workspaces import invitations
@@ -24,9 +25,7 @@ urlpatterns = [
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's
     # views; the reset form is throttled per address: studio/accounts.py).
-    path(
-        "accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"
-    ),
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_change/",
