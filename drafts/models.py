@@ -164,6 +164,16 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         """Generations that write a whole draft, not a suggestion for part of it."""
         return self.exclude(pk__in=Suggestion.objects.values("generation_id"))
 
+    def from_a_form(self) -> GenerationQuerySet:
+        """Whole-draft generations made from a template's form, the newest first: the first
+        holds the inputs (and template version) a reopened draft fills the form with."""
+        return (
+            self.whole_draft()
+            .filter(template_version__isnull=False)
+            .select_related("template_version__template")
+            .order_by("-created", "-pk")
+        )
+
 
 class Generation(models.Model):
     """One call to the model: what was asked, what came back, and how it went."""

@@ -285,3 +285,24 @@ def test_the_top_bar_reaches_drafts_and_experiments_on_a_phone(
     page.screenshot(path=ARTIFACTS / f"phone_top_bar_{language}.png", full_page=True)
     context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    ("language", "link"), [("en", "Open in workspace"), ("zh-hans", "在工作区中打开")]
+)
+def test_open_in_workspace_fills_the_form_as_the_draft_was_made(
+    page: Page, studio_url, ready, finished_draft, product_inputs, language, link
+):
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    page.get_by_role("link", name=link).click()
+
+    assert page.url.endswith(f"{ready.get_absolute_url()}?draft={finished_draft.pk}")
+    expect(page.locator("#template-form").get_by_label("Product name")).to_have_value(
+        product_inputs["product_name"]
+    )
+    expect(page.locator(f"#draft-title-{finished_draft.pk}")).to_have_text(finished_draft.title)
