@@ -79,6 +79,9 @@ class PromptTemplate(models.Model):
         DOCS = "docs", _("Technical documentation")
         REWRITE = "rewrite", _("Rewrite / translate")
 
+    # Purposes whose text is marketing: the draft panel offers headline alternatives for them.
+    MARKETING = (Purpose.COPY, Purpose.EMAIL, Purpose.ADS)
+
     # No workspace: part of the shared library every workspace can use.
     workspace = models.ForeignKey(
         "workspaces.Workspace",

@@ -306,3 +306,37 @@ def test_open_in_workspace_fills_the_form_as_the_draft_was_made(
         product_inputs["product_name"]
     )
     expect(page.locator(f"#draft-title-{finished_draft.pk}")).to_have_text(finished_draft.title)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_rewrite_form_on_a_phone_puts_the_label_above_a_full_width_field(
+    browser, studio_url, ready, finished_draft, language
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    form = page.locator("#rewrite-form")
+    field = form.locator("[data-selection-field]")
+    label = form.locator(f"label[for=rewrite-selection-{finished_draft.pk}]")
+    part = form.locator(f"label[for=rewrite-section-{finished_draft.pk}]")
+
+    field.click()  # a real control: it takes the text
+    field.fill("Bright light")
+
+    expect(field).to_have_value("Bright light")
+    box, label_box, part_box = field.bounding_box(), label.bounding_box(), part.bounding_box()
+    form_box = form.bounding_box()
+    assert box["width"] > form_box["width"] * 0.8, (box, form_box)  # the whole row
+    assert label_box["y"] + label_box["height"] <= box["y"] + 1  # above the field
+    assert label_box["height"] < 3 * 24, label_box  # a line or two, not a word per line
+    assert part_box["y"] >= box["y"] + box["height"]  # "Part" on a row below, no overlap
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / f"phone_rewrite_form_{language}.png", full_page=True)
+    context.close()
+    assert not errors, errors
