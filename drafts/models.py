@@ -339,6 +339,7 @@ class DraftVersion(ImmutableModel):
 
     class Source(models.TextChoices):
         GENERATED = "generated", _("Generated")
+        CONTINUED = "continued", _("Continued")
         EDITED = "edited", _("Edited")
         RESTORED = "restored", _("Restored")
         VARIANT = "variant", _("Variant")
