@@ -288,6 +288,12 @@ class Generation(models.Model):
         }
 
     @property
+    def running_for_ms(self) -> int:
+        """Milliseconds since it was started, by the server's clock: the live counter counts
+        on from this with the browser's own clock, whatever the two clocks say."""
+        return max(0, round((timezone.now() - self.created).total_seconds() * 1000))
+
+    @property
     def is_partial(self) -> bool:
         """Ended before the model finished: the text is kept but incomplete."""
         return self.status in {self.Status.CANCELLED, self.Status.FAILED, self.Status.INTERRUPTED}

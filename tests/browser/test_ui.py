@@ -4,6 +4,7 @@ the phone layout, and axe-core finding no serious accessibility problem on any m
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,21 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(page.locator("[data-cost]")).to_be_visible()
     expect(page.get_by_role("button", name="Regenerate", exact=True)).to_be_visible()
     expect(page.locator("#draft-panel h1")).to_be_focused()
+
+
+def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(page: Page, studio_url, ready):
+    """The browser's clock an hour ahead of the server's: the counter still starts near 0."""
+    page.clock.install(time=time.time() + 3600)
+    sign_in(page, studio_url)
+    page.goto(studio_url + ready.get_absolute_url())
+    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+
+    page.get_by_role("button", name="Generate").click()
+
+    elapsed = page.locator("[data-live-stats] [data-live-elapsed]")
+    expect(elapsed).not_to_have_text("0.0")
+    assert 0 < float(elapsed.text_content()) < 30
+    expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
 
 
 def test_the_phone_layout_has_no_sideways_scrolling(browser, studio_url, ready, finished_draft):
