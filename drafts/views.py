@@ -184,9 +184,14 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     number = request_number(request.GET.get("v"))  # anything else: the latest version
     context = panel_context(draft, number, all_versions=request.GET.get("versions") == "all")
-    if request.htmx:
-        return render(request, f"{DETAIL}#draft-panel", context)
-    return render(request, DETAIL, context)
+    if not request.htmx:
+        return render(request, DETAIL, context)
+    response = render(request, f"{DETAIL}#draft-panel", context)
+    # A version picked on the draft's own page: its URL says which (a reload, a shared link,
+    # Back). In the workspace the panel is a part of that page, whose URL stays.
+    if number and (request.htmx.current_url_abs_path or "").startswith(draft.get_absolute_url()):
+        push_url(response, request.get_full_path())
+    return response
 
 
 RECOVERING = "recovering"  # a lost generation's end: its panel shows it being recovered

@@ -356,3 +356,23 @@ def test_the_rewrite_form_on_a_phone_puts_the_label_above_a_full_width_field(
     page.screenshot(path=ARTIFACTS / f"phone_rewrite_form_{language}.png", full_page=True)
     context.close()
     assert not errors, errors
+
+
+def test_choosing_an_old_version_changes_the_url_and_a_reload_keeps_it(
+    page: Page, studio_url, user, finished_draft
+):
+    from drafts.actions import add_version
+
+    add_version(
+        draft_id=finished_draft.pk, text="# Aurora\n\nTake two.", source="edited", author_id=user.pk
+    )
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    expect(page.locator("#draft-body")).to_contain_text("Take two.")
+
+    page.locator("#version-list").get_by_role("link", name=re.compile(r"^v1 ")).click()
+
+    expect(page).to_have_url(re.compile(rf"/drafts/{finished_draft.pk}/\?v=1$"))
+    expect(page.locator("#draft-body")).to_contain_text("Bright light")
+    page.reload()
+    expect(page.locator("#draft-body")).to_contain_text("Bright light")

@@ -216,6 +216,22 @@ def test_the_panel_offers_restore_only_for_an_older_version(client, user, draft)
     assert "Restore v" not in latest and "Restore v1 as the newest version" in older
 
 
+def test_picking_an_old_version_on_the_draft_page_puts_it_in_the_url(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Second", source="edited", author_id=user.pk)
+    page = f"http://testserver{draft.get_absolute_url()}"
+    in_workspace = f"http://testserver{draft.workspace.get_absolute_url()}?draft={draft.pk}"
+
+    picked = client.get(draft.get_absolute_url(), {"v": 1}, headers=HTMX | {"HX-Current-URL": page})
+    beside_the_form = client.get(
+        draft.get_absolute_url(), {"v": 1}, headers=HTMX | {"HX-Current-URL": in_workspace}
+    )
+
+    assert picked["HX-Push-Url"] == f"{draft.get_absolute_url()}?v=1"
+    assert "Restore v1 as the newest version" in picked.content.decode()
+    assert "HX-Push-Url" not in beside_the_form  # the workspace's URL stays
+
+
 def add_edits(draft, user, count):
     for n in range(count):
         add_version(draft_id=draft.pk, text=f"Take {n}", source="edited", author_id=user.pk)
