@@ -376,3 +376,40 @@ def test_choosing_an_old_version_changes_the_url_and_a_reload_keeps_it(
     expect(page.locator("#draft-body")).to_contain_text("Bright light")
     page.reload()
     expect(page.locator("#draft-body")).to_contain_text("Bright light")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "tie"),
+    [("en", "Keyboard shortcuts", "Tie"), ("zh-hans", "键盘快捷键", "平局")],
+)
+def test_the_shortcuts_dialog_on_a_run_page_lists_the_vote_keys(
+    page: Page, studio_url, user, ready, product_template, product_inputs, language, title, tie
+):
+    from prompts.actions import duplicate_template
+    from prompts.experiment_actions import create_experiment, start_run
+    from studio.audit.origin import Origin
+
+    template = duplicate_template(template=product_template, workspace=ready, user=user)
+    version = template.current_version()
+    experiment = create_experiment(
+        workspace=ready, name="Questions sell?", user=user,
+        variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
+    )  # fmt: skip
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
+    for generation_id in run.columns.values_list("generation_id", flat=True):
+        finish_generation(
+            generation_id=generation_id, status="done", text="Bright.", reasoning="", fields={}
+        )
+    sign_in(page, studio_url)
+    page.goto(studio_url + run.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    page.locator("[data-shortcuts-open]").click()
+
+    dialog = page.get_by_role("dialog", name=title)
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-vote-shortcuts]")).to_be_visible()
+    expect(dialog).to_contain_text(tie)
+    expect(dialog.locator("kbd", has_text=re.compile("^b$"))).to_be_visible()

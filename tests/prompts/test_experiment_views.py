@@ -676,3 +676,20 @@ def test_a_blind_runs_draft_page_hides_its_figures_until_the_viewer_votes(
     assert all(figure not in before for figure in figures) == blind
     assert ("data-blinded" in before) == blind
     assert [f for f in figures if f not in after] == [] and "data-blinded" not in after
+
+
+def test_the_shortcuts_list_on_a_run_page_names_the_vote_keys(
+    client, user, workspace, experiment, product_inputs
+):
+    """1, 2…, t and b vote on a run page (studio.js): its shortcuts list says so, instead
+    of Generate, which has no form there; the workspace's list is as it was."""
+    run = finished_run(experiment, product_inputs, user)
+    client.force_login(user)
+
+    on_run = client.get(run.get_absolute_url()).content.decode()
+    elsewhere = client.get(workspace.get_absolute_url()).content.decode()
+
+    dialog = on_run[on_run.index('id="shortcuts-dialog"') :]
+    assert "data-vote-shortcuts" in dialog and '<kbd class="kbd">t</kbd>' in dialog
+    assert "Both bad" in dialog and "Generate with the form" not in dialog
+    assert "data-vote-shortcuts" not in elsewhere and "Generate with the form" in elsewhere
