@@ -186,12 +186,16 @@ def finish_generation(
             # A rewrite of part of the draft: its text is a suggestion, not a new version.
             settle_suggestion(generation)
         elif text and not generation.kept:
-            # An experiment variant's output says so in the draft's history.
-            variant = hasattr(generation, "variant_run")
+            # An experiment variant's output and a continuation say so in the draft's history.
+            source = DraftVersion.Source.GENERATED
+            if hasattr(generation, "variant_run"):
+                source = DraftVersion.Source.VARIANT
+            elif generation.continues_id is not None:
+                source = DraftVersion.Source.CONTINUED
             add_version(
                 draft_id=generation.draft_id,
                 text=text,
-                source=DraftVersion.Source.VARIANT if variant else DraftVersion.Source.GENERATED,
+                source=source,
                 author_id=generation.created_by_id,
                 generation=generation,
             )

@@ -77,13 +77,24 @@ class Export:
 FORMATS = ("md", "html", "docx")
 
 
+def opens_with_a_title(text: str) -> bool:
+    """Whether the text's first line is a top-level Markdown heading (``# …``)."""
+    first = text.lstrip().partition("\n")[0]
+    return first.startswith("# ") or first == "#"
+
+
 def export_version(version: DraftVersion, fmt: str) -> Export:
-    """The version in one of ``FORMATS``; the file name says which draft and version."""
-    stem = f"{slugify(version.draft.title, allow_unicode=True) or 'draft'}-v{version.number}"
+    """The version in one of ``FORMATS``; the file name says which draft and version. A
+    Markdown or HTML file opens with the draft's title, unless the text has a title of its
+    own (a first ``# heading``); HTML's ``<title>`` is always the draft's."""
+    title = version.draft.title
+    heading = "" if opens_with_a_title(version.text) else title
+    stem = f"{slugify(title, allow_unicode=True) or 'draft'}-v{version.number}"
     if fmt == "md":
-        return Export(version.text.encode(), "text/markdown; charset=utf-8", f"{stem}.md")
+        text = f"# {' '.join(heading.split())}\n\n{version.text}" if heading else version.text
+        return Export(text.encode(), "text/markdown; charset=utf-8", f"{stem}.md")
     if fmt == "html":
-        html = render_to_string("drafts/export.html", {"version": version})
+        html = render_to_string("drafts/export.html", {"version": version, "heading": heading})
         return Export(html.encode(), "text/html; charset=utf-8", f"{stem}.html")
     if fmt == "docx":
         author = version.author.get_full_name() or version.author.get_username()

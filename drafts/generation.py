@@ -149,6 +149,19 @@ async def _audit(generation: Generation | int) -> None:
         logger.exception("Could not audit generation %s", getattr(generation, "pk", generation))
 
 
+# A text that stops here has ended a sentence (Latin or CJK): what follows is a new paragraph.
+_SENTENCE_ENDS = tuple(".!?…。！？")
+
+
+def joint(prefix: str, text: str) -> str:
+    """What goes between a continued text and the first text of its continuation: a blank
+    line after a finished sentence, unless either side already has the whitespace; nothing
+    mid-sentence (the model goes on with the word, or with its own space)."""
+    if not prefix or prefix[-1].isspace() or text[0].isspace():
+        return ""
+    return "\n\n" if prefix.endswith(_SENTENCE_ENDS) else ""
+
+
 class _Stream:
     """The state of one running generation, from first request to the final version."""
 
@@ -159,6 +172,7 @@ class _Stream:
         # "Continue" generations start from the text of the one they continue.
         prefix = generation.prefix
         self.content: list[str] = [prefix] if prefix else []
+        self.joining = bool(prefix)  # the continuation's first text joins the prefix
         if prefix:
             self.log.append("content", prefix)
         self.reasoning: list[str] = []
@@ -285,6 +299,9 @@ class _Stream:
                 if self.ttft is None:
                     self.ttft = time.monotonic() - self.started
                 is_content = isinstance(event, ContentDelta)
+                if is_content and self.joining and text:
+                    text = joint(self.content[0], text) + text
+                    self.joining = False
                 (self.content if is_content else self.reasoning).append(text)
                 self.log.add(Delta(text) if is_content else Reasoning(text))
                 return len(text)

@@ -172,6 +172,16 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         """Generations that write a whole draft, not a suggestion for part of it."""
         return self.exclude(pk__in=Suggestion.objects.values("generation_id"))
 
+    def from_a_form(self) -> GenerationQuerySet:
+        """Whole-draft generations made from a template's form, the newest first: the first
+        holds the inputs (and template version) a reopened draft fills the form with."""
+        return (
+            self.whole_draft()
+            .filter(template_version__isnull=False)
+            .select_related("template_version__template")
+            .order_by("-created", "-pk")
+        )
+
 
 class Generation(models.Model):
     """One call to the model: what was asked, what came back, and how it went."""
@@ -286,6 +296,12 @@ class Generation(models.Model):
         }
 
     @property
+    def running_for_ms(self) -> int:
+        """Milliseconds since it was started, by the server's clock: the live counter counts
+        on from this with the browser's own clock, whatever the two clocks say."""
+        return max(0, round((timezone.now() - self.created).total_seconds() * 1000))
+
+    @property
     def is_partial(self) -> bool:
         """Ended before the model finished: the text is kept but incomplete."""
         return self.status in {self.Status.CANCELLED, self.Status.FAILED, self.Status.INTERRUPTED}
@@ -337,6 +353,7 @@ class DraftVersion(ImmutableModel):
 
     class Source(models.TextChoices):
         GENERATED = "generated", _("Generated")
+        CONTINUED = "continued", _("Continued")
         EDITED = "edited", _("Edited")
         RESTORED = "restored", _("Restored")
         VARIANT = "variant", _("Variant")

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate
@@ -49,6 +50,29 @@ def panel_context(
     return draft_panel_context(draft, version=version, all_versions=all_versions)
 
 
+def form_context(
+    space: Workspace, template_id: int | None, label: str, draft: Draft | None
+) -> dict[str, object]:
+    """The template picker and form: the chosen template (else the first), at the version its
+    label points at. A reopened ``draft`` (``?draft=N``) fills the form with the inputs of its
+    newest generation, at the template version that made it, unless another template is asked."""
+    templates = PromptTemplate.objects.for_workspace(space)
+    made = None
+    if draft is not None:
+        made = draft.generations.from_a_form().filter(template_version__template__in=templates)
+        made = made.first()
+    if made and template_id in (None, made.template_version.template_id):
+        chosen, version = made.template_version.template, made.template_version
+        labels = label_context(chosen, label)
+        form = TemplateForm(version, initial=made.inputs)
+        return {"templates": templates, "chosen": chosen, "form": form} | labels
+    chosen = templates.filter(pk=template_id).first() or templates.first()
+    labels = label_context(chosen, label)  # ?label=staging
+    version = chosen.version_for(labels["label"]) if chosen else None
+    form = TemplateForm(version) if version else None
+    return {"templates": templates, "chosen": chosen, "form": form} | labels
+
+
 def label_context(template: PromptTemplate | None, label: str) -> dict[str, object]:
     """The template form's label picker: the template's labels besides ``production`` (none:
     no picker) and the chosen one ("" for production; an unknown label falls back to it)."""
@@ -70,19 +94,17 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return render(request, f"{WORKSPACE}#recent-drafts", context)
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
-    templates = PromptTemplate.objects.for_workspace(space)
-    chosen = templates.filter(pk=picked.cleaned_data.get("template")).first() or templates.first()
-    labels = label_context(chosen, request.GET.get("label", ""))  # ?label=staging
-    version = chosen.version_for(labels["label"]) if chosen else None
+    draft_id = picked.cleaned_data.get("draft")
+    draft = get_object_or_404(space.drafts.alive(), pk=draft_id) if draft_id else None
     context = {
         "workspace": space,
-        "templates": templates,
-        "chosen": chosen,
-        "form": TemplateForm(version) if version else None,
         "recent_drafts": _recent_drafts(space),
-    } | labels
-    if draft_id := picked.cleaned_data.get("draft"):
-        context |= panel_context(get_object_or_404(space.drafts.alive(), pk=draft_id))
+        **form_context(
+            space, picked.cleaned_data.get("template"), request.GET.get("label", ""), draft
+        ),
+    }
+    if draft:
+        context |= panel_context(draft)
     if request.htmx.target == "template-form":
         return render(request, f"{WORKSPACE}#template-form", context)
     return render(request, WORKSPACE, context)
@@ -96,9 +118,14 @@ def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     number = request_number(request.GET.get("v"))  # anything else: the latest version
     context = panel_context(draft, number, all_versions=request.GET.get("versions") == "all")
-    if request.htmx:
-        return render(request, f"{DETAIL}#draft-panel", context)
-    return render(request, DETAIL, context)
+    if not request.htmx:
+        return render(request, DETAIL, context)
+    response = render(request, f"{DETAIL}#draft-panel", context)
+    # A version picked on the draft's own page: its URL says which (a reload, a shared link,
+    # Back). In the workspace the panel is a part of that page, whose URL stays.
+    if number and (request.htmx.current_url_abs_path or "").startswith(draft.get_absolute_url()):
+        push_url(response, request.get_full_path())
+    return response
 
 
 RECOVERING = "recovering"  # a lost generation's end: its panel shows it being recovered

@@ -103,6 +103,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "studio.context_processors.studio",
             ],
+            # {{ moment|when }}: every date and time shown, in one localized format.
+            "builtins": ["studio.templatetags.dates"],
         },
     },
 ]

@@ -9,6 +9,7 @@ from drafts.views import workspace
 from prompts.generate_views import generate
 from studio.accounts import LoginForm, ResetForm
 from studio.dashboard.views import dashboard
+from studio.landing import LoginView
 from studio.provider_status import provider_status
 from studio.views import healthz
 from studio.workspaces import invitations
@@ -31,9 +32,7 @@ urlpatterns = [
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's
     # views; the reset form is throttled per address: studio/accounts.py).
-    path(
-        "accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"
-    ),
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_change/",

@@ -69,6 +69,9 @@ class PromptTemplateQuerySet(models.QuerySet["PromptTemplate"]):
 class PromptTemplate(models.Model):
     Purpose = Purpose  # prompts.constants: the schema reads the choices without the models
 
+    # Purposes whose text is marketing: the draft panel offers headline alternatives for them.
+    MARKETING = (Purpose.COPY, Purpose.EMAIL, Purpose.ADS)
+
     # No workspace: part of the shared library every workspace can use.
     workspace = models.ForeignKey(
         "workspaces.Workspace",

@@ -147,4 +147,5 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base_url}/")
+    # On to the last used workspace, or the list of workspaces (studio/landing.py).
+    page.wait_for_url(lambda url: url.startswith(base_url) and "/accounts/login/" not in url)

@@ -53,7 +53,7 @@ def test_invite_by_email_sign_up_sign_in_and_reset_the_password(
     page.goto(f"{studio_url}/accounts/login/")
     _choose_language(page, language)
     _log_in(page, language, "hamlet", "pw-hamlet-123")
-    page.wait_for_url(f"{studio_url}/")
+    page.wait_for_url(f"{studio_url}/w/{workspace.pk}/")  # the workspace they created
 
     # The owner invites an address that has no account.
     page.goto(f"{studio_url}/w/{workspace.pk}/members/")
@@ -81,7 +81,7 @@ def test_invite_by_email_sign_up_sign_in_and_reset_the_password(
     # Signed out, they sign in with the new account.
     _log_out(page, language)
     _log_in(page, language, "laertes", NEW_PASSWORD)
-    page.wait_for_url(f"{studio_url}/")
+    page.wait_for_url(f"{studio_url}/w/{workspace.pk}/")  # the workspace they joined
 
     # …and, having forgotten the password, reset it from the login page.
     _log_out(page, language)
@@ -97,7 +97,7 @@ def test_invite_by_email_sign_up_sign_in_and_reset_the_password(
     expect(page.locator("h1")).to_have_text(_(language, "Password changed"))
     page.get_by_role("link", name=_(language, "Log in")).click()
     _log_in(page, language, "laertes", RESET_PASSWORD)
-    page.wait_for_url(f"{studio_url}/")
+    page.wait_for_url(f"{studio_url}/w/{workspace.pk}/")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -109,7 +109,7 @@ def test_a_deleted_draft_waits_in_the_trash_and_is_restored(
     page.goto(f"{studio_url}/accounts/login/")
     _choose_language(page, language)
     _log_in(page, language, "hamlet", "pw-hamlet-123")
-    page.wait_for_url(f"{studio_url}/")
+    page.wait_for_url(f"{studio_url}/w/{workspace.pk}/")  # the workspace they created
 
     page.goto(f"{studio_url}/w/{workspace.pk}/drafts/")
     choose = _(language, "Choose %(title)s") % {"title": "Aurora launch"}

@@ -19,7 +19,9 @@ def ready(user, workspace, product_template):
 
 def create_experiment(page: Page, base_url: str, workspace) -> None:
     page.goto(f"{base_url}/w/{workspace.pk}/templates/")
-    page.get_by_role("link", name="Experiments").click()
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role(
+        "link", name="Experiments"
+    ).click()
     page.get_by_role("link", name="New experiment").click()
     page.get_by_label("Name", exact=True).fill("Cooler copy?")
     # Another template swaps in its versions (htmx); back to the workspace's own copy.

@@ -23,7 +23,7 @@ def fill_product_form(page: Page, features: str = "Warm light\nUSB-C charging") 
 
 def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page)
     recent = page.locator("#recent-drafts")
     expect(recent).to_contain_text("Your drafts will be listed here.")
@@ -52,7 +52,7 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
 
 def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page, features="Warm light [[sim:tokens=3000]]")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#stream-text")).not_to_be_empty()
@@ -67,7 +67,7 @@ def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):
 
 def test_regenerate_restore_and_export(page: Page, studio_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page, features="Warm light [[sim:tokens=40]]")
     page.get_by_role("button", name="Generate").click()
     versions = page.locator("#version-list")
@@ -97,7 +97,7 @@ def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
 
     add_member(workspace=ready, user=other_user, role="reviewer")
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page, features="Warm light [[sim:tokens=600]]")  # about 6 s of text
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#stream-text")).not_to_be_empty()

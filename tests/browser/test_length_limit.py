@@ -17,7 +17,7 @@ def ready(user, workspace, demo_templates, settings):
 
 def test_a_length_cut_answer_says_so_and_continues(page: Page, studio_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page)
 
     page.get_by_role("button", name="Generate").click()
@@ -35,7 +35,7 @@ def test_the_length_notice_and_continue_are_chinese_in_the_chinese_ui(
     page: Page, studio_url, ready
 ):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     page.get_by_label("Language", exact=True).select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.get_by_label("模板").select_option(label="Product description")

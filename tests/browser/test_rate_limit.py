@@ -26,7 +26,7 @@ def test_a_second_generate_over_the_limit_shows_a_friendly_toast(
     page: Page, studio_url, one_generation_a_minute
 ):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.get_by_role("link", name="Marketing").click()
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
     fill_product_form(page)
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page.locator("[data-status]")).to_have_text("Done", timeout=20_000)

@@ -4,6 +4,7 @@ the phone layout, and axe-core finding no serious accessibility problem on any m
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,21 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(page.locator("#draft-panel h1")).to_be_focused()
 
 
+def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(page: Page, studio_url, ready):
+    """The browser's clock an hour ahead of the server's: the counter still starts near 0."""
+    page.clock.install(time=time.time() + 3600)
+    sign_in(page, studio_url)
+    page.goto(studio_url + ready.get_absolute_url())
+    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+
+    page.get_by_role("button", name="Generate").click()
+
+    elapsed = page.locator("[data-live-stats] [data-live-elapsed]")
+    expect(elapsed).not_to_have_text("0.0")
+    assert 0 < float(elapsed.text_content()) < 30
+    expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
+
+
 def test_the_phone_layout_has_no_sideways_scrolling(browser, studio_url, ready, finished_draft):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
     page = context.new_page()
@@ -250,3 +266,150 @@ def test_the_dashboard_in_the_browser(page: Page, studio_url, ready, finished_dr
     expect(page.locator("[data-status-count=draft]")).to_contain_text("1")
     expect(page.locator("#recent-generations")).to_contain_text("200")
     expect(page.locator("#tokens-chart rect")).to_have_count(14)
+
+
+@pytest.mark.parametrize(
+    ("language", "drafts", "experiments", "experiments_heading"),
+    [("en", "Drafts", "Experiments", "A/B experiments"), ("zh-hans", "草稿", "实验", "A/B 实验")],
+)
+def test_the_top_bar_reaches_drafts_and_experiments_on_a_phone(
+    browser, studio_url, ready, finished_draft, language, drafts, experiments, experiments_heading
+):
+    """The workspace's Drafts and Experiments are one click away in the top bar, in both
+    languages, and on a phone the bar wraps instead of scrolling sideways."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    top_bar = page.locator("header nav")
+    top_bar.get_by_role("link", name=drafts, exact=True).click()
+    expect(page.locator("#drafts-heading")).to_have_text(drafts)
+    expect(page.locator("main")).to_contain_text(finished_draft.title)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    top_bar.get_by_role("link", name=experiments, exact=True).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(experiments_heading)
+    assert page.url.endswith(f"/w/{ready.pk}/experiments/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / f"phone_top_bar_{language}.png", full_page=True)
+    context.close()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    ("language", "link"), [("en", "Open in workspace"), ("zh-hans", "在工作区中打开")]
+)
+def test_open_in_workspace_fills_the_form_as_the_draft_was_made(
+    page: Page, studio_url, ready, finished_draft, product_inputs, language, link
+):
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    page.get_by_role("link", name=link).click()
+
+    assert page.url.endswith(f"{ready.get_absolute_url()}?draft={finished_draft.pk}")
+    expect(page.locator("#template-form").get_by_label("Product name")).to_have_value(
+        product_inputs["product_name"]
+    )
+    expect(page.locator(f"#draft-title-{finished_draft.pk}")).to_have_text(finished_draft.title)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_rewrite_form_on_a_phone_puts_the_label_above_a_full_width_field(
+    browser, studio_url, ready, finished_draft, language
+):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    form = page.locator("#rewrite-form")
+    field = form.locator("[data-selection-field]")
+    label = form.locator(f"label[for=rewrite-selection-{finished_draft.pk}]")
+    part = form.locator(f"label[for=rewrite-section-{finished_draft.pk}]")
+
+    field.click()  # a real control: it takes the text
+    field.fill("Bright light")
+
+    expect(field).to_have_value("Bright light")
+    box, label_box, part_box = field.bounding_box(), label.bounding_box(), part.bounding_box()
+    form_box = form.bounding_box()
+    assert box["width"] > form_box["width"] * 0.8, (box, form_box)  # the whole row
+    assert label_box["y"] + label_box["height"] <= box["y"] + 1  # above the field
+    assert label_box["height"] < 3 * 24, label_box  # a line or two, not a word per line
+    assert part_box["y"] >= box["y"] + box["height"]  # "Part" on a row below, no overlap
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / f"phone_rewrite_form_{language}.png", full_page=True)
+    context.close()
+    assert not errors, errors
+
+
+def test_choosing_an_old_version_changes_the_url_and_a_reload_keeps_it(
+    page: Page, studio_url, user, finished_draft
+):
+    from drafts.actions import add_version
+
+    add_version(
+        draft_id=finished_draft.pk, text="# Aurora\n\nTake two.", source="edited", author_id=user.pk
+    )
+    sign_in(page, studio_url)
+    page.goto(studio_url + finished_draft.get_absolute_url())
+    expect(page.locator("#draft-body")).to_contain_text("Take two.")
+
+    page.locator("#version-list").get_by_role("link", name=re.compile(r"^v1 ")).click()
+
+    expect(page).to_have_url(re.compile(rf"/drafts/{finished_draft.pk}/\?v=1$"))
+    expect(page.locator("#draft-body")).to_contain_text("Bright light")
+    page.reload()
+    expect(page.locator("#draft-body")).to_contain_text("Bright light")
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "tie"),
+    [("en", "Keyboard shortcuts", "Tie"), ("zh-hans", "键盘快捷键", "平局")],
+)
+def test_the_shortcuts_dialog_on_a_run_page_lists_the_vote_keys(
+    page: Page, studio_url, user, ready, product_template, product_inputs, language, title, tie
+):
+    from prompts.actions import duplicate_template
+    from prompts.experiment_actions import create_experiment, start_run
+    from studio.audit.origin import Origin
+
+    template = duplicate_template(template=product_template, workspace=ready, user=user)
+    version = template.current_version()
+    experiment = create_experiment(
+        workspace=ready, name="Questions sell?", user=user,
+        variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
+    )  # fmt: skip
+    run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
+    for generation_id in run.columns.values_list("generation_id", flat=True):
+        finish_generation(
+            generation_id=generation_id, status="done", text="Bright.", reasoning="", fields={}
+        )
+    sign_in(page, studio_url)
+    page.goto(studio_url + run.get_absolute_url())
+    if language == "zh-hans":
+        page.locator("#language-switcher").select_option("zh-hans")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    page.locator("[data-shortcuts-open]").click()
+
+    dialog = page.get_by_role("dialog", name=title)
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-vote-shortcuts]")).to_be_visible()
+    expect(dialog).to_contain_text(tie)
+    expect(dialog.locator("kbd", has_text=re.compile("^b$"))).to_be_visible()

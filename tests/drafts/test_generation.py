@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 
 from drafts import generation as runner
 from drafts.generate import start_follow_up
-from drafts.generation import GENERATIONS
+from drafts.generation import GENERATIONS, joint
 from drafts.models import Draft, DraftVersion, Generation
 from drafts.panels import render_draft_panel
 from prompts.actions import VERSIONED_FIELDS, save_version
@@ -372,7 +372,9 @@ async def test_continue_resumes_an_unfinished_text_without_repeating_it(queued, 
     generation = await _run(follow.pk)
 
     assert generation.status == Generation.Status.DONE
-    assert generation.version.text == "The first half, and the rest."
+    assert generation.version.text == "The first half, and the rest."  # mid-sentence: as is
+    assert generation.version.source == DraftVersion.Source.CONTINUED
+    assert generation.version.get_source_display() == "Continued"
     sent = json.loads(route.calls.last.request.content)["messages"]
     assert sent[-2] == {"role": "assistant", "content": "The first half"}
     assert sent[-1]["role"] == "user" and "Continue" in sent[-1]["content"]
@@ -601,3 +603,37 @@ async def test_a_length_cut_answer_continues_from_its_text(queued, user):
     assert generation.version.text == "The first half, and the rest."
     panel = await sync_to_async(render_draft_panel)(draft.pk)
     assert "data-length-cut" not in panel and 'value="continue"' not in panel
+
+
+@respx.mock
+async def test_a_continuation_after_a_finished_sentence_starts_a_new_paragraph(queued, user):
+    respx.post(CHAT_URL).mock(
+        side_effect=[
+            sse_response(sse_body(["# Aurora\n\nBright light."], finish="length")),
+            sse_response(sse_body(["Warm ", "evenings."])),
+        ]
+    )
+    await _run(queued.pk)
+    draft = await Draft.objects.aget(pk=queued.draft_id)
+
+    follow = await sync_to_async(start_follow_up)(
+        origin=Origin(), draft=draft, user=user, mode="continue"
+    )
+    generation = await _run(follow.pk)
+
+    assert generation.version.text == "# Aurora\n\nBright light.\n\nWarm evenings."
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "between"),
+    [
+        ("Bright light.", "Warm", "\n\n"),
+        ("明亮的灯光。", "温暖", "\n\n"),
+        ("Bright light.\n", "Warm", ""),  # the whitespace is there already
+        ("Bright light.", "\n\nWarm", ""),
+        ("Bright li", "ght", ""),  # mid-word, mid-sentence: the model goes on
+        ("Bright", " light", ""),
+    ],
+)
+def test_the_joint_of_a_continuation(prefix, text, between):
+    assert joint(prefix, text) == between

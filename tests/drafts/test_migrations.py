@@ -48,3 +48,37 @@ def test_0007_moves_cache_and_prefix_out_of_params_into_columns():
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0009_labels_the_versions_a_continue_wrote():
+    before, after = [("drafts", "0008_draft_trash")], [("drafts", "0009_version_source_continued")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    user = old.get_model("auth", "User").objects.create(username="hamlet")
+    space = old.get_model("workspaces", "Workspace").objects.create(name="W", created_by=user)
+    draft = old.get_model("drafts", "Draft").objects.create(
+        workspace=space, title="T", created_by=user
+    )
+    Generation = old.get_model("drafts", "Generation")
+    common = {"draft": draft, "created_by": user, "model": "m", "status": "done"}
+    first = Generation.objects.create(**common, text="So far")
+    follow = Generation.objects.create(**common, continues=first, prefix="So far")
+    Version = old.get_model("drafts", "DraftVersion")
+    for number, generation in enumerate([first, follow], start=1):
+        Version.objects.create(
+            draft=draft, number=number, text="x", source="generated", author=user,
+            generation=generation,
+        )  # fmt: skip
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    Version = executor.loader.project_state(after).apps.get_model("drafts", "DraftVersion")
+
+    assert list(Version.objects.order_by("number").values_list("source", flat=True)) == [
+        "generated",
+        "continued",
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

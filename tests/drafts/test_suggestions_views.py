@@ -346,3 +346,23 @@ def test_a_selection_not_found_stays_in_the_field(client, user, draft, launched)
     )
 
     assert 'value="a cat"' in response.content.decode() and launched == []
+
+
+@pytest.mark.parametrize(
+    ("slug", "offered"),
+    [("product-description", True), ("doc-section", False), (None, True)],
+)
+def test_headline_alternatives_are_offered_for_marketing_text_only(
+    client, user, draft, demo_templates, slug, offered
+):
+    """Copy, emails and ads get "5 headline alternatives"; a technical doc does not; a draft
+    written by hand (no template) may be anything, so it is offered."""
+    if slug:
+        template = next(t for t in demo_templates if t.slug == slug)
+        Draft.objects.filter(pk=draft.pk).update(template_version=template.current_version())
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    assert 'id="rewrite-form"' in html and 'value="shorter"' in html
+    assert ('value="headlines"' in html) is offered

@@ -216,6 +216,22 @@ def test_the_panel_offers_restore_only_for_an_older_version(client, user, draft)
     assert "Restore v" not in latest and "Restore v1 as the newest version" in older
 
 
+def test_picking_an_old_version_on_the_draft_page_puts_it_in_the_url(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="Second", source="edited", author_id=user.pk)
+    page = f"http://testserver{draft.get_absolute_url()}"
+    in_workspace = f"http://testserver{draft.workspace.get_absolute_url()}?draft={draft.pk}"
+
+    picked = client.get(draft.get_absolute_url(), {"v": 1}, headers=HTMX | {"HX-Current-URL": page})
+    beside_the_form = client.get(
+        draft.get_absolute_url(), {"v": 1}, headers=HTMX | {"HX-Current-URL": in_workspace}
+    )
+
+    assert picked["HX-Push-Url"] == f"{draft.get_absolute_url()}?v=1"
+    assert "Restore v1 as the newest version" in picked.content.decode()
+    assert "HX-Push-Url" not in beside_the_form  # the workspace's URL stays
+
+
 def add_edits(draft, user, count):
     for n in range(count):
         add_version(draft_id=draft.pk, text=f"Take {n}", source="edited", author_id=user.pk)
@@ -388,23 +404,37 @@ def test_another_users_workspace_list_is_not_found(client, other_user, workspace
 # --- Export ---------------------------------------------------------------------------------
 
 
-def test_export_markdown_is_the_text_as_written(client, user, draft):
+def test_export_markdown_is_the_text_as_written_under_the_drafts_title(client, user, draft):
     client.force_login(user)
 
     response = client.get(reverse("drafts:export", args=[draft.pk, 1, "md"]))
 
     assert response["Content-Type"] == "text/markdown; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="aurora-launch-v1.md"'
-    assert response.content.decode() == "Bright light for late nights."
+    assert response.content.decode() == "# Aurora launch\n\nBright light for late nights."
+
+
+def test_an_export_whose_text_has_its_own_title_gets_no_second_one(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="# Aurora\n\nBright.", source="edited", author_id=user.pk)
+
+    md = client.get(reverse("drafts:export", args=[draft.pk, 2, "md"])).content.decode()
+    html = client.get(reverse("drafts:export", args=[draft.pk, 2, "html"])).content.decode()
+
+    assert md == "# Aurora\n\nBright."
+    assert "<title>Aurora launch</title>" in html and html.count("<h1>") == 1
 
 
 def test_export_html_is_a_sanitized_document(client, user, draft):
     client.force_login(user)
+    first = client.get(reverse("drafts:export", args=[draft.pk, 1, "html"])).content.decode()
+    assert "<h1>Aurora launch</h1>" in first  # no title of its own: the draft's
     add_version(draft_id=draft.pk, text=HOSTILE, source="generated", author_id=user.pk)
 
     html = client.get(reverse("drafts:export", args=[draft.pk, 2, "html"])).content.decode()
 
     assert html.startswith("<!doctype html>") and "<h1>Plan</h1>" in html
+    assert "<title>Aurora launch</title>" in html
     assert "<strong>bold</strong>" in html and "&lt;script&gt;" in html
     assert_neutralised(html)
 

@@ -445,3 +445,33 @@ def test_recent_drafts_leave_out_an_experiment_runs_drafts(
     assert Draft.objects.count() == 3
     assert [d.pk for d in page.context["recent_drafts"]] == [draft.pk]
     assert [d.pk for d in alone.context["recent_drafts"]] == [draft.pk]
+
+
+def test_a_reopened_draft_fills_the_form_as_it_was_made(client, user, workspace, draft):
+    """?draft=N (the draft page's "Open in workspace"): the form holds the inputs of its
+    newest generation, at the template version that made it, even after a newer version."""
+    from prompts.actions import save_version
+
+    made = draft.generations.get()
+    template = made.template_version.template
+    v1 = made.template_version
+    data = {f: getattr(v1, f) for f in ("system_prompt", "variables", "model", "temperature")}
+    save_version(template=template, data=data | {"user_prompt": v1.user_prompt + "\nP.S."})
+    Generation.objects.filter(pk=made.pk).update(inputs=made.inputs | {"audience": "night owls"})
+    client.force_login(user)
+
+    html = client.get(f"{workspace.get_absolute_url()}?draft={draft.pk}").content.decode()
+
+    assert f'name="version" value="{v1.pk}"' in html
+    assert 'value="Aurora desk lamp"' in html and 'value="night owls"' in html
+    assert f'id="draft-title-{draft.pk}"' in html  # beside the draft's panel
+    detail = client.get(draft.get_absolute_url()).content.decode()
+    assert f'href="{workspace.get_absolute_url()}?draft={draft.pk}"' in detail
+
+
+def test_without_a_draft_the_form_is_empty(client, user, workspace, draft):
+    client.force_login(user)
+
+    html = client.get(workspace.get_absolute_url()).content.decode()
+
+    assert 'value="Aurora desk lamp"' not in html

@@ -753,3 +753,20 @@ def test_the_run_form_is_open_until_there_are_runs_then_folds_into_new_run(
     assert opening.search(empty).group(1) == "open"
     assert opening.search(with_runs).group(1) is None
     assert "New run</summary>" in with_runs and "Run every variant" in with_runs
+
+
+def test_the_shortcuts_list_on_a_run_page_names_the_vote_keys(
+    client, user, workspace, experiment, product_inputs
+):
+    """1, 2…, t and b vote on a run page (studio.js): its shortcuts list says so, instead
+    of Generate, which has no form there; the workspace's list is as it was."""
+    run = finished_run(experiment, product_inputs, user)
+    client.force_login(user)
+
+    on_run = client.get(run.get_absolute_url()).content.decode()
+    elsewhere = client.get(workspace.get_absolute_url()).content.decode()
+
+    dialog = on_run[on_run.index('id="shortcuts-dialog"') :]
+    assert "data-vote-shortcuts" in dialog and '<kbd class="kbd">t</kbd>' in dialog
+    assert "Both bad" in dialog and "Generate with the form" not in dialog
+    assert "data-vote-shortcuts" not in elsewhere and "Generate with the form" in elsewhere

@@ -51,7 +51,11 @@ def fakes(monkeypatch):
     FakeProcess.started = []
     served = []
     monkeypatch.setattr(serve.subprocess, "Popen", FakeProcess)
-    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    monkeypatch.setattr(
+        serve.StudioServer,
+        "run",
+        lambda server: served.append((server.config.app, {"port": server.config.port})),
+    )
     return served
 
 
@@ -164,17 +168,21 @@ def test_a_signal_to_serve_stops_the_simulator_and_the_worker(signum):
         [sys.executable, "-c", SERVE, str(port)],
         cwd=django_settings.BASE_DIR,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in process.stderr], daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
     children: list[psutil.Process] = []
     try:
-        # Up: uvicorn's signal handlers are in place (the simulator says the same on its port).
-        while f"Uvicorn running on http://127.0.0.1:{port}" not in lines.get(timeout=60):
-            pass
+        # Up: uvicorn's signal handlers are in place; then, last, the studio's address.
+        seen = [lines.get(timeout=60)]
+        while "DeepSeek Studio is ready" not in seen[-1]:
+            seen.append(lines.get(timeout=60))
+        assert seen[-1].strip() == f"DeepSeek Studio is ready: open http://127.0.0.1:{port}/"
+        assert any(f"Uvicorn running on http://127.0.0.1:{port}" in line for line in seen)
+        assert sum("Uvicorn running on" in line for line in seen) == 1, seen  # not the simulator
         children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) == 2, [c.cmdline() for c in children]  # simulator, worker
 

@@ -84,6 +84,20 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+class StudioServer(uvicorn.Server):
+    """uvicorn's server, saying where the studio is once it listens: the last line printed
+    at start, after uvicorn's own and the simulator's."""
+
+    def __init__(self, config: uvicorn.Config, say: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.say = say
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.say()
+
+
 class Command(BaseCommand):
     help = (
         "Serve the studio on uvicorn (ASGI) with a background worker (manage.py db_worker); "
@@ -120,15 +134,16 @@ class Command(BaseCommand):
             queued = settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
             if options["worker"] and queued:
                 worker = Supervised(self._start_worker, name="The background worker")
-            self.stdout.write(f"DeepSeek Studio on http://{options['host']}:{options['port']}/")
             # One worker: generations run in this process and are watched from it.
-            uvicorn.run(
+            config = uvicorn.Config(
                 "studio.asgi:application",
                 host=options["host"],
                 port=options["port"],
                 lifespan="on",
                 log_level="info",
             )
+            banner = f"DeepSeek Studio is ready: open http://{options['host']}:{options['port']}/"
+            StudioServer(config, say=lambda: self._say(self.style.SUCCESS(banner))).run()
         finally:
             # A second SIGTERM must not cut the clean-up short.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -138,11 +153,16 @@ class Command(BaseCommand):
                 stop_process(simulator, timeout=5)
             signal.signal(signal.SIGTERM, previous)
 
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()  # before anything else is logged, also into a pipe
+
     def _start_simulator(self) -> subprocess.Popen:
         port = settings.DEEPSEEK_SIMULATOR_URL.rsplit(":", 1)[-1].strip("/")
-        return subprocess.Popen(  # noqa: S603 — our own module, fixed arguments
-            [sys.executable, "-m", "studio.deepseek.simulator", "--port", port]
-        )
+        # Warnings only: its own "Uvicorn running on" line would read like the studio's
+        # address (the warning printed below names the simulator's).
+        command = [sys.executable, "-m", "studio.deepseek.simulator", "--port", port]
+        return subprocess.Popen(command + ["--log-level", "warning"])  # noqa: S603 — fixed
 
     def _start_worker(self) -> subprocess.Popen:
         """The django.tasks worker (django-tasks-db) for background work such as batch runs."""

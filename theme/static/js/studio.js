@@ -261,8 +261,14 @@
   function updateStats() {
     var stats = document.querySelector("[data-live-stats]");
     if (!stats) return;
-    var started = Number(stats.dataset.started) * 1000 || Date.now();
-    var elapsed = Math.max(0, (Date.now() - started) / 1000);
+    // The server says how long ago it started; from there the browser's monotonic clock
+    // counts (the two wall clocks may differ by seconds, or hours).
+    if (!stats.dataset.startedAt) {
+      stats.dataset.startedAt = String(performance.now() - (Number(stats.dataset.elapsedMs) || 0));
+    }
+    var started = Number(stats.dataset.startedAt);
+    var now = performance.now();
+    var elapsed = Math.max(0, (now - started) / 1000);
     var text = ["#stream-text", "#reasoning-text"].map(function (selector) {
       var element = document.querySelector(selector);
       return element ? element.textContent : "";
@@ -272,8 +278,8 @@
     // (a reload mid-stream) was written since the start.
     var firstLook = !stats.dataset.watched;
     stats.dataset.watched = "1";
-    if (tokens && !stats.dataset.firstText) stats.dataset.firstText = String(firstLook ? started : Date.now());
-    var writing = stats.dataset.firstText ? (Date.now() - Number(stats.dataset.firstText)) / 1000 : 0;
+    if (tokens && !stats.dataset.firstText) stats.dataset.firstText = String(firstLook ? started : now);
+    var writing = stats.dataset.firstText ? (now - Number(stats.dataset.firstText)) / 1000 : 0;
     stats.querySelector("[data-live-elapsed]").textContent = elapsed.toFixed(1);
     stats.querySelector("[data-live-tokens]").textContent = String(tokens);
     stats.querySelector("[data-live-rate]").textContent = writing > 0.2 ? (tokens / writing).toFixed(0) : "–";
