@@ -37,7 +37,7 @@ from django.test import Client
 
 from drafts.actions import add_version, delete_drafts, finish_generation, share_version
 from drafts.exports import FORMATS
-from drafts.models import Draft, Generation, ShareLink
+from drafts.models import Draft, DraftVersion, Generation, ShareLink
 from drafts.suggestions import start_suggestion
 from prompts.actions import import_template, move_label, save_brand_voice
 from prompts.batch_actions import create_batch
@@ -341,6 +341,8 @@ def _choices(route: Route, param: str, space: Workspace, ids: list[int]) -> list
         return []  # Django's own admin pages (users, content types): not the studio's text
     samples: dict[str, list[object]] = {
         "fmt": list(FORMATS),
+        # Version numbers count from 1 in each draft: not among the ids once sequences moved.
+        "number": sorted(set(DraftVersion.objects.values_list("number", flat=True))),
         "token": list(ShareLink.objects.values_list("token", flat=True))
         + [invitation.token() for invitation in Invitation.objects.pending()],
         # The workspace in the path is always the world's (other workspaces: test_isolation).
