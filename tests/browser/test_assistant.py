@@ -1,6 +1,9 @@
-"""The assistant panel in a real browser: ask, watch the answer stream in, clear."""
+"""The assistant panel in a real browser, in English and in Chinese: ask, watch the answer
+stream in, clear. The finished answer arrives at the end of the stream, rendered by the SSE
+view for its viewer: in their language (the page fixture fails on any console error)."""
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from drafts.actions import add_version
@@ -8,6 +11,13 @@ from drafts.models import Draft
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+LANGUAGES = ["en", "zh-hans"]
+
+
+def _(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
 
 
 @pytest.fixture
@@ -17,23 +27,38 @@ def draft(user, workspace):
     return draft
 
 
-def test_ask_streams_an_answer_and_clear_forgets_it(page: Page, studio_url, draft):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_ask_streams_an_answer_in_the_viewers_language_and_clear_forgets_it(
+    page: Page, studio_url, draft, language
+):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     page.goto(f"{studio_url}/drafts/{draft.pk}/")
+    page.locator("#language-switcher").select_option(language)  # the real switcher, once
+    expect(page.locator("html")).to_have_attribute("lang", language)
     panel = page.locator("#assistant-panel")
-    panel.get_by_label("Your question").fill("Is the headline clear?")
+    panel.get_by_label(_(language, "Your question")).fill("Is the headline clear?")
 
-    panel.get_by_role("button", name="Ask").click()
+    panel.get_by_role("button", name=_(language, "Ask")).click()
 
     # The question at once, then the answer while it is written, then the final answer.
-    expect(panel.locator("[data-role=user]")).to_have_text("You Is the headline clear?")
+    expect(panel.locator("[data-role=user]")).to_have_text(
+        f"{_(language, 'You')} Is the headline clear?"
+    )
     expect(panel.locator("[data-streaming] .stream-text")).not_to_be_empty()
-    answer = panel.locator("[data-role=assistant]:not([data-streaming]) .prose")
-    expect(answer).not_to_be_empty(timeout=20_000)
+    finished = panel.locator("[data-role=assistant]:not([data-streaming])")
+    expect(finished.locator(".prose")).not_to_be_empty(timeout=20_000)
     expect(panel.locator("[data-streaming]")).to_have_count(0)
+    # What arrived at the end of the stream speaks the viewer's language.
+    expect(finished.locator(":scope > span")).to_have_text(_(language, "Assistant"))
+    if language != "en":
+        assert _(language, "Assistant") != "Assistant"  # a translation, not the fallback
+        expect(finished).not_to_contain_text("Assistant")
 
     page.reload()  # kept on the server
     expect(page.locator("#assistant-panel [data-role=user]")).to_have_count(1)
 
-    page.locator("#assistant-panel").get_by_role("button", name="Clear conversation").click()
-    expect(page.locator("#assistant-panel")).to_contain_text("No questions yet")
+    clear = _(language, "Clear conversation")
+    page.locator("#assistant-panel").get_by_role("button", name=clear).click()
+    expect(page.locator("#assistant-panel")).to_contain_text(
+        _(language, "No questions yet: ask what is unclear, missing or too long.")
+    )
