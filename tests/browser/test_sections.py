@@ -3,6 +3,7 @@ keyboard, one section regenerated streaming into its place while the rest stays,
 rewrite that arrives as a suggestion and is accepted."""
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from drafts.actions import add_version
@@ -12,6 +13,12 @@ from tests.browser.conftest import log_in
 from tests.browser.test_ui import axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
 
 GUIDE = (
     "# Aurora lamp guide\n\nThe lamp in one page.\n\n"
@@ -107,3 +114,47 @@ def test_two_rewrites_in_a_row_arrive_as_two_suggestions(page: Page, studio_url,
 
     expect(suggestions).to_have_count(2)
     expect(suggestions.get_by_role("button", name="Accept all")).to_have_count(2, timeout=20_000)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_sections_result_and_a_suggestion_arrive_in_the_viewers_language(
+    page: Page, studio_url, guide, language
+):
+    """What arrives at the end of a section's stream and of a rewrite's stream (rendered by
+    the SSE view for its viewer) speaks the language the viewer chose with the switcher, and
+    its controls work (the page fixture fails on a 403 or a console error)."""
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(studio_url + guide.get_absolute_url())
+    page.locator("#language-switcher").select_option(language)  # the real switcher, once
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    versions = page.locator("#version-list")
+    with translation.override(language):
+        prompt = translation.gettext("Prompt for “%(title)s”") % {"title": "Configure"}
+        regenerate = translation.gettext("Regenerate “%(title)s”") % {"title": "Configure"}
+        based_on = translation.gettext("based on v%(number)s") % {"number": 2}
+
+    # A section regenerated live: its result ends the stream in the viewer's language.
+    page.get_by_label(prompt).fill("Mention the app [[sim:tokens=80]]")
+    page.get_by_role("button", name=regenerate).click()
+    expect(versions).to_contain_text(f"v2 · {_(language, 'Section generated')}", timeout=20_000)
+    expect(page.get_by_role("heading", name=_(language, "Sections"))).to_be_visible()
+    expect(page.locator("[data-section-live]")).to_have_count(0)
+
+    # A rewrite: its card arrives at the end of its stream with the viewer's labels.
+    page.get_by_role("button", name=_(language, "Shorter"), exact=True).click()
+    card = page.locator("#suggestion-list [data-suggestion]")
+    accept = card.get_by_role("button", name=_(language, "Accept all"))
+    expect(accept).to_be_visible(timeout=20_000)
+    expect(card.get_by_role("button", name=_(language, "Reject all"))).to_be_visible()
+    expect(card.locator("p").first).to_contain_text(_(language, "Shorter"))
+    expect(card.locator("p").first).to_contain_text(based_on)
+    if language != "en":
+        assert _(language, "Accept all") != "Accept all"  # a translation, not the fallback
+        for english in ["Accept", "Reject", "based on", "Shorter"]:
+            expect(card.locator("p").first).not_to_contain_text(english)
+            expect(card.locator("p").last).not_to_contain_text(english)
+
+    accept.click()  # its form posts with a valid CSRF token
+    expect(versions).to_contain_text(f"v3 · {_(language, 'Suggestion accepted')}")
+    expect(card).to_have_count(0)
+    assert guide.latest_version().number == 3
