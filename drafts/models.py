@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from prompts.models.templates import ImmutableModel
+from prompts.models.templates import ImmutableModel, PromptTemplate
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 
@@ -155,6 +155,14 @@ class Draft(models.Model):
 
     def latest_version(self) -> DraftVersion | None:
         return self.versions.order_by("-number").first()
+
+    def offers_headlines(self) -> bool:
+        """Headline alternatives suit marketing text: offered unless the draft's template has
+        another purpose (technical documentation, rewriting). One query at most."""
+        if self.template_version_id is None:
+            return True  # written by hand: nothing says it is not marketing text
+        purpose = PromptTemplate.objects.filter(versions=self.template_version_id)
+        return purpose.filter(purpose__in=PromptTemplate.MARKETING).exists()
 
     @property
     def is_deleted(self) -> bool:

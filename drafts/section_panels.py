@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prompts.models import PromptTemplate
-
 from . import generation as runner
 from . import markdown_html
 from .models import Draft, DraftVersion, Generation, Suggestion
@@ -102,17 +100,8 @@ def section_context(
         "suggestions": items,
         "latest_number": latest_number,
         "rewrite_languages": list(Suggestion.LANGUAGES.items()),
-        "offers_headlines": offers_headlines(draft),
+        "offers_headlines": draft.offers_headlines(),
     }
-
-
-def offers_headlines(draft: Draft) -> bool:
-    """Headline alternatives suit marketing text: offered unless the draft's template has
-    another purpose (technical documentation, rewriting). One query at most."""
-    if draft.template_version_id is None:
-        return True  # written by hand: nothing says it is not marketing text
-    purpose = PromptTemplate.objects.filter(versions=draft.template_version_id)
-    return purpose.filter(purpose__in=PromptTemplate.MARKETING).exists()
 
 
 def _rendered_sections(text: str) -> tuple[list[Section], str, list[str]]:

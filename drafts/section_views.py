@@ -30,7 +30,7 @@ from .generate import NotAllowed
 from .models import Draft, Suggestion
 from .panels import draft_panel_context
 from .section_panels import Live
-from .suggestions import start_suggestion
+from .suggestions import NotOffered, start_suggestion
 from .views import DETAIL
 
 SECTIONS = "drafts/sections.html"
@@ -157,7 +157,7 @@ async def start_and_watch(
     """Start a suggestion (``start_suggestion``'s keywords) and answer with the partial that
     watches it stream. A stale page is a notice in the panel; a target not found, or a
     prompt that may not be sent, a notice with the form as it was typed; a spent budget a
-    429, a role that may not generate a 403."""
+    429, a role that may not generate a 403, a kind the draft does not offer a 422."""
     user = await request.auser()
     try:
         suggestion = await sync_to_async(start_suggestion)(
@@ -171,6 +171,8 @@ async def start_and_watch(
         return HttpResponse(exc.message, status=429, headers={"Retry-After": exc.retry_after})
     except NotAllowed as exc:
         return HttpResponse(exc.message, status=403)
+    except NotOffered as exc:  # e.g. headlines asked for without the button (not marketing text)
+        return HttpResponse(exc.message, status=422)
     except actions.VersionConflict as conflict:  # the text moved on: start from the new one
         notice = stale_notice(conflict)
         return await sync_to_async(panel_with_notice)(request, draft, notice, key=form.notice_key)

@@ -43,6 +43,16 @@ class NotApplicable(Exception):
     """The text a suggestion would replace is no longer in the draft: it cannot be placed."""
 
 
+class NotOffered(Exception):
+    """A kind of suggestion this draft does not offer (headline alternatives for text that is
+    not marketing text: ``Draft.offers_headlines``). The page hides its button; a request
+    that asks anyway is refused."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Hunk:
     """One change: consecutive removed and added words between two unchanged stretches."""
@@ -177,8 +187,16 @@ def start_suggestion(
         :class:`VersionConflict` (a section index or selection may mean something else now).
     Raises ``ValidationError`` when the prompt may not be sent (``validate_prompt``: too long,
     or the draft holds a blocked pattern), and the generate action's refusals (NotAllowed,
-    BudgetExceeded); nothing is created then.
+    BudgetExceeded); nothing is created then. Raises :class:`NotOffered` for headline
+    alternatives on a draft that does not offer them.
     """
+    if kind == Suggestion.Kind.HEADLINES and not draft.offers_headlines():
+        raise NotOffered(
+            _(
+                "Headline alternatives are offered for marketing text only (copy, emails, ads): "
+                "this draft's template has another purpose."
+            )
+        )
     latest = draft.latest_version()
     if latest is None:
         raise ValueError(_("This draft has no text yet."))

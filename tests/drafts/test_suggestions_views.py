@@ -2,10 +2,11 @@
 reject per change or all at once; headline alternatives are a list to pick from."""
 
 import pytest
+from django.conf import settings
 
 from drafts.actions import add_version, finish_generation
 from drafts.models import Draft, Suggestion
-from drafts.suggestions import start_suggestion
+from drafts.suggestions import NotOffered, start_suggestion
 from studio.audit.origin import Origin
 
 HTMX = {"HX-Request": "true"}
@@ -366,3 +367,40 @@ def test_headline_alternatives_are_offered_for_marketing_text_only(
 
     assert 'id="rewrite-form"' in html and 'value="shorter"' in html
     assert ('value="headlines"' in html) is offered
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"), [("en", "marketing text only"), ("zh-hans", "营销")]
+)
+def test_headline_alternatives_asked_for_on_text_that_is_not_marketing_are_refused(
+    client, user, draft, demo_templates, launched, language, reason
+):
+    """The button is hidden for a technical doc; a request that asks anyway is a 422 with
+    the reason in the viewer's language, and nothing is started."""
+    template = next(t for t in demo_templates if t.slug == "doc-section")
+    Draft.objects.filter(pk=draft.pk).update(template_version=template.current_version())
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    response = client.post(
+        f"/drafts/{draft.pk}/rewrite/", {"base": 1, "kind": "headlines"}, headers=HTMX
+    )
+
+    assert response.status_code == 422
+    assert reason in response.content.decode()
+    assert launched == [] and not Suggestion.objects.exists()
+
+
+def test_start_suggestion_refuses_headlines_where_they_are_not_offered(user, draft, demo_templates):
+    template = next(t for t in demo_templates if t.slug == "doc-section")
+    Draft.objects.filter(pk=draft.pk).update(template_version=template.current_version())
+    draft.refresh_from_db()
+
+    with pytest.raises(NotOffered):
+        start_suggestion(origin=Origin(), loop=None, draft=draft, user=user, kind="headlines")
+
+    assert not Suggestion.objects.exists()
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
+    assert suggestion.kind == "shorter"  # the other rewrites stay offered
