@@ -252,8 +252,25 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(path)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its fault-injection counts to the controller (below)."""
+    if (output := getattr(session.config, "workeroutput", None)) is not None:
+        from tests.faults.conftest import STATS
+
+        output["fault_stats"] = dict(STATS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """The xdist controller adds up each worker's fault-injection counts."""
+    from tests.faults.conftest import STATS
+
+    for key, value in getattr(node, "workeroutput", {}).get("fault_stats", {}).items():
+        STATS[key] += value
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """The fault-injection suite's summary line (tests/faults/)."""
+    """The fault-injection suite's summary line (tests/faults/), workers' counts included."""
     from tests.faults.conftest import STATS
 
     if STATS["generations"]:
