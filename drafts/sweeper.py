@@ -10,7 +10,7 @@ It runs in the serving process, started by the ASGI lifespan (``studio.asgi``: `
 serve`` runs uvicorn with it): without REDIS_URL the heartbeats live in that process's memory,
 where a separate worker could not see them. For the same reason, with a process-local cache
 it leaves alone the generations of batch experiments, which ``manage.py db_worker`` runs
-(a dead worker's batch is recovered by its page's Resume, ``prompts.batch_actions``).
+(a dead worker's batch is recovered by its page's Resume, ``prompts.experiments.batch_actions``).
 ``sweep()`` is also what tests and ``manage.py sweep_generations`` call.
 """
 

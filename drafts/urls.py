@@ -5,7 +5,7 @@ from . import section_views, suggestion_views, trash_views, version_views, views
 app_name = "drafts"
 urlpatterns = [
     # "generate" (the workspace's Generate, which may run an experiment's variant) lives above
-    # drafts, in prompts.generate_views: studio/urls.py adds it to this namespace.
+    # drafts, in prompts.experiments.generate_views: studio/urls.py adds it to this namespace.
     path("drafts/<int:pk>/", views.draft_detail, name="detail"),
     path("generations/<int:pk>/events/", views.generation_events, name="events"),
     path("generations/<int:pk>/cancel/", views.cancel_generation, name="cancel"),

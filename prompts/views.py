@@ -20,7 +20,7 @@ from .actions import (
     save_brand_voice,
     save_version,
 )
-from .evidence import Evidence
+from .experiments.evidence import Evidence
 from .forms import BrandVoiceForm, ImportForm, TemplateEditForm
 from .models import BrandVoice, PromptTemplate
 from .schema import LABEL_NAMES

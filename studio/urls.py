@@ -6,7 +6,7 @@ from django.views.i18n import set_language
 
 from drafts import urls as drafts_urls
 from drafts.views import workspace
-from prompts.generate_views import generate
+from prompts.experiments.generate_views import generate
 from studio.accounts import LoginForm, ResetForm
 from studio.dashboard.views import dashboard
 from studio.landing import LoginView
@@ -27,7 +27,8 @@ urlpatterns = [
     path("invitations/<int:pk>/", invitations.answer, name="invitation"),
     path("invitations/join/<str:token>/", invitations.join, name="invitation_join"),
     # drafts' routes, with the workspace's Generate in their namespace (drafts:generate): its
-    # view picks an experiment's variant, so it lives above drafts (prompts/generate_views.py).
+    # view picks an experiment's variant, so it lives above drafts
+    # (prompts/experiments/generate_views.py).
     path("", include(([generate_route, *drafts_urls.urlpatterns], drafts_urls.app_name))),
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's

@@ -40,9 +40,9 @@ from drafts.exports import FORMATS
 from drafts.models import Draft, DraftVersion, Generation, ShareLink
 from drafts.suggestions import start_suggestion
 from prompts.actions import import_template, move_label, save_brand_voice
-from prompts.batch_actions import create_batch
-from prompts.batch_progress import save_judge_score
-from prompts.experiment_actions import cast_vote, create_experiment, start_run
+from prompts.experiments.actions import cast_vote, create_experiment, start_run
+from prompts.experiments.batch_actions import create_batch
+from prompts.experiments.batch_progress import save_judge_score
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage

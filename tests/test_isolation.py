@@ -31,8 +31,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drafts.actions import add_version, share_version
 from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
-from prompts.batch_actions import create_batch
-from prompts.experiment_actions import create_experiment, start_run
+from prompts.experiments.actions import create_experiment, start_run
+from prompts.experiments.batch_actions import create_batch
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey

@@ -16,10 +16,8 @@ from drafts.generate import NEVER_CACHED, Ask, Generate
 from drafts.models import Generation
 from studio.audit.origin import Origin
 
-from .actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
-from .assignment import assign
-from .evidence import record
-from .models import (
+from ..actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
+from ..models import (
     PRODUCTION,
     Experiment,
     ExperimentRun,
@@ -28,7 +26,9 @@ from .models import (
     VariantRun,
     Vote,
 )
-from .placeholders import placeholders
+from ..placeholders import placeholders
+from .assignment import assign
+from .evidence import record
 from .results import comparison, rewrites, verdict, vote_rows
 from .stats import MIN_DECISIVE_VOTES, Comparison
 
@@ -145,8 +145,8 @@ def _tag_columns(run: ExperimentRun, variants: list[Variant], generations: list)
 def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
     """The subject's variant when ``template`` is in a running single-variant experiment.
 
-    ``subject`` comes from :func:`prompts.assignment.subject_for`; the same experiment and
-    subject always get the same variant, in proportion to the weights.
+    ``subject`` comes from :func:`prompts.experiments.assignment.subject_for`; the same
+    experiment and subject always get the same variant, in proportion to the weights.
     """
     experiment = Experiment.objects.single_variant_for(workspace, template)
     if experiment is None:
@@ -297,10 +297,11 @@ def declare_winner(
 ) -> TemplateVersion:
     """Stop the experiment and move ``production`` to the winner, with the evidence attached.
 
-    The evidence is the results page's numbers (``prompts.results.verdict``). On fewer votes
-    than the page calls a winner on, :class:`TooEarly` unless ``early_ok`` (the person ticked
-    "Declare anyway"; the evidence says so). A winner with overrides gets a new version that
-    bakes them in (:func:`_winning_version`). Returns the version production now points at.
+    The evidence is the results page's numbers (``prompts.experiments.results.verdict``). On
+    fewer votes than the page calls a winner on, :class:`TooEarly` unless ``early_ok`` (the
+    person ticked "Declare anyway"; the evidence says so). A winner with overrides gets a new
+    version that bakes them in (:func:`_winning_version`). Returns the version production now points
+    at.
     """
     if variant.experiment_id != experiment.pk:
         raise InvalidExperiment("That variant is not part of this experiment.")

@@ -1,6 +1,6 @@
 """Batch writes: create from parsed rows, start and resume (enqueue), review votes, start
-judging. The background work itself is ``prompts.batch_runner`` via ``prompts.tasks``; the
-progress it records is ``prompts.batch_progress``."""
+judging. The background work itself is ``batch_runner`` via ``tasks`` (this package); the
+progress it records is ``batch_progress``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from drafts.models import Generation
 from studio.guardrails.prompt_checks import validate_text
 from studio.observability import current_request_id
 
-from .experiment_actions import InvalidExperiment, cast_vote
-from .models import (
+from ..models import (
     Batch,
     BatchRow,
     Experiment,
@@ -26,6 +25,7 @@ from .models import (
     VariantRun,
     Vote,
 )
+from .actions import InvalidExperiment, cast_vote
 from .tasks import judge_batch, run_batch
 
 RUBRIC_MAX_CHARS = Batch._meta.get_field("rubric").max_length

@@ -14,9 +14,9 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .forms import TemplateForm
-from .models import TemplateVersion
-from .variables import Variable
+from ..forms import TemplateForm
+from ..models import TemplateVersion
+from ..variables import Variable
 
 MAX_ROWS = 200
 MAX_BYTES = 1024 * 1024

@@ -1,7 +1,7 @@
 """The batch runner's writes: owning an attempt, starting and finishing rows, counting
-outputs, judge scores and status. Started by ``prompts.batch_actions`` (via ``prompts.tasks``),
-run by ``prompts.batch_runner``; kept apart from the starting side so that no file cycle
-(actions → tasks → runner → actions) exists."""
+outputs, judge scores and status. Started by ``batch_actions`` (via ``tasks``), run by
+``batch_runner`` (all in ``prompts.experiments``); kept apart from the starting side so that
+no file cycle (actions → tasks → runner → actions) exists."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from studio.audit.origin import Origin
 
-from .experiment_actions import start_run
-from .models import Batch, BatchRow, ExperimentRun, JudgeScore, VariantRun
+from ..models import Batch, BatchRow, ExperimentRun, JudgeScore, VariantRun
+from .actions import start_run
 
 
 def is_current(*, batch_id: int, attempt: int | None) -> bool:

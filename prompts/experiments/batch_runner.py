@@ -1,4 +1,4 @@
-"""The background half of batch experiments, run by the worker (``prompts.tasks``).
+"""The background half of batch experiments, run by the worker (``prompts.experiments.tasks``).
 
 ``run_batch``: for each pending row, a side-by-side run (``start_run``: a draft and a queued
 generation per variant, tagged through ``VariantRun`` exactly as the side-by-side page does),
@@ -39,10 +39,10 @@ from studio.guardrails.budgets import (
     check_token_budget,
 )
 
+from ..models import Batch, BatchRow, JudgeScore, VariantRun
 from . import batch_progress as actions
-from .experiment_actions import InvalidExperiment
+from .actions import InvalidExperiment
 from .judging import judge_messages, parse_verdict
-from .models import Batch, BatchRow, JudgeScore, VariantRun
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,10 @@ from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
+from ..models import Batch, Vote
+from ..views import _workspace
 from . import batch_review as review
+from .actions import InvalidExperiment
 from .batch_actions import (
     cast_review_vote,
     create_batch,
@@ -26,10 +29,7 @@ from .batch_actions import (
 )
 from .batch_inputs import MAX_BYTES, MAX_ROWS, BatchUploadForm, parse_inputs
 from .batch_results import variant_summary
-from .experiment_actions import InvalidExperiment
-from .experiment_views import _experiment
-from .models import Batch, Vote
-from .views import _workspace
+from .views import _experiment
 
 BATCHES = "prompts/batch_list.html"
 BATCH = "prompts/batch_detail.html"

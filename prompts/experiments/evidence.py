@@ -1,10 +1,11 @@
 """The evidence a declared winner leaves on its label change, and how the history reads it.
 
-The numbers are the results page's own (:class:`prompts.results.Verdict`): the winner's wins
-among the votes it was shown in, with the 95% Wilson interval; the exact binomial test for two
-variants; the Bradley–Terry rank and bootstrap interval for three or more. The comparison and
-the ranking are stored whole, so the history rebuilds their plain-words statements with the
-same classes, in the reader's language, instead of showing a sentence frozen at declaration.
+The numbers are the results page's own (:class:`prompts.experiments.results.Verdict`): the
+winner's wins among the votes it was shown in, with the 95% Wilson interval; the exact binomial
+test for two variants; the Bradley–Terry rank and bootstrap interval for three or more. The
+comparison and the ranking are stored whole, so the history rebuilds their plain-words statements
+with the same classes, in the reader's language, instead of showing a sentence frozen at
+declaration.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .models import Experiment, Variant
+from ..models import Experiment, Variant
 from .ranking import Ranked, Ranking
 from .results import Verdict
 from .stats import Comparison, Interval

@@ -27,10 +27,10 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
+from ..forms import TemplateForm
+from ..models import PRODUCTION, PromptTemplate, TemplateVersion
+from .actions import start_assigned_generation
 from .assignment import subject_for
-from .experiment_actions import start_assigned_generation
-from .forms import TemplateForm
-from .models import PRODUCTION, PromptTemplate, TemplateVersion
 
 
 @require_POST

@@ -15,9 +15,9 @@ from django.db.models import Count, OuterRef, Subquery
 
 from drafts.models import Draft, DraftVersion
 
+from ..models import Experiment, Variant, VariantRun, Vote
 from .agreement import MIN_SIDE_VOTES, Agreement, SideBias, agreement, side_bias
 from .edit_distance import EMPTY, Rewrites, summarise
-from .models import Experiment, Variant, VariantRun, Vote
 from .ranking import Ranking, rank
 from .stats import MIN_DECISIVE_VOTES, Comparison, VariantResult, variant_results
 
@@ -56,7 +56,7 @@ class Verdict:
     """What the votes say, as the results page shows it: each variant's wins among the votes
     it was shown in (with a 95% Wilson interval), the exact binomial test for two variants,
     the Bradley–Terry ranking for three or more. Declaring a winner records these same
-    numbers (``prompts.evidence``), so the results page and the template's history agree."""
+    numbers (``evidence``), so the results page and the template's history agree."""
 
     variants: list[Variant]
     votes: list[VoteRow]

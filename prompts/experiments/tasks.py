@@ -1,7 +1,8 @@
 """Background work for prompts (django.tasks; the worker is ``manage.py db_worker``).
 
 Tasks take ids (their arguments make a JSON round trip) and delegate to
-``prompts.batch_runner``, which is async: the worker runs it on an event loop of its own.
+``prompts.experiments.batch_runner``, which is async: the worker runs it on an event loop of
+its own.
 Each also takes the id of the request that enqueued it, so that every line the worker logs
 for it carries that ``request_id`` (``studio.observability``), as a streamed generation's do.
 """

@@ -23,9 +23,11 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
 
-from .actions import InvalidTemplate
-from .approvals import Approvals, approval_test
-from .experiment_actions import (
+from ..actions import InvalidTemplate
+from ..forms import ExperimentForm, TemplateForm, variant_formset
+from ..models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
+from ..views import _workspace
+from .actions import (
     InvalidExperiment,
     TooEarly,
     cast_vote,
@@ -34,11 +36,9 @@ from .experiment_actions import (
     start_run,
     stop,
 )
-from .forms import ExperimentForm, TemplateForm, variant_formset
-from .models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
+from .approvals import Approvals, approval_test
 from .results import Verdict, assigned_split, reviewers, rewrites, verdict
 from .stats import MIN_DECISIVE_VOTES
-from .views import _workspace
 
 EXPERIMENTS = "prompts/experiment_list.html"
 CREATE = "prompts/experiment_create.html"

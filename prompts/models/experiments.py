@@ -52,7 +52,8 @@ class Experiment(models.Model):
     blind = models.BooleanField(_("blind review"), default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     # Single variant: generating in the workspace (or the API) from one of the experiment's
-    # templates runs the variant assigned to the user (prompts.assignment), tagged with it.
+    # templates runs the variant assigned to the user (prompts.experiments.assignment), tagged
+    # with it.
     mode = models.CharField(
         _("mode"), max_length=16, choices=Mode.choices, default=Mode.SIDE_BY_SIDE
     )

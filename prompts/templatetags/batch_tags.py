@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from prompts.batch_results import has_judge_scores, variant_summary
+from prompts.experiments.batch_results import has_judge_scores, variant_summary
 
 register = template.Library()
 

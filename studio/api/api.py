@@ -20,8 +20,8 @@ from ninja.errors import ValidationError as SchemaError
 from drafts import generation as runner
 from drafts.generate import NotAllowed
 from drafts.models import Draft, Generation
-from prompts.assignment import subject_for
-from prompts.experiment_actions import start_assigned_generation
+from prompts.experiments.actions import start_assigned_generation
+from prompts.experiments.assignment import subject_for
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio.audit.origin import Origin, client_ip

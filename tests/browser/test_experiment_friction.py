@@ -10,7 +10,7 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
-from prompts.experiment_actions import create_experiment
+from prompts.experiments.actions import create_experiment
 from prompts.models import ExperimentRun
 from tests.browser.conftest import log_in
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
-from prompts.experiment_actions import create_experiment
+from prompts.experiments.actions import create_experiment
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

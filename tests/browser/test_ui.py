@@ -386,7 +386,7 @@ def test_the_shortcuts_dialog_on_a_run_page_lists_the_vote_keys(
     page: Page, studio_url, user, ready, product_template, product_inputs, language, title, tie
 ):
     from prompts.actions import duplicate_template
-    from prompts.experiment_actions import create_experiment, start_run
+    from prompts.experiments.actions import create_experiment, start_run
     from studio.audit.origin import Origin
 
     template = duplicate_template(template=product_template, workspace=ready, user=user)

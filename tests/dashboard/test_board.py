@@ -14,7 +14,7 @@ from drafts.actions import finish_generation
 from drafts.audit import record_generation
 from drafts.models import Draft
 from prompts.actions import duplicate_template
-from prompts.experiment_actions import cast_vote, create_experiment, start_run
+from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.audit.recording import record_ai_call

@@ -20,8 +20,8 @@ from drafts.actions import add_version, finish_generation
 from drafts.audit import record_generation
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one, start_follow_up
 from drafts.models import Draft, Generation
-from prompts.batch_progress import start_row
-from prompts.experiment_actions import create_experiment
+from prompts.experiments.actions import create_experiment
+from prompts.experiments.batch_progress import start_row
 from prompts.models import VariantRun
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog

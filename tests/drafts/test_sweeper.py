@@ -125,7 +125,7 @@ def test_no_sweeps_when_the_interval_is_zero(settings):
 def test_without_a_shared_cache_batch_generations_are_the_worker_s(experiment, user, monkeypatch):
     """``manage.py db_worker`` runs batch experiments; its heartbeats live in its own memory
     unless REDIS_URL is set, so only then may the serving process judge them lost."""
-    from prompts.batch_progress import start_row
+    from prompts.experiments.batch_progress import start_row
     from tests.prompts.batch_helpers import CSV, make_batch
 
     row = make_batch(experiment, user, CSV).rows.order_by("line").first()

@@ -177,7 +177,7 @@ def test_deleting_for_good_removes_the_draft_and_its_versions_but_not_the_audit(
 
 
 def test_a_draft_an_experiment_wrote_stays_in_the_trash(workspace, user, product_template):
-    from prompts.experiment_actions import create_experiment, start_run
+    from prompts.experiments.actions import create_experiment, start_run
 
     version = product_template.current_version()
     experiment = create_experiment(

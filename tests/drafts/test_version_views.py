@@ -619,7 +619,7 @@ def variant_drafts(workspace, user, product_template, product_inputs):
     """A finished run of a two-variant experiment: one draft per variant."""
     from drafts.actions import finish_generation
     from prompts.actions import duplicate_template
-    from prompts.experiment_actions import create_experiment, start_run
+    from prompts.experiments.actions import create_experiment, start_run
 
     version = duplicate_template(template=product_template, workspace=workspace, user=user)
     version = version.current_version()

@@ -162,7 +162,7 @@ async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
     # Django runs each middleware's process_view in a trip of its own; then the view's own.
     assert studio_trips(trips) == [
         "studio.workspaces.access._refusal",
-        "prompts.generate_views._start",
+        "prompts.experiments.generate_views._start",
     ]
 
 
@@ -430,7 +430,7 @@ def test_recent_drafts_leave_out_an_experiment_runs_drafts(
 ):
     """Each side-by-side run writes a draft per column: reviewed on the run page, not here."""
     from prompts.actions import duplicate_template
-    from prompts.experiment_actions import create_experiment, start_run
+    from prompts.experiments.actions import create_experiment, start_run
     from studio.audit.origin import Origin
 
     version = duplicate_template(template=product_template, workspace=workspace, user=user)

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from prompts.actions import duplicate_template, save_version
-from prompts.batch_actions import create_batch
-from prompts.batch_inputs import parse_inputs
-from prompts.experiment_actions import create_experiment
+from prompts.experiments.actions import create_experiment
+from prompts.experiments.batch_actions import create_batch
+from prompts.experiments.batch_inputs import parse_inputs
 
 CSV = (
     b"product_name,features,tone\n"
@@ -68,7 +68,7 @@ def run_worker() -> None:
 def finished_batch(experiment, user, products: int = 3):
     """A batch whose every row ran and finished (no API call): ``products`` rows."""
     from drafts.models import Generation
-    from prompts.batch_progress import start_row
+    from prompts.experiments.batch_progress import start_row
     from prompts.models import Batch, BatchRow
 
     lines = [b"product_name,features"] + [f"Lamp {i},Light {i}".encode() for i in range(products)]

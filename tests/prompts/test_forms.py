@@ -172,7 +172,7 @@ def test_the_audience_input_is_styled_like_any_text_input_on_both_forms(
     from django.urls import reverse
 
     from prompts.actions import duplicate_template
-    from prompts.experiment_actions import create_experiment
+    from prompts.experiments.actions import create_experiment
 
     template = duplicate_template(template=product_template, workspace=workspace, user=user)
     experiment = create_experiment(

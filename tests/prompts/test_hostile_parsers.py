@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prompts.actions import InvalidTemplate
-from prompts.batch_inputs import ParsedInputs, parse_inputs
+from prompts.experiments.batch_inputs import ParsedInputs, parse_inputs
 from prompts.transfer import loads
 from tests.prompts.hostile_documents import nested_json, nested_yaml
 

@@ -7,10 +7,10 @@ from django.urls import reverse
 
 from drafts import generation as runner
 from prompts.actions import save_brand_voice
-from prompts.experiment_actions import start_run
+from prompts.experiments.actions import start_run
 from studio.audit.origin import Origin
 from studio.workspaces.actions import add_member
-from tests.prompts.test_experiment_views import experiment, own_template  # noqa: F401
+from tests.prompts.experiments.test_views import experiment, own_template  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

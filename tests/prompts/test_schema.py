@@ -252,7 +252,7 @@ def test_a_stored_bad_version_answers_the_api_with_a_clear_422(client, user, sto
 
 def test_a_stored_bad_version_still_takes_a_batch_csv(stored_bad_version):
     """The batch CSV reads the version's variables through the schema too."""
-    from prompts.batch_inputs import parse_inputs
+    from prompts.experiments.batch_inputs import parse_inputs
 
     parsed = parse_inputs(b"who,count,tone\nfans,3,warm\n", stored_bad_version)
 
@@ -261,7 +261,7 @@ def test_a_stored_bad_version_still_takes_a_batch_csv(stored_bad_version):
 
 
 def test_a_stored_bad_version_can_be_an_experiment_variant(user, stored_bad_version):
-    from prompts.experiment_actions import create_experiment
+    from prompts.experiments.actions import create_experiment
 
     variants = [{"name": n, "version": stored_bad_version} for n in ("A", "B")]
     space = stored_bad_version.template.workspace

@@ -13,10 +13,10 @@ from django.urls import reverse
 from drafts import generation as runner
 from drafts.models import Generation
 from prompts.actions import duplicate_template, save_brand_voice
-from prompts.assignment import assign, subject_for
-from prompts.experiment_actions import create_experiment, start_assigned_generation, stop
+from prompts.experiments.actions import create_experiment, start_assigned_generation, stop
+from prompts.experiments.assignment import assign, subject_for
+from prompts.experiments.results import rewrites
 from prompts.models import Experiment, ExperimentRun, VariantRun
-from prompts.results import rewrites
 from studio.api.actions import create_api_key
 from studio.audit.origin import Origin
 from studio.workspaces.models import Membership
@@ -192,7 +192,7 @@ def test_declaring_a_single_variant_winner_attaches_the_edit_evidence(
     workspace, template, user, product_inputs
 ):
     from drafts.actions import finish_generation
-    from prompts.experiment_actions import declare_winner
+    from prompts.experiments.actions import declare_winner
     from prompts.models import LabelChange
 
     experiment = _single(workspace, template, user, weights=(0, 1))

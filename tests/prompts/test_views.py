@@ -229,7 +229,7 @@ def _own(workspace, product_template, user):
 def _vote_on(experiment, inputs, user, django_user_model, votes):
     """One finished run and one new editor's vote per (variant name or "tie")."""
     from drafts.models import Generation
-    from prompts.experiment_actions import cast_vote, start_run
+    from prompts.experiments.actions import cast_vote, start_run
 
     variants = {v.name: v for v in experiment.variants.all()}
     for n, name in enumerate(votes):
@@ -250,7 +250,7 @@ def _cell(html: str, marker: str) -> str:
 def test_the_history_shows_the_winners_votes_interval_p_value_and_experiment(
     client, user, workspace, product_template, product_inputs, django_user_model
 ):
-    from prompts.experiment_actions import create_experiment
+    from prompts.experiments.actions import create_experiment
 
     template = _own(workspace, product_template, user)
     v1, v2 = template.versions.order_by("number")
@@ -289,7 +289,7 @@ def test_the_history_shows_the_winners_votes_interval_p_value_and_experiment(
 def test_the_history_shows_the_bradley_terry_rank_of_a_three_way_winner(
     client, user, workspace, product_template, product_inputs, django_user_model
 ):
-    from prompts.experiment_actions import create_experiment
+    from prompts.experiments.actions import create_experiment
 
     template = _own(workspace, product_template, user)
     v1, v2 = template.versions.order_by("number")

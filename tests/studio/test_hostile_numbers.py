@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from drafts.actions import add_version
 from drafts.models import Draft
 from prompts.actions import duplicate_template, save_version
-from prompts.experiment_actions import create_experiment
+from prompts.experiments.actions import create_experiment
 from studio.http import MAX_REQUEST_NUMBER, request_number
 from tests.generating import start_generation
 from tests.prompts import batch_helpers
@@ -238,7 +238,7 @@ def test_any_text_as_template_diff_versions_is_not_a_server_error(
 
 @pytest.mark.parametrize("run, order", [("²", None), (None, "²,1"), (None, "1," + "9" * 5000)])
 def test_a_review_vote_naming_a_bad_run_or_variant_finds_no_pair(experiment, user, run, order):
-    from prompts import batch_review as review
+    from prompts.experiments import batch_review as review
     from tests.prompts.batch_helpers import finished_batch
 
     batch = finished_batch(experiment, user, products=1)

@@ -4,7 +4,7 @@ import pytest
 
 from drafts.models import Generation
 from prompts.actions import VERSIONED_FIELDS, duplicate_template, save_brand_voice, save_version
-from prompts.experiment_actions import (
+from prompts.experiments.actions import (
     InvalidExperiment,
     TooEarly,
     cast_vote,
@@ -235,7 +235,7 @@ def test_an_experiment_keeps_its_hypothesis(workspace, product_template, user):
 
 
 def test_a_stopped_experiment_takes_no_more_votes(experiment, product_inputs, user):
-    from prompts.experiment_actions import stop
+    from prompts.experiments.actions import stop
 
     run = start_run(origin=Origin(), experiment=experiment, inputs=product_inputs, user=user)
     stop(experiment=experiment)

@@ -4,7 +4,7 @@ computed by hand."""
 import pytest
 from scipy.stats import binomtest
 
-from prompts.agreement import COHEN, FLEISS, SideBias, agreement, side_bias
+from prompts.experiments.agreement import COHEN, FLEISS, SideBias, agreement, side_bias
 
 
 def _runs(*label_rows, voters=(1, 2, 3)):

@@ -6,7 +6,7 @@ import math
 import pytest
 from django.utils import translation
 
-from prompts.approvals import CHI_SQUARE, FISHER, MIN_DRAFTS, Approvals, approval_test
+from prompts.experiments.approvals import CHI_SQUARE, FISHER, MIN_DRAFTS, Approvals, approval_test
 
 
 def test_fisher_for_two_variants_matches_the_hypergeometric_sum():

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from prompts.assignment import assign, bucket, subject_for
+from prompts.experiments.assignment import assign, bucket, subject_for
 
 
 @dataclass(frozen=True)

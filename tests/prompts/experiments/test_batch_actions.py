@@ -12,10 +12,10 @@ from django_tasks_db.models import DBTaskResult
 
 from drafts.actions import finish_generation
 from drafts.models import DraftVersion, Generation
-from prompts import batch_runner
-from prompts.batch_actions import resume_batch, start_batch
-from prompts.batch_progress import count_output, finish_row, start_row
-from prompts.experiment_actions import InvalidExperiment
+from prompts.experiments import batch_runner
+from prompts.experiments.actions import InvalidExperiment
+from prompts.experiments.batch_actions import resume_batch, start_batch
+from prompts.experiments.batch_progress import count_output, finish_row, start_row
 from prompts.models import Batch, BatchRow
 from tests.conftest import CHAT_URL, completion
 from tests.prompts import batch_helpers

@@ -3,7 +3,7 @@ form as one run's inputs, and any problem refuses the file with a message naming
 
 import pytest
 
-from prompts.batch_inputs import MAX_BYTES, MAX_COLUMNS, parse_inputs
+from prompts.experiments.batch_inputs import MAX_BYTES, MAX_COLUMNS, parse_inputs
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ reviewer, spread across reviewers; three variants are shown two at a time."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from prompts import batch_review as review
-from prompts.batch_actions import cast_review_vote
-from prompts.experiment_actions import InvalidExperiment, create_experiment
+from prompts.experiments import batch_review as review
+from prompts.experiments.actions import InvalidExperiment, create_experiment
+from prompts.experiments.batch_actions import cast_review_vote
 from prompts.models import Vote
 from tests.prompts import batch_helpers
 from tests.prompts.batch_helpers import finished_batch

@@ -10,7 +10,7 @@ from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from drafts.models import DraftVersion, Generation
-from prompts.batch_actions import start_batch
+from prompts.experiments.batch_actions import start_batch
 from prompts.models import Batch, BatchRow, VariantRun
 from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, completion
@@ -36,7 +36,7 @@ def test_the_worker_generates_every_row_and_variant_as_tagged_draft_versions(exp
     start_batch(batch=batch, origin=ORIGIN)
 
     queued = DBTaskResult.objects.get()
-    assert queued.task_path == "prompts.tasks.run_batch"
+    assert queued.task_path == "prompts.experiments.tasks.run_batch"
     assert queued.status == TaskResultStatus.READY
     run_worker()
 
@@ -94,7 +94,7 @@ def test_a_failing_row_is_recorded_and_the_batch_goes_on(experiment, user, setti
 
 @respx.mock
 def test_a_batch_starts_once(experiment, user):
-    from prompts.experiment_actions import InvalidExperiment
+    from prompts.experiments.actions import InvalidExperiment
 
     respx.post(CHAT_URL).mock(side_effect=_answer)
     batch = make_batch(experiment, user)

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from prompts.batch_inputs import BatchUploadForm
-from prompts.batch_progress import save_judge_score
+from prompts.experiments.batch_inputs import BatchUploadForm
+from prompts.experiments.batch_progress import save_judge_score
 from prompts.models import Batch, BatchRow, Vote
 from studio.workspaces.actions import add_member
 from tests.prompts import batch_helpers
@@ -74,7 +74,7 @@ def test_run_queues_the_task_and_the_progress_partial_polls_until_done(client, u
     assert response.status_code == 302
     batch.refresh_from_db()
     assert batch.status == "queued" and batch.origin["ip"] == "127.0.0.1"
-    assert DBTaskResult.objects.get().task_path == "prompts.tasks.run_batch"
+    assert DBTaskResult.objects.get().task_path == "prompts.experiments.tasks.run_batch"
     partial = client.get(url, headers=HTMX | {"HX-Target": "batch-status"}).content.decode()
     assert "<html" not in partial and 'id="batch-status"' in partial
     assert 'hx-trigger="every 2s"' in partial and "Waiting for the background worker" in partial

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prompts.edit_distance import EMPTY, edit_distance, summarise
+from prompts.experiments.edit_distance import EMPTY, edit_distance, summarise
 
 
 @pytest.mark.parametrize(

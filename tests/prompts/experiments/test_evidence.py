@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from prompts.evidence import Evidence, record
-from prompts.ranking import rank
-from prompts.results import Verdict, VoteRow, comparison
-from prompts.stats import Interval, variant_results
+from prompts.experiments.evidence import Evidence, record
+from prompts.experiments.ranking import rank
+from prompts.experiments.results import Verdict, VoteRow, comparison
+from prompts.experiments.stats import Interval, variant_results
 
 
 def _verdict(names: dict[int, str], votes: list[VoteRow]) -> Verdict:

@@ -6,9 +6,9 @@ import json
 import pytest
 import respx
 
-from prompts.batch_actions import start_batch, start_judging
-from prompts.experiment_actions import InvalidExperiment
-from prompts.judging import judge_messages, parse_verdict
+from prompts.experiments.actions import InvalidExperiment
+from prompts.experiments.batch_actions import start_batch, start_judging
+from prompts.experiments.judging import judge_messages, parse_verdict
 from prompts.models import Batch, JudgeScore, Vote
 from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, completion

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from scipy.special import softmax
 
-from prompts.ranking import _contributions, bootstrap, fit, pairwise_wins, rank
+from prompts.experiments.ranking import _contributions, bootstrap, fit, pairwise_wins, rank
 
 
 def test_a_vote_is_a_win_over_every_other_shown_variant_and_a_tie_half_each_way():

@@ -10,7 +10,7 @@ from django.urls import reverse
 from drafts.actions import add_version, finish_generation
 from drafts.models import Draft, Generation
 from prompts.actions import duplicate_template
-from prompts.experiment_actions import cast_vote, create_experiment, start_run
+from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.models import Experiment, Vote
 from studio.audit.origin import Origin
 
@@ -145,8 +145,8 @@ def test_results_show_tokens_cost_first_token_length_and_how_much_editors_rewrot
 def test_single_variant_results_count_drafts_and_edits_instead_of_votes(
     client, user, workspace, version, product_inputs
 ):
-    from prompts.assignment import subject_for
-    from prompts.experiment_actions import start_assigned_generation
+    from prompts.experiments.actions import start_assigned_generation
+    from prompts.experiments.assignment import subject_for
 
     experiment = _experiment(
         workspace, version, user, names=("A", "B"), mode=Experiment.Mode.SINGLE, blind=False

@@ -5,7 +5,7 @@ import math
 import pytest
 from django.utils import translation
 
-from prompts.stats import Comparison, binomial_p, variant_results, wilson
+from prompts.experiments.stats import Comparison, binomial_p, variant_results, wilson
 
 Z = 1.959963984540054  # the 97.5% normal quantile
 

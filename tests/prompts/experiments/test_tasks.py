@@ -37,7 +37,7 @@ def test_a_batch_run_logs_under_the_request_id_that_queued_it(
     assert DBTaskResult.objects.get().args_kwargs["kwargs"]["request_id"] == "q-77"
     run_worker()  # outside the request: the contextvar is empty here
     assert Batch.objects.get().status == Batch.Status.DONE
-    runner = _lines(written, "prompts.batch_runner")
+    runner = _lines(written, "prompts.experiments.batch_runner")
     assert [line["message"] for line in runner] == [
         f"Batch {batch.pk} started (attempt 1)",
         f"Batch {batch.pk} finished: 4 done, 0 failed",
@@ -72,3 +72,20 @@ def test_judging_logs_under_the_request_id_that_queued_it(
     run_worker()
     ai = _lines(written, "studio.ai")
     assert len(ai) == 2 and {line["request_id"] for line in ai} == {"judge-5"}
+
+
+@respx.mock
+def test_a_batch_queued_under_the_old_task_path_still_runs(client, user, experiment):
+    """Jobs queued before the move name ``prompts.tasks.run_batch``; the worker runs them."""
+    respx.post(CHAT_URL).mock(return_value=completion("Described."))
+    batch = make_batch(experiment, user)
+    client.force_login(user)
+    client.post(batch.get_absolute_url(), {"run": ""})
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "prompts.experiments.tasks.run_batch"
+    DBTaskResult.objects.update(task_path="prompts.tasks.run_batch")
+
+    run_worker()
+
+    assert Batch.objects.get().status == Batch.Status.DONE
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

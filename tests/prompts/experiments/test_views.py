@@ -13,7 +13,7 @@ from drafts import generation as runner
 from drafts.actions import add_version
 from drafts.models import DraftVersion, Generation
 from prompts.actions import duplicate_template, save_version
-from prompts.experiment_actions import cast_vote, create_experiment, start_run, stop
+from prompts.experiments.actions import cast_vote, create_experiment, start_run, stop
 from prompts.models import Experiment, ExperimentRun, PromptTemplate, Vote
 from studio.audit.origin import Origin
 from studio.workspaces.actions import create_workspace
