@@ -86,8 +86,10 @@ class Registry:
         return task
 
     def is_live(self, key: int) -> bool:
-        """Whether this process is running it."""
-        return key in self.tasks
+        """Whether this process is running it. A task that has just ended stays in ``tasks``
+        until its done callback runs (the next turn of the loop): it no longer counts."""
+        task = self.tasks.get(key)
+        return task is not None and not task.done()
 
     def task_for(self, key: int) -> asyncio.Task[None] | None:
         return self.tasks.get(key)
