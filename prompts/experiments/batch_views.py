@@ -17,7 +17,6 @@ from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from ..models import Batch, Vote
-from ..views import _workspace
 from . import batch_review as review
 from .actions import InvalidExperiment
 from .batch_actions import (
@@ -45,7 +44,7 @@ def _batch(space: Workspace, pk: int) -> Batch:
 @may_edit()
 def batch_list(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """An experiment's batches, and the CSV upload that makes a new one (nothing runs yet)."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     experiment = _experiment(space, pk)
     version = experiment.form_version()
     form = BatchUploadForm(request.POST or None, request.FILES or None)
@@ -94,7 +93,7 @@ def batch_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """A batch: progress (polled while it runs), per-row outcome, votes beside judge scores;
     POST "run" queues it for the worker, "resume" takes over a stale one (its worker died),
     "judge" saves the rubric and queues the judge."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     batch = _batch(space, pk)
     if request.method == "POST":
         if (error := _batch_action(request, batch)) is None:
@@ -129,7 +128,7 @@ def _batch_action(request: HtmxHttpRequest, batch: Batch) -> str | None:
 def batch_review(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """The review queue: one blind pair at a time (keys 1, 2, t, b); POST votes, then the
     next pair. Never a run this reviewer voted on; the least-voted runs first."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     batch = _batch(space, pk)
     context: dict[str, Any] = {"workspace": space, "section": "experiments", "batch": batch}
     context["experiment"] = batch.experiment

@@ -26,7 +26,6 @@ from studio.workspaces.models import Workspace
 from ..actions import InvalidTemplate
 from ..forms import ExperimentForm, TemplateForm, variant_formset
 from ..models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
-from ..views import _workspace
 from .actions import (
     InvalidExperiment,
     TooEarly,
@@ -59,7 +58,7 @@ def _run(space: Workspace, pk: int) -> ExperimentRun:
 @require_GET
 def experiment_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """The workspace's experiments, newest first, archived ones apart, with their votes."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     experiments = (
         Experiment.objects.filter(workspace=space)
         .annotate(vote_count=Count("votes", distinct=True), run_count=Count("runs", distinct=True))
@@ -80,7 +79,7 @@ def experiment_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     Changing the template (htmx, or the "Show its versions" button without JS) only rebuilds
     the variant rows; nothing is created until "Create experiment".
     """
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     templates = PromptTemplate.objects.for_workspace(space).filter(versions__isnull=False)
     # The workspace's own templates first: only their winners can be promoted.
     templates = templates.distinct().order_by(F("workspace").asc(nulls_last=True), "name")
@@ -141,7 +140,7 @@ def _detail_context(
 @require_GET
 def experiment_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """The side-by-side page: the template's form; one click runs every variant at once."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     experiment = _experiment(space, pk)
     context = _detail_context(space, experiment, request.user)
     if request.htmx.target == "recent-runs":  # the list refreshing itself after a run or vote
@@ -256,7 +255,7 @@ def _run_context(run: ExperimentRun, user) -> dict[str, Any]:
 @may_review()
 def run_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """One side-by-side run: the columns, and the vote that reveals them (POST)."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     run = _run(space, pk)
     if request.method == "POST":
         return _vote(request, run)
@@ -310,7 +309,7 @@ def _refuse_early_vote(request: HtmxHttpRequest, context: dict[str, Any]) -> Htt
 def run_column(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """One column (a ``VariantRun``), re-fetched when its stream ends: the sanitized text, the
     variant still hidden in blind review (the stream's own final panel names draft and model)."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     columns = VariantRun.objects.filter(run__experiment__workspace=space)
     column = get_object_or_404(columns.select_related("run__experiment__workspace"), pk=pk)
     if not request.htmx:
@@ -424,7 +423,7 @@ def _results_action(
 @may_edit()
 def experiment_results(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
     """Votes, win rates with Wilson intervals, the head-to-head test; declare, stop, archive."""
-    space = _workspace(request, ws)
+    space = get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
     experiment = _experiment(space, pk)
     if request.method == "POST":
         return _results_action(request, space, experiment)
