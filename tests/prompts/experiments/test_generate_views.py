@@ -1,0 +1,145 @@
+"""The workspace's Generate (prompts.experiments.generate_views, routed as drafts:generate): the
+form's errors come back inline, a valid one starts a generation that streams into a new draft,
+and what the guardrails refuse is explained in the form."""
+
+import json
+
+import pytest
+import respx
+from django.urls import reverse
+
+from drafts import generation as runner
+from drafts.models import Draft, DraftVersion, Generation
+from tests.conftest import CHAT_URL, sse_body, sse_response, studio_trips
+from tests.drafts import test_views
+
+HTMX = {"HX-Request": "true"}
+staged = test_views.staged  # the product template with production at v1, staging at v2
+
+
+def test_invalid_form_comes_back_inline_with_errors(client, user, workspace, product_template):
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    data = {"version": product_template.current_version().pk, "words": "5"}
+
+    response = client.post(url, data, headers=HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#template-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert "This field is required." in html
+    assert "greater than or equal to 30" in html
+    assert not Draft.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_streams_into_a_draft_saved_as_version_one(
+    async_client, user, workspace, product_template, product_inputs
+):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Meet ", "*Aurora*"])))
+    await async_client.aforce_login(user)
+    version = await product_template.versions.afirst()
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = await async_client.post(url, {"version": version.pk, **product_inputs}, headers=HTMX)
+
+    html = response.content.decode()
+    generation = await Generation.objects.aget()
+    assert response.status_code == 200
+    assert f'sse-connect="/generations/{generation.pk}/events/?after=0"' in html
+    assert 'sse-close="done"' in html and 'hx-swap="beforeend"' in html
+    assert f"draft={generation.draft_id}" in response["HX-Push-Url"]
+    assert "drafts-changed" in json.loads(response["HX-Trigger"])  # Recent drafts refreshes
+    if task := runner.task_for(generation.pk):  # it may have finished already
+        await task
+    saved = await DraftVersion.objects.aget(draft_id=generation.draft_id)
+    assert (saved.number, saved.text) == (1, "Meet *Aurora*")
+
+    page = await async_client.get(reverse("drafts:detail", args=[generation.draft_id]))
+    assert "<em>Aurora</em>" in page.content.decode()  # survives a reload, rendered
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
+    async_client, user, workspace, product_template, product_inputs, thread_trips, monkeypatch
+):
+    """Each trip to a thread before the launch is time to the first token: the role check
+    and everything ``_start`` does share one, and the role check's user is the view's."""
+    trips_at_launch: list[list[str]] = []
+    monkeypatch.setattr(runner, "launch", lambda _: trips_at_launch.append(list(thread_trips)))
+    await async_client.aforce_login(user)
+    version = await product_template.versions.afirst()
+    thread_trips.clear()
+
+    await async_client.post(
+        reverse("drafts:generate", args=[workspace.pk]),
+        {"version": version.pk, **product_inputs},
+        headers=HTMX,
+    )
+
+    [trips] = trips_at_launch
+    # Django runs each middleware's process_view in a trip of its own; then the view's own.
+    assert studio_trips(trips) == [
+        "studio.workspaces.access._refusal",
+        "prompts.experiments.generate_views._start",
+    ]
+
+
+def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    response = client.post(url, {"version": product_template.current_version().pk})
+    assert response.status_code == 200 and b"This field is required." in response.content
+
+
+def test_a_blocked_prompt_is_refused_with_a_message_naming_why(
+    client, user, workspace, product_template, product_inputs
+):
+    client.force_login(user)
+    data = {
+        "version": product_template.current_version().pk,
+        **product_inputs,
+        "features": "my key is sk-abcdefghijklmnopqrstuvwxyz123456",
+    }
+
+    response = client.post(reverse("drafts:generate", args=[workspace.pk]), data, headers=HTMX)
+
+    assert response["HX-Retarget"] == "#template-form"
+    assert "secret" in response.content.decode().lower()
+    assert not Draft.objects.exists()
+
+
+def test_an_exhausted_daily_budget_is_explained_in_the_form(
+    client, user, workspace, product_template, product_inputs, settings
+):
+    from studio.audit.recording import record_ai_call
+
+    settings.AI_DAILY_TOKEN_BUDGET = 100
+    record_ai_call(status="done", user=user, prompt_tokens=90, completion_tokens=20)
+    client.force_login(user)
+    data = {"version": product_template.current_version().pk, **product_inputs}
+
+    response = client.post(reverse("drafts:generate", args=[workspace.pk]), data, headers=HTMX)
+
+    assert "budget" in response.content.decode().lower()
+    assert not Draft.objects.exists()
+
+
+def test_generating_with_staging_records_the_version_it_points_at(
+    client, user, workspace, staged, product_inputs, monkeypatch
+):
+    monkeypatch.setattr(runner, "launch", lambda generation: None)
+    client.force_login(user)
+    v2 = staged.labelled("staging")
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = client.post(url, {"version": v2.pk, "label": "staging", **product_inputs})
+
+    assert response.status_code == 302
+    generation = Generation.objects.get()
+    assert generation.template_version == v2 and generation.draft.template_version == v2
+    assert "P.S." in generation.messages[1]["content"]
+    # The page it lands on (and a reload of it) keeps the picked label.
+    assert response["Location"].endswith(f"&draft={generation.draft_id}&label=staging")
