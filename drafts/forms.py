@@ -58,7 +58,7 @@ class DraftFilterForm(forms.Form):
         self.fields["author"].label = _("Author")
         if variants:
             self.fields["variant"].choices = [("", _("All variants"))] + [
-                (v.pk, f"{v.experiment.name} · {v.name}") for v in variants
+                (pk, f"{experiment} · {name}") for pk, experiment, name in variants
             ]
             self.fields["variant"].label = _("Variant")
         else:  # no experiment has run here: no filter to offer

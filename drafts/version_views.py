@@ -16,7 +16,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from prompts.models import Experiment, PromptTemplate, Variant
+from prompts.models import PromptTemplate
 from studio.guardrails.page_rate_limits import limit_reads
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit, may_review
@@ -97,13 +97,14 @@ def _filter_form(request: HtmxHttpRequest, space: Workspace) -> DraftFilterForm:
     which arm wrote a draft before they vote.
     """
     authors = get_user_model().objects.filter(memberships__workspace=space).order_by("username")
-    variants = (
-        Variant.objects.filter(experiment__workspace=space)
-        .exclude(experiment__blind=True, experiment__status=Experiment.Status.RUNNING)
-        .select_related("experiment")
-        .order_by("experiment__name", "pk")
+    # Through the workspace's reverse relation, by field names: experiments sit above drafts
+    # and are not imported (as in ``DraftQuerySet.not_from_experiments``).
+    experiments = space.experiments.exclude(blind=True, status="running")
+    variants = experiments.filter(variants__isnull=False).values_list(
+        "variants__pk", "name", "variants__name"
     )
     templates = PromptTemplate.objects.for_workspace(space)
+    variants = variants.order_by("name", "variants__pk")
     return DraftFilterForm(request.GET, templates=templates, authors=authors, variants=variants)
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "studio.workspaces",
     "prompts",
     "drafts",
+    "prompts.experiments",
     "studio.api",
     "studio.audit",
     "studio.assistant",

@@ -32,7 +32,8 @@ from drafts import generation as runner
 from drafts.actions import add_version
 from drafts.models import Draft, Generation, ShareLink, Suggestion
 from drafts.suggestions import start_suggestion
-from prompts.models import ExperimentRun, PromptTemplate
+from prompts.experiments.models import ExperimentRun
+from prompts.models import PromptTemplate
 from studio.audit.origin import Origin
 from studio.workspaces.actions import invite
 from studio.workspaces.models import Workspace

@@ -17,18 +17,11 @@ from drafts.models import Generation
 from studio.audit.origin import Origin
 
 from ..actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
-from ..models import (
-    PRODUCTION,
-    Experiment,
-    ExperimentRun,
-    TemplateVersion,
-    Variant,
-    VariantRun,
-    Vote,
-)
+from ..models import PRODUCTION, TemplateVersion
 from ..placeholders import placeholders
 from .assignment import assign
 from .evidence import record
+from .models import Experiment, ExperimentRun, Variant, VariantRun, Vote
 from .results import comparison, rewrites, verdict, vote_rows
 from .stats import MIN_DECISIVE_VOTES, Comparison
 

@@ -16,16 +16,8 @@ from drafts.models import Generation
 from studio.guardrails.prompt_checks import validate_text
 from studio.observability import current_request_id
 
-from ..models import (
-    Batch,
-    BatchRow,
-    Experiment,
-    ExperimentRun,
-    Variant,
-    VariantRun,
-    Vote,
-)
 from .actions import InvalidExperiment, cast_vote
+from .models import Batch, BatchRow, Experiment, ExperimentRun, Variant, VariantRun, Vote
 from .tasks import judge_batch, run_batch
 
 RUBRIC_MAX_CHARS = Batch._meta.get_field("rubric").max_length

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from studio.audit.origin import Origin
 
-from ..models import Batch, BatchRow, ExperimentRun, JudgeScore, VariantRun
 from .actions import start_run
+from .models import Batch, BatchRow, ExperimentRun, JudgeScore, VariantRun
 
 
 def is_current(*, batch_id: int, attempt: int | None) -> bool:

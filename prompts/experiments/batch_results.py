@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Avg, Count, Q
 
-from ..models import Batch, Experiment, JudgeScore, Vote
+from .models import Batch, Experiment, JudgeScore, Vote
 
 
 def variant_summary(experiment: Experiment, batch: Batch | None = None) -> list[dict[str, Any]]:

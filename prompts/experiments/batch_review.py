@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from drafts.models import Generation
 from studio.http import request_number
 
-from ..models import Batch, ExperimentRun, VariantRun, Vote
+from .models import Batch, ExperimentRun, VariantRun, Vote
 
 CLAIM_TTL = 5 * 60
 _random = random.SystemRandom()

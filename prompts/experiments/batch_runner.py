@@ -39,10 +39,10 @@ from studio.guardrails.budgets import (
     check_token_budget,
 )
 
-from ..models import Batch, BatchRow, JudgeScore, VariantRun
 from . import batch_progress as actions
 from .actions import InvalidExperiment
 from .judging import judge_messages, parse_verdict
+from .models import Batch, BatchRow, JudgeScore, VariantRun
 
 logger = logging.getLogger(__name__)
 

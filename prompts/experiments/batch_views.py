@@ -16,7 +16,6 @@ from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
-from ..models import Batch, Vote
 from . import batch_review as review
 from .actions import InvalidExperiment
 from .batch_actions import (
@@ -28,6 +27,7 @@ from .batch_actions import (
 )
 from .batch_inputs import MAX_BYTES, MAX_ROWS, BatchUploadForm, parse_inputs
 from .batch_results import variant_summary
+from .models import Batch, Vote
 from .views import _experiment
 
 BATCHES = "prompts/batch_list.html"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..models import Experiment, Variant
+from .models import Experiment, Variant
 from .ranking import Ranked, Ranking
 from .results import Verdict
 from .stats import Comparison, Interval

@@ -15,9 +15,9 @@ from django.db.models import Count, OuterRef, Subquery
 
 from drafts.models import Draft, DraftVersion
 
-from ..models import Experiment, Variant, VariantRun, Vote
 from .agreement import MIN_SIDE_VOTES, Agreement, SideBias, agreement, side_bias
 from .edit_distance import EMPTY, Rewrites, summarise
+from .models import Experiment, Variant, VariantRun, Vote
 from .ranking import Ranking, rank
 from .stats import MIN_DECISIVE_VOTES, Comparison, VariantResult, variant_results
 

@@ -24,8 +24,8 @@ from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
 
 from ..actions import InvalidTemplate
-from ..forms import ExperimentForm, TemplateForm, variant_formset
-from ..models import Experiment, ExperimentRun, PromptTemplate, VariantRun, Vote
+from ..forms import TemplateForm
+from ..models import PromptTemplate
 from .actions import (
     InvalidExperiment,
     TooEarly,
@@ -36,6 +36,8 @@ from .actions import (
     stop,
 )
 from .approvals import Approvals, approval_test
+from .forms import ExperimentForm, variant_formset
+from .models import Experiment, ExperimentRun, VariantRun, Vote
 from .results import Verdict, assigned_split, reviewers, rewrites, verdict
 from .stats import MIN_DECISIVE_VOTES
 

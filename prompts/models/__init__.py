@@ -1,8 +1,6 @@
-"""Prompt templates, labels, brand voices (``templates``), A/B experiments
-(``experiments``) and batch experiments (``batches``)."""
+"""Prompt templates, their versions and labels, brand voices (``templates``). Experiments
+have an app of their own: ``prompts.experiments.models``."""
 
-from .batches import Batch, BatchQuerySet, BatchRow, JudgeScore
-from .experiments import Experiment, ExperimentQuerySet, ExperimentRun, Variant, VariantRun, Vote
 from .templates import (
     BRAND_VOICE,
     PRODUCTION,
@@ -18,25 +16,15 @@ from .templates import (
 )
 
 __all__ = [
-    "Batch",
-    "BatchQuerySet",
-    "BatchRow",
-    "JudgeScore",
     "BRAND_VOICE",
     "PRODUCTION",
     "BrandVoice",
     "BrandVoiceQuerySet",
     "BrandVoiceVersion",
-    "Experiment",
-    "ExperimentQuerySet",
-    "ExperimentRun",
     "ImmutableError",
     "Label",
     "LabelChange",
     "PromptTemplate",
     "PromptTemplateQuerySet",
     "TemplateVersion",
-    "Variant",
-    "VariantRun",
-    "Vote",
 ]

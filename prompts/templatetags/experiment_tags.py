@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from prompts.models import ExperimentRun, VariantRun
+from prompts.experiments.models import ExperimentRun, VariantRun
 
 register = template.Library()
 

@@ -15,8 +15,8 @@ from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from drafts.models import Draft, Generation
+from prompts.experiments.models import Experiment, Vote
 from prompts.experiments.stats import ALPHA, MIN_DECISIVE_VOTES, Comparison
-from prompts.models import Experiment, Vote
 from studio.audit.models import AuditLog, Usage
 from studio.workspaces.models import Workspace
 

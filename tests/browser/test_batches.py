@@ -9,7 +9,7 @@ from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import Page, expect
 
-from prompts.models import Batch, Vote
+from prompts.experiments.models import Batch, Vote
 from tests.browser.conftest import log_in
 from tests.prompts import batch_helpers
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
 from prompts.experiments.actions import create_experiment
-from prompts.models import ExperimentRun
+from prompts.experiments.models import ExperimentRun
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

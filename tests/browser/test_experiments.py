@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
-from prompts.models import ExperimentRun
+from prompts.experiments.models import ExperimentRun
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

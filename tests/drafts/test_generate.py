@@ -22,7 +22,7 @@ from drafts.generate import Ask, Generate, NotAllowed, do_generate_one, start_fo
 from drafts.models import Draft, Generation
 from prompts.experiments.actions import create_experiment
 from prompts.experiments.batch_progress import start_row
-from prompts.models import VariantRun
+from prompts.experiments.models import VariantRun
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin

@@ -69,7 +69,7 @@ def finished_batch(experiment, user, products: int = 3):
     """A batch whose every row ran and finished (no API call): ``products`` rows."""
     from drafts.models import Generation
     from prompts.experiments.batch_progress import start_row
-    from prompts.models import Batch, BatchRow
+    from prompts.experiments.models import Batch, BatchRow
 
     lines = [b"product_name,features"] + [f"Lamp {i},Light {i}".encode() for i in range(products)]
     batch = make_batch(experiment, user, b"\n".join(lines) + b"\n")

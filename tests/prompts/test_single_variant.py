@@ -15,8 +15,8 @@ from drafts.models import Generation
 from prompts.actions import duplicate_template, save_brand_voice
 from prompts.experiments.actions import create_experiment, start_assigned_generation, stop
 from prompts.experiments.assignment import assign, subject_for
+from prompts.experiments.models import Experiment, ExperimentRun, VariantRun
 from prompts.experiments.results import rewrites
-from prompts.models import Experiment, ExperimentRun, VariantRun
 from studio.api.actions import create_api_key
 from studio.audit.origin import Origin
 from studio.workspaces.models import Membership

@@ -37,7 +37,7 @@ class Batch(models.Model):
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     experiment = models.ForeignKey(
-        "prompts.Experiment", on_delete=models.CASCADE, related_name="batches"
+        "experiments.Experiment", on_delete=models.CASCADE, related_name="batches"
     )
     name = models.CharField(_("name"), max_length=120)
     source_name = models.CharField(max_length=200, blank=True)  # the uploaded file's name
@@ -69,6 +69,7 @@ class Batch(models.Model):
     objects = BatchQuerySet.as_manager()
 
     class Meta:
+        db_table = "prompts_batch"  # the table it had in the prompts app
         ordering = ["-created", "-pk"]
         verbose_name_plural = "batches"
 
@@ -130,6 +131,7 @@ class BatchRow(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        db_table = "prompts_batchrow"  # the table it had in the prompts app
         ordering = ["batch", "line"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "line"], name="unique_batch_line"),
@@ -159,6 +161,7 @@ class JudgeScore(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "prompts_judgescore"  # the table it had in the prompts app
         ordering = ["batch", "output"]
         constraints = [
             models.CheckConstraint(

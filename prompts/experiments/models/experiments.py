@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .templates import PRODUCTION, BrandVoiceVersion, LabelChange, TemplateVersion
+from prompts.models import PRODUCTION, BrandVoiceVersion, LabelChange, TemplateVersion
 
 
 class ExperimentQuerySet(models.QuerySet["Experiment"]):
@@ -68,6 +68,7 @@ class Experiment(models.Model):
     objects = ExperimentQuerySet.as_manager()
 
     class Meta:
+        db_table = "prompts_experiment"  # the table it had in the prompts app
         ordering = ["-created", "-pk"]
 
     def __str__(self) -> str:
@@ -114,6 +115,7 @@ class Variant(models.Model):
     weight = models.PositiveIntegerField(_("weight"), default=1)
 
     class Meta:
+        db_table = "prompts_variant"  # the table it had in the prompts app
         ordering = ["experiment", "pk"]
 
     def __str__(self) -> str:
@@ -208,6 +210,7 @@ class ExperimentRun(models.Model):
     objects = ExperimentRunQuerySet.as_manager()
 
     class Meta:
+        db_table = "prompts_experimentrun"  # the table it had in the prompts app
         ordering = ["-created", "-pk"]
 
     def __str__(self) -> str:
@@ -228,6 +231,7 @@ class VariantRun(models.Model):
     position = models.PositiveSmallIntegerField()
 
     class Meta:
+        db_table = "prompts_variantrun"  # the table it had in the prompts app
         ordering = ["run", "position"]
         constraints = [
             models.UniqueConstraint(fields=["run", "position"], name="unique_run_column"),
@@ -263,6 +267,7 @@ class Vote(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "prompts_vote"  # the table it had in the prompts app
         ordering = ["-created", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["run", "voter"], name="one_vote_per_run_and_voter"),

@@ -13,7 +13,7 @@ from prompts.experiments.actions import (
     head_to_head,
     start_run,
 )
-from prompts.models import Vote
+from prompts.experiments.models import Vote
 from studio.audit.origin import Origin
 
 

@@ -16,7 +16,7 @@ from prompts.experiments import batch_runner
 from prompts.experiments.actions import InvalidExperiment
 from prompts.experiments.batch_actions import resume_batch, start_batch
 from prompts.experiments.batch_progress import count_output, finish_row, start_row
-from prompts.models import Batch, BatchRow
+from prompts.experiments.models import Batch, BatchRow
 from tests.conftest import CHAT_URL, completion
 from tests.prompts import batch_helpers
 from tests.prompts.batch_helpers import make_batch, run_worker

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from prompts.experiments import batch_review as review
 from prompts.experiments.actions import InvalidExperiment, create_experiment
 from prompts.experiments.batch_actions import cast_review_vote
-from prompts.models import Vote
+from prompts.experiments.models import Vote
 from tests.prompts import batch_helpers
 from tests.prompts.batch_helpers import finished_batch
 

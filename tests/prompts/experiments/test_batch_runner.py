@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from drafts.models import DraftVersion, Generation
 from prompts.experiments.batch_actions import start_batch
-from prompts.models import Batch, BatchRow, VariantRun
+from prompts.experiments.models import Batch, BatchRow, VariantRun
 from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, completion
 from tests.prompts import batch_helpers

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from prompts.experiments.batch_inputs import BatchUploadForm
 from prompts.experiments.batch_progress import save_judge_score
-from prompts.models import Batch, BatchRow, Vote
+from prompts.experiments.models import Batch, BatchRow, Vote
 from studio.workspaces.actions import add_member
 from tests.prompts import batch_helpers
 from tests.prompts.batch_helpers import CSV, finished_batch, make_batch

@@ -9,7 +9,7 @@ import respx
 from prompts.experiments.actions import InvalidExperiment
 from prompts.experiments.batch_actions import start_batch, start_judging
 from prompts.experiments.judging import judge_messages, parse_verdict
-from prompts.models import Batch, JudgeScore, Vote
+from prompts.experiments.models import Batch, JudgeScore, Vote
 from studio.audit.models import AuditLog
 from tests.conftest import CHAT_URL, completion
 from tests.prompts import batch_helpers

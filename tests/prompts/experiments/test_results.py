@@ -11,7 +11,7 @@ from drafts.actions import add_version, finish_generation
 from drafts.models import Draft, Generation
 from prompts.actions import duplicate_template
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
-from prompts.models import Experiment, Vote
+from prompts.experiments.models import Experiment, Vote
 from studio.audit.origin import Origin
 
 

@@ -6,7 +6,7 @@ import pytest
 import respx
 from django_tasks_db.models import DBTaskResult
 
-from prompts.models import Batch
+from prompts.experiments.models import Batch
 from tests.conftest import CHAT_URL, completion
 from tests.prompts import batch_helpers
 from tests.prompts.batch_helpers import finished_batch, make_batch, run_worker

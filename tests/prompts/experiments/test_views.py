@@ -14,7 +14,8 @@ from drafts.actions import add_version
 from drafts.models import DraftVersion, Generation
 from prompts.actions import duplicate_template, save_version
 from prompts.experiments.actions import cast_vote, create_experiment, start_run, stop
-from prompts.models import Experiment, ExperimentRun, PromptTemplate, Vote
+from prompts.experiments.models import Experiment, ExperimentRun, Vote
+from prompts.models import PromptTemplate
 from studio.audit.origin import Origin
 from studio.workspaces.actions import create_workspace
 from tests.conftest import CHAT_URL, sse_body, sse_response
