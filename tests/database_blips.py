@@ -17,16 +17,17 @@ from studio import background
 
 def drop_background_connection() -> None:
     """The database drops the background thread's connection, which stays open and idle."""
-    background.DATABASE_THREAD.submit(_drop_this_threads_connection).result(timeout=10)
+    background.DATABASE_THREAD.submit(drop_this_threads_connection).result(timeout=10)
 
 
 async def adrop_background_connection() -> None:
     """``drop_background_connection`` without blocking the event loop."""
 
-    await asyncio.wrap_future(background.DATABASE_THREAD.submit(_drop_this_threads_connection))
+    await asyncio.wrap_future(background.DATABASE_THREAD.submit(drop_this_threads_connection))
 
 
-def _drop_this_threads_connection() -> None:
+def drop_this_threads_connection() -> None:
+    """The database drops the connection of the thread that calls this."""
     connection = connections["default"]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -9,6 +9,7 @@ import logging
 import pytest
 import respx
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 
 from drafts import generation as runner
 from drafts.models import DraftVersion, Generation
@@ -79,3 +80,25 @@ async def test_a_blip_at_the_end_of_a_generation_loses_nothing(start, caplog):
     await runner.launch(generation.pk)
 
     await _saved(generation, "All of the text", caplog)
+
+
+@respx.mock
+async def test_a_failed_mark_running_is_logged_and_the_end_is_saved_all_the_same(
+    start, caplog, monkeypatch
+):
+    """It was swallowed silently (``gather(return_exceptions=True)``): the row stayed queued
+    if the end could not be saved either, and nobody knew why."""
+
+    def fails(*, generation_id: int) -> bool:
+        raise DatabaseError("could not mark it")
+
+    monkeypatch.setattr(runner, "mark_running", fails)
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Kept"])))
+    generation = await start()
+    await runner.launch(generation.pk)
+
+    saved = await Generation.objects.aget(pk=generation.pk)
+    assert (saved.status, saved.text) == (Generation.Status.DONE, "Kept")
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage() == f"Could not mark generation {generation.pk} running"
+    assert isinstance(record.exc_info[1], DatabaseError)
