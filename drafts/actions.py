@@ -161,7 +161,9 @@ def finish_generation(
 
     Whatever was written is kept, also when the generation was stopped, failed or cut off:
     the version links to the generation, whose status says the text is partial. A generation
-    that has already ended is left as it is (the runner and a restart check may both try).
+    that has already ended is left as it is (the runner and a restart check may both try), so
+    a second call (``background.healing`` after a lost connection) changes nothing and saves
+    no second version.
     """
     with transaction.atomic():
         # One query tells what this generation was for (a suggestion, an experiment column)
@@ -207,13 +209,21 @@ def save_partial_texts(texts: dict[int, tuple[str, str]]) -> None:
 
     One writer per worker calls this at an interval for every generation that changed, so
     the database sees a bounded number of writes however many tokens stream. A generation
-    that has ended meanwhile is left alone: its final text is already saved.
+    that has ended meanwhile is left alone: its final text is already saved. Writing the
+    same texts twice is harmless (retried after a lost connection).
     """
     with transaction.atomic():
         for generation_id, (text, reasoning) in texts.items():
             Generation.objects.filter(pk=generation_id, status__in=Generation.ACTIVE).update(
                 text=text, reasoning=reasoning
             )
+
+
+def mark_running(*, generation_id: int) -> bool:
+    """A queued generation's request has gone out; whether it was still queued. Only a
+    queued one changes, so a second call, or one after the generation ended, does nothing."""
+    queued = Generation.objects.filter(pk=generation_id, status=Generation.Status.QUEUED)
+    return bool(queued.update(status=Generation.Status.RUNNING))
 
 
 def mark_interrupted(*, generation: Generation) -> Generation:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
-
+from studio import background
 from studio.ai import generation_cost
 from studio.audit.metrics import observe_ai_call
 from studio.audit.models import AuditLog
@@ -20,16 +19,40 @@ from studio.deepseek import estimated_usage
 from .models import Generation
 
 
-def record_generation(generation: Generation | int) -> AuditLog:
+def record_generation(generation: Generation | int, *, again: bool = False) -> AuditLog:
     """Audit and count a finished ``drafts.Generation`` (sync): one row, one metrics call.
 
     Given the instance as it was just saved (the runner's, with its draft), nothing is read
-    back; given an id, it is loaded."""
+    back; given an id, it is loaded. ``again``: a retry after the connection was lost, when
+    the first try's row may have been written: a row that exists is kept, not doubled."""
     if not isinstance(generation, Generation):
         generation = Generation.objects.select_related("draft").get(pk=generation)
-    origin = generation.origin.as_dict()  # its own columns, stored with the row
     prompt_tokens, completion_tokens, cost = _billed(generation)
-    row = record_ai_call(
+    row = None
+    if again:
+        row = AuditLog.objects.filter(generation_id=generation.pk).first()
+    row = row or _write_row(generation, prompt_tokens, completion_tokens, cost)
+    observe_ai_call(
+        model=generation.model,
+        status=row.status,
+        latency_s=_seconds(generation.duration_ms),
+        ttft_s=_seconds(generation.ttft_ms),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost=cost,
+        error_kind=generation.error_code,
+    )
+    return row
+
+
+def _write_row(
+    generation: Generation,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    cost: Decimal | None,
+) -> AuditLog:
+    origin = generation.origin.as_dict()  # its own columns, stored with the row
+    return record_ai_call(
         status=generation.status,
         user_id=generation.created_by_id,
         workspace_id=generation.draft.workspace_id,
@@ -46,17 +69,6 @@ def record_generation(generation: Generation | int) -> AuditLog:
         cached=generation.cached,
         **origin,
     )
-    observe_ai_call(
-        model=generation.model,
-        status=row.status,
-        latency_s=_seconds(generation.duration_ms),
-        ttft_s=_seconds(generation.ttft_ms),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cost=cost,
-        error_kind=generation.error_code,
-    )
-    return row
 
 
 def _billed(generation: Generation) -> tuple[int | None, int | None, Decimal | None]:
@@ -72,8 +84,12 @@ def _billed(generation: Generation) -> tuple[int | None, int | None, Decimal | N
 
 
 async def arecord_generation(generation: Generation | int) -> AuditLog:
-    """``record_generation`` for async code (the runner)."""
-    return await sync_to_async(record_generation)(generation)
+    """``record_generation`` for async code (the runners), healed after a lost connection."""
+    return await background.aheal(record_generation, again=_record_again)(generation)
+
+
+def _record_again(generation: Generation | int) -> AuditLog:
+    return record_generation(generation, again=True)
 
 
 def _seconds(ms: int | None) -> float | None:

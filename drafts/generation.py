@@ -36,7 +36,7 @@ from studio.streams import Delta, Done, EventLog, Reasoning
 from studio.streams.writer import PartialWriters
 
 from . import errors
-from .actions import finish_generation, mark_interrupted, save_partial_texts
+from .actions import finish_generation, mark_interrupted, mark_running, save_partial_texts
 from .audit import arecord_generation
 from .models import Generation
 
@@ -49,7 +49,7 @@ _asked: dict[int, asyncio.Event] = {}
 
 
 def _save_texts(texts: dict[int, tuple[str, str]]) -> None:
-    save_partial_texts(texts)  # the module's, looked up at each save
+    background.healing(save_partial_texts)(texts)  # the module's, looked up at each save
 
 
 # One writer per worker saves the text so far of every running generation.
@@ -122,7 +122,7 @@ async def run(generation: Generation | int, asked: asyncio.Event | None = None) 
     asked = asked or asyncio.Event()
     on_request(asked.set)  # this task's requests to DeepSeek
     if isinstance(generation, int):
-        generation = await Generation.objects.aget(pk=generation)
+        generation = await background.aheal(Generation.objects.get)(pk=generation)
     generation_id = generation.pk
     stream = _Stream(generation, asked)
     mirror = GENERATIONS.mirror(stream.log)
@@ -184,7 +184,7 @@ class _Stream:
         self.status = Generation.Status.DONE
         self.error_code = ""
         self.error_message = ""
-        self.marked_running: asyncio.Task[int] | None = None
+        self.marked_running: asyncio.Task[bool] | None = None
         self.cache_mode = "off" if prefix else generation.cache_mode
         self.cache_key = ""
         self.cached = False
@@ -197,9 +197,7 @@ class _Stream:
         # Marked running beside the upstream request, not before it: the first token never
         # waits for a database write. finish() awaits it, so the final status comes last.
         self.marked_running = asyncio.create_task(
-            Generation.objects.filter(
-                pk=self.generation.pk, status=Generation.Status.QUEUED
-            ).aupdate(status=Generation.Status.RUNNING)
+            background.aheal(mark_running)(generation_id=self.generation.pk)
         )
         options = {
             "max_tokens": params.get("max_tokens"),
@@ -317,7 +315,11 @@ class _Stream:
     async def finish(self) -> None:
         _writers.current().forget(self.generation.pk)
         if self.marked_running is not None:
-            await asyncio.gather(self.marked_running, return_exceptions=True)
+            (marked,) = await asyncio.gather(self.marked_running, return_exceptions=True)
+            if isinstance(marked, Exception):  # the final status below is written all the same
+                logger.error(
+                    "Could not mark generation %s running", self.generation.pk, exc_info=marked
+                )
         fields: dict[str, object] = {
             "finish_reason": self.finish_reason,
             "max_tokens": self.max_tokens,
@@ -343,7 +345,7 @@ class _Stream:
         generation = self.generation
         ids = {"generation": generation.pk, "draft": generation.draft_id}
         try:
-            self.ended = await sync_to_async(finish_generation)(
+            self.ended = await background.aheal(finish_generation)(
                 generation_id=generation.pk,
                 status=self.status,
                 text=content,

@@ -113,7 +113,12 @@ TEMPLATES = [
 # --- Data: SQLite and local memory by default; DATABASE_URL / REDIS_URL for production ---
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A persistent connection (CONN_MAX_AGE > 0) is tested before a request reuses it: one the
+# database dropped meanwhile (a restart, a failover) is replaced, not handed to the view.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     # Under ASGI every concurrent request runs in its own thread with its own connection;
     # a pool keeps hundreds of open streams and requests within PostgreSQL's max_connections.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooling replaces persistent connections
@@ -121,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
         "timeout": 30,
+        # Each connection is tested as it leaves the pool (one round trip): those the
+        # database dropped while they sat idle are discarded, never given to a request.
+        "check": ConnectionPool.check_connection,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the streaming runner write while pages read. In WAL mode,

@@ -6,6 +6,10 @@ then every variant's answer as one non-streaming call through the studio's clien
 circuit breaker), kept as a draft version with its usage and cost, and audited. A failed call
 or row is recorded and the batch goes on.
 
+Its database work that may safely run twice (status changes, reads, a generation's end) goes
+through ``background.aheal``: after a database blip it runs once more on a new connection.
+Counting an output (an increment) and starting a row's run (new rows) are not retried.
+
 ``judge_batch``: each finished output scored 1–10 against the batch's rubric by the thinking
 route, stored as a ``JudgeScore`` (never a vote) and audited like any AI call.
 """
@@ -22,12 +26,12 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from drafts.actions import finish_generation
+from drafts.actions import finish_generation, mark_running
 from drafts.audit import arecord_generation
 from drafts.generate import NotAllowed
 from drafts.generation import GENERATIONS
 from drafts.models import Generation
-from studio import ai
+from studio import ai, background
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
@@ -53,25 +57,25 @@ async def run_batch(batch_id: int, attempt: int | None = None) -> dict[str, int]
     ``attempt`` is the batch's attempt this task was queued for: once a resume has started a
     newer one, this task stops before its next row and leaves the batch to it.
     """
-    if not await sync_to_async(actions.mark_started)(batch_id=batch_id, attempt=attempt):
+    if not await background.aheal(actions.mark_started)(batch_id=batch_id, attempt=attempt):
         logger.warning("Batch %s: attempt %s was superseded, nothing to do", batch_id, attempt)
         return {"superseded": 1}
     logger.info("Batch %s started (attempt %s)", batch_id, attempt)
-    current = sync_to_async(actions.is_current)
+    current = background.aheal(actions.is_current)
     try:
         async with _own_client():
-            for row in await sync_to_async(_pending_rows)(batch_id):
+            for row in await background.aheal(_pending_rows)(batch_id):
                 if not await current(batch_id=batch_id, attempt=attempt):
                     logger.warning("Batch %s: attempt %s was superseded", batch_id, attempt)
                     return {"superseded": 1}
                 await _run_row(row)
     except BaseException as exc:
         logger.exception("Batch %s stopped", batch_id)
-        await sync_to_async(actions.mark_finished)(
+        await background.aheal(actions.mark_finished)(
             batch_id=batch_id, error=repr(exc), attempt=attempt
         )
         raise
-    await sync_to_async(actions.mark_finished)(batch_id=batch_id, attempt=attempt)
+    await background.aheal(actions.mark_finished)(batch_id=batch_id, attempt=attempt)
     batch = await Batch.objects.aget(pk=batch_id)
     logger.info(
         "Batch %s finished: %s done, %s failed", batch_id, batch.done_count, batch.failed_count
@@ -115,7 +119,7 @@ async def _run_row(row: BatchRow) -> None:
         message = str(exc) if isinstance(exc, InvalidExperiment) else exc.message
         for _ in range(variants):
             await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=True)
-        await sync_to_async(actions.finish_row)(row_id=row.pk, errors=[message])
+        await background.aheal(actions.finish_row)(row_id=row.pk, errors=[message])
         return
     columns = [
         c async for c in run.columns.select_related("variant", "generation").order_by("position")
@@ -131,7 +135,7 @@ async def _run_row(row: BatchRow) -> None:
         await sync_to_async(actions.count_output)(batch_id=batch.pk, failed=failed)
         if failed:
             errors.append(f"{column.variant.name}: {generation.error_message or generation.status}")
-    await sync_to_async(actions.finish_row)(row_id=row.pk, errors=errors)
+    await background.aheal(actions.finish_row)(row_id=row.pk, errors=errors)
 
 
 async def _generate_output(generation_id: int) -> Generation:
@@ -146,8 +150,8 @@ async def _generate_output(generation_id: int) -> Generation:
 
 
 async def _answer_output(generation_id: int) -> None:
-    generation = await Generation.objects.aget(pk=generation_id)
-    await Generation.objects.filter(pk=generation_id).aupdate(status=Generation.Status.RUNNING)
+    generation = await background.aheal(Generation.objects.get)(pk=generation_id)
+    await background.aheal(mark_running)(generation_id=generation_id)
     params = generation.params
     started = time.monotonic()
     status, text, reasoning = Generation.Status.DONE, "", ""
@@ -182,7 +186,7 @@ async def _answer_output(generation_id: int) -> None:
         status = Generation.Status.FAILED
         fields = {"error_code": "InternalError", "error_message": "Something went wrong."}
     fields["duration_ms"] = round((time.monotonic() - started) * 1000)
-    await sync_to_async(finish_generation)(
+    await background.aheal(finish_generation)(
         generation_id=generation_id, status=status, text=text, reasoning=reasoning, fields=fields
     )
     try:
@@ -205,17 +209,18 @@ def _usage_fields(model: str, usage: Usage, at) -> dict[str, object]:
 
 async def judge_batch(batch_id: int) -> dict[str, int]:
     """Score every finished output of the batch against its rubric (thinking route)."""
-    await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.RUNNING)
+    judge_status = background.aheal(actions.set_judge_status)
+    await judge_status(batch_id=batch_id, status=Batch.Status.RUNNING)
     batch = await Batch.objects.select_related("experiment").aget(pk=batch_id)
     try:
         async with _own_client():
-            for output in await sync_to_async(_judgeable)(batch):
+            for output in await background.aheal(_judgeable)(batch):
                 await _judge_one(batch, output)
     except BaseException:
         logger.exception("Judging batch %s stopped", batch_id)
-        await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.FAILED)
+        await judge_status(batch_id=batch_id, status=Batch.Status.FAILED)
         raise
-    await sync_to_async(actions.set_judge_status)(batch_id=batch_id, status=Batch.Status.DONE)
+    await judge_status(batch_id=batch_id, status=Batch.Status.DONE)
     scores = JudgeScore.objects.filter(batch_id=batch_id)
     return {"scored": await scores.filter(status=JudgeScore.Status.SCORED).acount()}
 

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -112,7 +112,8 @@ async def answer(
     finally:
         call = {"model": model, "messages": messages, "usage": usage, "origin": origin}
         call |= {"latency": time.monotonic() - started, "ttft": ttft, "error": error}
-        saved = await sync_to_async(finish)(message_id, "".join(parts), status, shown, call)
+        save = background.aheal(finish)  # once more on a new connection after a blip
+        saved = await save(message_id, "".join(parts), status, shown, call)
         await reservation.arelease()  # the audit row counts the call from now on
         log.finish(ended(saved) if saved else Done(CLEARED, {"message": message_id}))
         ANSWERS.discard_later(message_id)
@@ -121,10 +122,32 @@ async def answer(
 def finish(
     message_id: int, text: str, status: str, shown: str, call: dict[str, Any]
 ) -> AssistantMessage | None:
-    """Save the answer, write its audit row and metrics; the message (None once cleared)."""
-    message = AssistantMessage.objects.select_related("draft").filter(pk=message_id).first()
+    """Save the answer, write its audit row and metrics; the message (None once cleared).
+
+    The message and the audit row are written in one transaction: run again after a lost
+    connection, it writes both or neither (the metrics count it once it is saved)."""
     usage: Usage | None = call["usage"]
     cost = generation_cost(call["model"], usage, timezone.now()) if usage else None
+    with transaction.atomic():
+        message = _save(message_id, text, status, shown, call, cost)
+    observe_ai_call(
+        model=call["model"],
+        status=status,
+        latency_s=call["latency"],
+        ttft_s=call["ttft"],
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        cost=cost,
+        error_kind=call["error"],
+    )
+    return message
+
+
+def _save(
+    message_id: int, text: str, status: str, shown: str, call: dict[str, Any], cost: Any
+) -> AssistantMessage | None:
+    message = AssistantMessage.objects.select_related("draft").filter(pk=message_id).first()
+    usage: Usage | None = call["usage"]
     record_ai_call(
         status=status,
         user_id=message.user_id if message else None,
@@ -139,16 +162,6 @@ def finish(
         ttft_ms=round(call["ttft"] * 1000) if call["ttft"] is not None else None,
         error_code=call["error"],
         **call["origin"],
-    )
-    observe_ai_call(
-        model=call["model"],
-        status=status,
-        latency_s=call["latency"],
-        ttft_s=call["ttft"],
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
-        cost=cost,
-        error_kind=call["error"],
     )
     if message is None:  # the conversation was cleared meanwhile
         return None

@@ -164,3 +164,33 @@ async def test_an_answer_ends_with_its_id_and_each_viewer_reads_it_in_their_lang
 
     assert finals["en"].startswith("id: 1\nevent: done\n") and ">Assistant</span>" in finals["en"]
     assert ">助手</span>" in finals["zh-hans"] and "<p>Bright.</p>" in finals["zh-hans"]
+
+
+@respx.mock
+async def test_an_answer_after_the_database_dropped_the_idle_connection_is_saved(
+    async_client, draft, user
+):
+    """Issue 23: the runners' database thread got a dead connection back after a blip and
+    lost the answer; it now runs the save again on a new one."""
+    from studio.audit.models import AuditLog
+    from tests.database_blips import adrop_background_connection
+
+    body = chunk({"role": "assistant", "content": ""}) + chunk({"content": "Saved."})
+    body += chunk({"content": ""}, finish="stop", usage=USAGE) + b"data: [DONE]\n\n"
+
+    async def upstream():
+        yield body
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(upstream()))
+    await async_client.aforce_login(user)
+    await adrop_background_connection()
+    audited = await AuditLog.objects.acount()
+
+    await async_client.post(reverse("assistant:ask", args=[draft.pk]), {"question": "Save"})
+    message = await AssistantMessage.objects.alatest("pk")
+    await finish(message.pk)
+
+    await message.arefresh_from_db()
+    assert (message.status, message.content) == (AssistantMessage.Status.DONE, "Saved.")
+    assert runner.get_log(message.pk).done == Done("done", {"message": message.pk}, seq=1)
+    assert await AuditLog.objects.acount() == audited + 1

@@ -119,3 +119,24 @@ def test_the_runner_s_saved_generation_is_audited_without_reading_it_back(
         generation.draft.workspace_id,
         5,
     )
+
+
+@pytest.mark.django_db
+def test_an_audit_run_again_after_a_lost_connection_keeps_the_row_the_first_try_wrote(
+    generation,
+):
+    """``again`` (background.healing's second try): the first try may have written its row
+    before the connection broke; the generation keeps one row, and the call is counted."""
+    from studio.audit.models import AuditLog
+
+    finish_generation(
+        generation_id=generation.pk, status="done", text="Text", reasoning="", fields={}
+    )
+    first = record_generation(generation.pk)
+    before = sample("ai_request_total", {"model": generation.model, "status": "ok"})
+
+    again = record_generation(generation.pk, again=True)
+
+    assert again == first
+    assert AuditLog.objects.filter(generation_id=generation.pk).count() == 1
+    assert sample("ai_request_total", {"model": generation.model, "status": "ok"}) == before + 1

@@ -1,6 +1,7 @@
 """Production settings pass Django's deployment checks; development needs no configuration; pages
 carry a nonce Content-Security-Policy."""
 
+import asyncio
 import logging
 import os
 import secrets
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +106,62 @@ def test_a_disallowed_host_is_a_warning_without_a_traceback(client, caplog):
     records = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
     assert records and all(r.levelno <= logging.WARNING and not r.exc_info for r in records)
     assert "scanner.invalid" in records[0].getMessage()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_load_at_once_after_the_database_dropped_its_idle_connections(client, user):
+    """Issue 23: after a blip every dead pooled connection failed one request (500) before
+    the pool held only live ones; the pool now tests each connection it hands out. Requests
+    go through Django's ASGI handler, as the server's do: each on a thread of its own that
+    borrows a connection from the pool and gives it back (the test client keeps one)."""
+    from asgiref.sync import async_to_sync
+    from django.db import connection
+
+    from tests.database_blips import terminate
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite opens a connection per request: there is no pool to go stale")
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    async def pages(count: int, *, at_once: bool) -> list[int]:
+        if at_once:
+            return list(await asyncio.gather(*[_asgi_get("/", cookie) for _ in range(count)]))
+        return [await _asgi_get("/", cookie) for _ in range(count)]
+
+    assert async_to_sync(pages)(4, at_once=True) == [200] * 4  # four connections in the pool
+    with connection.cursor() as cursor:  # this test's own, which pytest-django's teardown uses
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
+
+    assert terminate(f"state = 'idle' AND pid <> {int(own)}") >= 4
+
+    assert async_to_sync(pages)(6, at_once=False) == [200] * 6
+
+
+async def _asgi_get(path: str, cookie: str) -> int:
+    """One GET through Django's ASGI handler; its status code."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.handlers.asgi import ASGIHandler
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+    }
+    communicator = ApplicationCommunicator(ASGIHandler(), scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    while (await communicator.receive_output(timeout=10)).get("more_body"):
+        pass
+    await communicator.wait(timeout=10)
+    return start["status"]

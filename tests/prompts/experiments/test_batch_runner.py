@@ -123,3 +123,47 @@ def test_a_batch_never_asks_for_more_than_the_daily_budget(experiment, user, set
     assert batch.failed_count == 2
     refused = Generation.objects.filter(error_code="daily_budget_exceeded")
     assert refused.count() == 2 and "daily budget" in refused.first().error_message
+
+
+@respx.mock
+def test_a_database_blip_during_a_batch_loses_no_output(experiment, user, caplog, monkeypatch):
+    """Issue 23: the worker's connection dropped while DeepSeek answered; the batch's next
+    database write now runs again on a new connection instead of failing the output."""
+    from django.db import connections
+
+    from prompts.experiments import batch_progress
+    from tests.database_blips import terminate
+
+    worker: dict[str, object] = {}  # the connection the batch's database work runs on
+    mark_started = batch_progress.mark_started
+
+    def noting_the_connection(**kwargs):
+        started = mark_started(**kwargs)
+        connection = connections["default"]
+        worker["raw"] = connection.connection
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (worker["pid"],) = cursor.fetchone()
+        return started
+
+    monkeypatch.setattr(batch_progress, "mark_started", noting_the_connection)
+    dropped = []
+
+    def answer_after_a_blip(request):
+        if not dropped:  # SQLite: the handle dies under Django
+            pid = worker.get("pid")
+            dropped.append(terminate(f"pid = {int(pid)}") if pid else worker["raw"].close())
+        return _answer(request)
+
+    respx.post(CHAT_URL).mock(side_effect=answer_after_a_blip)
+    batch = make_batch(experiment, user)
+    start_batch(batch=batch, origin=ORIGIN)
+    run_worker()
+
+    batch.refresh_from_db()
+    assert dropped in ([None], [1])
+    assert "The database connection was lost" in caplog.text
+    assert (batch.status, batch.done_count, batch.failed_count) == (Batch.Status.DONE, 4, 0)
+    outputs = VariantRun.objects.filter(run__batch_row__batch=batch)
+    assert DraftVersion.objects.filter(generation__variant_run__in=outputs).count() == 4

@@ -1,0 +1,60 @@
+"""The database dropping connections under the studio, in tests: a restart, a failover or an
+administrator's ``pg_terminate_backend`` (what issue 23's outage drill did).
+
+On PostgreSQL the connection is really terminated by the server. SQLite has no server to
+drop it: its handle is closed under Django instead, so the next query fails on it the same
+way (an error from the driver, on a connection that no longer answers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+from django.db import connections
+
+from studio import background
+
+
+def drop_background_connection() -> None:
+    """The database drops the background thread's connection, which stays open and idle."""
+    background.DATABASE_THREAD.submit(drop_this_threads_connection).result(timeout=10)
+
+
+async def adrop_background_connection() -> None:
+    """``drop_background_connection`` without blocking the event loop."""
+
+    await asyncio.wrap_future(background.DATABASE_THREAD.submit(drop_this_threads_connection))
+
+
+def drop_this_threads_connection() -> None:
+    """The database drops the connection of the thread that calls this."""
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        terminate(f"pid = {int(pid)}")
+    else:
+        connection.ensure_connection()
+        connection.connection.close()
+
+
+def terminate(which: str = "TRUE") -> int:
+    """Terminate this test database's connections that match ``which`` (SQL on
+    pg_stat_activity), from a connection of the test's own that is spared; how many. Waits
+    until each is gone."""
+    settings = connections["default"].settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        autocommit=True,
+    ) as own:
+        rows = own.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"  # noqa: S608
+            f" WHERE datname = current_database() AND pid <> pg_backend_pid() AND {which}"
+        ).fetchall()
+    assert all(done for (done,) in rows), "a connection outlived pg_terminate_backend's wait"
+    return len(rows)
