@@ -105,10 +105,17 @@ async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
                 await event.wait()
 
 
-async def request_stop(generation: Generation) -> None:
-    """The Stop button, from any worker: here directly, elsewhere through Redis."""
-    if not await GENERATIONS.request_stop(generation.pk):
+async def request_stop(generation: Generation) -> bool:
+    """The Stop button, from any worker: here directly, elsewhere through Redis. False when
+    it may run in another worker and Redis, which would carry the Stop there, is away."""
+    try:
+        stopped = await GENERATIONS.request_stop(generation.pk)
+    except relay.UNAVAILABLE as error:
+        logger.warning("Could not ask for generation %s to stop (%r)", generation.pk, error)
+        return False
+    if not stopped:
         await sync_to_async(settle_orphan)(generation)
+    return True
 
 
 async def shutdown(timeout: float = 10.0) -> None:

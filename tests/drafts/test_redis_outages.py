@@ -1,12 +1,14 @@
-"""The sweeper and Redis outages: a heartbeat gap is not a crash. A heartbeat that cannot be
+"""Generations and Redis outages: a heartbeat gap is not a crash. A heartbeat that cannot be
 read settles nothing, the periodic sweeper settles only a generation orphaned for a
-heartbeat's life, and a generation that is settled keeps the text its Redis mirror holds."""
+heartbeat's life, a generation that is settled keeps the text its Redis mirror holds, and a
+Stop that cannot reach the runner's worker says so."""
 
 import asyncio
 import json
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 
 from drafts import generation as runner
 from drafts import sweeper
@@ -17,6 +19,7 @@ from tests.streams import test_outages, test_relay
 
 pytestmark = pytest.mark.django_db
 flaky_cache = test_outages.flaky_cache
+flaky_redis = test_outages.flaky_redis
 redis_relay = test_relay.redis_relay
 __all__ = ["start"]  # a fixture
 
@@ -116,3 +119,19 @@ def test_a_mirror_that_is_not_the_whole_text_is_not_used(start, redis_relay):
         assert runner.recovered_texts(lost) == ("So far, and more", "")
     finally:
         mirror.delete(key)
+
+
+def test_a_stop_that_cannot_reach_the_runner_s_worker_says_so(start, client, user, flaky_redis):
+    running = start()
+    runner.GENERATIONS.mark_alive(running.pk)  # another worker runs it
+    flaky_redis.connected = False  # and Redis, which would carry the Stop there, is away
+    client.force_login(user)
+
+    response = client.post(
+        reverse("drafts:cancel", args=[running.pk]), headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 503 and response["HX-Retarget"] == "#toasts"
+    assert "Try again in a moment" in response.content.decode()
+    assert Generation.objects.get(pk=running.pk).status == "running"
+    cache.delete(runner.alive_key(running.pk))
