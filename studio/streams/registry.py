@@ -155,7 +155,10 @@ class Registry:
             HEARTBEATS.failed(error, 0)
 
     async def amark_alive(self, key: int, ttl: float | None = None) -> None:
-        await cache.aset(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        try:
+            await cache.aset(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        except Exception as error:  # as mark_alive: its heartbeat sets it once the cache is back
+            HEARTBEATS.failed(error, 0)
 
     async def amark_gone(self, key: int) -> None:
         await cache.adelete(self.alive_key(key))

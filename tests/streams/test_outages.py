@@ -120,6 +120,8 @@ async def test_a_heartbeat_that_cannot_be_read_counts_as_alive(flaky_cache):
     flaky_cache.down = True
 
     assert runs.is_alive(6) and await runs.ais_alive(6)  # unknown: never lost
+    runs.mark_alive(6)  # a run starting meanwhile starts: its heartbeat sets the key later
+    await runs.amark_alive(6)
 
 
 async def test_the_stop_listener_outlives_an_outage_and_a_later_stop_reaches_the_task(
