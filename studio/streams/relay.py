@@ -223,12 +223,11 @@ async def follow(
     """
     key = key or stream_key(log_key)
     last_id = f"0-{after}"
+    block = int(min(heartbeat, block_seconds()) * 1000)  # within the client's read timeout
     attempt, quiet_since = 0, time.monotonic()
     while True:
         try:
-            response = await get_redis().xread(
-                {key: last_id}, block=int(heartbeat * 1000), count=100
-            )
+            response = await get_redis().xread({key: last_id}, block=block, count=100)
         except UNAVAILABLE as error:
             await asyncio.sleep(WATCHERS.failed(error, attempt))
             attempt += 1
