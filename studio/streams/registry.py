@@ -5,7 +5,8 @@ ending them all when the worker shuts down.
 A task runs independently of the request that started it and of the SSE connections that
 watch it. While it runs, a heartbeat in the shared cache (``alive_key``, renewed every third
 of ``heartbeat_ttl``) tells every worker that it is alive: one marked active in the database
-without a heartbeat was lost (a crash) and its owner settles it.
+without a heartbeat was lost (a crash) and its owner settles it. A heartbeat outlives a cache
+(Redis) outage, and one that cannot be read counts as alive: a gap is not a crash.
 """
 
 from __future__ import annotations
