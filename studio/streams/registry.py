@@ -17,7 +17,6 @@ import contextvars
 import logging
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
@@ -38,8 +37,7 @@ class Heartbeat:
 
     It outlives a cache outage: a beat that fails is tried again (backoff, at most
     REDIS_BACKOFF_CAP seconds apart, so the key is back within that of Redis returning).
-    Each beat runs off the request thread (a cache that hangs until its timeout holds up no
-    page); ``stop`` lets the beat in flight land before the key is deleted."""
+    ``stop`` lets the beat in flight land before the key is deleted."""
 
     def __init__(self, key: str, ttl: float) -> None:
         self.key, self.ttl = key, ttl
@@ -47,10 +45,9 @@ class Heartbeat:
         self.task = asyncio.create_task(self.run())
 
     async def run(self) -> None:
-        beat = sync_to_async(cache.set, thread_sensitive=False)
         attempt = 0
         while True:
-            self.beat = asyncio.ensure_future(beat(self.key, 1, self.ttl))
+            self.beat = asyncio.ensure_future(cache.aset(self.key, 1, self.ttl))
             self.beat.add_done_callback(_retrieved)
             try:
                 await asyncio.shield(self.beat)
@@ -69,7 +66,7 @@ class Heartbeat:
         if self.beat is not None and not self.beat.done():
             await asyncio.wait([self.beat], timeout=settings.REDIS_SOCKET_TIMEOUT)
         try:
-            await sync_to_async(cache.delete, thread_sensitive=False)(self.key)
+            await cache.adelete(self.key)
         except Exception as error:
             logger.warning("Could not delete the heartbeat %s (%r)", self.key, error)
 
