@@ -226,13 +226,16 @@ def mark_running(*, generation_id: int) -> bool:
     return bool(queued.update(status=Generation.Status.RUNNING))
 
 
-def mark_interrupted(*, generation: Generation) -> Generation:
-    """A generation that no process is running any more (crash, restart): keep its text."""
+def mark_interrupted(
+    *, generation: Generation, text: str | None = None, reasoning: str | None = None
+) -> Generation:
+    """A generation that no process is running any more (crash, restart): keep its text, or
+    ``text`` and ``reasoning`` when more of it was recovered (from the Redis relay)."""
     return finish_generation(
         generation_id=generation.pk,
         status=Generation.Status.INTERRUPTED,
-        text=generation.text,
-        reasoning=generation.reasoning,
+        text=generation.text if text is None else text,
+        reasoning=generation.reasoning if reasoning is None else reasoning,
         fields={"error_message": errors.RESTARTED},
     )
 

@@ -32,7 +32,7 @@ from studio.audit.metrics import open_stream
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
-from studio.streams import Delta, Done, EventLog, Reasoning
+from studio.streams import Delta, Done, EventLog, Reasoning, relay
 from studio.streams.writer import PartialWriters
 
 from . import errors
@@ -105,10 +105,17 @@ async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
                 await event.wait()
 
 
-async def request_stop(generation: Generation) -> None:
-    """The Stop button, from any worker: here directly, elsewhere through Redis."""
-    if not await GENERATIONS.request_stop(generation.pk):
+async def request_stop(generation: Generation) -> bool:
+    """The Stop button, from any worker: here directly, elsewhere through Redis. False when
+    it may run in another worker and Redis, which would carry the Stop there, is away."""
+    try:
+        stopped = await GENERATIONS.request_stop(generation.pk)
+    except relay.UNAVAILABLE as error:
+        logger.warning("Could not ask for generation %s to stop (%r)", generation.pk, error)
+        return False
+    if not stopped:
         await sync_to_async(settle_orphan)(generation)
+    return True
 
 
 async def shutdown(timeout: float = 10.0) -> None:
@@ -371,15 +378,35 @@ def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:
 
 
 def is_orphan(generation: Generation) -> bool:
-    """Marked active, but no process runs it: no local task and no heartbeat anywhere."""
+    """Marked active, but no process runs it: no local task and no heartbeat anywhere.
+
+    A heartbeat that cannot be read (the cache is away) is not a missing one: never lost."""
     return generation.is_active and not GENERATIONS.is_alive(generation.pk)
 
 
 def settle_orphan(generation: Generation) -> Generation:
-    """A generation lost to a crash or restart ends as interrupted, its saved text kept (sync)."""
-    if is_orphan(generation):
-        return mark_interrupted(generation=generation)
-    return generation
+    """A generation lost to a crash or restart ends as interrupted, its text kept (sync):
+    the saved text, or the longer one its Redis mirror holds (what it streamed after its
+    last save, up to its last batch)."""
+    if not is_orphan(generation):
+        return generation
+    text, reasoning = recovered_texts(generation)
+    return mark_interrupted(generation=generation, text=text, reasoning=reasoning)
+
+
+def recovered_texts(generation: Generation) -> tuple[str, str]:
+    """The text and reasoning to keep of a lost generation: each the saved one, unless its
+    Redis stream holds more of it (a longer text that goes on from the saved one)."""
+    saved = generation.text, generation.reasoning
+    if not relay.enabled():
+        return saved
+    mirrored = relay.read_texts(GENERATIONS.stream_key(generation.pk))
+    if mirrored is None:
+        return saved
+    return tuple(  # type: ignore[return-value]
+        more if len(more) > len(kept) and more.startswith(kept) else kept
+        for kept, more in zip(saved, mirrored, strict=True)
+    )
 
 
 def active_generation(draft_id: int) -> Generation | None:

@@ -12,12 +12,19 @@ where a separate worker could not see them. For the same reason, with a process-
 it leaves alone the generations of batch experiments, which ``manage.py db_worker`` runs
 (a dead worker's batch is recovered by its page's Resume, ``prompts.experiments.batch_actions``).
 ``sweep()`` is also what tests and ``manage.py sweep_generations`` call.
+
+A heartbeat gap is not a crash: while Redis is away no heartbeat is renewed, and for a moment
+after it is back a runner's key may be missing still. A heartbeat that cannot be read counts
+as alive (``Registry.is_alive``), and the periodic sweeper settles only a generation it has
+seen orphaned for at least HEARTBEAT_TTL (on two sweeps that far apart, alive on none in
+between): a runner that still holds it has beaten again by then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -50,25 +57,37 @@ def candidates(*, now=None) -> QuerySet[Generation]:
     return active.order_by("pk")
 
 
-def sweep() -> list[int]:
+# Generations seen orphaned, and when first (time.monotonic()): the periodic sweeper's memory.
+_suspects: dict[int, float] = {}
+
+
+def sweep(*, confirm: float = 0) -> list[int]:
     """Settle every generation whose runner is gone as interrupted, its text kept; returns
-    their ids (sync)."""
-    settled = []
-    for generation in candidates():
-        if runner.is_orphan(generation):
-            runner.settle_orphan(generation)
-            settled.append(generation.pk)
+    their ids (sync). With ``confirm``, only one seen orphaned that many seconds ago already
+    (on an earlier sweep of this process) and on every sweep since."""
+    settled, now = [], time.monotonic()
+    orphans = [generation for generation in candidates() if runner.is_orphan(generation)]
+    seen = {generation.pk for generation in orphans}
+    for pk in set(_suspects) - seen:  # alive again, or ended
+        del _suspects[pk]
+    for generation in orphans:
+        if now - _suspects.setdefault(generation.pk, now) < confirm:
+            continue
+        runner.settle_orphan(generation)
+        _suspects.pop(generation.pk, None)
+        settled.append(generation.pk)
     if settled:
         logger.warning("Settled %s generations no process ran: %s", len(settled), settled)
     return settled
 
 
 async def sweep_periodically(interval: float) -> None:
-    """``sweep()`` every ``interval`` seconds until cancelled (the serving process's life);
-    one that fails is logged and the next runs on time."""
+    """``sweep()`` every ``interval`` seconds until cancelled (the serving process's life),
+    settling only generations orphaned for a heartbeat's life (``confirm``); one that fails
+    is logged and the next runs on time."""
     while True:
         try:
-            await sync_to_async(sweep)()
+            await sync_to_async(sweep)(confirm=runner.HEARTBEAT_TTL)
         except Exception:
             logger.exception("The generation sweep failed")
         await asyncio.sleep(interval)

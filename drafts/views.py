@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -237,7 +238,12 @@ async def cancel_generation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Stop button: end the generation, keeping the text so far."""
     user = await request.auser()
     generation = await aget_object_or_404(Generation.objects.for_user(user), pk=pk)
-    await runner.request_stop(generation)
+    if not await runner.request_stop(generation):  # Redis is away: say so, never a silent 204
+        message = _("The generation could not be stopped just now. Try again in a moment.")
+        response = HttpResponse(message, status=503, headers={"Retry-After": "5"})
+        if request.htmx:
+            response["HX-Retarget"] = "#toasts"  # studio.js shows it as a toast
+        return response
     if request.htmx:
         return HttpResponse(status=204)
     return redirect("drafts:detail", generation.draft_id)

@@ -12,6 +12,10 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,9 +149,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis outages (studio/streams/relay.py): every client has explicit timeouts and retries a
+# command that cannot connect or times out REDIS_RETRIES more times, waiting longer each time
+# (exponential backoff up to REDIS_BACKOFF_CAP seconds, also the longest a heartbeat, the Stop
+# listener, the relay mirror or a watcher waits between attempts while Redis is away). A
+# command may take REDIS_SOCKET_TIMEOUT seconds beyond its own blocking wait (the relay's
+# XREAD blocks GENERATION_SSE_HEARTBEAT seconds), a connection REDIS_CONNECT_TIMEOUT; an idle
+# pooled connection is checked after REDIS_HEALTH_CHECK_INTERVAL seconds before reuse.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)
+REDIS_HEALTH_CHECK_INTERVAL = env.float("REDIS_HEALTH_CHECK_INTERVAL", default=15.0)
+REDIS_RETRIES = env.int("REDIS_RETRIES", default=2)
+REDIS_BACKOFF_CAP = env.float("REDIS_BACKOFF_CAP", default=1.0)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The cache never blocks on purpose: a command answers within REDIS_SOCKET_TIMEOUT.
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+                "retry": Retry(ExponentialBackoff(cap=REDIS_BACKOFF_CAP, base=0.05), REDIS_RETRIES),
+                "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

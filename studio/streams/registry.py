@@ -5,7 +5,8 @@ ending them all when the worker shuts down.
 A task runs independently of the request that started it and of the SSE connections that
 watch it. While it runs, a heartbeat in the shared cache (``alive_key``, renewed every third
 of ``heartbeat_ttl``) tells every worker that it is alive: one marked active in the database
-without a heartbeat was lost (a crash) and its owner settles it.
+without a heartbeat was lost (a crash) and its owner settles it. A heartbeat outlives a cache
+(Redis) outage, and one that cannot be read counts as alive: a gap is not a crash.
 """
 
 from __future__ import annotations
@@ -31,11 +32,59 @@ CANCEL_CHANNEL_PREFIX = "studio"
 FINISHED_LOG_TTL = 60.0
 
 
-async def keep_alive(key: str, ttl: float) -> None:
-    """A heartbeat in the shared cache until cancelled: other workers see the run is alive."""
-    while True:
-        await cache.aset(key, 1, ttl)
-        await asyncio.sleep(ttl / 3)
+class Heartbeat:
+    """A heartbeat in the shared cache until ``stop``: other workers see the run is alive.
+
+    It outlives a cache outage: a beat that fails is tried again (backoff, at most
+    REDIS_BACKOFF_CAP seconds apart, so the key is back within that of Redis returning).
+    ``stop`` lets the beat in flight land before the key is deleted."""
+
+    def __init__(self, key: str, ttl: float) -> None:
+        self.key, self.ttl = key, ttl
+        self.beat: asyncio.Future[None] | None = None
+        self.task = asyncio.create_task(self.run())
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            self.beat = asyncio.ensure_future(cache.aset(self.key, 1, self.ttl))
+            self.beat.add_done_callback(_retrieved)
+            try:
+                await asyncio.shield(self.beat)
+            except Exception as error:  # whatever the cache raises when its server is away
+                await asyncio.sleep(HEARTBEATS.failed(error, attempt))
+                attempt += 1
+                continue
+            if attempt:
+                attempt = 0
+                HEARTBEATS.recovered()
+            await asyncio.sleep(self.ttl / 3)
+
+    async def stop(self) -> None:
+        """No more beats, and the key gone (it expires by itself if the cache is away)."""
+        self.task.cancel()
+        if self.beat is not None and not self.beat.done():
+            await asyncio.wait([self.beat], timeout=settings.REDIS_SOCKET_TIMEOUT)
+        try:
+            await cache.adelete(self.key)
+        except Exception as error:
+            logger.warning("Could not delete the heartbeat %s (%r)", self.key, error)
+
+
+def _retrieved(beat: asyncio.Future[None]) -> None:
+    """A beat's error is handled where it is awaited; one nobody awaits any more is dropped."""
+    if not beat.cancelled():
+        beat.exception()
+
+
+HEARTBEATS, LIVENESS = relay.Outage("heartbeats"), relay.Outage("liveness checks")
+
+
+def _heartbeat_unreadable(error: Exception) -> bool:
+    """A heartbeat that cannot be read says nothing: the run counts as alive (a gap in the
+    heartbeats during an outage is not a crash)."""
+    LIVENESS.failed(error, 0)
+    return True
 
 
 class Registry:
@@ -96,20 +145,44 @@ class Registry:
 
     # Liveness across workers.
     def mark_alive(self, key: int, ttl: float | None = None) -> None:
-        cache.set(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        """The first beat, before the run starts. A cache that is away is no reason not to
+        start it: its heartbeat sets the key once the cache is back."""
+        try:
+            cache.set(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        except Exception as error:
+            HEARTBEATS.failed(error, 0)
 
     async def amark_alive(self, key: int, ttl: float | None = None) -> None:
-        await cache.aset(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        try:
+            await cache.aset(self.alive_key(key), 1, ttl or self.heartbeat_ttl)
+        except Exception as error:  # as mark_alive: its heartbeat sets it once the cache is back
+            HEARTBEATS.failed(error, 0)
 
     async def amark_gone(self, key: int) -> None:
         await cache.adelete(self.alive_key(key))
 
     def is_alive(self, key: int) -> bool:
-        """Whether some worker runs it: here, or its heartbeat is in the shared cache (sync)."""
-        return self.is_live(key) or cache.get(self.alive_key(key)) is not None
+        """Whether some worker runs it: here, or its heartbeat is in the shared cache (sync).
+
+        A cache that cannot be read (Redis away) answers yes: unknown is never lost."""
+        if self.is_live(key):
+            return True
+        try:
+            beat = cache.get(self.alive_key(key))
+        except Exception as error:
+            return _heartbeat_unreadable(error)
+        LIVENESS.recovered()
+        return beat is not None
 
     async def ais_alive(self, key: int) -> bool:
-        return self.is_live(key) or await cache.aget(self.alive_key(key)) is not None
+        if self.is_live(key):
+            return True
+        try:
+            beat = await cache.aget(self.alive_key(key))
+        except Exception as error:
+            return _heartbeat_unreadable(error)
+        LIVENESS.recovered()
+        return beat is not None
 
     @contextlib.asynccontextmanager
     async def heartbeat(self, key: int) -> AsyncIterator[None]:
@@ -118,12 +191,11 @@ class Registry:
         The first beat is the heartbeat task's: the block never waits for the cache (a
         thread-sensitive call that may queue behind the database). Whoever needs the key set
         before the block starts sets it first (``mark_alive``, as ``launch`` does)."""
-        beating = asyncio.create_task(keep_alive(self.alive_key(key), self.heartbeat_ttl))
+        beating = Heartbeat(self.alive_key(key), self.heartbeat_ttl)
         try:
             yield
         finally:
-            beating.cancel()
-            await self.amark_gone(key)
+            await beating.stop()
 
     # Mirroring to Redis.
     def mirror(self, log: EventLog) -> asyncio.Task[None] | None:
@@ -140,6 +212,8 @@ class Registry:
             return
         try:
             await asyncio.wait_for(task, timeout=5)
+        except TimeoutError:  # Redis is away: watchers elsewhere get the end from the database
+            logger.warning("Could not relay the end of %s %s to Redis in time", self.kind, task)
         except Exception:
             logger.exception("Could not relay the end of %s %s to Redis", self.kind, task)
 

@@ -10,18 +10,34 @@
 
 Entry ids are ``0-<last sequence number of the batch>``: monotonic, and a reader can
 resume after any sequence number with XREAD.
+
+Redis may go away for a while (a restart, a failover, a network blip). Every client here has
+explicit socket timeouts, longer than its longest blocking read, and retries a failed
+command with exponential backoff (``client_options``); the mirror, the stop listener and
+the watchers are loops that outlive an outage and resume where they were (``Outage`` logs
+one WARNING when it starts and one when it ends, not one per attempt).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from .events import Done, EventLog, Pacing
 from .framing import HEARTBEAT, delta_frames
@@ -31,8 +47,12 @@ logger = logging.getLogger(__name__)
 CANCEL_CHANNEL = "studio:generation:cancel"
 RUNNING_TTL = 24 * 3600
 FINISHED_TTL = 3600
+# What an unreachable Redis raises (refused, reset, timed out): a loop waits and tries again.
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+BACKOFF_BASE = 0.05  # the first wait after a failure; doubled each time up to the cap
 
 _current: tuple[asyncio.AbstractEventLoop, aioredis.Redis] | None = None
+_sync: redis.Redis | None = None
 
 
 def enabled() -> bool:
@@ -44,42 +64,145 @@ def stream_key(key: int, kind: str = "generation") -> str:
     return f"studio:{kind}:{key}:events"
 
 
+def block_seconds() -> float:
+    """The longest a command here blocks on purpose: a watcher's XREAD, one heartbeat."""
+    return settings.GENERATION_SSE_HEARTBEAT
+
+
+def client_options(*, sync: bool = False) -> dict[str, Any]:
+    """Timeouts and retries for a Redis client: a read may take its block plus
+    REDIS_SOCKET_TIMEOUT (never less than its own block, or a quiet watcher's XREAD would
+    time out), a connection REDIS_CONNECT_TIMEOUT; a command that fails to connect or times
+    out is tried REDIS_RETRIES more times, with exponential backoff up to REDIS_BACKOFF_CAP."""
+    backoff = ExponentialBackoff(cap=settings.REDIS_BACKOFF_CAP, base=BACKOFF_BASE)
+    retry = (Retry if sync else AsyncRetry)(backoff, settings.REDIS_RETRIES)
+    return {
+        "socket_timeout": block_seconds() + settings.REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+        "health_check_interval": settings.REDIS_HEALTH_CHECK_INTERVAL,
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
 def get_redis() -> aioredis.Redis:
     """One Redis connection pool per event loop (like the DeepSeek client)."""
     global _current
     loop = asyncio.get_running_loop()
     if _current is None or _current[0] is not loop:
-        _current = (loop, aioredis.Redis.from_url(settings.REDIS_URL))
+        _current = (loop, aioredis.Redis.from_url(settings.REDIS_URL, **client_options()))
     return _current[1]
 
+
+def get_sync_redis() -> redis.Redis:
+    """A blocking client for sync code (settling a lost generation); thread-safe pool."""
+    global _sync
+    if _sync is None:
+        _sync = redis.Redis.from_url(settings.REDIS_URL, **client_options(sync=True))
+    return _sync
+
+
+class Outage:
+    """The state of one kind of loop (heartbeats, the mirror, ...) against Redis: one WARNING
+    when Redis first fails it, one when it works again; in between, each attempt waits
+    longer (``backoff``), up to REDIS_BACKOFF_CAP."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.since: float | None = None
+
+    def failed(self, error: BaseException, attempt: int) -> float:
+        """Note a failure (the ``attempt``-th in a row of one loop); how long to wait."""
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning("Redis is unavailable to the %s (%r); retrying", self.what, error)
+        return backoff(attempt)
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            down, self.since = time.monotonic() - self.since, None
+            logger.warning("Redis is back for the %s after %.1f s", self.what, down)
+
+
+def backoff(attempt: int) -> float:
+    """The wait before retry ``attempt`` (0, 1, ...): exponential, capped."""
+    return min(settings.REDIS_BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 30))
+
+
+# Each kind of loop shares one: an outage is logged once, not once per stream.
+MIRRORS, LISTENERS, WATCHERS = Outage("relay mirror"), Outage("stop listener"), Outage("watchers")
 
 # The logs this process is mirroring, paced like local watchers (``events.Pacing``).
 publishers = Pacing()
 
 
+async def _written(client: aioredis.Redis, key: str) -> tuple[int, bool]:
+    """How many items the stream holds already, and whether its final entry is there."""
+    last = await client.xrevrange(key, count=1)
+    if not last:
+        return 0, False
+    entry_id, fields = last[0]
+    if b"done" in fields:
+        return int(fields[b"seq"]), True
+    return int(entry_id.decode().partition("-")[2]), False
+
+
 async def publish(log: EventLog, *, batch: float, rate: float = 0, key: str | None = None) -> None:
     """Mirror ``log`` into its Redis stream (``key``, a generation's by default), one entry
-    per batch (paced as ``events.follow`` paces frames), until the final entry."""
-    redis, key = get_redis(), key or stream_key(log.key)
-    sent = 0
-    await redis.delete(key)  # a stream left by an earlier run of this id must not be replayed
+    per batch (paced as ``events.follow`` paces frames), until the final entry.
+
+    It outlives Redis outages: after a failure it waits (backoff), asks the stream how far
+    it got (a write whose answer was lost may have landed) and goes on from there; entries
+    never repeat an id, and a watcher skips any item it has had (``follow``)."""
+    key = key or stream_key(log.key)
+    sent, cleared, expiring, attempt = 0, False, False, 0
     with publishers.counting():
         while True:
-            if len(log.items) > sent:
-                start, items = sent + 1, log.items[sent:]
-                sent = len(log.items)
-                fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
-                await redis.xadd(key, fields, id=f"0-{sent}")
-                if start == 1:
-                    await redis.expire(key, RUNNING_TTL)
-                await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
-            elif log.done is not None:
-                final = {"done": json.dumps(log.done.as_json()), "seq": sent}
-                await redis.xadd(key, final, id=f"0-{sent + 1}")
-                await redis.expire(key, FINISHED_TTL)
-                return
-            else:
-                await log.wait(sent, timeout=60)
+            try:
+                client = get_redis()
+                if not cleared:  # a stream left by an earlier run of this id must not be replayed
+                    await client.delete(key)
+                    cleared = True
+                elif attempt:  # resuming after a failure (a restarted Redis may hold nothing)
+                    sent, finished = await _written(client, key)
+                    expiring = expiring and sent > 0
+                    if finished:
+                        return
+                if attempt:
+                    attempt = 0
+                    MIRRORS.recovered()
+                while True:
+                    if len(log.items) > sent:
+                        start, items = sent + 1, log.items[sent:]
+                        end = sent + len(items)
+                        fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
+                        await _add(client, key, fields, end)
+                        sent = end
+                        if not expiring:
+                            await client.expire(key, RUNNING_TTL)
+                            expiring = True
+                        await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
+                    elif log.done is not None:
+                        final = {"done": json.dumps(log.done.as_json()), "seq": sent}
+                        await _add(client, key, final, sent + 1)
+                        await client.expire(key, FINISHED_TTL)
+                        return
+                    else:
+                        await log.wait(sent, timeout=60)
+            except UNAVAILABLE as error:
+                await asyncio.sleep(MIRRORS.failed(error, attempt))
+                attempt += 1
+
+
+async def _add(client: aioredis.Redis, key: str, fields: dict[str, Any], seq: int) -> None:
+    """XADD with the id ``0-<seq>``; one that is there already (a retried write whose first
+    try landed) is fine: an id not above the stream's last is refused, and nothing is lost."""
+    try:
+        await client.xadd(key, fields, id=f"0-{seq}")
+    except ResponseError as error:
+        if "equal or smaller" not in str(error):
+            raise
+        logger.debug("Stream %s already holds entry 0-%s", key, seq)
 
 
 async def follow(
@@ -94,13 +217,29 @@ async def follow(
     then its ``Done``.
 
     ``when_idle`` runs after each quiet heartbeat period; if it returns a ``Done`` (the
-    runner is gone and what it ran has been settled), that ends the stream.
+    runner is gone and what it ran has been settled), that ends the stream. While Redis is
+    unavailable the watcher keeps its connection: a heartbeat (and the idle check) every
+    ``heartbeat`` seconds, and it reads on from its last entry once Redis is back.
     """
-    redis, key = get_redis(), key or stream_key(log_key)
+    key = key or stream_key(log_key)
     last_id = f"0-{after}"
+    block = int(min(heartbeat, block_seconds()) * 1000)  # within the client's read timeout
+    attempt, quiet_since = 0, time.monotonic()
     while True:
-        response = await redis.xread({key: last_id}, block=int(heartbeat * 1000), count=100)
+        try:
+            response = await get_redis().xread({key: last_id}, block=block, count=100)
+        except UNAVAILABLE as error:
+            await asyncio.sleep(WATCHERS.failed(error, attempt))
+            attempt += 1
+            if time.monotonic() - quiet_since < heartbeat:
+                continue
+            response = None
+        else:
+            if attempt:
+                attempt = 0
+                WATCHERS.recovered()
         if not response:
+            quiet_since = time.monotonic()
             done = await when_idle()
             if done is not None:
                 yield replace(done, seq=after)
@@ -115,9 +254,35 @@ async def follow(
             start = int(fields[b"start"])
             items = [tuple(item) for item in json.loads(fields[b"items"])]
             new = items[max(0, after - start + 1) :]
-            after = start + len(items) - 1
+            after = max(after, start + len(items) - 1)
             for frame in delta_frames(new, after):
                 yield frame
+        quiet_since = time.monotonic()
+
+
+def read_texts(key: str) -> tuple[str, str] | None:
+    """The content and reasoning a mirrored stream holds (sync): what a runner had sent when
+    it was lost, up to its last batch. None when the stream is gone or does not start at the
+    first item (expired, or never mirrored), or Redis cannot be read."""
+    try:
+        entries = get_sync_redis().xrange(key)
+    except UNAVAILABLE as error:
+        logger.warning("Could not read %s from Redis (%r)", key, error)
+        return None
+    items: list[tuple[str, str]] = []
+    for _entry_id, fields in entries:
+        if b"done" in fields:
+            break
+        start = int(fields[b"start"])
+        if start > len(items) + 1:
+            return None  # a gap: not the whole text
+        batch = [tuple(item) for item in json.loads(fields[b"items"])]
+        items.extend(batch[len(items) - start + 1 :])
+    if not items:
+        return None
+    content = "".join(text for kind, text in items if kind == "content")
+    reasoning = "".join(text for kind, text in items if kind == "reasoning")
+    return content, reasoning
 
 
 async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
@@ -126,12 +291,29 @@ async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
 
 
 async def listen_for_cancels(cancel: Callable[[int], bool], channel: str = CANCEL_CHANNEL) -> None:
-    """Run in every runner process: stop local runs that any worker was asked to stop."""
-    pubsub = get_redis().pubsub()
-    await pubsub.subscribe(channel)
-    try:
-        async for message in pubsub.listen():
-            if message.get("type") == "message":
-                cancel(int(message["data"]))
-    finally:
+    """Run in every runner process: stop local runs that any worker was asked to stop.
+
+    For the life of the worker: when Redis fails, it waits (backoff) and subscribes again."""
+    attempt = 0
+    while True:
+        pubsub = get_redis().pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            if attempt:
+                attempt = 0
+                LISTENERS.recovered()
+            async for message in pubsub.listen():
+                if message.get("type") == "message" and message["data"].isdigit():
+                    cancel(int(message["data"]))
+            delay = backoff(attempt)  # unsubscribed under it: subscribe again
+        except UNAVAILABLE as error:
+            delay = LISTENERS.failed(error, attempt)
+            attempt += 1
+        finally:
+            await _close(pubsub)
+        await asyncio.sleep(delay)
+
+
+async def _close(pubsub: Any) -> None:
+    with contextlib.suppress(*UNAVAILABLE):  # its connection is gone already
         await pubsub.aclose()

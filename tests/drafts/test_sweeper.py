@@ -100,7 +100,7 @@ async def test_the_serving_process_sweeps_from_startup_to_shutdown(monkeypatch, 
 
     settings.GENERATION_SWEEP_INTERVAL = 0.01
     swept = threading.Event()
-    monkeypatch.setattr(sweeper, "sweep", swept.set)
+    monkeypatch.setattr(sweeper, "sweep", lambda **options: swept.set())
     lifespan = ApplicationCommunicator(application, {"type": "lifespan"})
 
     await lifespan.send_input({"type": "lifespan.startup"})

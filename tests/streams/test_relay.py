@@ -9,6 +9,7 @@ import os
 
 import fakeredis
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from studio.streams import relay
@@ -17,18 +18,23 @@ from studio.streams.events import Delta, Done, EventLog
 
 @pytest.fixture
 def redis_relay(settings, monkeypatch):
-    """Relay on; each test gets a fresh Redis client on its own event loop."""
+    """Relay on; each test gets a fresh Redis client on its own event loop (and a blocking
+    one for sync code), all on one Redis."""
     url = os.environ.get("REDIS_URL")
     settings.REDIS_URL = url or "redis://fake"
+    server = fakeredis.FakeServer()
     clients = {}
 
     def get_redis():
         loop = asyncio.get_running_loop()
         if loop not in clients:
-            clients[loop] = aioredis.Redis.from_url(url) if url else fakeredis.FakeAsyncRedis()
+            fake = fakeredis.FakeAsyncRedis(server=server)
+            clients[loop] = aioredis.Redis.from_url(url) if url else fake
         return clients[loop]
 
+    sync = redis.Redis.from_url(url) if url else fakeredis.FakeRedis(server=server)
     monkeypatch.setattr(relay, "get_redis", get_redis)
+    monkeypatch.setattr(relay, "get_sync_redis", lambda: sync, raising=False)
     return get_redis
 
 
