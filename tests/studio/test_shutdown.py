@@ -1,0 +1,282 @@
+"""Shutdown within SHUTDOWN_TIMEOUT (``studio.asgi``): once it has begun (SIGTERM or the
+lifespan shutdown), new requests get 503 with Retry-After while the requests in flight
+finish; what is still in flight at the bound is cut off, and the server exits in time."""
+
+import asyncio
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+from studio import asgi
+from tests.faults.conftest import parse_frame
+
+
+class Held:
+    """A stand-in for Django: each request waits until released, then answers 200."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.entered = 0
+        self.cancelled = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.entered += 1
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def http(path: str) -> ApplicationCommunicator:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"accept-language", b"en")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    return ApplicationCommunicator(asgi.application, scope)
+
+
+async def answer(request: ApplicationCommunicator) -> tuple[int, dict[bytes, bytes], bytes]:
+    await request.send_input({"type": "http.request", "body": b""})
+    start = await request.receive_output(5)
+    body = await request.receive_output(5)
+    return start["status"], dict(start["headers"]), body["body"]
+
+
+async def until(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def held(monkeypatch, settings):
+    settings.GENERATION_SWEEP_INTERVAL = 0  # no sweeps: nothing here touches the database
+    app = Held()
+    monkeypatch.setattr(asgi, "django_application", app)
+    return app
+
+
+async def start_lifespan() -> ApplicationCommunicator:
+    lifespan = ApplicationCommunicator(asgi.application, {"type": "lifespan"})
+    await lifespan.send_input({"type": "lifespan.startup"})
+    assert (await lifespan.receive_output(5))["type"] == "lifespan.startup.complete"
+    return lifespan
+
+
+async def test_once_the_lifespan_shutdown_begins_new_requests_get_503_in_flight_ones_finish(
+    held,
+):
+    lifespan = await start_lifespan()
+    in_flight = http("/drafts/")
+    await in_flight.send_input({"type": "http.request", "body": b""})
+    await until(lambda: held.entered == 1)
+
+    await lifespan.send_input({"type": "lifespan.shutdown"})
+    await until(lambda: asgi.DRAIN.draining)
+    status, headers, body = await answer(http("/w/1/"))
+    api_status, api_headers, api_body = await answer(http("/api/ai/models"))
+
+    assert status == 503 and headers[b"retry-after"] == b"5"
+    assert headers[b"content-type"].startswith(b"text/plain")
+    assert headers[b"connection"] == b"close"
+    assert b"try again" in body
+    assert api_status == 503 and api_headers[b"retry-after"] == b"5"
+    error = json.loads(api_body)["error"]
+    assert error["code"] == "shutting_down" and error["type"] == "server_error"
+    assert held.entered == 1  # neither reached Django
+
+    held.release.set()
+    assert (await in_flight.receive_output(5))["status"] == 200
+    assert (await lifespan.receive_output(5))["type"] == "lifespan.shutdown.complete"
+
+
+async def test_sigterm_drains_first_then_hands_the_signal_to_the_server(held):
+    """The server's own handler (uvicorn's: stop accepting, exit) runs only once the drain is
+    over; until then the socket stays open and new requests are answered 503, not left
+    waiting in the listen queue."""
+    handed_on = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: handed_on.append(signum))
+    try:
+        lifespan = await start_lifespan()
+        in_flight = http("/drafts/")
+        await in_flight.send_input({"type": "http.request", "body": b""})
+        await until(lambda: held.entered == 1)
+
+        signal.raise_signal(signal.SIGTERM)
+        status, headers, _ = await answer(http("/w/1/"))
+
+        assert status == 503 and headers[b"retry-after"] == b"5"
+        assert handed_on == []
+        held.release.set()
+        assert (await in_flight.receive_output(5))["status"] == 200
+        await until(lambda: handed_on == [signal.SIGTERM])
+
+        await lifespan.send_input({"type": "lifespan.shutdown"})
+        assert (await lifespan.receive_output(5))["type"] == "lifespan.shutdown.complete"
+        assert held.cancelled == 0
+    finally:
+        handler = signal.signal(signal.SIGTERM, previous)
+    assert handler is not asgi.DRAIN  # the studio's handler was taken out again
+    assert getattr(handler, "__name__", "") == "<lambda>"
+
+
+async def test_what_is_still_in_flight_at_the_bound_is_cut_off(held, settings):
+    settings.SHUTDOWN_TIMEOUT = 1.0
+    lifespan = await start_lifespan()
+    in_flight = http("/drafts/")
+    await in_flight.send_input({"type": "http.request", "body": b""})
+    await until(lambda: held.entered == 1)
+
+    began = time.monotonic()
+    await lifespan.send_input({"type": "lifespan.shutdown"})
+    assert (await lifespan.receive_output(5))["type"] == "lifespan.shutdown.complete"
+
+    assert time.monotonic() - began < settings.SHUTDOWN_TIMEOUT + 0.5
+    assert held.cancelled == 1
+
+
+async def test_a_new_lifespan_serves_again(held):
+    """One process may serve again (tests, a restarted server): the drain is per lifespan."""
+    lifespan = await start_lifespan()
+    await lifespan.send_input({"type": "lifespan.shutdown"})
+    assert (await lifespan.receive_output(5))["type"] == "lifespan.shutdown.complete"
+
+    await start_lifespan()
+    held.release.set()
+
+    assert (await answer(http("/drafts/")))[0] == 200
+
+
+# ``manage.py serve`` for real, on its own SQLite file: the studio, the simulator, and a
+# stand-in background worker that ignores SIGTERM (it is killed at the bound).
+SERVE = """
+import sys, django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from studio.workspaces.actions import create_workspace
+from studio.management.commands import serve
+from django.conf import settings
+class NoMigrations(dict):  # the tables straight from the models, as pytest-django makes them
+    def __contains__(self, app): return True
+    def __getitem__(self, app): return None
+settings.MIGRATION_MODULES = NoMigrations()
+call_command("migrate", run_syncdb=True, verbosity=0)
+call_command("load_demo_templates")
+from prompts.models import PromptTemplate
+owner = get_user_model().objects.create_user("hamlet", password="pw-hamlet-123")
+workspace = create_workspace(name="Marketing", owner=owner)
+version = PromptTemplate.objects.get(slug="product-description").current_version()
+print("READY", workspace.pk, version.pk, flush=True)
+serve.WORKER = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"]
+call_command("serve", "--port", sys.argv[1])
+"""  # noqa: E501
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_sigterm_stops_serve_within_the_bound_with_a_stream_open(tmp_path, product_inputs):
+    """An SSE stream open on a long generation, and a worker that ignores SIGTERM: serve
+    still exits within SHUTDOWN_TIMEOUT; the stream ends with the generation, interrupted
+    with its text kept; the worker and the simulator are gone."""
+    from django.conf import settings as django_settings
+
+    from tests.faults.conftest import StudioSession
+
+    bound = 3.0
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEEPSEEK_API_KEY", "PROMETHEUS_MULTIPROC_DIR", "REDIS_URL")
+    }
+    env |= {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{_free_port()}",
+        "SHUTDOWN_TIMEOUT": str(bound),
+    }
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 — this interpreter, a fixed script
+        [sys.executable, "-c", SERVE, str(port)],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
+    children: list[psutil.Process] = []
+    try:
+        seen = [lines.get(timeout=60)]
+        while "DeepSeek Studio is ready" not in seen[-1]:
+            seen.append(lines.get(timeout=60))
+        children = psutil.Process(process.pid).children(recursive=True)
+        workspace, version = map(int, next(x for x in seen if x.startswith("READY")).split()[1:])
+        session = StudioSession(f"http://127.0.0.1:{port}")
+        session.log_in("hamlet", "pw-hamlet-123")
+        inputs = {**product_inputs, "features": "Lamp [[sim:tokens=5000]]"}
+        generation_id = session.generate(workspace, version, inputs)
+
+        frames: list = []
+        with session.http.stream("GET", f"/generations/{generation_id}/events/") as stream:
+            lines_in = stream.iter_lines()
+            block: list[str] = []
+            for line in lines_in:  # until the first text
+                if line:
+                    block.append(line)
+                elif (frame := parse_frame(block)) and frame.event == "delta":
+                    break
+                else:
+                    block = []
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            for line in lines_in:  # the stream ends with the generation
+                if line:
+                    block.append(line)
+                    continue
+                if frame := parse_frame(block):
+                    frames.append(frame)
+                block = []
+        process.wait(timeout=30)
+        took = time.monotonic() - signalled
+
+        assert took < bound + 1.5, took
+        assert [f.event for f in frames][-1:] == ["done"], frames
+        assert "interrupted" in frames[-1].data
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert alive == []
+    finally:
+        for child in (
+            [*children, psutil.Process(process.pid)] if process.poll() is None else children
+        ):
+            if child.is_running():
+                child.kill()
