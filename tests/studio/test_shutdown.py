@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -40,7 +41,7 @@ class Held:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def http(path: str) -> ApplicationCommunicator:
+def http(path: str, language: bytes = b"en") -> ApplicationCommunicator:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -51,7 +52,7 @@ def http(path: str) -> ApplicationCommunicator:
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"accept-language", b"en")],
+        "headers": [(b"host", b"testserver"), (b"accept-language", language)],
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
@@ -107,7 +108,9 @@ async def test_once_the_lifespan_shutdown_begins_new_requests_get_503_in_flight_
     assert api_status == 503 and api_headers[b"retry-after"] == b"5"
     error = json.loads(api_body)["error"]
     assert error["code"] == "shutting_down" and error["type"] == "server_error"
-    assert held.entered == 1  # neither reached Django
+    _, _, in_chinese = await answer(http("/w/1/", language=b"zh-hans"))
+    assert "重启" in in_chinese.decode()
+    assert held.entered == 1  # none reached Django
 
     held.release.set()
     assert (await in_flight.receive_output(5))["status"] == 200
@@ -280,3 +283,21 @@ def test_sigterm_stops_serve_within_the_bound_with_a_stream_open(tmp_path, produ
         ):
             if child.is_running():
                 child.kill()
+
+
+def test_the_image_stops_within_the_compose_stop_timeout():
+    """The image's bound fits inside compose's stop_grace_period (Docker's 10 s default, said
+    explicitly), with uvicorn's own graceful timeout only a backstop behind the drain."""
+    import yaml
+    from django.conf import settings as django_settings
+
+    from tests.studio.test_docker import DOCKERFILE, ROOT, _uvicorn_options
+
+    image = float(re.search(r"^\s+SHUTDOWN_TIMEOUT=(\S+) ", DOCKERFILE, re.MULTILINE).group(1))
+    studio = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["studio"]
+    grace = float(studio["stop_grace_period"].removesuffix("s"))
+    backstop = _uvicorn_options("")["timeout_graceful_shutdown"]
+
+    assert image == 8 and grace == 10 and image + 1 <= grace
+    assert 0 < backstop <= asgi.CLOSING_RESERVE + 1
+    assert image == django_settings.SHUTDOWN_TIMEOUT  # the default without the image
