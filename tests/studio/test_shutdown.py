@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+import httpx
 import psutil
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -301,3 +302,67 @@ def test_the_image_stops_within_the_compose_stop_timeout():
     assert image == 8 and grace == 10 and image + 1 <= grace
     assert 0 < backstop <= asgi.CLOSING_RESERVE + 1
     assert image == django_settings.SHUTDOWN_TIMEOUT  # the default without the image
+
+
+def test_the_image_s_uvicorn_workers_answer_503_while_they_drain_then_exit_in_time(tmp_path):
+    """The image's way: ``uvicorn --workers 2``. A slow client's request is in flight (its
+    body never comes); on SIGTERM the workers drain side by side, new requests are answered
+    503 with Retry-After (none waits unanswered in the listen queue), and everything has
+    exited within the bound, the slow request cut off."""
+    from django.conf import settings as django_settings
+
+    bound = 3.0
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEEPSEEK_API_KEY", "PROMETHEUS_MULTIPROC_DIR", "REDIS_URL")
+    }
+    env |= {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "GENERATION_SWEEP_INTERVAL": "0",  # nothing here needs the database
+        "SHUTDOWN_TIMEOUT": str(bound),
+    }
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--port", str(port)]
+    command += ["--workers", "2", "--lifespan", "on", "--timeout-graceful-shutdown", "2"]
+    process = subprocess.Popen(  # noqa: S603 — this interpreter, fixed arguments
+        command, cwd=django_settings.BASE_DIR, env=env, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/healthz/live"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # a worker answers (uvicorn starts both at once)
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /healthz/live HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
+        workers = psutil.Process(process.pid).children()
+
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        answers = []
+        while not answers or answers[-1].status_code != 503:
+            assert time.monotonic() - signalled < bound, answers  # a 503 came before the end
+            answers.append(httpx.get(url, timeout=2))  # a hang fails here (ReadTimeout)
+        process.wait(timeout=30)
+        took = time.monotonic() - signalled
+
+        assert answers[-1].headers["retry-after"] == "5"
+        assert {a.status_code for a in answers} <= {200, 503}
+        assert took < bound + 1.5, took
+        _, alive = psutil.wait_procs(workers, timeout=5)
+        assert alive == []
+        slow.settimeout(5)
+        assert b"200 OK" not in slow.recv(4096)  # cut off: closed, or a 500
+        slow.close()
+    finally:
+        if process.poll() is None:
+            for child in psutil.Process(process.pid).children():
+                child.kill()
+            process.kill()
