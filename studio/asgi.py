@@ -22,7 +22,6 @@ import asyncio
 import io
 import json
 import logging
-import math
 import os
 import signal
 import threading
@@ -212,7 +211,7 @@ async def refuse(scope, send) -> None:
     headers = [
         (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(math.ceil(RETRY_AFTER)).encode()),
+        (b"retry-after", str(RETRY_AFTER).encode()),
         (b"connection", b"close"),
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
