@@ -17,6 +17,10 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 FROM python:3.12-slim AS app
 # PROMETHEUS_MULTIPROC_DIR: each worker writes its metrics there and /metrics sums them all
 # (emptied by the entry command before the workers start; docker-compose.yml mounts a tmpfs).
+# SHUTDOWN_TIMEOUT: seconds a worker takes at most to stop on SIGTERM (new requests get 503 with
+# Retry-After meanwhile, running generations end as interrupted with their text kept); keep it
+# under the stop timeout (`docker stop -t`, compose's stop_grace_period: 10 s by default).
+# uvicorn's --timeout-graceful-shutdown only cuts off what the studio's own drain left.
 # FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For/-Proto uvicorn believes (addresses or
 # networks, comma-separated). Empty: none, so a client cannot pick the address that rate limits
 # and the audit log see; set it to your TLS proxy's address (docs/operations.md).
@@ -25,6 +29,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_MANIFEST=true \
     WEB_CONCURRENCY=2 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
+    SHUTDOWN_TIMEOUT=8 \
     FORWARDED_ALLOW_IPS=""
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
@@ -47,4 +52,4 @@ USER 1000:1000
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && python -m studio.audit.multiproc && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS}\" --lifespan on"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_demo_templates && python -m studio.audit.multiproc && exec uvicorn studio.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers --forwarded-allow-ips \"${FORWARDED_ALLOW_IPS}\" --lifespan on --timeout-graceful-shutdown 2"]

@@ -35,6 +35,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from studio import background
+from studio.audit import metrics
 
 from . import generation as runner
 from .models import Generation
@@ -78,6 +79,10 @@ def sweep(*, confirm: float = 0) -> list[int]:
         settled.append(generation.pk)
     if settled:
         logger.warning("Settled %s generations no process ran: %s", len(settled), settled)
+    active = Generation.objects.filter(status__in=Generation.ACTIVE).order_by("created")
+    oldest = active.values_list("created", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else None
+    metrics.observe_sweep(settled=len(settled), oldest_active_age=age)
     return settled
 
 

@@ -339,6 +339,12 @@ GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 # Seconds between sweeps for generations whose runner is gone (a crash): they end as
 # interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.
 GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)
+# Seconds a web worker takes at most to stop on SIGTERM (studio/asgi.py): from the signal on
+# it answers new requests 503 with Retry-After, ends its running generations as interrupted
+# (text kept) and lets in-flight responses finish, then exits; what is still running then is
+# cut off. Keep it under the platform's stop timeout: Docker's default is 10 s (the compose
+# file's stop_grace_period says so); `manage.py serve` stops its children within it too.
+SHUTDOWN_TIMEOUT = env.float("SHUTDOWN_TIMEOUT", default=8.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 

@@ -86,6 +86,23 @@ BREAKER = Gauge(
     multiprocess_mode="mostrecent",  # one shared breaker: the latest reading of it
 )
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+# The generation sweeper (drafts/sweeper.py): alert when generations keep being swept (runners
+# lost: crashes, killed workers), when sweeps stop (the serving process's sweeper is gone) or
+# when the oldest active generation grows older than any generation can run.
+SWEEPS = Counter(
+    "generation_sweeps", "Sweeps for generations whose runner is gone.", registry=REGISTRY
+)
+SWEPT = Counter(
+    "generation_swept",
+    "Generations the sweeper ended as interrupted because no process ran them any more.",
+    registry=REGISTRY,
+)
+OLDEST_ACTIVE = Gauge(
+    "generation_oldest_active_age_seconds",
+    "Age of the oldest generation marked queued or running, at the last sweep (0: none).",
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",  # one database: the latest reading of it
+)
 
 # Statuses an AI call can end with that count as errors in ai_error_count.
 _ERROR_STATUSES = {"failed", "error", "interrupted"}
@@ -150,6 +167,14 @@ def observe_rate_limited(scope: str) -> None:
 def set_breaker_state(state: str, *, upstream: str = "deepseek") -> None:
     """Publish the circuit breaker's state (``closed``, ``half_open`` or ``open``)."""
     BREAKER.labels(upstream=upstream).set(_BREAKER_STATES[state])
+
+
+def observe_sweep(*, settled: int, oldest_active_age: float | None) -> None:
+    """Count one sweep, the generations it settled, and the oldest still active."""
+    SWEEPS.inc()
+    if settled:
+        SWEPT.inc(settled)
+    OLDEST_ACTIVE.set(max(oldest_active_age or 0.0, 0.0))
 
 
 @contextmanager

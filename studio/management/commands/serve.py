@@ -1,4 +1,5 @@
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -59,23 +60,35 @@ class Supervised:
                 self.process = self._start()
             delay = min(delay * 2, self.cap)
 
+    def halt(self) -> subprocess.Popen:
+        """No more restarts; the process now running, to stop."""
+        with self._lock:
+            self._stopping.set()
+            return self.process
+
     def stop(self, timeout: float = 10) -> None:
         """No more restarts; ask the process to finish (SIGTERM), then kill it after
         ``timeout`` seconds."""
-        with self._lock:
-            self._stopping.set()
-            process = self.process
-        stop_process(process, timeout)
+        stop_processes([self.halt()], timeout)
         self._thread.join(timeout)
 
 
 def stop_process(process: subprocess.Popen, timeout: float) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_processes([process], timeout)
+
+
+def stop_processes(processes: list[subprocess.Popen], timeout: float) -> None:
+    """Ask every process to finish (SIGTERM) at once, then kill those still running
+    ``timeout`` seconds later: they stop side by side, not one after another."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -115,6 +128,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        # uvicorn serves this very module's application: its drain says how long is left.
+        from studio.asgi import CLOSING_RESERVE, DRAIN
+
         simulator = worker = None
         previous = signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
@@ -141,16 +157,20 @@ class Command(BaseCommand):
                 port=options["port"],
                 lifespan="on",
                 log_level="info",
+                # The application drains first (studio.asgi): then what is left is cut off.
+                timeout_graceful_shutdown=math.ceil(CLOSING_RESERVE),
             )
             banner = f"DeepSeek Studio is ready: open http://{options['host']}:{options['port']}/"
             StudioServer(config, say=lambda: self._say(self.style.SUCCESS(banner))).run()
         finally:
             # A second SIGTERM must not cut the clean-up short.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            if worker is not None:
-                worker.stop()  # SIGTERM: db_worker finishes the task in hand, then exits
-            if simulator is not None:
-                stop_process(simulator, timeout=5)
+            # All at once, within what SHUTDOWN_TIMEOUT leaves since the signal (less a
+            # moment for this process to exit): db_worker finishes the task in hand or is
+            # killed then, the simulator just ends.
+            children = [worker.halt()] if worker is not None else []
+            children += [simulator] if simulator is not None else []
+            stop_processes(children, timeout=max(DRAIN.remaining(reserve=CLOSING_RESERVE), 0.5))
             signal.signal(signal.SIGTERM, previous)
 
     def _say(self, line: str) -> None:
