@@ -88,7 +88,9 @@ def healing[**P, T](unit: Callable[P, T], *, again: Callable[P, T] | None = None
     return healed
 
 
-def aheal[**P, T](unit: Callable[P, T], *, again: Callable[P, T] | None = None):
+def aheal[**P, T](
+    unit: Callable[P, T], *, again: Callable[P, T] | None = None
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """:func:`healing` for async code: ``await aheal(save)(...)`` (on the thread the caller's
     context gives, :data:`DATABASE_THREAD` for background work)."""
     return sync_to_async(healing(unit, again=again))

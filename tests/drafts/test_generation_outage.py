@@ -4,6 +4,7 @@ The runners' database thread keeps one connection for the worker's life; when th
 drops it, the next unit of work throws it away and runs again on a new one
 (``studio.background.healing``)."""
 
+import asyncio
 import logging
 
 import pytest
@@ -13,6 +14,7 @@ from django.db import DatabaseError
 
 from drafts import generation as runner
 from drafts.models import DraftVersion, Generation
+from studio import background
 from studio.audit.models import AuditLog
 from studio.streams import Done
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
@@ -102,3 +104,15 @@ async def test_a_failed_mark_running_is_logged_and_the_end_is_saved_all_the_same
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.getMessage() == f"Could not mark generation {generation.pk} running"
     assert isinstance(record.exc_info[1], DatabaseError)
+
+
+async def test_the_text_so_far_is_saved_after_the_database_dropped_the_connection(start):
+    """The worker's writer of partial texts ("Could not save the text so far" after a blip)."""
+    generation = await start()
+    await adrop_background_connection()
+
+    await asyncio.wrap_future(
+        background.DATABASE_THREAD.submit(runner._save_texts, {generation.pk: ("So far", "")})
+    )
+
+    assert (await Generation.objects.aget(pk=generation.pk)).text == "So far"
