@@ -258,7 +258,7 @@ def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, s
         "DEEPSEEK_IDLE_TIMEOUT": "30",
         "GENERATION_PERSIST_INTERVAL": "0.1",
         "GENERATION_SWEEP_INTERVAL": "0.5",
-        "GENERATION_SSE_HEARTBEAT": "1",
+        "GENERATION_SSE_HEARTBEAT": "5",
         "RATELIMIT_RATE": "100000/m",
         "AI_DAILY_TOKEN_BUDGET": "0",
         "AI_CACHE_TTL": "0",
