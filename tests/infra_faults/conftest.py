@@ -254,6 +254,7 @@ def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, s
         "REDIS_URL": redis_url,
         # No API key: the studio talks to the simulator at this address.
         "DEEPSEEK_SIMULATOR_URL": upstream_url,
+        "DEEPSEEK_MAX_TOKENS": "8000",  # long answers outlast a Redis outage
         "DEEPSEEK_FIRST_TOKEN_TIMEOUT": "30",
         "DEEPSEEK_IDLE_TIMEOUT": "30",
         "GENERATION_PERSIST_INTERVAL": "0.1",
