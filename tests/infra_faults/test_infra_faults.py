@@ -310,11 +310,10 @@ def test_redis_killed_and_restarted_mid_stream(cluster, session, ready):
         heartbeats = []
     except AssertionError:
         heartbeats = [key for key in keys if cluster.redis.command("EXISTS", key)[:2] != b":1"]
-    still_running = Generation.objects.filter(pk=generation, status__in=Generation.ACTIVE)
-    assert still_running.exists(), (
-        f"generation {generation} ended too soon, "
-        f"{Generation.objects.get(pk=generation).status}: make it longer"
-    )
+    # Its upstream answer is far from over here (6000 tokens); one that has ended already
+    # was taken for an orphan (no heartbeat) and ended by a sweeper.
+    ended_early = Generation.objects.get(pk=generation).status
+    ended_early = "" if ended_early in Generation.ACTIVE else ended_early
     # A tab opened on B after the outage reads the whole stream from the Redis mirror.
     late = watch(session, generation, cluster.b.url)
     # A Stop asked on B reaches the runner on A (its Stop listener survived the outage).
@@ -327,6 +326,11 @@ def test_redis_killed_and_restarted_mid_stream(cluster, session, ready):
     stop = check(cluster, stopped, stopped_marker, None)
     # Each outcome on its own: one failure does not hide the others.
     problems = [f"no heartbeat after Redis came back: {heartbeats}"] if heartbeats else []
+    if ended_early:
+        problems.append(
+            f"generation {generation} was already {ended_early} a beat after Redis came back, "
+            "its upstream answer still streaming"
+        )
     try:
         assert_exact(checked, watcher)
     except AssertionError as exc:
