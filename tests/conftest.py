@@ -256,27 +256,41 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """An xdist worker hands its fault-injection counts to the controller (below)."""
     if (output := getattr(session.config, "workeroutput", None)) is not None:
         from tests.faults.conftest import STATS
+        from tests.infra_faults.conftest import STATS as INFRA_STATS
 
         output["fault_stats"] = dict(STATS)
+        output["infra_fault_stats"] = dict(INFRA_STATS)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """The xdist controller adds up each worker's fault-injection counts."""
     from tests.faults.conftest import STATS
+    from tests.infra_faults.conftest import STATS as INFRA_STATS
 
-    for key, value in getattr(node, "workeroutput", {}).get("fault_stats", {}).items():
+    output = getattr(node, "workeroutput", {})
+    for key, value in output.get("fault_stats", {}).items():
         STATS[key] += value
+    for key, value in output.get("infra_fault_stats", {}).items():
+        INFRA_STATS[key] += value
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """The fault-injection suite's summary line (tests/faults/), workers' counts included."""
+    """The fault suites' summary lines (tests/faults/, tests/infra_faults/), workers' counts
+    included."""
     from tests.faults.conftest import STATS
+    from tests.infra_faults.conftest import STATS as INFRA_STATS
 
     if STATS["generations"]:
         terminalreporter.write_line(
             f"fault injection: {STATS['faults']} faults injected, "
             f"{STATS['generations']} generations, {STATS['lost']} characters lost"
+        )
+    if INFRA_STATS["generations"]:
+        terminalreporter.write_line(
+            f"infrastructure faults: {INFRA_STATS['faults']} injected, "
+            f"{INFRA_STATS['generations']} generations, {INFRA_STATS['lost']} characters lost, "
+            f"{INFRA_STATS['stuck']} stuck"
         )
 
 
