@@ -1,0 +1,250 @@
+"""Redis down: requests degrade to a documented policy, never a bare 500 (studio.degraded).
+
+The shared cache points at a closed port (``redis://127.0.0.1:1``: refused at once), with and
+without REDIS_URL in the environment: the runner's own worker keeps streaming and stops,
+rate limits fail open (one WARNING per outage, a metric), budgets and login throttles count
+in the worker, and pages say what is degraded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx2
+import pytest
+import respx
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from drafts import generation as runner
+from drafts.actions import add_version
+from drafts.models import Draft, Generation
+from studio import degraded
+from studio.api.actions import create_api_key
+from studio.asgi import application
+from studio.audit.metrics import sample
+from studio.audit.models import AuditLog
+from studio.audit.recording import record_ai_call
+from studio.guardrails.budgets import BudgetExceeded, reserve_tokens
+from tests.conftest import CHAT_URL, USAGE, chunk, completion, streaming_response
+
+HTMX = {"HX-Request": "true"}
+CLOSED = "redis://127.0.0.1:1/0"
+NOTICE = "Live updates across servers are paused; your generation keeps running."
+NOTICE_ZH = "跨服务器的实时更新已暂停；你的生成仍在继续。"
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Every call to the shared cache (and the relay, where REDIS_URL is set) is refused."""
+    degraded.reset()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CLOSED,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    if settings.REDIS_URL:
+        settings.REDIS_URL = CLOSED
+    yield
+    degraded.reset()
+
+
+def errors(what: str) -> float:
+    return sample("studio_shared_cache_errors_total", {"what": what})
+
+
+@pytest.fixture
+def local_liveness(monkeypatch):
+    """The runner's heartbeat in the shared cache is left out: how it rides out an outage is
+    studio.streams.registry's (tests/streams). Here: everything else on the runner's path."""
+
+    @contextlib.asynccontextmanager
+    async def heartbeat(key):
+        yield
+
+    monkeypatch.setattr(runner.GENERATIONS, "mark_alive", lambda key, ttl=None: None)
+    monkeypatch.setattr(runner.GENERATIONS, "heartbeat", heartbeat)
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_stop_and_continue_work_on_the_runners_worker(
+    redis_down, local_liveness, async_client, user, workspace, product_template, product_inputs
+):
+    sent = asyncio.Event()
+
+    async def held():
+        yield chunk({"role": "assistant", "content": ""})
+        yield chunk({"content": "Kept "})
+        yield chunk({"content": "words"})
+        sent.set()
+        await asyncio.Event().wait()  # only Stop ends this answer
+        yield b""
+
+    async def rest():
+        yield chunk({"content": " and more."}, finish="stop", usage=USAGE)
+        yield b"data: [DONE]\n\n"
+
+    respx.post(CHAT_URL).mock(side_effect=[streaming_response(held()), streaming_response(rest())])
+    await async_client.aforce_login(user)
+    version = await product_template.versions.afirst()
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    response = await async_client.post(url, {"version": version.pk, **product_inputs}, headers=HTMX)
+
+    assert response.status_code == 200
+    generation = await Generation.objects.aget()
+    async with asyncio.timeout(5):
+        await sent.wait()
+        log = runner.get_log(generation.pk)
+        while len(log.items) < 2:
+            await log.wait(len(log.items), timeout=5)
+    task = runner.task_for(generation.pk)
+
+    stop = await async_client.post(reverse("drafts:cancel", args=[generation.pk]), headers=HTMX)
+
+    assert stop.status_code == 204
+    async with asyncio.timeout(5):
+        await task
+    generation = await Generation.objects.select_related("version").aget(pk=generation.pk)
+    assert generation.status == Generation.Status.CANCELLED
+    assert generation.version.text == "Kept words"
+
+    follow_up = reverse("drafts:follow_up", args=[generation.draft_id])
+    response = await async_client.post(follow_up, {"action": "continue"}, headers=HTMX)
+
+    assert response.status_code == 200
+    continued = await Generation.objects.exclude(pk=generation.pk).aget()
+    if task := runner.task_for(continued.pk):
+        async with asyncio.timeout(5):
+            await task
+    continued = await Generation.objects.select_related("version").aget(pk=continued.pk)
+    assert continued.status == Generation.Status.DONE
+    assert continued.version.text == "Kept words and more."
+    assert errors("rate_limit") > 0  # the page writes were let through, uncounted
+
+
+@pytest.fixture
+def draft(user, workspace) -> Draft:
+    draft = Draft.objects.create(workspace=workspace, title="Lamp", created_by=user)
+    add_version(draft_id=draft.pk, text="Bright **light**.", source="generated", author_id=user.pk)
+    return draft
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "notice"), [("en", NOTICE), ("zh-hans", NOTICE_ZH)])
+def test_a_draft_page_renders_and_says_what_is_degraded(
+    redis_down, client, user, draft, language, notice
+):
+    client.force_login(user)  # sessions live in the database: Redis down logs nobody out
+
+    response = client.get(draft.get_absolute_url(), headers={"Accept-Language": language})
+
+    assert response.status_code == 200
+    assert notice in response.content.decode()
+    assert "<strong>light</strong>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_healthy_cache_shows_no_notice(client, user, draft):
+    client.force_login(user)
+    response = client.get(draft.get_absolute_url())
+    assert response.status_code == 200 and NOTICE not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_rate_limits_fail_open_with_one_warning_per_outage(
+    redis_down, client, user, draft, settings, caplog
+):
+    settings.RATELIMIT_RATE = "1/h"
+    client.force_login(user)
+    before = errors("rate_limit")
+    url = reverse("drafts:status", args=[draft.pk])
+
+    with caplog.at_level(logging.WARNING, logger="studio.degraded"):
+        answers = [client.post(url, {"status": "review"}).status_code for _ in range(3)]
+        degraded._retry_at = 0  # the next call asks Redis again: still down, still one line
+        answers.append(client.post(url, {"status": "review"}).status_code)
+
+    assert 429 not in answers and 500 not in answers
+    warnings = [r for r in caplog.records if r.name == "studio.degraded"]
+    assert len(warnings) == 1 and "unreachable" in warnings[0].getMessage()
+    assert errors("rate_limit") > before
+    assert sample("studio_shared_cache_down") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_the_api_answers_in_its_envelope_not_a_500(redis_down, user):
+    respx.post(CHAT_URL).mock(return_value=completion("Zero."))
+    raw_key = (await sync_to_async(create_api_key)(user=user, name="CMS"))[1]
+    transport = httpx2.ASGITransport(app=application)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        body = {
+            "model": "deepseek-flash",
+            "temperature": 0,  # through the response cache too
+            "messages": [{"role": "user", "content": "A tagline."}],
+        }
+        headers = {"Authorization": f"Bearer {raw_key}"}
+        answers = [
+            await client.post("/api/ai/v1/chat/completions", json=body, headers=headers)
+            for _ in range(2)
+        ]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json()["choices"][0]["message"]["content"] == "Zero."
+    # While the shared cache is down, this worker's memory keeps the answer.
+    assert answers[1].headers["x-studio-cache"] == "hit"
+
+
+@pytest.mark.django_db
+def test_budgets_still_hold_from_the_audited_usage(redis_down, user, settings):
+    settings.AI_DAILY_TOKEN_BUDGET = 1000
+    record_ai_call(
+        user=user,
+        model="deepseek-flash",
+        status=AuditLog.Status.OK,
+        prompt_tokens=600,
+        completion_tokens=300,
+    )
+    messages = [{"role": "user", "content": "Hi"}]
+
+    with pytest.raises(BudgetExceeded):
+        reserve_tokens(user, messages, max_tokens=500)
+    held = reserve_tokens(user, messages, max_tokens=50)  # fits the 100 left
+
+    assert held.local and held.max_tokens == 50
+    with pytest.raises(BudgetExceeded):  # what this worker holds counts too
+        reserve_tokens(user, messages, max_tokens=50)
+    held.release()
+    assert reserve_tokens(user, messages, max_tokens=50).max_tokens == 50
+
+
+@pytest.mark.django_db
+def test_logins_work_and_stay_throttled_per_worker(redis_down, client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    get_user_model().objects.create_user("ophelia", password="pw-ophelia-123")
+    url = reverse("login")
+
+    ok = client.post(url, {"username": "ophelia", "password": "pw-ophelia-123"})
+    assert ok.status_code == 302
+    client.logout()
+    for _ in range(2):
+        client.post(url, {"username": "ophelia", "password": "wrong"})
+    locked = client.post(url, {"username": "ophelia", "password": "pw-ophelia-123"})
+
+    assert locked.status_code == 200
+    assert "Too many failed attempts" in locked.content.decode()
+
+
+def test_sessions_do_not_live_in_the_cache(settings):
+    """Redis down must not log everyone out: sessions are in the database."""
+    assert settings.SESSION_ENGINE in {
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    }
