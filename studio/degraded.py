@@ -64,6 +64,7 @@ DOWN = Gauge(
 _lock = threading.Lock()
 _down_since: float | None = None
 _retry_at = 0.0
+_answered_at = 0.0  # the shared cache's last answer (or error): what cache_down() goes by
 
 
 def shared() -> BaseCache:
@@ -75,11 +76,11 @@ def _skipping() -> bool:
 
 
 def _failed(what: str, exc: BaseException) -> None:
-    global _down_since, _retry_at
+    global _down_since, _retry_at, _answered_at
     ERRORS.labels(what=what).inc()
     with _lock:
         first = _down_since is None
-        now = time.monotonic()
+        now = _answered_at = time.monotonic()
         if first:
             _down_since = now
         _retry_at = now + RETRY_AFTER
@@ -94,7 +95,8 @@ def _failed(what: str, exc: BaseException) -> None:
 
 
 def _succeeded() -> None:
-    global _down_since
+    global _down_since, _answered_at
+    _answered_at = time.monotonic()
     if _down_since is None:
         return
     with _lock:
@@ -132,21 +134,20 @@ def fail_open[T](op: Callable[[BaseCache], T], default: T, *, what: str) -> T:
 
 
 def cache_down() -> bool:
-    """Whether the shared cache is down: known down, and still failing when asked again (at
-    most every RETRY_AFTER seconds). A cache never found down is not asked (no round trip
-    per page): the first failing call on any path marks it."""
-    if _down_since is None:
-        return False
+    """Whether the shared cache is down (the pages' banner). It goes by the last call to the
+    cache on any path, or, when there was none in the last RETRY_AFTER seconds, asks it
+    (at most one round trip per RETRY_AFTER seconds, none while requests keep it busy)."""
     if _skipping():
         return True
-    fail_open(lambda cache: cache.get("studio:degraded-probe"), None, what="probe")
+    if time.monotonic() - _answered_at >= RETRY_AFTER:
+        fail_open(lambda cache: cache.get("studio:degraded-probe"), None, what="probe")
     return _down_since is not None
 
 
 def reset() -> None:
     """Forget any outage (tests; the local stand-in is emptied too)."""
-    global _down_since, _retry_at
+    global _down_since, _retry_at, _answered_at
     with _lock:
-        _down_since, _retry_at = None, 0.0
+        _down_since, _retry_at, _answered_at = None, 0.0, 0.0
     DOWN.set(0)
     LOCAL.clear()

@@ -158,6 +158,28 @@ def test_a_healthy_cache_shows_no_notice(client, user, draft):
 
 
 @pytest.mark.django_db
+def test_the_notice_shows_on_pages_that_use_no_cache_and_goes_once_it_is_back(
+    redis_down, client, user, settings, caplog
+):
+    """The banner asks the cache itself when nothing else did lately (at most every
+    RETRY_AFTER seconds), so it neither misses an outage nor outlives one."""
+    client.force_login(user)
+    home = reverse("home")
+
+    assert NOTICE in client.get(home).content.decode()
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert NOTICE in client.get(home).content.decode()  # not asked again within RETRY_AFTER
+    degraded._retry_at = degraded._answered_at = 0  # RETRY_AFTER seconds later
+    with caplog.at_level(logging.WARNING, logger="studio.degraded"):
+        page = client.get(home).content.decode()
+
+    assert NOTICE not in page
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+    assert sample("studio_shared_cache_down") == 0
+
+
+@pytest.mark.django_db
 def test_rate_limits_fail_open_with_one_warning_per_outage(
     redis_down, client, user, draft, settings, caplog
 ):
