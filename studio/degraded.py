@@ -107,6 +107,12 @@ def _succeeded() -> None:
         logger.warning("The shared cache (Redis) is reachable again after %.0f s.", seconds)
 
 
+def note(exc: BaseException, *, what: str) -> None:
+    """A cache error that reached a request's error handler (studio.middleware, the API): the
+    outage is noted as any other (logged once, counted, the banner)."""
+    _failed(what, exc)
+
+
 def run[T](op: Callable[[BaseCache], T], *, what: str) -> T:
     """``op(shared cache)``; on a cache error (or while it is known down), ``op(LOCAL)``."""
     if not _skipping():

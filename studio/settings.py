@@ -84,6 +84,8 @@ MIDDLEWARE = [
     _tuned("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "django_htmx.middleware.HtmxMiddleware",
     "studio.guardrails.page_rate_limits.RateLimitMiddleware",
+    # A view's Redis error that nothing degraded: 503 with Retry-After, not a 500.
+    "studio.middleware.SharedCacheDownMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

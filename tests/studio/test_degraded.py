@@ -18,11 +18,14 @@ import respx
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from drafts import generation as runner
+from drafts import views as drafts_views
 from drafts.actions import add_version
 from drafts.models import Draft, Generation
 from studio import degraded
+from studio.api import api as api_module
 from studio.api.actions import create_api_key
 from studio.asgi import application
 from studio.audit.metrics import sample
@@ -270,3 +273,36 @@ def test_sessions_do_not_live_in_the_cache(settings):
         "django.contrib.sessions.backends.db",
         "django.contrib.sessions.backends.cached_db",
     }
+
+
+def _unwrapped_cache_call(*args, **kwargs):
+    """A view's call to Redis that nothing degraded (a new one, say)."""
+    raise RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+
+@pytest.mark.django_db
+def test_a_cache_error_no_one_degraded_is_a_503_that_says_so(client, user, draft, monkeypatch):
+    monkeypatch.setattr(drafts_views, "panel_context", _unwrapped_cache_call)
+    client.force_login(user)
+    before = errors("view")
+
+    page = client.get(draft.get_absolute_url())
+    toast = client.get(draft.get_absolute_url(), headers=HTMX)
+
+    assert page.status_code == toast.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert "Part of the studio is briefly unavailable" in page.content.decode()
+    assert (toast["HX-Retarget"], toast["HX-Reswap"]) == ("#toasts", "beforeend")
+    assert toast.content.decode().strip().startswith('<div role="alert"')
+    assert errors("view") == before + 2
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_cache_error_in_its_envelope(client, user, monkeypatch):
+    monkeypatch.setattr(api_module.Membership.objects, "filter", _unwrapped_cache_call)
+    raw_key = create_api_key(user=user, name="CMS")[1]
+
+    response = client.get("/api/ai/workspaces", headers={"Authorization": f"Bearer {raw_key}"})
+
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "shared_cache_unavailable"
