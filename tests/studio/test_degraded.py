@@ -115,6 +115,11 @@ async def test_generate_stop_and_continue_work_on_the_runners_worker(
     generation = await _ended(generation.pk)
     assert generation.status == Generation.Status.CANCELLED
     assert generation.version.text == "Kept words"
+    # A watcher reconnecting to this worker replays the run from its log, then its end.
+    events = await async_client.get(reverse("drafts:events", args=[generation.pk]))
+    replay = b"".join([part async for part in events.streaming_content]).decode()
+    assert events.status_code == 200
+    assert "Kept " in replay and "words" in replay and replay.count("event: done") == 1
 
     follow_up = reverse("drafts:follow_up", args=[generation.draft_id])
     response = await async_client.post(follow_up, {"action": "continue"}, headers=HTMX)
