@@ -10,7 +10,9 @@ page. Code that touches the cache on a request path goes through this module ins
   and the caches of rendered text keep working per worker (less strict, never absent);
 - ``fail_open(op, default, what=...)`` returns ``default`` instead (rate limits: the
   upstream still has its own);
-- ``cache_down()`` says whether the shared cache is down, for the banner pages show.
+- ``cache_down()`` says whether the shared cache is down, for the banner pages show;
+- ``note(exc, what=...)`` records a cache error that reached an error handler instead
+  (``studio.middleware.SharedCacheDownMiddleware``, the API's): those answer 503.
 
 The first error of an outage logs one WARNING and marks the cache down (the
 ``studio_shared_cache_down`` gauge); each error is counted in
