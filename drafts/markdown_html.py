@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import nh3
-from django.core.cache import cache
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
+
+from studio import degraded
 
 if TYPE_CHECKING:
     from .models import DraftVersion
@@ -82,10 +83,11 @@ def cached[T](version: DraftVersion, part: str, build: Callable[[], T]) -> T:
     """
     digest = hashlib.blake2b(version.text.encode(), digest_size=12).hexdigest()
     key = f"drafts:html:{RENDERER}:{version.pk}:{part}:{get_language()}:{digest}"
-    found = cache.get(key)
+    # While the shared cache is down, this worker's memory stands in (studio.degraded).
+    found = degraded.run(lambda cache: cache.get(key), what="markdown")
     if found is None:
         found = build()
-        cache.set(key, found, CACHE_SECONDS)
+        degraded.run(lambda cache: cache.set(key, found, CACHE_SECONDS), what="markdown")
     return found
 
 

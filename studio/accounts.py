@@ -23,10 +23,11 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+
+from studio import degraded
 
 
 def _key(username: str) -> str:
@@ -41,24 +42,33 @@ def _reserve(username: str) -> bool:
     An attempt counts before its password is checked and is given back if it succeeds: of any
     number of simultaneous tries, at most LOGIN_FAILURE_LIMIT reach the password check.
     """
-    key = _key(username)
-    cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)  # the window starts here
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between the two calls
-        cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
-        count = 1
+    count = degraded.run(
+        lambda cache: _count(cache, _key(username), settings.LOGIN_FAILURE_WINDOW), what="login"
+    )
     return count <= settings.LOGIN_FAILURE_LIMIT
 
 
+def _count(cache, key: str, window: int) -> int:
+    """Raise the counter ``key`` by one (a new one lasts ``window`` seconds); its value."""
+    cache.add(key, 0, timeout=window)  # the window starts here
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
 def _release(username: str) -> None:
-    with contextlib.suppress(ValueError):  # the window has ended meanwhile: nothing to give
-        cache.decr(_key(username))
+    def give_back(cache) -> None:
+        with contextlib.suppress(ValueError):  # the window has ended meanwhile: nothing to give
+            cache.decr(_key(username))
+
+    degraded.run(give_back, what="login")
 
 
 def is_locked(username: str) -> bool:
     limit = settings.LOGIN_FAILURE_LIMIT
-    return bool(limit) and cache.get(_key(username), 0) >= limit
+    return bool(limit) and degraded.run(lambda c: c.get(_key(username), 0), what="login") >= limit
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -106,13 +116,8 @@ def reset_allowed(email: str) -> bool:
     within PASSWORD_RESET_WINDOW seconds (0: no limit)."""
     if not settings.PASSWORD_RESET_LIMIT:
         return True
-    key = _reset_key(email)
-    cache.add(key, 0, timeout=settings.PASSWORD_RESET_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between the two calls
-        cache.add(key, 1, timeout=settings.PASSWORD_RESET_WINDOW)
-        count = 1
+    window = settings.PASSWORD_RESET_WINDOW
+    count = degraded.run(lambda cache: _count(cache, _reset_key(email), window), what="login")
     return count <= settings.PASSWORD_RESET_LIMIT
 
 

@@ -29,7 +29,9 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 
+from studio import degraded
 from studio.deepseek import (
     BreakerSnapshot,
     CircuitBreaker,
@@ -67,15 +69,13 @@ class DjangoCacheStore:
         self.alias = alias
 
     async def get(self, key: str) -> Any:
-        return await asyncio.to_thread(caches[self.alias].get, key)
+        return await self._run(lambda cache: cache.get(key))
 
     async def set(self, key: str, value: Any, ttl: float) -> None:
-        await asyncio.to_thread(caches[self.alias].set, key, value, ttl)
+        await self._run(lambda cache: cache.set(key, value, ttl))
 
     async def incr(self, key: str, ttl: float) -> int:
-        cache = caches[self.alias]
-
-        def incr() -> int:
+        def incr(cache) -> int:
             cache.add(key, 0, ttl)  # atomic create-if-missing, so the count keeps its expiry
             try:
                 return cache.incr(key)
@@ -83,10 +83,17 @@ class DjangoCacheStore:
                 cache.set(key, 1, ttl)
                 return 1
 
-        return await asyncio.to_thread(incr)
+        return await self._run(incr)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(caches[self.alias].delete, key)
+        await self._run(lambda cache: cache.delete(key))
+
+    async def _run[T](self, op: Callable[[BaseCache], T]) -> T:
+        """``op`` on the cache; while the shared (default) cache is down, on this worker's
+        memory: the breaker then counts failures per worker (studio.degraded)."""
+        if self.alias != "default":
+            return await asyncio.to_thread(op, caches[self.alias])
+        return await asyncio.to_thread(degraded.run, op, what="breaker")
 
 
 def build_breaker() -> CircuitBreaker:

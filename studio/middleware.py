@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
+from redis.exceptions import RedisError
+
+from studio import degraded
 
 
 class PrivatePagesMiddleware(MiddlewareMixin):
@@ -19,4 +23,26 @@ class PrivatePagesMiddleware(MiddlewareMixin):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class SharedCacheDownMiddleware(MiddlewareMixin):
+    """A view's call to Redis that nothing on the way degraded (``studio.degraded`` wraps those
+    on request paths): a 503 with Retry-After that says so, never a bare 500; the outage is
+    noted like any other (one WARNING, the metrics, the banner). htmx requests get a toast.
+    """
+
+    TEMPLATE = "errors/unavailable.html"
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, RedisError):
+            return None
+        degraded.note(exception, what="view")
+        if getattr(request, "htmx", False):
+            response = render(request, f"{self.TEMPLATE}#unavailable-toast", status=503)
+            response["HX-Retarget"] = "#toasts"
+            response["HX-Reswap"] = "beforeend"
+        else:
+            response = render(request, self.TEMPLATE, status=503)
+        response["Retry-After"] = str(int(degraded.RETRY_AFTER))
         return response

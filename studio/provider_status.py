@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from studio import ai
+from studio import ai, degraded
 from studio.deepseek import ProviderStatus
 from studio.guardrails.page_rate_limits import rate_limited_response
 from studio.guardrails.rate_limits import RateLimited, check_rate
@@ -53,8 +53,13 @@ async def provider_status(request: HtmxHttpRequest) -> HttpResponse:
 
 async def _checked() -> ProviderStatus:
     """The last check of DeepSeek from the shared cache, or a new one kept for CHECK_TTL."""
-    status = await cache.aget(CHECK_KEY)
+    # While the shared cache is down, each worker keeps its own check (studio.degraded).
+    status = await asyncio.to_thread(_run, lambda cache: cache.get(CHECK_KEY))
     if status is None:
         status = await ai.provider_status()
-        await cache.aset(CHECK_KEY, status, CHECK_TTL)
+        await asyncio.to_thread(_run, lambda cache: cache.set(CHECK_KEY, status, CHECK_TTL))
     return status
+
+
+def _run(op):
+    return degraded.run(op, what="provider_status")

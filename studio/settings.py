@@ -89,6 +89,8 @@ MIDDLEWARE = [
     _tuned("django.middleware.csp.ContentSecurityPolicyMiddleware"),
     "django_htmx.middleware.HtmxMiddleware",
     "studio.guardrails.page_rate_limits.RateLimitMiddleware",
+    # A view's Redis error that nothing degraded: 503 with Retry-After, not a 500.
+    "studio.middleware.SharedCacheDownMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -372,6 +374,9 @@ RATELIMIT_SCOPE_RATES = env.dict("RATELIMIT_SCOPE_RATES", default={"api_ip": "10
 # Password reset requests are counted tighter than other anonymous posts (per address).
 RATELIMIT_ROUTES = {"password_reset": "10/h"} | env.dict("RATELIMIT_ROUTES", default={})
 RATELIMIT_USE_CACHE = "default"
+# Unreachable counters fail open (studio.degraded; docs/operations.md "When Redis is down"):
+# django-ratelimit's own answer for a count it could not read, and ours for a cache error.
+RATELIMIT_FAIL_OPEN = True
 # Tokens one user may spend per day (midnight to midnight in TIME_ZONE); 0: no budget.
 AI_DAILY_TOKEN_BUDGET = env.int("AI_DAILY_TOKEN_BUDGET", default=1_000_000)
 # Prompts over this many characters are refused before they are sent; 0: no cap.

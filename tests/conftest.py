@@ -87,11 +87,16 @@ def _default_language():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: the circuit breaker, rate limits and heartbeats
-    live there, and one test's failures must not open the breaker for the next."""
+    live there, and one test's failures must not open the breaker for the next. An outage of
+    the shared cache that a test caused (studio.degraded) ends with it."""
     from django.core.cache import cache
 
+    from studio import degraded
+
+    degraded.reset()
     cache.clear()
     yield
+    degraded.reset()
 
 
 @pytest.fixture

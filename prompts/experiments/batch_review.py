@@ -15,10 +15,10 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 
-from django.core.cache import cache
 from django.db.models import Count, Q
 
 from drafts.models import Generation
+from studio import degraded
 from studio.http import request_number
 
 from .models import Batch, ExperimentRun, VariantRun, Vote
@@ -68,12 +68,13 @@ def next_pair(batch: Batch, user) -> Pair | None:
     candidates = list(reviewable(batch).exclude(votes__voter=user))
     if not candidates:
         return None
-    held = cache.get(_held_key(batch, user))
+    held = degraded.run(lambda cache: cache.get(_held_key(batch, user)), what="review")
     if held and (run := next((r for r in candidates if r.pk == held["run"]), None)):
         pair = _pair(run, held["order"])
         if pair is not None:
             return _hold(batch, user, pair)
-    claims = cache.get_many([_claim_key(r.pk) for r in candidates])
+    keys = [_claim_key(r.pk) for r in candidates]
+    claims = degraded.run(lambda cache: cache.get_many(keys), what="review")
 
     def priority(run: ExperimentRun) -> tuple[int, bool, float]:
         claimed = claims.get(_claim_key(run.pk)) not in (None, user.pk)
@@ -84,16 +85,23 @@ def next_pair(batch: Batch, user) -> Pair | None:
 
 
 def _hold(batch: Batch, user, pair: Pair) -> Pair:
-    cache.set(_held_key(batch, user), {"run": pair.run.pk, "order": pair.order}, CLAIM_TTL)
-    cache.set(_claim_key(pair.run.pk), user.pk, CLAIM_TTL)
+    def hold(cache) -> None:
+        cache.set(_held_key(batch, user), {"run": pair.run.pk, "order": pair.order}, CLAIM_TTL)
+        cache.set(_claim_key(pair.run.pk), user.pk, CLAIM_TTL)
+
+    degraded.run(hold, what="review")  # claims per worker while the shared cache is down
     return pair
 
 
 def release(batch: Batch, user, run: ExperimentRun) -> None:
     """The reviewer voted: their next request gets a new pair."""
-    cache.delete(_held_key(batch, user))
-    if cache.get(_claim_key(run.pk)) == user.pk:
-        cache.delete(_claim_key(run.pk))
+
+    def forget(cache) -> None:
+        cache.delete(_held_key(batch, user))
+        if cache.get(_claim_key(run.pk)) == user.pk:
+            cache.delete(_claim_key(run.pk))
+
+    degraded.run(forget, what="review")
 
 
 def _outputs(run: ExperimentRun) -> dict[int, VariantRun]:

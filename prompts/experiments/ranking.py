@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
+
+from studio import degraded
 
 from .stats import CONFIDENCE, MIN_DECISIVE_VOTES, Interval, percent
 
@@ -183,8 +184,9 @@ def rank(
         return None
     payload = json.dumps([sorted(names.items()), list(votes), resamples, seed], default=list)
     key = "prompts:ranking:" + hashlib.sha256(payload.encode()).hexdigest()
-    ranking = cache.get(key)
+    # While the shared cache is down, this worker's memory stands in (studio.degraded).
+    ranking = degraded.run(lambda cache: cache.get(key), what="ranking")
     if ranking is None:
         ranking = _compute(names, votes, resamples, seed)
-        cache.set(key, ranking, CACHE_SECONDS)
+        degraded.run(lambda cache: cache.set(key, ranking, CACHE_SECONDS), what="ranking")
     return ranking

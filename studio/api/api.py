@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
+from redis.exceptions import RedisError
 
 from drafts import generation as runner
 from drafts.generate import NotAllowed
@@ -24,6 +25,7 @@ from prompts.experiments.actions import start_assigned_generation
 from prompts.experiments.assignment import subject_for
 from prompts.forms import TemplateForm
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
+from studio import degraded
 from studio.audit.origin import Origin, client_ip
 from studio.deepseek import DeepSeekError
 from studio.guardrails import response_cache
@@ -146,6 +148,17 @@ def _over_budget(request: HttpRequest, exc: BudgetExceeded) -> HttpResponse:
 @api.exception_handler(NotAllowed)
 def _not_allowed(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
     return _respond(request, ApiError(403, exc.message, code="forbidden"))
+
+
+@api.exception_handler(RedisError)
+def _shared_cache_down(request: HttpRequest, exc: RedisError) -> HttpResponse:
+    """A call to Redis that nothing on the way degraded (docs/operations.md, "When Redis is
+    down"): a retryable 503 in the envelope, never a bare 500."""
+    degraded.note(exc, what="api")
+    message = "The studio's shared cache is briefly unavailable. Retry in a few seconds."
+    error = ApiError(503, message, type="service_unavailable", code="shared_cache_unavailable")
+    error.headers["Retry-After"] = str(int(degraded.RETRY_AFTER))
+    return _respond(request, error)
 
 
 @api.exception_handler(DeepSeekError)

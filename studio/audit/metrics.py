@@ -23,6 +23,7 @@ from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from studio import degraded
 from studio.deepseek.pricing import DEFAULT_PRICES
 
 # What prometheus_client saw when it was imported (just now, above): it decides then.
@@ -85,6 +86,9 @@ BREAKER = Gauge(
     registry=REGISTRY,
     multiprocess_mode="mostrecent",  # one shared breaker: the latest reading of it
 )
+# The shared cache's outages (studio.degraded, a layer below, defines them).
+REGISTRY.register(degraded.ERRORS)
+REGISTRY.register(degraded.DOWN)
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 # The generation sweeper (drafts/sweeper.py): alert when generations keep being swept (runners
 # lost: crashes, killed workers), when sweeps stop (the serving process's sweeper is gone) or

@@ -7,6 +7,10 @@ log) plus everything reserved by calls still in flight would pass the budget. A 
 not fit but still has room for ``MIN_OUTPUT_TOKENS`` of answer is shortened instead (its
 ``max_tokens`` lowered). The reservation is released once the call's audit row, with its real
 or estimated usage, is written. A refused call is written to the audit log as ``over_budget``.
+
+While the shared cache is unreachable (``studio.degraded``) the reservations are counted in
+each worker's own memory: the audit log, in the database, still holds everything used, so a
+budget is never passed by more than what other workers have in flight at that moment.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio import degraded
 from studio.audit.models import AuditLog, start_of_day
 from studio.deepseek.pricing import estimate_prompt_tokens
 
@@ -71,7 +75,9 @@ def check_token_budget(
     if not budget:
         return
     used = tokens_used_today(user)
-    if used + (cache.get(_reserved_key(user.pk)) or 0) >= budget:
+    key = _reserved_key(user.pk)
+    reserved = degraded.run(lambda cache: cache.get(key), what="budget")
+    if used + (reserved or 0) >= budget:
         raise _refusal(user, used, request=request, workspace_id=workspace_id, origin=origin)
 
 
@@ -109,6 +115,23 @@ MIN_OUTPUT_TOKENS = 256
 RESERVATION_TTL = 2 * 24 * 3600  # the key names its day; this only clears it away afterwards
 
 
+def _give_back(cache, key: str, tokens: int) -> None:
+    # A counter that expired or was evicted has nothing to give back.
+    with contextlib.suppress(ValueError):
+        cache.decr(key, tokens)
+
+
+def _add(cache, key: str, tokens: int) -> tuple[int, bool]:
+    """Raise the counter ``key`` by ``tokens``: its new value, and whether it is local."""
+    cache.add(key, 0, RESERVATION_TTL)  # atomic create-if-missing
+    try:
+        reserved = cache.incr(key, tokens)
+    except ValueError:  # evicted between add and incr
+        cache.add(key, 0, RESERVATION_TTL)
+        reserved = cache.incr(key, tokens)
+    return reserved, cache is degraded.LOCAL
+
+
 def _reserved_key(user_id: int) -> str:
     return f"studio:budget-reserved:{user_id}:{start_of_day().date().isoformat()}"
 
@@ -125,13 +148,16 @@ class Reservation:
     key: str = ""
     tokens: int = 0
     max_tokens: int | None = None
+    local: bool = False  # held in this worker's memory (the shared cache was down)
 
     def release(self) -> None:
         if self.tokens:
-            # A counter that expired or was evicted has nothing to give back.
-            with contextlib.suppress(ValueError):
-                cache.decr(self.key, self.tokens)
+            key, tokens = self.key, self.tokens
             self.tokens = 0
+            if self.local:
+                _give_back(degraded.LOCAL, key, tokens)
+            else:  # an outage since: that counter is out of reach, and expires with its day
+                degraded.fail_open(lambda c: _give_back(c, key, tokens), None, what="budget")
 
     async def arelease(self) -> None:
         await sync_to_async(self.release, thread_sensitive=False)()
@@ -173,20 +199,16 @@ def reserve_tokens(
     output = min(max_tokens or settings.DEEPSEEK_MAX_TOKENS, budget)
     prompt = estimate_prompt_tokens(messages)
     key, estimate = _reserved_key(user_id), prompt + output
-    cache.add(key, 0, RESERVATION_TTL)  # atomic create-if-missing
-    try:
-        reserved = cache.incr(key, estimate)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 0, RESERVATION_TTL)
-        reserved = cache.incr(key, estimate)
+    reserved, local = degraded.run(lambda cache: _add(cache, key, estimate), what="budget")
     used = tokens_used_today(user_id)
     over = used + reserved - budget
     if over <= 0:
-        return Reservation(key=key, tokens=estimate, max_tokens=output)
+        return Reservation(key=key, tokens=estimate, max_tokens=output, local=local)
     if output - over >= min(MIN_OUTPUT_TOKENS, output):
-        cache.decr(key, over)
-        return Reservation(key=key, tokens=estimate - over, max_tokens=output - over)
-    Reservation(key=key, tokens=estimate).release()
+        Reservation(key=key, tokens=over, local=local).release()
+        held = estimate - over
+        return Reservation(key=key, tokens=held, max_tokens=output - over, local=local)
+    Reservation(key=key, tokens=estimate, local=local).release()
     raise _refusal(user, used, request=request, workspace_id=workspace_id)
 
 

@@ -15,9 +15,16 @@ The rate of a scope on a route is the most specific setting there is: RATELIMIT_
 RATELIMIT_RATE; ``"off"`` exempts. A refused AI call (AI_ROUTES) is written to the audit log
 as ``rate_limited``. The pages' middleware is in ``page_rate_limits``; the JSON API counts its
 calls in its authentication (studio.api.auth).
+
+While the shared cache is unreachable, rate limits fail open (``studio.degraded``): requests
+are let through uncounted, with one WARNING per outage and ``studio_shared_cache_errors_total``
+counting the misses. DeepSeek keeps its own limits on the studio's key, and the daily token
+budgets still hold (they read the audit log in the database).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -25,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_ratelimit.core import get_usage
 
+from studio import degraded
 from studio.audit.metrics import observe_rate_limited
 from studio.audit.models import AuditLog
 
@@ -96,13 +104,15 @@ def check_rate(
         rate = rate_for(route, scope)
         if rate is None:
             continue
-        usage = get_usage(
+        count = partial(
+            get_usage,
             request,
             group=f"{route}|{scope}",
             key=lambda _group, _request, value=value: value,
             rate=rate,
             increment=increment,
         )
+        usage = degraded.fail_open(lambda _cache, count=count: count(), None, what="rate_limit")
         over = usage and (
             usage["should_limit"] or (not increment and usage["count"] >= usage["limit"])
         )

@@ -10,6 +10,9 @@ Two paths use it: the OpenAI-compatible endpoint (``studio.api.chat``) and gener
 drafts (``drafts.generation``: the workspace's Generate, Regenerate, which refreshes, and the
 JSON API's generate, which takes the same header). A/B experiment columns never do: their
 time to first token and cost are evidence.
+
+While the shared cache is unreachable (``studio.degraded``) answers are kept in, and reused
+from, each worker's own memory.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from studio import degraded
 from studio.audit.metrics import observe_cache
 from studio.deepseek import ContentDelta, Finish, ReasoningDelta, Usage
 
@@ -71,7 +74,7 @@ def lookup(key: str, mode: str) -> dict[str, Any] | None:
     if mode == "refresh":
         observe_cache("bypass")
         return None
-    found = cache.get(key)
+    found = degraded.run(lambda cache: cache.get(key), what="response_cache")
     observe_cache("hit" if found is not None else "miss")
     return found
 
@@ -79,7 +82,8 @@ def lookup(key: str, mode: str) -> dict[str, Any] | None:
 def store(key: str, mode: str, answer: dict[str, Any]) -> None:
     """Keep a complete answer (``content``, ``reasoning``, ``finish_reason``, ``usage``)."""
     if mode != "off" and answer.get("finish_reason") in {"stop", "length"}:
-        cache.set(key, answer, settings.AI_CACHE_TTL)
+        ttl = settings.AI_CACHE_TTL
+        degraded.run(lambda cache: cache.set(key, answer, ttl), what="response_cache")
 
 
 def answer(
