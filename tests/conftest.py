@@ -85,6 +85,19 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _no_finished_logs_left():
+    """A finished event log waits ``FINISHED_LOG_TTL`` for late watchers on a timer of the loop
+    it ended on; a test's loop closes first, so the log would stay, and a later test whose
+    generation gets the same id (SQLite reuses ids a rolled-back test took) would replay it."""
+    yield
+    from studio.streams import registry
+
+    for runs in registry._registries:
+        for key in [key for key, log in runs.logs.items() if log.done is not None]:
+            runs.discard_log(key)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: the circuit breaker, rate limits and heartbeats
     live there, and one test's failures must not open the breaker for the next. An outage of
