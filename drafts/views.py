@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -137,20 +136,31 @@ def _ended(generation: Generation, *, lost: bool = False) -> Done:
     return Done(RECOVERING if lost else generation.status, ids)
 
 
-def _settled(generation_id: int) -> Done | None:
-    """The end once the generation has ended, or the one showing it being recovered when no
-    process runs it (``drafts.sweeper`` ends it: a watcher only reads); else None.
+class _Settled:
+    """A relay watcher's check after each quiet spell: the end once the generation has ended,
+    or the one showing it being recovered once no process runs it (``drafts.sweeper`` ends
+    it: a watcher only reads); else None.
 
-    Runs in a worker thread and closes its database connection: a watcher must not hold
-    one for the life of a stream.
-    """
-    try:
-        generation = Generation.objects.get(pk=generation_id)
-        if generation.is_active and not runner.is_orphan(generation):
-            return None
-        return _ended(generation, lost=generation.is_active)
-    finally:
-        release_connections()
+    Lost takes two quiet checks in a row (a heartbeat period apart): Redis back from an
+    outage, empty, answers before the runner's heartbeat has been written again (within
+    REDIS_BACKOFF_CAP), and one look in that gap must not end a running stream. Each check
+    runs in a worker thread and closes its database connection: a watcher must not hold one
+    for the life of a stream."""
+
+    def __init__(self, generation_id: int) -> None:
+        self.generation_id = generation_id
+        self.suspect = False  # the previous check found no process running it
+
+    def __call__(self) -> Done | None:
+        try:
+            generation = Generation.objects.get(pk=self.generation_id)
+            if not generation.is_active:
+                return _ended(generation)
+            orphan = runner.is_orphan(generation)
+            lost, self.suspect = orphan and self.suspect, orphan
+            return _ended(generation, lost=True) if lost else None
+        finally:
+            release_connections()
 
 
 def _source(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes | Done]:
@@ -161,7 +171,7 @@ def _source(generation: Generation, lost: bool, after: int) -> AsyncIterator[byt
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
         return streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     if generation.is_active and not lost and relay.enabled():
-        when_idle = partial(sync_to_async(_settled), pk)
+        when_idle = sync_to_async(_Settled(pk))
         return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
     return streams.only(_ended(generation, lost=lost))
 

@@ -6,7 +6,7 @@ Each user has their own conversation per draft: every query starts from the user
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable, Callable
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -113,7 +113,7 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         source = streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
     elif message is not None and message.is_streaming and relay.enabled():
         # Another worker answers: follow its mirror in Redis (studio.assistant.runner).
-        key, when_idle = runner.ANSWERS.stream_key(message.pk), partial(_when_idle, message.pk)
+        key, when_idle = runner.ANSWERS.stream_key(message.pk), _when_idle(message.pk)
         source = relay.follow(
             message.pk, after=after, heartbeat=heartbeat, when_idle=when_idle, key=key
         )
@@ -146,10 +146,20 @@ def _reloaded(message_id: int) -> AssistantMessage | None:
         release_connections()
 
 
-async def _when_idle(message_id: int) -> Done | None:
-    """After a quiet spell on the relay: the end once the answer has ended, or once no
-    worker answers it any more (lost with its worker); None while it is being answered."""
-    message = await sync_to_async(_reloaded)(message_id)
-    if message is not None and message.is_streaming and await runner.is_alive(message_id):
-        return None
-    return runner.ended(message) if message else Done(runner.CLEARED)
+def _when_idle(message_id: int) -> Callable[[], Awaitable[Done | None]]:
+    """A relay watcher's check after each quiet spell: the end once the answer has ended, or
+    once no worker answers it any more (lost with its worker) on two checks in a row (one look
+    between Redis returning from an outage and the answer's heartbeat being written again must
+    not end it); None while it is being answered."""
+    suspect = False
+
+    async def check() -> Done | None:
+        nonlocal suspect
+        message = await sync_to_async(_reloaded)(message_id)
+        if message is not None and message.is_streaming:
+            lost, suspect = suspect, not await runner.is_alive(message_id)
+            if not (lost and suspect):
+                return None
+        return runner.ended(message) if message else Done(runner.CLEARED)
+
+    return check

@@ -74,3 +74,32 @@ async def test_a_generation_no_worker_runs_is_shown_at_once_not_after_a_heartbea
     assert body.startswith("event: done\n") and "data-recovering " in body
     # Watching only reads: the sweeper ends it (tests/drafts/test_sweeper.py).
     assert (await Generation.objects.aget(pk=lost.pk)).status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_relay_watcher_calls_a_generation_lost_only_on_two_quiet_checks_in_a_row(
+    workspace, product_template, product_inputs, user, monkeypatch
+):
+    """Redis back from an outage, empty, answers before the runner's heartbeat is written
+    again: one look in that gap (the infrastructure fault suite caught it ending a running
+    stream on the other worker) must not end the watcher's stream."""
+    from drafts import views
+
+    generation = start_generation(
+        workspace=workspace,
+        version=product_template.current_version(),
+        inputs=product_inputs,
+        user=user,
+    )
+    sightings = iter([True, False, True, True])  # no heartbeat, back, none, none
+    monkeypatch.setattr(runner, "is_orphan", lambda _generation: next(sightings))
+    check = views._Settled(generation.pk)
+
+    assert check() is None  # maybe Redis has just come back: look again next quiet spell
+    assert check() is None  # the heartbeat is back: it runs
+    assert check() is None
+    done = check()  # none twice in a row: lost
+    assert done.status == views.RECOVERING and done.ids["generation"] == generation.pk
+
+    Generation.objects.filter(pk=generation.pk).update(status="done")
+    assert check().status == "done"  # ended: at once
