@@ -341,6 +341,10 @@ GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 # Seconds between sweeps for generations whose runner is gone (a crash): they end as
 # interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.
 GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)
+# Seconds a running generation's heartbeat lives in the shared cache (renewed every third of
+# it): how long a crashed worker's generation still looks alive. The sweeper settles it after
+# about twice this (it must be seen without a heartbeat that long: a Redis blip is no crash).
+GENERATION_HEARTBEAT_TTL = env.float("GENERATION_HEARTBEAT_TTL", default=15.0)
 # Seconds a web worker takes at most to stop on SIGTERM (studio/asgi.py): from the signal on
 # it answers new requests 503 with Retry-After, ends its running generations as interrupted
 # (text kept) and lets in-flight responses finish, then exits; what is still running then is

@@ -90,9 +90,9 @@ def _heartbeat_unreadable(error: Exception) -> bool:
 class Registry:
     """The running tasks and event logs of one ``kind`` of stream in this process."""
 
-    def __init__(self, kind: str, *, heartbeat_ttl: float = HEARTBEAT_TTL) -> None:
+    def __init__(self, kind: str, *, heartbeat_ttl: float | None = None) -> None:
         self.kind = kind
-        self.heartbeat_ttl = heartbeat_ttl
+        self._heartbeat_ttl = heartbeat_ttl
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.logs: dict[int, EventLog] = {}
         self.stop_requested: set[int] = set()  # being cancelled by a stop, not a shutdown
@@ -106,6 +106,11 @@ class Registry:
         return f"{CANCEL_CHANNEL_PREFIX}:{self.kind}:cancel"
 
     # Keys in the shared cache and in Redis.
+    @property
+    def heartbeat_ttl(self) -> float:
+        """Given, or GENERATION_HEARTBEAT_TTL (HEARTBEAT_TTL, 15 s, by default)."""
+        return self._heartbeat_ttl or getattr(settings, "GENERATION_HEARTBEAT_TTL", HEARTBEAT_TTL)
+
     def alive_key(self, key: int) -> str:
         return f"studio:{self.kind}-alive:{key}"
 

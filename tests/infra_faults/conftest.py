@@ -237,6 +237,10 @@ class Cluster:
         )
 
 
+# The workers' GENERATION_HEARTBEAT_TTL: beats every 2 s, time enough on a busy machine.
+HEARTBEAT_TTL = 6
+
+
 def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, str]:
     d = database
     auth = d["USER"] + (f":{d['PASSWORD']}" if d["PASSWORD"] else "")
@@ -259,6 +263,8 @@ def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, s
         "DEEPSEEK_IDLE_TIMEOUT": "30",
         "GENERATION_PERSIST_INTERVAL": "0.1",
         "GENERATION_SWEEP_INTERVAL": "0.5",
+        # A dead runner looks alive this long (not the default 15 s): the suite waits less.
+        "GENERATION_HEARTBEAT_TTL": str(HEARTBEAT_TTL),
         "GENERATION_SSE_HEARTBEAT": "5",
         "RATELIMIT_RATE": "100000/m",
         "AI_DAILY_TOKEN_BUDGET": "0",
@@ -434,10 +440,16 @@ class Checked:
 
     @property
     def lost(self) -> int:
+        """Finished: what the upstream generated that neither the database nor the watcher
+        has. Ended early (a drain, a Stop, a crash) with a watcher: what the studio had
+        received (its watcher saw every delta it parsed) and did not keep; the upstream's text
+        still in flight when the studio stopped reading it never reached the studio."""
         kept = common_prefix(self.stored, self.sent)
-        if self.status == "done" and self.seen is not None:
-            kept = max(kept, common_prefix(self.seen, self.sent))
-        return len(self.sent) - kept
+        if self.seen is None:
+            return len(self.sent) - kept
+        if self.status == "done":
+            return len(self.sent) - max(kept, common_prefix(self.seen, self.sent))
+        return max(0, common_prefix(self.seen, self.sent) - kept)
 
     def describe(self) -> str:
         seen = "no live watcher" if self.seen is None else f"seen {len(self.seen)}"

@@ -22,6 +22,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from drafts.models import Generation
 from tests.infra_faults.conftest import (
+    HEARTBEAT_TTL,
     PASSWORD,
     STATS,
     Checked,
@@ -42,8 +43,9 @@ if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HEARTBEAT_TTL = 15  # studio.streams.registry.HEARTBEAT_TTL: how long a dead runner looks alive
-SETTLE = HEARTBEAT_TTL + 10  # the sweeper (every 0.5 s here) settles an orphan within this
+# A dead runner's heartbeat outlives it HEARTBEAT_TTL; the sweeper (every 0.5 s here) settles
+# an orphan seen without one for HEARTBEAT_TTL more: within SETTLE.
+SETTLE = 2 * HEARTBEAT_TTL + 10
 # The upstream holds short answers in its queue (keep-alives) this long before the first
 # token: the watcher, started once the Generate post has answered, is then surely there for
 # every token even on a busy machine (one that comes after the end sees only the final panel).
