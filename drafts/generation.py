@@ -57,6 +57,7 @@ _writers = PartialWriters(
     _save_texts, partial(background.start, name="partial-texts", keep_request_id=False)
 )
 ASK_WAIT = 0.1  # at most this long a view waits for its runner's request (``asked``)
+STOP_RETRY_PAUSE = 0.2  # between Stops sent again while no worker listens
 
 HEARTBEAT_TTL = GENERATIONS.heartbeat_ttl
 alive_key = GENERATIONS.alive_key
@@ -107,15 +108,26 @@ async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
 
 async def request_stop(generation: Generation) -> bool:
     """The Stop button, from any worker: here directly, elsewhere through Redis. False when
-    it may run in another worker and Redis, which would carry the Stop there, is away."""
+    it may run in another worker and Redis, which would carry the Stop there, is away, or
+    no worker heard it (a runner's Stop listener is reconnecting after an outage)."""
     try:
-        stopped = await GENERATIONS.request_stop(generation.pk)
+        if await GENERATIONS.request_stop(generation.pk):
+            return True
+        if await sync_to_async(is_orphan)(generation):
+            await sync_to_async(settle_orphan)(generation)
+            return True
+        # Alive in another worker, whose Stop listener did not hear it: it is subscribing
+        # again after a Redis outage (within REDIS_BACKOFF_CAP). Ask again meanwhile.
+        deadline = time.monotonic() + max(3 * settings.REDIS_BACKOFF_CAP, 1.0)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(STOP_RETRY_PAUSE)
+            if await GENERATIONS.request_stop(generation.pk):
+                return True
     except relay.UNAVAILABLE as error:
         logger.warning("Could not ask for generation %s to stop (%r)", generation.pk, error)
         return False
-    if not stopped:
-        await sync_to_async(settle_orphan)(generation)
-    return True
+    logger.warning("No worker heard the Stop for generation %s", generation.pk)
+    return False
 
 
 async def shutdown(timeout: float = 10.0) -> None:

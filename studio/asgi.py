@@ -29,7 +29,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from studio.body_limit import body_limit
 
@@ -70,8 +74,6 @@ class Drain:
 
     def remaining(self, *, reserve: float = 0.0) -> float:
         """Seconds left of SHUTDOWN_TIMEOUT (less ``reserve``, keeping at least half of it)."""
-        from django.conf import settings
-
         bound = settings.SHUTDOWN_TIMEOUT
         budget = max(bound - reserve, bound / 2)
         since = self.since if self.since is not None else time.monotonic()
@@ -196,9 +198,6 @@ def _drain_on_sigterm(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
 async def refuse(scope, send) -> None:
     """503 with Retry-After, in the request's language: the API's JSON envelope under /api/,
     else plain text; the connection closes after it."""
-    from django.core.handlers.asgi import ASGIRequest
-    from django.utils import translation
-    from django.utils.translation import gettext as _
 
     request = ASGIRequest(scope, io.BytesIO())
     with translation.override(translation.get_language_from_request(request)):

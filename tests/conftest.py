@@ -85,6 +85,17 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _heal_dropped_connections():
+    """A test that had the database drop connections (tests/database_blips.py) leaves the
+    threads that outlive it with live ones."""
+    yield
+    from tests import database_blips
+
+    if database_blips.dropped:
+        database_blips.heal_threads()
+
+
+@pytest.fixture(autouse=True)
 def _no_finished_logs_left():
     """A finished event log waits ``FINISHED_LOG_TTL`` for late watchers on a timer of the loop
     it ended on; a test's loop closes first, so the log would stay, and a later test whose

@@ -135,3 +135,45 @@ def test_a_stop_that_cannot_reach_the_runner_s_worker_says_so(start, client, use
     assert "Try again in a moment" in response.content.decode()
     assert Generation.objects.get(pk=running.pk).status == "running"
     cache.delete(runner.alive_key(running.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_stop_no_worker_hears_is_sent_again_until_one_does(
+    start, redis_relay, monkeypatch, settings
+):
+    """Redis is back but the runner's Stop listener is still subscribing again (the
+    infrastructure fault suite's Stop right after an outage): the Stop is sent again a
+    moment later instead of answered as done with the runner still writing."""
+    settings.REDIS_BACKOFF_CAP = 0.5
+    running = await asyncio.to_thread(start)
+    await runner.GENERATIONS.amark_alive(running.pk)  # another worker runs it
+    heard: list[int] = []
+    listening = asyncio.Event()
+
+    async def subscribe_late() -> None:
+        await asyncio.sleep(0.5)  # reconnecting
+        listener = asyncio.create_task(
+            relay.listen_for_cancels(heard.append, runner.GENERATIONS.cancel_channel)
+        )
+        listening.set()
+        await asyncio.sleep(3)
+        listener.cancel()
+
+    late = asyncio.create_task(subscribe_late())
+    assert await runner.request_stop(running) is True
+    assert listening.is_set()
+    async with asyncio.timeout(5):  # the listener's turn to read it
+        while not heard:
+            await asyncio.sleep(0.01)
+    assert heard == [running.pk]
+    late.cancel()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_stop_no_worker_hears_at_all_is_not_answered_as_done(start, redis_relay, settings):
+    settings.REDIS_BACKOFF_CAP = 0.1
+    running = await asyncio.to_thread(start)
+    await runner.GENERATIONS.amark_alive(running.pk)  # alive elsewhere, no listener anywhere
+
+    assert await runner.request_stop(running) is False
+    assert (await Generation.objects.aget(pk=running.pk)).status == "running"  # not settled

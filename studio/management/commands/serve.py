@@ -12,6 +12,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+# uvicorn serves studio.asgi's application in this process: its drain says how long is left.
+from studio.asgi import CLOSING_RESERVE, DRAIN
 from studio.audit import multiproc
 
 logger = logging.getLogger(__name__)
@@ -128,9 +130,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        # uvicorn serves this very module's application: its drain says how long is left.
-        from studio.asgi import CLOSING_RESERVE, DRAIN
-
         simulator = worker = None
         previous = signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
