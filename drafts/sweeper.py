@@ -27,7 +27,6 @@ import logging
 import time
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -92,7 +91,10 @@ async def sweep_periodically(interval: float) -> None:
     is logged and the next runs on time."""
     while True:
         try:
-            await sync_to_async(sweep)(confirm=runner.HEARTBEAT_TTL)
+            # Healing: a connection the database dropped is replaced and the sweep runs again
+            # (settling is idempotent), rather than every sweep failing on it until a runner's
+            # write happens to heal the thread's connection.
+            await background.aheal(sweep)(confirm=runner.HEARTBEAT_TTL)
         except Exception:
             logger.exception("The generation sweep failed")
         await asyncio.sleep(interval)

@@ -26,6 +26,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -110,6 +111,23 @@ class Drain:
 
 
 DRAIN = Drain()
+# Servers on threads other than the main one (tests run several in one process): a drain each.
+_THREAD_DRAINS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Drain] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def current_drain() -> Drain:
+    """The drain of the server whose loop runs this: the process's (``DRAIN``, which SIGTERM
+    starts) for a server on the main thread, as production runs one per process; one of its
+    own for a server on another thread, so that one stopping never refuses another's requests."""
+    if threading.current_thread() is threading.main_thread():
+        return DRAIN
+    loop = asyncio.get_running_loop()
+    drain = _THREAD_DRAINS.get(loop)
+    if drain is None:
+        drain = _THREAD_DRAINS[loop] = Drain()
+    return drain
 
 
 async def application(scope, receive, send) -> None:
@@ -118,16 +136,17 @@ async def application(scope, receive, send) -> None:
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
         return
-    if scope["type"] == "http" and DRAIN.draining:
+    drain = current_drain()
+    if scope["type"] == "http" and drain.draining:
         await refuse(scope, send)
         return
     task = asyncio.current_task()
     if task is not None:
-        DRAIN.requests.add(task)
+        drain.requests.add(task)
     try:
         await django_application(scope, receive, send)
     finally:
-        DRAIN.requests.discard(task)
+        drain.requests.discard(task)
 
 
 async def lifespan(receive, send) -> None:
@@ -139,20 +158,21 @@ async def lifespan(receive, send) -> None:
 
     sweeping = None
     unhook = _nothing
+    drain = current_drain()
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            DRAIN.reset()
+            drain.reset()
             unhook = _drain_on_sigterm(asyncio.get_running_loop())
             sweeping = sweeper.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             unhook()
-            await DRAIN.start()  # at once when SIGTERM started it and it is over
+            await drain.start()  # at once when SIGTERM started it and it is over
             if sweeping is not None:
                 sweeping.cancel()
             # What started since (or ran elsewhere than in a stream): interrupted, text kept.
-            await shutdown(timeout=DRAIN.remaining())
+            await shutdown(timeout=drain.remaining())
             await close_client()
             process_exiting()  # several workers: this one's open streams stop counting
             await send({"type": "lifespan.shutdown.complete"})

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # A dead runner's heartbeat outlives it HEARTBEAT_TTL; the sweeper (every 0.5 s here) settles
 # an orphan seen without one for HEARTBEAT_TTL more: within SETTLE.
-SETTLE = 2 * HEARTBEAT_TTL + 10
+SETTLE = 2 * HEARTBEAT_TTL + 16
 # The upstream holds short answers in its queue (keep-alives) this long before the first
 # token: the watcher, started once the Generate post has answered, is then surely there for
 # every token even on a busy machine (one that comes after the end sees only the final panel).

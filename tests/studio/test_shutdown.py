@@ -379,3 +379,17 @@ def test_the_image_s_uvicorn_workers_answer_503_while_they_drain_then_exit_in_ti
             for child in psutil.Process(process.pid).children():
                 child.kill()
             process.kill()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_stopping_in_a_thread_leaves_another_one_serving():
+    """Tests run several uvicorn servers in one process (the browser suite's, a fault test's):
+    one of them shutting down drains only itself. (With one process-wide drain, the browser
+    tests after a fault test got 503 on the login page.)"""
+    from tests.servers import serve_asgi
+
+    with serve_asgi(asgi.application) as staying:
+        with serve_asgi(asgi.application) as leaving:
+            assert httpx.get(f"{leaving.url}/accounts/login/").status_code == 200
+        assert httpx.get(f"{staying.url}/accounts/login/").status_code == 200
+    assert not asgi.DRAIN.draining  # the process's own (SIGTERM's) was never started
