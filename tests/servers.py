@@ -7,14 +7,20 @@ stream before sending it: a page that streams must be tested over ASGI.
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import psutil
 import uvicorn
+from django.conf import settings
 
 
 class LiveServer:
@@ -74,3 +80,53 @@ def run_asgi(app: Any, *, lifespan: str = "on", startup_timeout: float = 10) -> 
     """Serve ``app`` on a free loopback port; yields its base URL and stops it afterwards."""
     with serve_asgi(app, lifespan=lifespan, startup_timeout=startup_timeout) as live:
         yield live.url
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServeProcess:
+    """``manage.py serve`` in a process of its own, up: what it printed until it said so,
+    what it prints from then on, and the children it started (simulator, worker)."""
+
+    process: subprocess.Popen
+    port: int
+    seen: list[str]
+    lines: queue.Queue[str]
+    children: list[psutil.Process]
+
+
+@contextmanager
+def serve_command(script: str, env: dict[str, str]) -> Iterator[ServeProcess]:
+    """Run ``script`` (Python that calls the serve command on the port in ``sys.argv[1]``)
+    until the studio says it is ready; afterwards it and its children are gone (killed if
+    they still run)."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 — this interpreter, a fixed script
+        [sys.executable, "-c", script, str(port)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
+    children: list[psutil.Process] = []
+    try:
+        seen = [lines.get(timeout=60)]
+        while "DeepSeek Studio is ready" not in seen[-1]:
+            seen.append(lines.get(timeout=60))
+        children = psutil.Process(process.pid).children(recursive=True)
+        yield ServeProcess(process, port, seen, lines, children)
+    finally:
+        for child in (
+            [*children, psutil.Process(process.pid)] if process.poll() is None else children
+        ):
+            if child.is_running():
+                child.kill()

@@ -29,7 +29,7 @@ import pytest
 
 from studio.deepseek.simulator import create_app
 from tests.faults.conftest import RecordingUpstream, parse_frame
-from tests.servers import run_asgi
+from tests.servers import free_port, run_asgi
 
 # Counted over the session and printed by tests/conftest.py's terminal summary.
 STATS = {"faults": 0, "generations": 0, "lost": 0, "stuck": 0}
@@ -44,12 +44,6 @@ def count_stuck(ids) -> None:
 ROOT = Path(__file__).resolve().parents[2]
 APPLICATION_NAME = "studio-infra"  # how the suite finds the workers' database connections
 PASSWORD = "pw-hamlet-123"  # noqa: S105 — a test user's
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, step: float = 0.05):

@@ -4,19 +4,17 @@ restarts it when it exits, and stops it and the simulator on exit, SIGTERM inclu
 
 import logging
 import os
-import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
 
 import psutil
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from studio.management.commands import serve
+from tests.servers import free_port, serve_command
 
 
 class FakeProcess:
@@ -136,12 +134,6 @@ def test_a_worker_exiting_while_serve_stops_is_not_restarted():
     assert not supervised._thread.is_alive()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # The real command in a process of its own; a stand-in worker (it needs no database).
 SERVE = """
 import sys, django
@@ -162,28 +154,13 @@ def test_a_signal_to_serve_stops_the_simulator_and_the_worker(signum):
         for k, v in os.environ.items()
         if k not in ("DEEPSEEK_API_KEY", "PROMETHEUS_MULTIPROC_DIR")
     }
-    env |= {"DEBUG": "1", "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{_free_port()}"}
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 — this interpreter, a fixed script
-        [sys.executable, "-c", SERVE, str(port)],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
-    children: list[psutil.Process] = []
-    try:
+    env |= {"DEBUG": "1", "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{free_port()}"}
+    with serve_command(SERVE, env) as served:
+        process, port, seen, children = served.process, served.port, served.seen, served.children
         # Up: uvicorn's signal handlers are in place; then, last, the studio's address.
-        seen = [lines.get(timeout=60)]
-        while "DeepSeek Studio is ready" not in seen[-1]:
-            seen.append(lines.get(timeout=60))
         assert seen[-1].strip() == f"DeepSeek Studio is ready: open http://127.0.0.1:{port}/"
         assert any(f"Uvicorn running on http://127.0.0.1:{port}" in line for line in seen)
         assert sum("Uvicorn running on" in line for line in seen) == 1, seen  # not the simulator
-        children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) == 2, [c.cmdline() for c in children]  # simulator, worker
 
         process.send_signal(signum)
@@ -193,9 +170,3 @@ def test_a_signal_to_serve_stops_the_simulator_and_the_worker(signum):
         assert alive == []
         if signum == signal.SIGTERM:
             assert process.returncode == 128 + signal.SIGTERM
-    finally:
-        for child in (
-            [*children, psutil.Process(process.pid)] if process.poll() is None else children
-        ):
-            if child.is_running():
-                child.kill()

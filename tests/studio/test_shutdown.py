@@ -5,13 +5,11 @@ finish; what is still in flight at the bound is cut off, and the server exits in
 import asyncio
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -21,6 +19,7 @@ from asgiref.testing import ApplicationCommunicator
 
 from studio import asgi
 from tests.faults.conftest import parse_frame
+from tests.servers import free_port, serve_asgi, serve_command
 
 
 class Held:
@@ -210,17 +209,10 @@ call_command("serve", "--port", sys.argv[1])
 EXIT_MARGIN = 2.5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_sigterm_stops_serve_within_the_bound_with_a_stream_open(tmp_path, product_inputs):
     """An SSE stream open on a long generation, and a worker that ignores SIGTERM: serve
     still exits within SHUTDOWN_TIMEOUT; the stream ends with the generation, interrupted
     with its text kept; the worker and the simulator are gone."""
-    from django.conf import settings as django_settings
 
     from tests.faults.conftest import StudioSession
 
@@ -233,26 +225,11 @@ def test_sigterm_stops_serve_within_the_bound_with_a_stream_open(tmp_path, produ
     env |= {
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{_free_port()}",
+        "DEEPSEEK_SIMULATOR_URL": f"http://127.0.0.1:{free_port()}",
         "SHUTDOWN_TIMEOUT": str(bound),
     }
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 — this interpreter, a fixed script
-        [sys.executable, "-c", SERVE, str(port)],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
-    children: list[psutil.Process] = []
-    try:
-        seen = [lines.get(timeout=60)]
-        while "DeepSeek Studio is ready" not in seen[-1]:
-            seen.append(lines.get(timeout=60))
-        children = psutil.Process(process.pid).children(recursive=True)
+    with serve_command(SERVE, env) as served:
+        process, port, seen, children = served.process, served.port, served.seen, served.children
         workspace, version = map(int, next(x for x in seen if x.startswith("READY")).split()[1:])
         session = StudioSession(f"http://127.0.0.1:{port}")
         session.log_in("hamlet", "pw-hamlet-123")
@@ -287,12 +264,6 @@ def test_sigterm_stops_serve_within_the_bound_with_a_stream_open(tmp_path, produ
         assert "interrupted" in frames[-1].data
         _, alive = psutil.wait_procs(children, timeout=5)
         assert alive == []
-    finally:
-        for child in (
-            [*children, psutil.Process(process.pid)] if process.poll() is None else children
-        ):
-            if child.is_running():
-                child.kill()
 
 
 def test_the_image_stops_within_the_compose_stop_timeout():
@@ -332,7 +303,7 @@ def test_the_image_s_uvicorn_workers_answer_503_while_they_drain_then_exit_in_ti
         "GENERATION_SWEEP_INTERVAL": "0",  # nothing here needs the database
         "SHUTDOWN_TIMEOUT": str(bound),
     }
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--port", str(port)]
     command += ["--workers", "2", "--lifespan", "on", "--timeout-graceful-shutdown", "2"]
     process = subprocess.Popen(  # noqa: S603 — this interpreter, fixed arguments
@@ -386,8 +357,6 @@ def test_a_server_stopping_in_a_thread_leaves_another_one_serving():
     """Tests run several uvicorn servers in one process (the browser suite's, a fault test's):
     one of them shutting down drains only itself. (With one process-wide drain, the browser
     tests after a fault test got 503 on the login page.)"""
-    from tests.servers import serve_asgi
-
     with serve_asgi(asgi.application) as staying:
         with serve_asgi(asgi.application) as leaving:
             assert httpx.get(f"{leaving.url}/accounts/login/").status_code == 200
