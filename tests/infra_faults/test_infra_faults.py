@@ -45,7 +45,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # A dead runner's heartbeat outlives it HEARTBEAT_TTL; the sweeper (every 0.5 s here) settles
 # an orphan seen without one for HEARTBEAT_TTL more: within SETTLE.
-SETTLE = 2 * HEARTBEAT_TTL + 16
+# After connections are terminated, the psycopg pool may make a save wait its whole `timeout`
+# (30 s, studio/settings.py) for a new connection (seen in CI under load), then it completes.
+POOL_TIMEOUT = 30
+SETTLE = max(2 * HEARTBEAT_TTL + 16, POOL_TIMEOUT + 15)
 # The upstream holds short answers in its queue (keep-alives) this long before the first
 # token: the watcher, started once the Generate post has answered, is then surely there for
 # every token even on a busy machine (one that comes after the end sees only the final panel).
