@@ -2,7 +2,7 @@
 
 Marks (``time.perf_counter()``, the system's monotonic clock, comparable with the trace
 client's): a request entering the ASGI app, the Generate view's trip to the ORM's thread
-(``prompts.experiments.generate_views._start``, in and out), ``launch()``, the runner
+(``prompts.experiments.views.generate._start``, in and out), ``launch()``, the runner
 starting, the resilient client asked, the upstream request handed to httpx's transport, the
 first upstream chunk with text in it, and the first ``delta`` frame written to a watcher.
 ``GET /__trace__`` answers the marks so far as JSON and forgets them. Served only by
@@ -81,12 +81,12 @@ async def _handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> htt
 def install() -> None:
     """Wrap the functions the marks name (module attributes looked up at call time)."""
     import drafts.generation
-    import prompts.experiments.generate_views
+    import prompts.experiments.views.generate
     from studio.deepseek.resilience import ResilientClient
 
     httpx.AsyncHTTPTransport.handle_async_request = _handle
-    prompts.experiments.generate_views._start = _marked(
-        prompts.experiments.generate_views._start, "view trip in", "view trip out"
+    prompts.experiments.views.generate._start = _marked(
+        prompts.experiments.views.generate._start, "view trip in", "view trip out"
     )
     drafts.generation.launch = _marked(drafts.generation.launch, "launch")
     drafts.generation.run = _marked_coroutine(drafts.generation.run, "runner")

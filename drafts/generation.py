@@ -11,7 +11,7 @@ only show it as being recovered: reads never write).
 
 The engine (event log, registry, heartbeat, Redis relay, the writer of partial texts) is
 ``studio.streams``; this module says what a generation does. Its log ends with a ``Done``
-(status and ids): the SSE view renders the final panel for each watcher (drafts.views).
+(status and ids): the SSE view renders the final panel for each watcher (drafts.views.generations).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def draft_panel_context(
 def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str:
     """The finished panel's HTML, sent as the stream's final event.
 
-    The SSE view renders it for the request that watches (``drafts.views.final_panel``):
+    The SSE view renders it for the request that watches (``drafts.views.generations.final_panel``):
     only what that viewer's role may use, in their language, with their CSRF token.
     """
     draft = Draft.objects.select_related("workspace").get(pk=draft_id)

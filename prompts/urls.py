@@ -1,8 +1,7 @@
 from django.urls import path
 
 from . import views
-from .experiments import batch_views as batches
-from .experiments import views as experiments
+from .experiments.views import batches, experiments
 
 app_name = "prompts"
 urlpatterns = [
@@ -15,7 +14,7 @@ urlpatterns = [
     path("w/<int:ws>/templates/<int:pk>/diff/", views.template_diff, name="diff"),
     path("w/<int:ws>/voices/", views.voice_list, name="voices"),
     path("w/<int:ws>/voices/<int:pk>/", views.voice_detail, name="voice"),
-    # A/B experiments (prompts/experiments/views.py).
+    # A/B experiments (prompts/experiments/views/experiments.py).
     path("w/<int:ws>/experiments/", experiments.experiment_list, name="experiments"),
     path("w/<int:ws>/experiments/new/", experiments.experiment_create, name="experiment_create"),
     path("w/<int:ws>/experiments/<int:pk>/", experiments.experiment_detail, name="experiment"),
@@ -27,7 +26,7 @@ urlpatterns = [
     ),
     path("w/<int:ws>/runs/<int:pk>/", experiments.run_detail, name="run"),
     path("w/<int:ws>/columns/<int:pk>/", experiments.run_column, name="run_column"),
-    # Batch experiments (prompts/experiments/batch_views.py).
+    # Batch experiments (prompts/experiments/views/batches.py).
     path("w/<int:ws>/experiments/<int:pk>/batches/", batches.batch_list, name="batches"),
     path("w/<int:ws>/batches/<int:pk>/", batches.batch_detail, name="batch"),
     path("w/<int:ws>/batches/<int:pk>/review/", batches.batch_review, name="batch_review"),

@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from drafts import urls as drafts_urls
-from drafts.views import workspace
-from prompts.experiments.generate_views import generate
+from drafts.views.workspace import workspace
+from prompts.experiments.views.generate import generate
 from studio.accounts import LoginForm, ResetForm
 from studio.dashboard.views import dashboard
 from studio.landing import LoginView
@@ -28,7 +28,7 @@ urlpatterns = [
     path("invitations/join/<str:token>/", invitations.join, name="invitation_join"),
     # drafts' routes, with the workspace's Generate in their namespace (drafts:generate): its
     # view picks an experiment's variant, so it lives above drafts
-    # (prompts/experiments/generate_views.py).
+    # (prompts/experiments/views/generate.py).
     path("", include(([generate_route, *drafts_urls.urlpatterns], drafts_urls.app_name))),
     path("", include("prompts.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's

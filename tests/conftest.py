@@ -326,7 +326,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture
 def thread_trips(monkeypatch) -> list[str]:
     """The module-qualified names of the functions each ``sync_to_async`` call ran, in order
-    (``drafts.views._watch``): tests count trips and name the studio's own, never Django's."""
+    (``drafts.views.generations._watch``): tests count trips and name the studio's own, never
+    Django's."""
     from asgiref import sync
 
     trips: list[str] = []

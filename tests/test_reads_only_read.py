@@ -243,7 +243,7 @@ def test_a_write_on_a_get_is_caught(reads_world, owner):  # noqa: F811
     caught: list[str] = []
     with pytest.MonkeyPatch.context() as patch, watching_writes(caught):
         patch.setattr(panels, "draft_panel_context", settling)
-        patch.setattr("drafts.views.draft_panel_context", settling)
+        patch.setattr("drafts.views.workspace.draft_panel_context", settling)
         _read(owner.get(f"/drafts/{reads_world['drafts'][2]}/"))
 
     assert caught and caught[0].startswith('UPDATE "drafts_draft"')

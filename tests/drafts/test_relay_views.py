@@ -83,7 +83,7 @@ def test_a_relay_watcher_calls_a_generation_lost_only_on_two_quiet_checks_in_a_r
     """Redis back from an outage, empty, answers before the runner's heartbeat is written
     again: one look in that gap (the infrastructure fault suite caught it ending a running
     stream on the other worker) must not end the watcher's stream."""
-    from drafts import views
+    from drafts.views import generations as views
 
     generation = start_generation(
         workspace=workspace,

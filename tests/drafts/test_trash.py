@@ -1,5 +1,5 @@
 """Archiving and deleting drafts: the list's bulk actions, the trash, restore and delete for
-good (drafts/trash_views.py, drafts/actions.py)."""
+good (drafts/views/trash.py, drafts/actions.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model

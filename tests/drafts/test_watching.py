@@ -127,6 +127,6 @@ async def test_watching_is_authorised_in_one_trip_to_the_request_s_thread(
 
     response = await async_client.get(reverse("drafts:events", args=[sectioned.pk]))
 
-    assert studio_trips(thread_trips) == ["drafts.views._watch"]
+    assert studio_trips(thread_trips) == ["drafts.views.generations._watch"]
     frames = await collect(response.streaming_content)  # nobody runs it: shown being recovered
     assert done_of(frames)[1].count("data-recovering ") == 1

@@ -21,9 +21,9 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from drafts import generation as runner
-from drafts import views as drafts_views
 from drafts.actions import add_version
 from drafts.models import Draft, Generation
+from drafts.views import workspace as drafts_views
 from studio import degraded
 from studio.api import api as api_module
 from studio.api.actions import create_api_key

@@ -16,7 +16,8 @@ def workspace_can(context, workspace, capability: str) -> bool:
 
     Without a request it cannot tell, and answers True: the buttons show, and the views still
     refuse. Every page and every stream's final panel is rendered with its viewer's request
-    (the SSE view renders the end for the request that watches it: drafts.views.final_panel).
+    (the SSE view renders the end for the request that watches it:
+    drafts.views.generations.final_panel).
     """
     request = context.get("request")
     user = getattr(request, "user", None)

@@ -1,4 +1,4 @@
-"""The workspace's Generate (prompts.experiments.generate_views, routed as drafts:generate): the
+"""The workspace's Generate (prompts.experiments.views.generate, routed as drafts:generate): the
 form's errors come back inline, a valid one starts a generation that streams into a new draft,
 and what the guardrails refuse is explained in the form."""
 
@@ -83,7 +83,7 @@ async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
     # Django runs each middleware's process_view in a trip of its own; then the view's own.
     assert studio_trips(trips) == [
         "studio.workspaces.access._refusal",
-        "prompts.experiments.generate_views._start",
+        "prompts.experiments.views.generate._start",
     ]
 
 

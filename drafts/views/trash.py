@@ -21,7 +21,7 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import EDIT, Membership, Workspace
 
-from . import actions
+from .. import actions
 
 TRASH = "drafts/trash.html"
 PAGE_SIZE = 20

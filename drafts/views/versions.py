@@ -1,8 +1,4 @@
-"""Working with a draft after its first generation: list, edit, compare, restore, export, share.
-
-A module of its own beside ``views.py`` (the generation and streaming views) so the two can
-change independently; same shape: short typed function views, one partial per htmx target.
-"""
+"""Working with a draft after its first generation: list, edit, compare, restore, export, share."""
 
 from __future__ import annotations
 
@@ -22,14 +18,14 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
-from . import actions
-from .exports import FORMATS, ExportRefused, export_version
-from .forms import CompareForm, DraftFilterForm, EditForm, StatusForm
-from .models import Draft, DraftVersion, ShareLink
-from .panels import draft_panel_context
-from .trash_views import bulk_change, workspace_with_role
-from .views import DETAIL
-from .word_diff import diff_texts
+from .. import actions
+from ..exports import FORMATS, ExportRefused, export_version
+from ..forms import CompareForm, DraftFilterForm, EditForm, StatusForm
+from ..models import Draft, DraftVersion, ShareLink
+from ..panels import draft_panel_context
+from ..word_diff import diff_texts
+from .trash import bulk_change, workspace_with_role
+from .workspace import DETAIL
 
 LIST = "drafts/draft_list.html"
 EDIT = "drafts/draft_edit.html"

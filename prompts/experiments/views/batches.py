@@ -16,19 +16,19 @@ from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit, may_review
 from studio.workspaces.models import Workspace
 
-from . import batch_review as review
-from .actions import InvalidExperiment
-from .batch_actions import (
+from .. import batch_review as review
+from ..actions import InvalidExperiment
+from ..batch_actions import (
     cast_review_vote,
     create_batch,
     resume_batch,
     start_batch,
     start_judging,
 )
-from .batch_inputs import MAX_BYTES, MAX_ROWS, BatchUploadForm, parse_inputs
-from .batch_results import variant_summary
-from .models import Batch, Vote
-from .views import _experiment
+from ..batch_inputs import MAX_BYTES, MAX_ROWS, BatchUploadForm, parse_inputs
+from ..batch_results import variant_summary
+from ..models import Batch, Vote
+from .experiments import _experiment
 
 BATCHES = "prompts/batch_list.html"
 BATCH = "prompts/batch_detail.html"

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit
 
-from . import suggestions
-from .actions import VersionConflict
-from .forms import DecideForm, HeadlineForm, RewriteForm
-from .models import Suggestion
-from .section_views import (
+from .. import suggestions
+from ..actions import VersionConflict
+from ..forms import DecideForm, HeadlineForm, RewriteForm
+from ..models import Suggestion
+from .sections import (
     SECTIONS,
     checked_start,
     panel_with_notice,

@@ -23,10 +23,10 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import forbidden_response, may_edit, may_review
 from studio.workspaces.models import Workspace
 
-from ..actions import InvalidTemplate
-from ..forms import TemplateForm
-from ..models import PromptTemplate
-from .actions import (
+from ...actions import InvalidTemplate
+from ...forms import TemplateForm
+from ...models import PromptTemplate
+from ..actions import (
     InvalidExperiment,
     TooEarly,
     cast_vote,
@@ -35,11 +35,11 @@ from .actions import (
     start_run,
     stop,
 )
-from .approvals import Approvals, approval_test
-from .forms import ExperimentForm, variant_formset
-from .models import Experiment, ExperimentRun, VariantRun, Vote
-from .results import Verdict, assigned_split, reviewers, rewrites, verdict
-from .stats import MIN_DECISIVE_VOTES
+from ..approvals import Approvals, approval_test
+from ..forms import ExperimentForm, variant_formset
+from ..models import Experiment, ExperimentRun, VariantRun, Vote
+from ..results import Verdict, assigned_split, reviewers, rewrites, verdict
+from ..stats import MIN_DECISIVE_VOTES
 
 EXPERIMENTS = "prompts/experiment_list.html"
 CREATE = "prompts/experiment_create.html"

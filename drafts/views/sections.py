@@ -23,15 +23,15 @@ from studio.guardrails.prompt_fields import prompt_errors
 from studio.http import HtmxHttpRequest
 from studio.workspaces.access import may_edit
 
-from . import actions
-from . import generation as runner
-from .forms import SectionGenerateForm, SectionMoveForm, StartForm
-from .generate import NotAllowed
-from .models import Draft, Suggestion
-from .panels import draft_panel_context
-from .section_panels import Live
-from .suggestions import NotOffered, start_suggestion
-from .views import DETAIL
+from .. import actions
+from .. import generation as runner
+from ..forms import SectionGenerateForm, SectionMoveForm, StartForm
+from ..generate import NotAllowed
+from ..models import Draft, Suggestion
+from ..panels import draft_panel_context
+from ..section_panels import Live
+from ..suggestions import NotOffered, start_suggestion
+from .workspace import DETAIL
 
 SECTIONS = "drafts/sections.html"
 

@@ -20,17 +20,17 @@ from django_htmx.http import push_url, reswap, retarget, trigger_client_event
 from drafts import generation as runner
 from drafts.generate import NotAllowed
 from drafts.models import Generation
-from drafts.views import DETAIL, WORKSPACE, label_context
+from drafts.views.workspace import DETAIL, WORKSPACE, label_context
 from studio.audit.origin import Origin, client_ip
 from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
-from ..forms import TemplateForm
-from ..models import PRODUCTION, PromptTemplate, TemplateVersion
-from .actions import start_assigned_generation
-from .assignment import subject_for
+from ...forms import TemplateForm
+from ...models import PRODUCTION, PromptTemplate, TemplateVersion
+from ..actions import start_assigned_generation
+from ..assignment import subject_for
 
 
 @require_POST
