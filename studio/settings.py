@@ -290,7 +290,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/(live|ready)$", r"^metrics$"]
 
 # --- DeepSeek ----------------------------------------------------------------------------
-# Without an API key the studio talks to the offline simulator (studio/deepseek/simulator.py),
+# Without an API key the studio talks to the offline simulator (studio/deepseek/simulator/),
 # which `make run` starts beside it, and says so in a banner on every page.
 DEEPSEEK_API_KEY = env.str("DEEPSEEK_API_KEY", default="")
 DEEPSEEK_OFFLINE = not DEEPSEEK_API_KEY

@@ -131,7 +131,7 @@ LATE_IMPORTS = {
         "prompts.experiments.agreement",
         "statsmodels.stats.inter_rater",
     ): "statsmodels brings pandas: ~1 s",
-    ("studio.deepseek.simulator", "uvicorn"): "only the command line serves; the app is cheap",
+    ("studio.deepseek.simulator.cli", "uvicorn"): "only the command line serves; the app is cheap",
     ("studio.apps", "studio"): "studio.tuning loads auth middleware: not while apps populate",
     ("studio.asgi", "drafts"): "lifespan: the app modules load after get_asgi_application()",
     ("studio.asgi", "drafts.generation"): "lifespan, as above",

@@ -1,4 +1,4 @@
-"""An offline, DeepSeek-compatible server for development, tests and benchmarks.
+"""The simulator's server: DeepSeek's wire format and the fault directives.
 
 A pure ASGI app (no framework) that reproduces the wire format described in the API notes:
 ``: keep-alive`` comments while "queued", a role-only first chunk, a thinking phase
@@ -34,7 +34,8 @@ answer is generated, so they never appear in it):
     With ``include_usage``, put usage in a separate ``choices: []`` chunk (as the Aug 2026
     docs describe) instead of on the final chunk (as all real captures show).
 ``[[sim:tokens=N]]``
-    Make the answer exactly N tokens long (default: 150-250, ending at a sentence).
+    Make the answer exactly N tokens long (default: as long as the request asks for; a
+    general article is 150-250 tokens), more paragraphs added or the end cut off.
 ``[[sim:whitespace_body]]``
     Non-streaming only: a 200 whose body is only whitespace (an overloaded gateway).
 ``[[sim:retry_after=S]]``
@@ -54,12 +55,13 @@ answer is generated, so they never appear in it):
 The same directives can be switched on for every request with ``create_app(faults=...)`` or
 ``--fault '[[sim:error=503]]'`` on the command line; directives in the message take precedence.
 
+What the answer says is decided in ``brief.py`` (what the request asks for) and
+``writing.py`` (the builders); this module only reads the request and speaks the protocol.
 Tokens are word-ish pieces (a word plus the spaces after it) and single CJK characters.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -70,6 +72,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from .brief import CJK_RE, read_brief
+from .pen import tokenize
+from .writing import write
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -83,26 +89,6 @@ FINGERPRINT = "fp_sim_prod1125"
 MAX_TOKENS_LIMIT = 393216
 STALL_LIMIT_S = 60.0
 KEEPALIVE = b": keep-alive\n\n"
-
-_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_CJK_RE = re.compile(f"[{_CJK}]")
-_TOKEN_RE = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
-_DIRECTIVE_RE = re.compile(r"\[\[sim:([a-z_]+)(?:=([^\]]*))?\]\]")
-_EN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
-# Splitting Chinese text on common particles and verbs leaves the content words.
-_ZH_SPLIT_RE = re.compile(
-    r"[^\u4e00-\u9fff]+|[的了是在和与请写篇个关于我你他们吗呢把给为对一这那些中]"
-)
-# fmt: off
-_STOPWORDS = frozenset({
-    "about", "after", "again", "also", "because", "been", "before", "being", "could", "does",
-    "doing", "from", "have", "into", "just", "like", "make", "more", "most", "much", "only",
-    "other", "over", "please", "should", "some", "such", "than", "that", "their", "them", "then",
-    "there", "these", "they", "this", "those", "very", "want", "what", "when", "where", "which",
-    "while", "will", "with", "would", "write", "your", "short", "long", "give", "tell",
-    "explain", "describe",
-})
-# fmt: on
 
 _ERRORS: dict[int, tuple[str, str]] = {
     400: (
@@ -120,128 +106,39 @@ _PLAIN_422 = (
     "Failed to deserialize the JSON body into the target type: messages[0]: invalid type: "
     "sequence, expected a string at line 1 column 42"
 )
-
-_EN = {
-    "headings": ["## {A}: a practical overview", "## Notes on {a}", "## Getting {a} right"],
-    "sentences": [
-        "The key to {a} is a clear sense of who will read it and why.",
-        "Start with {a}, then connect it to {b} so the reader sees the whole picture.",
-        "A short example usually explains {a} better than a long definition.",
-        "Keep the tone direct and concrete, and avoid jargon around {b}.",
-        "Each paragraph should move the reader one step closer to a decision about {a}.",
-        "If {b} matters to your audience, say so early and back it with a fact.",
-        "Readers remember specifics, so name the numbers, dates and people behind {a}.",
-        "It helps to test the draft on someone who knows little about {b}.",
-        "Cut any sentence about {a} that does not earn its place.",
-    ],
-    "bullets": [
-        "- **{A}**: define it in one sentence before going further.",
-        "- **Audience**: decide what they already know about {b}.",
-        "- **Evidence**: support each claim about {a} with a source or an example.",
-        "- **Structure**: lead with the point, then give the detail.",
-        "- **Next step**: end with one clear action related to {b}.",
-    ],
-    "thoughts": [
-        "Okay, the user wants something about {a}.",
-        "Let me think about how {a} relates to {b}.",
-        "A heading, a few short paragraphs and a list should work here.",
-        "Maybe I should mention {b} as a concrete example.",
-        "I need to keep it practical rather than abstract.",
-    ],
-    "fallback": ["the topic", "the details"],
-    "joiner": " ",
-}
-_ZH = {
-    "headings": ["## 关于{a}的几点建议", "## {a}：实用概览", "## 如何做好{a}"],
-    "sentences": [
-        "关于{a}，最重要的是先弄清楚读者是谁，以及他们为什么关心它。",
-        "可以先介绍{a}，再把它和{b}联系起来，让读者看到全貌。",
-        "一个简短的例子往往比冗长的定义更能说明{a}。",
-        "语气要直接具体，谈到{b}时尽量少用术语。",
-        "每一段都应该让读者离关于{a}的判断更近一步。",
-        "如果{b}对读者很重要，就要尽早说明，并用事实支撑。",
-        "读者记得住细节，所以要写清楚与{a}相关的数字、时间和人物。",
-    ],
-    "bullets": [
-        "- **{a}**：先用一句话说清楚它是什么。",
-        "- **读者**：想一想他们对{b}已经了解多少。",
-        "- **证据**：每个关于{a}的观点都要有来源或例子。",
-        "- **结构**：先讲结论，再讲细节。",
-    ],
-    "thoughts": [
-        "好的，用户想了解{a}。",
-        "我来想想{a}和{b}之间有什么关系。",
-        "用一个标题、几段短文和一个列表来回答比较合适。",
-        "也许可以把{b}当作具体的例子。",
-    ],
-    "fallback": ["这个主题", "相关细节"],
-    "joiner": "",
-}
-
-
-def tokenize(text: str) -> list[str]:
-    """Split text into simulator tokens; ``"".join(tokenize(t)) == t``."""
-    return _TOKEN_RE.findall(text)
+_DIRECTIVE_RE = re.compile(r"\[\[sim:([a-z_]+)(?:=([^\]]*))?\]\]")
 
 
 def _estimate_tokens(text: str) -> int:
     # The docs' rule of thumb: ~0.3 token per English character, ~0.6 per Chinese one.
-    cjk = len(_CJK_RE.findall(text))
+    cjk = len(CJK_RE.findall(text))
     return math.ceil(cjk * 0.6 + (len(text) - cjk) * 0.3)
 
 
-def _keywords(prompt: str, chinese: bool) -> list[str]:
-    if chinese:
-        words = [w for w in _ZH_SPLIT_RE.split(prompt) if 2 <= len(w) <= 6]
-    else:
-        words = [w.lower() for w in _EN_WORD_RE.findall(prompt)]
-        words = [w for w in words if w not in _STOPWORDS]
-    return list(dict.fromkeys(words))  # de-duplicate, keep order
-
-
-class _Writer:
-    """Fills the sentence templates of one language with words taken from the prompt."""
-
-    def __init__(self, prompt: str, rng: random.Random) -> None:
-        chinese = bool(_CJK_RE.search(prompt))
-        self.lang = _ZH if chinese else _EN
-        self.rng = rng
-        self.words = _keywords(prompt, chinese) or list(self.lang["fallback"])
-        self.decks: dict[str, list[str]] = {}
-
-    def fill(self, template: str) -> str:
-        a = self.rng.choice(self.words)
-        b = self.rng.choice([w for w in self.words if w != a] or self.lang["fallback"])
-        return template.format(a=a, b=b, A=a[:1].upper() + a[1:])
-
-    def pick(self, kind: str) -> str:
-        # Deal templates from a shuffled deck so the same sentence never comes twice in a row
-        # within a deck (real answers rarely repeat themselves verbatim).
-        deck = self.decks.get(kind)
-        if not deck:
-            deck = self.decks[kind] = self.rng.sample(self.lang[kind], len(self.lang[kind]))
-        return self.fill(deck.pop())
-
-    def answer(self, target: int) -> str:
-        """Markdown of about ``target`` tokens: heading, paragraphs, a list, more paragraphs."""
-        blocks: list[str] = [self.pick("headings")]
-        plan = ["p", "p", "list", "p"]
-        while True:
-            shape = plan.pop(0) if plan else "p"
-            sep = "\n" if shape == "list" else self.lang["joiner"]
-            parts: list[str] = []
-            blocks.append("")
-            for _ in range(self.rng.randint(3, 4)):
-                parts.append(self.pick("bullets" if shape == "list" else "sentences"))
-                blocks[-1] = sep.join(parts)
-                if len(tokenize("\n\n".join(blocks))) >= target:
-                    return "\n\n".join(blocks)
-
-    def reasoning(self, target: int) -> str:
-        parts: list[str] = []
-        while len(tokenize(self.lang["joiner"].join(parts))) < target:
-            parts.append(self.pick("thoughts"))
-        return self.lang["joiner"].join(parts)
+def _compose(
+    body: dict[str, Any],
+    seed: int | None,
+    thinking: bool,
+    forced_reasoning: int | None,
+    directives: dict[str, str],
+) -> tuple[list[str], list[str]]:
+    """The answer's and the reasoning's tokens: shaped by what the messages ask for
+    (``brief.py``, ``writing.py``), the same for the same messages, temperature and seed."""
+    messages = [
+        {"role": m["role"], "content": _DIRECTIVE_RE.sub("", m.get("content") or "").strip()}
+        for m in body["messages"]
+    ]
+    rng = random.Random(f"{seed}|{body.get('temperature')}|{_compact(messages).decode()}")
+    exact = _int_directive(directives, "tokens")
+    reasoning_target = forced_reasoning or rng.randint(40, 80)
+    written = write(
+        read_brief(messages, body),
+        rng,
+        reasoning_tokens=reasoning_target if thinking else 0,
+        answer_tokens=exact,
+    )
+    answer = tokenize(written.text)[: exact or None]
+    return answer, tokenize(written.reasoning)[:reasoning_target]
 
 
 def _error_body(message: str, type_: str) -> dict[str, Any]:
@@ -398,7 +295,6 @@ def create_app(
             **default_directives,
             **{m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(last_user["content"] or "")},
         }
-        prompt = _DIRECTIVE_RE.sub("", last_user["content"] or "").strip()
 
         fail_first = _int_directive(directives, "fail_first")
         if fail_first is not None:
@@ -418,17 +314,10 @@ def create_app(
         stream = body.get("stream") is True
         thinking = (body.get("thinking") or {}).get("type") != "disabled"
         include_usage = stream and (body.get("stream_options") or {}).get("include_usage") is True
-        rng = random.Random(f"{seed}|{prompt}")
-        writer = _Writer(prompt, rng)
-        exact = _int_directive(directives, "tokens")
-        answer = tokenize(writer.answer(exact or rng.randint(150, 250)))[: exact or None]
         forced_reasoning = _int_directive(directives, "reasoning")
         if forced_reasoning is not None:
             thinking = True
-        reasoning_target = forced_reasoning or rng.randint(40, 80)
-        reasoning = (
-            tokenize(writer.reasoning(reasoning_target))[:reasoning_target] if thinking else []
-        )
+        answer, reasoning = _compose(body, seed, thinking, forced_reasoning, directives)
         budget = body.get("max_tokens") or MAX_TOKENS_LIMIT
         finish = "length" if len(reasoning) + len(answer) > budget else "stop"
         reasoning = reasoning[:budget]
@@ -603,33 +492,3 @@ async def _fault(send: Send, code: str, retry_after: str = "2") -> None:
     message, type_ = _ERRORS[status]
     extra = [(b"retry-after", retry_after.encode("latin-1"))] if status == 429 else None
     await _json(send, status, _error_body(message, type_), extra)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Serve the simulator with uvicorn (``python -m studio.deepseek.simulator --help``)."""
-    import uvicorn  # only the CLI needs a server; importing the app must stay cheap
-
-    parser = argparse.ArgumentParser(description="Offline DeepSeek-compatible API server.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
-    parser.add_argument("--tps", type=float, default=50.0, help="tokens per second")
-    parser.add_argument("--first-token-delay", type=float, default=0.3, help="queue seconds")
-    parser.add_argument("--keepalive-interval", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument(
-        "--fault", default="", help="directives for every request, e.g. '[[sim:error=503]]'"
-    )
-    parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
-    app = create_app(
-        tokens_per_second=args.tps,
-        first_token_delay=args.first_token_delay,
-        keepalive_interval=args.keepalive_interval,
-        seed=args.seed,
-        faults=args.fault,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
-
-
-if __name__ == "__main__":
-    main()

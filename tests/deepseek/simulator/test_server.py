@@ -1,4 +1,4 @@
-"""The offline simulator, driven through the real client and checked on the wire."""
+"""The offline simulator's server, driven through the real client and checked on the wire."""
 
 from __future__ import annotations
 
@@ -28,9 +28,8 @@ from studio.deepseek import (
     Usage,
 )
 from studio.deepseek.simulator import create_app, tokenize
+from tests.deepseek.conftest import StreamingASGITransport
 from tests.servers import run_asgi
-
-from .conftest import StreamingASGITransport
 
 SIM = "http://simulator"
 PROMPT = "Write a short blog post about sourdough bread baking at home"

@@ -1,0 +1,105 @@
+"""The simulator answers every demo template in the shape its prompts ask for: the rendered
+prompts (``TemplateVersion.build_messages``, as the generate action builds them) go to the
+simulator, and the answer is checked for count, character limit, length and language."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from prompts.experiments.judging import judge_messages, parse_verdict
+
+from .conftest import chat, chinese_share, is_chinese_prose, is_english_prose
+from .demo import TEMPLATES, check_answer, hanzi, inputs, messages, numbered_items, words
+
+
+def generate(ask, slug: str, temperature: float | None = None, **overrides) -> str:
+    values = inputs(slug, **overrides)
+    temperature = TEMPLATES[slug]["temperature"] if temperature is None else temperature
+    return ask(messages(slug, values), temperature=temperature)
+
+
+@pytest.mark.parametrize("slug", TEMPLATES)
+def test_every_demo_template_is_answered_in_its_shape_and_language(ask, slug):
+    check_answer(slug, inputs(slug), generate(ask, slug))
+
+
+@pytest.mark.parametrize(
+    ("slug", "count", "max_chars"),
+    [("ad-headlines", 12, 25), ("ad-headlines", 3, 15), ("ad-headlines-zh", 5, 8)],
+)
+def test_headlines_keep_any_count_and_character_limit(ask, slug, count, max_chars):
+    headlines = numbered_items(generate(ask, slug, count=count, max_chars=max_chars))
+    assert len(headlines) == count
+    assert all(0 < len(h) <= max_chars for h in headlines), headlines
+
+
+@pytest.mark.parametrize(
+    ("slug", "words_asked"), [("product-description", 400), ("product-description-zh", 600)]
+)
+def test_a_product_description_is_about_as_long_as_asked(ask, slug, words_asked):
+    answer = generate(ask, slug, words=words_asked)
+    size = hanzi(answer) if slug.endswith("-zh") else words(answer)
+    assert 0.8 * words_asked <= size <= 1.3 * words_asked
+
+
+def test_the_language_variable_decides_the_language(ask):
+    chinese = generate(ask, "product-description", language="简体中文")
+    english = generate(ask, "product-description-zh", language="English")
+    # The product's name stays as it was written; everything else changes language.
+    assert chinese_share(chinese) > 0.6 and chinese.count("。") >= 3, chinese
+    assert is_english_prose(english.replace("极光台灯", "")), english
+
+
+@pytest.mark.parametrize("slug", TEMPLATES)
+def test_two_temperatures_give_two_texts_and_one_temperature_one_text(ask, slug):
+    low, high = generate(ask, slug, temperature=0.7), generate(ask, slug, temperature=1.3)
+    assert low != high  # the two sides of an A/B pair differ
+    assert generate(ask, slug, temperature=0.7) == low  # deterministic, even in a new app
+    assert ask(messages(slug, inputs(slug)), temperature=0.7, seed=8) != low  # and per seed
+
+
+def test_a_general_prompt_still_gets_an_article():
+    """Not a template: a heading, paragraphs and a list, in the prompt's language."""
+    result = asyncio.run(chat([{"role": "user", "content": "Write about sourdough baking"}]))
+    assert result.content.startswith("## ") and "\n- **" in result.content
+
+
+def test_the_judge_gets_json_with_scores_that_vary(ask):
+    """As the batch runner asks (the reasoning route, JSON mode): every reply parses, and the
+    scores differ between outputs."""
+    outputs = [generate(ask, slug) for slug in TEMPLATES] + ["Lamp.", "Buy it"]
+    rubric = "Names the product, states one concrete benefit, stays under 200 words."
+    scores = []
+    for output in outputs:
+        judged = judge_messages(rubric=rubric, inputs={"product_name": "Aurora"}, output=output)
+        reply = ask(judged, model="deepseek-v4-pro", thinking=True, response_format="json_object")
+        verdict = parse_verdict(reply)
+        assert verdict.parsed and 1 <= verdict.score <= 10 and verdict.reason, reply
+        assert json.loads(reply) == {"score": verdict.score, "reason": verdict.reason}
+        scores.append(verdict.score)
+    assert len(set(scores)) >= 3, scores
+    assert max(scores) > min(scores) + 2  # the short, bare outputs score lower
+
+
+@pytest.mark.parametrize(
+    ("question", "english"), [("Is the tone right?", True), ("语气合适吗？", False)]
+)
+def test_the_assistant_answers_in_the_language_of_the_question(ask, question, english):
+    system = "You are the writing assistant.\n\n--- DRAFT ---\n## Lamps\n\nLamps help.\n--- END ---"
+    answer = ask([{"role": "system", "content": system}, {"role": "user", "content": question}])
+    assert (is_english_prose if english else is_chinese_prose)(answer)
+    assert not answer.startswith("#")  # an answer, not an article
+
+
+def test_continue_goes_on_without_a_new_heading(ask):
+    earlier = generate(ask, "doc-section-zh")
+    messages_ = [
+        *messages("doc-section-zh", inputs("doc-section-zh")),
+        {"role": "assistant", "content": earlier},
+        {"role": "user", "content": "Continue exactly where the text above stops. Do not repeat."},
+    ]
+    more = ask(messages_, temperature=0.7)
+    assert is_chinese_prose(more) and not more.startswith("#") and more not in earlier
