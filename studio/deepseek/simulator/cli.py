@@ -11,7 +11,10 @@ def main(argv: list[str] | None = None) -> None:
     """Serve the simulator with uvicorn (``python -m studio.deepseek.simulator --help``)."""
     import uvicorn  # only the CLI needs a server; importing the app must stay cheap
 
-    parser = argparse.ArgumentParser(description="Offline DeepSeek-compatible API server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m studio.deepseek.simulator",
+        description="Offline DeepSeek-compatible API server.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--tps", type=float, default=50.0, help="tokens per second")

@@ -15,6 +15,7 @@ _EN_WORD_RE = re.compile(r"(?<![\w'])[A-Za-z][A-Za-z-]{3,}(?![\w'])")
 _ZH_SPLIT_RE = re.compile(
     r"[^\u4e00-\u9fff]+|[的了是在和与请写篇个关于我你他们吗呢把给为对一这那些中]"
 )
+_DANGLING_RE = re.compile(r"\s+(?:for|and|or|the|a|an|to|of|with|in|on)$", re.I)
 _ENGLISH_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 # fmt: off
 _STOPWORDS = frozenset({
@@ -99,8 +100,8 @@ class Pen:
             return text
         if self.chinese:
             words = re.findall(r"[A-Za-z][A-Za-z-]*|\d+", text)
-            known = [phrases.GLOSSARY.get(w.lower(), w if w[0].isdigit() or "-" in w else "")
-                     for w in words]  # fmt: skip
+            kept = {w: w for w in words if w[0].isdigit() or "-" in w}  # 20, USB-C
+            known = [phrases.GLOSSARY.get(w.lower()) or kept.get(w, "") for w in words]
             return "".join(known) if all(known) else ""
         return " ".join(english_terms(text))
 
@@ -137,3 +138,34 @@ class Pen:
             count += len(tokenize(paragraph))
             n += 1
         return text
+
+    def items(self, count: int, limit: int | None) -> list[str]:
+        """``count`` distinct short items (headlines, slogans), each at most ``limit``
+        characters: whole ones that fit first, then longer ones cut at a word, then stock."""
+        bank, stock = self.bank["item"], self.bank["short_item"]
+        candidates = [self.fill(t) for t in self.rng.sample(bank, len(bank))]
+        stock = self.rng.sample(stock, len(stock))
+        limit = limit or 10_000
+        fitting = [c for c in candidates if len(c) <= limit]
+        cut = [self.trim(c, limit) for c in candidates if len(c) > limit]
+        chosen: list[str] = []
+        for item in [*fitting, *cut, *(self.trim(s, limit) for s in stock)]:
+            if item and item.lower() not in {c.lower() for c in chosen}:
+                chosen.append(item)
+        n = 2
+        while len(chosen) < count:  # a tiny limit and a long list: numbered stock items
+            chosen.extend(self.trim(f"{s} {n}", limit) for s in stock)
+            n += 1
+        return chosen[:count]
+
+    def trim(self, text: str, limit: int) -> str:
+        """``text`` cut to at most ``limit`` characters, at a word in English, without a
+        dangling "for"/"and" or punctuation at the end."""
+        if len(text) <= limit:
+            return text
+        if self.chinese:
+            return text[:limit].rstrip("，、：；, ")
+        head = text[: limit + 1]
+        cut = head.rsplit(" ", 1)[0] if " " in head else text[:limit]
+        cut = cut[:limit].rstrip(" ,.:;?!-—")
+        return _DANGLING_RE.sub("", cut)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 
 from . import phrases
 from .brief import Brief
@@ -64,7 +63,7 @@ _FORMAL_RE = re.compile(
 )
 
 
-def rewrite(brief: Brief, pen: Pen, *, items: Callable[[Pen, int, int | None], list[str]]) -> str:
+def rewrite(brief: Brief, pen: Pen) -> str:
     """The rewrite ``brief.task`` asks for, of ``brief.target``."""
     target = brief.target.strip("\n")
     source_chinese = pen.chinese if brief.task != "translate" else not pen.chinese
@@ -79,7 +78,7 @@ def rewrite(brief: Brief, pen: Pen, *, items: Callable[[Pen, int, int | None], l
     if brief.task == "headlines":
         heading = next((b.lstrip("# ") for b in blocks(target) if b.startswith("#")), "")
         pen.slots["s"] = heading.split("\n")[0] or (pen.words[0] if pen.words else pen.slots["s"])
-        lines = items(pen, brief.count or 5, None)
+        lines = pen.items(brief.count or 5, None)
         if brief.numbered:
             return "\n".join(f"{n}. {line}" for n, line in enumerate(lines, 1))
         return "\n".join(lines)
@@ -199,8 +198,7 @@ def _formal_line(line: str) -> str:
     instructions = 0
     for sentence in split_sentences(body, False) or [body]:
         first = sentence.split(" ", 1)[0].lower()
-        rest = _FORMAL_RE.sub(lambda m: _same_case(m.group(0), _EN_FORMAL[m.group(0).lower()]),
-                              sentence)  # fmt: skip
+        rest = _FORMAL_RE.sub(_formal_word, sentence)
         if first in _IMPERATIVES:  # an instruction: the first recommended, the next in order
             rest = _OPENINGS[min(instructions, len(_OPENINGS) - 1)] + lower_first(rest)
             instructions += 1
@@ -208,8 +206,11 @@ def _formal_line(line: str) -> str:
     return prefix + " ".join(sentences)
 
 
-def _same_case(original: str, replacement: str) -> str:
-    return capital(replacement) if original[:1].isupper() else replacement
+def _formal_word(found: re.Match[str]) -> str:
+    """The formal word for an informal one, capitalised as the original was."""
+    word = found.group(0)
+    formal_word = _EN_FORMAL[word.lower()]
+    return capital(formal_word) if word[:1].isupper() else formal_word
 
 
 def expand(text: str, pen: Pen) -> str:

@@ -128,7 +128,10 @@ def _compose(
         {"role": m["role"], "content": _DIRECTIVE_RE.sub("", m.get("content") or "").strip()}
         for m in body["messages"]
     ]
-    rng = random.Random(f"{seed}|{body.get('temperature')}|{_compact(messages).decode()}")
+    temperature = body.get("temperature")
+    if isinstance(temperature, int | float) and not isinstance(temperature, bool):
+        temperature = float(temperature)  # 1 and 1.0 are the same temperature (a proxy's JSON)
+    rng = random.Random(f"{seed}|{temperature}|{_compact(messages).decode()}")
     exact = _int_directive(directives, "tokens")
     reasoning_target = forced_reasoning or rng.randint(40, 80)
     written = write(

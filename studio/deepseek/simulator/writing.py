@@ -81,46 +81,17 @@ def article(brief: Brief, pen: Pen) -> str:
 
 def items(brief: Brief, pen: Pen) -> str:
     """``count`` distinct items, each within ``max_chars``, as a numbered list or lines."""
-    chosen = pick_items(pen, brief.count or 5, brief.max_chars)
+    chosen = pen.items(brief.count or 5, brief.max_chars)
     if not brief.numbered:
         return "\n".join(chosen)
     return "\n".join(f"{n}. {item}" for n, item in enumerate(chosen, 1))
-
-
-def pick_items(pen: Pen, count: int, limit: int | None) -> list[str]:
-    """Whole items that fit first, then longer ones cut at a word, then short stock ones."""
-    candidates = [pen.fill(t) for t in pen.rng.sample(pen.bank["item"], len(pen.bank["item"]))]
-    stock = pen.rng.sample(pen.bank["short_item"], len(pen.bank["short_item"]))
-    limit = limit or 10_000
-    fitting = [c for c in candidates if len(c) <= limit]
-    trimmed = [_trim(c, limit, pen.chinese) for c in candidates if len(c) > limit]
-    chosen: list[str] = []
-    for item in [*fitting, *trimmed, *(_trim(s, limit, pen.chinese) for s in stock)]:
-        if item and item.lower() not in {c.lower() for c in chosen}:
-            chosen.append(item)
-    n = 2
-    while len(chosen) < count:  # a tiny limit and a long list: numbered stock items
-        chosen.extend(_trim(f"{s} {n}", limit, pen.chinese) for s in stock)
-        n += 1
-    return chosen[:count]
-
-
-def _trim(text: str, limit: int, chinese: bool) -> str:
-    if len(text) <= limit:
-        return text
-    if chinese:
-        return text[:limit].rstrip("，、：；, ")
-    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
-    cut = cut[:limit].rstrip(" ,.:;?!-—")
-    cut = re.sub(r"\s+(?:for|and|or|the|a|an|to|of|with|in|on)$", "", cut, flags=re.I)
-    return cut
 
 
 def product(brief: Brief, pen: Pen) -> str:
     """A headline, a short paragraph, the benefits as a list, then a closing paragraph,
     about the requested number of words (characters, in Chinese)."""
     target = brief.words or (200 if pen.chinese else 150)
-    heading = "## " + _trim(pen.pick("product_heading"), 60 if pen.chinese else 70, pen.chinese)
+    heading = "## " + pen.trim(pen.pick("product_heading"), 60 if pen.chinese else 70)
     features = [pen.native(f) or f for f in brief.features]
     features = features or keywords(brief.prompt, pen.chinese)[:3] or [pen.slots["b"]]
     colon = "：" if pen.chinese else ": "
@@ -140,7 +111,7 @@ def product(brief: Brief, pen: Pen) -> str:
 def email(brief: Brief, pen: Pen) -> str:
     """Subject line, preview text, greeting, body, one call to action, sign-off."""
     zh = pen.chinese
-    subject = _trim(pen.pick("email_subject"), 30 if zh else 60, zh)
+    subject = pen.trim(pen.pick("email_subject"), 30 if zh else 60)
     labels = ("**主题：**", "**预览：**") if zh else ("**Subject:**", "**Preview:**")
     target = brief.words or (180 if zh else 120)
     body = [pen.sentences("email", 3), pen.sentences("email", 2)]
@@ -257,17 +228,13 @@ def _target_tokens(brief: Brief, pen: Pen) -> int:
     return pen.rng.randint(150, 250)
 
 
-def _rewrite(brief: Brief, pen: Pen) -> str:
-    return rewrite(brief, pen, items=pick_items)
-
-
 _BUILDERS = {
     kinds.ARTICLE: article,
     kinds.ITEMS: items,
     kinds.PRODUCT: product,
     kinds.EMAIL: email,
     kinds.SECTION: section,
-    kinds.REWRITE: _rewrite,
+    kinds.REWRITE: rewrite,
     kinds.VERDICT: verdict,
     kinds.JSON: json_answer,
     kinds.CONTINUE: continuation,

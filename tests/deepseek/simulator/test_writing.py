@@ -58,6 +58,7 @@ def test_two_temperatures_give_two_texts_and_one_temperature_one_text(ask, slug)
     low, high = generate(ask, slug, temperature=0.7), generate(ask, slug, temperature=1.3)
     assert low != high  # the two sides of an A/B pair differ
     assert generate(ask, slug, temperature=0.7) == low  # deterministic, even in a new app
+    assert generate(ask, slug, temperature=1) == generate(ask, slug, temperature=1.0)
     assert ask(messages(slug, inputs(slug)), temperature=0.7, seed=8) != low  # and per seed
 
 
