@@ -108,7 +108,7 @@ class Brief:
 
     kind: str
     chinese: bool
-    prompt: str  # the text the words of the answer come from (directives removed)
+    prompt: str  # what the request says: system and last user message (directives removed)
     subject: str = ""  # the product, the section's title, the topic: "" when none is named
     product: str = ""  # what the section or the copy is about ("for Aurora desk lamp")
     fields: dict[str, str] = field(default_factory=dict)  # audience, tone, cta, benefit…
@@ -206,7 +206,10 @@ def _generation_brief(system: str, user: str, prompt: str) -> Brief:
         for line in user.splitlines()[1:]
         if line.strip() and not _FIELD_RE.match(line) and not line.rstrip().endswith((":", "："))
     )
-    count, limit, words = _count(prompt), _limit(prompt), _words(prompt)
+    # Counts and limits are the template's words, not the user's values: "Offer: 3 items for
+    # the price of 2" asks for no list.
+    instructions = "\n".join(line for line in prompt.splitlines() if not _FIELD_RE.match(line))
+    count, limit, words = _count(instructions), _limit(instructions), _words(prompt)
     lowered = prompt.lower()
     code = bool(re.search(r"code block|code example|代码块|代码示例|代码", lowered))
     common = {

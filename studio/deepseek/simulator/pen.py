@@ -141,15 +141,16 @@ class Pen:
 
     def items(self, count: int, limit: int | None) -> list[str]:
         """``count`` distinct short items (headlines, slogans), each at most ``limit``
-        characters: whole ones that fit first, then longer ones cut at a word, then stock."""
+        characters: whole ones that fit first, then short stock ones, then longer ones cut
+        at a word."""
         bank, stock = self.bank["item"], self.bank["short_item"]
         candidates = [self.fill(t) for t in self.rng.sample(bank, len(bank))]
         stock = self.rng.sample(stock, len(stock))
         limit = limit or 10_000
-        fitting = [c for c in candidates if len(c) <= limit]
-        cut = [self.trim(c, limit) for c in candidates if len(c) > limit]
+        whole = [c for c in [*candidates, *stock] if len(c) <= limit]
+        cut = [self.trim(c, limit) for c in [*candidates, *stock] if len(c) > limit]
         chosen: list[str] = []
-        for item in [*fitting, *cut, *(self.trim(s, limit) for s in stock)]:
+        for item in [*whole, *cut]:
             if item and item.lower() not in {c.lower() for c in chosen}:
                 chosen.append(item)
         n = 2

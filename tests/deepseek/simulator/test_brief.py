@@ -60,6 +60,14 @@ def test_words_fields_and_features_of_a_product_description():
     assert read_brief_.fields == {"audience": "designers", "tone": "bold"}
 
 
+def test_numbers_in_the_users_values_ask_for_no_list():
+    email = read(
+        "Write a marketing email.\n\nOffer: 3 items for the price of 2\nAudience: all\n\n"
+        "Give a subject line, a preview text, then the body."
+    )
+    assert (email.kind, email.count) == (brief.EMAIL, None)
+
+
 def test_chinese_length_is_in_characters():
     assert read("为 极光台灯 写一段产品描述。篇幅：约 300 字。").words == 300
 
