@@ -67,7 +67,8 @@ def capital(text: str) -> str:
 
 
 def lower_first(text: str) -> str:
-    """ "Brighter desks" → "brighter desks" mid-sentence; "USB-C" and "iPhone" stay."""
+    """Lower-case a phrase's first letter for use mid-sentence ("Brighter desks" → "brighter
+    desks"); "USB-C" and "iPhone" stay as they are."""
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text

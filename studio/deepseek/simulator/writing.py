@@ -166,8 +166,8 @@ def continuation(brief: Brief, pen: Pen) -> str:
 
 
 def verdict(brief: Brief, pen: Pen) -> str:
-    """The judge's JSON: a score from how much of the rubric the output covers, how it is
-    built and how long it is, give or take one; and a one-sentence reason."""
+    """The judge's JSON: a score from how much of the rubric the output covers, whether it
+    has structure and how long it is, plus a little noise; and a one-sentence reason."""
     output = brief.output
     wanted = [w[:5] for w in keywords(brief.rubric, pen.chinese)]
     covered = sum(w in output.lower() for w in wanted) / len(wanted) if wanted else 0.5
