@@ -241,3 +241,60 @@ def test_a_reviewer_gets_no_toolbar_and_may_not_autosave_or_preview(client, user
     assert "markdown-toolbar" not in page.split("</head>")[1] and "data-preview-toggle" not in page
     assert autosave.status_code == preview.status_code == 403
     assert not WorkingCopy.objects.exists()
+
+
+# --- The typing script of docs/guide.md ("Editing"): old autosave against sessions -----------
+
+# A paragraph typed in twelve bursts; after each, the pause in seconds (a second or more is
+# an autosave). After the sixth, an eight-minute break (longer than EDITOR_SESSION_IDLE).
+TYPING_SCRIPT = [
+    ("Aurora keeps", 2),
+    (" the desk lit", 3),
+    (" for late nights,", 1.5),
+    (" without glare.", 4),
+    (" It dims", 2),
+    (" itself at dawn.", 480),
+    (" Two colour", 2),
+    (" temperatures,", 5),
+    (" one button,", 1.5),
+    (" no app.", 3),
+    (" Ships in", 2),
+    (" May.", 10),
+]
+
+
+def _type_script(client, draft, monkeypatch, *, sessions: bool) -> int:
+    """The versions the script leaves: the old autosave saved a version at every pause (what
+    the page sent then is a POST without ``autosave``); the session editor keeps the working
+    copy at each pause and saves once at the end (Ctrl+S)."""
+    clock = [timezone.now()]
+    monkeypatch.setattr("django.utils.timezone.now", lambda: clock[0])
+    text, base = "", 1
+    for burst, pause in TYPING_SCRIPT:
+        text += burst
+        clock[0] += timedelta(seconds=1)  # the autosave fires a second into the pause
+        extra = {"autosave": "1"} if sessions else {}
+        response = post(client, draft, text=text, base=base, **extra)
+        assert 'data-state="conflict"' not in response.content.decode()
+        base = draft.versions.first().number if not sessions else base
+        if sessions and (made := WorkingCopy.objects.get(draft=draft).base) != base:
+            base = made  # the idle break's version: the page's base follows (out of band)
+        clock[0] += timedelta(seconds=pause - 1)
+    if sessions:
+        post(client, draft, text=text, base=base)  # Ctrl+S
+    assert draft.versions.first().text == text
+    return draft.versions.count() - 1  # versions the typing made
+
+
+def test_the_typing_script_makes_twelve_versions_before_and_two_now(
+    client, user, draft, monkeypatch, settings
+):
+    settings.EDITOR_SESSION_IDLE = 300
+    client.force_login(user)
+    old = _type_script(client, draft, monkeypatch, sessions=False)
+    other = Draft.objects.create(workspace=draft.workspace, title="Second", created_by=user)
+    add_version(draft_id=other.pk, text="", source="generated", author_id=user.pk)
+
+    new = _type_script(client, other, monkeypatch, sessions=True)
+
+    assert (old, new) == (12, 2)  # the break ended a session; Ctrl+S the other
