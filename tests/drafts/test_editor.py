@@ -298,3 +298,12 @@ def test_the_typing_script_makes_twelve_versions_before_and_two_now(
     new = _type_script(client, other, monkeypatch, sessions=True)
 
     assert (old, new) == (12, 2)  # the break ended a session; Ctrl+S the other
+
+
+def test_a_form_without_javascript_stores_lf_line_ends(client, user, draft):
+    client.force_login(user)
+
+    client.post(reverse("drafts:edit", args=[draft.pk]), {"text": "# A\r\n\r\nB.", "base": 1})
+    client.post(reverse("drafts:edit", args=[draft.pk]), {"text": "# A\n\nB.", "base": 2})
+
+    assert draft.versions.first().text == "# A\n\nB." and draft.versions.count() == 2
