@@ -14,7 +14,7 @@ PORT  ?= 8000
 help:
 	@echo "make run   - set up and serve the studio on http://$(HOST):$(PORT)"
 	@echo "make test  - set up and run the whole test suite"
-	@echo "make lint  - import contracts + ruff check + format check;  make css - rebuild the Tailwind theme"
+	@echo "make lint  - import contracts + ruff check + format check;  make css - rebuild the Tailwind theme and the editor bundle"
 	@echo "make bench - the streaming benchmark;  make trace - where the first token's time goes"
 
 # Finds a Python >= 3.12: $(PYTHON) if given, then python3.13/python3.12/python3 on PATH
@@ -103,7 +103,8 @@ format: bootstrap
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Front-end assets: Tailwind from npm; the built, minified CSS is committed so that running
+# Front-end assets: Tailwind and the editor's Markdown toolbar from npm; the built CSS and
+# js/vendor/ are committed so that running
 # the studio needs no Node.
 css: bootstrap
 	ln -sfn "$$($(PY) -c 'import crispy_tailwind, pathlib; print(pathlib.Path(crispy_tailwind.__file__).parent)')" theme/vendor-crispy

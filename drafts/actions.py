@@ -4,13 +4,15 @@ Starting a generation is :mod:`drafts.generate`'s alone (``do_generate``)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import errors
-from .models import Draft, DraftVersion, Generation, ShareLink, Suggestion
+from .models import Draft, DraftVersion, Generation, ShareLink, Suggestion, WorkingCopy
 from .rewrite_prompts import fit_section
 from .sections import plan_move, replace_section
 
@@ -31,6 +33,7 @@ def add_version(
     author_id: int,
     generation: Generation | None = None,
     based_on: int | None = None,
+    session_started: datetime | None = None,
 ) -> DraftVersion:
     """Append the next numbered version to a draft.
 
@@ -50,12 +53,20 @@ def add_version(
             author_id=author_id,
             generation=generation,
             based_on=based_on,
+            session_started=session_started,
         )
         draft.save(update_fields=["updated"])
     return version
 
 
-def save_edit(*, draft_id: int, text: str, base_number: int, author_id: int) -> DraftVersion:
+def save_edit(
+    *,
+    draft_id: int,
+    text: str,
+    base_number: int,
+    author_id: int,
+    session_started: datetime | None = None,
+) -> DraftVersion:
     """Save an editor's text as a new version, if nobody saved a newer one in the meantime.
 
     ``base_number`` is the version the editor started from (0 for a draft without versions).
@@ -77,7 +88,113 @@ def save_edit(*, draft_id: int, text: str, base_number: int, author_id: int) -> 
             source=DraftVersion.Source.EDITED,
             author_id=author_id,
             based_on=base_number or None,
+            session_started=session_started,
         )
+
+
+def keep_working_copy(
+    *,
+    draft_id: int,
+    user_id: int,
+    text: str,
+    base_number: int,
+    idle: timedelta,
+    now: datetime | None = None,
+) -> DraftVersion | None:
+    """Autosave: keep the editor's text as the user's working copy of the draft; no version.
+
+    A working copy untouched for longer than ``idle`` was a session that ended without a Save
+    (the page's idle timer throttled in a background tab): it becomes its version first, and
+    the text typed now starts a new session on top of it; that version is returned. The text
+    is always kept, then, as every save is, it is checked against ``base_number``: a newer
+    version raises :class:`VersionConflict` (the text stays kept: nothing is lost).
+    """
+    now = now or timezone.now()
+    made = None
+    with transaction.atomic():
+        copy = _locked_copy(draft_id, user_id)
+        if copy is not None and copy.idle_since(now, idle) and copy.text != text:
+            try:
+                made = save_edit(
+                    draft_id=draft_id,
+                    text=copy.text,
+                    base_number=copy.base,
+                    author_id=user_id,
+                    session_started=copy.started,
+                )
+            except VersionConflict:
+                made = None  # left to the check below, with the new text kept
+            else:
+                base_number = made.number if base_number == copy.base else base_number
+                copy = None  # a new session
+        latest = _keep(draft_id, user_id, text, base_number, now, copy)
+    if base_number != (latest.number if latest else 0):
+        raise VersionConflict(latest)
+    return made
+
+
+def finish_session(
+    *, draft_id: int, user_id: int, text: str, base_number: int, now: datetime | None = None
+) -> DraftVersion:
+    """Save, leaving the editor, or a long idle: the session becomes one version.
+
+    The version is made as :func:`save_edit` makes every edit (the same conflict check), with
+    the session's span from the working copy, which is then gone. On a conflict the text is
+    kept as the working copy instead, so a closed tab after the conflict still loses nothing.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            copy = _locked_copy(draft_id, user_id)
+            version = save_edit(
+                draft_id=draft_id,
+                text=text,
+                base_number=base_number,
+                author_id=user_id,
+                session_started=copy.started if copy else None,
+            )
+            WorkingCopy.objects.filter(draft_id=draft_id, user_id=user_id).delete()
+    except VersionConflict:
+        with transaction.atomic():
+            _keep(draft_id, user_id, text, base_number, now, _locked_copy(draft_id, user_id))
+        raise
+    return version
+
+
+def resume_working_copy(*, draft_id: int, user_id: int, now: datetime | None = None) -> bool:
+    """Take up a kept session again: it counts as touched now, so the next autosave continues
+    it instead of closing it for its idle time. False when there is none."""
+    copies = WorkingCopy.objects.filter(draft_id=draft_id, user_id=user_id)
+    return bool(copies.update(updated=now or timezone.now()))
+
+
+def _locked_copy(draft_id: int, user_id: int) -> WorkingCopy | None:
+    # The draft row first, as every version write locks it: a session's autosave and its
+    # version never interleave with another save.
+    Draft.objects.select_for_update().filter(pk=draft_id).first()
+    return WorkingCopy.objects.filter(draft_id=draft_id, user_id=user_id).first()
+
+
+def _keep(
+    draft_id: int,
+    user_id: int,
+    text: str,
+    base_number: int,
+    now: datetime,
+    copy: WorkingCopy | None,
+) -> DraftVersion | None:
+    """Write the working copy (a new session when ``copy`` is None); the latest version."""
+    WorkingCopy.objects.update_or_create(
+        draft_id=draft_id,
+        user_id=user_id,
+        defaults={
+            "text": text,
+            "base": base_number,
+            "updated": now,
+            "started": copy.started if copy else now,
+        },
+    )
+    return DraftVersion.objects.filter(draft_id=draft_id).order_by("-number").first()
 
 
 def save_section(

@@ -19,6 +19,11 @@ class EditForm(forms.Form):
     text = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     base = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
+    def clean_text(self) -> str:
+        # A form submitted without JavaScript sends the textarea's lines as CRLF (HTML's
+        # rule); htmx sends its value, LF. One stored form: the same text is the same version.
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
 
 class CompareForm(forms.Form):
     """Which two versions to compare (numbers); missing ones default to the last two."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -351,7 +352,7 @@ class DraftVersionQuerySet(models.QuerySet["DraftVersion"]):
         """
         return (
             self.select_related("generation")
-            .only("draft", "number", "source", "generation__status")
+            .only("draft", "number", "source", "session_started", "created", "generation__status")
             .order_by("-number")
         )
 
@@ -378,6 +379,9 @@ class DraftVersion(ImmutableModel):
     )
     # The version an edit started from, or the old version a restore copied.
     based_on = models.PositiveIntegerField(null=True, blank=True)
+    # An edited version is one editing session: when its first keystroke was kept (the
+    # session's span is this to ``created``, shown as the version's note).
+    session_started = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     objects = DraftVersionQuerySet.as_manager()
@@ -390,6 +394,34 @@ class DraftVersion(ImmutableModel):
 
     def __str__(self) -> str:
         return f"{self.draft} v{self.number}"
+
+
+class WorkingCopy(models.Model):
+    """One user's editing session on one draft, kept by autosave until it becomes a version.
+
+    Autosave writes here, never a version: a crash or a closed tab loses nothing, and the next
+    visit offers to resume. Save, leaving the editor or a long idle turn it into one version
+    (``drafts.actions.finish_session``), checked against ``base`` as every edit is.
+    """
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="working_copies")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(blank=True)
+    base = models.PositiveIntegerField(default=0)  # the version the session started from
+    started = models.DateTimeField()  # the session's first kept keystroke
+    updated = models.DateTimeField()  # its last
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "user"], name="unique_working_copy")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.draft} (working copy of {self.user_id})"
+
+    def idle_since(self, now: datetime, idle: timedelta) -> bool:
+        """Untouched for longer than ``idle``: the session it held is over."""
+        return now - self.updated > idle
 
 
 def _share_token() -> str:

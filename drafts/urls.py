@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import generations, sections, suggestions, trash, versions, workspace
+from .views import editor, generations, sections, suggestions, trash, versions, workspace
 
 app_name = "drafts"
 urlpatterns = [
@@ -13,7 +13,8 @@ urlpatterns = [
     # Lists, editing, versions, export and sharing (drafts/views/versions.py).
     path("w/<int:pk>/drafts/", versions.draft_list, name="list"),
     path("w/<int:pk>/trash/", trash.trash, name="trash"),
-    path("drafts/<int:pk>/edit/", versions.draft_edit, name="edit"),
+    path("drafts/<int:pk>/edit/", editor.draft_edit, name="edit"),
+    path("drafts/<int:pk>/edit/preview/", editor.draft_preview, name="preview"),
     path("drafts/<int:pk>/compare/", versions.draft_compare, name="compare"),
     path("drafts/<int:pk>/status/", versions.set_status, name="status"),
     path("drafts/<int:pk>/v/<int:number>/restore/", versions.restore_version, name="restore"),

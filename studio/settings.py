@@ -354,6 +354,11 @@ SHUTDOWN_TIMEOUT = env.float("SHUTDOWN_TIMEOUT", default=8.0)
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 
+# --- Editor ----------------------------------------------------------------------------------
+# Autosave keeps a working copy, not a version: an editing session becomes one version on Save,
+# on leaving the editor, or after this many seconds without typing (drafts.actions).
+EDITOR_SESSION_IDLE = env.float("EDITOR_SESSION_IDLE", default=300.0)
+
 # --- Background work (django.tasks) ------------------------------------------------------
 # django-tasks-db keeps the queue in the database (SQLite or PostgreSQL): `manage.py db_worker`
 # runs it (started by `manage.py serve`, and the `worker` service in docker-compose.yml).

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -35,7 +36,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
 
-from drafts.actions import add_version, delete_drafts, finish_generation, share_version
+from drafts.actions import (
+    add_version,
+    delete_drafts,
+    finish_generation,
+    keep_working_copy,
+    share_version,
+)
 from drafts.exports import FORMATS
 from drafts.models import Draft, DraftVersion, Generation, ShareLink
 from drafts.suggestions import start_suggestion
@@ -173,6 +180,13 @@ def build_world(owner, editor, reviewer) -> Workspace:
         draft_id=draft.pk, text="Draft text.", source="edited", author_id=editor.pk
     )
     share_version(version=draft_version, user=owner)
+    keep_working_copy(  # an editing session kept by autosave, offered on the next visit
+        draft_id=draft.pk,
+        user_id=editor.pk,
+        text="Kept.",
+        base_number=draft_version.number,
+        idle=timedelta(minutes=5),
+    )
     for kind in ("formal", "headlines"):
         _finish(
             start_suggestion(

@@ -1,8 +1,8 @@
-"""Working with a draft after its first generation: list, edit, compare, restore, export, share."""
+"""Working with a draft after its first generation: list, compare, restore, export, share
+(the editor is drafts/views/editor.py)."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -20,7 +20,7 @@ from studio.workspaces.models import Workspace
 
 from .. import actions
 from ..exports import FORMATS, ExportRefused, export_version
-from ..forms import CompareForm, DraftFilterForm, EditForm, StatusForm
+from ..forms import CompareForm, DraftFilterForm, StatusForm
 from ..models import Draft, DraftVersion, ShareLink
 from ..panels import draft_panel_context
 from ..word_diff import diff_texts
@@ -28,7 +28,6 @@ from .trash import bulk_change, workspace_with_role
 from .workspace import DETAIL
 
 LIST = "drafts/draft_list.html"
-EDIT = "drafts/draft_edit.html"
 COMPARE = "drafts/draft_compare.html"
 SHARED = "drafts/shared.html"
 EXPORT_REFUSED = "drafts/export_refused.html"
@@ -102,46 +101,6 @@ def _filter_form(request: HtmxHttpRequest, space: Workspace) -> DraftFilterForm:
     templates = PromptTemplate.objects.for_workspace(space)
     variants = variants.order_by("name", "variants__pk")
     return DraftFilterForm(request.GET, templates=templates, authors=authors, variants=variants)
-
-
-@require_http_methods(["GET", "POST"])
-@may_edit(of="draft")
-def draft_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The editor. Each save names the version it started from; a newer one is a conflict."""
-    draft = _draft(request, pk)
-    if request.method == "GET":
-        latest = draft.latest_version()
-        initial = {"text": latest.text if latest else "", "base": latest.number if latest else 0}
-        context = {"draft": draft, "form": EditForm(initial=initial), "saved": latest}
-        return render(request, EDIT, context)
-    form = EditForm(request.POST)
-    context: dict[str, object] = {"draft": draft, "form": form}
-    if not form.is_valid():
-        context["error"] = _("This save could not be read; your text is still in the editor.")
-        return _edit_response(request, context)
-    text, base = form.cleaned_data["text"], form.cleaned_data["base"]
-    # "Keep my text" in the conflict view: the editor has now seen that version.
-    resolved = request_number(request.POST.get("resolve"))
-    base = base if resolved is None else resolved
-    try:
-        version = actions.save_edit(
-            draft_id=draft.pk, text=text, base_number=base, author_id=request.user.pk
-        )
-    except actions.VersionConflict as conflict:
-        theirs = conflict.latest.text if conflict.latest else ""
-        context |= {"conflict": True, "theirs": conflict.latest, "diff": diff_texts(theirs, text)}
-        return _edit_response(request, context)
-    if not request.htmx:
-        messages.success(request, _("Saved as version %(number)s.") % {"number": version.number})
-        return redirect("drafts:edit", draft.pk)
-    return _edit_response(request, context | {"saved": version})
-
-
-def _edit_response(request: HtmxHttpRequest, context: dict[str, object]) -> HttpResponse:
-    # The editor's text is never sent back: the textarea keeps whatever the user typed since.
-    if request.htmx:
-        return render(request, f"{EDIT}#save-response", context)
-    return render(request, EDIT, context)
 
 
 @require_GET

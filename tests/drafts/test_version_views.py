@@ -72,11 +72,11 @@ def test_the_editor_page_holds_the_latest_text_and_its_version(client, user, dra
     assert '<textarea id="editor-text" name="text"' in html
     assert "Bright light for late nights.</textarea>" in html
     assert 'name="base" id="editor-base" value="1"' in html
-    assert 'hx-trigger="input delay:1s, submit, save-now"' in html
+    assert 'hx-trigger="input delay:1s, keep-now, submit, save-now"' in html
     assert "Saved · version 1" in html
 
 
-def test_an_autosave_creates_a_version_and_moves_the_base(client, user, draft):
+def test_a_save_creates_a_version_and_moves_the_base(client, user, draft):
     client.force_login(user)
 
     response = edit(client, draft, "Warm light for late nights.", 1)

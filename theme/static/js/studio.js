@@ -63,7 +63,9 @@
   document.addEventListener("htmx:timeout", function () { toast("Timeout"); });
 })();
 
-// Drafts: the editor's save state, saving when the page is hidden or left, copy buttons.
+// Drafts: the editor. Autosave keeps a working copy (autosave=1); Save, Ctrl/Cmd+S, leaving
+// the editor by a link and a long idle make the editing session one version. The toolbar,
+// the preview and the counts; the page saves when it is hidden (working copy) or left.
 (function () {
   "use strict";
 
@@ -80,6 +82,76 @@
   function editorOf(element) {
     return element && element.closest ? element.closest("form[data-autosave]") : null;
   }
+  // The form's own requests (saves), not the preview's inside it.
+  function savingForm(element) {
+    return element && element.matches && element.matches("form[data-autosave]") ? element : null;
+  }
+
+  // Words and characters: a CJK character counts as a word of its own (as word processors
+  // count Chinese); characters are every character but line breaks.
+  var CJK_CHAR = /[\u2e80-\u2fdf\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/g;
+  function counts(text) {
+    var cjk = (text.match(CJK_CHAR) || []).length;
+    var words = (text.replace(CJK_CHAR, " ").match(/[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*/gu) || []).length;
+    return { words: words + cjk, chars: Array.from(text.replace(/\r?\n/g, "")).length };
+  }
+  function showCounts(form) {
+    var box = form.querySelector("[data-editor-counts]");
+    var text = form.querySelector("textarea[name=text]");
+    if (!box || !text) return;
+    var found = counts(text.value);
+    box.textContent = box.dataset.label.replace("{words}", found.words).replace("{chars}", found.chars);
+    box.hidden = false;
+  }
+
+  // The preview: the server renders the text (drafts:preview); refreshed as typing pauses.
+  var previewTimer = null;
+  function refreshPreview(form, now) {
+    var pane = form.querySelector("#editor-preview");
+    if (!pane || pane.hidden) return;
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(function () { htmx.trigger(pane, "refresh"); }, now ? 0 : 400);
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-preview-toggle]");
+    if (!toggle) return;
+    var form = editorOf(toggle);
+    var pane = form.querySelector("#editor-preview");
+    var on = toggle.getAttribute("aria-pressed") !== "true";
+    toggle.setAttribute("aria-pressed", on ? "true" : "false");
+    pane.hidden = !on;
+    form.querySelector("[data-editor-panes]").dataset.preview = on ? "on" : "off";
+    refreshPreview(form, true);
+  });
+
+  // A long idle ends the session: the working copy becomes a version.
+  var idleTimer = null;
+  function armIdle(form) {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () {
+      var state = stateOf(form).dataset.state;
+      if (state === "kept" || state === "dirty") htmx.trigger(form, "save-now");
+    }, Number(form.dataset.idleMs) || 300000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+      showCounts(form);
+      var text = form.querySelector("textarea[name=text]");
+      // Opened at a section: the caret at its heading, scrolled into view.
+      if (text && text.dataset.caret) {
+        var at = Number(text.dataset.caret);
+        text.focus();
+        text.setSelectionRange(at, at);
+        var line = text.value.slice(0, at).split("\n").length - 1;
+        text.scrollTop = Math.max(0, line * parseFloat(getComputedStyle(text).lineHeight) - 24);
+      }
+      var tools = form.querySelector("[data-editor-tools]");
+      if (tools && window.customElements) {
+        window.customElements.whenDefined("markdown-toolbar").then(function () { tools.hidden = false; });
+      }
+    });
+  });
 
   // Every keystroke counts as an edit; a save only clears the edits it carried.
   document.addEventListener("input", function (event) {
@@ -87,49 +159,86 @@
     if (!form) return;
     form.dataset.edits = String(Number(form.dataset.edits || 0) + 1);
     if (stateOf(form).dataset.state !== "conflict") setState(form, "dirty");
+    showCounts(form);
+    refreshPreview(form, false);
+    armIdle(form);
+  });
+  // Keeping (a pause in typing, the tab hidden) is an autosave; everything else ends the session.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!savingForm(event.detail.elt)) return;
+    var trigger = event.detail.triggeringEvent;
+    if (trigger && (trigger.type === "input" || trigger.type === "keep-now")) {
+      event.detail.parameters.autosave = "1";
+    }
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = editorOf(event.detail.elt);
+    var form = savingForm(event.detail.elt);
     if (!form) return;
     form.dataset.sent = form.dataset.edits || "0";
     if (stateOf(form).dataset.state !== "conflict") setState(form, "saving");
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    var form = editorOf(event.detail.elt);
+    var form = savingForm(event.detail.elt);
     if (!form || !stateOf(form)) return;
     // Typed while the save was on its way: those keystrokes are not saved yet.
     var state = stateOf(form).dataset.state;
-    if (state === "saved" && form.dataset.sent !== (form.dataset.edits || "0")) setState(form, "dirty");
+    if ((state === "saved" || state === "kept") && form.dataset.sent !== (form.dataset.edits || "0")) {
+      setState(form, "dirty");
+    }
   });
   ["htmx:responseError", "htmx:sendError"].forEach(function (name) {
     document.addEventListener(name, function (event) {
-      var form = editorOf(event.detail.elt);
+      var form = savingForm(event.detail.elt);
       if (form) setState(form, "error");
     });
   });
 
+  // Ctrl/Cmd+S saves (a version); Ctrl/Cmd+B and +I are the toolbar's bold and italic.
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    var key = event.key.toLowerCase();
+    var form = document.querySelector("form[data-autosave]");
+    if (!form) return;
+    if (key === "s") {
+      event.preventDefault();
+      form.requestSubmit();
+    } else if ((key === "b" || key === "i") && event.target.matches && event.target.matches("#editor-text")) {
+      var button = form.querySelector(key === "b" ? "md-bold" : "md-italic");
+      if (button) { event.preventDefault(); button.click(); }
+    }
+  });
+
   function unsaved(form) {
     var state = stateOf(form) && stateOf(form).dataset.state;
-    return state === "dirty" || state === "saving";
+    return state === "dirty" || state === "saving" || state === "kept";
   }
 
-  // Switching tabs: save now (the page lives on, so htmx gets the answer).
+  // Switching tabs: keep the working copy now (the page lives on, so htmx gets the answer).
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "hidden") return;
     document.querySelectorAll("form[data-autosave]").forEach(function (form) {
-      if (stateOf(form).dataset.state === "dirty") htmx.trigger(form, "save-now");
+      if (stateOf(form).dataset.state === "dirty") htmx.trigger(form, "keep-now");
     });
   });
-  // Leaving the page: a beacon outlives it. A conflict or an error cannot be saved that way,
-  // so the browser asks before the text is thrown away.
+  // Leaving the page: a beacon outlives it. Left by a link (Done, the breadcrumbs) the session
+  // becomes a version; closed or reloaded, the text is kept as the working copy, offered on
+  // the next visit. A conflict or an error cannot be saved that way, so the browser asks
+  // before the text is thrown away.
   var beaconSent = false;
   var discarding = false;
+  var leaving = false;
   document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("[data-discard]")) discarding = true;
+    if (!event.target.closest) return;
+    if (event.target.closest("[data-discard]")) discarding = true;
+    var link = event.target.closest("a[href]");
+    if (link && !link.target && editorOf(document.getElementById("editor-text"))) leaving = true;
   });
   window.addEventListener("pagehide", function () {
     document.querySelectorAll("form[data-autosave]").forEach(function (form) {
-      if (unsaved(form) && navigator.sendBeacon(form.action, new FormData(form))) beaconSent = true;
+      if (!unsaved(form)) return;
+      var data = new FormData(form);
+      if (!leaving) data.append("autosave", "1");
+      if (navigator.sendBeacon(form.action, data)) beaconSent = true;
     });
   });
   window.addEventListener("pageshow", function (event) {
@@ -143,6 +252,11 @@
       if (state === "conflict" || state === "error") event.preventDefault();
     });
   });
+})();
+
+// Drafts: copy buttons.
+(function () {
+  "use strict";
 
   // Copy buttons: the Markdown of a version, or a share link as a full URL.
   function copyButtons(root) {
