@@ -24,6 +24,7 @@ def test_a_length_cut_answer_says_so_and_continues(page: Page, studio_url, ready
 
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("Stopped at the length limit (max_tokens 40)", timeout=20_000)
+    expect(page.locator("[data-status]")).to_have_text("Stopped at the length limit")  # not Done
     first = page.locator("#draft-body").inner_text()
     page.get_by_role("button", name="Continue", exact=True).click()
     expect(page.locator("#version-list")).to_contain_text("v2", timeout=20_000)
@@ -47,4 +48,5 @@ def test_the_length_notice_and_continue_are_chinese_in_the_chinese_ui(
 
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("已达到长度上限（max_tokens 40）", timeout=20_000)
+    expect(page.locator("[data-status]")).to_have_text("已达到长度上限")  # not 完成 (Done)
     expect(page.get_by_role("button", name="继续生成", exact=True)).to_be_visible()
