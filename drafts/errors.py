@@ -1,133 +1,22 @@
-"""Failure messages in the editor's language.
+"""A generation's failure message in the editor's language.
 
-The DeepSeek client (``studio.deepseek``) has no Django, so its advice to editors is English
-and is stored that way on the generation. Its fixed messages are listed here for the message
-catalogue, and :func:`translated` shows a stored message in the active language; messages
-with details in them (a model name, a token count) have no entry and are shown as stored.
+Failures are stored in English: the DeepSeek client's advice (``studio.client_messages``
+translates it) and the studio's own two messages here, for the message catalogue.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from django.utils.translation import gettext, gettext_noop
 
-from django.utils.translation import gettext, gettext_noop, ngettext
+from studio import client_messages
 
 RESTARTED = gettext_noop("The studio restarted while this was being generated.")
 INTERNAL = gettext_noop("Something went wrong in the studio; the text so far is kept.")
-
-# studio.deepseek.errors: every default_user_message and the timeout advice, word for word
-# (tests/drafts/test_errors.py keeps the two in step).
-CLIENT_MESSAGES = (
-    gettext_noop(
-        "DeepSeek returned an unexpected error. Try again; if it keeps happening, report it."
-    ),
-    gettext_noop("The DeepSeek API key was rejected. Check DEEPSEEK_API_KEY."),
-    gettext_noop(
-        "The DeepSeek account has run out of credit. Top up the balance on "
-        "platform.deepseek.com, then try again."
-    ),
-    gettext_noop(
-        "DeepSeek is receiving too many requests from this account right now. "
-        "Wait a moment and try again."
-    ),
-    gettext_noop("DeepSeek is overloaded or had a server error. Try again in a minute."),
-    gettext_noop("Could not reach DeepSeek in time. Check the network connection and try again."),
-    gettext_noop(
-        "DeepSeek took too long to start answering (it may be queueing requests). "
-        "Try again in a minute."
-    ),
-    gettext_noop("DeepSeek stopped sending text in the middle of the answer. Try again."),
-    gettext_noop(
-        "The answer took longer than the allowed time and was stopped. "
-        "Try again, or ask for a shorter answer."
-    ),
-    gettext_noop(
-        "Could not connect to DeepSeek. Check the network connection and DEEPSEEK_BASE_URL, "
-        "then try again."
-    ),
-    gettext_noop(
-        "DeepSeek sent a response that could not be read. Try again; "
-        "if it keeps happening, report it."
-    ),
-    gettext_noop(
-        "The answer was cut off because the connection to DeepSeek dropped before it "
-        "finished. Try again."
-    ),
-    gettext_noop(
-        "JSON output needs the word “json” in the system or user message (for example "
-        "“Answer in JSON with the keys title and summary”). Add it to the prompt "
-        "and try again."
-    ),
-    gettext_noop(
-        "DeepSeek refused this prompt on content-safety grounds. Rephrase the prompt; "
-        "sending it unchanged will fail again."
-    ),
-    gettext_noop("DeepSeek does not know the configured model name. Check DEEPSEEK_MODEL."),
-    gettext_noop("The prompt is too long for the model. Shorten it or lower the answer length."),
-    gettext_noop("DeepSeek rejected the request as invalid."),
-    gettext_noop("The DeepSeek API address was not found. Check DEEPSEEK_BASE_URL."),
-)
-KNOWN = frozenset((RESTARTED, INTERNAL, *CLIENT_MESSAGES))
-
-
-def _try_again_in(match: re.Match[str]) -> str:
-    count = int(match["count"])
-    return ngettext(
-        "DeepSeek is receiving too many requests from this account right now. "
-        "Try again in %(count)d second.",
-        "DeepSeek is receiving too many requests from this account right now. "
-        "Try again in %(count)d seconds.",
-        count,
-    ) % {"count": count}
-
-
-def _unknown_model(match: re.Match[str]) -> str:
-    names = match["names"]
-    model = match["model"] or match["model2"]
-    values = {"model": model, "names": gettext(names) if names == NO_NAMES else names}
-    refused = (
-        gettext("DeepSeek refused the model “%(model)s” for this API key, though it lists it.")
-        if match["listed"]
-        else gettext("DeepSeek has no model called “%(model)s”.")
-    )
-    advice = gettext(
-        "Other models this API key can use: %(names)s. Change the template's model or "
-        "DEEPSEEK_MODEL."
-    )
-    return f"{refused} {advice}" % values
-
-
-NO_NAMES = gettext_noop("none could be listed")
-
-# Client messages with a detail in them, as the client words them in English
-# (tests/drafts/test_errors.py checks each against the client).
-DETAILED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (
-        re.compile(
-            r"DeepSeek is receiving too many requests from this account right now\. "
-            r"Try again in (?P<count>\d+) seconds?\."
-        ),
-        _try_again_in,
-    ),
-    (
-        re.compile(
-            r"(?:DeepSeek has no model called “(?P<model>[^”]*)”\."
-            r"|(?P<listed>DeepSeek refused the model “(?P<model2>[^”]*)” for this API key, "
-            r"though it lists it\.)) Other models this API key can use: (?P<names>.*)\. "
-            r"Change the template's model or DEEPSEEK_MODEL\.",
-            re.DOTALL,
-        ),
-        _unknown_model,
-    ),
-)
+OWN = frozenset((RESTARTED, INTERNAL))
 
 
 def translated(message: str) -> str:
     """A stored failure message in the active language (unknown ones as they are)."""
-    if message in KNOWN:
+    if message in OWN:
         return gettext(message)
-    for pattern, render in DETAILED:
-        if match := pattern.fullmatch(message):
-            return render(match)
-    return message
+    return client_messages.translated(message)

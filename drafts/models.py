@@ -321,6 +321,13 @@ class Generation(models.Model):
         return self.status == self.Status.DONE and self.finish_reason == "length"
 
     @property
+    def status_label(self) -> str:
+        """The status badge's words: a finished answer cut at max_tokens says so, not "Done"."""
+        if self.cut_at_length:
+            return _("Stopped at the length limit")
+        return self.get_status_display()
+
+    @property
     def length_limit(self) -> int | None:
         """The max_tokens the answer was cut at (asked for, when the sent one is unknown)."""
         return self.max_tokens or self.params.get("max_tokens")

@@ -13,6 +13,7 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from studio import client_messages
 from studio.ai import check_prompt
 from studio.deepseek import BadRequest
 from studio.guardrails.prompt_checks import validate_prompt
@@ -113,7 +114,7 @@ class TemplateForm(forms.Form):
                 max_tokens=params.get("max_tokens"),  # type: ignore[arg-type]
             )
         except BadRequest as exc:
-            raise forms.ValidationError(exc.user_message) from exc
+            raise forms.ValidationError(client_messages.translated(exc.user_message)) from exc
 
 
 class VariablesField(forms.CharField):

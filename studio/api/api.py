@@ -36,7 +36,7 @@ from studio.workspaces.models import Membership, Workspace
 
 from . import chat
 from .auth import ApiKeyAuth
-from .errors import ApiError, error_body, unknown_template_model, upstream_error
+from .errors import ApiError, error_body, failed_generation, upstream_error
 from .schemas import (
     ChatCompletionIn,
     DraftDetailOut,
@@ -71,6 +71,7 @@ ERRORS = {
     # DeepSeek's failures (docs/api.md, "Errors"): 402 and 424 only the operators can fix.
     402: ErrorOut,
     424: ErrorOut,
+    500: ErrorOut,  # a generation waited for that the studio itself failed
     502: ErrorOut,
     503: ErrorOut,
     504: ErrorOut,
@@ -301,9 +302,10 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     """Start a generation into a new draft from a template and its inputs.
 
     Answers 202 with the queued generation at once (poll ``/generations/{id}``), or with
-    ``"wait": true`` 201 with the finished generation. A template at temperature 0 reuses an
-    identical earlier answer (``cached`` is then true; no tokens used): ``X-Studio-Cache:
-    bypass`` asks DeepSeek anew, ``reuse`` reuses at any temperature.
+    ``"wait": true`` 201 with the finished generation; one that failed answers the failure's
+    error (docs/api.md, "Errors"), naming the generation and its draft. A template at
+    temperature 0 reuses an identical earlier answer (``cached`` is then true; no tokens
+    used): ``X-Studio-Cache: bypass`` asks DeepSeek anew, ``reuse`` reuses at any temperature.
     """
     user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
     # Keys belong to users, so the subject is the user (an IP only matters without one).
@@ -327,8 +329,8 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         if (task := runner.task_for(generation.pk)) is not None:
             await asyncio.shield(task)
         generation = await Generation.objects.aget(pk=generation.pk)
-        if generation.error_code == "UnknownModel":  # asking again cannot help: a 404, not 201
-            raise unknown_template_model(generation)
+        if (error := failed_generation(generation)) is not None:  # never a 201 without an answer
+            raise error
         return Status(201, generation)
     return Status(202, generation)
 

@@ -59,6 +59,14 @@ class GenerationOut(Schema):
     model: str
     text: str
     finish_reason: str
+    max_tokens: int | None = Field(
+        description="The answer length sent to the model (after the daily budget); null when "
+        "unknown."
+    )
+    cut_at_length: bool = Field(
+        description="Finished, but stopped at max_tokens (finish_reason 'length'): the text "
+        "stops mid-way; generate again with a larger max_tokens, or continue it in the studio."
+    )
     prompt_tokens: int | None
     completion_tokens: int | None
     cost: Decimal | None

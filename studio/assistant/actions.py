@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from drafts.models import Draft
+from studio import client_messages
 from studio.guardrails.prompt_checks import validate_prompt
 
 from .models import AssistantMessage
@@ -63,4 +64,6 @@ def clear(*, draft: Draft, user) -> int:
 
 
 def failure_text(user_message: str) -> str:
-    return _("The assistant could not answer: %(why)s") % {"why": user_message}
+    """Why the assistant could not answer; the DeepSeek client's advice in the UI language."""
+    why = client_messages.translated(user_message)
+    return _("The assistant could not answer: %(why)s") % {"why": why}

@@ -51,6 +51,12 @@ class BudgetExceeded(Exception):
         ) % {"budget": f"{self.budget:,}", "used": f"{self.used:,}", "tz": settings.TIME_ZONE}
 
 
+def seconds_until_budget_reset() -> int:
+    """Seconds until daily budgets start again (the studio's midnight)."""
+    reset = start_of_day() + timedelta(days=1)
+    return max(1, int((reset - timezone.localtime()).total_seconds()))
+
+
 def tokens_used_today(user) -> int:
     """Tokens the user's AI calls used since midnight: the usage every page shows (``user``: a
     user or a user id)."""
@@ -92,8 +98,7 @@ def _refusal(
     """Audit an ``over_budget`` refusal; the BudgetExceeded to raise."""
     if isinstance(user, int):  # a background job knows only the id
         user = get_user_model().objects.filter(pk=user).first()
-    reset = start_of_day() + timedelta(days=1)
-    retry_after = max(1, int((reset - timezone.localtime()).total_seconds()))
+    retry_after = seconds_until_budget_reset()
     audit_refusal(
         request,
         status=AuditLog.Status.OVER_BUDGET,

@@ -1,5 +1,7 @@
 """The JSON API: key auth, reads through for_user, generating into drafts, errors, schema."""
 
+import json
+
 import pytest
 import respx
 from django.test import AsyncClient
@@ -216,6 +218,110 @@ async def test_generate_and_wait_returns_the_finished_draft(
     assert body["status"] == "done" and body["text"] == "Warm light."
     draft = await Draft.objects.aget(pk=body["draft_id"])
     assert await draft.versions.filter(number=1, text="Warm light.").aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("finish", ["length", "stop"])
+@respx.mock
+async def test_a_generation_says_its_max_tokens_and_whether_the_answer_was_cut(
+    workspace, product_template, product_inputs, auth, finish
+):
+    route = respx.post(CHAT_URL).mock(
+        return_value=sse_response(sse_body(["Warm light, and"], finish=finish))
+    )
+
+    response = await AsyncClient().post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    body = response.json()
+    sent = json.loads(route.calls.last.request.content)["max_tokens"]
+    assert response.status_code == 201, body
+    assert (body["finish_reason"], body["max_tokens"]) == (finish, sent)
+    assert body["cut_at_length"] is (finish == "length")
+    polled = await AsyncClient().get(f"/api/ai/generations/{body['id']}", headers=auth)
+    assert (polled.json()["max_tokens"], polled.json()["cut_at_length"]) == (
+        sent,
+        finish == "length",
+    )
+
+
+# upstream status, its message and headers -> the API's status, code, Retry-After
+FAILED_WAITS = [
+    (401, "Authentication Fails", {}, 424, "upstream_auth_failed", None),
+    (402, "Insufficient Balance", {}, 402, "insufficient_quota", None),
+    (400, "This model's maximum context length is 131072 tokens.", {}, 400, "BadRequest", None),
+    (429, "Rate Limit Reached", {"Retry-After": "2"}, 429, "RateLimited", "2"),
+    (429, "Rate Limit Reached", {}, 429, "RateLimited", "5"),
+    (500, "Internal Server Error", {}, 503, "Overloaded", "5"),
+]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("upstream", "message", "headers", "status", "code", "retry"), FAILED_WAITS
+)
+@respx.mock
+async def test_generate_and_wait_for_a_failed_generation_answers_the_failure(
+    workspace, product_template, product_inputs, auth, settings,
+    upstream, message, headers, status, code, retry,
+):  # fmt: skip
+    """Never 201 for a generation without its answer: the status the failure gets on the
+    OpenAI-compatible endpoint (docs/api.md, "Errors"), naming the generation and its draft."""
+    import httpx
+
+    settings.DEEPSEEK_RETRY_ATTEMPTS = 1
+    body = {"error": {"message": message, "type": "x"}}
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(upstream, json=body, headers=headers))
+
+    response = await AsyncClient().post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], response.get("Retry-After")) == (
+        status,
+        code,
+        retry,
+    )
+    generation = await Generation.objects.aget()
+    assert generation.status == "failed"
+    assert f"Generation {generation.pk} did not finish" in error["message"]
+    assert f"draft {generation.draft_id}" in error["message"]
+    assert "DEEPSEEK_" not in error["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_generate_and_wait_over_the_daily_budget_answers_429(
+    workspace, product_template, product_inputs, auth, settings, monkeypatch
+):
+    """The view's check let it through, the runner's reservation did not (calls meanwhile)."""
+    from drafts import generation as runner
+    from studio.guardrails.budgets import BudgetExceeded
+
+    async def refused(*args, **kwargs):
+        raise BudgetExceeded(used=100, budget=100, retry_after=60)
+
+    monkeypatch.setattr(runner, "areserve_tokens", refused)
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["No."])))
+
+    response = await AsyncClient().post(
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        {"template": product_template.pk, "inputs": product_inputs, "wait": True},
+        content_type="application/json",
+        headers=auth,
+    )
+
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) == (429, "daily_budget_exceeded")
+    assert int(response["Retry-After"]) >= 1 and route.call_count == 0
 
 
 @pytest.mark.django_db(transaction=True)

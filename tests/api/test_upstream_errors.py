@@ -4,6 +4,9 @@ retried; failures that pass (429, 5xx) are, after the Retry-After the studio sen
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import httpx2
 import openai
@@ -127,3 +130,44 @@ async def test_the_official_sdk_retries_only_what_can_pass(
         await sdk.chat.completions.create(model="deepseek-flash", messages=MESSAGES)
 
     assert len(sent) == requests
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def _documented() -> dict[str, tuple[int, set[str], bool]]:
+    """docs/api.md's upstream error table: each row's studio status, codes, SDK retries."""
+    section = DOCS.read_text().split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[1].isdigit():
+            codes = set(re.findall(r"`([A-Za-z_]+)`", cells[3]))
+            rows[cells[0]] = (int(cells[1]), codes, cells[5] == "yes")
+    return rows
+
+
+def test_the_documented_statuses_are_retried_by_the_official_sdk_as_documented():
+    """Each row's "SDK retries" column is what the SDK itself decides for that status (with
+    the Retry-After the studio sends where it retries)."""
+    rows = _documented()
+    assert len(rows) >= 9, rows
+    sdk = openai.OpenAI(api_key="sk-none", base_url="http://localhost/api/ai/v1")
+    for what, (status, _codes, retries) in rows.items():
+        headers = {"Retry-After": "5"} if retries else {}
+        request = httpx2.Request("POST", "http://localhost/api/ai/v1/chat/completions")
+        response = httpx2.Response(status, headers=headers, request=request)
+        assert sdk._should_retry(response) is retries, what
+
+
+def test_what_the_api_answers_for_each_upstream_failure_is_the_documented_row():
+    """TABLE (driven through the API above) and docs/api.md say the same: the status and code
+    of every upstream 400/401/402/422/429/5xx, and whether the SDK retries it."""
+    documented = {
+        (status, code): retries
+        for status, codes, retries in _documented().values()
+        for code in codes
+    }
+    for upstream, message, _headers, status, code, retry in TABLE:
+        assert (status, code) in documented, (upstream, message)
+        assert documented[(status, code)] is (retry is not None), (upstream, message)

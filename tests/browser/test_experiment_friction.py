@@ -64,6 +64,10 @@ def test_a_run_from_start_to_vote_on_a_phone(
 
     # The form folds away and the columns are in sight.
     expect(page.locator(".run-column")).to_have_count(2)
+    # Recent runs lists this first run at once (it once said "No runs yet" until a reload).
+    recent = page.locator("#recent-runs")
+    expect(recent.locator("[data-runs] li")).to_have_count(1)
+    expect(recent).to_contain_text(_(language, "to vote"))
     expect(details).not_to_have_attribute("open", "")
     expect(page.locator("#run [data-columns]")).to_be_in_viewport()
     # While a column still writes, no vote button can be pressed (read in one go, so the
@@ -87,6 +91,8 @@ def test_a_run_from_start_to_vote_on_a_phone(
     b_better.click()
 
     expect(page.locator("[data-my-vote]")).to_be_visible()
+    expect(recent).to_contain_text(_(language, "voted"))  # refreshed by the vote
+    expect(recent).not_to_contain_text(_(language, "to vote"))
     expect(b_better).to_have_attribute("aria-pressed", "true")
     expect(a_better).to_have_attribute("aria-pressed", "false")
     expect(tie).to_have_attribute("aria-pressed", "false")

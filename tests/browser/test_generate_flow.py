@@ -1,8 +1,10 @@
 """The first slice in a real browser: log in, fill a template, watch the text stream in."""
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
+from drafts.models import Draft
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,6 +50,40 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
 
     expect(page.locator("#draft-body")).to_have_text(text)
     expect(page.locator("#version-list")).to_contain_text("v1")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
+    page: Page, studio_url, ready, user, language
+):
+    """With more than eight drafts already (the list once showed the eight oldest, oldest
+    first, and never changed), a new draft tops Recent drafts as soon as it starts and shows
+    its version when it ends, without a reload."""
+    for n in range(1, 10):
+        Draft.objects.create(workspace=ready, title=f"Older draft {n}", created_by=user)
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.locator("#language-switcher").select_option(language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    recent = page.locator("#recent-drafts [data-recent-drafts] li")
+    expect(recent).to_have_count(8)
+    expect(recent.first).to_contain_text("Older draft 9")  # the newest first
+    expect(recent.last).to_contain_text("Older draft 2")
+    page.locator("#template-picker").select_option(label="Product description")
+    expect(page.get_by_label("Key features")).to_be_visible()
+    page.get_by_label("Product name").fill("Aurora desk lamp")
+    page.get_by_label("Key features").fill("Warm light")
+    with translation.override(language):
+        generate = translation.gettext("Generate")
+        one_version = translation.ngettext("%(counter)s version", "%(counter)s versions", 1) % {
+            "counter": 1
+        }
+
+    page.get_by_role("button", name=generate, exact=True).click()
+
+    expect(recent.first).to_contain_text("Aurora desk lamp")  # listed at once, on top
+    expect(recent).to_have_count(8)
+    expect(recent.first).to_contain_text(one_version, timeout=20_000)  # counted at the end
+    expect(recent.nth(1)).to_contain_text("Older draft 9")
 
 
 def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):

@@ -1,6 +1,7 @@
 """An answer cut at max_tokens: the panel says so and Continue picks it up, in both languages."""
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
@@ -24,9 +25,10 @@ def test_a_length_cut_answer_says_so_and_continues(page: Page, studio_url, ready
 
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("Stopped at the length limit (max_tokens 40)", timeout=20_000)
+    expect(page.locator("[data-status]")).to_have_text("Stopped at the length limit")  # not Done
     first = page.locator("#draft-body").inner_text()
     page.get_by_role("button", name="Continue", exact=True).click()
-    expect(page.locator("#version-list")).to_contain_text("v2", timeout=20_000)
+    expect(page.locator("#version-list")).to_contain_text("v2 · Continued", timeout=20_000)
     continued = page.locator("#draft-body").inner_text()
     assert continued.startswith(first.rstrip()) and len(continued) > len(first)
 
@@ -47,4 +49,11 @@ def test_the_length_notice_and_continue_are_chinese_in_the_chinese_ui(
 
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("已达到长度上限（max_tokens 40）", timeout=20_000)
-    expect(page.get_by_role("button", name="继续生成", exact=True)).to_be_visible()
+    expect(page.locator("[data-status]")).to_have_text("已达到长度上限")  # not 完成 (Done)
+    first = page.locator("#draft-body").inner_text()
+    page.get_by_role("button", name="继续生成", exact=True).click()
+    with translation.override("zh-hans"):
+        continued = translation.gettext("Continued")
+    assert continued != "Continued"
+    expect(page.locator("#version-list")).to_contain_text(f"v2 · {continued}", timeout=20_000)
+    assert page.locator("#draft-body").inner_text().startswith(first.rstrip())

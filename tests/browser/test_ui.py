@@ -358,8 +358,9 @@ def test_the_rewrite_form_on_a_phone_puts_the_label_above_a_full_width_field(
     assert not errors, errors
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_choosing_an_old_version_changes_the_url_and_a_reload_keeps_it(
-    page: Page, studio_url, user, finished_draft
+    page: Page, studio_url, user, finished_draft, language
 ):
     from drafts.actions import add_version
 
@@ -368,6 +369,8 @@ def test_choosing_an_old_version_changes_the_url_and_a_reload_keeps_it(
     )
     sign_in(page, studio_url)
     page.goto(studio_url + finished_draft.get_absolute_url())
+    page.locator("#language-switcher").select_option(language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.locator("#draft-body")).to_contain_text("Take two.")
 
     page.locator("#version-list").get_by_role("link", name=re.compile(r"^v1 ")).click()

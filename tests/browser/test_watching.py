@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
@@ -15,8 +17,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # What each language calls the controls and labels the test looks for.
 WORDS = {
-    "en": {"done": "Done", "status": "Status", "shorter": "Shorter", "accept": "Accept all"},
-    "zh-hans": {"done": "已完成", "status": "状态", "shorter": "更简短", "accept": "全部接受"},
+    "en": {
+        "language": "en",
+        "done": "Done",
+        "status": "Status",
+        "shorter": "Shorter",
+        "accept": "Accept all",
+    },
+    "zh-hans": {
+        "language": "zh-hans",
+        "done": "已完成",
+        "status": "状态",
+        "shorter": "更简短",
+        "accept": "全部接受",
+    },
 }
 
 
@@ -77,6 +91,14 @@ def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
         expect(watcher.locator("#version-list")).to_contain_text("v1", timeout=20_000)
         expect(watcher.locator("[data-status]")).to_have_text(words["done"])
         expect(watcher.locator("label[for=draft-status]")).to_have_text(words["status"])
+        with translation.override(words["language"]):
+            generated, versions = gettext("Generated"), gettext("Versions")
+        expect(watcher.locator("#version-list")).to_contain_text(f"v1 · {generated}")
+        expect(watcher.get_by_role("heading", name=versions, exact=True)).to_be_visible()
+    with translation.override(editor_speaks):
+        regenerate, suggestions = gettext("Regenerate"), gettext("Suggestions")
+    expect(page.get_by_role("button", name=regenerate, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name=suggestions, exact=True)).to_be_visible()
     expect(reviewer.get_by_role("button", name=theirs["shorter"])).to_have_count(0)
     expect(reviewer.get_by_role("button", name=mine["shorter"])).to_have_count(0)
     expect(reviewer.locator("#draft-panel")).not_to_contain_text(mine["status"])

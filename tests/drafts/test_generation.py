@@ -2,12 +2,14 @@
 
 import asyncio
 import json
+import re
 import threading
 
 import httpx
 import pytest
 import respx
 from asgiref.sync import sync_to_async
+from django.utils import translation
 
 from drafts import generation as runner
 from drafts.generate import start_follow_up
@@ -582,6 +584,21 @@ async def test_an_answer_cut_at_max_tokens_says_so_and_offers_continue(queued, f
     assert (f"Stopped at the length limit (max_tokens {sent})" in panel) is cut
     assert ('name="action" value="continue"' in panel) is cut
     assert generation.can_continue is cut
+    # The header's badge agrees with the notice: never "Done" for a cut answer.
+    badge = re.search(r'<span data-status="done"[^>]*>([^<]*)</span>', panel)[1]
+    assert badge == ("Stopped at the length limit" if cut else "Done")
+
+
+@respx.mock
+async def test_a_length_cut_badge_says_so_in_chinese(queued):
+    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Cut mid"], finish="length")))
+
+    generation = await _run(queued.pk)
+    with translation.override("zh-hans"):
+        panel = await sync_to_async(render_draft_panel)(generation.draft_id)
+
+    badge = re.search(r'<span data-status="done"[^>]*>([^<]*)</span>', panel)[1]
+    assert badge == "已达到长度上限" and "完成" not in badge
 
 
 @respx.mock

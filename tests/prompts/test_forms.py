@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from prompts.forms import TemplateForm, validate_variables
 
@@ -65,6 +66,21 @@ def test_a_prompt_over_the_model_context_is_refused_before_any_call(
 
     assert not form.is_valid()
     assert "exceeds the 2,300-token context" in " ".join(form.non_field_errors())
+
+
+def test_a_prompt_over_the_model_context_is_refused_in_the_ui_language(
+    product_template, product_inputs, settings
+):
+    """The client words ContextTooLong in English; the form shows it in Chinese."""
+    settings.DEEPSEEK_CONTEXT_TOKENS = 2300
+    form = TemplateForm(
+        product_template.current_version(), {**product_inputs, "features": "w " * 380}
+    )
+
+    with translation.override("zh-hans"):
+        shown = " ".join(form.non_field_errors())
+
+    assert "2,300 token 上下文" in shown and "Shorten" not in shown
 
 
 @pytest.fixture
