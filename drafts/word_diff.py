@@ -17,6 +17,8 @@ from diff_match_patch import diff_match_patch
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .markdown_html import render_markdown, sanitize
+
 # CJK ideographs and punctuation, kana, hangul, full-width forms: one token per character.
 _CJK = "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"  # noqa: E501
 _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+|\s+|.", re.DOTALL)
@@ -143,8 +145,6 @@ _BLOCK_PREFIX = re.compile(r"[ \t]*(?:(?:#{1,6}|[-*+]|[0-9]{1,9}[.)]|>)[ \t]+)*"
 
 
 def _rendered(changes: list[Change], *, keep: set[int]) -> SafeString:
-    from .markdown_html import render_markdown, sanitize
-
     source: list[str] = []
     at_line_start = True
     for change in changes:
