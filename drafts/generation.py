@@ -25,6 +25,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils.safestring import SafeString, mark_safe
 
 from studio import background, streams
 from studio.ai import generation_cost, get_client, on_request
@@ -32,12 +33,13 @@ from studio.audit.metrics import open_stream
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
-from studio.streams import Delta, Done, EventLog, Reasoning, relay
+from studio.streams import Delta, Done, EventLog, Reasoning, Snapshot, relay
 from studio.streams.writer import PartialWriters
 
 from . import errors
 from .actions import finish_generation, mark_interrupted, mark_running, save_partial_texts
 from .audit import arecord_generation
+from .markdown_stream import BlockSplitter
 from .models import Generation
 
 logger = logging.getLogger(__name__)
@@ -192,8 +194,10 @@ class _Stream:
         prefix = generation.prefix
         self.content: list[str] = [prefix] if prefix else []
         self.joining = bool(prefix)  # the continuation's first text joins the prefix
+        # The answer's finished Markdown blocks, rendered once here for every watcher.
+        self.blocks = BlockSplitter()
         if prefix:
-            self.log.append("content", prefix)
+            self._add_content(prefix)
         self.reasoning: list[str] = []
         self.started = time.monotonic()
         self.ttft: float | None = None
@@ -319,8 +323,12 @@ class _Stream:
                 if is_content and self.joining and text:
                     text = joint(self.content[0], text) + text
                     self.joining = False
-                (self.content if is_content else self.reasoning).append(text)
-                self.log.add(Delta(text) if is_content else Reasoning(text))
+                if is_content:
+                    self.content.append(text)
+                    self._add_content(text)
+                else:
+                    self.reasoning.append(text)
+                    self.log.add(Reasoning(text))
                 return len(text)
             case Usage():
                 self.usage = event
@@ -328,10 +336,19 @@ class _Stream:
                 self.finish_reason = reason
         return 0
 
+    def _add_content(self, text: str) -> None:
+        """Answer text to the log, then any Markdown block it finished (after the text it
+        stands for, so a watcher always has that text before the block)."""
+        self.log.add(Delta(text))
+        for block in self.blocks.feed(text):
+            self.log.add(block)
+
     def texts(self) -> tuple[str, str]:
         return "".join(self.content), "".join(self.reasoning)
 
     async def finish(self) -> None:
+        for block in self.blocks.close():  # the last block ends with the answer
+            self.log.add(block)
         _writers.current().forget(self.generation.pk)
         if self.marked_running is not None:
             (marked,) = await asyncio.gather(self.marked_running, return_exceptions=True)
@@ -383,10 +400,18 @@ class _Stream:
 UNRECORDED = "unrecorded"  # the end could not be saved: watchers get an empty final event
 
 
-def live_snapshot(generation_id: int) -> tuple[str, str, int] | None:
-    """Text and reasoning so far and the sequence number they end at, for a live page load."""
+def live_snapshot(generation_id: int) -> Snapshot:
+    """The generation so far (finished blocks, open text, reasoning) and the sequence number
+    it ends at, for a live page load; empty (from the start) when this process does not run
+    it, or no more."""
     log = get_log(generation_id)
-    return None if log is None else log.snapshot()
+    return (log.snapshot() if log is not None else None) or Snapshot("", "", 0)
+
+
+def live_blocks(so_far: Snapshot) -> SafeString:
+    """A live page's finished blocks: each rendered by ``render_markdown`` (sanitized) in this
+    process's runner, from its own log."""
+    return mark_safe(so_far.blocks)  # noqa: S308 — sanitized HTML only (markdown_stream)
 
 
 def is_orphan(generation: Generation) -> bool:

@@ -54,15 +54,34 @@ def render_markdown(text: str) -> SafeString:
     text = text or ""
     if too_long(text):
         return _unformatted(text)
-    html = _markdown.render(text)
+    return sanitize(_markdown.render(text))
+
+
+def sanitize(html: str, marks: dict[str, set[str]] | None = None) -> SafeString:
+    """``html`` with only what Markdown output may hold (and ``marks``: extra tags and their
+    allowed attributes, e.g. a diff's ``del``/``ins`` with a class)."""
+    marks = marks or {}
     clean = nh3.clean(
         html,
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "td": {"align"}, "th": {"align"}},
+        tags=_ALLOWED_TAGS | set(marks),
+        attributes={"a": {"href", "title"}, "td": {"align"}, "th": {"align"}} | marks,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(clean)  # noqa: S308 — sanitized just above
+
+
+def plain_text(text: str) -> str:
+    """A clean text projection of Markdown for one-line excerpts: the words as a reader sees
+    them (no ``#``, ``**``, link targets or table pipes), blocks joined by spaces."""
+    blocks = []
+    for token in _markdown.parse(text[:MAX_MARKDOWN_CHARS]):
+        if token.type == "inline":
+            children = token.children or ()
+            blocks.append("".join(" " if c.type.endswith("break") else c.content for c in children))
+        elif token.type in {"fence", "code_block"}:
+            blocks.append(token.content)
+    return " ".join(" ".join(blocks).split())
 
 
 def _unformatted(text: str) -> SafeString:

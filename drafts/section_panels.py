@@ -20,8 +20,9 @@ class Live:
 
     generation: Generation
     index: int | None  # the section it streams into, or None (the suggestions list)
-    text: str = ""
+    text: str = ""  # the open text, after the finished blocks
     after: int = 0
+    blocks: str = ""  # the finished Markdown blocks (sanitized HTML, marked safe)
 
 
 @dataclass
@@ -49,8 +50,9 @@ class SuggestionItem:
 
 
 def live_for(suggestion: Suggestion, index: int | None) -> Live:
-    text, _, seq = runner.live_snapshot(suggestion.generation_id) or ("", "", 0)
-    return Live(suggestion.generation, index, text, seq)
+    so_far = runner.live_snapshot(suggestion.generation_id)
+    blocks = runner.live_blocks(so_far)
+    return Live(suggestion.generation, index, so_far.tail, so_far.seq, blocks)
 
 
 def open_suggestions(draft: Draft) -> list[Suggestion]:

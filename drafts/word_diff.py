@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from diff_match_patch import diff_match_patch
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from .markdown_html import render_markdown, sanitize
 
 # CJK ideographs and punctuation, kana, hangul, full-width forms: one token per character.
 _CJK = "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"  # noqa: E501
@@ -66,6 +69,16 @@ class Diff:
         """The newer text with what was added marked: the right column."""
         return _html(self.changes, keep={EQUAL, INSERT})
 
+    def old_markdown(self) -> SafeString:
+        """``old_html`` rendered as Markdown (headings, lists, emphasis), marks kept."""
+        return _rendered(self.changes, keep={EQUAL, DELETE})
+
+    def new_markdown(self) -> SafeString:
+        return _rendered(self.changes, keep={EQUAL, INSERT})
+
+    def inline_markdown(self) -> SafeString:
+        return _rendered(self.changes, keep={EQUAL, DELETE, INSERT})
+
 
 def diff_texts(old: str, new: str) -> Diff:
     """A word-level diff of two texts, with semantic clean-up so changes read as phrases."""
@@ -115,3 +128,45 @@ def _html(changes: list[Change], *, keep: set[int]) -> SafeString:
         else:
             parts.append(text)
     return mark_safe("".join(parts))  # noqa: S308 — every piece escaped above
+
+
+# Rendered diffs: each change is wrapped in private-use marks, the text rendered by the final
+# renderer (markdown-it, then nh3), the marks turned into <del>/<ins>, and the result
+# sanitized again (which also mends any nesting a mark cut across, e.g. half of a **bold**).
+_MARKS = {DELETE: ("\ue000", "\ue001"), INSERT: ("\ue002", "\ue003")}
+_TAGS = {
+    "\ue000": f'<del class="{_DEL_CLASS}">',
+    "\ue001": "</del>",
+    "\ue002": f'<ins class="{_INS_CLASS}">',
+    "\ue003": "</ins>",
+}
+# A block's own syntax at a line start stays outside a mark, so the block keeps its kind.
+_BLOCK_PREFIX = re.compile(r"[ \t]*(?:(?:#{1,6}|[-*+]|[0-9]{1,9}[.)]|>)[ \t]+)*")
+
+
+def _rendered(changes: list[Change], *, keep: set[int]) -> SafeString:
+    source: list[str] = []
+    at_line_start = True
+    for change in changes:
+        if change.op not in keep:
+            continue
+        if change.op == EQUAL:
+            source.append(change.text)
+        else:
+            source.append(_marked(change.text, *_MARKS[change.op], at_line_start))
+        at_line_start = change.text.endswith("\n")
+    html = str(render_markdown("".join(source)))
+    for mark, tag in _TAGS.items():  # marks in a link's target come back percent-encoded
+        html = html.replace(mark, tag).replace(quote(mark), "")
+    return sanitize(html, {"del": {"class"}, "ins": {"class"}})
+
+
+def _marked(text: str, start: str, end: str, at_line_start: bool) -> str:
+    """``text`` with each of its lines' content between ``start`` and ``end``."""
+    lines = text.split("\n")
+    out = []
+    for number, line in enumerate(lines):
+        prefix = _BLOCK_PREFIX.match(line).group() if number or at_line_start else ""
+        content = line[len(prefix) :]
+        out.append(f"{prefix}{start}{content}{end}" if content.strip() else line)
+    return "\n".join(out)

@@ -76,7 +76,12 @@ async def test_hostile_model_output_is_escaped_in_the_stream_and_sanitized_at_th
     assert generation.pk and (await Generation.objects.aget(pk=generation.pk)).text == "".join(
         HOSTILE_OUTPUT
     )
-    assert "".join(text for _, text in get_log(generation.pk).items) == "".join(HOSTILE_OUTPUT)
+    items = get_log(generation.pk).items
+    assert "".join(text for kind, text in items if kind == "content") == "".join(HOSTILE_OUTPUT)
+    # Finished Markdown blocks go out as HTML: rendered and sanitized as the final panel is.
+    blocks = [f for f in stream.split("\n\n") if "event: block" in f]
+    assert blocks and "&lt;script&gt;" in blocks[0]
+    assert_inert("\n".join(line[6:] for block in blocks for line in block.split("\n")[2:]))
 
 
 def test_hostile_form_input_is_shown_as_text(client, user, workspace, product_template):

@@ -14,6 +14,12 @@ def markdown(text: str) -> SafeString:
 
 
 @register.filter
+def plain_text(text: str) -> str:
+    """Markdown as the words a reader sees, for one-line excerpts (escaped as any text)."""
+    return markdown_html.plain_text(text or "")
+
+
+@register.filter
 def version_html(version: DraftVersion) -> SafeString:
     """A draft version's text as sanitized HTML, rendered once per version (cached)."""
     return markdown_html.version_html(version)

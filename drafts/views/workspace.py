@@ -29,8 +29,13 @@ def panel_context(
     active = runner.active_generation(draft.pk)
     if active is not None and not runner.is_orphan(active):
         # Here: the text so far from memory; another worker: the Redis replay from the start.
-        text, reasoning, seq = runner.live_snapshot(active.pk) or ("", "", 0)
-        live = {"live_text": text, "live_reasoning": reasoning, "live_after": seq}
+        so_far = runner.live_snapshot(active.pk)
+        live = {
+            "live_blocks": runner.live_blocks(so_far),
+            "live_text": so_far.tail,
+            "live_reasoning": so_far.reasoning,
+            "live_after": so_far.seq,
+        }
         return {"draft": draft, "generation": active, "live": True} | live
     version = get_object_or_404(draft.versions, number=version_number) if version_number else None
     return draft_panel_context(draft, version=version, all_versions=all_versions)

@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from drafts.markdown_stream import BlockSplitter
 from studio import background, streams
 from studio.ai import generation_cost, get_client, route_for
 from studio.audit.metrics import observe_ai_call
@@ -89,6 +90,7 @@ async def answer(
     params = route_for("chat").params()
     model = params.pop("model")
     started, ttft, parts, usage = time.monotonic(), None, [], None
+    blocks = BlockSplitter()  # the answer's finished Markdown blocks, as the draft panel's
     status, error, shown = "ok", "", ""
     reservation = Reservation()
     try:
@@ -100,6 +102,8 @@ async def answer(
                 ttft = ttft if ttft is not None else time.monotonic() - started
                 parts.append(event.text)
                 log.add(Delta(event.text))
+                for block in blocks.feed(event.text):
+                    log.add(block)
             elif isinstance(event, Usage):
                 usage = event
     except DeepSeekError as exc:
@@ -110,6 +114,8 @@ async def answer(
         status, error = "cancelled", "cancelled"
         raise
     finally:
+        for block in blocks.close():
+            log.add(block)
         call = {"model": model, "messages": messages, "usage": usage, "origin": origin}
         call |= {"latency": time.monotonic() - started, "ttft": ttft, "error": error}
         save = background.aheal(finish)  # once more on a new connection after a blip

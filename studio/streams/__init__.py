@@ -3,9 +3,9 @@
 It knows nothing of drafts or the assistant (it imports only Django, the stdlib, asgiref
 and redis): its owners say what runs, what is saved, and how the end looks to each viewer.
 
-- ``events``: typed events (``Delta``, ``Reasoning``, ``Done`` with a status and ids, never
-  HTML) and the seq-numbered ``EventLog``, with ``follow()`` (replay after Last-Event-ID,
-  then live, paced) for any number of watchers.
+- ``events``: typed events (``Delta``, ``Reasoning``, ``Block`` with its owner's sanitized
+  HTML, ``Done`` with a status and ids, never HTML) and the seq-numbered ``EventLog``, with
+  ``follow()`` (replay after Last-Event-ID, then live, paced) for any number of watchers.
 - ``registry``: the running tasks of one kind, their logs, heartbeat (alive keys with a TTL),
   stopping from any worker, and shutdown.
 - ``relay``: the Redis mirror of logs and the stop channel, for watchers in other workers.
@@ -14,18 +14,20 @@ and redis): its owners say what runs, what is saved, and how the end looks to ea
   response, and database connections given back before a long stream.
 """
 
-from .events import Delta, Done, EventLog, Reasoning, follow
+from .events import Block, Delta, Done, EventLog, Reasoning, Snapshot, follow
 from .framing import HEARTBEAT, sse_event
 from .registry import Registry, shutdown
 from .sse import frames, last_event_id, only, release_connections, response
 
 __all__ = [
     "HEARTBEAT",
+    "Block",
     "Delta",
     "Done",
     "EventLog",
     "Reasoning",
     "Registry",
+    "Snapshot",
     "follow",
     "frames",
     "last_event_id",

@@ -1,7 +1,9 @@
 """Typed stream events and the seq-numbered event log that any number of watchers follow.
 
 A runner appends text deltas (``content`` or ``reasoning``) to its log and ends it with one
-``Done``: a status and a small payload of ids, never HTML. SSE views replay the log from a
+``Done``: a status and a small payload of ids, never HTML. A runner may also append
+``Block``s: a finished part of the answer as its owner rendered and sanitized it, sent once,
+as is (the drafts runner's Markdown blocks: docs/decisions/0013). SSE views replay the log from a
 sequence number (the browser's Last-Event-ID) and then follow it, so a reconnect never shows
 a chunk twice or skips one; each view renders the end for its own viewer (``sse.frames``).
 The log lives in the runner's process; with Redis configured, ``studio.streams.relay``
@@ -18,7 +20,7 @@ from typing import Literal
 
 from .framing import HEARTBEAT, delta_frames
 
-Kind = Literal["content", "reasoning"]
+Kind = Literal["content", "reasoning", "block"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,39 @@ class Reasoning:
 
     text: str
     kind: Kind = "reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A finished part of the answer, as HTML its owner rendered *and sanitized* (the engine
+    sends it as is), standing for the next ``length`` characters of the answer's text: the
+    browser shows it in place of those characters, which it has had as deltas already."""
+
+    html: str
+    length: int
+    kind: Kind = "block"
+
+    @property
+    def text(self) -> str:
+        """Its form in the log (and in the Redis relay) and as the data of its SSE frame."""
+        return f"{self.length}\n{self.html}"
+
+    @classmethod
+    def parse(cls, text: str) -> Block:
+        length, _, html = text.partition("\n")
+        return cls(html, int(length))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A stream so far, for a page that shows it and then follows it from ``seq``: the
+    answer's finished blocks (HTML) and its open text after them, and the reasoning."""
+
+    content: str
+    reasoning: str
+    seq: int
+    blocks: str = ""  # the ``Block``s' HTML, in order
+    tail: str = ""  # the answer's text after them
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +106,7 @@ class EventLog:
         self.items.append((kind, text))
         self._wake()
 
-    def add(self, event: Delta | Reasoning) -> None:
+    def add(self, event: Delta | Reasoning | Block) -> None:
         self.append(event.kind, event.text)
 
     def finish(self, done: Done) -> None:
@@ -94,14 +129,17 @@ class EventLog:
             return False
         return True
 
-    def snapshot(self) -> tuple[str, str, int] | None:
-        """Text and reasoning so far and the sequence number they end at; None once ended."""
+    def snapshot(self) -> Snapshot | None:
+        """The stream so far and the sequence number it ends at; None once ended."""
         if self.done is not None:
             return None
         items = list(self.items)
         content = "".join(text for kind, text in items if kind == "content")
         reasoning = "".join(text for kind, text in items if kind == "reasoning")
-        return content, reasoning, len(items)
+        blocks = [Block.parse(text) for kind, text in items if kind == "block"]
+        shown = sum(block.length for block in blocks)
+        html = "".join(block.html for block in blocks)
+        return Snapshot(content, reasoning, len(items), html, content[shown:])
 
 
 @dataclass

@@ -20,14 +20,22 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
     """The SSE frames for a batch of items ending at sequence number ``seq``.
 
     Only new, HTML-escaped text is sent: the browser appends it, so the cost per frame does
-    not grow with the text. Only the batch's last frame carries the id, so a reconnect
+    not grow with the text. Blocks (``events.Block``: HTML their owner sanitized) go out as
+    they are, after the batch's text, which holds the characters they stand for; several in
+    one batch make one frame. Only the batch's last frame carries the id, so a reconnect
     resumes after all of it.
     """
     reasoning = "".join(text for kind, text in new if kind == "reasoning")
     content = "".join(text for kind, text in new if kind == "content")
+    blocks = [text.partition("\n") for kind, text in new if kind == "block"]
     frames = []
     if reasoning:
-        frames.append(sse_event("reasoning", escape(reasoning), None if content else seq))
+        last = not content and not blocks
+        frames.append(sse_event("reasoning", escape(reasoning), seq if last else None))
     if content:
-        frames.append(sse_event("delta", escape(content), seq))
+        frames.append(sse_event("delta", escape(content), None if blocks else seq))
+    if blocks:
+        length = sum(int(count) for count, _, _ in blocks)
+        html = "".join(html for _, _, html in blocks)
+        frames.append(sse_event("block", f"{length}\n{html}", seq))
     return frames

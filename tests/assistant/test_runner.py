@@ -65,7 +65,9 @@ async def test_a_watcher_on_another_worker_follows_the_answer_live(
 
     assert frames_text([first]) == "One "  # live, before the model had finished
     assert frames_text([first, *rest]) == "One two."  # every word once, in order
-    assert rest[-1].startswith(b"id: 2\nevent: done\n") and b"<p>One two.</p>" in rest[-1]
+    assert (
+        rest[-1].startswith(b"id: 3\nevent: done\n") and b"<p>One two.</p>" in rest[-1]
+    )  # after the answer's one block
     assert not await runner.is_alive(message.pk)  # the heartbeat ends with the answer
 
 
@@ -157,7 +159,9 @@ async def test_an_answer_ends_with_its_id_and_each_viewer_reads_it_in_their_lang
     await async_client.post(reverse("assistant:ask", args=[draft.pk]), {"question": "Tone?"})
     message = await AssistantMessage.objects.alatest("pk")
     await finish(message.pk)
-    assert runner.get_log(message.pk).done == Done("done", {"message": message.pk}, seq=1)
+    assert runner.get_log(message.pk).done == Done(
+        "done", {"message": message.pk}, seq=2
+    )  # its text, its one block
 
     url = reverse("assistant:events", args=[draft.pk])
     finals = {}
@@ -165,7 +169,7 @@ async def test_an_answer_ends_with_its_id_and_each_viewer_reads_it_in_their_lang
         response = await async_client.get(url, headers={"Accept-Language": language})
         finals[language] = [frame async for frame in response.streaming_content][-1].decode()
 
-    assert finals["en"].startswith("id: 1\nevent: done\n") and ">Assistant</span>" in finals["en"]
+    assert finals["en"].startswith("id: 2\nevent: done\n") and ">Assistant</span>" in finals["en"]
     assert ">助手</span>" in finals["zh-hans"] and "<p>Bright.</p>" in finals["zh-hans"]
 
 
@@ -195,5 +199,5 @@ async def test_an_answer_after_the_database_dropped_the_idle_connection_is_saved
 
     await message.arefresh_from_db()
     assert (message.status, message.content) == (AssistantMessage.Status.DONE, "Saved.")
-    assert runner.get_log(message.pk).done == Done("done", {"message": message.pk}, seq=1)
+    assert runner.get_log(message.pk).done == Done("done", {"message": message.pk}, seq=2)
     assert await AuditLog.objects.acount() == audited + 1

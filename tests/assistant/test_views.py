@@ -199,7 +199,7 @@ async def test_the_answer_streams(async_client, draft, user):
     )
     html = response.content.decode()
     assert f'sse-connect="/drafts/{draft.pk}/assistant/events/?after=0"' in html
-    assert 'sse-swap="delta"' in html and 'sse-close="done"' in html
+    assert 'sse-swap="delta,block"' in html and 'sse-close="done"' in html
     stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
     assert stream["Content-Type"] == "text/event-stream"
     frames = aiter(stream.streaming_content)

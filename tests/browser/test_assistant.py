@@ -44,7 +44,7 @@ def test_ask_streams_an_answer_in_the_viewers_language_and_clear_forgets_it(
     expect(panel.locator("[data-role=user]")).to_have_text(
         f"{_(language, 'You')} Is the headline clear?"
     )
-    expect(panel.locator("[data-streaming] .stream-text")).not_to_be_empty()
+    expect(panel.locator("[data-streaming] [data-stream]")).not_to_be_empty()
     finished = panel.locator("[data-role=assistant]:not([data-streaming])")
     expect(finished.locator(".prose")).not_to_be_empty(timeout=20_000)
     expect(panel.locator("[data-streaming]")).to_have_count(0)

@@ -21,7 +21,7 @@ from studio import background
 from studio.audit.metrics import sample
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
-from studio.streams import Done
+from studio.streams import Done, Snapshot
 from tests.conftest import CHAT_URL, USAGE, chunk, sse_body, sse_response, streaming_response
 from tests.generating import start_generation
 
@@ -125,9 +125,11 @@ async def test_log_receives_every_delta_in_order_and_ends_with_ids_not_html(queu
     await _run(queued.pk)
 
     log = runner.get_log(queued.pk)
-    assert log.items == [("content", "a"), ("content", "b"), ("content", "c")]
+    assert log.items == [("content", "a"), ("content", "b"), ("content", "c")] + [
+        ("block", "3\n<p>abc</p>\n")  # the last Markdown block, finished by the end
+    ]
     # The end names what to show; each watcher's view renders it (no HTML, no language).
-    assert log.done == Done("done", {"generation": queued.pk, "draft": queued.draft_id}, seq=3)
+    assert log.done == Done("done", {"generation": queued.pk, "draft": queued.draft_id}, seq=4)
 
 
 @respx.mock
@@ -291,9 +293,12 @@ def test_live_snapshot_reports_text_and_position(queued):
     log.append("reasoning", "hmm")
     log.append("content", "Hi")
 
-    assert runner.live_snapshot(queued.pk) == ("Hi", "hmm", 2)
+    assert runner.live_snapshot(queued.pk) == Snapshot("Hi", "hmm", 2, "", "Hi")
+    log.append("block", "1\n<p>H</p>\n")
+    so_far = runner.live_snapshot(queued.pk)
+    assert (so_far.blocks, so_far.tail, so_far.seq) == ("<p>H</p>\n", "i", 3)
     log.finish(Done("done"))
-    assert runner.live_snapshot(queued.pk) is None
+    assert runner.live_snapshot(queued.pk) == Snapshot("", "", 0)  # ended: nothing live
 
 
 @respx.mock

@@ -95,3 +95,13 @@ def test_the_cache_keeps_versions_apart(user, draft):
 
     assert markdown_html.version_html(one) == "<h1>One</h1>\n"
     assert markdown_html.version_html(two) == "<h1>Two</h1>\n"
+
+
+def test_the_plain_text_projection_is_the_words_a_reader_sees():
+    text = (
+        "# Title\n\nSome **bold** and [a link](https://example.com) `code`.\nNext line.\n\n"
+        "- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n中文**粗体**。<script>x</script>"
+    )
+    assert markdown_html.plain_text(text) == (
+        "Title Some bold and a link code. Next line. one two a b 1 2 中文粗体。<script>x</script>"
+    )  # as text: the template escapes it

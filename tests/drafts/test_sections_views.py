@@ -110,7 +110,7 @@ def test_regenerate_starts_a_section_generation_that_streams_into_its_place(
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="section-1"')  # replaces the section, nothing else
     assert f'sse-connect="/generations/{suggestion.generation_id}/events/?after=0"' in html
-    assert 'sse-swap="delta" hx-swap="beforeend"' in html
+    assert 'sse-swap="delta,block" hx-swap="beforeend"' in html
     assert "Set the key." not in html  # not even the old section comes back
 
 

@@ -173,6 +173,34 @@ def test_compare_shows_two_versions_side_by_side_with_a_diff(client, user, draft
     assert "1 words added, 1 removed" in html
 
 
+def test_compare_renders_the_markdown_with_the_changes_marked_and_nothing_active(
+    client, user, draft
+):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=HOSTILE, source="edited", author_id=user.pk)
+    add_version(draft_id=draft.pk, text=HOSTILE.replace("**bold**", "**bolder**") + "\n\n- one",
+                source="edited", author_id=user.pk)  # fmt: skip
+
+    html = client.get(reverse("drafts:compare", args=[draft.pk]), {"a": 2, "b": 3}).content
+    html = html.decode()
+
+    assert "<h1>Plan</h1>" in html and "##" not in html and "**" not in html
+    assert "<strong><del " in html and "bold</del></strong>" in html
+    assert "bolder</ins></strong>" in html and "<li><ins " in html
+    assert "&lt;script&gt;" in html
+    assert_neutralised(html.split('id="comparison"')[1].split("</details>")[0])
+
+
+def test_the_list_shows_an_excerpt_as_words_not_markdown(client, user, draft):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=HOSTILE, source="edited", author_id=user.pk)
+
+    html = client.get(reverse("drafts:list", args=[draft.workspace_id])).content.decode()
+
+    assert "Plan Some bold text. &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "# Plan" not in html and "**bold**" not in html
+
+
 def test_compare_in_chinese_marks_characters(client, user, workspace):
     client.force_login(user)
     draft = Draft.objects.create(workspace=workspace, title="新品", created_by=user)

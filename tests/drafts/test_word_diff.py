@@ -80,3 +80,25 @@ def test_a_long_text_diff_keeps_both_texts_intact():
     assert "".join(c.text for c in diff.changes if c.kind != "insert") == old
     assert "".join(c.text for c in diff.changes if c.kind != "delete") == new
     assert (diff.words_added, diff.words_removed) == (1, 1)
+
+
+def test_a_rendered_diff_keeps_each_block_its_kind_with_the_changes_marked():
+    diff = diff_texts("## Plan\n\n- one\n- two\n", "## New plan\n\n- one\n- two\n- three\n")
+
+    new = diff.new_markdown()
+
+    assert new.startswith("<h2>") and "New plan</ins></h2>" in new  # still a heading
+    assert "<li><ins " in new and "three</ins></li>" in new  # the new item is an item
+    assert "<del" not in new and "<ins" not in diff.old_markdown()
+    assert "<h2>Plan</h2>" not in new
+
+
+def test_a_rendered_diff_is_sanitized_and_a_changed_link_keeps_its_target():
+    diff = diff_texts(
+        "See [docs](https://example.com/a).", "See [docs](https://example.com/b) <script>x</script>"
+    )
+
+    new = diff.new_markdown()
+
+    assert 'href="https://example.com/b"' in new  # no marks left inside the URL
+    assert "<script" not in new and "&lt;script&gt;" in new

@@ -6,7 +6,17 @@ import contextlib
 
 import pytest
 
-from studio.streams.events import Delta, Done, EventLog, Pacing, Reasoning, follow, watchers
+from studio.streams.events import (
+    Block,
+    Delta,
+    Done,
+    EventLog,
+    Pacing,
+    Reasoning,
+    Snapshot,
+    follow,
+    watchers,
+)
 
 
 def test_the_wait_grows_with_open_streams_up_to_the_ceiling():
@@ -72,7 +82,7 @@ def test_a_log_ends_with_a_status_and_ids_never_html():
     log = EventLog(3)
     log.add(Reasoning("Think"))
     log.add(Delta("<b>bold</b>"))
-    assert log.snapshot() == ("<b>bold</b>", "Think", 2)
+    assert log.snapshot() == Snapshot("<b>bold</b>", "Think", 2, "", "<b>bold</b>")
 
     log.finish(Done("done", {"generation": 3, "draft": 9}))
 
@@ -107,3 +117,36 @@ async def test_a_quiet_log_sends_heartbeat_comments():
     log.finish(Done("done"))
     assert await anext(stream) == Done("done", seq=0)
     await stream.aclose()
+
+
+def test_a_snapshot_holds_the_blocks_so_far_and_the_open_text_after_them():
+    log = EventLog(5)
+    log.add(Delta("# 标题\n\nSome "))
+    log.add(Block("<h1>标题</h1>\n", 6))
+    log.add(Delta("text"))
+    snapshot = log.snapshot()
+    assert snapshot == Snapshot("# 标题\n\nSome text", "", 3, "<h1>标题</h1>\n", "Some text")
+
+
+@pytest.mark.asyncio
+async def test_blocks_go_out_as_they_are_after_the_text_they_stand_for_once():
+    log = EventLog(6)
+    log.add(Delta("# A\n\n<b>"))
+    log.add(Block("<h1>A</h1>\n", 5))
+    log.add(Delta("x\n\n"))
+    log.add(Block("<p>&lt;b&gt;x</p>\n", 6))
+    log.finish(Done("done"))
+
+    everything = [item async for item in follow(log, after=0, batch=0, rate=0, heartbeat=1)]
+    resumed = [item async for item in follow(log, after=2, batch=0, rate=0, heartbeat=1)]
+
+    assert everything == [
+        b"event: delta\ndata: # A\ndata: \ndata: &lt;b&gt;x\ndata: \ndata: \n\n",
+        b"id: 4\nevent: block\ndata: 11\ndata: <h1>A</h1>\ndata: <p>&lt;b&gt;x</p>\ndata: \n\n",
+        Done("done", seq=4),
+    ]
+    assert resumed == [  # after the first block: only what came after it
+        b"event: delta\ndata: x\ndata: \ndata: \n\n",
+        b"id: 4\nevent: block\ndata: 6\ndata: <p>&lt;b&gt;x</p>\ndata: \n\n",
+        Done("done", seq=4),
+    ]

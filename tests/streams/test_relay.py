@@ -13,7 +13,7 @@ import redis
 import redis.asyncio as aioredis
 
 from studio.streams import relay
-from studio.streams.events import Delta, Done, EventLog
+from studio.streams.events import Block, Delta, Done, EventLog, follow
 
 
 @pytest.fixture
@@ -70,6 +70,37 @@ async def test_a_watcher_follows_the_mirror_from_any_position(redis_relay):
     # The end, as ids and a status (no HTML): each watcher's view renders it for its viewer.
     assert everything[-1] == from_two[-1] == Done("done", {"generation": 987654, "draft": 12}, 4)
     assert all(isinstance(frame, bytes) for frame in everything[:-1])
+
+
+async def test_blocks_cross_workers_as_they_are_once_and_where_they_were(redis_relay):
+    log = EventLog(987655)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001))
+    for item in [
+        Delta("# 标题\n\nSo"),
+        Block("<h1>标题</h1>\n", 6),
+        Delta("me"),
+        Block("<p>Some</p>\n", 4),
+    ]:
+        log.add(item)
+        await asyncio.sleep(0.005)
+    log.finish(Done("done"))
+    await publisher
+
+    async def never_idle():
+        return None
+
+    def events(frames):  # batches may be cut differently: the frames without their ids
+        text = "".join(f.decode() for f in frames if isinstance(f, bytes))
+        return [line for line in text.split("\n") if not line.startswith("id: ")]
+
+    local = [f async for f in follow(log, after=2, batch=0, rate=0, heartbeat=1)]
+    mirrored = [f async for f in relay.follow(987655, after=2, heartbeat=1, when_idle=never_idle)]
+
+    assert events(mirrored) == events(local)
+    assert (
+        "".join(events(local)) == "event: deltadata: meevent: blockdata: 4data: <p>Some</p>data: "
+    )
+    assert mirrored[-1] == local[-1] == Done("done", seq=4)
 
 
 async def test_a_watcher_of_a_lost_generation_gets_its_settled_end(redis_relay):

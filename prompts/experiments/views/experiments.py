@@ -213,7 +213,7 @@ def _columns(run: ExperimentRun) -> list[VariantRun]:
         ).order_by("position")
     )
     for column in columns:
-        column.live_text, column.live_after = "", 0
+        column.live_blocks, column.live_text, column.live_after = "", "", 0
         # The version, model and temperature it ran with, less what the variant's name says.
         params = column.generation.params or {}
         column.details = column.variant.describe(column.generation.model, params.get("temperature"))
@@ -221,8 +221,9 @@ def _columns(run: ExperimentRun) -> list[VariantRun]:
         column.recovering = column.generation.is_active and runner.is_orphan(column.generation)
         if column.generation.is_active and not column.recovering:
             # Here: the text so far from memory; another worker: the replay from the start.
-            text, _reasoning, seq = runner.live_snapshot(column.generation_id) or ("", "", 0)
-            column.live_text, column.live_after = text, seq
+            so_far = runner.live_snapshot(column.generation_id)
+            column.live_blocks = runner.live_blocks(so_far)
+            column.live_text, column.live_after = so_far.tail, so_far.seq
     return columns
 
 

@@ -401,6 +401,25 @@
   setInterval(updateStats, 250);
   document.addEventListener("htmx:sseMessage", updateStats);
 
+  // A live answer's finished Markdown block (components/stream_text.html): HTML the server
+  // rendered and sanitized once, standing for characters of the open text, which it
+  // replaces. The data is "<number of characters>\n<html>". The open text keeps what came
+  // after those characters. Only new HTML arrives: nothing already shown is sent again.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (!event.detail || event.detail.type !== "block") return;
+    event.preventDefault();  // not swapped by htmx: it goes beside the open text
+    var tail = event.target;
+    var stream = tail.closest("[data-stream]");
+    var blocks = stream && stream.querySelector("[data-stream-blocks]");
+    if (!blocks) return;
+    var data = event.detail.data;
+    var cut = data.indexOf("\n");
+    var length = parseInt(data.slice(0, cut), 10) || 0;
+    blocks.insertAdjacentHTML("beforeend", data.slice(cut + 1));
+    // Characters, not UTF-16 units: the server counts code points (CJK, emoji alike).
+    tail.textContent = Array.from(tail.textContent).slice(length).join("");
+  });
+
   // A stream's final event: lists on the page that show drafts (Recent drafts) refresh, now
   // that its version is saved. Dispatched before the swap, while the element is in the page.
   document.addEventListener("htmx:sseBeforeMessage", function (event) {
