@@ -1,7 +1,8 @@
 """The full-text index of passages, one per engine, kept up to date by the database itself.
 
 - PostgreSQL: a GIN index on ``search_vector`` and a trigger that fills it from ``terms``
-  (the built-in ``tsvector_update_trigger``, english configuration) on every insert/update.
+  (the built-in ``tsvector_update_trigger``, english configuration) on every insert/update;
+  rows stored before it are indexed by it.
 - SQLite: an external-content FTS5 table over ``terms`` (porter stemming, unicode61) and the
   three triggers SQLite's documentation gives to keep it in step with the table.
 
@@ -17,6 +18,7 @@ POSTGRESQL = [
     "CREATE TRIGGER knowledge_passage_search_update BEFORE INSERT OR UPDATE ON knowledge_passage"
     " FOR EACH ROW EXECUTE FUNCTION"
     " tsvector_update_trigger(search_vector, 'pg_catalog.english', terms)",
+    "UPDATE knowledge_passage SET search_vector = to_tsvector('pg_catalog.english', terms)",
 ]
 POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS knowledge_passage_search_update ON knowledge_passage",
