@@ -2,6 +2,8 @@
 ts_rank): run them with and without DATABASE_URL."""
 
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from prompts.knowledge.actions import add_source_version
 from prompts.knowledge.models import Passage
@@ -89,3 +91,15 @@ def test_the_index_follows_deleted_passages(store, workspace):
             table = "knowledge_passage_fts"
             cursor.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH 'battery'")
             assert cursor.fetchone() == (0,)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=st.text(max_size=80))
+def test_any_query_text_is_answered_without_an_engine_error(store, workspace, query):
+    """Whatever is typed (quotes, operators, NUL, emoji, any script) is only ever terms."""
+    if not Passage.objects.exists():
+        store()
+    hits = search(Passage.objects.searchable(workspace), query, limit=5)
+    assert len(hits) <= 5
