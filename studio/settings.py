@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # full-text search types (knowledge); inert on SQLite
     "servestatic",  # its configuration checks
     "django_htmx",
     "django_tasks_db",  # background work: the ORM-backed django.tasks backend
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "studio",
     "studio.workspaces",
     "prompts",
+    "prompts.knowledge",
     "drafts",
     "prompts.experiments",
     "studio.api",
@@ -259,9 +261,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Uploads up to this size stay in memory; the upload forms refuse anything larger anyway
 # (template imports 2 MB, batch CSVs 1 MB), by its size, before reading it.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# --- Knowledge (prompts/knowledge/) ---------------------------------------------------------
+# The largest document accepted (upload, paste or fetch), in bytes; a PDF's most pages; the
+# most a DOCX (a zip) may unpack to, checked before it is opened (zip bombs); the most
+# characters of one passage; whether "Fetch a URL" may reach the network (off: a clear error),
+# and how long a fetch may take.
+KNOWLEDGE_MAX_BYTES = env.int("KNOWLEDGE_MAX_BYTES", default=3 * 1024 * 1024)
+KNOWLEDGE_MAX_PAGES = env.int("KNOWLEDGE_MAX_PAGES", default=300)
+KNOWLEDGE_MAX_UNPACKED_BYTES = env.int("KNOWLEDGE_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+KNOWLEDGE_PASSAGE_CHARS = env.int("KNOWLEDGE_PASSAGE_CHARS", default=1000)
+KNOWLEDGE_FETCH_ALLOWED = env.bool("KNOWLEDGE_FETCH_ALLOWED", default=False)
+KNOWLEDGE_FETCH_TIMEOUT = env.float("KNOWLEDGE_FETCH_TIMEOUT", default=10.0)
+
 # Any body over this is refused (413) by studio.body_limit before Django spools it to disk:
-# the largest legitimate one is a 2 MB import with its form fields.
-REQUEST_BODY_MAX_SIZE = 4 * 1024 * 1024
+# the largest legitimate one is a 2 MB import with its form fields, or a knowledge document
+# of KNOWLEDGE_MAX_BYTES with its form fields.
+REQUEST_BODY_MAX_SIZE = max(4 * 1024 * 1024, KNOWLEDGE_MAX_BYTES + 512 * 1024)
 
 # --- Security ----------------------------------------------------------------------------
 # Model output is untrusted: scripts only from us (with a nonce), no inline styles.

@@ -50,6 +50,8 @@ from prompts.actions import import_template, move_label, save_brand_voice
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
 from prompts.experiments.batch_progress import save_judge_score
+from prompts.knowledge.actions import add_source, add_source_version
+from prompts.knowledge.parsing import Kind, parse
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage
@@ -219,6 +221,12 @@ def build_world(owner, editor, reviewer) -> Workspace:
     # planted, every invitation's sent_to is the same text, one pending per workspace.
     third = create_workspace(name="Third", owner=owner)
     invite(workspace=third, who="new@example.com", role="editor", invited_by=owner)
+    # A knowledge source with two versions (its passages: headings and text).
+    document = parse(b"# Sheet\n\nLumen text.\n\n## Battery\n\nTwelve hours.", kind=Kind.MARKDOWN)
+    source = add_source(
+        workspace=space, user=editor, title="Sheet", tags=["lumen"], document=document
+    ).source
+    add_source_version(source=source, user=owner, document=document)
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
@@ -384,7 +392,7 @@ def _world_ids() -> list[int]:
 
 CRAWLED = [r for r in ROUTES if r.name not in UNCRAWLED]
 # Pages that must show the payload (escaped), or the sweep planted it where nothing looks.
-MUST_SHOW = {"workspace", "drafts:detail", "prompts:detail"}
+MUST_SHOW = {"workspace", "drafts:detail", "prompts:detail", "knowledge:search", "knowledge:source"}
 # Pages that must show Markdown rendered from a payload (model output), inside hx-disable.
 MUST_RENDER = {"drafts:detail", "drafts:shared", "prompts:run", "assistant:panel"}
 # Patterns whose owner gets 404 by design.

@@ -33,6 +33,8 @@ from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
 from prompts.experiments.actions import create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
+from prompts.knowledge.actions import add_source
+from prompts.knowledge.parsing import Kind, parse
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
@@ -156,6 +158,10 @@ def world(user, settings):
     batch = create_batch(experiment=experiment, name=f"Batch {SECRET}", rows=rows, user=user)
     invitee = get_user_model().objects.create_user("ophelia")
     invitation = invite(workspace=space, who=invitee.username, role="owner", invited_by=user)
+    document = parse(f"# Sheet\n\n{SECRET}".encode(), kind=Kind.MARKDOWN)
+    knowledge = add_source(
+        workspace=space, user=user, title=f"Source {SECRET}", tags=[], document=document
+    )
     ids = {
         space.pk,
         template.pk,
@@ -172,6 +178,9 @@ def world(user, settings):
         column.pk,
         batch.pk,
         invitation.pk,
+        knowledge.source_id,
+        knowledge.pk,
+        knowledge.passages.get().pk,
     }
     return sorted(ids)
 
