@@ -16,6 +16,8 @@ from drafts.actions import (
 )
 from drafts.models import Draft, WorkingCopy
 
+from .hostile import HOSTILE, assert_neutralised
+
 HTMX = {"HX-Request": "true"}
 IDLE = timedelta(minutes=5)
 
@@ -184,6 +186,37 @@ def test_the_conflict_view_marks_the_differences_side_by_side(client, user, othe
     assert "light</del>" in html and "lamp</ins>" in html
     assert 'name="resolve" value="2"' in html and 'name="discard"' in html
     assert "merge by hand" in html
+
+
+def test_the_conflict_view_renders_both_sides_as_markdown_with_the_marks(
+    client, user, other_user, draft
+):
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text="## Plan\n\n- **light** bulbs\n", source="edited",
+                author_id=other_user.pk)  # fmt: skip
+
+    html = post(client, draft, text="## Plan\n\n- **lamp** bulbs\n", base=1, autosave="1")
+
+    body = html.content.decode()
+    assert "<h2>Plan</h2>" in body and "## Plan" not in body
+    assert "<li><strong><del" in body and "light</del></strong>" in body
+    assert "lamp</ins></strong>" in body and "**" not in body
+
+
+@pytest.mark.parametrize("side", ["theirs", "mine"])
+def test_the_conflict_view_leaves_hostile_text_inert_on_either_side(
+    client, user, other_user, draft, side
+):
+    theirs, mine = (HOSTILE, "Hi there.") if side == "theirs" else ("Hi there.", HOSTILE)
+    client.force_login(user)
+    add_version(draft_id=draft.pk, text=theirs, source="edited", author_id=other_user.pk)
+
+    body = post(client, draft, text=mine, base=1, autosave="1").content.decode()
+
+    for shown in ("theirs", "mine"):
+        region = body[body.index(f"<div data-{shown} hx-disable") :]
+        assert_neutralised(region[region.index(">") + 1 : region.index("</section>")])
+    assert "&lt;script&gt;" in body and "<h1>" in body
 
 
 def test_the_preview_is_the_studios_sanitized_rendering(client, user, draft):

@@ -1,7 +1,6 @@
 """Editing with conflicts, compare, restore, status, the drafts list, export and share links."""
 
 import io
-from html.parser import HTMLParser
 
 import docx
 import pytest
@@ -12,12 +11,9 @@ from drafts.actions import add_version, share_version
 from drafts.models import Draft, DraftVersion
 from studio.audit.origin import Origin
 
+from .hostile import HOSTILE, Elements, assert_neutralised
+
 HTMX = {"HX-Request": "true"}
-HOSTILE = (
-    "# Plan\n\nSome **bold** text.\n\n<script>alert(1)</script>\n\n"
-    '<img src="https://evil.example/x.png" onerror="alert(2)">\n\n'
-    '[click](javascript:alert(3)) <a hx-get="/admin/">x</a>\n\n![pic](https://evil.example/p.png)'
-)
 
 
 @pytest.fixture
@@ -31,29 +27,6 @@ def draft(workspace, user, product_template):
     add_version(draft_id=draft.pk, text="Bright light for late nights.", source="generated",
                 author_id=user.pk)  # fmt: skip
     return draft
-
-
-class Elements(HTMLParser):
-    """Every element and its attributes, as a browser would build them."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.found: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        self.found.append((tag, dict(attrs)))
-
-
-def assert_neutralised(html: str) -> None:
-    """No script, no remote image, no event handler, no javascript: link, no htmx attribute."""
-    for tag, attrs in Elements(html).found:
-        assert tag not in {"script", "img", "iframe", "object"}, tag
-        for name, value in attrs.items():
-            # hx-disable is the page's own wrapper around the text: it only switches htmx off.
-            htmx = name.startswith(("on", "hx-", "sse-")) and name != "hx-disable"
-            assert not htmx, (tag, name)
-            assert not (value or "").strip().lower().startswith("javascript:"), (tag, value)
 
 
 def edit(client, draft, text, base, **extra):
