@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.safestring import SafeString
+
 from . import generation as runner
 from . import markdown_html
 from .models import Draft, DraftVersion, Generation, Suggestion
 from .rewrite_prompts import headlines
 from .sections import Section, block_end, outline
-from .suggestions import Hunk, segments
+from .suggestions import Hunk, segments_of
+from .word_diff import diff_texts
 
 
 @dataclass
@@ -35,18 +38,29 @@ class SectionRow:
 
 
 @dataclass
+class Change:
+    """One change of a suggestion, named for its accept and reject buttons: what it removes
+    and adds as plain words (a Markdown fragment's marks would read as noise)."""
+
+    index: int
+    old: str
+    new: str
+
+
+@dataclass
 class SuggestionItem:
     suggestion: Suggestion
     live: Live | None = None
-    # Unchanged text as {"text": …}, changes as {"hunk": Hunk}: easy to tell apart in a template.
-    parts: list[dict[str, str | Hunk]] | None = None
+    # The word diff rendered as Markdown with its marks (sanitized), and each change to decide.
+    diff_html: SafeString | None = None
+    change_list: list[Change] | None = None
     options: list[str] | None = None
     # Marked running, but no process runs it: its text so far, until drafts.sweeper ends it.
     recovering: bool = False
 
     @property
     def changes(self) -> int:
-        return sum(1 for part in self.parts or [] if "hunk" in part)
+        return len(self.change_list or [])
 
 
 def live_for(suggestion: Suggestion, index: int | None) -> Live:
@@ -129,8 +143,18 @@ def _item(suggestion: Suggestion) -> SuggestionItem:
         return SuggestionItem(suggestion, live=live_for(suggestion, None))
     if suggestion.kind == Suggestion.Kind.HEADLINES:
         return SuggestionItem(suggestion, options=headlines(suggestion.proposed))
-    parts = [
-        {"hunk": part} if isinstance(part, Hunk) else {"text": part}
-        for part in segments(suggestion.original, suggestion.proposed)
+    diff = diff_texts(suggestion.original, suggestion.proposed)
+    changes = [
+        Change(part.index, _words(part.old), _words(part.new))
+        for part in segments_of(diff)
+        if isinstance(part, Hunk)
     ]
-    return SuggestionItem(suggestion, parts=parts)
+    return SuggestionItem(suggestion, diff_html=diff.inline_markdown(), change_list=changes)
+
+
+def _words(fragment: str) -> str:
+    """A changed stretch as plain words; one of only spaces or line breaks says so."""
+    if not fragment:
+        return ""
+    shown = markdown_html.plain_text(fragment) or fragment.strip()  # "-" alone: no words
+    return shown or ("↵" if "\n" in fragment else "␣")

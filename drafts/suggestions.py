@@ -32,7 +32,7 @@ from .generate import Ask, Generate, do_generate_one
 from .models import Draft, DraftVersion, Generation, Suggestion
 from .rewrite_prompts import build_messages, headlines
 from .sections import Section, outline
-from .word_diff import EQUAL, INSERT, diff_texts
+from .word_diff import EQUAL, INSERT, Diff, diff_texts
 
 
 class SuggestionChanged(Exception):
@@ -64,6 +64,11 @@ class Hunk:
 
 def segments(original: str, proposed: str) -> list[str | Hunk]:
     """The word diff as unchanged text (str) and numbered changes (Hunk), in order."""
+    return segments_of(diff_texts(original, proposed))
+
+
+def segments_of(diff: Diff) -> list[str | Hunk]:
+    """``segments`` of a diff already made (the panel renders the same diff too)."""
     parts: list[str | Hunk] = []
     old: list[str] = []
     new: list[str] = []
@@ -77,7 +82,7 @@ def segments(original: str, proposed: str) -> list[str | Hunk]:
             old.clear()
             new.clear()
 
-    for change in diff_texts(original, proposed).changes:
+    for change in diff.changes:
         if change.op == EQUAL:
             close()
             parts.append(change.text)

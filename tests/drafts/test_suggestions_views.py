@@ -9,6 +9,8 @@ from drafts.models import Draft, Suggestion
 from drafts.suggestions import NotOffered, start_suggestion
 from studio.audit.origin import Origin
 
+from .hostile import HOSTILE, assert_neutralised
+
 HTMX = {"HX-Request": "true"}
 TEXT = "# Aurora lamp\n\nThe quick brown fox jumps over the lazy dog.\n"
 
@@ -115,6 +117,42 @@ def test_a_pending_suggestion_shows_its_changes_with_accept_and_reject(client, u
     assert '<del class="' in html and ">quick</del>" in html and ">fast</ins>" in html
     assert 'aria-label="Accept change 1"' in html and 'aria-label="Reject change 2"' in html
     assert "Accept all" in html and "Reject all" in html
+
+
+def test_a_suggestion_reads_as_markdown_and_lists_its_changes_to_decide(client, user, draft):
+    suggested(draft, user, "# Aurora lamp\n\nThe **fast** brown fox leaps over the lazy dog.\n")
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    shown = diff_region(html)
+    assert "<h1>Aurora lamp</h1>" in shown and "#" not in shown and "**" not in shown
+    assert "<strong>fast</strong></ins>" in shown and ">quick</del>" in shown
+    changes = shown[shown.index("data-changes") :]
+    assert changes.count("<li data-change=") == 2
+    assert "quick</del> → <ins" in changes and ">fast</ins>" in changes  # words, not **fast**
+    assert 'value="accept:0"' in changes and 'value="reject:1"' in changes
+
+
+@pytest.mark.parametrize("side", ["draft", "model"])
+def test_hostile_text_in_a_suggestion_stays_inert_on_either_side(client, user, draft, side):
+    """The draft's text (a user's) and the rewrite (the model's) are both untrusted."""
+    suggestion = suggested(draft, user, "Plain words." if side == "draft" else HOSTILE)
+    if side == "draft":  # as if typed in the draft (a prompt with <script> is never sent)
+        Suggestion.objects.filter(pk=suggestion.pk).update(original=HOSTILE)
+    client.force_login(user)
+
+    html = client.get(draft.get_absolute_url()).content.decode()
+
+    shown = diff_region(html)
+    assert_neutralised(shown)
+    assert "&lt;script&gt;" in shown and "data-diff hx-disable" in html
+
+
+def diff_region(html: str) -> str:
+    """The rendered diff and the list of changes, without the form around them."""
+    start = html.index("data-diff hx-disable>") + len("data-diff hx-disable>")
+    return html[start : html.index('<p class="mt-2 flex', start)]
 
 
 def test_accepting_one_change_then_rejecting_the_other(client, user, draft):
