@@ -84,6 +84,31 @@ def test_a_conflict_from_a_second_tab_and_resolving_it(
     other.context.close()
 
 
+def test_leaving_while_an_autosave_is_on_its_way_waits_for_it(page: Page, studio_url, draft):
+    """Done clicked while an autosave is in flight: the page leaves once it has answered (the
+    navigation would abort it: a failed request, which the page fixture fails on), and the
+    session still becomes a version on the way out."""
+    edit_url = f"{studio_url}/drafts/{draft.pk}/edit/"
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(edit_url)
+    held = []
+
+    def hold_autosaves(route):
+        if route.request.method == "POST" and "autosave=1" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(edit_url, hold_autosaves)
+    page.get_by_label("Text (Markdown)").fill("Bright light, kept on the way out.")
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "saving")
+    page.get_by_role("link", name="Done").click()
+    expect(page).to_have_url(edit_url)  # still here: the save on its way is not cut off
+    held[0].continue_()
+    page.wait_for_url(f"{studio_url}/drafts/{draft.pk}/")
+    assert wait_for_version(draft, 2).text == "Bright light, kept on the way out."
+
+
 # The editor's controls in each language: (toolbar names, Save, state, the offer's button).
 WORDS = {
     "en": {

@@ -231,7 +231,17 @@
     if (!event.target.closest) return;
     if (event.target.closest("[data-discard]")) discarding = true;
     var link = event.target.closest("a[href]");
-    if (link && !link.target && editorOf(document.getElementById("editor-text"))) leaving = true;
+    var form = editorOf(document.getElementById("editor-text"));
+    if (!link || link.target || !form) return;
+    leaving = true;
+    // A save on its way would be cut off by the navigation (the browser aborts it): leave once
+    // it has answered (or after a few seconds); the beacon then carries what it did not.
+    if (stateOf(form).dataset.state !== "saving") return;
+    event.preventDefault();
+    var gone = false;
+    function go() { if (!gone) { gone = true; window.location.assign(link.href); } }
+    form.addEventListener("htmx:afterRequest", go, { once: true });
+    setTimeout(go, 3000);
   });
   window.addEventListener("pagehide", function () {
     document.querySelectorAll("form[data-autosave]").forEach(function (form) {
