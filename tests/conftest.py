@@ -26,8 +26,29 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _index_static_files_once()
     if worker := os.environ.get("PYTEST_XDIST_WORKER"):
         _redis_for_worker(worker)
+
+
+def _index_static_files_once() -> None:
+    """Every test client builds its own middleware, and ServeStatic indexed every static file
+    for each (finders, a thread pool of stats, headers: ~70 ms of CPU per client, a minute
+    per CI phase). A server process indexes once; so does the suite now: the first index is
+    copied into each later middleware. The files do not change while the suite runs."""
+    from servestatic.middleware import ServeStaticMiddleware
+
+    index_files = ServeStaticMiddleware.add_files_from_finders
+    first: list[ServeStaticMiddleware] = []
+
+    def indexed_once(middleware: ServeStaticMiddleware) -> None:
+        if not first:
+            index_files(middleware)
+            first.append(middleware)
+        middleware.files.update(first[0].files)
+        middleware.directories[:] = first[0].directories
+
+    ServeStaticMiddleware.add_files_from_finders = indexed_once
 
 
 def _redis_for_worker(worker: str) -> None:
