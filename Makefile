@@ -90,10 +90,12 @@ imports: bootstrap
 # --dist loadscope sends each module whole to one worker, so a module-scoped fixture (the
 # benchmark run of tests/bench/test_bench_smoke.py, a browser) is built once. (loadgroup and
 # xdist_group would be finer, but pytest-xdist 3.8 cannot rename nodes under pytest 9.2.)
+# Modules go out in collection order, the longest first (LONGEST_FIRST in tests/conftest.py),
+# not xdist's default of the most tests first, which left a one-test module of minutes last.
 # TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= auto
 test: bootstrap browser imports
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: bootstrap imports
 	$(VENV)/bin/ruff check .

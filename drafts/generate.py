@@ -20,12 +20,14 @@ pick the variant, then call this with its :class:`Ask`): drafts never import exp
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from prompts.models import TemplateVersion
@@ -108,6 +110,22 @@ def check_may_generate(*, user, workspace, origin: Origin) -> None:
     check_token_budget(user, workspace_id=workspace.pk, origin=origin.as_dict())
 
 
+# SQLite lets one writer in at a time, and a writer that finds the lock taken polls for it
+# (asleep up to 100 ms between tries, in no order, the lock often free meanwhile) until its
+# busy timeout: in a burst of 200 Generates at once the last waited past the timeout ("database
+# is locked", 500). Within a process they queue here instead, each going in as the one before
+# it commits; SQLite's own wait still orders them with other writers and other processes.
+_SQLITE_GENERATES = threading.Lock()
+
+
+def _queued_on_sqlite() -> contextlib.AbstractContextManager[object]:
+    """The queue above, on SQLite, for a transaction of its own (inside a caller's, the
+    caller's transaction is already in, or waits as a whole)."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        return _SQLITE_GENERATES
+    return contextlib.nullcontext()
+
+
 def do_generate(
     request: Generate, *, within: Callable[[list[Generation]], None] | None = None
 ) -> list[Generation]:
@@ -120,7 +138,7 @@ def do_generate(
     in the order of ``request.asks``.
     """
     check_may_generate(user=request.user, workspace=request.workspace, origin=request.origin)
-    with transaction.atomic():
+    with _queued_on_sqlite(), transaction.atomic():
         generations = [_store(request, ask) for ask in request.asks]
         if within is not None:
             within(generations)

@@ -26,8 +26,60 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _index_static_files_once()
     if worker := os.environ.get("PYTEST_XDIST_WORKER"):
         _redis_for_worker(worker)
+
+
+# The longest modules (CPU seconds in a CI phase, most first; tests/bench's fixture and the
+# field sweep's one test are minutes under load). Under `make test` each module runs whole
+# on one worker (--dist loadscope), taken in collection order (--no-loadscope-reorder): these
+# go first, so that the short modules even out the end instead of one long module running
+# alone while the other worker waits. Every other module keeps pytest-randomly's order.
+LONGEST_FIRST = (
+    "tests/test_field_sweep.py",
+    "tests/infra_faults/test_infra_faults.py",
+    "tests/workspaces/test_roles.py",
+    "tests/bench/test_bench_smoke.py",
+    "tests/test_reads_only_read.py",
+    "tests/bench/test_trace.py",
+    "tests/faults/test_faults.py",
+    "tests/drafts/test_migrations.py",
+    "tests/studio/test_docker.py",
+    "tests/test_isolation.py",
+    "tests/browser/test_watching.py",
+    "tests/browser/test_batches.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    root = config.rootpath
+    missing = [path for path in LONGEST_FIRST if not (root / path).exists()]
+    if missing:
+        raise pytest.UsageError(f"LONGEST_FIRST names modules that do not exist: {missing}")
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+
+
+def _index_static_files_once() -> None:
+    """Every test client builds its own middleware, and ServeStatic indexed every static file
+    for each (finders, a thread pool of stats, headers: ~70 ms of CPU per client, a minute
+    per CI phase). A server process indexes once; so does the suite now: the first index is
+    copied into each later middleware. The files do not change while the suite runs."""
+    from servestatic.middleware import ServeStaticMiddleware
+
+    index_files = ServeStaticMiddleware.add_files_from_finders
+    first: list[ServeStaticMiddleware] = []
+
+    def indexed_once(middleware: ServeStaticMiddleware) -> None:
+        if not first:
+            index_files(middleware)
+            first.append(middleware)
+        middleware.files.update(first[0].files)
+        middleware.directories[:] = first[0].directories
+
+    ServeStaticMiddleware.add_files_from_finders = indexed_once
 
 
 def _redis_for_worker(worker: str) -> None:

@@ -132,6 +132,13 @@ LATE_IMPORTS = {
         "statsmodels.stats.inter_rater",
     ): "statsmodels brings pandas: ~1 s",
     ("studio.deepseek.simulator.cli", "uvicorn"): "only the command line serves; the app is cheap",
+    # SciPy: ~2 s of CPU in every process that loads the URLconf (each server, test worker
+    # and command), for the few pages that compute statistics.
+    ("prompts.experiments.agreement", "scipy.stats"): "SciPy: ~2 s of start-up",
+    ("prompts.experiments.approvals", "scipy.stats"): "SciPy, as above",
+    ("prompts.experiments.ranking", "scipy.optimize"): "SciPy, as above",
+    ("prompts.experiments.ranking", "scipy.special"): "SciPy, as above",
+    ("prompts.experiments.stats", "scipy.stats"): "SciPy, as above",
     ("studio.apps", "studio"): "studio.tuning loads auth middleware: not while apps populate",
     ("studio.asgi", "drafts"): "lifespan: the app modules load after get_asgi_application()",
     ("studio.asgi", "drafts.generation"): "lifespan, as above",

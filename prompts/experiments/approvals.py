@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from scipy.stats import chi2_contingency, fisher_exact
 
 from .stats import ALPHA, MIN_DECISIVE_VOTES, format_p, percent
 
@@ -116,6 +115,9 @@ def approval_test(variants: list[Approvals]) -> ApprovalTest:
     if approved in (0, total):
         # All approved or none: no difference to find (and no chi-square to compute).
         return ApprovalTest(compared, FISHER if len(compared) == 2 else CHI_SQUARE, 1.0)
+    # Imported when needed: SciPy is ~2 s of CPU for every process that loads the URLconf.
+    from scipy.stats import chi2_contingency, fisher_exact
+
     if len(compared) == 2:
         return ApprovalTest(compared, FISHER, float(fisher_exact(table).pvalue))
     result = chi2_contingency(table)

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.utils.translation import gettext as _
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit, softmax
 
 from studio import degraded
 
@@ -64,6 +62,10 @@ def _contributions(variant_ids: Sequence[int], votes: Sequence[VoteRow]) -> np.n
 
 def fit(wins: np.ndarray, prior: float = PRIOR_PRECISION) -> np.ndarray:
     """Log-strengths θ (mean zero) maximising Σ W[i,j]·log σ(θᵢ−θⱼ) − prior/2·|θ|²."""
+    # Imported when needed: SciPy is ~2 s of CPU for every process that loads the URLconf.
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
+
     k = wins.shape[0]
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -86,6 +88,8 @@ def bootstrap(
     prior: float = PRIOR_PRECISION,
 ) -> np.ndarray:
     """Shares refitted on ``resamples`` resamples of the votes (rows: resamples)."""
+    from scipy.special import softmax
+
     rng = np.random.default_rng(seed)
     n = contributions.shape[0]
     shares = np.empty((resamples, contributions.shape[1]))
@@ -152,6 +156,8 @@ def _percentiles(shares: np.ndarray) -> list[Interval]:
 
 
 def _compute(names: dict[int, str], votes: Sequence[VoteRow], resamples: int, seed: int) -> Ranking:
+    from scipy.special import softmax
+
     ids = list(names)
     ordered = [vote for vote in votes if vote[2] in ("variant", "tie")]
     contributions = _contributions(ids, ordered)
