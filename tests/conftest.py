@@ -161,6 +161,17 @@ def _no_finished_logs_left():
 
 
 @pytest.fixture(autouse=True)
+def _process_serves_again():
+    """A test that ran a lifespan shutdown on the main thread leaves the process's drain on
+    (``studio.asgi.DRAIN``): a later test in this worker that calls the application there (the
+    OpenAI SDK over an ASGI transport) would get 503 "restarting"."""
+    yield
+    from studio import asgi
+
+    asgi.DRAIN.reset()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: the circuit breaker, rate limits and heartbeats
     live there, and one test's failures must not open the breaker for the next. An outage of

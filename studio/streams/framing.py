@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from django.utils.html import escape
 
 HEARTBEAT = b": heartbeat\n\n"
@@ -21,21 +23,23 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
 
     Only new, HTML-escaped text is sent: the browser appends it, so the cost per frame does
     not grow with the text. Blocks (``events.Block``: HTML their owner sanitized) go out as
-    they are, after the batch's text, which holds the characters they stand for; several in
-    one batch make one frame. Only the batch's last frame carries the id, so a reconnect
-    resumes after all of it.
+    they are, after the text that holds the characters they stand for. Frames follow the
+    items' order, one per run of items of one kind, and each carries the sequence number of
+    its own last item: a connection cut between two frames resumes after exactly what it
+    received, never repeating text or skipping a block.
     """
-    reasoning = "".join(text for kind, text in new if kind == "reasoning")
-    content = "".join(text for kind, text in new if kind == "content")
-    blocks = [text.partition("\n") for kind, text in new if kind == "block"]
     frames = []
-    if reasoning:
-        last = not content and not blocks
-        frames.append(sse_event("reasoning", escape(reasoning), seq if last else None))
-    if content:
-        frames.append(sse_event("delta", escape(content), None if blocks else seq))
-    if blocks:
-        length = sum(int(count) for count, _, _ in blocks)
-        html = "".join(html for _, _, html in blocks)
-        frames.append(sse_event("block", f"{length}\n{html}", seq))
+    first = seq - len(new) + 1
+    for kind, run in groupby(enumerate(new, start=first), key=lambda item: item[1][0]):
+        items = list(run)
+        last = items[-1][0]
+        if kind == "block":
+            blocks = [text.partition("\n") for _, (_, text) in items]
+            length = sum(int(count) for count, _, _ in blocks)
+            html = "".join(html for _, _, html in blocks)
+            frames.append(sse_event("block", f"{length}\n{html}", last))
+        else:
+            text = "".join(text for _, (_, text) in items)
+            event = "reasoning" if kind == "reasoning" else "delta"
+            frames.append(sse_event(event, escape(text), last))
     return frames

@@ -140,13 +140,29 @@ async def test_blocks_go_out_as_they_are_after_the_text_they_stand_for_once():
     everything = [item async for item in follow(log, after=0, batch=0, rate=0, heartbeat=1)]
     resumed = [item async for item in follow(log, after=2, batch=0, rate=0, heartbeat=1)]
 
-    assert everything == [
-        b"event: delta\ndata: # A\ndata: \ndata: &lt;b&gt;x\ndata: \ndata: \n\n",
-        b"id: 4\nevent: block\ndata: 11\ndata: <h1>A</h1>\ndata: <p>&lt;b&gt;x</p>\ndata: \n\n",
-        Done("done", seq=4),
-    ]
-    assert resumed == [  # after the first block: only what came after it
-        b"event: delta\ndata: x\ndata: \ndata: \n\n",
+    assert everything == [  # in the items' order, each frame with its own last item's id
+        b"id: 1\nevent: delta\ndata: # A\ndata: \ndata: &lt;b&gt;\n\n",
+        b"id: 2\nevent: block\ndata: 5\ndata: <h1>A</h1>\ndata: \n\n",
+        b"id: 3\nevent: delta\ndata: x\ndata: \ndata: \n\n",
         b"id: 4\nevent: block\ndata: 6\ndata: <p>&lt;b&gt;x</p>\ndata: \n\n",
         Done("done", seq=4),
     ]
+    assert resumed == everything[2:]  # after the first block: only what came after it
+
+
+async def test_a_connection_cut_between_any_two_frames_resumes_without_repeating_text():
+    """A batch of text and blocks is several frames: each says where it ends, so a reconnect
+    with the last id received repeats no text and skips no block (the fault suite's
+    stop-and-reconnect tests found a batch's text sent again when only its last frame had
+    an id)."""
+    log = EventLog(7)
+    for item in (Delta("## T\n\nOne "), Block("<h2>T</h2>\n", 6), Delta("two\n\n- a")):
+        log.add(item)
+    log.add(Block("<p>One two</p>\n", 9))
+    log.finish(Done("done"))
+    everything = [item async for item in follow(log, after=0, batch=0, rate=0, heartbeat=1)]
+    for cut in range(1, len(everything)):
+        received = everything[:cut]
+        last_id = int(received[-1].split(b"\n")[0].removeprefix(b"id: "))
+        rest = [item async for item in follow(log, after=last_id, batch=0, rate=0, heartbeat=1)]
+        assert received + rest == everything
