@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "prompts.knowledge",
     "drafts",
     "prompts.experiments",
+    "studio.campaigns",
     "studio.api",
     "studio.audit",
     "studio.assistant",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include(([generate_route, *drafts_urls.urlpatterns], drafts_urls.app_name))),
     path("", include("prompts.urls")),
     path("", include("prompts.knowledge.urls")),
+    path("", include("studio.campaigns.urls")),
     # Log in and out, change one's password, and reset a forgotten one by email (Django's
     # views; the reset form is throttled per address: studio/accounts.py).
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),

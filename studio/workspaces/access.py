@@ -8,7 +8,8 @@ so a reviewer still sees every page; the templates hide the buttons they cannot 
 (``{% workspace_can workspace "edit" as may_edit %}``, workspaces_tags).
 
 ``of`` names what the URL's id points at, so one decorator line fits every view:
-``workspace`` (``ws`` or ``pk``), ``draft``, ``generation`` or ``share`` (``pk``). When the
+``workspace`` (``ws`` or ``pk``), ``draft``, ``generation``, ``share``, ``campaign`` or
+``deliverable`` (``pk``). When the
 user is not a member at all nothing is refused here: the view's own lookup answers 404.
 """
 
@@ -34,6 +35,8 @@ LOOKUPS = {
     "draft": "workspace__drafts",
     "generation": "workspace__drafts__generations",
     "share": "workspace__drafts__share_links",
+    "campaign": "workspace__campaigns",
+    "deliverable": "workspace__campaigns__deliverables",
 }
 
 

@@ -1,0 +1,51 @@
+"""What the campaign page shows of each deliverable: its draft, its latest text's check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drafts.models import DraftVersion, Generation
+
+from .channels import Report
+from .labels import violation_message
+from .models import Campaign, Deliverable
+
+
+@dataclass(frozen=True)
+class Row:
+    deliverable: Deliverable
+    latest: DraftVersion | None  # the draft's newest version, checked
+    generation: Generation | None  # the draft's newest whole-draft generation (its status)
+    report: Report | None
+
+    def item_rows(self) -> list[tuple[object, list[str]]]:
+        """Each item with its violations in words."""
+        if self.report is None:
+            return []
+        return [
+            (item, [violation_message(v) for v in item.violations]) for item in self.report.items
+        ]
+
+    def problems(self) -> list[str]:
+        """The deliverable's own violations (how many items) in words."""
+        return [violation_message(v) for v in self.report.violations] if self.report else []
+
+
+def board_rows(campaign: Campaign) -> list[Row]:
+    """A row per deliverable, in three queries (deliverables, versions, generations)."""
+    deliverables = list(campaign.deliverables.for_board())
+    drafts = [d.draft_id for d in deliverables if d.draft_id and not d.draft.deleted_at]
+    latest: dict[int, DraftVersion] = {}
+    for version in DraftVersion.objects.filter(draft_id__in=drafts).order_by("draft_id", "number"):
+        latest[version.draft_id] = version
+    generations: dict[int, Generation] = {}
+    whole = Generation.objects.filter(draft_id__in=drafts).whole_draft().order_by("draft_id", "pk")
+    for generation in whole.only("pk", "draft_id", "status"):
+        generations[generation.draft_id] = generation
+    rows = []
+    for deliverable in deliverables:
+        version = latest.get(deliverable.draft_id) if deliverable.draft_id in drafts else None
+        report = deliverable.check_text(version.text) if version is not None else None
+        generation = generations.get(deliverable.draft_id) if deliverable.draft_id else None
+        rows.append(Row(deliverable, version, generation, report))
+    return rows

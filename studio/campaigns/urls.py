@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "campaigns"
+urlpatterns = [
+    path("w/<int:ws>/campaigns/", views.campaign_list, name="list"),
+    path("w/<int:ws>/campaigns/new/", views.campaign_create, name="create"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("campaigns/<int:pk>/generate/", views.campaign_generate, name="generate"),
+    path("deliverables/<int:pk>/remove/", views.deliverable_remove, name="remove"),
+]
