@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio.audit.origin import Origin
@@ -116,7 +117,10 @@ def _generate(request: HtmxHttpRequest, pk: int, loop: asyncio.AbstractEventLoop
     outcomes = generate_campaign(campaign=campaign, user=request.user, origin=origin, loop=loop)
     started = sum(outcome.generation is not None for outcome in outcomes)
     if started:
-        messages.success(request, _("Generating %(n)s deliverables.") % {"n": started})
+        message = ngettext(
+            "Generating %(n)s deliverable.", "Generating %(n)s deliverables.", started
+        )
+        messages.success(request, message % {"n": started})
     for outcome in outcomes:
         if outcome.problem:
             name = outcome.deliverable.channel_name
