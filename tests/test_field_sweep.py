@@ -57,6 +57,8 @@ from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
+from studio.campaigns.actions import add_deliverable, generate_campaign
+from studio.campaigns.models import Campaign
 from studio.workspaces.actions import add_member, create_workspace, invite
 from studio.workspaces.models import Invitation, Membership, Workspace
 from tests.generating import start_generation
@@ -230,6 +232,19 @@ def build_world(owner, editor, reviewer) -> Workspace:
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
+    # A campaign with a generated deliverable (its draft's text checked on the page) and one
+    # not generated yet.
+    campaign = Campaign.objects.create(workspace=space, owner=editor, title="Launch", notes="N.")
+    add_deliverable(
+        campaign=campaign,
+        template=template,
+        channel="x_post",
+        count=2,
+        overrides={"product_name": "Lumen"},
+    )
+    (outcome,) = generate_campaign(campaign=campaign, user=editor, origin=Origin(), loop=None)
+    _finish(outcome.generation)
+    add_deliverable(campaign=campaign, template=template, channel="sms", count=1, overrides={})
     return space
 
 
@@ -392,7 +407,15 @@ def _world_ids() -> list[int]:
 
 CRAWLED = [r for r in ROUTES if r.name not in UNCRAWLED]
 # Pages that must show the payload (escaped), or the sweep planted it where nothing looks.
-MUST_SHOW = {"workspace", "drafts:detail", "prompts:detail", "knowledge:search", "knowledge:source"}
+MUST_SHOW = {
+    "workspace",
+    "drafts:detail",
+    "prompts:detail",
+    "knowledge:search",
+    "knowledge:source",
+    "campaigns:list",
+    "campaigns:detail",
+}
 # Pages that must show Markdown rendered from a payload (model output), inside hx-disable.
 MUST_RENDER = {"drafts:detail", "drafts:shared", "prompts:run", "assistant:panel"}
 # Patterns whose owner gets 404 by design.

@@ -39,6 +39,8 @@ from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
 from studio.audit.origin import Origin
+from studio.campaigns.actions import add_deliverable
+from studio.campaigns.models import Campaign
 from studio.workspaces.actions import create_workspace, invite
 from tests.generating import start_generation
 
@@ -162,6 +164,12 @@ def world(user, settings):
     knowledge = add_source(
         workspace=space, user=user, title=f"Source {SECRET}", tags=[], document=document
     )
+    campaign = Campaign.objects.create(
+        workspace=space, owner=user, title=f"Campaign {SECRET}", product=SECRET
+    )
+    deliverable = add_deliverable(
+        campaign=campaign, template=template, channel="email", count=1, overrides={}
+    )
     ids = {
         space.pk,
         template.pk,
@@ -181,6 +189,8 @@ def world(user, settings):
         knowledge.source_id,
         knowledge.pk,
         knowledge.passages.get().pk,
+        campaign.pk,
+        deliverable.pk,
     }
     return sorted(ids)
 

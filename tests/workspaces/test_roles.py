@@ -36,7 +36,7 @@ ROUTES = [
 ]
 # Project apps whose rows a refused request must leave exactly as they were (not the API
 # keys': a key's last-used time moves with every authenticated call).
-WATCHED = ("workspaces", "prompts", "drafts", "assistant")
+WATCHED = ("workspaces", "prompts", "drafts", "assistant", "campaigns")
 
 
 def _snapshot() -> str:
@@ -74,6 +74,11 @@ MUST_REFUSE = {
     "prompts:experiment_create",
     "prompts:run_start",
     "members",
+    "campaigns:create",
+    "campaigns:detail",
+    "campaigns:edit",
+    "campaigns:generate",
+    "campaigns:remove",
 }
 
 
