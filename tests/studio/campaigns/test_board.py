@@ -1,0 +1,45 @@
+"""The campaign page's rows: each deliverable's latest text and its check, in few queries."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from drafts.actions import add_version
+from drafts.models import Draft
+from studio.audit.origin import Origin
+from studio.campaigns.actions import generate_campaign
+from studio.campaigns.board import board_rows
+
+
+def test_rows_check_the_latest_version(campaign, headlines, email, user):
+    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    headlines.refresh_from_db()
+    for text in ("- Old", "- Light that follows you\n- " + "灯" * 16):
+        add_version(draft_id=headlines.draft_id, text=text, source="edited", author_id=user.pk)
+    rows = board_rows(campaign)
+    assert [row.deliverable for row in rows] == [headlines, email]
+    assert [item.text for item, _ in rows[0].item_rows()] == [
+        "Light that follows you",
+        "灯" * 16,
+    ]
+    assert rows[0].item_rows()[1][1] == ["32 of 30: 2 too long."]
+    assert rows[0].problems() == ["2 items; 10 asked for."]
+    assert rows[0].generation.status == "queued"
+    assert rows[1].report is None and rows[1].item_rows() == [] and rows[1].problems() == []
+
+
+def test_a_draft_in_the_trash_is_not_shown(campaign, headlines, user):
+    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    headlines.refresh_from_db()
+    add_version(draft_id=headlines.draft_id, text="- One", source="edited", author_id=user.pk)
+    Draft.objects.filter(pk=headlines.draft_id).update(deleted_at="2027-01-01T00:00:00Z")
+    (row,) = board_rows(campaign)
+    assert row.latest is None and row.report is None and row.generation is None
+
+
+def test_the_rows_take_three_queries_however_many_deliverables(campaign, headlines, email, user):
+    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    with CaptureQueriesContext(connection) as queries:
+        board_rows(campaign)
+    assert len(queries) == 3
