@@ -18,6 +18,14 @@ MAX_OVERRIDES = 20
 
 
 class CampaignForm(forms.ModelForm):
+    notes = forms.CharField(
+        label=_("Brief"),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Anything else the copy should know, in your own words."),
+    )
+
     class Meta:
         model = Campaign
         fields = [
@@ -33,15 +41,10 @@ class CampaignForm(forms.ModelForm):
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
-            "notes": forms.Textarea(attrs={"rows": 5}),
-        }
-        help_texts = {
-            "notes": _("Anything else the copy should know, in your own words."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["notes"].max_length = 10_000
         self.helper = FormHelper()
         self.helper.form_tag = False
 

@@ -56,6 +56,7 @@ AI_ROUTES = frozenset(
         "assistant:ask",
         "prompts:run_start",
         "prompts:batch",  # run, resume and judge a batch
+        "campaigns:generate",  # Generate all: one generation per deliverable
         "api_ai:generate",
         "api_ai:chat_completions",
     }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from studio.campaigns import counting
+from studio.campaigns.channels import BUILT_IN, check
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # four people joined by ZWJs: one emoji
 FLAG = "🇨🇳"  # two regional indicators: one flag
@@ -113,3 +116,17 @@ def test_sms_long_gsm7_splits_in_153s():
 def test_urls_found_with_and_without_a_scheme():
     text = "See https://a.example.com/x, www.lumen.shop and lumen.cn/zh. Not e.g. or a.b"
     assert counting.urls(text) == ["https://a.example.com/x", "www.lumen.shop", "lumen.cn/zh"]
+
+
+@given(st.text())
+def test_any_text_is_counted_without_error(text):
+    """Any Unicode at all (lone surrogates, controls, unassigned code points) is counted."""
+    clusters = counting.grapheme_count(text)
+    assert clusters <= len(text) and "".join(counting.graphemes(text)) == text
+    assert clusters <= counting.double_width(text) <= 2 * clusters
+    assert counting.x_weight(text) >= 0
+    sent = counting.sms(text)
+    assert (sent.segments == 0) is (sent.length == 0)
+    assert (sent.segments <= 1) is (sent.length <= sent.single)
+    for channel in BUILT_IN.values():
+        check(channel, text, count=3, forbidden=["x"])

@@ -193,3 +193,8 @@ def test_the_pages_speak_chinese(owner, campaign, headlines):
     page = owner.get(f"/campaigns/{campaign.pk}/", headers={"Accept-Language": "zh-hans"})
     body = page.content.decode()
     assert "全部生成" in body and "Google Ads 标题" in body
+
+
+def test_an_overlong_brief_is_refused(owner, workspace):
+    response = owner.post(f"/w/{workspace.pk}/campaigns/new/", BRIEF | {"notes": "x" * 10_001})
+    assert response.status_code == 400 and not Campaign.objects.exists()
