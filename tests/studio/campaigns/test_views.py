@@ -198,3 +198,13 @@ def test_the_pages_speak_chinese(owner, campaign, headlines):
 def test_an_overlong_brief_is_refused(owner, workspace):
     response = owner.post(f"/w/{workspace.pk}/campaigns/new/", BRIEF | {"notes": "x" * 10_001})
     assert response.status_code == 400 and not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["9" * 30, "9" * 5000, "²", "-1"])
+def test_hostile_numbers_are_refused_not_500(owner, campaign, templates, number):
+    for form in (
+        {"template": number, "channel": "email", "count": "1"},
+        {"template": templates["marketing-email"].pk, "channel": "email", "count": number},
+    ):
+        assert owner.post(f"/campaigns/{campaign.pk}/", form).status_code == 400
+    assert not Deliverable.objects.exists()
