@@ -79,19 +79,23 @@ def campaign_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @may_edit(of="campaign")
 def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The campaign: its brief, its deliverables with their drafts and checks; a POST adds a
-    deliverable."""
+    """The campaign: its brief, its deliverables with their drafts and checks (htmx: the
+    deliverables alone, which poll while one is generating); a POST adds a deliverable."""
     campaign = _campaign(request, pk)
     form = DeliverableForm(campaign.workspace, request.POST or None)
     if request.method == "POST" and form.is_valid():
         add_deliverable(campaign=campaign, **form.cleaned_data)
         return redirect(campaign)
+    rows = board_rows(campaign)
     context = {
         "workspace": campaign.workspace,
         "campaign": campaign,
-        "rows": board_rows(campaign),
+        "rows": rows,
+        "generating": any(row.generating for row in rows),
         "form": form,
     }
+    if request.htmx and request.method == "GET":  # the list polling itself while generating
+        return render(request, f"{DETAIL}#deliverables", context)
     return render(request, DETAIL, context, status=400 if form.errors else 200)
 
 

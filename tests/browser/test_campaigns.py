@@ -44,20 +44,18 @@ def test_a_brief_becomes_every_deliverables_draft(page: Page, studio_url, ready)
 
     page.get_by_role("button", name="Generate all").click()
     expect(page.get_by_text("Generating 2 deliverables.")).to_be_visible()
-    links = page.locator("[data-draft-link]")
-    expect(links).to_have_count(2)
-    campaign_url = page.url
-    for index in range(2):
-        page.goto(campaign_url)
-        page.locator("[data-draft-link]").nth(index).click()
-        # The deliverable's own draft streams as any draft does, to its end.
-        expect(page.locator("[data-status]")).to_have_text("Done", timeout=30_000)
-
-    page.goto(campaign_url)
-    expect(deliverables.locator("[data-status]")).to_have_count(2)
+    expect(page.locator("[data-draft-link]")).to_have_count(2)
+    # The list follows the streams by itself (it polls while any deliverable is generating):
+    # the counters appear as the copy arrives, and the polling stops once both are done.
     headlines = deliverables.first
+    expect(page.locator("[data-polling]")).to_have_count(0, timeout=30_000)
+    expect(deliverables.locator('[data-status="done"]')).to_have_count(2)
     expect(headlines.locator("[data-item]")).to_have_count(10)  # the asked count, each checked
     expect(headlines.locator("[data-counter]").first).to_contain_text("/30")
+
+    headlines.locator("[data-draft-link]").click()  # the deliverable's own draft
+    expect(page.locator("[data-status]")).to_have_text("Done")
+    page.go_back()
 
     page.locator("#language-switcher").select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from drafts.actions import add_version
-from drafts.models import Draft
+from drafts.models import Draft, Generation
 from studio.audit.origin import Origin
 from studio.campaigns.actions import generate_campaign
 from studio.campaigns.board import board_rows
@@ -14,6 +14,7 @@ from studio.campaigns.board import board_rows
 
 def test_rows_check_the_latest_version(campaign, headlines, email, user):
     generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    Generation.objects.update(status="done")
     headlines.refresh_from_db()
     for text in ("- Old", "- Light that follows you\n- " + "灯" * 16):
         add_version(draft_id=headlines.draft_id, text=text, source="edited", author_id=user.pk)
@@ -25,7 +26,7 @@ def test_rows_check_the_latest_version(campaign, headlines, email, user):
     ]
     assert rows[0].item_rows()[1][1] == ["32 of 30: 2 too long."]
     assert rows[0].problems() == ["2 items; 10 asked for."]
-    assert rows[0].generation.status == "queued"
+    assert rows[0].generation.status == "done" and not rows[0].generating
     assert rows[1].report is None and rows[1].item_rows() == [] and rows[1].problems() == []
 
 
@@ -39,7 +40,27 @@ def test_a_draft_in_the_trash_is_not_shown(campaign, headlines, user):
 
 
 def test_the_rows_take_three_queries_however_many_deliverables(campaign, headlines, email, user):
-    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    outcomes = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    with CaptureQueriesContext(connection) as queries:
+        board_rows(campaign)
+    assert len(queries) == 4  # and one for the text so far of those generating
+    Generation.objects.filter(pk__in=[o.generation.pk for o in outcomes]).update(status="done")
     with CaptureQueriesContext(connection) as queries:
         board_rows(campaign)
     assert len(queries) == 3
+
+
+def test_a_generating_row_checks_the_text_so_far(campaign, headlines, user):
+    (outcome,) = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    headlines.refresh_from_db()
+    add_version(draft_id=headlines.draft_id, text="- Old one", source="edited", author_id=user.pk)
+    (row,) = board_rows(campaign)
+    assert row.generating and row.report is None  # nothing written yet: nothing to check
+    Generation.objects.filter(pk=outcome.generation.pk).update(text="- New one\n- " + "灯" * 16)
+    (row,) = board_rows(campaign)
+    assert [item.text for item, _ in row.item_rows()] == ["New one", "灯" * 16]
+    assert row.item_rows()[1][1] == ["32 of 30: 2 too long."]
+    assert row.problems() == []  # "2 items of 10" would be noise while the rest is coming
+    Generation.objects.filter(pk=outcome.generation.pk).update(status="done")
+    (row,) = board_rows(campaign)
+    assert not row.generating and [item.text for item in row.report.items] == ["Old one"]

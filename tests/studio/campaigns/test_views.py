@@ -150,6 +150,7 @@ def test_the_page_counts_each_item_against_its_channel(owner, campaign, headline
     from studio.campaigns.actions import generate_campaign
 
     generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    Generation.objects.update(status="done")
     headlines.refresh_from_db()
     text = "- Light that follows you\n- " + "灯" * 16 + "\n- Glow 🇨🇳"
     add_version(draft_id=headlines.draft_id, text=text, source="edited", author_id=user.pk)
@@ -208,3 +209,22 @@ def test_hostile_numbers_are_refused_not_500(owner, campaign, templates, number)
     ):
         assert owner.post(f"/campaigns/{campaign.pk}/", form).status_code == 400
     assert not Deliverable.objects.exists()
+
+
+def test_the_deliverables_poll_while_one_is_generating(
+    owner, campaign, headlines, email, no_launch
+):
+    owner.post(f"/campaigns/{campaign.pk}/generate/")
+    page = owner.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "data-polling" in page and 'hx-trigger="every 2s"' in page
+    Generation.objects.filter(draft_id=Deliverable.objects.get(pk=headlines.pk).draft_id).update(
+        text="- Light that follows you"
+    )
+    partial = owner.get(f"/campaigns/{campaign.pk}/", headers=HX)
+    body = partial.content.decode()
+    assert partial.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith('<div id="deliverables"') and "data-polling" in body
+    assert "22/30" in body and "Light that follows you" in body
+    Generation.objects.update(status="done")
+    body = owner.get(f"/campaigns/{campaign.pk}/", headers=HX).content.decode()
+    assert "data-polling" not in body and "hx-trigger" not in body  # the polling stops
