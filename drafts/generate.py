@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -156,7 +156,7 @@ def do_generate(
     """
     check_may_generate(user=request.user, workspace=request.workspace, origin=request.origin)
     # Retrieval reads only: done before the transaction (SQLite's writers queue behind it).
-    asks = [grounding.ground(ask, workspace=request.workspace) for ask in request.asks]
+    asks = [_grounded(ask, workspace=request.workspace) for ask in request.asks]
     with _queued_on_sqlite(), transaction.atomic():
         generations = [_store(request, ask) for ask in asks]
         if within is not None:
@@ -172,6 +172,24 @@ def do_generate_one(
     """:func:`do_generate` for a request with one ask: its generation."""
     (generation,) = do_generate(request, within=within)
     return generation
+
+
+def _grounded(ask: Ask, *, workspace) -> Ask:
+    """``ask`` with its sources (drafts.grounding): the passages its inputs find, numbered,
+    as many as fit the context, written into its messages. An ask that is not grounded (no
+    knowledge variable) or already is (a follow-up) comes back as it is."""
+    version = ask.template_version
+    if ask.with_knowledge is None or ask.grounding is not None or version is None:
+        return ask
+    cited, chinese = grounding.ranked(version, ask.inputs, workspace=workspace)
+    kept, messages = grounding.fitted(
+        cited,
+        ask.with_knowledge,
+        model=ask.model,
+        max_tokens=ask.params.get("max_tokens"),
+        chinese=chinese,
+    )
+    return replace(ask, messages=messages, grounding=tuple(kept))
 
 
 def _store(request: Generate, ask: Ask) -> Generation:

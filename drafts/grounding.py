@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from prompts.knowledge.grounding import retrieve
 from studio.ai import check_prompt
 from studio.deepseek import ContextTooLong
 
 from .models import Generation, GroundingPassage
-
-if TYPE_CHECKING:
-    from .generate import Ask
 
 INSTRUCTION = (
     "Use only the sources above for facts. Cite each fact with its source number in square "
@@ -120,15 +117,11 @@ def fitted(
     return [], build("")
 
 
-def ground(ask: Ask, *, workspace) -> Ask:
-    """``ask`` with its sources: the grounded messages and the passages given. An ask that
-    is not to be grounded (no knowledge variable, or grounded already: a follow-up) comes
-    back as it is."""
-    version = ask.template_version
-    variable = version.knowledge_variable() if version is not None else None
-    if variable is None or ask.with_knowledge is None or ask.grounding is not None:
-        return ask
-    query = query_for(version.variable_specs, ask.inputs)
+def ranked(version, inputs: dict[str, Any], *, workspace) -> tuple[list[Cited], bool]:
+    """The passages a version's knowledge variable finds for these inputs, numbered in
+    ranking order, and whether the request reads as Chinese (for the instruction line)."""
+    variable = version.knowledge_variable()
+    query = query_for(version.variable_specs, inputs)
     hits = retrieve(
         workspace,
         query=query,
@@ -149,15 +142,7 @@ def ground(ask: Ask, *, workspace) -> Ask:
         )
         for number, hit in enumerate(hits, start=1)
     ]
-    chinese = is_chinese(query or ask.messages[-1]["content"])
-    kept, messages = fitted(
-        cited,
-        ask.with_knowledge,
-        model=ask.model,
-        max_tokens=ask.params.get("max_tokens"),
-        chinese=chinese,
-    )
-    return replace(ask, messages=messages, grounding=tuple(kept))
+    return cited, is_chinese(query)
 
 
 def store(generation: Generation, grounding: Sequence[Cited] | None) -> None:
