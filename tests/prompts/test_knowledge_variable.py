@@ -4,6 +4,8 @@ no input in the form, filled with the sources block at generation time."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from prompts.actions import create_template
@@ -116,3 +118,15 @@ def test_the_workspace_page_shows_the_note(client, user, workspace, version):
     html = client.get(workspace.get_absolute_url(), {"template": v.template_id}).content.decode()
     assert "data-grounding-note" in html and "Grounded in: lumen." in html
     assert 'name="knowledge"' not in html
+
+
+def test_the_builder_offers_the_type_and_keeps_tags_in_the_json():
+    from prompts.variable_builder import FORM, JSON, Builder
+
+    assert ("knowledge", "Knowledge (sources)") in Builder().types()
+    bare = Builder.from_json([{"name": "k", "type": "knowledge", "required": True}])
+    assert bare.mode == FORM and bare.rows[0].type == "knowledge"
+    assert variables_problems(bare.variables()) == []
+    # Tags and titles have no inputs in a row: such a variable is edited as JSON, kept whole.
+    tagged = Builder.from_json([KNOWLEDGE])
+    assert tagged.mode == JSON and json.loads(tagged.json_text) == [KNOWLEDGE]
