@@ -160,3 +160,33 @@ def test_ungrounded_templates_are_untouched(workspace, user, product_template, p
     )
     assert generation.passages_given is None
     assert "<sources>" not in generation.messages[-1]["content"]
+
+
+def test_the_workspace_generate_grounds_its_draft(client, launched, knowledge, workspace, user):
+    from django.urls import reverse
+
+    version = grounded_template(workspace, tags=["lumen"]).current_version()
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    response = client.post(url, {"version": version.pk, "topic": "battery hours"})
+    assert response.status_code in (200, 302)
+    generation = Generation.objects.get(pk=launched[0])
+    assert generation.passages_given and "<sources>" in generation.messages[-1]["content"]
+
+
+def test_every_variant_of_an_experiment_run_is_grounded(knowledge, workspace, user):
+    from prompts.experiments.actions import create_experiment, start_run
+
+    version = grounded_template(workspace, tags=["lumen"]).current_version()
+    experiment = create_experiment(
+        workspace=workspace,
+        name="Grounded",
+        user=user,
+        variants=[{"name": "A", "version": version}, {"name": "B", "version": version}],
+    )
+    run = start_run(origin=Origin(), experiment=experiment, inputs={"topic": "battery"}, user=user)
+    columns = list(run.columns.select_related("generation"))
+    assert len(columns) == 2
+    for column in columns:
+        assert column.generation.passages_given
+        assert column.generation.grounding.count() == column.generation.passages_given
