@@ -112,14 +112,6 @@ def link(html: str, citations: Citations | None, *, footnotes: bool = False) -> 
     return mark_safe("".join(parts))  # noqa: S308
 
 
-def numbers(text: str) -> list[int]:
-    """The marker numbers in a text, in order of first appearance."""
-    seen: dict[int, None] = {}
-    for match in MARKER.finditer(text):
-        seen.setdefault(int(match.group(1)), None)
-    return list(seen)
-
-
 # --- Exports: the markers as footnotes -----------------------------------------------------
 
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)*?\1", re.DOTALL)
@@ -129,8 +121,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 def markdown_footnotes(text: str, grounding: Grounding) -> str:
     """A Markdown text with its known markers as footnote references (``[^n]``) and the
     notes at its end; unknown markers stay as written. Code is left alone."""
-    found = grounding.citations
-    if found is None or not found.count:
+    if not grounding.passages:
         return text
     known = {p.number for p in grounding.passages}
 

@@ -15,6 +15,7 @@ from drafts.citations import Citations, Grounding, link, markdown_footnotes
 from drafts.exports import export_version
 from drafts.markdown_html import render_markdown
 from drafts.markdown_stream import BlockSplitter
+from drafts.models import GroundingPassage
 from tests.drafts.grounding_helpers import LUMEN, add_text, grounded_template
 from tests.drafts.hostile import HOSTILE, Elements, assert_neutralised
 from tests.generating import start_generation
@@ -160,8 +161,16 @@ def test_exports_keep_citations_as_footnotes(grounded):
 
 
 def test_markdown_footnotes_leave_code_alone():
-    grounding = Grounding(Citations(key=1, count=1), [])
-    assert markdown_footnotes("x [1]", grounding) == "x [1]\n\n"  # no passage rows: no refs
+    passage = GroundingPassage(
+        number=1, source_title="Sheet", version_number=2, heading="Battery", text="40 h.", score=1
+    )
+    grounding = Grounding(Citations(key=1, count=1), [passage])
+    text = "Lasts [1] and `a[1]`.\n\n```\nb[1]\n```\nAgain [1], not [2].\n"
+    assert markdown_footnotes(text, grounding) == (
+        "Lasts [^1] and `a[1]`.\n\n```\nb[1]\n```\nAgain [^1], not [2].\n\n"
+        "[^1]: Sheet (v2) · Battery: “40 h.”\n"
+    )
+    assert markdown_footnotes(text, Grounding(None, [])) == text
 
 
 @pytest.mark.django_db
