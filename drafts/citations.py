@@ -46,7 +46,12 @@ class Grounding:
         found = for_generation(generation)
         if generation is None or not found or not found.count:
             return cls(found, [])
-        rows = generation.grounding.select_related("passage__version__source")
+        rows = generation.grounding.select_related("passage__version__source").defer(
+            # For the source link only: not a version's whole text nor the index columns.
+            "passage__version__text",
+            "passage__terms",
+            "passage__search_vector",
+        )
         return cls(found, list(rows))
 
     @property
@@ -75,7 +80,8 @@ def grounding_generation(version: DraftVersion | None) -> Generation | None:
         passages_given__isnull=False,
         version__number__lte=version.number,
     )
-    return earlier.order_by("-pk").first()
+    # Its id and count only: not the prompt (messages) nor the text of every version.
+    return earlier.only("pk", "passages_given").order_by("-pk").first()
 
 
 def _marker(match: re.Match[str], citations: Citations, footnotes: bool = False) -> str:
