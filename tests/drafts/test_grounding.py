@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from drafts.actions import finish_generation
 from drafts.generate import start_follow_up
 from drafts.grounding import INSTRUCTION, INSTRUCTION_ZH, Cited, is_chinese, sources_block
 from drafts.models import Generation
@@ -136,8 +137,6 @@ def test_lowest_ranked_passages_are_dropped_to_fit_the_context(
 
 
 def test_follow_ups_keep_the_same_sources(knowledge, workspace, user):
-    from drafts.actions import finish_generation
-
     template = grounded_template(workspace)
     first = generate(workspace, user, template, "battery hours")
     finish_generation(
@@ -174,7 +173,7 @@ def test_the_workspace_generate_grounds_its_draft(client, launched, knowledge, w
     assert generation.passages_given and "<sources>" in generation.messages[-1]["content"]
 
 
-def test_every_variant_of_an_experiment_run_is_grounded(knowledge, workspace, user):
+def test_every_variant_of_an_experiment_run_is_grounded(client, knowledge, workspace, user):
     from prompts.experiments.actions import create_experiment, start_run
 
     version = grounded_template(workspace, tags=["lumen"]).current_version()
@@ -190,3 +189,10 @@ def test_every_variant_of_an_experiment_run_is_grounded(knowledge, workspace, us
     for column in columns:
         assert column.generation.passages_given
         assert column.generation.grounding.count() == column.generation.passages_given
+        done = {"status": "done", "text": "40 h [1].", "reasoning": "", "fields": {}}
+        finish_generation(generation_id=column.generation.pk, **done)
+    client.force_login(user)
+    html = client.get(run.get_absolute_url()).content.decode()
+    for column in columns:  # each column's markers open its own passages
+        assert f'popovertarget="cite-{column.generation.pk}-1"' in html
+        assert f'id="cite-{column.generation.pk}-1"' in html
