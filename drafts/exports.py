@@ -29,7 +29,8 @@ from docx.text.paragraph import Paragraph
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import markdown_html
+from . import citations, markdown_html
+from .citations import Grounding
 from .models import DraftVersion
 
 _parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -86,25 +87,35 @@ def opens_with_a_title(text: str) -> bool:
 def export_version(version: DraftVersion, fmt: str) -> Export:
     """The version in one of ``FORMATS``; the file name says which draft and version. A
     Markdown or HTML file opens with the draft's title, unless the text has a title of its
-    own (a first ``# heading``); HTML's ``<title>`` is always the draft's."""
+    own (a first ``# heading``); HTML's ``<title>`` is always the draft's. A grounded text's
+    citation markers become footnotes quoting their passages, in each format."""
     title = version.draft.title
+    grounding = Grounding.of(citations.grounding_generation(version))
     heading = "" if opens_with_a_title(version.text) else title
     stem = f"{slugify(title, allow_unicode=True) or 'draft'}-v{version.number}"
     if fmt == "md":
-        text = f"# {' '.join(heading.split())}\n\n{version.text}" if heading else version.text
+        body = citations.markdown_footnotes(version.text, grounding)
+        text = f"# {' '.join(heading.split())}\n\n{body}" if heading else body
         return Export(text.encode(), "text/markdown; charset=utf-8", f"{stem}.md")
     if fmt == "html":
-        html = render_to_string("drafts/export.html", {"version": version, "heading": heading})
+        context = {"version": version, "heading": heading, "found": grounding}
+        html = render_to_string("drafts/export.html", context)
         return Export(html.encode(), "text/html; charset=utf-8", f"{stem}.html")
     if fmt == "docx":
         author = version.author.get_full_name() or version.author.get_username()
-        docx = markdown_to_docx(version.text, title=version.draft.title, author=author)
+        docx = markdown_to_docx(
+            version.text, title=version.draft.title, author=author, grounding=grounding
+        )
         return Export(docx, DOCX_TYPE, f"{stem}.docx")
     raise ValueError(f"Unknown export format: {fmt}")
 
 
-def markdown_to_docx(text: str, *, title: str = "", author: str = "") -> bytes:
-    """The DOCX of ``text``; ExportRefused when it is over a cap or over the time budget."""
+def markdown_to_docx(
+    text: str, *, title: str = "", author: str = "", grounding: Grounding | None = None
+) -> bytes:
+    """The DOCX of ``text``; ExportRefused when it is over a cap or over the time budget.
+    With ``grounding``, its citation markers are superscript note numbers and the notes
+    (the quoted passages) close the document under "Sources"."""
     deadline = time.thread_time() + TIME_BUDGET_SECONDS
     text = xml_safe(text or "")
     if markdown_html.too_long(text):
@@ -130,7 +141,12 @@ def markdown_to_docx(text: str, *, title: str = "", author: str = "") -> bytes:
     # python-docx's template names itself as the author; Word shows who wrote the version.
     properties = document.core_properties
     properties.author = properties.last_modified_by = xml_safe(author)
-    _Writer(document, deadline).write_all(tokens)
+    writer = _Writer(document, deadline)
+    if grounding is not None and grounding.passages:
+        writer.cited = {p.number for p in grounding.passages}
+    writer.write_all(tokens)
+    if writer.cited:
+        writer.notes(grounding.passages)  # type: ignore[union-attr]
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -166,6 +182,7 @@ class _Writer:
         self.table: list[list[list[Token]]] | None = None
         self.row: list[list[Token]] = []
         self.pending_heading: int | None = None
+        self.cited: set[int] = set()  # the passage numbers a marker may cite
 
     def write_all(self, tokens: list[Token]) -> None:
         self.write(tokens)
@@ -177,6 +194,31 @@ class _Writer:
             handler = getattr(self, f"_{token.type}", None)
             if handler:
                 handler(token)
+
+    def notes(self, passages) -> None:
+        """The footnotes: a "Sources" heading, one paragraph per passage given."""
+        document = self.doc
+        document.add_heading(_("Sources"), level=2)
+        for passage in passages:
+            paragraph = document.add_paragraph()
+            paragraph.add_run(f"[{passage.number}] ").bold = True
+            paragraph.add_run(xml_safe(passage.note_text()))
+
+    def _text_runs(self, paragraph, text: str):
+        """The runs of one text: its known citation markers as superscript note numbers."""
+        if not self.cited or "[" not in text:
+            return [paragraph.add_run(text)]
+        runs, last = [], 0
+        for match in citations.MARKER.finditer(text):
+            if int(match[1]) not in self.cited:
+                continue
+            if match.start() > last:
+                runs.append(paragraph.add_run(text[last : match.start()]))
+            paragraph.add_run(match[0]).font.superscript = True
+            last = match.end()
+        if last < len(text):
+            runs.append(paragraph.add_run(text[last:]))
+        return runs
 
     def _heading_open(self, token: Token) -> None:
         self.pending_heading = int(token.tag[1])
@@ -300,13 +342,17 @@ class _Writer:
             elif kind == "softbreak":
                 paragraph.add_run(" ")
             elif kind in {"text", "code_inline"}:
-                run = paragraph.add_run(child.content)
-                # Only what is on: setting None still adds an empty properties element.
-                if strong:
-                    run.bold = True
-                if em:
-                    run.italic = True
-                if strike:
-                    run.font.strike = True
-                if kind == "code_inline":
-                    run.font.name = "Courier New"
+                if kind == "text":
+                    runs = self._text_runs(paragraph, child.content)
+                else:
+                    runs = [paragraph.add_run(child.content)]
+                for run in runs:
+                    # Only what is on: setting None still adds an empty properties element.
+                    if strong:
+                        run.bold = True
+                    if em:
+                        run.italic = True
+                    if strike:
+                        run.font.strike = True
+                    if kind == "code_inline":
+                        run.font.name = "Courier New"

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -38,6 +38,8 @@ from studio.workspaces.access import denial, membership
 from studio.workspaces.models import EDIT
 
 from . import generation as runner
+from . import grounding
+from .grounding import Cited
 from .models import Draft, Generation
 
 NEVER_CACHED = "off"  # ``Generate.cache`` for a request that must not use the cache
@@ -63,18 +65,33 @@ class Ask:
     messages: list[dict[str, Any]]
     inputs: dict[str, Any] = field(default_factory=dict)
     template_version: TemplateVersion | None = None
+    # The numbered passages its prompt gives (drafts.grounding); None: not grounded (yet).
+    grounding: tuple[Cited, ...] | None = None
+    # For a version with a knowledge variable: the messages with a sources block in its
+    # place. The generate action retrieves the passages and writes them (grounding.ground).
+    with_knowledge: Callable[[str], list[dict[str, Any]]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @classmethod
     def from_version(cls, version: TemplateVersion, inputs: dict[str, Any]) -> Ask:
         """A template version's prompts filled with the form's inputs, at its parameters."""
         params = version.generation_params()
+        grounded = version.knowledge_variable() is not None
         return cls(
             model=str(params["model"]),
             params=params,
             messages=version.build_messages(inputs),
             inputs=inputs,
             template_version=version,
+            with_knowledge=partial(_knowledge_messages, version, inputs) if grounded else None,
         )
+
+
+def _knowledge_messages(
+    version: TemplateVersion, inputs: dict[str, Any], knowledge: str
+) -> list[dict[str, Any]]:
+    return version.build_messages(inputs, knowledge=knowledge)
 
 
 @dataclass(frozen=True)
@@ -138,8 +155,10 @@ def do_generate(
     in the order of ``request.asks``.
     """
     check_may_generate(user=request.user, workspace=request.workspace, origin=request.origin)
+    # Retrieval reads only: done before the transaction (SQLite's writers queue behind it).
+    asks = [_grounded(ask, workspace=request.workspace) for ask in request.asks]
     with _queued_on_sqlite(), transaction.atomic():
-        generations = [_store(request, ask) for ask in request.asks]
+        generations = [_store(request, ask) for ask in asks]
         if within is not None:
             within(generations)
         if request.loop is not None:
@@ -155,6 +174,24 @@ def do_generate_one(
     return generation
 
 
+def _grounded(ask: Ask, *, workspace) -> Ask:
+    """``ask`` with its sources (drafts.grounding): the passages its inputs find, numbered,
+    as many as fit the context, written into its messages. An ask that is not grounded (no
+    knowledge variable) or already is (a follow-up) comes back as it is."""
+    version = ask.template_version
+    if ask.with_knowledge is None or ask.grounding is not None or version is None:
+        return ask
+    cited, chinese = grounding.ranked(version, ask.inputs, workspace=workspace)
+    kept, messages = grounding.fitted(
+        cited,
+        ask.with_knowledge,
+        model=ask.model,
+        max_tokens=ask.params.get("max_tokens"),
+        chinese=chinese,
+    )
+    return replace(ask, messages=messages, grounding=tuple(kept))
+
+
 def _store(request: Generate, ask: Ask) -> Generation:
     draft = request.draft or Draft.objects.create(
         workspace=request.workspace,
@@ -164,7 +201,7 @@ def _store(request: Generate, ask: Ask) -> Generation:
     )
     continues = request.continues  # a continuation is never an identical request: not cached
     mode = cache_mode(request.cache, ask.params) if continues is None else Generation.CacheMode.OFF
-    return Generation.objects.create(
+    generation = Generation.objects.create(
         draft=draft,
         template_version=ask.template_version,
         created_by=request.user,
@@ -175,8 +212,11 @@ def _store(request: Generate, ask: Ask) -> Generation:
         cache_mode=mode,
         continues=continues,
         prefix=continues.text if continues is not None else "",
+        passages_given=None if ask.grounding is None else len(ask.grounding),
         **Generation.origin_columns(request.origin),
     )
+    grounding.store(generation, ask.grounding)
+    return generation
 
 
 def cache_mode(asked: str, params: dict[str, Any]) -> str:
@@ -238,7 +278,8 @@ def start_follow_up(
     base = whole.select_related("template_version").first()
     if base is None or base.is_active:
         raise ValueError("This draft has no finished generation to start from.")
-    messages = list(_original_request(base).messages)
+    original = _original_request(base)
+    messages = list(original.messages)
     if mode == "continue":
         messages += [
             {"role": "assistant", "content": base.text},
@@ -255,6 +296,8 @@ def start_follow_up(
         messages=messages,
         inputs=base.inputs,
         template_version=base.template_version,
+        # The same sources as the request it repeats or goes on from: never retrieved again.
+        grounding=_grounding_of(original),
     )
 
     def still_latest(new: list[Generation]) -> None:
@@ -273,6 +316,12 @@ def start_follow_up(
         loop=loop,
     )
     return do_generate_one(request, within=still_latest)
+
+
+def _grounding_of(generation: Generation) -> tuple[Cited, ...] | None:
+    if generation.passages_given is None:
+        return None
+    return tuple(Cited.from_row(row) for row in generation.grounding.all())
 
 
 def _original_request(generation: Generation) -> Generation:

@@ -36,7 +36,7 @@ from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_toke
 from studio.streams import Delta, Done, EventLog, Reasoning, Snapshot, relay
 from studio.streams.writer import PartialWriters
 
-from . import errors
+from . import citations, errors
 from .actions import finish_generation, mark_interrupted, mark_running, save_partial_texts
 from .audit import arecord_generation
 from .markdown_stream import BlockSplitter
@@ -195,7 +195,7 @@ class _Stream:
         self.content: list[str] = [prefix] if prefix else []
         self.joining = bool(prefix)  # the continuation's first text joins the prefix
         # The answer's finished Markdown blocks, rendered once here for every watcher.
-        self.blocks = BlockSplitter()
+        self.blocks = BlockSplitter(citations.for_generation(generation))
         if prefix:
             self._add_content(prefix)
         self.reasoning: list[str] = []

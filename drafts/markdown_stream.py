@@ -19,6 +19,7 @@ from markdown_it.token import Token
 
 from studio.streams import Block
 
+from .citations import Citations, link
 from .markdown_html import render_markdown
 
 # The final render's block rules (tables on, raw HTML off), without the inline pass.
@@ -34,7 +35,9 @@ _MAY_CONTINUE = frozenset(" \t-+*0123456789")
 class BlockSplitter:
     """The finished blocks of a Markdown text that arrives in pieces."""
 
-    def __init__(self) -> None:
+    def __init__(self, citations: Citations | None = None) -> None:
+        # A grounded generation's: its [n] markers are linked as the final panel links them.
+        self.citations = citations
         self._pieces: list[str] = []  # the open text: after the last finished block
         self._line_start = True  # the open text ends a line (or is empty)
 
@@ -51,7 +54,7 @@ class BlockSplitter:
     def close(self) -> list[Block]:
         """The end of the text: whatever is open is finished now."""
         source, self._pieces = "".join(self._pieces), []
-        return [_block(source)] if source else []
+        return [self._block(source)] if source else []
 
     def _split(self) -> list[Block]:
         source = "".join(self._pieces)
@@ -73,7 +76,11 @@ class BlockSplitter:
             return []
         finished = "".join(lines[:done_lines])
         self._pieces = [source[len(finished) :]]
-        return [_block(finished)]
+        return [self._block(finished)]
+
+    def _block(self, source: str) -> Block:
+        html = link(str(render_markdown(source)), self.citations)
+        return Block(html=str(html), length=len(source))
 
 
 def _finished(token: Token, lines: list[str], partial: str) -> bool:
@@ -86,7 +93,3 @@ def _finished(token: Token, lines: list[str], partial: str) -> bool:
         return token.map[1] < len(lines)  # a line follows that is not its own: a blank one
     # A list or an indented code block: closed by a line at the margin, after a blank line.
     return not lines[-1].strip() and bool(partial) and partial[0] not in _MAY_CONTINUE
-
-
-def _block(source: str) -> Block:
-    return Block(html=str(render_markdown(source)), length=len(source))

@@ -268,6 +268,10 @@ class Generation(models.Model):
     error_message = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True)
+    # Grounding (drafts.grounding): how many numbered passages its prompt gave the model to
+    # cite as [1], [2]… (its ``grounding`` rows); 0 when its knowledge variable found none,
+    # None when its template has no knowledge variable (then [n] in its text is plain text).
+    passages_given = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -347,6 +351,56 @@ class Generation(models.Model):
         if self.prompt_tokens is None or self.completion_tokens is None:
             return None
         return self.prompt_tokens + self.completion_tokens
+
+
+class GroundingPassage(models.Model):
+    """Passage ``number`` of the sources block a generation's prompt held: what ``[number]``
+    in its text cites. The quoted text, title and version number are copied, so a citation
+    still reads after its source is deleted (the links then go nowhere)."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="grounding")
+    number = models.PositiveSmallIntegerField()
+    passage = models.ForeignKey(
+        "knowledge.Passage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_version = models.ForeignKey(
+        "knowledge.SourceVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    source_title = models.CharField(max_length=200)
+    version_number = models.PositiveIntegerField()
+    heading = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["generation", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "number"], name="one_grounding_number_per_generation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.number}] {self.source_title} (v{self.version_number})"
+
+    def note_text(self, quote_chars: int = 500) -> str:
+        """The passage as an export's footnote: the source, its version, where in it, and
+        the quoted passage (``quote_chars`` of it at most)."""
+        where = f" · {self.heading}" if self.heading else ""
+        quote = " ".join(self.text.split())
+        if len(quote) > quote_chars:
+            quote = quote[: quote_chars - 1].rstrip() + "…"
+        return f"{self.source_title} (v{self.version_number}){where}: “{quote}”"
+
+    def source_url(self) -> str:
+        """The passage on its source's page ('' once the source is gone)."""
+        if self.passage is None:
+            return ""
+        return self.passage.get_absolute_url()
 
 
 class DraftVersionQuerySet(models.QuerySet["DraftVersion"]):

@@ -88,10 +88,21 @@ class TemplateForm(forms.Form):
         self.version = version
         # Through the schema: a version saved before it with a bad option still gets a form.
         for var in version.variable_specs:
-            self.fields[var.name] = _field_for(var)
+            if not var.is_knowledge:  # filled with passages at generation time, not typed
+                self.fields[var.name] = _field_for(var)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page's <form> carries the hx-* attributes
         self.helper.css_container = TAILWIND_CLASSES
+
+    def grounding_note(self) -> str:
+        """What a knowledge variable draws from, for a note under the form ('' when none)."""
+        var = self.version.knowledge_variable()
+        if var is None:
+            return ""
+        drawn = [*var.tags, *var.sources]
+        if not drawn:
+            return str(_("Grounded in: every source of this workspace."))
+        return str(_("Grounded in: %(sources)s.") % {"sources": ", ".join(drawn)})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -160,8 +171,10 @@ class TemplateEditForm(forms.Form):
         help_text=_(
             'A list like [{"name": "product", "label": "Product", "type": "text"}]. Types: '
             "text, textarea, choice (with choices), number (min, max), tone, language, "
-            "audience (free text with suggestions; choices replace them). The brand voice is "
-            "not a variable: pick it below."
+            "audience (free text with suggestions; choices replace them), knowledge (no "
+            'input: {"tags": [...], "sources": [...], "passages": 5} pick the workspace\'s '
+            "sources that fill {{ name }} with numbered passages). The brand voice is not a "
+            "variable: pick it below."
         ),
     )
     brand_voice = forms.ModelChoiceField(
@@ -210,6 +223,16 @@ class TemplateEditForm(forms.Form):
         if self.builder.mode == FORM:
             return self.builder.variables()
         return self.cleaned_data["variables"]
+
+    def grounding_note(self) -> str:
+        """What a knowledge variable draws from, for a note under the form ('' when none)."""
+        var = self.version.knowledge_variable()
+        if var is None:
+            return ""
+        drawn = [*var.tags, *var.sources]
+        if not drawn:
+            return str(_("Grounded in: every source of this workspace."))
+        return str(_("Grounded in: %(sources)s.") % {"sources": ", ".join(drawn)})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

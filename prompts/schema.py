@@ -29,7 +29,15 @@ from .constants import BRAND_VOICE, PRODUCTION, Purpose
 from .placeholders import placeholders
 
 # A brand voice is not a variable: the template includes one, and it fills {{ brand_voice }}.
-VARIABLE_TYPES = ("text", "textarea", "choice", "number", "tone", "language", "audience")
+VARIABLE_TYPES = (
+    "text", "textarea", "choice", "number", "tone", "language", "audience", "knowledge",
+)  # fmt: skip
+# The variable a version grounds its drafts with: no input, filled with numbered passages
+# of the workspace's knowledge at generation time (drafts.grounding). One per version.
+KNOWLEDGE = "knowledge"
+KNOWLEDGE_OPTIONS = ("tags", "sources", "passages")
+DEFAULT_PASSAGES = 5
+MAX_PASSAGES = 20
 # The labels the template page can move; an import may point only these at its version.
 LABEL_NAMES = (PRODUCTION, "staging")
 # The editor's bound on a version's answer length (DeepSeek's largest output).
@@ -94,6 +102,7 @@ def _model_name(model: str | None) -> str:
 
 Number = Annotated[int, Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
 Choice = Annotated[str, Field(max_length=200)]
+Tag = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class VariableSchema(BaseModel):
@@ -112,6 +121,10 @@ class VariableSchema(BaseModel):
     max_length: int | None = Field(None, ge=1, le=MAX_INPUT_LENGTH)
     min: Number | None = None
     max: Number | None = None
+    # A knowledge variable's: the tags or source titles it draws from, how many passages.
+    tags: list[Tag] | None = Field(None, max_length=MAX_CHOICES)
+    sources: list[Tag] | None = Field(None, max_length=MAX_CHOICES)
+    passages: int | None = Field(None, ge=1, le=MAX_PASSAGES)
 
     @field_validator("type")
     @classmethod
@@ -132,6 +145,10 @@ class VariableSchema(BaseModel):
         name = {"name": self.name}
         if self.type == "choice" and not self.choices:
             raise _refuse(_("Choice variable %(name)r needs choices.") % name)
+        knowledge_options = [o for o in KNOWLEDGE_OPTIONS if getattr(self, o) is not None]
+        if self.type != KNOWLEDGE and knowledge_options:
+            message = _("Variable %(name)r: %(option)s is only for a knowledge variable.")
+            raise _refuse(message % {**name, "option": knowledge_options[0]})
         if self.min is not None and self.max is not None and self.min > self.max:
             raise _refuse(_("Variable %(name)r: min must not be more than max.") % name)
         if self.default is not None and not self._default_fits():
@@ -261,6 +278,9 @@ def variable_problems(variables: Any, *texts: Any) -> list[str]:
         problems.append(
             _("%(name)r is reserved: it is filled from the brand voice.") % {"name": BRAND_VOICE}
         )
+    kinds = [v.get("type") for v in entries if isinstance(v, Mapping)]
+    if kinds.count(KNOWLEDGE) > 1:
+        problems.append(_("A template may have one knowledge variable at most."))
     for text in texts:
         if not isinstance(text, str):
             continue
@@ -330,6 +350,7 @@ def check_template(data: Any, schema: type[VersionData] = TemplateData) -> Versi
 # A rule across options failed (min above max, a default that does not fit, a choice list
 # missing): drop these in turn until the variable is usable.
 _CROSS_OPTIONS: tuple[frozenset[str], ...] = (
+    frozenset(KNOWLEDGE_OPTIONS),
     frozenset({"min", "max", "default"}),
     frozenset({"type"}),
 )

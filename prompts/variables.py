@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from .schema import VariableSchema, usable_variables
+from .schema import DEFAULT_PASSAGES, KNOWLEDGE, VariableSchema, usable_variables
 
 # Built-in choice lists for the typed variables that need no author-provided choices.
 TONES = ("friendly", "professional", "playful", "bold", "empathetic", "authoritative")
@@ -36,6 +36,7 @@ TYPE_LABELS = {
     "tone": _("Tone"),
     "language": _("Language"),
     "audience": _("Audience"),
+    "knowledge": _("Knowledge (sources)"),
 }
 # The types whose answer is one of a list: the author's choices, else the built-in list.
 PICKED_TYPES = frozenset({"choice", "tone", "language"})
@@ -55,11 +56,16 @@ class Variable:
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
+    # A knowledge variable's (prompts.schema.KNOWLEDGE): what it draws from, how much.
+    tags: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    passages: int | None = None
 
     @classmethod
     def from_schema(cls, var: VariableSchema) -> Variable:
         """The dataclass for a variable the schema has already validated."""
-        return cls(**{**var.model_dump(), "choices": tuple(var.choices or ())})
+        lists = {key: tuple(getattr(var, key) or ()) for key in ("choices", "tags", "sources")}
+        return cls(**{**var.model_dump(), **lists})
 
     @classmethod
     def parse_all(cls, raw: Any) -> list[Variable]:
@@ -82,6 +88,9 @@ class Variable:
             "max_length": self.max_length,
             "min": self.min,
             "max": self.max,
+            "tags": list(self.tags) if self.is_knowledge else None,
+            "sources": list(self.sources) if self.is_knowledge else None,
+            "passages": self.passages,
         }
         return data | {key: value for key, value in optional.items() if value is not None}
 
@@ -102,6 +111,15 @@ class Variable:
     def is_picked(self) -> bool:
         """Whether the answer is one of :meth:`options` (a select, not free text)."""
         return self.type in PICKED_TYPES
+
+    @property
+    def is_knowledge(self) -> bool:
+        """Whether it is filled with passages of the workspace's knowledge, not by the form."""
+        return self.type == KNOWLEDGE
+
+    def passage_count(self) -> int:
+        """How many passages a knowledge variable asks for at most."""
+        return self.passages or DEFAULT_PASSAGES
 
     @property
     def type_label(self) -> str:

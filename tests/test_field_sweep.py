@@ -46,7 +46,7 @@ from drafts.actions import (
 from drafts.exports import FORMATS
 from drafts.models import Draft, DraftVersion, Generation, ShareLink
 from drafts.suggestions import start_suggestion
-from prompts.actions import import_template, move_label, save_brand_voice
+from prompts.actions import create_template, import_template, move_label, save_brand_voice
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
 from prompts.experiments.batch_progress import save_judge_score
@@ -229,6 +229,26 @@ def build_world(owner, editor, reviewer) -> Workspace:
         workspace=space, user=editor, title="Sheet", tags=["lumen"], document=document
     ).source
     add_source_version(source=source, user=owner, document=document)
+    # A draft grounded in it: the passages its prompt gave (GroundingPassage), cited as [1].
+    grounded = create_template(
+        workspace=space,
+        data={
+            "name": "Grounded",
+            "purpose": "docs",
+            "system_prompt": "S.",
+            "user_prompt": "{{ topic }}",
+            "variables": [
+                {"name": "topic", "type": "text"},
+                {"name": "knowledge", "type": "knowledge", "tags": ["lumen"]},
+            ],
+        },
+    )
+    cited = start_generation(
+        workspace=space, version=grounded.current_version(), inputs={"topic": "Lumen"}, user=owner
+    )
+    finish_generation(
+        generation_id=cited.pk, status="done", text="Lumen [1].", reasoning="", fields={}
+    )
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)

@@ -1,8 +1,8 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from drafts import markdown_html
-from drafts.models import DraftVersion
+from drafts import citations, markdown_html
+from drafts.models import DraftVersion, Generation
 
 register = template.Library()
 
@@ -29,3 +29,25 @@ def version_html(version: DraftVersion) -> SafeString:
 def seconds(milliseconds: int | None) -> str:
     """1234 → "1.2 s" (blank when unknown)."""
     return "" if milliseconds is None else f"{milliseconds / 1000:.1f} s"
+
+
+@register.simple_tag
+def grounding(*, version: DraftVersion | None = None, generation: Generation | None = None):
+    """What a text's citation markers point at: the passages given to ``generation`` (a live
+    one), or to the generation ``version``'s text came from (``citations.Grounding``)."""
+    if generation is None:
+        generation = citations.grounding_generation(version)
+    return citations.Grounding.of(generation)
+
+
+@register.filter
+def cite(html: str, found) -> SafeString:
+    """Sanitized HTML with its ``[n]`` markers linked to the passages ``found`` (a
+    ``Grounding``; anything else leaves the HTML as it is)."""
+    return citations.link(html, getattr(found, "citations", None))
+
+
+@register.filter
+def cite_notes(html: str, found) -> SafeString:
+    """As ``cite``, for an exported file: the markers link to its footnotes."""
+    return citations.link(html, getattr(found, "citations", None), footnotes=True)

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -119,12 +120,15 @@ def _variant_ask(variant: Variant, inputs: dict[str, object]) -> Ask:
     """What a variant asks: its version's prompts with its overrides (model, temperature,
     brand voice)."""
     params = variant.generation_params()
+    grounded = variant.version.knowledge_variable() is not None
     return Ask(
         model=str(params["model"]),
         params=params,
         messages=variant.build_messages(inputs),
         inputs=dict(inputs),
         template_version=variant.version,
+        # Each variant retrieves its own passages (its version may draw on other sources).
+        with_knowledge=partial(variant.build_messages, dict(inputs)) if grounded else None,
     )
 
 

@@ -71,7 +71,8 @@ def _parse(text: str, version: TemplateVersion, max_rows: int, result: ParsedInp
     lines = _records(text)
     header = [name.strip() for name in next(lines, (1, []))[1]]
     # Stored versions are read through the schema: one saved before it may hold a bad entry.
-    variables = {v.name: v for v in version.variable_specs}
+    # A knowledge variable is no column: it is filled with passages when each row generates.
+    variables = {v.name: v for v in version.variable_specs if not v.is_knowledge}
     if not any(header):
         result.errors.append(_("The file is empty: its first line must name the variables."))
         return

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from studio.ai import route_for
 
 from ..constants import BRAND_VOICE, PRODUCTION, Purpose
-from ..placeholders import render_prompt
+from ..placeholders import placeholders, render_prompt
 from ..variables import Variable
 
 
@@ -197,19 +197,39 @@ class TemplateVersion(ImmutableModel):
         voice = self.voice_version()
         return voice.text if voice else ""
 
+    def knowledge_variable(self) -> Variable | None:
+        """The variable whose placeholder the workspace's passages fill (the first, should a
+        version saved before the one-per-version rule hold two); None when not grounded."""
+        return next((var for var in self.variable_specs if var.is_knowledge), None)
+
     def build_messages(
-        self, values: dict[str, object], *, brand_voice: str | None = None
+        self,
+        values: dict[str, object],
+        *,
+        brand_voice: str | None = None,
+        knowledge: str = "",
     ) -> list[dict[str, str]]:
         """The chat messages for these form values: a system and a user message.
 
         ``brand_voice`` overrides the included voice's text (an experiment variant testing
-        another voice version); form values never replace it.
+        another voice version); form values never replace it. ``knowledge``: the numbered
+        sources block (drafts.grounding) for the knowledge variable's placeholder; where the
+        prompts have none, it is appended to the user message. Form values never fill it.
         """
         voice = self.brand_voice_text() if brand_voice is None else brand_voice
         values = {**values, BRAND_VOICE: voice}
+        grounded = self.knowledge_variable()
+        placed = False
+        if grounded is not None:
+            values[grounded.name] = knowledge
+            prompts = (self.system_prompt, self.user_prompt)
+            placed = any(grounded.name in placeholders(text) for text in prompts)
+        user = render_prompt(self.user_prompt, values)
+        if knowledge.strip() and not placed:
+            user = f"{user.rstrip()}\n\n{knowledge.strip()}" if user.strip() else knowledge.strip()
         return [
             {"role": "system", "content": render_prompt(self.system_prompt, values)},
-            {"role": "user", "content": render_prompt(self.user_prompt, values)},
+            {"role": "user", "content": user},
         ]
 
     def generation_params(self) -> dict[str, object]:

@@ -175,9 +175,11 @@ class Variant(models.Model):
             params["temperature"] = self.temperature
         return params
 
-    def build_messages(self, values: dict[str, object]) -> list[dict[str, str]]:
+    def build_messages(
+        self, values: dict[str, object], knowledge: str = ""
+    ) -> list[dict[str, str]]:
         voice = self.brand_voice_version.text if self.brand_voice_version_id else None
-        return self.version.build_messages(values, brand_voice=voice)
+        return self.version.build_messages(values, brand_voice=voice, knowledge=knowledge)
 
 
 class ExperimentRunQuerySet(models.QuerySet["ExperimentRun"]):

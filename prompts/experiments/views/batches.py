@@ -71,7 +71,7 @@ def batch_list(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
 
 
 def _variables(version) -> list[str]:
-    return [v.name for v in version.variable_specs] if version else []
+    return [v.name for v in version.variable_specs if not v.is_knowledge] if version else []
 
 
 def _batch_context(batch: Batch, user) -> dict[str, Any]:

@@ -114,3 +114,14 @@ def test_a_header_with_too_many_columns_is_refused_whole(version):
     parsed = parse_inputs(header + b"\n" + b"x\n", version)
 
     assert parsed.errors == [f"Too many columns: {MAX_COLUMNS} at most."]
+
+
+def test_a_knowledge_variable_is_not_a_column(workspace):
+    """It is filled with passages when each row generates: no row names it or must."""
+    from tests.drafts.grounding_helpers import grounded_template
+
+    grounded = grounded_template(workspace).current_version()
+    parsed = parse_inputs(b"topic\nBattery life\n", grounded)
+    assert parsed.errors == [] and parsed.rows == [(2, {"topic": "Battery life"})]
+    refused = parse_inputs(b"topic,knowledge\nBattery,typed sources\n", grounded)
+    assert refused.errors[0].startswith("Unknown column(s) knowledge:")
