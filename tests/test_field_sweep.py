@@ -50,7 +50,7 @@ from prompts.actions import import_template, move_label, save_brand_voice
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
 from prompts.experiments.batch_progress import save_judge_score
-from prompts.knowledge.actions import add_source, add_source_version
+from prompts.knowledge.actions import Upload, add_source, add_source_version, start_ingestion
 from prompts.knowledge.parsing import Kind, parse
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
@@ -227,6 +227,18 @@ def build_world(owner, editor, reviewer) -> Workspace:
         workspace=space, user=editor, title="Sheet", tags=["lumen"], document=document
     ).source
     add_source_version(source=source, user=owner, document=document)
+    # Long documents read in the background: one failed (its error shown), one a new version.
+    failed = start_ingestion(
+        workspace=space, user=editor, upload=Upload(b"# Long", Kind.MARKDOWN, "long.md")
+    )
+    failed.status, failed.error = "failed", "The document has no text to search."
+    failed.save()
+    start_ingestion(
+        workspace=space,
+        user=editor,
+        upload=Upload(b"# Long", Kind.MARKDOWN, "v3.md"),
+        source=source,
+    )
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
@@ -392,7 +404,14 @@ def _world_ids() -> list[int]:
 
 CRAWLED = [r for r in ROUTES if r.name not in UNCRAWLED]
 # Pages that must show the payload (escaped), or the sweep planted it where nothing looks.
-MUST_SHOW = {"workspace", "drafts:detail", "prompts:detail", "knowledge:search", "knowledge:source"}
+MUST_SHOW = {
+    "workspace",
+    "drafts:detail",
+    "prompts:detail",
+    "knowledge:search",
+    "knowledge:source",
+    "knowledge:ingestion",
+}
 # Pages that must show Markdown rendered from a payload (model output), inside hx-disable.
 MUST_RENDER = {"drafts:detail", "drafts:shared", "prompts:run", "assistant:panel"}
 # Patterns whose owner gets 404 by design.

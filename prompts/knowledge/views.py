@@ -1,4 +1,5 @@
-"""Knowledge pages: search a workspace's sources, add one, open one (its text, versions).
+"""Knowledge pages: search a workspace's sources, add one, open one (its text, versions),
+and follow a long document being read in the background (an ingestion's progress).
 
 Every member reads (reviewers too); editors and owners add, upload new versions and archive
 (``may_edit`` refuses anyone else's POST). Another workspace's sources are a 404.
@@ -16,15 +17,16 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
-from .actions import add_source, add_source_version
+from .actions import add_source, add_source_version, start_ingestion
 from .forms import DocumentForm, SourceForm
-from .models import Passage, Source
+from .models import Ingestion, Passage, Source
 from .search import search
 from .segmenting import highlight
 
 SEARCH = "knowledge/search.html"
 CREATE = "knowledge/source_create.html"
 DETAIL = "knowledge/source_detail.html"
+INGESTION = "knowledge/ingestion.html"
 RESULTS = 20
 MAX_QUERY_CHARS = 500
 
@@ -44,7 +46,8 @@ def knowledge(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     if request.htmx:
         return render(request, f"{SEARCH}#results", context)
     sources = Source.objects.filter(workspace=space).prefetch_related("versions")
-    return render(request, SEARCH, context | {"sources": sources})
+    ingestions = Ingestion.objects.filter(workspace=space, source=None).unfinished()
+    return render(request, SEARCH, context | {"sources": sources, "ingestions": ingestions})
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,6 +58,15 @@ def source_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     form = SourceForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if "upload" in data:  # too long for a request: the worker reads it
+            ingestion = start_ingestion(
+                workspace=space,
+                user=request.user,
+                upload=data["upload"],
+                title=data["title"],
+                tags=data["tags"],
+            )
+            return redirect(ingestion)
         version = add_source(
             workspace=space,
             user=request.user,
@@ -84,6 +96,12 @@ def source_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
         if "restore" in request.POST:
             source.restore()
             return redirect(source)
+        if form.is_valid() and "upload" in form.cleaned_data:
+            upload = form.cleaned_data["upload"]
+            ingestion = start_ingestion(
+                workspace=space, user=request.user, upload=upload, source=source
+            )
+            return redirect(ingestion)
         if form.is_valid():
             version = add_source_version(
                 source=source, user=request.user, document=form.cleaned_data["document"]
@@ -99,6 +117,19 @@ def source_detail(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
         "versions": versions,
         "shown": shown,
         "passages": shown.passages.all() if shown else [],
+        "ingestions": source.ingestions.unfinished(),
         "form": form,
     }
     return render(request, DETAIL, context, status=400 if form.errors else 200)
+
+
+@require_GET
+def ingestion(request: HtmxHttpRequest, ws: int, pk: int) -> HttpResponse:
+    """A document being read in the background: its progress (the partial polls itself
+    while it runs), then a link to the source, or why it failed (nothing was stored)."""
+    space = _workspace(request, ws)
+    job = get_object_or_404(Ingestion.objects.filter(workspace=space).defer("data"), pk=pk)
+    context = {"workspace": space, "ingestion": job}
+    if request.htmx:
+        return render(request, f"{INGESTION}#progress", context)
+    return render(request, INGESTION, context)
