@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -31,6 +33,14 @@ RESULTS = 20
 MAX_QUERY_CHARS = 500
 
 
+def _marked(pieces: list[tuple[str, bool]]) -> SafeString:
+    """Highlighted text as HTML: every piece escaped, the matching ones in our <mark>. Built
+    here rather than looped over in the template: a passage of many matches is hundreds of
+    pieces, and the template's loop cost 270 ms for one page of them (the benchmark)."""
+    marked = (((format_html("<mark>{}</mark>", piece) if hit else piece),) for piece, hit in pieces)
+    return format_html_join("", "{}", marked)
+
+
 def _workspace(request: HttpRequest, ws: int) -> Workspace:
     return get_object_or_404(Workspace.objects.for_user(request.user), pk=ws)
 
@@ -41,7 +51,7 @@ def knowledge(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     space = _workspace(request, ws)
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
     hits = search(Passage.objects.searchable(space), query, limit=RESULTS) if query else []
-    results = [(hit, highlight(hit.passage.text, list(hit.terms))) for hit in hits]
+    results = [(hit, _marked(highlight(hit.passage.text, list(hit.terms)))) for hit in hits]
     context = {"workspace": space, "query": query, "results": results}
     if request.htmx:
         return render(request, f"{SEARCH}#results", context)
