@@ -280,9 +280,10 @@ KNOWLEDGE_FETCH_ALLOWED = env.bool("KNOWLEDGE_FETCH_ALLOWED", default=False)
 KNOWLEDGE_FETCH_TIMEOUT = env.float("KNOWLEDGE_FETCH_TIMEOUT", default=10.0)
 
 # Any body over this is refused (413) by studio.body_limit before Django spools it to disk:
-# the largest legitimate one is a 2 MB import with its form fields, or a knowledge document
-# of KNOWLEDGE_MAX_BYTES with its form fields.
-REQUEST_BODY_MAX_SIZE = max(4 * 1024 * 1024, KNOWLEDGE_MAX_BYTES + 512 * 1024)
+# the largest legitimate one is a 2 MB import with its form fields. The knowledge pages take
+# a document of KNOWLEDGE_MAX_BYTES with its form fields: they alone have the larger cap.
+REQUEST_BODY_MAX_SIZE = 4 * 1024 * 1024
+KNOWLEDGE_BODY_MAX_SIZE = KNOWLEDGE_MAX_BYTES + 512 * 1024
 
 # --- Security ----------------------------------------------------------------------------
 # Model output is untrusted: scripts only from us (with a nonce), no inline styles.
