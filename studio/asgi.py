@@ -132,7 +132,8 @@ def current_drain() -> Drain:
 
 async def application(scope, receive, send) -> None:
     """Django for HTTP (503 once shutting down); on lifespan startup, sweep for generations
-    no process runs (``drafts.sweeper``); on shutdown, drain (above) and close clients."""
+    no process runs (``drafts.sweeper``) and knowledge ingestions no worker runs any more
+    (``prompts.knowledge.ingesting``); on shutdown, drain (above) and close clients."""
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
         return
@@ -153,6 +154,8 @@ async def lifespan(receive, send) -> None:
     # Late on purpose: the app modules load once get_asgi_application() has set Django up.
     from drafts import sweeper
     from drafts.generation import shutdown
+    from prompts.knowledge.ingesting import sweep_at_startup
+    from studio import background
     from studio.ai import close_client
     from studio.audit.metrics import process_exiting
 
@@ -165,6 +168,7 @@ async def lifespan(receive, send) -> None:
             drain.reset()
             unhook = _drain_on_sigterm(asyncio.get_running_loop())
             sweeping = sweeper.start()
+            background.start(sweep_at_startup(), name="knowledge-sweep", keep_request_id=False)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             unhook()

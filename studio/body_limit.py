@@ -4,12 +4,16 @@ Django's ASGI handler spools the whole body to a temporary file before any middl
 view runs, so DATA_UPLOAD_MAX_MEMORY_SIZE and the upload forms' own caps only act after a
 50 MB upload has been received. This wrapper answers 413 first: at once when the declared
 Content-Length is over REQUEST_BODY_MAX_SIZE, or as soon as a chunked body passes it.
+The knowledge pages (``/w/<id>/knowledge/…``), where a document of KNOWLEDGE_MAX_BYTES is
+uploaded, have a cap of their own, KNOWLEDGE_BODY_MAX_SIZE; every other path keeps the
+smaller one.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +21,15 @@ from django.core.handlers.asgi import ASGIRequest
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+
+_KNOWLEDGE = re.compile(r"^/w/\d+/knowledge/")
+
+
+def limit_for(path: str) -> int:
+    """The most bytes a request body to ``path`` may have."""
+    if _KNOWLEDGE.match(path):
+        return max(settings.REQUEST_BODY_MAX_SIZE, settings.KNOWLEDGE_BODY_MAX_SIZE)
+    return settings.REQUEST_BODY_MAX_SIZE
 
 
 def body_limit(app):
@@ -26,7 +39,7 @@ def body_limit(app):
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        limit = settings.REQUEST_BODY_MAX_SIZE
+        limit = limit_for(scope["path"])
         if _content_length(scope) > limit:
             await refuse(scope, send)
             return
@@ -68,7 +81,7 @@ async def refuse(scope, send) -> None:
     request = ASGIRequest(scope, io.BytesIO())
     with translation.override(translation.get_language_from_request(request)):
         message = _("The request is too large (at most %(max)s MB).") % {
-            "max": settings.REQUEST_BODY_MAX_SIZE // (1024 * 1024)
+            "max": limit_for(scope["path"]) // (1024 * 1024)
         }
     if scope["path"].startswith("/api/"):
         error = {"message": message, "type": "invalid_request_error", "code": "request_too_large"}

@@ -266,8 +266,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # The largest document accepted (upload, paste or fetch), in bytes; a PDF's most pages; the
 # most a DOCX (a zip) may unpack to, checked before it is opened (zip bombs); the most
 # characters of one passage; whether "Fetch a URL" may reach the network (off: a clear error),
-# and how long a fetch may take.
-KNOWLEDGE_MAX_BYTES = env.int("KNOWLEDGE_MAX_BYTES", default=3 * 1024 * 1024)
+# and how long a fetch may take. A document over KNOWLEDGE_BACKGROUND_BYTES (or a PDF of more
+# than KNOWLEDGE_BACKGROUND_PAGES pages) is read by the background worker, its page showing
+# the progress; one that has made no progress for KNOWLEDGE_INGEST_STALL_SECONDS is failed
+# by the sweep (its worker stopped).
+KNOWLEDGE_MAX_BYTES = env.int("KNOWLEDGE_MAX_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_BACKGROUND_BYTES = env.int("KNOWLEDGE_BACKGROUND_BYTES", default=512 * 1024)
+KNOWLEDGE_BACKGROUND_PAGES = env.int("KNOWLEDGE_BACKGROUND_PAGES", default=20)
+KNOWLEDGE_INGEST_STALL_SECONDS = env.int("KNOWLEDGE_INGEST_STALL_SECONDS", default=300)
 KNOWLEDGE_MAX_PAGES = env.int("KNOWLEDGE_MAX_PAGES", default=300)
 KNOWLEDGE_MAX_UNPACKED_BYTES = env.int("KNOWLEDGE_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
 KNOWLEDGE_PASSAGE_CHARS = env.int("KNOWLEDGE_PASSAGE_CHARS", default=1000)
@@ -275,9 +281,10 @@ KNOWLEDGE_FETCH_ALLOWED = env.bool("KNOWLEDGE_FETCH_ALLOWED", default=False)
 KNOWLEDGE_FETCH_TIMEOUT = env.float("KNOWLEDGE_FETCH_TIMEOUT", default=10.0)
 
 # Any body over this is refused (413) by studio.body_limit before Django spools it to disk:
-# the largest legitimate one is a 2 MB import with its form fields, or a knowledge document
-# of KNOWLEDGE_MAX_BYTES with its form fields.
-REQUEST_BODY_MAX_SIZE = max(4 * 1024 * 1024, KNOWLEDGE_MAX_BYTES + 512 * 1024)
+# the largest legitimate one is a 2 MB import with its form fields. The knowledge pages take
+# a document of KNOWLEDGE_MAX_BYTES with its form fields: they alone have the larger cap.
+REQUEST_BODY_MAX_SIZE = 4 * 1024 * 1024
+KNOWLEDGE_BODY_MAX_SIZE = KNOWLEDGE_MAX_BYTES + 512 * 1024
 
 # --- Security ----------------------------------------------------------------------------
 # Model output is untrusted: scripts only from us (with a nonce), no inline styles.

@@ -50,7 +50,7 @@ from prompts.actions import create_template, import_template, move_label, save_b
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
 from prompts.experiments.batch_progress import save_judge_score
-from prompts.knowledge.actions import add_source, add_source_version
+from prompts.knowledge.actions import Upload, add_source, add_source_version, start_ingestion
 from prompts.knowledge.parsing import Kind, parse
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
@@ -249,6 +249,18 @@ def build_world(owner, editor, reviewer) -> Workspace:
     finish_generation(
         generation_id=cited.pk, status="done", text="Lumen [1].", reasoning="", fields={}
     )
+    # Long documents read in the background: one failed (its error shown), one a new version.
+    failed = start_ingestion(
+        workspace=space, user=editor, upload=Upload(b"# Long", Kind.MARKDOWN, "long.md")
+    )
+    failed.status, failed.error = "failed", "The document has no text to search."
+    failed.save()
+    start_ingestion(
+        workspace=space,
+        user=editor,
+        upload=Upload(b"# Long", Kind.MARKDOWN, "v3.md"),
+        source=source,
+    )
     # A draft in the trash (deleted_at, deleted_by): the trash page shows its title.
     trashed = start_generation(workspace=space, version=version, inputs=inputs, user=editor)
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
@@ -435,6 +447,7 @@ MUST_SHOW = {
     "knowledge:source",
     "campaigns:list",
     "campaigns:detail",
+    "knowledge:ingestion",
 }
 # Pages that must show Markdown rendered from a payload (model output), inside hx-disable.
 MUST_RENDER = {"drafts:detail", "drafts:shared", "prompts:run", "assistant:panel"}

@@ -33,7 +33,7 @@ from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
 from prompts.experiments.actions import create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
-from prompts.knowledge.actions import add_source
+from prompts.knowledge.actions import Upload, add_source, start_ingestion
 from prompts.knowledge.parsing import Kind, parse
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
@@ -170,6 +170,13 @@ def world(user, settings):
     deliverable = add_deliverable(
         campaign=campaign, template=template, channel="email", count=1, overrides={}
     )
+    # A long document the background worker has yet to read (its progress page).
+    ingestion = start_ingestion(
+        workspace=space,
+        user=user,
+        upload=Upload(f"# {SECRET}".encode(), Kind.MARKDOWN, f"{SECRET}.md"),
+        title=f"Long {SECRET}",
+    )
     ids = {
         space.pk,
         template.pk,
@@ -191,6 +198,7 @@ def world(user, settings):
         knowledge.passages.get().pk,
         campaign.pk,
         deliverable.pk,
+        ingestion.pk,
     }
     return sorted(ids)
 

@@ -7,13 +7,18 @@ nothing). The search index follows by itself (database triggers, migration 0002)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import get_language
 
 from studio.workspaces.models import Workspace
 
 from .chunking import HEADING_SEPARATOR, chunk
-from .models import Passage, Source, SourceVersion
+from .models import Ingestion, Passage, Source, SourceVersion
 from .parsing import Document
 from .segmenting import index_text
 
@@ -33,27 +38,104 @@ def clean_tags(text: str) -> list[str]:
 
 @transaction.atomic
 def add_source(
-    *, workspace: Workspace, user, title: str, tags: list[str], document: Document
+    *,
+    workspace: Workspace,
+    user,
+    title: str,
+    tags: list[str],
+    document: Document,
+    passages: list[Passage] | None = None,
 ) -> SourceVersion:
     """A new source owned by ``user`` with ``document`` as its version 1.
 
     :param title: the title shown; empty: the document's own (its first heading) or its name.
+    :param passages: the document's passages, already made (``passages_of``); None: made here.
     """
     title = title.strip() or document.title or document.filename or document.url or "Untitled"
     source = Source.objects.create(workspace=workspace, title=title[:200], tags=tags, owner=user)
-    return _store(source=source, user=user, document=document, number=1)
+    return _store(source=source, user=user, document=document, number=1, passages=passages)
 
 
 @transaction.atomic
-def add_source_version(*, source: Source, user, document: Document) -> SourceVersion:
+def add_source_version(
+    *, source: Source, user, document: Document, passages: list[Passage] | None = None
+) -> SourceVersion:
     """``document`` as the source's next version; earlier versions and their passages stay
     (a draft grounded in one keeps pointing at it)."""
     Source.objects.select_for_update().filter(pk=source.pk).first()  # one number at a time
     number = (source.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    return _store(source=source, user=user, document=document, number=number)
+    return _store(source=source, user=user, document=document, number=number, passages=passages)
 
 
-def _store(*, source: Source, user, document: Document, number: int) -> SourceVersion:
+def passages_of(
+    text: str, progress: Callable[[int, int], None] = lambda done, total: None
+) -> list[Passage]:
+    """A version's passages, not yet saved (nor attached to a version): ``text`` chunked, each
+    piece with its indexed terms. ``progress(done, total)`` as they are made."""
+    pieces = chunk(text)
+    passages = []
+    for position, piece in enumerate(pieces):
+        heading = piece.heading.replace(HEADING_SEPARATOR, " ")
+        passages.append(
+            Passage(
+                position=position,
+                heading=piece.heading,
+                text=piece.text,
+                terms=index_text(f"{heading}\n{piece.text}"),
+            )
+        )
+        progress(position + 1, len(pieces))
+    return passages
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A document too long to read in a request: its bytes, for the background worker."""
+
+    data: bytes
+    kind: str
+    filename: str = ""
+
+
+def start_ingestion(
+    *,
+    workspace: Workspace,
+    user,
+    upload: Upload,
+    source: Source | None = None,
+    title: str = "",
+    tags: list[str] | None = None,
+) -> Ingestion:
+    """Queue ``upload`` for the background worker (``tasks.ingest``, enqueued once this
+    commits): a new source with ``title`` and ``tags``, or the next version of ``source``.
+    Its error messages come in the language of the request that started it."""
+    from .tasks import ingest  # the task module imports the worker's side, which imports this
+
+    ingestion = Ingestion.objects.create(
+        workspace=workspace,
+        source=source,
+        title=title.strip()[:200],
+        tags=tags or [],
+        kind=upload.kind,
+        filename=upload.filename[:255],
+        data=upload.data,
+        size=len(upload.data),
+        created_by=user,
+    )
+    transaction.on_commit(
+        partial(ingest.enqueue, ingestion_id=ingestion.pk, language=get_language() or "")
+    )
+    return ingestion
+
+
+def _store(
+    *,
+    source: Source,
+    user,
+    document: Document,
+    number: int,
+    passages: list[Passage] | None = None,
+) -> SourceVersion:
     version = SourceVersion.objects.create(
         source=source,
         number=number,
@@ -66,14 +148,9 @@ def _store(*, source: Source, user, document: Document, number: int) -> SourceVe
         sha256=document.sha256,
         created_by=user,
     )
-    Passage.objects.bulk_create(
-        Passage(
-            version=version,
-            position=position,
-            heading=piece.heading,
-            text=piece.text,
-            terms=index_text(f"{piece.heading.replace(HEADING_SEPARATOR, ' ')}\n{piece.text}"),
-        )
-        for position, piece in enumerate(chunk(document.text))
-    )
+    if passages is None:
+        passages = passages_of(document.text)
+    for passage in passages:
+        passage.version = version
+    Passage.objects.bulk_create(passages, batch_size=500)
     return version

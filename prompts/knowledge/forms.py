@@ -1,4 +1,7 @@
-"""The upload form: a file, pasted text or a URL; its ``document()`` parses what was given."""
+"""The upload form: a file, pasted text or a URL. What was given is parsed in ``clean``
+(``cleaned_data["document"]``), unless it is too long to read in a request: then it is
+checked as far as it can be without parsing and left to the background worker
+(``cleaned_data["upload"]``, an ``actions.Upload``)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,16 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .actions import clean_tags
+from .actions import Upload, clean_tags
 from .fetching import fetch
-from .parsing import Document, Kind, SourceError, kind_for, parse
+from .parsing import Document, Kind, SourceError, kind_for, parse, precheck
 
 PASTE_KINDS = [(Kind.MARKDOWN, "Markdown"), (Kind.TEXT, _("Plain text")), (Kind.HTML, "HTML")]
 
 
 class DocumentForm(forms.Form):
-    """One document, three ways in; ``cleaned_data["document"]`` is the parsed Document."""
+    """One document, three ways in; ``cleaned_data["document"]`` is the parsed Document, or
+    ``cleaned_data["upload"]`` the bytes of one to read in the background."""
 
     file = forms.FileField(
         label=_("File"),
@@ -48,19 +52,26 @@ class DocumentForm(forms.Form):
             raise forms.ValidationError(_("Give one document: a file, pasted text or a URL."))
         if given and not self.errors:
             try:
-                data["document"] = self._parse(given[0])
+                data.update(self._parse(given[0]))
             except SourceError as error:
                 self.add_error(given[0], str(error))
         return data
 
-    def _parse(self, way: str) -> Document:
+    def _parse(self, way: str) -> dict[str, Document | Upload]:
+        if way == "url":
+            return {"document": fetch(self.cleaned_data["url"])}
         if way == "file":
             upload = self.cleaned_data["file"]
-            return parse(upload.read(), kind=kind_for(upload.name), filename=upload.name)
-        if way == "text":
-            text = self.cleaned_data["text"]
-            return parse(text.encode(), kind=self.cleaned_data["text_format"])
-        return fetch(self.cleaned_data["url"])
+            data, kind, name = upload.read(), kind_for(upload.name), upload.name
+        else:
+            data, kind, name = (
+                self.cleaned_data["text"].encode(),
+                self.cleaned_data["text_format"],
+                "",
+            )
+        if precheck(data, kind=kind):
+            return {"upload": Upload(data, kind, name)}
+        return {"document": parse(data, kind=kind, filename=name)}
 
 
 class SourceForm(DocumentForm):

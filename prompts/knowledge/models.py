@@ -9,6 +9,8 @@ index itself up to date (a trigger per engine, migration 0002): an FTS5 table on
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -157,3 +159,90 @@ class Passage(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.version.get_absolute_url()}#passage-{self.pk}"
+
+
+class IngestionQuerySet(models.QuerySet["Ingestion"]):
+    def for_user(self, user) -> IngestionQuerySet:
+        return self.filter(workspace__in=Workspace.objects.for_user(user))
+
+    def unfinished(self) -> IngestionQuerySet:
+        """Queued, running, or failed in the last day: what the knowledge pages list."""
+        since = timezone.now() - timedelta(days=1)
+        return (
+            self.defer("data")
+            .exclude(status=Ingestion.Status.DONE)
+            .exclude(status=Ingestion.Status.FAILED, progressed__lt=since)
+        )
+
+    def stalled(self, *, now=None) -> IngestionQuerySet:
+        """Running with no progress for KNOWLEDGE_INGEST_STALL_SECONDS: its worker stopped."""
+        cutoff = (now or timezone.now()) - timedelta(
+            seconds=settings.KNOWLEDGE_INGEST_STALL_SECONDS
+        )
+        return self.filter(status=Ingestion.Status.RUNNING, progressed__lt=cutoff)
+
+
+class Ingestion(models.Model):
+    """A document being read by the background worker (``tasks.ingest``): too long to parse
+    in a request. It holds the upload until it is read, and the progress the page shows; the
+    source version it makes is stored in one transaction when it is done, so a failed or
+    stopped ingestion leaves nothing searchable."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for the background worker")
+        RUNNING = "running", _("Reading")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Step(models.TextChoices):
+        PARSING = "parsing", _("Reading the document")
+        PASSAGES = "passages", _("Splitting into passages")
+        STORING = "storing", _("Storing the passages")
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="knowledge_ingestions"
+    )
+    # The source it is a new version of; None: a new source (made when it is done).
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, null=True, blank=True, related_name="ingestions"
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    kind = models.CharField(max_length=16, choices=SourceVersion.Kind.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField(blank=True, editable=False)  # the upload; emptied once read
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField(max_length=16, choices=Step.choices, blank=True)
+    done = models.PositiveIntegerField(default=0)  # pages or parts read, passages split
+    total = models.PositiveIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)  # why it failed, for the uploader
+    version = models.ForeignKey(
+        SourceVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    progressed = models.DateTimeField(default=timezone.now)
+
+    objects = IngestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return self.filename or self.title or f"#{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("knowledge:ingestion", args=[self.workspace_id, self.pk])
+
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def is_stalled(self) -> bool:
+        """Running, but silent for longer than a live worker ever is (shown as stopped; the
+        sweep marks it failed)."""
+        cutoff = timezone.now() - timedelta(seconds=settings.KNOWLEDGE_INGEST_STALL_SECONDS)
+        return self.status == self.Status.RUNNING and self.progressed < cutoff

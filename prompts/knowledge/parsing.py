@@ -17,6 +17,7 @@ import hashlib
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePath
@@ -84,16 +85,28 @@ def kind_for(filename: str) -> str:
     return kind
 
 
-def parse(data: bytes, *, kind: str, filename: str = "", url: str = "") -> Document:
+# ``progress(done, total)``: called as a long document is read (a PDF's pages, a large
+# Markdown file's parts), so a background ingestion can say how far it is.
+Progress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def parse(
+    data: bytes,
+    *,
+    kind: str,
+    filename: str = "",
+    url: str = "",
+    progress: Progress = _no_progress,
+) -> Document:
     """``data`` as a Document, or SourceError (too large, unreadable, no text)."""
-    if len(data) > settings.KNOWLEDGE_MAX_BYTES:
-        raise SourceError(
-            _("The document is %(size)s bytes; the most this studio accepts is %(limit)s.")
-            % {"size": len(data), "limit": settings.KNOWLEDGE_MAX_BYTES}
-        )
+    _check_size(data)
     pages = None
     if kind == Kind.PDF:
-        text, pages = _pdf(data)
+        text, pages = _pdf(data, progress)
     elif kind == Kind.DOCX:
         text = _docx(data)
     else:
@@ -101,13 +114,41 @@ def parse(data: bytes, *, kind: str, filename: str = "", url: str = "") -> Docum
         if kind == Kind.HTML:
             text = html_to_text(text)
         elif kind == Kind.MARKDOWN:
-            text = markdown_to_text(text)
+            text = markdown_to_text(text, progress)
         else:
             text = _tidy(text)
+    progress(1, 1)
     if not text.strip():
         raise SourceError(_("The document has no text to search."))
     digest = hashlib.sha256(data).hexdigest()
     return Document(kind, text, len(data), digest, filename, url, pages, _first_heading(text))
+
+
+def _check_size(data: bytes) -> None:
+    if len(data) > settings.KNOWLEDGE_MAX_BYTES:
+        raise SourceError(
+            _("The document is %(size)s bytes; the most this studio accepts is %(limit)s.")
+            % {"size": len(data), "limit": settings.KNOWLEDGE_MAX_BYTES}
+        )
+
+
+def precheck(data: bytes, *, kind: str) -> bool:
+    """Whether ``data`` is long enough to be read in the background (over
+    ``KNOWLEDGE_BACKGROUND_BYTES``, or a PDF of more than ``KNOWLEDGE_BACKGROUND_PAGES``
+    pages); one that is gets the checks that need no parsing now, so that an upload that
+    can be refused at once is (SourceError): its size, its encoding, a PDF's page count and
+    password, a DOCX's unpacked size."""
+    _check_size(data)
+    pages = _pdf_pages(_pdf_reader(data)) if kind == Kind.PDF else 0
+    background = (
+        len(data) > settings.KNOWLEDGE_BACKGROUND_BYTES
+        or pages > settings.KNOWLEDGE_BACKGROUND_PAGES
+    )
+    if background and kind == Kind.DOCX:
+        _docx_archive(data)
+    elif background and kind != Kind.PDF:
+        _decode(data)
+    return background
 
 
 def _decode(data: bytes) -> str:
@@ -196,17 +237,46 @@ def html_to_text(markup: str) -> str:
 
 
 _markdown = MarkdownIt("commonmark", {"html": True}).enable(["table"])
+# A large Markdown file is rendered in parts of about this many characters, each ending at a
+# blank line outside any fenced code block, so that its progress can be told.
+MARKDOWN_PART_CHARS = 256 * 1024
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
-def markdown_to_text(text: str) -> str:
+def markdown_to_text(text: str, progress: Progress = _no_progress) -> str:
     """Markdown as text: rendered, raw HTML included, then sanitized like any HTML."""
-    return html_to_text(_markdown.render(_tidy(text)))
+    parts = _markdown_parts(_tidy(text))
+    texts = []
+    for done, part in enumerate(parts, start=1):
+        texts.append(html_to_text(_markdown.render(part)))
+        progress(done, len(parts))
+    return _tidy("\n\n".join(texts))
+
+
+def _markdown_parts(text: str) -> list[str]:
+    """``text`` cut at blank lines outside fenced code into parts of about
+    MARKDOWN_PART_CHARS (one part when it is shorter)."""
+    parts: list[str] = []
+    lines: list[str] = []
+    size, fenced = 0, False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if not line.strip() and not fenced and size >= MARKDOWN_PART_CHARS:
+            parts.append("\n".join(lines))
+            lines, size = [], 0
+            continue
+        lines.append(line)
+        size += len(line) + 1
+    parts.append("\n".join(lines))
+    return parts
 
 
 # --- DOCX and PDF ----------------------------------------------------------------------------
 
 
-def _docx(data: bytes) -> str:
+def _docx_archive(data: bytes) -> None:
+    """SourceError unless ``data`` is a zip that unpacks to at most the limit."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(member.file_size for member in archive.infolist())
@@ -220,6 +290,10 @@ def _docx(data: bytes) -> str:
             )
             % {"size": unpacked, "limit": settings.KNOWLEDGE_MAX_UNPACKED_BYTES}
         )
+
+
+def _docx(data: bytes) -> str:
+    _docx_archive(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception:  # noqa: BLE001 — python-docx raises many kinds for a broken file
@@ -238,9 +312,16 @@ def _docx(data: bytes) -> str:
     return _tidy("\n\n".join(lines))
 
 
-def _pdf(data: bytes) -> tuple[str, int]:
+def _pdf_reader(data: bytes) -> PdfReader:
     try:
-        reader = PdfReader(io.BytesIO(data))
+        return PdfReader(io.BytesIO(data))
+    except PdfReadError:
+        raise SourceError(_("The file is not a valid PDF document.")) from None
+
+
+def _pdf_pages(reader: PdfReader) -> int:
+    """The page count, or SourceError (encrypted, unreadable, over KNOWLEDGE_MAX_PAGES)."""
+    try:
         if reader.is_encrypted:
             raise SourceError(_("The PDF is encrypted: upload a copy without a password."))
         pages = len(reader.pages)
@@ -251,8 +332,17 @@ def _pdf(data: bytes) -> tuple[str, int]:
             _("The PDF has %(pages)s pages; the most this studio reads is %(limit)s.")
             % {"pages": pages, "limit": settings.KNOWLEDGE_MAX_PAGES}
         )
+    return pages
+
+
+def _pdf(data: bytes, progress: Progress = _no_progress) -> tuple[str, int]:
+    reader = _pdf_reader(data)
+    pages = _pdf_pages(reader)
+    texts = []
     try:
-        texts = [page.extract_text() or "" for page in reader.pages]
+        for number, page in enumerate(reader.pages, start=1):
+            texts.append(page.extract_text() or "")
+            progress(number, pages)
     except Exception:  # noqa: BLE001 — a damaged page can fail in many ways inside pypdf
         raise SourceError(_("The PDF could not be read: a page is damaged.")) from None
     text = _tidy("\n\n".join(texts))

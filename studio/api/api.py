@@ -12,8 +12,9 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Status
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 from redis.exceptions import RedisError
@@ -24,6 +25,8 @@ from drafts.models import Draft, Generation
 from prompts.experiments.actions import start_assigned_generation
 from prompts.experiments.assignment import subject_for
 from prompts.forms import TemplateForm
+from prompts.knowledge.models import Passage, Source, SourceVersion
+from prompts.knowledge.search import search
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
 from studio import degraded
 from studio.audit.origin import Origin, client_ip
@@ -44,6 +47,8 @@ from .schemas import (
     ErrorOut,
     GenerateIn,
     GenerationOut,
+    KnowledgeHitOut,
+    KnowledgeSourceOut,
     TemplateOut,
     WorkspaceOut,
 )
@@ -259,6 +264,84 @@ def read_generation(request: HttpRequest, generation_id: int):
     if generation is None:
         raise Http404("No such generation.")
     return generation
+
+
+# --- Knowledge -----------------------------------------------------------------------------
+
+
+class SourcesQuery(Schema):
+    archived: bool = Field(False, description="Include archived sources (never searched).")
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class SearchQuery(Schema):
+    q: str = Field(..., min_length=1, max_length=500, description="Words or a question.")
+    limit: int = Field(5, ge=1, le=50)
+
+
+@api.get(
+    "/workspaces/{workspace_id}/knowledge",
+    response={200: list[KnowledgeSourceOut], **ERRORS},
+    url_name="knowledge_sources",
+    tags=["knowledge"],
+)
+def list_knowledge_sources(request: HttpRequest, workspace_id: int, query: Query[SourcesQuery]):
+    """The workspace's knowledge sources by title, each with its current version
+    (``limit``/``offset`` page through them; archived ones only with ``archived=true``)."""
+    sources = Source.objects.filter(workspace=_workspace(request, workspace_id))
+    if not query.archived:
+        sources = sources.active()
+    versions = SourceVersion.objects.defer("text").annotate(passage_count=Count("passages"))
+    sources = sources.prefetch_related(Prefetch("versions", queryset=versions.order_by("-number")))
+    out = []
+    for source in sources[query.offset : query.offset + query.limit]:
+        current = next(iter(source.versions.all()), None)
+        out.append(
+            {
+                "id": source.pk,
+                "workspace_id": source.workspace_id,
+                "title": source.title,
+                "tags": source.tags,
+                "archived": source.archived_at is not None,
+                "created": source.created,
+                "version": current.number if current else None,
+                "version_id": current.pk if current else None,
+                "kind": current.kind if current else None,
+                "passages": current.passage_count if current else 0,
+                "url": request.build_absolute_uri(source.get_absolute_url()),
+            }
+        )
+    return out
+
+
+@api.get(
+    "/workspaces/{workspace_id}/knowledge/search",
+    response={200: list[KnowledgeHitOut], **ERRORS},
+    url_name="knowledge_search",
+    tags=["knowledge"],
+)
+def search_knowledge(request: HttpRequest, workspace_id: int, query: Query[SearchQuery]):
+    """The passages of the workspace's current, non-archived sources that best answer ``q``
+    (English words or Chinese text), best first, as the search page finds them."""
+    space = _workspace(request, workspace_id)
+    if not query.q.strip():
+        raise ApiError(422, "Give something to search for.", code="invalid_request", param="q")
+    hits = search(Passage.objects.searchable(space), query.q, limit=query.limit)
+    return [
+        {
+            "passage_id": hit.passage.pk,
+            "source_id": hit.passage.version.source_id,
+            "source_title": hit.passage.version.source.title,
+            "version": hit.passage.version.number,
+            "version_id": hit.passage.version_id,
+            "heading": hit.passage.heading,
+            "text": hit.passage.text,
+            "score": hit.score,
+            "url": request.build_absolute_uri(hit.passage.get_absolute_url()),
+        }
+        for hit in hits
+    ]
 
 
 # --- Generate ------------------------------------------------------------------------------

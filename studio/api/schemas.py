@@ -137,3 +137,29 @@ class ChatCompletionIn(Schema):
     tool_choice: Any = Field(None, description="Unsupported: refused unless 'none'.")
     functions: list[Any] | None = Field(None, description="Unsupported: refused unless empty.")
     function_call: Any = Field(None, description="Unsupported: refused unless 'none'.")
+
+
+class KnowledgeSourceOut(Schema):
+    id: int
+    workspace_id: int
+    title: str
+    tags: list[str]
+    archived: bool
+    created: datetime
+    version: int | None = Field(description="The current version's number (None: none yet).")
+    version_id: int | None
+    kind: str | None = Field(description="markdown, text, html, docx or pdf.")
+    passages: int = Field(description="Passages of the current version.")
+    url: str = Field(description="The source's page in the studio.")
+
+
+class KnowledgeHitOut(Schema):
+    passage_id: int
+    source_id: int
+    source_title: str
+    version: int
+    version_id: int
+    heading: str
+    text: str
+    score: float = Field(description="Higher is better; comparable within one search only.")
+    url: str = Field(description="The passage on its source's page in the studio.")

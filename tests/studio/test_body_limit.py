@@ -70,3 +70,16 @@ async def test_a_body_under_the_cap_reaches_the_app():
     sent, ran, _ = await _call(_scope(headers=[(b"content-length", b"3")]), [b"abc"])
 
     assert ran and sent == []
+
+
+async def test_the_knowledge_pages_take_a_document_of_knowledge_max_bytes(settings):
+    """A 10 MB document may be uploaded to a knowledge page; elsewhere 4 MB stays the cap."""
+    settings.KNOWLEDGE_BODY_MAX_SIZE = 10 * MB + MB // 2
+    six = [(b"content-length", str(6 * MB).encode())]
+    sent, ran, _ = await _call(_scope("/w/3/knowledge/new/", six), [b"x" * 6 * MB])
+    assert ran and sent == []
+    sent, ran, _ = await _call(_scope("/w/3/templates/import/", six), [])
+    assert not ran and sent[0]["status"] == 413
+    eleven = [(b"content-length", str(11 * MB).encode())]
+    sent, ran, _ = await _call(_scope("/w/3/knowledge/7/", eleven), [])
+    assert not ran and b"(at most 10 MB)" in sent[1]["body"]

@@ -70,3 +70,30 @@ def zip_bomb(unpacked: int) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\0" * unpacked)
     return out.getvalue()
+
+
+def long_pdf(pages: int = 200) -> bytes:
+    """A PDF of ``pages`` pages, each with its own line of text ("Page 7 …")."""
+    return pdf_with_text(
+        *(
+            f"Page {n} of the Lumen manual: chapter {n} covers dimming step {n}."
+            for n in range(1, pages + 1)
+        )
+    )
+
+
+def big_markdown(size: int) -> bytes:
+    """UTF-8 Markdown of about ``size`` bytes: headed sections in English and Chinese, with a
+    fenced code block now and then (never cut when the parser splits a large file)."""
+    parts, total, n = [], 0, 0
+    while total < size:
+        n += 1
+        part = (
+            f"## Section {n}\n\nThe Lumen lamp dims steplessly; section {n} covers setting "
+            f"number {n}. 台灯支持无级调光，长按按钮即可调节亮度。\n\n"
+        )
+        if n % 50 == 0:
+            part += f"```\nlumen set --level {n}\n\nlumen get\n```\n\n"
+        parts.append(part)
+        total += len(part.encode())
+    return "".join(parts).encode()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from prompts.knowledge import parsing
 from prompts.knowledge.parsing import Kind, SourceError, kind_for, parse
 
 from .documents import blank_pdf, docx_file, pdf_with_text, zip_bomb
@@ -109,3 +110,16 @@ def test_a_zip_bomb_posing_as_docx_is_refused_unopened(settings):
     assert len(bomb) < 100_000
     with pytest.raises(SourceError, match="unpacks to 20971520 bytes.*zip bomb"):
         parse(bomb, kind=Kind.DOCX, filename="report.docx")
+
+
+def test_a_large_markdown_file_is_read_in_parts_never_inside_fenced_code(monkeypatch):
+    monkeypatch.setattr(parsing, "MARKDOWN_PART_CHARS", 40)
+    text = "# One\n\nFirst paragraph, long enough.\n\n```\ncode\n\nmore code\n```\n\nLast.\n"
+    parts = parsing._markdown_parts(text)
+    assert len(parts) > 1
+    assert all(part.count("```") % 2 == 0 for part in parts)
+    seen = []
+    whole = parsing.markdown_to_text(text, lambda done, total: seen.append((done, total)))
+    assert seen == [(n, len(parts)) for n in range(1, len(parts) + 1)]
+    monkeypatch.setattr(parsing, "MARKDOWN_PART_CHARS", 10**6)
+    assert whole == parsing.markdown_to_text(text)  # the same text as read in one part

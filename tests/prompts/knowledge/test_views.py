@@ -167,3 +167,37 @@ def test_another_workspaces_source_is_404(owner, store, workspace, other_user):
 def test_the_workspace_navigation_links_to_knowledge(owner, workspace):
     page = owner.get(f"/w/{workspace.pk}/").content.decode()
     assert f'href="/w/{workspace.pk}/knowledge/"' in page
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        (
+            "page.html",
+            b"<html><head><title>Lumen</title><script>alert(1)</script>"
+            b"<style>p{color:red}</style></head><body><p onclick='steal()'>Twelve hours."
+            b"<img src=x onerror=alert(2)><iframe src='javascript:alert(3)'>x</iframe></p>"
+            b"<a href='javascript:alert(4)'>link</a></body></html>",
+        ),
+        (
+            "notes.md",
+            b"# Lumen\n\n<script>alert(1)</script>\n\nTwelve hours. <img src=x onerror=alert(2)>"
+            b"\n\n<div onclick='steal()'>link</div>",
+        ),
+    ],
+)
+def test_hostile_markup_is_stored_as_text_only(owner, workspace, name, data):
+    """HTML with scripts and Markdown with raw HTML: their text is kept, no markup, no script
+    and no handler; the source's page shows it escaped."""
+    owner.post(
+        f"/w/{workspace.pk}/knowledge/new/", {"file": _upload(name, data), "text_format": "text"}
+    )
+    version = Source.objects.get().current_version()
+    stored = version.text + " ".join(
+        t + h for t, h in version.passages.values_list("text", "heading")
+    )
+    assert "Twelve hours." in stored and "link" in stored
+    for bad in ("<", "alert", "steal", "onerror", "onclick", "javascript", "color:red"):
+        assert bad not in stored, bad
+    page = owner.get(version.source.get_absolute_url()).content.decode()
+    assert "alert(" not in page and "steal()" not in page
