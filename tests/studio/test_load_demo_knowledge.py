@@ -98,8 +98,9 @@ def test_the_simulator_cites_the_demo_passages(slug, query):
     run("ensure_demo_user")
     hits = search(Passage.objects.searchable(demo_workspace()), query, limit=3)
     given = [(f"{h.passage.version.source.title} (v1)", h.passage.text) for h in hits]
-    messages_ = messages(slug, inputs(slug))
-    messages_[-1]["content"] += "\n\n" + block(given, chinese=slug.endswith("-zh"))
+    sources = block(given, chinese=slug.endswith("-zh"))
+    messages_ = messages(slug, inputs(slug), knowledge=sources)
+    assert "</sources>" not in messages_[-1]["content"].splitlines()[-1]  # in the placeholder
     answer = asyncio.run(chat(messages_, temperature=0.7)).content
     check_answer(slug, inputs(slug), answer)
     assert check_citations(answer, given)

@@ -112,11 +112,11 @@ def test_continue_goes_on_without_a_new_heading(ask):
 
 
 def grounded(slug: str, passages: list[tuple[str, str]], **overrides) -> list[dict[str, str]]:
-    """The template's messages with the sources block appended to the last user message, as
-    the studio does when the prompt has no ``{{ knowledge }}`` placeholder."""
-    messages_ = messages(slug, inputs(slug, **overrides))
-    messages_[-1]["content"] += "\n\n" + block(passages, chinese=slug.endswith("-zh"))
-    return messages_
+    """The template's messages with the sources block where the studio puts it: in the
+    ``{{ knowledge }}`` placeholder of the grounded demo templates (product description, doc
+    section), at the end of the user message for the others (the marketing emails)."""
+    sources = block(passages, chinese=slug.endswith("-zh"))
+    return messages(slug, inputs(slug, **overrides), knowledge=sources)
 
 
 @pytest.mark.parametrize(
@@ -203,3 +203,18 @@ async def test_a_grounded_request_streams_in_the_same_wire_format():
     assert "[1]" not in reasoning and events[-1].reason == "stop"
     assert check_citations(answer, LUMEN) == {1, 2, 3}
     assert answer == (await chat([{"role": "user", "content": prompt}], thinking=True)).content
+
+
+@pytest.mark.parametrize(
+    ("slug", "tags"),
+    [
+        ("product-description", ["lumen"]),
+        ("product-description-zh", ["lumen-zh"]),
+        ("doc-section", ["cli"]),
+        ("doc-section-zh", ["cli-zh"]),
+    ],
+)
+def test_the_product_and_doc_templates_are_grounded_in_the_demo_knowledge(slug, tags):
+    (variable,) = [v for v in TEMPLATES[slug]["variables"] if v["type"] == "knowledge"]
+    assert (variable["name"], variable["tags"], variable["passages"]) == ("knowledge", tags, 5)
+    assert "{{ knowledge }}" in TEMPLATES[slug]["user_prompt"]
