@@ -70,6 +70,6 @@ def test_a_type_without_choices_offers_its_built_in_list(kind, options):
 
 def test_a_version_reads_its_variables_as_specs(product_template):
     version = product_template.current_version()
-    names = ["product_name", "features", "audience", "tone", "words", "language"]
+    names = ["product_name", "features", "audience", "tone", "words", "knowledge", "language"]
     assert [v.name for v in version.variable_specs] == names
     assert all(isinstance(v, Variable) for v in version.variable_specs)

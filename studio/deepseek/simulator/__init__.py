@@ -18,7 +18,10 @@ builders (:mod:`.writing`, :mod:`.rewriting`):
   and for "Translate … into Simplified Chinese"; English otherwise;
 - rewrites of a ``<target>``: shorter is shorter, expand is longer, more formal is formal,
   translate changes language, each keeping the Markdown structure;
-- the judge's JSON (``{"score": n, "reason": "…"}``), scores varying with the output.
+- the judge's JSON (``{"score": n, "reason": "…"}``), scores varying with the output;
+- with a numbered ``<sources>`` block (a grounded template, :mod:`.citing`): the same shapes,
+  their facts quoted from the passages given, each marked with its number (``[2]``); a
+  documentation example shows the commands a passage gives. No other number is written.
 
 The same messages, temperature and seed always give the same text; another temperature gives
 other wording, so the two sides of an A/B pair differ.

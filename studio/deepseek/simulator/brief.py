@@ -12,8 +12,10 @@ language of the prompt.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from .citing import Passage, read_sources
 
 CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 CJK_RE = re.compile(f"[{CJK}]")
@@ -125,6 +127,7 @@ class Brief:
     earlier: str = ""  # the answer a "Continue" goes on from
     notes: str = ""  # the request's free text: its lines that are not "Label: value" fields
     ask: str = ""  # the last user message
+    sources: tuple[Passage, ...] = ()  # the numbered passages given to quote and cite
 
 
 def is_chinese(text: str) -> bool:
@@ -143,8 +146,20 @@ def language_named(name: str) -> bool | None:
 
 
 def read_brief(messages: list[dict[str, Any]], params: dict[str, Any]) -> Brief:
-    """Read what ``messages`` (fault directives removed) and ``params`` ask for."""
-    texts = [(m["role"], m.get("content") or "") for m in messages]
+    """Read what ``messages`` (fault directives removed) and ``params`` ask for, and the
+    passages a ``<sources>`` block gives."""
+    passages: list[Passage] = []
+    texts = []
+    for message in messages:
+        given, text = read_sources(message.get("content") or "")
+        numbers = {p.number for p in passages}
+        passages += [p for p in given if p.number not in numbers]
+        texts.append((message["role"], text))
+    asked = _read(texts, params)
+    return replace(asked, sources=tuple(passages)) if passages else asked
+
+
+def _read(texts: list[tuple[str, str]], params: dict[str, Any]) -> Brief:
     users = [t for role, t in texts if role == "user"] or [texts[-1][1]]
     system = "\n".join(t for role, t in texts if role == "system")
     last = users[-1]

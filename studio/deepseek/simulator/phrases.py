@@ -10,6 +10,10 @@ from __future__ import annotations
 # fmt: off
 EN: dict[str, list[str]] = {
     "heading": ["{A}: a practical overview", "Notes on {a}", "Getting {a} right"],
+    "grounded_lead": [
+        "Here is what the sources say about {a}.", "The sources given cover {a} in some detail.",
+        "What follows sticks to the facts in the sources.",
+    ],
     "sentence": [
         "The key to {a} is a clear sense of who will read it and why.",
         "Start with {a}, then connect it to {b} so the reader sees the whole picture.",
@@ -145,6 +149,9 @@ EN: dict[str, list[str]] = {
 
 ZH: dict[str, list[str]] = {
     "heading": ["关于{a}的几点建议", "{a}：实用概览", "如何做好{a}"],
+    "grounded_lead": [
+        "以下内容依据所给资料整理。", "关于{a}，资料中有这些要点。", "下面只陈述资料中的事实。",
+    ],
     "sentence": [
         "关于{a}，最重要的是先弄清楚读者是谁，以及他们为什么关心它。",
         "可以先介绍{a}，再把它和{b}联系起来，让读者看到全貌。",

@@ -4,6 +4,12 @@
 reasoning that goes before it. Everything is drawn from one ``random.Random`` seeded by the
 request (messages, temperature) and the simulator's seed, so the same request always gets the
 same text and a change of temperature gets other wording.
+
+A grounded request (a ``<sources>`` block, :mod:`.citing`) gets its facts from the passages
+given: the article, product page, email, documentation section and list builders quote their
+sentences, each followed by its number (``[2]``), and take a documentation example's commands
+from them; the pen's own sentences only join them up. Passages in another language than the
+answer's are not quoted, and no number that was not given is ever written.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import brief as kinds
 from .brief import Brief
+from .citing import Quotes
 from .pen import Pen, capital, keywords, size, tokenize
 from .rewriting import rewrite
+
+_MARKER_RE = re.compile(r"\[(\d{1,4})\]")
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,9 @@ def write(
     text = _BUILDERS.get(brief.kind, article)(brief, pen)
     if answer_tokens:
         text = pen.paragraphs_until(text, ["more", "sentence"], answer_tokens)
+    if brief.sources:  # the request's own words ("Lamp [4]") may not pass for a citation
+        given = {str(p.number) for p in brief.sources}
+        text = _MARKER_RE.sub(lambda m: m[0] if m[1] in given else f"({m[1]})", text)
     return Answer(text, reasoning(brief, pen, reasoning_tokens))
 
 
@@ -61,9 +73,16 @@ def _source(brief: Brief) -> str:
     return brief.ask or brief.prompt
 
 
+def _quotes(brief: Brief, pen: Pen) -> Quotes:
+    """The facts the request's passages give, in the answer's language (none: no sources)."""
+    return Quotes(list(brief.sources), pen.chinese)
+
+
 def article(brief: Brief, pen: Pen) -> str:
     """A heading, two paragraphs, a list and a closing paragraph, about ``target`` tokens."""
     target = _target_tokens(brief, pen)
+    if quotes := _quotes(brief, pen):
+        return _grounded_article(pen, quotes, target)
     blocks = ["## " + pen.pick("heading")]
     count = len(tokenize(blocks[0]))
     for shape in ["p", "p", "list", "p", "p", "p", "p", "p", "p", "p"]:
@@ -79,9 +98,25 @@ def article(brief: Brief, pen: Pen) -> str:
     return pen.paragraphs_until("\n\n".join(blocks), ["sentence"], target)
 
 
+def _grounded_article(pen: Pen, quotes: Quotes, target: int) -> str:
+    """A heading, a lead sentence and the facts: a paragraph, a list, then paragraphs of what
+    is left until about ``target`` tokens (shorter when the passages hold fewer facts)."""
+    blocks = ["## " + pen.pick("heading")]
+    blocks.append(pen.joiner.join([pen.pick("grounded_lead"), *quotes.take(2)]))
+    if len(quotes) >= 2:
+        blocks.append("\n".join(f"- {fact}" for fact in quotes.take(4)))
+    text = "\n\n".join(blocks)
+    while quotes and len(tokenize(text)) < target:
+        text += "\n\n" + pen.joiner.join(quotes.take(3))
+    return text
+
+
 def items(brief: Brief, pen: Pen) -> str:
-    """``count`` distinct items, each within ``max_chars``, as a numbered list or lines."""
-    chosen = pen.items(brief.count or 5, brief.max_chars)
+    """``count`` distinct items, each within ``max_chars``, as a numbered list or lines;
+    with sources, first the facts short enough to be items."""
+    count, limit = brief.count or 5, brief.max_chars or 10_000
+    facts = [f for f in _quotes(brief, pen).take(count * 4) if len(f) <= limit][:count]
+    chosen = facts + (pen.items(count - len(facts), brief.max_chars) if count > len(facts) else [])
     if not brief.numbered:
         return "\n".join(chosen)
     return "\n".join(f"{n}. {item}" for n, item in enumerate(chosen, 1))
@@ -96,13 +131,17 @@ def product(brief: Brief, pen: Pen) -> str:
     features = features or keywords(brief.prompt, pen.chinese)[:3] or [pen.slots["b"]]
     colon = "：" if pen.chinese else ": "
     end = "。" if pen.chinese else "."
+    quotes = _quotes(brief, pen)  # with sources, each benefit is the fact about its feature
     bullets = "\n".join(
-        f"- **{capital(f)}**{colon}{pen.pick('benefit')}{end}" for f in features[:6]
+        f"- **{capital(f)}**{colon}{quotes.about(f) or pen.pick('benefit') + end}"
+        for f in features[:6]
     )
-    text = f"{heading}\n\n{pen.sentences('product', 2)}\n\n{bullets}\n\n{pen.pick('product')}"
+    intro = pen.joiner.join([pen.pick("product"), *(quotes.take(1) or [pen.pick("product")])])
+    text = f"{heading}\n\n{intro}\n\n{bullets}\n\n{quotes.next() or pen.pick('product')}"
     length = size(text, pen.chinese)
-    while length < 0.9 * target:
-        sentence = pen.pick("product")
+    # Quoted facts carry figures and names the count leaves out: aim at the whole length.
+    while length < (target if brief.sources else 0.9 * target):
+        sentence = quotes.next() or pen.pick("product")
         text += pen.joiner + sentence
         length += size(sentence, pen.chinese)
     return text
@@ -114,7 +153,11 @@ def email(brief: Brief, pen: Pen) -> str:
     subject = pen.trim(pen.pick("email_subject"), 30 if zh else 60)
     labels = ("**主题：**", "**预览：**") if zh else ("**Subject:**", "**Preview:**")
     target = brief.words or (180 if zh else 120)
-    body = [pen.sentences("email", 3), pen.sentences("email", 2)]
+    facts = _quotes(brief, pen).take(2)  # with sources: the offer's facts, cited
+    body = [
+        pen.joiner.join([pen.sentences("email", 3 - len(facts[:1])), *facts[:1]]),
+        pen.joiner.join([*facts[1:], pen.sentences("email", 2 - len(facts[1:]))]),
+    ]
     while size("".join(body), zh) < 0.8 * target:
         body[-1] += pen.joiner + pen.pick("email")
     cta = f"**{pen.slots['cta']} →**"
@@ -130,16 +173,32 @@ def email(brief: Brief, pen: Pen) -> str:
 
 
 def section(brief: Brief, pen: Pen) -> str:
-    """A documentation section: its heading, paragraphs, numbered steps and a code block."""
+    """A documentation section: its heading, paragraphs, numbered steps and a code block.
+    With sources: the paragraphs and steps are their facts, the example their commands."""
     title = brief.subject or capital(pen.words[0])
-    steps = "\n".join(f"{n}. {pen.pick('step')}" for n in range(1, pen.rng.randint(3, 5) + 1))
-    blocks = [f"## {title}", pen.sentences("doc", 2), steps]
+    quotes = _quotes(brief, pen)
+    lead = quotes.take(2)
+    count = pen.rng.randint(3, 5)
+    steps = quotes.take(count)
+    steps += [pen.pick("step") for _ in range(count - len(steps))]
+    intro = pen.joiner.join(lead) or pen.sentences("doc", 2)
+    blocks = [f"## {title}", intro, "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))]
     if brief.code:
-        blocks.append(_code(brief, pen, title))
-    blocks.append(pen.sentences("doc", 2))
+        blocks.extend(_example(quotes, pen) or [_code(brief, pen, title)])
+    blocks.append(pen.joiner.join(quotes.take(2)) or pen.sentences("doc", 2))
     text = "\n\n".join(blocks)
     target = _target_tokens(brief, pen)
     return pen.paragraphs_until(text, ["doc"], target * 0.8)
+
+
+def _example(quotes: Quotes, pen: Pen) -> list[str]:
+    """The commands a passage shows, in a code block after a line that cites it."""
+    found = quotes.example()
+    if found is None:
+        return []
+    lines, number = found
+    lead = f"示例见资料 [{number}]：" if pen.chinese else f"For example [{number}]:"
+    return [lead, "```bash\n" + "\n".join(lines) + "\n```"]
 
 
 def _code(brief: Brief, pen: Pen, title: str) -> str:
@@ -197,6 +256,9 @@ def reasoning(brief: Brief, pen: Pen, tokens: int) -> str:
 
 def _plan(brief: Brief, pen: Pen) -> str:
     zh = pen.chinese
+    if brief.sources:
+        cite = ("事实只取自所给资料，并标注编号。", "Facts from the sources given, each cited.")
+        return pen.joiner.join([_plan(replace(brief, sources=()), pen), cite[0 if zh else 1]])
     if brief.kind == kinds.ITEMS:
         limit = brief.max_chars
         if zh:

@@ -8,6 +8,8 @@ import pytest
 from studio.deepseek.simulator import brief
 from studio.deepseek.simulator.brief import read_brief
 
+from .citations import LUMEN_ZH, block
+
 
 def read(user: str, system: str = "", **params) -> brief.Brief:
     messages = [{"role": "system", "content": system}] if system else []
@@ -118,3 +120,37 @@ def test_continue_and_the_assistant():
     assert read_brief(messages, {}).kind == brief.CONTINUE
     assistant = read("Is the tone right?", "You are the writing assistant.\n--- DRAFT ---\nHi")
     assert assistant.kind == brief.CHAT
+
+
+def test_a_sources_block_gives_passages_and_asks_for_nothing_itself():
+    """The passages' own words (a count, a limit, Chinese) do not change what is asked for;
+    the fields after the block are still read."""
+    passages = [
+        ("Ads (v1)", "写 8 条广告标题，每条不超过 10 个字。"),
+        ("Sheet (v2)", "Lumen dims."),
+    ]
+    read_brief_ = read(
+        "Write a product description for Aurora desk lamp.\n\nKey features:\nWarm light\n\n"
+        f"{block(passages, chinese=True)}\n\nAudience: designers\nLength: about 120 words."
+    )
+    assert (read_brief_.kind, read_brief_.chinese, read_brief_.count) == (
+        brief.PRODUCT,
+        False,
+        None,
+    )
+    assert (read_brief_.max_chars, read_brief_.words) == (None, 120)
+    assert read_brief_.fields == {"audience": "designers"}
+    assert "<sources>" not in read_brief_.prompt and "广告" not in read_brief_.notes
+    assert [(p.number, p.title, p.text) for p in read_brief_.sources] == [
+        (1, "Ads", passages[0][1]),
+        (2, "Sheet", "Lumen dims."),
+    ]
+
+
+def test_a_block_in_the_system_prompt_counts_too_and_none_means_no_sources():
+    read_brief_ = read(
+        "写一篇关于 Lumen 的文章", f"你是写作助手。\n{block(LUMEN_ZH, chinese=True)}"
+    )
+    assert read_brief_.chinese and [p.number for p in read_brief_.sources] == [1, 2, 3]
+    assert "资料" not in read_brief_.prompt
+    assert read("Write about lamps [1]").sources == ()

@@ -7,10 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 
 from prompts.experiments.judging import judge_messages, parse_verdict
+from studio.deepseek import DeepSeekClient
+from studio.deepseek.events import ContentDelta, ReasoningDelta
+from studio.deepseek.simulator import create_app
 
+from .citations import LUMEN, LUMEN_ZH, block, check_citations, cited_numbers
 from .conftest import chat, chinese_share, is_chinese_prose, is_english_prose
 from .demo import TEMPLATES, check_answer, hanzi, inputs, messages, numbered_items, words
 
@@ -104,3 +109,112 @@ def test_continue_goes_on_without_a_new_heading(ask):
     ]
     more = ask(messages_, temperature=0.7)
     assert is_chinese_prose(more) and not more.startswith("#") and more not in earlier
+
+
+def grounded(slug: str, passages: list[tuple[str, str]], **overrides) -> list[dict[str, str]]:
+    """The template's messages with the sources block where the studio puts it: in the
+    ``{{ knowledge }}`` placeholder of the grounded demo templates (product description, doc
+    section), at the end of the user message for the others (the marketing emails)."""
+    sources = block(passages, chinese=slug.endswith("-zh"))
+    return messages(slug, inputs(slug, **overrides), knowledge=sources)
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "product-description",
+        "product-description-zh",
+        "doc-section",
+        "doc-section-zh",
+        "marketing-email",
+        "marketing-email-zh",
+    ],
+)
+def test_a_grounded_template_quotes_and_cites_its_sources_in_its_shape(ask, slug):
+    passages = LUMEN_ZH if slug.endswith("-zh") else LUMEN
+    answer = ask(grounded(slug, passages), temperature=0.7)
+    check_answer(slug, inputs(slug), answer)  # the shape and language asked for
+    cited = check_citations(answer, passages)
+    assert cited == {1, 2} if slug.startswith("marketing-email") else cited == {1, 2, 3}
+    assert "[7]" not in answer  # a marker inside a passage is not a citation
+
+
+@pytest.mark.parametrize(
+    ("slug", "passages"), [("doc-section", LUMEN), ("doc-section-zh", LUMEN_ZH)]
+)
+def test_a_documentation_example_is_the_commands_a_source_shows(ask, slug, passages):
+    answer = ask(grounded(slug, passages), temperature=0.7)
+    assert "```bash\nlumen dim 40 --fade 2s\n```" in answer
+    assert "enabled: true" not in answer  # not the invented configuration
+
+
+def test_a_general_request_gets_an_article_of_the_facts(ask):
+    answer = ask([{"role": "user", "content": f"Write about the Lumen lamp.\n\n{block(LUMEN)}"}])
+    assert answer.startswith("## ") and "\n- " in answer
+    assert check_citations(answer, LUMEN) == {1, 2, 3}
+    # The facts are all there, each once.
+    assert answer.count("Lumen dims steplessly") == 1 and "three hours [2]." in answer
+
+
+def test_short_facts_become_items_within_the_limit(ask):
+    passages = [("Tips (v1)", "Charge it overnight. Dim it at night. Fold it flat to travel.")]
+    prompt = f"Write 5 tips for Lumen owners, at most 30 characters each.\n\n{block(passages)}"
+    tips = numbered_items(ask([{"role": "user", "content": prompt}]))
+    assert len(tips) == 5 and all(len(t) <= 30 for t in tips)
+    assert tips[:3] == [
+        "Charge it overnight [1].",
+        "Dim it at night [1].",
+        "Fold it flat to travel [1].",
+    ]
+
+
+def test_sources_in_another_language_are_not_quoted_and_nothing_is_cited(ask):
+    answer = ask(grounded("product-description", LUMEN_ZH))
+    check_answer("product-description", inputs("product-description"), answer)
+    assert cited_numbers(answer) == set()
+
+
+def test_no_number_that_was_not_given_is_written(ask):
+    """The user's own "[4]" in a grounded request is not passed off as a citation."""
+    answer = ask(grounded("doc-section", LUMEN[:2], section_title="Pairing [4]"))
+    assert check_citations(answer, LUMEN[:2]) == {1, 2}
+    assert answer.startswith("## Pairing (4)\n\n")
+
+
+def test_without_sources_nothing_is_cited(ask):
+    for slug in TEMPLATES:
+        assert cited_numbers(generate(ask, slug)) == set(), slug
+
+
+async def test_a_grounded_request_streams_in_the_same_wire_format():
+    """Streamed, with thinking: reasoning, then the cited answer's deltas, usage, the finish."""
+    prompt = f"Write about the Lumen lamp.\n\n{block(LUMEN)}"
+    app = create_app(tokens_per_second=0, first_token_delay=0, seed=7)
+    transport = httpx.ASGITransport(app=app)
+    async with DeepSeekClient(base_url="http://sim", api_key="sk-sim", transport=transport) as c:
+        stream = c.stream_chat(
+            messages=[{"role": "user", "content": prompt}], model="deepseek-flash", thinking=True
+        )
+        events = [event async for event in stream]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "ReasoningDelta" and kinds[-2:] == ["Usage", "Finish"]
+    answer = "".join(e.text for e in events if isinstance(e, ContentDelta))
+    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    assert "[1]" not in reasoning and events[-1].reason == "stop"
+    assert check_citations(answer, LUMEN) == {1, 2, 3}
+    assert answer == (await chat([{"role": "user", "content": prompt}], thinking=True)).content
+
+
+@pytest.mark.parametrize(
+    ("slug", "tags"),
+    [
+        ("product-description", ["lumen"]),
+        ("product-description-zh", ["lumen-zh"]),
+        ("doc-section", ["cli"]),
+        ("doc-section-zh", ["cli-zh"]),
+    ],
+)
+def test_the_product_and_doc_templates_are_grounded_in_the_demo_knowledge(slug, tags):
+    (variable,) = [v for v in TEMPLATES[slug]["variables"] if v["type"] == "knowledge"]
+    assert (variable["name"], variable["tags"], variable["passages"]) == ("knowledge", tags, 5)
+    assert "{{ knowledge }}" in TEMPLATES[slug]["user_prompt"]
