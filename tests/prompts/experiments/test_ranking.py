@@ -6,7 +6,14 @@ import pytest
 from django.core.cache import cache
 from scipy.special import softmax
 
-from prompts.experiments.ranking import _contributions, bootstrap, fit, pairwise_wins, rank
+from prompts.experiments.ranking import (
+    _contributions,
+    bootstrap,
+    fit,
+    fit_many,
+    pairwise_wins,
+    rank,
+)
 
 
 def test_a_vote_is_a_win_over_every_other_shown_variant_and_a_tie_half_each_way():
@@ -109,3 +116,29 @@ def test_two_variants_have_no_ranking_and_few_votes_say_so():
     assert few.statement() == "Not enough votes yet to rank the variants (3 of 10 needed)."
     empty = rank({1: "A", 2: "B", 3: "C"}, [([1, 2, 3], None, "both_bad")])
     assert empty.votes == 0 and [r.share for r in empty.rows] == pytest.approx([1 / 3] * 3)
+
+
+def test_the_newton_fit_matches_scipy_s_minimizer_and_fits_a_stack_at_once():
+    """``fit_many`` (Newton's method on every resample at once) against SciPy's L-BFGS-B on
+    the same objective, one matrix at a time: lopsided, unanimous, sparse and tied cases."""
+    from scipy.optimize import minimize
+    from scipy.special import log_expit
+
+    def reference(wins: np.ndarray, prior: float = 0.5) -> np.ndarray:
+        def objective(theta: np.ndarray) -> float:
+            diff = theta[:, None] - theta[None, :]
+            return -float((wins * log_expit(diff)).sum()) + 0.5 * prior * float(theta @ theta)
+
+        x = minimize(objective, np.zeros(len(wins)), method="L-BFGS-B", tol=1e-14).x
+        return x - x.mean()
+
+    rng = np.random.default_rng(5)
+    cases = [rng.integers(0, top, (k, k)).astype(float) for k in (3, 4, 6) for top in (2, 9, 300)]
+    unanimous = np.zeros((4, 4))
+    unanimous[0, 1:] = 120
+    cases += [unanimous, np.full((3, 3), 0.5), np.zeros((3, 3))]
+    for wins in cases:
+        np.fill_diagonal(wins, 0)
+        assert fit(wins) == pytest.approx(reference(wins), abs=1e-4)
+    stack = np.stack([c for c in cases if c.shape == (3, 3)])
+    assert fit_many(stack) == pytest.approx(np.stack([fit(w) for w in stack]), abs=1e-9)
