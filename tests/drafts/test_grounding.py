@@ -150,12 +150,12 @@ def test_follow_ups_keep_the_same_sources(knowledge, workspace, user):
     ]
 
 
-def test_ungrounded_templates_are_untouched(workspace, user, product_template, product_inputs):
+def test_ungrounded_templates_are_untouched(workspace, user, demo_templates):
+    email = next(t for t in demo_templates if t.slug == "marketing-email")
+    inputs = {"goal": "Launch", "offer": "10% off", "audience": "designers", "tone": "friendly"}
+    inputs |= {"cta": "Shop now", "language": "English"}
     generation = start_generation(
-        workspace=workspace,
-        version=product_template.current_version(),
-        inputs=product_inputs,
-        user=user,
+        workspace=workspace, version=email.current_version(), inputs=inputs, user=user
     )
     assert generation.passages_given is None
     assert "<sources>" not in generation.messages[-1]["content"]
