@@ -154,8 +154,7 @@ async def lifespan(receive, send) -> None:
     # Late on purpose: the app modules load once get_asgi_application() has set Django up.
     from drafts import sweeper
     from drafts.generation import shutdown
-    from prompts.knowledge.ingesting import sweep_at_startup
-    from studio import background
+    from prompts.knowledge.ingesting import start_sweep
     from studio.ai import close_client
     from studio.audit.metrics import process_exiting
 
@@ -168,7 +167,7 @@ async def lifespan(receive, send) -> None:
             drain.reset()
             unhook = _drain_on_sigterm(asyncio.get_running_loop())
             sweeping = sweeper.start()
-            background.start(sweep_at_startup(), name="knowledge-sweep", keep_request_id=False)
+            start_sweep()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             unhook()

@@ -50,8 +50,9 @@ from prompts.actions import create_template, import_template, move_label, save_b
 from prompts.experiments.actions import cast_vote, create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
 from prompts.experiments.batch_progress import save_judge_score
-from prompts.knowledge.actions import Upload, add_source, add_source_version, start_ingestion
+from prompts.knowledge.actions import Upload, add_source, add_source_version
 from prompts.knowledge.parsing import Kind, parse
+from prompts.knowledge.queueing import start_ingestion
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.assistant.models import AssistantMessage

@@ -35,8 +35,9 @@ from drafts.models import Generation
 from prompts.actions import import_template, save_brand_voice
 from prompts.experiments.actions import create_experiment, start_run
 from prompts.experiments.batch_actions import create_batch
-from prompts.knowledge.actions import Upload, add_source, start_ingestion
+from prompts.knowledge.actions import Upload, add_source
 from prompts.knowledge.parsing import Kind, parse
+from prompts.knowledge.queueing import start_ingestion
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.api.actions import create_api_key
 from studio.api.models import ApiKey

@@ -153,6 +153,7 @@ LATE_IMPORTS = {
     ("studio.asgi", "drafts.generation"): "lifespan, as above",
     ("studio.asgi", "studio.ai"): "lifespan, as above",
     ("studio.asgi", "studio.audit.metrics"): "lifespan, as above",
+    ("studio.asgi", "prompts.knowledge.ingesting"): "lifespan, as above",
 }
 
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils.translation import get_language
 
 from studio.workspaces.models import Workspace
 
 from .chunking import HEADING_SEPARATOR, chunk
-from .models import Ingestion, Passage, Source, SourceVersion
+from .models import Passage, Source, SourceVersion
 from .parsing import Document
 from .segmenting import index_text
 
@@ -95,37 +93,6 @@ class Upload:
     data: bytes
     kind: str
     filename: str = ""
-
-
-def start_ingestion(
-    *,
-    workspace: Workspace,
-    user,
-    upload: Upload,
-    source: Source | None = None,
-    title: str = "",
-    tags: list[str] | None = None,
-) -> Ingestion:
-    """Queue ``upload`` for the background worker (``tasks.ingest``, enqueued once this
-    commits): a new source with ``title`` and ``tags``, or the next version of ``source``.
-    Its error messages come in the language of the request that started it."""
-    from .tasks import ingest  # the task module imports the worker's side, which imports this
-
-    ingestion = Ingestion.objects.create(
-        workspace=workspace,
-        source=source,
-        title=title.strip()[:200],
-        tags=tags or [],
-        kind=upload.kind,
-        filename=upload.filename[:255],
-        data=upload.data,
-        size=len(upload.data),
-        created_by=user,
-    )
-    transaction.on_commit(
-        partial(ingest.enqueue, ingestion_id=ingestion.pk, language=get_language() or "")
-    )
-    return ingestion
 
 
 def _store(

@@ -61,6 +61,12 @@ async def sweep_at_startup() -> None:
         logger.exception("The knowledge ingestion sweep failed")
 
 
+def start_sweep():
+    """``sweep_at_startup`` as a background task of the starting process (not awaited: the
+    studio starts serving meanwhile)."""
+    return background.start(sweep_at_startup(), name="knowledge-sweep", keep_request_id=False)
+
+
 class _Reporter:
     """Writes an ingestion's progress, at most every PROGRESS_EVERY seconds within a step."""
 

@@ -19,9 +19,10 @@ from studio.http import HtmxHttpRequest, request_number
 from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
-from .actions import add_source, add_source_version, start_ingestion
+from .actions import add_source, add_source_version
 from .forms import DocumentForm, SourceForm
 from .models import Ingestion, Passage, Source
+from .queueing import start_ingestion
 from .search import search
 from .segmenting import highlight
 

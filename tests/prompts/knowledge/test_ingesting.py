@@ -16,9 +16,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from prompts.knowledge import actions, ingesting
-from prompts.knowledge.actions import Upload, start_ingestion
+from prompts.knowledge.actions import Upload
 from prompts.knowledge.models import Ingestion, Passage, Source, SourceVersion
 from prompts.knowledge.parsing import Kind
+from prompts.knowledge.queueing import start_ingestion
 from prompts.knowledge.search import search
 from studio.workspaces.actions import add_member
 from tests.prompts.batch_helpers import run_worker
@@ -273,3 +274,22 @@ def test_chinese_uploaders_read_the_failure_in_chinese(owner, workspace, setting
     _add(owner, workspace, "scan.pdf", blank_pdf(25), HTTP_ACCEPT_LANGUAGE="zh-hans")
     run_worker()
     assert "文字层" in Ingestion.objects.get().error
+
+
+async def test_the_starting_studio_sweeps_stalled_ingestions(monkeypatch):
+    """The ASGI lifespan (``manage.py serve``) runs the sweep once as it starts."""
+    import asyncio
+    import threading
+
+    from asgiref.testing import ApplicationCommunicator
+
+    from studio.asgi import application
+
+    swept = threading.Event()
+    monkeypatch.setattr(ingesting, "sweep_stalled", lambda: swept.set() or [])
+    lifespan = ApplicationCommunicator(application, {"type": "lifespan"})
+    await lifespan.send_input({"type": "lifespan.startup"})
+    assert (await lifespan.receive_output(5))["type"] == "lifespan.startup.complete"
+    assert await asyncio.to_thread(swept.wait, 5)
+    await lifespan.send_input({"type": "lifespan.shutdown"})
+    assert (await lifespan.receive_output(10))["type"] == "lifespan.shutdown.complete"
