@@ -104,7 +104,7 @@ def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Rou
             yield Route(template, f"{namespace}{pattern.name or template}", params)
 
 
-ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.template)
+ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: (r.template, r.name))
 WITH_IDS = [r for r in ROUTES if r.params and r.name not in PUBLIC]
 WITHOUT_IDS = [r for r in ROUTES if not r.params and r.name not in PUBLIC]
 # The admin's many patterns are checked together (one fixture set-up, one test): the whole
