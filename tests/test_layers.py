@@ -145,7 +145,6 @@ LATE_IMPORTS = {
     # and command), for the few pages that compute statistics.
     ("prompts.experiments.agreement", "scipy.stats"): "SciPy: ~2 s of start-up",
     ("prompts.experiments.approvals", "scipy.stats"): "SciPy, as above",
-    ("prompts.experiments.ranking", "scipy.optimize"): "SciPy, as above",
     ("prompts.experiments.ranking", "scipy.special"): "SciPy, as above",
     ("prompts.experiments.stats", "scipy.stats"): "SciPy, as above",
     ("studio.apps", "studio"): "studio.tuning loads auth middleware: not while apps populate",
