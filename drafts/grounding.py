@@ -117,17 +117,35 @@ def fitted(
     return [], build("")
 
 
-def ranked(version, inputs: dict[str, Any], *, workspace) -> tuple[list[Cited], bool]:
-    """The passages a version's knowledge variable finds for these inputs, numbered in
-    ranking order, and whether the request reads as Chinese (for the instruction line)."""
+@dataclass(frozen=True)
+class Scope:
+    """A caller's say over a grounded generation (the JSON API's ``knowledge``): each field
+    that is not None replaces the knowledge variable's own (``query``: the retrieval query
+    instead of the filled text inputs); ``off``: no retrieval, no sources block, and the
+    generation is not grounded (``[n]`` in its text is plain text)."""
+
+    tags: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    passages: int | None = None
+    query: str | None = None
+    off: bool = False
+
+
+def ranked(
+    version, inputs: dict[str, Any], *, workspace, scope: Scope | None = None
+) -> tuple[list[Cited], bool]:
+    """The passages a version's knowledge variable (with ``scope``'s overrides) finds for
+    these inputs, numbered in ranking order, and whether the request reads as Chinese (for
+    the instruction line)."""
     variable = version.knowledge_variable()
-    query = query_for(version.variable_specs, inputs)
+    scope = scope or Scope()
+    query = scope.query if scope.query is not None else query_for(version.variable_specs, inputs)
     hits = retrieve(
         workspace,
         query=query,
-        tags=variable.tags,
-        sources=variable.sources,
-        limit=variable.passage_count(),
+        tags=variable.tags if scope.tags is None else scope.tags,
+        sources=variable.sources if scope.sources is None else scope.sources,
+        limit=scope.passages or variable.passage_count(),
     )
     cited = [
         Cited(
