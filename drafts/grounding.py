@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from prompts.knowledge.grounding import retrieve
 from studio.ai import check_prompt
 from studio.deepseek import ContextTooLong
+from studio.guardrails.prompt_checks import blocked_in
 
 from .models import Generation, GroundingPassage
 
@@ -103,11 +106,16 @@ def fitted(
     max_tokens: int | None,
     chinese: bool,
 ) -> tuple[list[Cited], list[dict[str, Any]]]:
-    """The passages that fit the model's context with the prompt, and the messages with
-    them: the lowest-ranked are dropped first; none fit, the messages without a block."""
+    """The passages that fit the model's context (and PROMPT_MAX_CHARS) with the prompt, and
+    the messages with them: the lowest-ranked are dropped first; none fit, the messages
+    without a block."""
     kept = list(cited)
+    cap = settings.PROMPT_MAX_CHARS
     while kept:
         messages = build(sources_block(kept, chinese=chinese))
+        if cap and sum(len(str(m.get("content") or "")) for m in messages) > cap:
+            kept.pop()
+            continue
         try:
             check_prompt(messages, model=model, max_tokens=max_tokens)
         except ContextTooLong:
@@ -147,6 +155,9 @@ def ranked(
         sources=variable.sources if scope.sources is None else scope.sources,
         limit=scope.passages or variable.passage_count(),
     )
+    # The prompt checks' blocked patterns (a secret key, <script) hold for sources too: a
+    # passage holding one is never given to the model (the others still are).
+    hits = [hit for hit in hits if blocked_in(hit.passage.text) is None]
     cited = [
         Cited(
             number=number,
