@@ -84,6 +84,15 @@ def grounding_generation(version: DraftVersion | None) -> Generation | None:
     return earlier.only("pk", "passages_given").order_by("-pk").first()
 
 
+def unknown_markers(text: str, citations: Citations | None) -> list[int]:
+    """The numbers of the markers in ``text`` that point at no passage given (what the
+    pages flag), in order, each once; none for a text that was not grounded."""
+    if citations is None:
+        return []
+    numbers = (int(number) for number in MARKER.findall(text))
+    return list(dict.fromkeys(n for n in numbers if not 1 <= n <= citations.count))
+
+
 def _marker(match: re.Match[str], citations: Citations, footnotes: bool = False) -> str:
     number = int(match.group(1))
     if 1 <= number <= citations.count and footnotes:

@@ -39,7 +39,7 @@ from studio.workspaces.models import EDIT
 
 from . import generation as runner
 from . import grounding
-from .grounding import Cited
+from .grounding import Cited, Scope
 from .models import Draft, Generation
 
 NEVER_CACHED = "off"  # ``Generate.cache`` for a request that must not use the cache
@@ -72,6 +72,8 @@ class Ask:
     with_knowledge: Callable[[str], list[dict[str, Any]]] | None = field(
         default=None, compare=False, repr=False
     )
+    # The caller's overrides of the knowledge variable, or grounding switched off (the API).
+    knowledge: Scope | None = None
 
     @classmethod
     def from_version(cls, version: TemplateVersion, inputs: dict[str, Any]) -> Ask:
@@ -181,7 +183,9 @@ def _grounded(ask: Ask, *, workspace) -> Ask:
     version = ask.template_version
     if ask.with_knowledge is None or ask.grounding is not None or version is None:
         return ask
-    cited, chinese = grounding.ranked(version, ask.inputs, workspace=workspace)
+    if ask.knowledge is not None and ask.knowledge.off:
+        return replace(ask, with_knowledge=None)  # its messages have no block: not grounded
+    cited, chinese = grounding.ranked(version, ask.inputs, workspace=workspace, scope=ask.knowledge)
     kept, messages = grounding.fitted(
         cited,
         ask.with_knowledge,

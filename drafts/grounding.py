@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from prompts.knowledge.grounding import retrieve
 from studio.ai import check_prompt
 from studio.deepseek import ContextTooLong
+from studio.guardrails.prompt_checks import blocked_in
 
 from .models import Generation, GroundingPassage
 
@@ -103,11 +106,16 @@ def fitted(
     max_tokens: int | None,
     chinese: bool,
 ) -> tuple[list[Cited], list[dict[str, Any]]]:
-    """The passages that fit the model's context with the prompt, and the messages with
-    them: the lowest-ranked are dropped first; none fit, the messages without a block."""
+    """The passages that fit the model's context (and PROMPT_MAX_CHARS) with the prompt, and
+    the messages with them: the lowest-ranked are dropped first; none fit, the messages
+    without a block."""
     kept = list(cited)
+    cap = settings.PROMPT_MAX_CHARS
     while kept:
         messages = build(sources_block(kept, chinese=chinese))
+        if cap and sum(len(str(m.get("content") or "")) for m in messages) > cap:
+            kept.pop()
+            continue
         try:
             check_prompt(messages, model=model, max_tokens=max_tokens)
         except ContextTooLong:
@@ -117,18 +125,39 @@ def fitted(
     return [], build("")
 
 
-def ranked(version, inputs: dict[str, Any], *, workspace) -> tuple[list[Cited], bool]:
-    """The passages a version's knowledge variable finds for these inputs, numbered in
-    ranking order, and whether the request reads as Chinese (for the instruction line)."""
+@dataclass(frozen=True)
+class Scope:
+    """A caller's say over a grounded generation (the JSON API's ``knowledge``): each field
+    that is not None replaces the knowledge variable's own (``query``: the retrieval query
+    instead of the filled text inputs); ``off``: no retrieval, no sources block, and the
+    generation is not grounded (``[n]`` in its text is plain text)."""
+
+    tags: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    passages: int | None = None
+    query: str | None = None
+    off: bool = False
+
+
+def ranked(
+    version, inputs: dict[str, Any], *, workspace, scope: Scope | None = None
+) -> tuple[list[Cited], bool]:
+    """The passages a version's knowledge variable (with ``scope``'s overrides) finds for
+    these inputs, numbered in ranking order, and whether the request reads as Chinese (for
+    the instruction line)."""
     variable = version.knowledge_variable()
-    query = query_for(version.variable_specs, inputs)
+    scope = scope or Scope()
+    query = scope.query if scope.query is not None else query_for(version.variable_specs, inputs)
     hits = retrieve(
         workspace,
         query=query,
-        tags=variable.tags,
-        sources=variable.sources,
-        limit=variable.passage_count(),
+        tags=variable.tags if scope.tags is None else scope.tags,
+        sources=variable.sources if scope.sources is None else scope.sources,
+        limit=scope.passages or variable.passage_count(),
     )
+    # The prompt checks' blocked patterns (a secret key, <script) hold for sources too: a
+    # passage holding one is never given to the model (the others still are).
+    hits = [hit for hit in hits if blocked_in(hit.passage.text) is None]
     cited = [
         Cited(
             number=number,

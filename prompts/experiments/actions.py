@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from drafts import generate  # the one action, looked up at call time (tests spy on it)
 from drafts.generate import NEVER_CACHED, Ask, Generate
+from drafts.grounding import Scope
 from drafts.models import Generation
 from studio.audit.origin import Origin
 
@@ -165,6 +166,7 @@ def start_assigned_generation(
     loop: asyncio.AbstractEventLoop | None,
     label: str = PRODUCTION,
     cache: str = "",
+    knowledge: Scope | None = None,
 ) -> Generation:
     """Start a generation from ``version``, or from the subject's variant when the template
     is in a running single-variant experiment: then the draft is tagged with that variant
@@ -174,7 +176,8 @@ def start_assigned_generation(
     ``label``: the label ``version`` was picked by. Another than ``production`` (``staging``)
     that does point at ``version`` is an explicit choice: that version runs, unassigned.
     ``cache``: what the caller asked of the response cache; a variant is never cached (its
-    time to first token and cost are the experiment's evidence).
+    time to first token and cost are the experiment's evidence). ``knowledge``: the caller's
+    overrides of the knowledge variable, or grounding off (the JSON API's), for a variant too.
     """
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version
@@ -185,7 +188,7 @@ def start_assigned_generation(
         user=user,
         workspace=workspace,
         origin=origin,
-        asks=[Ask.from_version(version, inputs)],
+        asks=[replace(Ask.from_version(version, inputs), knowledge=knowledge)],
         cache=cache,
         loop=loop,
     )
@@ -198,7 +201,7 @@ def start_assigned_generation(
         )
         _tag_columns(run, [variant], generations)
 
-    asks = [_variant_ask(variant, inputs)]
+    asks = [replace(_variant_ask(variant, inputs), knowledge=knowledge)]
     return generate.do_generate_one(replace(request, asks=asks, cache=NEVER_CACHED), within=tag)
 
 

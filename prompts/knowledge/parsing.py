@@ -187,6 +187,11 @@ _DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template", "iframe", "o
 _BLOCKS = _KEPT_TAGS - {"br", "li", "td", "th", "title"}
 
 
+# Marks a line of code (in <pre>) whose spaces html_to_text keeps: a control character, which
+# _tidy removes from any document before it is read, so no document can forge it.
+_VERBATIM = "\x01"
+
+
 class _Text(HTMLParser):
     """Sanitized HTML to text: a heading becomes a ``#`` line, a block its own paragraph."""
 
@@ -194,8 +199,11 @@ class _Text(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title: list[str] | None = None
+        self.pre = 0  # inside how many <pre> (code keeps its lines)
 
     def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "pre":
+            self.pre += 1
         if tag == "title":
             self.title = []
         elif re.fullmatch(r"h[1-6]", tag):
@@ -207,9 +215,11 @@ class _Text(HTMLParser):
         elif tag == "br":
             self.parts.append("\n")
         elif tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self.parts.append("\n\n" + (_VERBATIM if tag == "pre" else ""))
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self.pre = max(self.pre - 1, 0)
         if tag == "title" and self.title is not None:
             self.parts.append("\n\n# " + " ".join("".join(self.title).split()) + "\n\n")
             self.title = None
@@ -219,6 +229,9 @@ class _Text(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.title is not None:
             self.title.append(data)
+        elif self.pre:
+            # Code keeps its lines and their indentation: each line marked as verbatim.
+            self.parts.append(data.replace("\n", "\n" + _VERBATIM))
         else:
             # Inside a block, source line breaks are only spaces.
             self.parts.append(re.sub(r"\s+", " ", data))
@@ -232,7 +245,12 @@ def html_to_text(markup: str) -> str:
     parser = _Text()
     parser.feed(clean)
     parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
+    lines = [
+        line.rstrip().removeprefix(_VERBATIM)
+        if line.startswith(_VERBATIM)
+        else " ".join(line.split())
+        for line in "".join(parser.parts).split("\n")
+    ]
     return _tidy("\n".join(lines).replace("\n- \n", "\n"))
 
 

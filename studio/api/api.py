@@ -12,7 +12,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from drafts import generation as runner
 from drafts.generate import NotAllowed
+from drafts.grounding import Scope
 from drafts.models import Draft, Generation
 from prompts.experiments.actions import start_assigned_generation
 from prompts.experiments.assignment import subject_for
@@ -48,6 +49,7 @@ from .schemas import (
     GenerateIn,
     GenerationOut,
     KnowledgeHitOut,
+    KnowledgeIn,
     KnowledgeSourceOut,
     TemplateOut,
     WorkspaceOut,
@@ -119,7 +121,9 @@ def _invalid(request: HttpRequest, exc: SchemaError) -> HttpResponse:
         f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'payload'))}: {e['msg']}"
         for e in exc.errors
     ]
-    first = exc.errors[0]["loc"][-1] if exc.errors else None
+    # The field's name, not a list index ("tags", not "0").
+    names = [p for p in exc.errors[0]["loc"] if not isinstance(p, int)] if exc.errors else []
+    first = names[-1] if names else None
     message = "Invalid request: " + "; ".join(problems)
     return _respond(request, ApiError(422, message, code="invalid_request", param=str(first)))
 
@@ -248,7 +252,7 @@ def read_draft(request: HttpRequest, draft_id: int):
         "created": draft.created,
         "updated": draft.updated,
         "versions": list(draft.versions.order_by("-number")),
-        "generations": list(draft.generations.order_by("-pk")),
+        "generations": list(draft.generations.prefetch_related("grounding").order_by("-pk")),
     }
 
 
@@ -372,7 +376,29 @@ def _prepare(request: HttpRequest, workspace_id: int, payload: GenerateIn):
         raise ApiError(
             422, "Invalid inputs: " + "; ".join(problems), code="invalid_inputs", param="inputs"
         )
-    return user, space, version, form.cleaned_data
+    return user, space, version, form.cleaned_data, _scope(version, payload.knowledge)
+
+
+def _scope(version: TemplateVersion, knowledge: KnowledgeIn | None) -> Scope | None:
+    """The caller's grounding for this generation: refused for a template that has no
+    knowledge variable (there is no place in its prompt for the sources)."""
+    if knowledge is None:
+        return None
+    if version.knowledge_variable() is None:
+        raise ApiError(
+            422,
+            "This template has no knowledge variable: it cannot be grounded.",
+            code="not_grounded",
+            param="knowledge",
+        )
+    if not knowledge.enabled:
+        return Scope(off=True)
+    return Scope(
+        tags=None if knowledge.tags is None else tuple(knowledge.tags),
+        sources=None if knowledge.sources is None else tuple(knowledge.sources),
+        passages=knowledge.passages,
+        query=knowledge.query,
+    )
 
 
 @api.post(
@@ -390,7 +416,9 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     temperature 0 reuses an identical earlier answer (``cached`` is then true; no tokens
     used): ``X-Studio-Cache: bypass`` asks DeepSeek anew, ``reuse`` reuses at any temperature.
     """
-    user, space, version, inputs = await sync_to_async(_prepare)(request, workspace_id, payload)
+    user, space, version, inputs, scope = await sync_to_async(_prepare)(
+        request, workspace_id, payload
+    )
     # Keys belong to users, so the subject is the user (an IP only matters without one).
     generation = await sync_to_async(start_assigned_generation)(
         workspace=space,
@@ -402,7 +430,9 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         loop=asyncio.get_running_loop(),
         label=payload.label or "",
         cache=response_cache.asked_by(request),
+        knowledge=scope,
     )
+    with_passages = Generation.objects.prefetch_related("grounding")
     if payload.wait:
         # No connection held while the generation runs: its runner needs the pool's.
         await sync_to_async(release_connections)()
@@ -411,10 +441,12 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
         # waiting must not stop the generation.
         if (task := runner.task_for(generation.pk)) is not None:
             await asyncio.shield(task)
-        generation = await Generation.objects.aget(pk=generation.pk)
+        generation = await with_passages.aget(pk=generation.pk)
         if (error := failed_generation(generation)) is not None:  # never a 201 without an answer
             raise error
         return Status(201, generation)
+    # The answer lists the passages given: read here, not while it is serialized (async).
+    await sync_to_async(prefetch_related_objects)([generation], "grounding")
     return Status(202, generation)
 
 

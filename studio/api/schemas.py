@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+
+from drafts.citations import for_generation, unknown_markers
 
 
 class ErrorDetail(Schema):
@@ -52,6 +54,24 @@ class VersionOut(Schema):
     generation_id: int | None
 
 
+class CitedPassageOut(Schema):
+    """Passage ``number`` of a grounded generation's sources block: what ``[number]`` in
+    its text cites (the quoted text and title are copies: they outlive the source)."""
+
+    number: int
+    source_title: str
+    version: int = Field(description="The source version's number.")
+    source_version_id: int | None = Field(description="null once the source is deleted.")
+    passage_id: int | None = Field(description="null once the source is deleted.")
+    heading: str
+    text: str
+    score: float = Field(description="Its search rank; comparable within one generation only.")
+
+    @staticmethod
+    def resolve_version(obj) -> int:
+        return obj.version_number
+
+
 class GenerationOut(Schema):
     id: int
     draft_id: int
@@ -75,11 +95,58 @@ class GenerationOut(Schema):
     error_message: str
     created: datetime
     finished: datetime | None
+    grounded: bool = Field(
+        description="Its template's knowledge variable grounded it: [n] in the text cites "
+        "passage n. False: not grounded (no knowledge variable, or knowledge.enabled false)."
+    )
+    passages: list[CitedPassageOut] = Field(
+        description="The passages its prompt gave, by number (empty: none matched, or not "
+        "grounded)."
+    )
+    unknown_citations: list[int] = Field(
+        description="Markers in the text that point at no passage given (the studio flags "
+        "them as unknown sources)."
+    )
+
+    @staticmethod
+    def resolve_grounded(obj) -> bool:
+        return obj.passages_given is not None
+
+    @staticmethod
+    def resolve_passages(obj) -> list:
+        # Prefetched by the async views (no query may run while the answer is serialized).
+        return list(obj.grounding.all()) if obj.passages_given else []
+
+    @staticmethod
+    def resolve_unknown_citations(obj) -> list[int]:
+        return unknown_markers(obj.text, for_generation(obj))
 
 
 class DraftDetailOut(DraftOut):
     versions: list[VersionOut]
     generations: list[GenerationOut]
+
+
+class KnowledgeIn(Schema):
+    """Grounding for one generation of a template with a knowledge variable: each field
+    given replaces the variable's own; ``enabled: false`` generates without sources."""
+
+    model_config = {"extra": "forbid"}
+
+    enabled: bool = Field(True, description="false: no sources, the generation is not grounded.")
+    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=50, description="Draw from sources with any of these tags."
+    )
+    sources: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=50, description="Draw from sources with these titles (any case)."
+    )
+    passages: int | None = Field(None, ge=1, le=20, description="How many passages at most.")
+    query: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Search the sources for this instead of the filled text inputs.",
+    )
 
 
 class GenerateIn(Schema):
@@ -93,6 +160,11 @@ class GenerateIn(Schema):
     )
     wait: bool = Field(
         False, description="Answer when the generation has finished instead of at once (202)."
+    )
+    knowledge: KnowledgeIn | None = Field(
+        None,
+        description="Override the template's knowledge variable (tags, sources, passages, "
+        "query) or switch grounding off; only for a template that has one.",
     )
 
 

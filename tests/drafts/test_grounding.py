@@ -196,3 +196,32 @@ def test_every_variant_of_an_experiment_run_is_grounded(client, knowledge, works
     for column in columns:  # each column's markers open its own passages
         assert f'popovertarget="cite-{column.generation.pk}-1"' in html
         assert f'id="cite-{column.generation.pk}-1"' in html
+
+
+def test_a_passage_with_a_blocked_pattern_is_never_given(workspace, user):
+    """The prompt checks hold for sources: a passage with a secret key is left out, the rest
+    of the sources are still given."""
+    secret = "# Keys\n\nThe battery key is sk-" + "a1" * 20 + " for the battery service.\n"
+    add_text(workspace, user, secret, title="Leaked notes", tags=["lumen"])
+    add_text(workspace, user, LUMEN, title="Lumen lamp product sheet", tags=["lumen"])
+    template = grounded_template(workspace, tags=["lumen"])
+
+    generation = generate(workspace, user, template, "battery key service hours")
+
+    titles = {row.source_title for row in generation.grounding.all()}
+    assert titles == {"Lumen lamp product sheet"}
+    assert "sk-a1" not in generation.messages[-1]["content"]
+
+
+def test_passages_are_dropped_to_keep_within_the_prompt_length_cap(
+    knowledge, workspace, user, settings
+):
+    template = grounded_template(workspace, passages=5)
+    full = generate(workspace, user, template, "Lumen lamp battery dims hours")
+    assert full.passages_given >= 2
+    settings.PROMPT_MAX_CHARS = sum(len(m["content"]) for m in full.messages) - 1
+
+    fitted = generate(workspace, user, template, "Lumen lamp battery dims hours")
+
+    assert 0 < fitted.passages_given < full.passages_given
+    assert sum(len(m["content"]) for m in fitted.messages) <= settings.PROMPT_MAX_CHARS

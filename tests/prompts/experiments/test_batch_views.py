@@ -265,3 +265,28 @@ def test_an_oversized_csv_is_refused_by_its_size_before_reading():
 
     assert not form.is_valid()
     assert form.errors["inputs"] == ["The file is larger than 1 MB."]
+
+
+def test_the_review_queue_links_a_grounded_outputs_citations(client, user, experiment):
+    """[n] in a grounded output opens passage n's popover; a number not given is flagged."""
+    from drafts.models import Generation, GroundingPassage
+
+    client.force_login(user)
+    batch = finished_batch(experiment, user, products=1)
+    first, second = (c.generation for c in batch.runs().get().columns.all())
+    Generation.objects.filter(pk=first.pk).update(text="Forty hours [1], or [4].", passages_given=1)
+    GroundingPassage.objects.create(
+        generation=first,
+        number=1,
+        source_title="Lumen sheet",
+        version_number=2,
+        text="Battery life is 40 hours.",
+        score=1.0,
+    )
+
+    page = client.get(_url("batch_review", experiment.workspace_id, batch.pk)).content.decode()
+
+    assert f'popovertarget="cite-{first.pk}-1"' in page and f'id="cite-{first.pk}-1"' in page
+    assert "Battery life is 40 hours." in page and "Lumen sheet (v2)" in page
+    assert 'data-citation-unknown="4"' in page
+    assert f"cite-{second.pk}-" not in page  # not grounded: its text is left as it is

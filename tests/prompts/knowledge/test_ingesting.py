@@ -122,7 +122,7 @@ def test_a_5_mb_markdown_file_is_read_in_parts_and_stored_whole(owner, workspace
     parts = [done for step, done, total in reports if step == "parsing" and total > 1]
     assert parts[-1] >= 10 and parts == list(range(1, parts[-1] + 1))  # ~256 K characters each
     assert version.passages.count() == ingestion.total > 10_000
-    assert "lumen set --level 50 lumen get" in version.text  # a code block, whole
+    assert "lumen set --level 50\n\nlumen get" in version.text  # a code block, whole, as written
     last = version.text.rsplit("## Section ", 1)[1].split("\n", 1)[0]
     assert search(Passage.objects.searchable(workspace), f"section {last}")
     assert search(Passage.objects.searchable(workspace), "无级调光")

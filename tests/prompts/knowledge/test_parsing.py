@@ -3,6 +3,7 @@
 import pytest
 
 from prompts.knowledge import parsing
+from prompts.knowledge.chunking import chunk
 from prompts.knowledge.parsing import Kind, SourceError, kind_for, parse
 
 from .documents import blank_pdf, docx_file, pdf_with_text, zip_bomb
@@ -123,3 +124,17 @@ def test_a_large_markdown_file_is_read_in_parts_never_inside_fenced_code(monkeyp
     assert seen == [(n, len(parts)) for n in range(1, len(parts) + 1)]
     monkeypatch.setattr(parsing, "MARKDOWN_PART_CHARS", 10**6)
     assert whole == parsing.markdown_to_text(text)  # the same text as read in one part
+
+
+@pytest.mark.parametrize("kind", [Kind.MARKDOWN, Kind.HTML])
+def test_code_blocks_keep_their_lines_and_indentation(kind):
+    if kind == Kind.MARKDOWN:
+        source = "# CLI\n\nInstall it:\n\n```sh\npip install x\nx   --version\n  indented\n```\n\n"
+    else:
+        source = "<h1>CLI</h1><p>Install\nit:</p><pre><code>pip install x\nx   --version\n"
+        source += "  indented\n</code></pre><p>Done.</p>"
+    text = parse(source.encode(), kind=kind).text
+    assert "pip install x\nx   --version\n  indented" in text
+    assert "Install it:" in text and "\x01" not in text
+    [passage] = chunk(text)
+    assert "pip install x\nx   --version" in passage.text
