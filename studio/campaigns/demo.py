@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Q
 
 from prompts.actions import import_template
 from prompts.models import PromptTemplate
@@ -34,8 +33,8 @@ def demo_data() -> dict:
 
 def _template(workspace: Workspace, slug: str) -> PromptTemplate:
     """The workspace's own template of that slug, else the shared library's."""
-    found = PromptTemplate.objects.filter(Q(workspace=workspace) | Q(workspace=None), slug=slug)
-    return found.order_by("workspace_id").last() or found.get()
+    own = PromptTemplate.objects.filter(workspace=workspace, slug=slug).first()
+    return own or PromptTemplate.objects.get(workspace=None, slug=slug)
 
 
 @transaction.atomic
