@@ -9,5 +9,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:pk>/generate/", views.campaign_generate, name="generate"),
+    path("campaigns/<int:pk>/export/", views.campaign_export, name="export"),
     path("deliverables/<int:pk>/remove/", views.deliverable_remove, name="remove"),
 ]

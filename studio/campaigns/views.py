@@ -1,5 +1,5 @@
 """Campaign pages: the list, the brief's form (new and edit), the campaign with its
-deliverables (add, remove, Generate all).
+deliverables (add, remove, Generate all), its export (a ZIP).
 
 Every member reads (reviewers too); editors and owners create, edit, add and remove
 deliverables and generate (``may_edit`` refuses anyone else's POST with a 403). Another
@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +26,7 @@ from studio.workspaces.models import Workspace
 
 from .actions import add_deliverable, generate_campaign, remove_deliverable
 from .board import board_rows
+from .exports import export_campaign
 from .forms import CampaignForm, DeliverableForm
 from .models import Campaign, Deliverable
 
@@ -97,6 +99,15 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx and request.method == "GET":  # the list polling itself while generating
         return render(request, f"{DETAIL}#deliverables", context)
     return render(request, DETAIL, context, status=400 if form.errors else 200)
+
+
+@require_GET
+def campaign_export(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The campaign as a ZIP (``exports``): every member may download it, reviewers too."""
+    export = export_campaign(_campaign(request, pk))
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, export.filename)
+    return response
 
 
 @require_POST

@@ -10,7 +10,9 @@ the request's messages and parameters only (:mod:`.brief`) and written by a few 
 builders (:mod:`.writing`, :mod:`.rewriting`):
 
 - a list of the requested number of items, each within the requested character limit
-  ("Write 8 ad headlines… at most 40 characters", "写 8 条广告标题…不超过 20 个字");
+  ("Write 8 ad headlines… at most 40 characters", "写 8 条广告标题…不超过 20 个字") as the
+  strictest platform counts it (Chinese 2, a link at least 23: :func:`.pen.width`), each
+  ending with the call to action and link the request gives (a campaign's channel copy);
 - a product description (headline, paragraph, benefits), an email (subject line, preview
   text, one call to action), a documentation section (heading, steps, a code block where the
   prompt asks for code), or a general article, about as long as asked ("about 150 words");

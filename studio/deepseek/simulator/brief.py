@@ -91,7 +91,7 @@ _FIELDS = {
     "call to action": "cta", "行动号召": "cta", "main benefit": "benefit", "主要卖点": "benefit",
     "benefit": "benefit", "offer": "offer", "优惠内容": "offer", "campaign goal": "goal",
     "活动目标": "goal", "goal": "goal", "channel": "channel", "投放渠道": "channel",
-    "reader level": "level", "读者水平": "level",
+    "reader level": "level", "读者水平": "level", "link": "link", "链接": "link",
 }  # fmt: skip
 _FEATURES_RE = re.compile(r"(?:key features|核心卖点)\s*[:：]\s*\n(.*?)(?:\n\s*\n|\Z)", re.I | re.S)
 _SUBJECT_RES = (

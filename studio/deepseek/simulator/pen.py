@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 from . import phrases
 from .brief import CJK, CJK_RE
@@ -60,6 +61,29 @@ def english_terms(text: str) -> list[str]:
 def size(text: str, chinese: bool) -> int:
     """How long a text is as a writer counts it: words in English, characters in Chinese."""
     return len(CJK_RE.findall(text)) if chinese else len(_ENGLISH_WORD_RE.findall(text))
+
+
+# Every URL counts this much at least: X counts any link as 23 (t.co), however short.
+URL_WIDTH = 23
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+
+
+def width(text: str) -> int:
+    """How long ``text`` is for the strictest platform that may show it: a wide or
+    full-width character (Chinese) counts 2, as Google Ads and X count it, and a link at least
+    :data:`URL_WIDTH`; anything else 1. Within ``width(text) <= n``, a text is within ``n``
+    however the channel counts (graphemes, X's weights, Google Ads' double width, SMS's
+    GSM-7 or UCS-2 units), so the simulator needs no channel table of its own."""
+    total, position = 0, 0
+    for found in _URL_RE.finditer(text):
+        total += _plain_width(text[position : found.start()])
+        total += max(URL_WIDTH, len(found.group()))
+        position = found.end()
+    return total + _plain_width(text[position:])
+
+
+def _plain_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
 def capital(text: str) -> str:
@@ -148,8 +172,8 @@ class Pen:
         candidates = [self.fill(t) for t in self.rng.sample(bank, len(bank))]
         stock = self.rng.sample(stock, len(stock))
         limit = limit or 10_000
-        whole = [c for c in [*candidates, *stock] if len(c) <= limit]
-        cut = [self.trim(c, limit) for c in [*candidates, *stock] if len(c) > limit]
+        whole = [c for c in [*candidates, *stock] if width(c) <= limit]
+        cut = [self.trim(c, limit) for c in [*candidates, *stock] if width(c) > limit]
         chosen: list[str] = []
         for item in [*whole, *cut]:
             if item and item.lower() not in {c.lower() for c in chosen}:
@@ -161,12 +185,14 @@ class Pen:
         return chosen[:count]
 
     def trim(self, text: str, limit: int) -> str:
-        """``text`` cut to at most ``limit`` characters, at a word in English, without a
-        dangling "for"/"and" or punctuation at the end."""
-        if len(text) <= limit:
+        """``text`` cut to at most ``limit`` characters (as :func:`width` counts them), at a
+        word in English, without a dangling "for"/"and" or punctuation at the end."""
+        if width(text) <= limit:
             return text
-        if self.chinese:
-            return text[:limit].rstrip("，、：；, ")
+        if self.chinese or len(text) != width(text):
+            while text and width(text) > limit:
+                text = text[:-1]
+            return text.rstrip("，、：；, ")
         head = text[: limit + 1]
         cut = head.rsplit(" ", 1)[0] if " " in head else text[:limit]
         cut = cut[:limit].rstrip(" ,.:;?!-—")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from . import brief as kinds
 from .brief import Brief
 from .citing import Quotes
-from .pen import Pen, capital, keywords, size, tokenize
+from .pen import Pen, capital, keywords, size, tokenize, width
 from .rewriting import rewrite
 
 _MARKER_RE = re.compile(r"\[(\d{1,4})\]")
@@ -112,14 +112,30 @@ def _grounded_article(pen: Pen, quotes: Quotes, target: int) -> str:
 
 
 def items(brief: Brief, pen: Pen) -> str:
-    """``count`` distinct items, each within ``max_chars``, as a numbered list or lines;
-    with sources, first the facts short enough to be items."""
+    """``count`` distinct items, each within ``max_chars`` (as :func:`~.pen.width` counts,
+    so within the limit however the channel counts), as a numbered list or lines; with
+    sources, first the facts short enough to be items. Where the request gives a call to
+    action or a link ("Call to action: Shop now", "Link: https://…"), each item ends with
+    them, inside the limit."""
     count, limit = brief.count or 5, brief.max_chars or 10_000
-    facts = [f for f in _quotes(brief, pen).take(count * 4) if len(f) <= limit][:count]
-    chosen = facts + (pen.items(count - len(facts), brief.max_chars) if count > len(facts) else [])
+    tail = _tail(brief, pen)
+    room = max(4, limit - width(tail)) if tail else limit
+    facts = [f for f in _quotes(brief, pen).take(count * 4) if width(f) <= room][:count]
+    chosen = facts + (pen.items(count - len(facts), room) if count > len(facts) else [])
+    chosen = [item + tail for item in chosen]
     if not brief.numbered:
         return "\n".join(chosen)
     return "\n".join(f"{n}. {item}" for n, item in enumerate(chosen, 1))
+
+
+def _tail(brief: Brief, pen: Pen) -> str:
+    """What ends each item: the request's call to action and link, if it gives them."""
+    cta, link = brief.fields.get("cta", "").strip(), brief.fields.get("link", "").strip()
+    if not cta and not link:
+        return ""
+    if pen.chinese:
+        return "，" + "：".join(part for part in (cta, link) if part)
+    return " " + ": ".join(part for part in (cta, link) if part)
 
 
 def product(brief: Brief, pen: Pen) -> str:

@@ -3,13 +3,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from prompts.models import PromptTemplate
 from studio.workspaces.actions import create_workspace
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo login (and its first workspace) if it does not exist, load the demo "
-        "knowledge into that workspace, and print the login."
+        "knowledge and campaigns into that workspace, and print the login."
     )
 
     def handle(self, *args, **options) -> None:
@@ -20,4 +21,6 @@ class Command(BaseCommand):
             create_workspace(name="Demo workspace", owner=user)
             self.stdout.write(self.style.SUCCESS("Created the demo login."))
         call_command("load_demo_knowledge", stdout=self.stdout)
+        if PromptTemplate.objects.filter(workspace=None, slug="ad-headlines").exists():
+            call_command("load_demo_campaigns", stdout=self.stdout)
         self.stdout.write(f"Log in as: demo / {settings.DEMO_PASSWORD}  (DEMO_PASSWORD to change)")
