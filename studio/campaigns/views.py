@@ -27,6 +27,7 @@ from .actions import add_deliverable, generate_campaign, remove_deliverable
 from .board import board_rows
 from .forms import CampaignForm, DeliverableForm
 from .models import Campaign, Deliverable
+from .review_views import review_context
 
 LIST = "campaigns/campaign_list.html"
 FORM = "campaigns/campaign_form.html"
@@ -94,6 +95,7 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "generating": any(row.generating for row in rows),
         "form": form,
     }
+    context.update(review_context(campaign, request.user))
     if request.htmx and request.method == "GET":  # the list polling itself while generating
         return render(request, f"{DETAIL}#deliverables", context)
     return render(request, DETAIL, context, status=400 if form.errors else 200)
