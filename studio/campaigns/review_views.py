@@ -125,7 +125,6 @@ def review_context(campaign: Campaign, user) -> dict[str, object]:
     return {
         "approved": approved,
         "total": total,
-        "percent": round(100 * approved / total) if total else 0,
         "activity": feed,
         "your_mentions": mentions,
         "kinds": Activity.Kind,
