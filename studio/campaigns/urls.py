@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -13,7 +13,6 @@ urlpatterns = [
 ]
 
 # Review (issue 21, item 4): review_views.py.
-from . import review_views  # noqa: E402
 
 urlpatterns += [
     path("deliverables/<int:pk>/review/", review_views.deliverable_review, name="review"),
