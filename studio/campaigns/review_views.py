@@ -37,12 +37,12 @@ def _deliverable(request: HttpRequest, pk: int) -> Deliverable:
 
 
 def _refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    response = render(request, FORBIDDEN, {"message": message}, status=status)
-    if getattr(request, "htmx", False):
-        response = render(
-            request, f"{FORBIDDEN}#forbidden-toast", {"message": message}, status=status
-        )
-        response["HX-Retarget"], response["HX-Reswap"] = "#toasts", "beforeend"
+    """The refusal with its reason and status: a toast for htmx, else a page."""
+    if not getattr(request, "htmx", False):
+        return render(request, FORBIDDEN, {"message": message}, status=status)
+    toast = f"{FORBIDDEN}#forbidden-toast"
+    response = render(request, toast, {"message": message}, status=status)
+    response["HX-Retarget"], response["HX-Reswap"] = "#toasts", "beforeend"
     return response
 
 
