@@ -59,7 +59,9 @@ from studio.assistant.models import AssistantMessage
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.campaigns.actions import add_deliverable, generate_campaign
-from studio.campaigns.models import Campaign
+from studio.campaigns.comments import add_comment
+from studio.campaigns.models import Campaign, ReviewPolicy
+from studio.campaigns.review import transition
 from studio.workspaces.actions import add_member, create_workspace, invite
 from studio.workspaces.models import Invitation, Membership, Workspace
 from tests.generating import start_generation
@@ -278,6 +280,19 @@ def build_world(owner, editor, reviewer) -> Workspace:
     (outcome,) = generate_campaign(campaign=campaign, user=editor, origin=Origin(), loop=None)
     _finish(outcome.generation)
     add_deliverable(campaign=campaign, template=template, channel="sms", count=1, overrides={})
+    # Its review: submitted (an activity line), a comment on a selection mentioning a member,
+    # a reply, and the workspace's review policy.
+    deliverable = outcome.deliverable
+    transition(deliverable=deliverable, user=editor, action="submit")
+    root = add_comment(
+        deliverable=deliverable,
+        user=reviewer,
+        body=f"@{editor.username} C.",
+        quote="Model",
+        start=0,
+    )
+    add_comment(deliverable=deliverable, user=editor, body="R.", parent=root)
+    ReviewPolicy.objects.create(workspace=space, no_self_approval=True)
     return space
 
 
@@ -448,6 +463,7 @@ MUST_SHOW = {
     "knowledge:source",
     "campaigns:list",
     "campaigns:detail",
+    "campaigns:review",
     "knowledge:ingestion",
 }
 # Pages that must show Markdown rendered from a payload (model output), inside hx-disable.

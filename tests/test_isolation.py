@@ -43,6 +43,7 @@ from studio.api.actions import create_api_key
 from studio.api.models import ApiKey
 from studio.audit.origin import Origin
 from studio.campaigns.actions import add_deliverable
+from studio.campaigns.comments import add_comment
 from studio.campaigns.models import Campaign
 from studio.workspaces.actions import create_workspace, invite
 from tests.generating import start_generation
@@ -188,6 +189,7 @@ def world(user, settings):
     deliverable = add_deliverable(
         campaign=campaign, template=template, channel="email", count=1, overrides={}
     )
+    comment = add_comment(deliverable=deliverable, user=user, body=f"Comment {SECRET}")
     # A long document the background worker has yet to read (its progress page).
     ingestion = start_ingestion(
         workspace=space,
@@ -216,6 +218,7 @@ def world(user, settings):
         knowledge.passages.get().pk,
         campaign.pk,
         deliverable.pk,
+        comment.pk,
         ingestion.pk,
     }
     return sorted(ids)

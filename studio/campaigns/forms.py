@@ -113,3 +113,19 @@ class DeliverableForm(forms.Form):
                     % {"names": ", ".join(unknown)},
                 )
         return data
+
+
+class CommentForm(forms.Form):
+    """A comment: its text, and for a reply its parent, for a selection its quote and start."""
+
+    body = forms.CharField(
+        label=_("Comment"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Mention a member with @username."),
+    )
+    parent = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    quote = forms.CharField(required=False, max_length=2000, strip=False, widget=forms.HiddenInput)
+    start = forms.IntegerField(
+        required=False, min_value=0, max_value=10_000_000, widget=forms.HiddenInput
+    )

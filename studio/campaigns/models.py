@@ -18,6 +18,13 @@ from studio.workspaces.models import Workspace
 from .channels import BUILT_IN, Channel, Report, check
 from .labels import CHANNEL_CHOICES, channel_name
 
+REVIEW_STATES = [
+    ("draft", _("Draft")),
+    ("in_review", _("In review")),
+    ("changes_requested", _("Changes requested")),
+    ("approved", _("Approved")),
+]
+
 
 class CampaignQuerySet(models.QuerySet["Campaign"]):
     def for_user(self, user) -> CampaignQuerySet:
@@ -106,6 +113,13 @@ class Deliverable(models.Model):
         Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # Review (``review.py``): its state, and who last submitted it (the self-approval rule).
+    review_state = models.CharField(
+        _("review state"), max_length=20, choices=REVIEW_STATES, default="draft"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = DeliverableQuerySet.as_manager()
 
@@ -128,3 +142,103 @@ class Deliverable(models.Model):
     def check_text(self, text: str) -> Report:
         """The channel's check of ``text``, against the number of items asked for."""
         return check(self.rules, text, count=self.count if self.rules.is_list else None)
+
+
+# Review (issue 21, item 4): the deliverable's state, its comments, the campaign's activity.
+# The transitions themselves are in ``review.py``; these are the rows they write.
+
+
+class ReviewPolicy(models.Model):
+    """A workspace's review setting: whether an editor may approve what they submitted."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="review_policy"
+    )
+    no_self_approval = models.BooleanField(
+        _("editors cannot approve their own work"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("review policy")
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: no self-approval={self.no_self_approval}"
+
+    @classmethod
+    def forbids_self_approval(cls, workspace: Workspace) -> bool:
+        return cls.objects.filter(workspace=workspace, no_self_approval=True).exists()
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def for_user(self, user) -> CommentQuerySet:
+        return self.filter(deliverable__in=Deliverable.objects.for_user(user))
+
+
+class Comment(models.Model):
+    """A comment on a deliverable's draft: on the whole, or on a selection of its text (the
+    quoted text and its offsets in the version commented on); a reply names its parent."""
+
+    deliverable = models.ForeignKey(Deliverable, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("comment"), max_length=4000)
+    quote = models.TextField(_("selection"), max_length=2000, blank=True)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def for_user(self, user) -> ActivityQuerySet:
+        return self.filter(campaign__in=Campaign.objects.for_user(user))
+
+    def for_feed(self) -> ActivityQuerySet:
+        return self.select_related("actor", "deliverable", "comment").order_by("-pk")
+
+
+class Activity(models.Model):
+    """One line of a campaign's activity feed: a state change or a comment."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("State change")
+        COMMENT = "comment", _("Comment")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="activity")
+    deliverable = models.ForeignKey(
+        Deliverable, on_delete=models.CASCADE, null=True, blank=True, related_name="activity"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=20, choices=REVIEW_STATES, blank=True)
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activity")
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.kind} {self.state}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -11,4 +11,17 @@ urlpatterns = [
     path("campaigns/<int:pk>/generate/", views.campaign_generate, name="generate"),
     path("campaigns/<int:pk>/export/", views.campaign_export, name="export"),
     path("deliverables/<int:pk>/remove/", views.deliverable_remove, name="remove"),
+]
+
+# Review (issue 21, item 4): review_views.py.
+
+urlpatterns += [
+    path("deliverables/<int:pk>/review/", review_views.deliverable_review, name="review"),
+    path(
+        "deliverables/<int:pk>/review/move/",
+        review_views.deliverable_transition,
+        name="transition",
+    ),
+    path("deliverables/<int:pk>/comments/", review_views.deliverable_comment, name="comment"),
+    path("w/<int:ws>/campaigns/review-policy/", review_views.review_policy, name="review_policy"),
 ]

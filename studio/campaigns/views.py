@@ -29,6 +29,7 @@ from .board import board_rows
 from .exports import export_campaign
 from .forms import CampaignForm, DeliverableForm
 from .models import Campaign, Deliverable
+from .review_views import review_context
 
 LIST = "campaigns/campaign_list.html"
 FORM = "campaigns/campaign_form.html"
@@ -96,6 +97,7 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "generating": any(row.generating for row in rows),
         "form": form,
     }
+    context.update(review_context(campaign, request.user))
     if request.htmx and request.method == "GET":  # the list polling itself while generating
         return render(request, f"{DETAIL}#deliverables", context)
     return render(request, DETAIL, context, status=400 if form.errors else 200)

@@ -26,6 +26,9 @@ REVIEWER_MAY = {
     "assistant:panel",  # Q&A about a draft: the reviewer's own conversation, changes no content
     "assistant:ask",
     "assistant:clear",
+    "campaigns:transition",  # request changes, approve: the reviewer's job (review.why_not
+    # refuses a reviewer's submit or reopen with a 403: tests/studio/campaigns/test_review*)
+    "campaigns:comment",  # comments on a deliverable's draft: reviewers comment
 }
 # Not workspace content: what a user does with their own account.
 OWN_ACCOUNT = {"api:revoke"}  # the user's own API keys (another user's: 404)
@@ -79,6 +82,7 @@ MUST_REFUSE = {
     "campaigns:edit",
     "campaigns:generate",
     "campaigns:remove",
+    "campaigns:review_policy",
 }
 
 

@@ -52,3 +52,35 @@ def email(campaign, templates):
         count=1,
         overrides={"cta": "Pre-order now"},
     )
+
+
+@pytest.fixture
+def written(campaign, headlines, user):
+    """The headlines generated (run stopped: stored only) with a finished version of text."""
+    from drafts.actions import add_version
+    from drafts.models import Generation
+    from studio.audit.origin import Origin
+    from studio.campaigns.actions import generate_campaign
+
+    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    Generation.objects.update(status="done")
+    headlines.refresh_from_db()
+    add_version(
+        draft_id=headlines.draft_id,
+        text="- Light that follows you\n- Read all night, warmly",
+        source="edited",
+        author_id=user.pk,
+    )
+    return headlines
+
+
+@pytest.fixture
+def team(workspace, django_user_model):
+    """An editor and a reviewer of the workspace (the owner is ``user``)."""
+    from studio.workspaces.actions import add_member
+
+    editor = django_user_model.objects.create_user("ophelia")
+    reviewer = django_user_model.objects.create_user("horatio")
+    add_member(workspace=workspace, user=editor, role="editor")
+    add_member(workspace=workspace, user=reviewer, role="reviewer")
+    return editor, reviewer
