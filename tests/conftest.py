@@ -10,12 +10,18 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings as hypothesis_settings
 
 from prompts.actions import import_template
 from prompts.management.commands.load_demo_templates import DEMO_FILE
 from studio.workspaces.actions import create_workspace
 
 CHAT_URL = "https://api.deepseek.test/chat/completions"
+
+# No per-example time limit: Hypothesis's default 200 ms deadline is a timed test, and a busy
+# 2-core machine (four workers, servers, browsers) ran one example in 305 ms.
+hypothesis_settings.register_profile("studio", deadline=None)
+hypothesis_settings.load_profile("studio")
 
 
 def pytest_configure(config: pytest.Config) -> None:
