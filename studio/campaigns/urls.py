@@ -9,5 +9,9 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:pk>/generate/", views.campaign_generate, name="generate"),
+    path("campaigns/<int:pk>/events/", views.campaign_events, name="events"),
+    path("campaigns/<int:pk>/stop/", views.campaign_stop, name="stop_all"),
     path("deliverables/<int:pk>/remove/", views.deliverable_remove, name="remove"),
+    path("deliverables/<int:pk>/stop/", views.deliverable_stop, name="stop"),
+    path("deliverables/<int:pk>/regenerate/", views.deliverable_regenerate, name="regenerate"),
 ]
