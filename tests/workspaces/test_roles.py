@@ -79,6 +79,9 @@ MUST_REFUSE = {
     "campaigns:edit",
     "campaigns:generate",
     "campaigns:remove",
+    "campaigns:stop",
+    "campaigns:stop_all",
+    "campaigns:regenerate",
 }
 
 
