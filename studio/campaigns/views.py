@@ -43,7 +43,7 @@ from .actions import (
 from .board import board_rows, running
 from .forms import CampaignForm, DeliverableForm
 from .models import Campaign, Deliverable
-from .streaming import multiplex, parse_cursor
+from .streaming import format_cursor, multiplex, parse_cursor
 
 LIST = "campaigns/campaign_list.html"
 FORM = "campaigns/campaign_form.html"
@@ -110,6 +110,9 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "campaign": campaign,
         "rows": rows,
         "generating": any(row.generating for row in rows),
+        # The board's stream follows every generation shown generating, even one that ends
+        # before the stream connects (it sends that one's end at once).
+        "board_cursor": format_cursor({r.generation.pk: 0 for r in rows if r.generating}),
         "form": form,
     }
     if request.htmx and request.method == "GET":

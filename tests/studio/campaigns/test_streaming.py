@@ -194,6 +194,22 @@ async def test_a_board_with_nothing_generating_streams_only_its_end(
     assert events([frame async for frame in response.streaming_content]) == ["end"]
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_generation_that_ends_before_the_board_connects_still_gets_its_end(
+    async_client, stored, campaign, headlines, email, user
+):
+    _, generate = stored
+    generations = await sync_to_async(generate)()
+    await async_client.aforce_login(user)
+    page = await async_client.get(f"/campaigns/{campaign.pk}/")  # both shown generating
+    after = ".".join(f"{g.pk}:0" for g in sorted(generations, key=lambda g: g.pk))
+    assert f"/events/?after={after}" in page.content.decode()
+    await Generation.objects.aupdate(status="done", text="- Done early")
+    response = await async_client.get(f"/campaigns/{campaign.pk}/events/?after={after}")
+    got = events([frame async for frame in response.streaming_content])
+    assert sorted(got) == sorted([f"done-{headlines.pk}", f"done-{email.pk}", "end"])
+
+
 # Stop, Stop all, Regenerate ----------------------------------------------------------------
 
 

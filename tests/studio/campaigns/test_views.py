@@ -217,7 +217,9 @@ def test_the_board_follows_one_stream_while_one_is_generating(
     owner.post(f"/campaigns/{campaign.pk}/generate/")
     page = owner.get(f"/campaigns/{campaign.pk}/").content.decode()
     events = f"/campaigns/{campaign.pk}/events/"
-    assert page.count("sse-connect=") == 1 and f'sse-connect="{events}"' in page
+    shown = Generation.objects.order_by("pk").values_list("pk", flat=True)
+    after = ".".join(f"{pk}:0" for pk in shown)  # every generation shown, even one about to end
+    assert page.count("sse-connect=") == 1 and f'sse-connect="{events}?after={after}"' in page
     assert "hx-trigger" not in page  # no polling: the stream brings each deliverable
     for deliverable in (headlines, email):
         assert f'sse-swap="delta-{deliverable.pk}"' in page
