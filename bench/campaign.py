@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliverables", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=5)
+    # Long enough that no answer ends before the campaign page (and its stream) is loaded.
+    parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--out", type=Path, default=bench.RESULTS / "campaign-12.txt")
     parser.add_argument("--work-dir", type=Path, default=bench.BENCH_DIR / ".work")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
@@ -184,7 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     n = args.deliverables
     config = bench.parse_config(
-        ["--ns", "1", "--tokens", "20", "--no-litellm", "--work-dir", str(args.work_dir)]
+        [
+            "--ns",
+            "1",
+            "--tokens",
+            str(args.tokens),
+            "--no-litellm",
+            "--work-dir",
+            str(args.work_dir),
+        ]
     )
     config.work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
