@@ -62,7 +62,7 @@ class _Settled:
             release_connections()
 
 
-def _source(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes | Done]:
+def source(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes | Done]:
     """The generation's frames after ``after`` and its end: from this worker's log, from
     the Redis relay while another worker runs it, else (ended, or ``lost``) only the end."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
@@ -110,8 +110,8 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
             return ""
         return await sync_to_async(final_panel)(request, done, language)
 
-    source = _source(generation, lost, last_event_id(request))
-    return streams.response(threadless(streams.frames(source, render)))
+    frames = source(generation, lost, last_event_id(request))
+    return streams.response(threadless(streams.frames(frames, render)))
 
 
 @require_POST

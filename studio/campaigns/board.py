@@ -1,13 +1,15 @@
 """What the campaign page shows of each deliverable: its draft, its latest text's check.
 
-The latest text is the text the model has written so far while a generation runs (saved
-every half second by the runner's writer), else the draft's newest version: the page polls
-while any deliverable is generating, so the counters move as the copy streams in.
+The latest text is the draft's newest version; while a generation runs, the board's one
+stream (``streaming``) shows its text as it comes, and then the deliverable's final panel
+with its check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.db.models import QuerySet
 
 from drafts.models import DraftVersion, Generation
 
@@ -43,10 +45,12 @@ class Row:
         return [violation_message(v) for v in self.report.violations]
 
 
-def board_rows(campaign: Campaign) -> list[Row]:
-    """A row per deliverable, in three queries (deliverables, versions, generations), and a
-    fourth for the text so far of those generating."""
-    deliverables = list(campaign.deliverables.for_board())
+def board_rows(campaign: Campaign, *, only: int | None = None) -> list[Row]:
+    """A row per deliverable (or the ``only`` one: its final panel at the end of its stream),
+    in three queries (deliverables, versions, generations), and a fourth for the text so far
+    of those generating."""
+    found = campaign.deliverables.for_board()
+    deliverables = list(found.filter(pk=only) if only is not None else found)
     drafts = [d.draft_id for d in deliverables if d.draft_id and not d.draft.deleted_at]
     latest: dict[int, DraftVersion] = {}
     for version in DraftVersion.objects.filter(draft_id__in=drafts).order_by("draft_id", "number"):
@@ -70,3 +74,19 @@ def board_rows(campaign: Campaign) -> list[Row]:
         report = deliverable.check_text(text) if text is not None else None
         rows.append(Row(deliverable, version, generation, report))
     return rows
+
+
+def running(deliverables: QuerySet[Deliverable]) -> dict[int, Generation]:
+    """The whole-draft generations in progress in the deliverables' drafts, by generation id,
+    each with ``deliverable_id`` set: what the board streams and what Stop stops."""
+    drafts = dict(
+        deliverables.filter(draft__isnull=False, draft__deleted_at__isnull=True).values_list(
+            "draft_id", "pk"
+        )
+    )
+    active = Generation.objects.filter(draft_id__in=drafts, status__in=Generation.ACTIVE)
+    found = {}
+    for generation in active.whole_draft().order_by("pk"):
+        generation.deliverable_id = drafts[generation.draft_id]
+        found[generation.pk] = generation
+    return found

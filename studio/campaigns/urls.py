@@ -10,7 +10,11 @@ urlpatterns = [
     path("campaigns/<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:pk>/generate/", views.campaign_generate, name="generate"),
     path("campaigns/<int:pk>/export/", views.campaign_export, name="export"),
+    path("campaigns/<int:pk>/events/", views.campaign_events, name="events"),
+    path("campaigns/<int:pk>/stop/", views.campaign_stop, name="stop_all"),
     path("deliverables/<int:pk>/remove/", views.deliverable_remove, name="remove"),
+    path("deliverables/<int:pk>/stop/", views.deliverable_stop, name="stop"),
+    path("deliverables/<int:pk>/regenerate/", views.deliverable_regenerate, name="regenerate"),
 ]
 
 # Review (issue 21, item 4): review_views.py.

@@ -1,6 +1,7 @@
 """Campaigns in a real browser: write a brief, add deliverables, Generate all, open each
 deliverable's draft as it streams, and see each item counted against its channel; then the
-same page in Chinese."""
+same page in Chinese. The board streams every deliverable over one SSE connection, and its
+Stop all stops those still running."""
 
 from __future__ import annotations
 
@@ -45,10 +46,10 @@ def test_a_brief_becomes_every_deliverables_draft(page: Page, studio_url, ready)
     page.get_by_role("button", name="Generate all").click()
     expect(page.get_by_text("Generating 2 deliverables.")).to_be_visible()
     expect(page.locator("[data-draft-link]")).to_have_count(2)
-    # The list follows the streams by itself (it polls while any deliverable is generating):
-    # the counters appear as the copy arrives, and the polling stops once both are done.
+    # The list follows the streams by itself (the board's one stream): each panel's text
+    # arrives, then its final state with the counters.
     headlines = deliverables.first
-    expect(page.locator("[data-polling]")).to_have_count(0, timeout=30_000)
+    expect(page.locator("[data-streaming]")).to_have_count(0, timeout=30_000)
     expect(deliverables.locator('[data-status="done"]')).to_have_count(2)
     expect(headlines.locator("[data-item]")).to_have_count(10)  # the asked count, each checked
     expect(headlines.locator("[data-counter]").first).to_contain_text("/30")
@@ -61,3 +62,70 @@ def test_a_brief_becomes_every_deliverables_draft(page: Page, studio_url, ready)
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.get_by_role("button", name="全部生成")).to_be_visible()
     expect(deliverables.first).to_contain_text("Google Ads 标题 ×10")
+
+
+@pytest.fixture
+def launch_board(user, workspace, demo_templates):
+    """A campaign of three deliverables: a short email, and two long ones (headlines and a
+    LinkedIn post) that stream until stopped (the simulator's [[sim:tokens=N]] directive)."""
+    from studio.campaigns.actions import add_deliverable as add
+    from studio.campaigns.models import Campaign
+
+    templates = {t.slug: t for t in demo_templates}
+    campaign = Campaign.objects.create(
+        workspace=workspace,
+        owner=user,
+        title="Lumen lamp launch",
+        product="Lumen lamp",
+        offer="20% off in launch week",
+    )
+    goal = {"goal": "Launch the Lumen lamp"}
+    short = goal | {"cta": "Pre-order now [[sim:tokens=60]]"}
+    add(campaign=campaign, template=templates["marketing-email"], channel="email", count=1,
+        overrides=short)  # fmt: skip
+    long = {"benefit": "Warm light [[sim:tokens=3000]]"}
+    add(campaign=campaign, template=templates["ad-headlines"], channel="google_ads_headline",
+        count=10, overrides=long)  # fmt: skip
+    add(campaign=campaign, template=templates["marketing-email"], channel="linkedin_post",
+        count=1, overrides=goal | {"cta": "Read more [[sim:tokens=3000]]"})  # fmt: skip
+    return campaign
+
+
+@pytest.mark.parametrize(
+    ("language", "generate", "stop_all", "done", "stopped"),
+    [
+        ("en", "Generate all", "Stop all", "Done", "Stopped"),
+        ("zh-hans", "全部生成", "全部停止", "已完成", "已停止"),
+    ],
+)
+def test_the_board_streams_every_deliverable_over_one_connection(
+    page: Page, studio_url, launch_board, language, generate, stop_all, done, stopped
+):
+    events = f"/campaigns/{launch_board.pk}/events/"
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if events in r.url else None)
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    if language != "en":
+        page.locator("#language-switcher").select_option(language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    page.goto(f"{studio_url}/campaigns/{launch_board.pk}/")
+    page.get_by_role("button", name=generate, exact=True).click()
+
+    deliverables = page.locator("[data-deliverable]")
+    email, headlines, post = (deliverables.nth(i) for i in range(3))
+    # Every panel streams its own text, live, while the others stream too.
+    expect(headlines.locator("[data-stream-text]")).not_to_be_empty()
+    expect(post.locator("[data-stream-text]")).not_to_be_empty()
+    # The short one ends on its own: its final panel, in the viewer's language, with its check.
+    expect(email.locator('[data-status="done"]')).to_have_text(done, timeout=30_000)
+    expect(email.locator("[data-item]")).to_have_count(1)
+    expect(email.locator("[data-regenerate]")).to_be_visible()
+    expect(page.locator("[data-streaming]")).to_have_count(2)  # the long ones still stream
+
+    page.get_by_role("button", name=stop_all, exact=True).click()
+    expect(page.locator("[data-streaming]")).to_have_count(0)
+    expect(deliverables.locator('[data-status="cancelled"]')).to_have_count(2)
+    expect(headlines.locator('[data-status="cancelled"]')).to_have_text(stopped)
+    expect(headlines.locator("[data-item]").first).to_be_visible()  # the text so far, checked
+    expect(page.locator("[data-stop-all]")).to_have_count(0)  # "end" took it away
+    assert len(streams) == 1, streams  # ONE SSE connection carried all three

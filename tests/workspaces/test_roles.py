@@ -83,6 +83,9 @@ MUST_REFUSE = {
     "campaigns:generate",
     "campaigns:remove",
     "campaigns:review_policy",
+    "campaigns:stop",
+    "campaigns:stop_all",
+    "campaigns:regenerate",
 }
 
 

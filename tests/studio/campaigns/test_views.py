@@ -211,20 +211,26 @@ def test_hostile_numbers_are_refused_not_500(owner, campaign, templates, number)
     assert not Deliverable.objects.exists()
 
 
-def test_the_deliverables_poll_while_one_is_generating(
+def test_the_board_follows_one_stream_while_one_is_generating(
     owner, campaign, headlines, email, no_launch
 ):
     owner.post(f"/campaigns/{campaign.pk}/generate/")
     page = owner.get(f"/campaigns/{campaign.pk}/").content.decode()
-    assert "data-polling" in page and 'hx-trigger="every 2s"' in page
-    Generation.objects.filter(draft_id=Deliverable.objects.get(pk=headlines.pk).draft_id).update(
-        text="- Light that follows you"
-    )
+    events = f"/campaigns/{campaign.pk}/events/"
+    shown = Generation.objects.order_by("pk").values_list("pk", flat=True)
+    after = ".".join(f"{pk}:0" for pk in shown)  # every generation shown, even one about to end
+    assert page.count("sse-connect=") == 1 and f'sse-connect="{events}?after={after}"' in page
+    assert "hx-trigger" not in page  # no polling: the stream brings each deliverable
+    for deliverable in (headlines, email):
+        assert f'sse-swap="delta-{deliverable.pk}"' in page
+        assert f'sse-swap="done-{deliverable.pk}"' in page
+        assert f"/deliverables/{deliverable.pk}/stop/" in page
+    assert f"/campaigns/{campaign.pk}/stop/" in page and "Stop all" in page
     partial = owner.get(f"/campaigns/{campaign.pk}/", headers=HX)
     body = partial.content.decode()
     assert partial.status_code == 200 and "<html" not in body
-    assert body.lstrip().startswith('<div id="deliverables"') and "data-polling" in body
-    assert "22/30" in body and "Light that follows you" in body
+    assert body.lstrip().startswith('<div id="deliverables"') and "sse-connect=" in body
     Generation.objects.update(status="done")
     body = owner.get(f"/campaigns/{campaign.pk}/", headers=HX).content.decode()
-    assert "data-polling" not in body and "hx-trigger" not in body  # the polling stops
+    assert "sse-connect" not in body and "Stop all" not in body  # nothing left to follow
+    assert f"/deliverables/{headlines.pk}/regenerate/" in body
