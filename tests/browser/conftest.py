@@ -149,3 +149,17 @@ def log_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
     # On to the last used workspace, or the list of workspaces (studio/landing.py).
     page.wait_for_url(lambda url: url.startswith(base_url) and "/accounts/login/" not in url)
+
+
+def draft_text(page) -> str:
+    """The shown draft's text as a reader sees it, without the grounding note or the Sources
+    list under it (a grounded template with nothing matching says so in #draft-body)."""
+    return page.locator("#draft-body").evaluate(
+        """body => {
+            const notes = body.querySelectorAll("[data-no-sources], [data-sources]");
+            notes.forEach(note => { note.hidden = true; });
+            const text = body.innerText;
+            notes.forEach(note => { note.hidden = false; });
+            return text;
+        }"""
+    )

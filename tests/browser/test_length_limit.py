@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import draft_text, log_in
 from tests.browser.test_generate_flow import fill_product_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,10 +26,10 @@ def test_a_length_cut_answer_says_so_and_continues(page: Page, studio_url, ready
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("Stopped at the length limit (max_tokens 40)", timeout=20_000)
     expect(page.locator("[data-status]")).to_have_text("Stopped at the length limit")  # not Done
-    first = page.locator("#draft-body").inner_text()
+    first = draft_text(page)
     page.get_by_role("button", name="Continue", exact=True).click()
     expect(page.locator("#version-list")).to_contain_text("v2 · Continued", timeout=20_000)
-    continued = page.locator("#draft-body").inner_text()
+    continued = draft_text(page)
     assert continued.startswith(first.rstrip()) and len(continued) > len(first)
 
 
@@ -50,10 +50,10 @@ def test_the_length_notice_and_continue_are_chinese_in_the_chinese_ui(
     notice = page.locator("[data-length-cut]")
     expect(notice).to_contain_text("已达到长度上限（max_tokens 40）", timeout=20_000)
     expect(page.locator("[data-status]")).to_have_text("已达到长度上限")  # not 完成 (Done)
-    first = page.locator("#draft-body").inner_text()
+    first = draft_text(page)
     page.get_by_role("button", name="继续生成", exact=True).click()
     with translation.override("zh-hans"):
         continued = translation.gettext("Continued")
     assert continued != "Continued"
     expect(page.locator("#version-list")).to_contain_text(f"v2 · {continued}", timeout=20_000)
-    assert page.locator("#draft-body").inner_text().startswith(first.rstrip())
+    assert draft_text(page).startswith(first.rstrip())
