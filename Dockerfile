@@ -32,8 +32,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WEB_CONCURRENCY=2 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
     SHUTDOWN_TIMEOUT=8 \
-    FORWARDED_ALLOW_IPS="" \
-    OPENBLAS_NUM_THREADS=1
+    OPENBLAS_NUM_THREADS=1 \
+    FORWARDED_ALLOW_IPS=""
 WORKDIR /app
 RUN useradd --create-home --uid 1000 studio
 COPY --from=build /wheels /wheels
