@@ -339,7 +339,10 @@ def check_template(data: Any, schema: type[VersionData] = TemplateData) -> Versi
     """``data`` validated, or :class:`InvalidTemplate` naming the template and each problem."""
     problems = version_problems(data, schema)
     if problems:
-        name = data.get("slug") or data.get("name") if isinstance(data, Mapping) else None
+        slug = data.get("slug") if isinstance(data, Mapping) else None
+        if not (isinstance(slug, str) and SLUG.fullmatch(slug)):
+            slug = None  # a slug that is itself the problem does not name the template
+        name = slug or (data.get("name") if isinstance(data, Mapping) else None)
         where = name if isinstance(name, str) and len(name) <= 120 else _("Template")
         raise InvalidTemplate(f"{where}: " + " ".join(message for _f, message in problems))
     return schema.model_validate(data)

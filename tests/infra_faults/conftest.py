@@ -254,7 +254,9 @@ def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, s
         "DEEPSEEK_SIMULATOR_URL": upstream_url,
         "DEEPSEEK_MAX_TOKENS": "8000",  # long answers outlast a Redis outage
         "DEEPSEEK_FIRST_TOKEN_TIMEOUT": "30",
-        "DEEPSEEK_IDLE_TIMEOUT": "30",
+        # Long enough for a stalled answer to wait out a Redis outage on a busy machine (a Stop
+        # must find it running: test_redis_killed_and_restarted_mid_stream).
+        "DEEPSEEK_IDLE_TIMEOUT": "120",
         "GENERATION_PERSIST_INTERVAL": "0.1",
         "GENERATION_SWEEP_INTERVAL": "0.5",
         # A dead runner looks alive this long (not the default 15 s): the suite waits less.

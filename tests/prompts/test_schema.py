@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import escape
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from drafts.models import Draft
@@ -289,6 +289,7 @@ TEMPLATE_KEYS = [*_template(), "model", "thinking", "temperature", "max_tokens",
 VARIABLE_KEYS = [*VariableSchema.model_fields, "other"]
 
 
+@example(key="slug", value=":")  # an invalid slug named the template ":: The slug ':' …"
 @given(key=st.sampled_from([*TEMPLATE_KEYS, "brand_voice", "extra"]), value=JSON_LIKE)
 def test_any_value_for_a_template_key_is_accepted_or_refused_in_words(key, value):
     try:
