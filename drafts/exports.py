@@ -22,6 +22,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+from docx.opc.packuri import PackURI
+from docx.opc.part import XmlPart
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.oxml.table import CT_Tbl
 from docx.shared import Emu, Pt
 from docx.table import Table
@@ -114,8 +119,9 @@ def markdown_to_docx(
     text: str, *, title: str = "", author: str = "", grounding: Grounding | None = None
 ) -> bytes:
     """The DOCX of ``text``; ExportRefused when it is over a cap or over the time budget.
-    With ``grounding``, its citation markers are superscript note numbers and the notes
-    (the quoted passages) close the document under "Sources"."""
+    With ``grounding``, the first marker citing a passage is a Word footnote quoting it,
+    marked ``[n]`` as in the studio (later markers citing it again are the same mark in
+    superscript: a footnote has one reference)."""
     deadline = time.thread_time() + TIME_BUDGET_SECONDS
     text = xml_safe(text or "")
     if markdown_html.too_long(text):
@@ -143,13 +149,65 @@ def markdown_to_docx(
     properties.author = properties.last_modified_by = xml_safe(author)
     writer = _Writer(document, deadline)
     if grounding is not None and grounding.passages:
-        writer.cited = {p.number for p in grounding.passages}
+        writer.passages = {p.number: p for p in grounding.passages}
+        writer.cited = set(writer.passages)
     writer.write_all(tokens)
-    if writer.cited:
-        writer.notes(grounding.passages)  # type: ignore[union-attr]
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+class Footnotes:
+    """A document's footnotes part (python-docx has no API for it; its template has none):
+    one Word footnote per passage cited, with a custom mark (``[n]``) so that Word shows the
+    number the studio, the Markdown and the HTML show, rather than its own count."""
+
+    _PART = (
+        f"<w:footnotes {nsdecls('w')}>"
+        '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+        "</w:footnote>"
+        '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
+        "<w:continuationSeparator/></w:r></w:p></w:footnote>"
+        "</w:footnotes>"
+    )
+
+    def __init__(self, document: DocxDocument) -> None:
+        package = document.part.package
+        self.part = XmlPart(
+            PackURI("/word/footnotes.xml"),
+            CONTENT_TYPE.WML_FOOTNOTES,
+            parse_xml(self._PART),
+            package,
+        )
+        document.part.relate_to(self.part, RELATIONSHIP_TYPE.FOOTNOTES)
+        self.ids: dict[int, int] = {}  # passage number → footnote id
+
+    def add(self, number: int, mark: str, text: str):
+        """The reference to a new footnote for passage ``number`` quoting ``text``, or None
+        when it has one already."""
+        if number in self.ids:
+            return None
+        self.ids[number] = note_id = len(self.ids) + 1
+        note = parse_xml(
+            f'<w:footnote {nsdecls("w")} w:id="{note_id}"><w:p>'
+            '<w:r><w:rPr><w:vertAlign w:val="superscript"/><w:sz w:val="20"/></w:rPr></w:r>'
+            '<w:r><w:rPr><w:sz w:val="20"/></w:rPr></w:r></w:p></w:footnote>'
+        )
+        mark_run, text_run = note.findall(f".//{qn('w:r')}")
+        mark_run.append(_text_element(mark))
+        text_run.append(_text_element(" " + xml_safe(text)))
+        self.part.element.append(note)
+        reference = OxmlElement("w:footnoteReference")
+        reference.set(qn("w:customMarkFollows"), "1")
+        reference.set(qn("w:id"), str(note_id))
+        return reference
+
+
+def _text_element(text: str):
+    element = OxmlElement("w:t")
+    element.text = text
+    element.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    return element
 
 
 def _over_budget() -> ExportRefused:
@@ -183,6 +241,8 @@ class _Writer:
         self.row: list[list[Token]] = []
         self.pending_heading: int | None = None
         self.cited: set[int] = set()  # the passage numbers a marker may cite
+        self.passages: dict[int, object] = {}  # number → GroundingPassage, for the footnotes
+        self.footnotes: Footnotes | None = None  # made at the first marker
 
     def write_all(self, tokens: list[Token]) -> None:
         self.write(tokens)
@@ -195,17 +255,8 @@ class _Writer:
             if handler:
                 handler(token)
 
-    def notes(self, passages) -> None:
-        """The footnotes: a "Sources" heading, one paragraph per passage given."""
-        document = self.doc
-        document.add_heading(_("Sources"), level=2)
-        for passage in passages:
-            paragraph = document.add_paragraph()
-            paragraph.add_run(f"[{passage.number}] ").bold = True
-            paragraph.add_run(xml_safe(passage.note_text()))
-
     def _text_runs(self, paragraph, text: str):
-        """The runs of one text: its known citation markers as superscript note numbers."""
+        """The runs of one text: its known citation markers as footnote references."""
         if not self.cited or "[" not in text:
             return [paragraph.add_run(text)]
         runs, last = [], 0
@@ -214,11 +265,21 @@ class _Writer:
                 continue
             if match.start() > last:
                 runs.append(paragraph.add_run(text[last : match.start()]))
-            paragraph.add_run(match[0]).font.superscript = True
+            self._cite(paragraph, int(match[1]), match[0])
             last = match.end()
         if last < len(text):
             runs.append(paragraph.add_run(text[last:]))
         return runs
+
+    def _cite(self, paragraph, number: int, mark: str) -> None:
+        run = paragraph.add_run()
+        run.font.superscript = True
+        if self.footnotes is None:
+            self.footnotes = Footnotes(self.doc)
+        note = self.footnotes.add(number, mark, self.passages[number].note_text())
+        if note is not None:  # the first time this passage is cited: its footnote
+            run._r.append(note)
+        run._r.append(_text_element(mark))
 
     def _heading_open(self, token: Token) -> None:
         self.pending_heading = int(token.tag[1])

@@ -1,7 +1,9 @@
 """Uploaded, pasted or fetched documents to plain text with Markdown-style headings.
 
 Every format ends as the same thing, a ``Document``: plain text in which headings are lines
-starting with ``#`` and paragraphs are separated by blank lines (chunking.py splits on both).
+starting with ``#``, paragraphs are separated by blank lines and code (HTML's ``<pre>``,
+Markdown's code blocks) is fenced with ``` and keeps its lines (chunking.py splits on all three,
+and never reads a ``#`` comment in code as a heading).
 Nothing here writes: a file that breaks a limit or cannot be read raises ``SourceError`` with
 a message for the person who uploaded it, before any row exists.
 
@@ -29,6 +31,8 @@ from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
+
+from .chunking import FENCE
 
 
 class SourceError(Exception):
@@ -173,7 +177,8 @@ def _tidy(text: str) -> str:
 
 
 def _first_heading(text: str) -> str:
-    match = re.search(r"^#{1,6} +(.+)$", text, re.MULTILINE)
+    prose = re.sub(rf"^{FENCE}$.*?^{FENCE}$", "", text, flags=re.MULTILINE | re.DOTALL)
+    match = re.search(r"^#{1,6} +(.+)$", prose, re.MULTILINE)
     return match.group(1).strip()[:200] if match else ""
 
 
@@ -202,6 +207,8 @@ class _Text(HTMLParser):
         self.pre = 0  # inside how many <pre> (code keeps its lines)
 
     def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "pre" and not self.pre:
+            self.parts.append(f"\n\n{_VERBATIM}{FENCE}\n{_VERBATIM}")
         if tag == "pre":
             self.pre += 1
         if tag == "title":
@@ -214,10 +221,14 @@ class _Text(HTMLParser):
             self.parts.append(" ")
         elif tag == "br":
             self.parts.append("\n")
-        elif tag in _BLOCKS:
-            self.parts.append("\n\n" + (_VERBATIM if tag == "pre" else ""))
+        elif tag in _BLOCKS and tag != "pre":
+            self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "pre" and self.pre == 1:
+            if self.parts[-1].endswith("\n" + _VERBATIM):  # the code's own last line break
+                self.parts[-1] = self.parts[-1][: -len(_VERBATIM) - 1]
+            self.parts.append(f"\n{_VERBATIM}{FENCE}")
         if tag == "pre":
             self.pre = max(self.pre - 1, 0)
         if tag == "title" and self.title is not None:

@@ -7,6 +7,7 @@ from, an unknown one is flagged."""
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -175,3 +176,8 @@ def test_upload_search_generate_with_citations_and_export_footnotes(
     html = download.value.path().read_text(encoding="utf-8")
     assert f'href="#fn-{number}"' in html and f'id="fn-{number}"' in html
     assert f"{title} (v1)" in html.split('id="fn-1"')[1]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Word", exact=True).click()
+    with zipfile.ZipFile(download.value.path()) as word:
+        notes = word.read("word/footnotes.xml").decode()  # real Word footnotes
+    assert f"[{number}]" in notes and f"{title} (v1)" in notes

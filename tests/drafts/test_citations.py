@@ -5,14 +5,24 @@ linked; code and links keep theirs as text; sanitization holds; exports carry fo
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from django.urls import reverse
 from docx import Document
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import parse_xml
+from docx.oxml.ns import qn
 
 from drafts.actions import finish_generation
-from drafts.citations import Citations, Grounding, link, markdown_footnotes
-from drafts.exports import export_version
+from drafts.citations import (
+    Citations,
+    Grounding,
+    grounding_generation,
+    link,
+    markdown_footnotes,
+)
+from drafts.exports import export_version, markdown_to_docx
 from drafts.markdown_html import render_markdown
 from drafts.markdown_stream import BlockSplitter
 from drafts.models import GroundingPassage
@@ -154,10 +164,38 @@ def test_exports_keep_citations_as_footnotes(grounded):
 
     document = Document(io.BytesIO(export_version(version, "docx").content))
     runs = [run for p in document.paragraphs for run in p.runs]
-    assert any(run.text == "[1]" and run.font.superscript for run in runs)
-    texts = [p.text for p in document.paragraphs]
-    assert "Sources" in texts
-    assert any(t.startswith("[1] Lumen lamp product sheet (v1)") for t in texts)
+    [cited] = [run for run in runs if run.text == "[1]"]
+    assert cited.font.superscript
+    [reference] = cited._r.findall(qn("w:footnoteReference"))
+    assert reference.get(qn("w:customMarkFollows")) == "1"  # Word shows [1], as the studio
+    [part] = [r.target_part for r in document.part.rels.values() if r.reltype == RT.FOOTNOTES]
+    notes = {n.get(qn("w:id")): n for n in parse_xml(part.blob).findall(qn("w:footnote"))}
+    assert set(notes) == {"-1", "0", reference.get(qn("w:id"))}  # separators + one note
+    note = "".join(t.text for t in notes[reference.get(qn("w:id"))].iter(qn("w:t")))
+    assert note.startswith("[1] Lumen lamp product sheet (v1)")
+    assert " ".join(passage.text.split())[:40] in note
+    assert "[7]" in "".join(p.text for p in document.paragraphs)  # unknown: left as written
+
+
+def test_a_passage_cited_twice_has_one_word_footnote(grounded):
+    version = grounded.draft.versions.get()
+    version.text = "Forty hours [1]. Charged by USB-C [1]."
+    document = Document(
+        io.BytesIO(
+            markdown_to_docx(version.text, grounding=Grounding.of(grounding_generation(version)))
+        )
+    )
+    marks = [r for p in document.paragraphs for r in p.runs if r.text == "[1]"]
+    assert len(marks) == 2 and all(r.font.superscript for r in marks)
+    references = [r._r.findall(qn("w:footnoteReference")) for r in marks]
+    assert [len(found) for found in references] == [1, 0]  # one note, one reference to it
+    [part] = [r.target_part for r in document.part.rels.values() if r.reltype == RT.FOOTNOTES]
+    assert len(parse_xml(part.blob).findall(qn("w:footnote"))) == 3  # two separators and the note
+    saved = io.BytesIO()
+    document.save(saved)  # the part survives a round trip through python-docx
+    with zipfile.ZipFile(saved) as archive:
+        assert "word/footnotes.xml" in archive.namelist()
+        assert "wordprocessingml.footnotes+xml" in archive.read("[Content_Types].xml").decode()
 
 
 def test_markdown_footnotes_leave_code_alone():

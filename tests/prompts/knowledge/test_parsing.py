@@ -134,7 +134,22 @@ def test_code_blocks_keep_their_lines_and_indentation(kind):
         source = "<h1>CLI</h1><p>Install\nit:</p><pre><code>pip install x\nx   --version\n"
         source += "  indented\n</code></pre><p>Done.</p>"
     text = parse(source.encode(), kind=kind).text
-    assert "pip install x\nx   --version\n  indented" in text
+    assert "```\npip install x\nx   --version\n  indented\n```" in text
     assert "Install it:" in text and "\x01" not in text
     [passage] = chunk(text)
     assert "pip install x\nx   --version" in passage.text
+
+
+@pytest.mark.parametrize("kind", [Kind.MARKDOWN, Kind.HTML])
+def test_a_comment_in_code_is_not_a_heading(kind):
+    if kind == Kind.MARKDOWN:
+        source = "Intro.\n\n```sh\n# configure first\nlumen init\n```\n\n# Usage\n\nRun it."
+    else:
+        source = "<p>Intro.</p><pre><code># configure first\nlumen init</code></pre>"
+        source += "<h1>Usage</h1><p>Run it.</p>"
+    document = parse(source.encode(), kind=kind)
+    assert document.title == "Usage"  # not "configure first"
+    assert [(c.heading, c.text) for c in chunk(document.text)] == [
+        ("", "Intro.\n\n```\n# configure first\nlumen init\n```"),
+        ("Usage", "Run it."),
+    ]
