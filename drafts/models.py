@@ -181,6 +181,10 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         """Generations that write a whole draft, not a suggestion for part of it."""
         return self.exclude(pk__in=Suggestion.objects.values("generation_id"))
 
+    def active(self) -> GenerationQuerySet:
+        """Queued or running: what a Stop can still end."""
+        return self.filter(status__in=Generation.ACTIVE)
+
     def from_a_form(self) -> GenerationQuerySet:
         """Whole-draft generations made from a template's form, the newest first: the first
         holds the inputs (and template version) a reopened draft fills the form with."""

@@ -8,6 +8,7 @@ the trash but not its buttons (``may_edit`` refuses their POSTs).
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
@@ -22,6 +23,8 @@ from studio.workspaces.access import may_edit
 from studio.workspaces.models import EDIT, Membership, Workspace
 
 from .. import actions
+from .. import generation as runner
+from ..models import Generation
 
 TRASH = "drafts/trash.html"
 PAGE_SIZE = 20
@@ -47,11 +50,29 @@ def bulk_change(request: HtmxHttpRequest, space: Workspace) -> None:
         message = ngettext("%(n)s draft archived.", "%(n)s drafts archived.", count)
         messages.success(request, message % {"n": count})
     elif "delete" in request.POST:
+        running = list(Generation.objects.filter(draft__in=chosen.alive()).active())
         count = actions.delete_drafts(drafts=chosen, user=request.user)
         message = ngettext(
             "%(n)s draft moved to the trash.", "%(n)s drafts moved to the trash.", count
         )
         messages.success(request, message % {"n": count})
+        _stop(request, running)
+
+
+def _stop(request: HtmxHttpRequest, running: list[Generation]) -> None:
+    """A draft moved to the trash stops generating (the tokens would be spent on a draft
+    nobody is looking at); what it wrote so far is kept, marked stopped, if it is restored."""
+    if not running:
+        return
+    if async_to_sync(runner.stop_generations)(running):
+        message = ngettext(
+            "Its generation was stopped; what it had written is kept.",
+            "%(n)s generations were stopped; what they had written is kept.",
+            len(running),
+        )
+        messages.info(request, message % {"n": len(running)})
+    else:
+        messages.warning(request, _("A generation could not be stopped: try again in a moment."))
 
 
 @require_http_methods(["GET", "POST"])

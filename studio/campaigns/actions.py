@@ -9,13 +9,11 @@ links the draft it makes to the deliverable, in the same transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from drafts import generation as runner
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one
 from drafts.models import Generation
 from prompts.forms import TemplateForm
@@ -134,12 +132,3 @@ def generate_campaign(
 def remove_deliverable(*, deliverable: Deliverable) -> None:
     """The deliverable goes; its draft stays in the workspace, like any other draft."""
     deliverable.delete()
-
-
-async def stop_generations(generations: Iterable[Generation]) -> bool:
-    """Stop (one deliverable's, or every running one's for the campaign's Stop): each through
-    the studio's one Stop, ``drafts.generation.request_stop`` (the registry's cancel here, or
-    the Redis stop channel to the worker that runs it), all at once. Each ends as stopped,
-    its text kept, and its watchers get its end. False when one could not be asked."""
-    stopped = await asyncio.gather(*(runner.request_stop(g) for g in generations))
-    return all(stopped)

@@ -39,7 +39,6 @@ from .actions import (
     generate_campaign,
     generate_deliverable,
     remove_deliverable,
-    stop_generations,
 )
 from .board import board_rows, running
 from .exports import export_campaign
@@ -221,7 +220,7 @@ async def campaign_events(request: HttpRequest, pk: int) -> StreamingHttpRespons
 
 
 async def _stop(request: HtmxHttpRequest, campaign: Campaign, generations) -> HttpResponse:
-    if not await stop_generations(generations):  # Redis is away: say so, never a silent 204
+    if not await runner.stop_generations(generations):  # Redis is away: say so, never a silent 204
         message = _("The generation could not be stopped just now. Try again in a moment.")
         response = HttpResponse(message, status=503, headers={"Retry-After": "5"})
         if request.htmx:

@@ -1,18 +1,25 @@
 """Archiving and deleting drafts: the list's bulk actions, the trash, restore and delete for
 good (drafts/views/trash.py, drafts/actions.py)."""
 
+import asyncio
+
 import pytest
+import respx
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from drafts import actions
+from drafts import generation as runner
 from drafts.actions import add_version, share_version
 from drafts.models import Draft, DraftVersion, Generation
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.workspaces.actions import add_member, create_workspace
+from tests.conftest import CHAT_URL, chunk, streaming_response
+from tests.generating import start_generation
 
 HTMX = {"HX-Request": "true"}
 LIST_HTMX = HTMX | {"HX-Target": "draft-results"}
@@ -215,3 +222,49 @@ def test_querysets_split_live_and_deleted(workspace, draft, user):
     assert list(Draft.objects.in_trash()) == [draft]
     # A deleted draft's generations are not found either (its stream, Stop, the API).
     assert not Generation.objects.for_user(user).filter(pk=generation.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_moving_a_generating_draft_to_the_trash_stops_it_and_keeps_its_text(
+    async_client, workspace, product_template, product_inputs, user
+):
+    started = asyncio.Event()
+
+    async def body():
+        yield chunk({"role": "assistant", "content": ""})
+        yield chunk({"content": "Written so far"})
+        started.set()
+        await asyncio.Event().wait()  # the model would go on: only a Stop ends this
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+    generation = await sync_to_async(start_generation)(
+        workspace=workspace,
+        version=await sync_to_async(product_template.current_version)(),
+        inputs=product_inputs,
+        user=user,
+    )
+    task = runner.launch(generation.pk)
+    await started.wait()
+    log = runner.get_log(generation.pk)
+    while not log.items:  # the runner has the delta
+        await log.wait(0, timeout=5)
+    await async_client.aforce_login(user)
+
+    response = await async_client.post(
+        reverse("drafts:list", args=[workspace.pk]), {"ids": [generation.draft_id], "delete": ""}
+    )
+    assert response.status_code == 302
+    await task  # the runner ended: no tokens spent on a draft in the trash
+    stopped = await Generation.objects.select_related("version").aget(pk=generation.pk)
+    assert stopped.status == Generation.Status.CANCELLED
+    assert stopped.version.text == "Written so far"  # kept, for a restore
+    page = (await async_client.get(response["Location"])).content.decode()
+    assert "1 draft moved to the trash." in page
+    assert "Its generation was stopped; what it had written is kept." in page
+
+
+def test_deleting_a_draft_that_is_not_generating_stops_nothing(signed_in, workspace, draft, user):
+    Generation.objects.create(draft=draft, created_by=user, model="m", status="done")
+    page = _bulk(signed_in, workspace, "delete", draft, follow=True).content.decode()
+    assert "1 draft moved to the trash." in page and "stopped" not in page
