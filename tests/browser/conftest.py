@@ -56,12 +56,19 @@ def _studio_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     it shares the test database and sees the settings a test overrides (``settings`` changes
     the process-wide settings object). Stopped before the test database is dropped. It runs
     no sweeper: one would query between tests, outside any test's database access, and settle
-    what a test set up (a test that needs a sweep calls ``drafts.sweeper.sweep()``)."""
+    what a test set up (a test that needs a sweep calls ``drafts.sweeper.sweep()``); nor the
+    knowledge ingestions' start-up sweep, for the same reason."""
+    from contextlib import ExitStack
+    from unittest import mock
+
     from django.test import override_settings
 
     from studio.asgi import application
 
-    with override_settings(GENERATION_SWEEP_INTERVAL=0), serve_asgi(application) as server:
+    with override_settings(GENERATION_SWEEP_INTERVAL=0), ExitStack() as running:
+        # Only while it starts: a later test of the start-up sweep runs the real one.
+        with mock.patch("prompts.knowledge.ingesting.start_sweep", lambda: None):
+            server = running.enter_context(serve_asgi(application))
         yield server
 
 

@@ -5,6 +5,8 @@ post with a valid CSRF token, and what they start ends in the editor's language 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.utils import translation
@@ -115,3 +117,64 @@ def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
     accept.click()
     expect(page.locator("#version-list")).to_contain_text("v2")
     expect(page.locator("#draft-panel label[for=draft-status]")).to_have_text(mine["status"])
+
+
+# Every EventSource the page opens (their count on <html data-streams>), and the last event
+# id their messages carried (<html data-last-id>).
+RECORD_STREAMS = """
+    const Native = window.EventSource;
+    window.__streams = [];
+    window.EventSource = function (url, options) {
+        const source = new Native(url, options);
+        window.__streams.push({ url: String(url), source });
+        document.documentElement.dataset.streams = String(window.__streams.length);
+        return source;
+    };
+    Object.assign(window.EventSource, { CONNECTING: 0, OPEN: 1, CLOSED: 2 });
+    window.EventSource.prototype = Native.prototype;
+    document.addEventListener("htmx:sseBeforeMessage", (event) => {
+        const id = event.detail.lastEventId;
+        if (id) document.documentElement.dataset.lastId = id;
+    });
+"""
+
+
+def test_a_stream_opened_again_resumes_after_what_the_page_shows(browser, studio_url, ready):
+    """A stream whose reconnect is refused (a proxy's 502 while a worker restarts) ends
+    closed, and htmx's SSE extension opens a new one from sse-connect, without the
+    browser's Last-Event-ID: it resumes after the last event shown, not from the page's
+    start, so nothing is sent twice."""
+    page = browser.new_context(locale="en-US").new_page()
+    problems = watch_for_problems(page)
+    page.add_init_script(RECORD_STREAMS)
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.goto(f"{studio_url}{ready.get_absolute_url()}")
+    page.locator("#template-picker").select_option(label="Product description")
+    expect(page.locator("[name=features]")).to_be_visible()
+    page.locator("[name=product_name]").fill("Aurora desk lamp")
+    page.locator("[name=features]").fill("Warm light [[sim:tokens=600]]")  # about 6 s of text
+    page.locator("[data-generate-form] button[type=submit]").click()
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-last-id", re.compile(r"^([4-9]|[1-9][0-9]+)$"))
+
+    # The first stream ends as a refused reconnect leaves it: closed, then its error.
+    shown = page.evaluate(
+        """() => {
+            const { source } = window.__streams[0];
+            source.close();
+            const shown = document.documentElement.dataset.lastId;
+            source.dispatchEvent(new Event("error"));
+            return shown;
+        }"""
+    )
+    expect(html).to_have_attribute("data-streams", "2")  # htmx opened it again
+    first, again = page.evaluate("() => window.__streams.map(s => s.url)")
+    assert first.endswith("?after=0")
+    assert again.endswith(f"?after={shown}")  # after what the page shows
+
+    # The resumed stream ends the generation as usual (the server resumes after
+    # ?after= as after Last-Event-ID: tests/streams/test_sse.py).
+    expect(page.locator("#version-list")).to_contain_text("v1", timeout=20_000)
+    expect(page.locator("[data-status]")).to_have_text("Done")
+    page.context.close()
+    assert problems == ["[object Event]"]  # htmx's log of the error, and nothing else

@@ -411,6 +411,24 @@
   setInterval(updateStats, 250);
   document.addEventListener("htmx:sseMessage", updateStats);
 
+  // Where a stream resumes. The browser's own reconnect sends Last-Event-ID; but a stream
+  // whose reconnect is refused (a proxy's 502 while a worker restarts) is closed, and htmx's
+  // SSE extension opens a new one from the element's sse-connect URL, with no Last-Event-ID.
+  // That URL's ?after= follows the last event received, so the new stream starts after what
+  // the page shows rather than sending it again. (A "block" event is taken out of htmx's
+  // swap below, so it is seen before its message, not after.)
+  function followCursor(event) {
+    var id = event.detail && event.detail.lastEventId;
+    var stream = id && event.target.closest && event.target.closest("[sse-connect]");
+    if (!stream) return;
+    var url = new URL(stream.getAttribute("sse-connect"), window.location.href);
+    if (url.searchParams.get("after") === id) return;
+    url.searchParams.set("after", id);
+    stream.setAttribute("sse-connect", url.pathname + url.search);
+  }
+  document.addEventListener("htmx:sseBeforeMessage", followCursor);
+  document.addEventListener("htmx:sseMessage", followCursor);
+
   // A live answer's finished Markdown block (components/stream_text.html): HTML the server
   // rendered and sanitized once, standing for characters of the open text, which it
   // replaces. The data is "<number of characters>\n<html>". The open text keeps what came
