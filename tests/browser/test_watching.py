@@ -50,6 +50,17 @@ def speak(page: Page, studio_url: str, language: str) -> None:
     page.context.add_cookies([cookie])
 
 
+def generate(page: Page, workspace_url: str, *, tokens: int) -> None:
+    """Generate a product description of about ``tokens`` tokens (the simulator's knob) by
+    clicking Generate in the workspace."""
+    page.goto(workspace_url)
+    page.locator("#template-picker").select_option(label="Product description")
+    expect(page.locator("[name=features]")).to_be_visible()
+    page.locator("[name=product_name]").fill("Aurora desk lamp")
+    page.locator("[name=features]").fill(f"Warm light [[sim:tokens={tokens}]]")
+    page.locator("[data-generate-form] button[type=submit]").click()
+
+
 def watch_for_problems(page: Page) -> list[str]:
     """Console errors, page errors and refused requests of a second page (the ``page``
     fixture watches its own)."""
@@ -72,12 +83,7 @@ def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
     mine, theirs = WORDS[editor_speaks], WORDS[reviewer_speaks]
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     speak(page, studio_url, editor_speaks)
-    page.goto(f"{studio_url}{ready.get_absolute_url()}")
-    page.locator("#template-picker").select_option(label="Product description")
-    expect(page.locator("[name=features]")).to_be_visible()
-    page.locator("[name=product_name]").fill("Aurora desk lamp")
-    page.locator("[name=features]").fill("Warm light [[sim:tokens=500]]")  # about 5 s of text
-    page.locator("[data-generate-form] button[type=submit]").click()
+    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=500)  # about 5 s of text
     expect(page.locator("#stream-text")).not_to_be_empty()
     draft_id = page.url.split("draft=")[1].split("&")[0]
 
@@ -148,12 +154,7 @@ def test_a_stream_opened_again_resumes_after_what_the_page_shows(browser, studio
     problems = watch_for_problems(page)
     page.add_init_script(RECORD_STREAMS)
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.goto(f"{studio_url}{ready.get_absolute_url()}")
-    page.locator("#template-picker").select_option(label="Product description")
-    expect(page.locator("[name=features]")).to_be_visible()
-    page.locator("[name=product_name]").fill("Aurora desk lamp")
-    page.locator("[name=features]").fill("Warm light [[sim:tokens=600]]")  # about 6 s of text
-    page.locator("[data-generate-form] button[type=submit]").click()
+    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=600)  # about 6 s of text
     html = page.locator("html")
     expect(html).to_have_attribute("data-last-id", re.compile(r"^([4-9]|[1-9][0-9]+)$"))
 
