@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
@@ -51,29 +51,16 @@ class Cited:
 
     @classmethod
     def from_row(cls, row: GroundingPassage) -> Cited:
-        return cls(
-            number=row.number,
-            source_title=row.source_title,
-            version_number=row.version_number,
-            text=row.text,
-            score=row.score,
-            heading=row.heading,
-            passage_id=row.passage_id,
-            source_version_id=row.source_version_id,
-        )
+        return cls(**{name: getattr(row, name) for name in _CITED_FIELDS})
 
     def row(self, generation: Generation) -> GroundingPassage:
         return GroundingPassage(
-            generation=generation,
-            number=self.number,
-            passage_id=self.passage_id,
-            source_version_id=self.source_version_id,
-            source_title=self.source_title,
-            version_number=self.version_number,
-            heading=self.heading,
-            text=self.text,
-            score=self.score,
+            generation=generation, **{name: getattr(self, name) for name in _CITED_FIELDS}
         )
+
+
+# A Cited's fields are GroundingPassage's (the two foreign keys by their ids).
+_CITED_FIELDS = tuple(field.name for field in fields(Cited))
 
 
 def query_for(variables: Sequence[Any], inputs: dict[str, Any]) -> str:
