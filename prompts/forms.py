@@ -95,14 +95,7 @@ class TemplateForm(forms.Form):
         self.helper.css_container = TAILWIND_CLASSES
 
     def grounding_note(self) -> str:
-        """What a knowledge variable draws from, for a note under the form ('' when none)."""
-        var = self.version.knowledge_variable()
-        if var is None:
-            return ""
-        drawn = [*var.tags, *var.sources]
-        if not drawn:
-            return str(_("Grounded in: every source of this workspace."))
-        return str(_("Grounded in: %(sources)s.") % {"sources": ", ".join(drawn)})
+        return self.version.grounding_note()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -225,14 +218,7 @@ class TemplateEditForm(forms.Form):
         return self.cleaned_data["variables"]
 
     def grounding_note(self) -> str:
-        """What a knowledge variable draws from, for a note under the form ('' when none)."""
-        var = self.version.knowledge_variable()
-        if var is None:
-            return ""
-        drawn = [*var.tags, *var.sources]
-        if not drawn:
-            return str(_("Grounded in: every source of this workspace."))
-        return str(_("Grounded in: %(sources)s.") % {"sources": ", ".join(drawn)})
+        return self.version.grounding_note()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -202,6 +202,17 @@ class TemplateVersion(ImmutableModel):
         version saved before the one-per-version rule hold two); None when not grounded."""
         return next((var for var in self.variable_specs if var.is_knowledge), None)
 
+    def grounding_note(self) -> str:
+        """What the knowledge variable draws from, for a note under the form ('' when the
+        version is not grounded)."""
+        var = self.knowledge_variable()
+        if var is None:
+            return ""
+        drawn = [*var.tags, *var.sources]
+        if not drawn:
+            return str(_("Grounded in: every source of this workspace."))
+        return str(_("Grounded in: %(sources)s.") % {"sources": ", ".join(drawn)})
+
     def build_messages(
         self,
         values: dict[str, object],
