@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink, Suggestion, WorkingCopy
-from .rewrite_prompts import fit_section
+from .rewrite_prompts import fill_parts, fit_section
 from .sections import plan_move, replace_section
 
 
@@ -417,6 +417,8 @@ def settle_suggestion(generation: Generation) -> Suggestion:
     text = generation.text
     if suggestion.is_section and text:
         text = fit_section(text, suggestion.original)
+    elif suggestion.kind == Suggestion.Kind.FIT:
+        text = fill_parts(text, suggestion.original, suggestion.parts)
     suggestion.proposed = text
     suggestion.status = Suggestion.Status.PENDING
     if suggestion.is_section and text and generation.status == Generation.Status.DONE:

@@ -566,6 +566,9 @@ class Suggestion(models.Model):
         FORMAL = "formal", _("More formal")
         TRANSLATE = "translate", _("Translate")
         HEADLINES = "headlines", _("Headline alternatives")
+        # A campaign deliverable's items that break its channel's rules, repaired
+        # (studio.campaigns.fitting): the answer fills ``parts``, the rest stays as it is.
+        FIT = "fit", _("Fit to limits")
 
     SECTION_KINDS = (Kind.SECTION_REGENERATE, Kind.SECTION_EXPAND)
     # What "Translate" offers (the prompt names them in English: drafts.rewrite_prompts).
@@ -593,6 +596,9 @@ class Suggestion(models.Model):
     end = models.PositiveIntegerField()
     original = models.TextField(blank=True)
     proposed = models.TextField(blank=True)
+    # Fit to limits: the ranges of ``original`` ([start, end], in order) that the answer's
+    # numbered items replace (``rewrite_prompts.fill_parts``); empty for every other kind.
+    parts = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     # Bumped by every decision, so a page showing an older state cannot act on a changed one.
     revision = models.PositiveIntegerField(default=0)

@@ -82,3 +82,25 @@ def headlines(answer: str, limit: int = 5) -> list[str]:
         if text:
             found.append(text)
     return found[:limit]
+
+
+# Fit to limits (``Suggestion.Kind.FIT``): the prompt (written by studio.campaigns.fitting)
+# numbers the parts to repair; the answer gives each back in ``<item n="N">…</item>``.
+_ANSWER_ITEM = re.compile(r'<item n="(\d{1,3})">(.*?)</item>', re.S)
+
+
+def fill_parts(answer: str, original: str, parts: list[list[int]]) -> str:
+    """``original`` with each part (``[start, end]``, in order) replaced by the answer's item
+    of the same number (1 for the first part); a part the answer has no item for, or an
+    empty one, stays as it was, and so does everything between the parts. An answer without
+    tags is the one part's text when there is only one."""
+    answers = {int(n): body.strip() for n, body in _ANSWER_ITEM.findall(answer)}
+    if not answers and len(parts) == 1 and "<item" not in answer:
+        answers = {1: answer.strip()}
+    out, position = [], 0
+    for number, (start, end) in enumerate(parts, 1):
+        out.append(original[position:start])
+        out.append(answers.get(number) or original[start:end])
+        position = end
+    out.append(original[position:])
+    return "".join(out)

@@ -216,41 +216,93 @@ def start_suggestion(
     )
     # The editor's own text was checked in the form; this is the whole prompt, draft included.
     validate_prompt(messages, sources=[_("the editing instructions"), _("the draft")])
-    params = _params("docs" if is_section else "rewrite")
+    row = Suggestion(
+        draft=draft,
+        created_by=user,
+        kind=kind,
+        instruction=instruction,
+        base_number=latest.number,
+        section_index=section_index,
+        start=start,
+        end=end,
+        original=latest.text[start:end],
+    )
+    purpose = "docs" if is_section else "rewrite"
+    return _launch(row, messages, purpose=purpose, user=user, origin=origin, loop=loop)
+
+
+def start_fit(
+    *,
+    draft: Draft,
+    user,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None,
+    messages: list[dict[str, str]],
+    parts: list[tuple[int, int]],
+    base_number: int,
+) -> Suggestion:
+    """Start a "Fit to limits" of version ``base_number`` (the one the page showed; else
+    :class:`VersionConflict`): the caller (a campaign deliverable, which knows its channel's
+    rules) gives the prompt and the ranges of the text its answer's items replace, in order
+    (``rewrite_prompts.fill_parts``). The suggestion covers the whole text, so accepting it
+    is a version like any rewrite's, and a stale one never overwrites a newer version. Same
+    checks and refusals as :func:`start_suggestion`, through the same generate action."""
+    latest = draft.latest_version()
+    if latest is None:
+        raise ValueError(_("This draft has no text yet."))
+    if base_number != latest.number:
+        raise VersionConflict(latest)
+    if not parts or not all(0 <= s <= e <= len(latest.text) for s, e in parts):
+        raise ValueError(_("Nothing in this draft breaks a rule."))
+    validate_prompt(messages, sources=[_("the draft")])
+    row = Suggestion(
+        draft=draft,
+        created_by=user,
+        kind=Suggestion.Kind.FIT,
+        base_number=latest.number,
+        start=0,
+        end=len(latest.text),
+        original=latest.text,
+        parts=[[s, e] for s, e in parts],
+    )
+    return _launch(row, messages, purpose="rewrite", user=user, origin=origin, loop=loop)
+
+
+def _launch(
+    row: Suggestion,
+    messages: list[dict[str, str]],
+    *,
+    purpose: str,
+    user,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None,
+) -> Suggestion:
+    """The suggestion ``row`` (not saved yet) and its generation, through the generate
+    action; the row is stored with the generation, under the draft's lock, only if the
+    version it was made from is still the newest."""
+    draft = row.draft
+    params = _params(purpose)
     ask = Ask(
         model=str(params["model"]),
         params=params,
         messages=messages,
-        inputs={"suggestion": kind, "instruction": instruction},
+        inputs={"suggestion": row.kind, "instruction": row.instruction},
         template_version=draft.template_version,
     )
-    made: list[Suggestion] = []
 
     def suggest(generations: list[Generation]) -> None:
         # Under the draft's lock: the version the target was found in is still the newest.
         newest = Draft.objects.select_for_update().get(pk=draft.pk).latest_version()
-        if newest is None or newest.number != latest.number:
+        if newest is None or newest.number != row.base_number:
             raise VersionConflict(newest)
-        made.append(
-            Suggestion.objects.create(
-                draft=draft,
-                generation=generations[0],
-                created_by=user,
-                kind=kind,
-                instruction=instruction,
-                base_number=latest.number,
-                section_index=section_index,
-                start=start,
-                end=end,
-                original=latest.text[start:end],
-            )
-        )
+        row.generation = generations[0]
+        row.save()
 
     request = Generate(
         user=user, workspace=draft.workspace, origin=origin, asks=[ask], draft=draft, loop=loop
     )
     do_generate_one(request, within=suggest)
-    return made[0]
+    return row
 
 
 def _place(suggestion: Suggestion, latest: DraftVersion) -> tuple[int, int]:

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from drafts.actions import VersionConflict
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one
-from drafts.models import Generation
+from drafts.models import Generation, Suggestion
+from drafts.suggestions import start_fit
 from prompts.forms import TemplateForm
 from prompts.models import PromptTemplate, TemplateVersion
 from studio.audit.origin import Origin
 from studio.guardrails.budgets import BudgetExceeded
 
+from . import fitting
 from .filling import fill_inputs
 from .models import Campaign, Deliverable
 
@@ -132,3 +135,39 @@ def generate_campaign(
 def remove_deliverable(*, deliverable: Deliverable) -> None:
     """The deliverable goes; its draft stays in the workspace, like any other draft."""
     deliverable.delete()
+
+
+def fit_deliverable(
+    *,
+    deliverable: Deliverable,
+    user,
+    origin: Origin,
+    loop: asyncio.AbstractEventLoop | None,
+    base_number: int,
+) -> Suggestion:
+    """Fit to limits: ask the model to repair the items of the draft's version
+    ``base_number`` (the one the board showed) that break a rule of the channel, and only
+    those (``fitting``); the answer comes back as a tracked suggestion on the draft, like any
+    rewrite, through the same generate action (role, budget, audit, launch on ``loop``).
+
+    ValueError when there is no draft or nothing breaks a rule; ``VersionConflict`` when a
+    newer version was saved; the generate action's refusals and ``ValidationError`` (a
+    prompt that may not be sent) as ``start_suggestion`` raises them."""
+    draft = deliverable.draft
+    latest = draft.latest_version() if draft is not None and not draft.deleted_at else None
+    if latest is None:
+        raise ValueError(_("This deliverable has no text yet."))
+    if latest.number != base_number:
+        raise VersionConflict(latest)
+    broken = fitting.broken_items(latest.text, deliverable.check_text(latest.text))
+    if not broken:
+        raise ValueError(_("Every item is within the channel's rules: nothing to fit."))
+    return start_fit(
+        draft=draft,
+        user=user,
+        origin=origin,
+        loop=loop,
+        messages=fitting.messages(deliverable.rules, broken),
+        parts=[entry.span for entry in broken],
+        base_number=base_number,
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from drafts.models import DraftVersion, Generation
+from drafts.models import DraftVersion, Generation, Suggestion
 
 from .channels import Report
 from .labels import violation_message
@@ -24,10 +24,47 @@ class Row:
     latest: DraftVersion | None  # the draft's newest version
     generation: Generation | None  # the draft's newest whole-draft generation (its status)
     report: Report | None  # the check of the text so far (generating) or of the newest version
+    fit: Suggestion | None = None  # the open "Fit to limits" on the draft (running or to decide)
 
     @property
     def generating(self) -> bool:
         return self.generation is not None and self.generation.is_active
+
+    @property
+    def fitting(self) -> bool:
+        """A Fit to limits is being written: the board's stream follows it too."""
+        return self.fit is not None and self.fit.generation.is_active
+
+    @property
+    def may_fit(self) -> bool:
+        """Whether Fit to limits is offered: an item of the newest version breaks a rule,
+        nothing is being written, and no fit waits to be decided."""
+        return (
+            self.report is not None
+            and self.latest is not None
+            and self.fit is None
+            and not self.generating
+            and any(not item.ok for item in self.report.items)
+        )
+
+    def fit_changes(self) -> list[tuple[object, object, list[str]]]:
+        """A decided-upon fit's changed items: (the item now, the item repaired, what the
+        repaired one still breaks, in words)."""
+        if self.fit is None or self.fitting or self.report is None:
+            return []
+        repaired = self.deliverable.check_text(self.fit.proposed).items
+        now = self.report.items
+        return [
+            (old, new, [violation_message(v) for v in new.violations])
+            for old, new in zip(now, repaired, strict=False)
+            if old.text != new.text
+        ]
+
+    def fit_still_breaks(self) -> bool:
+        """An item of the repair, accepted, would still break a rule of the channel."""
+        if self.fit is None or self.fitting:
+            return False
+        return any(not item.ok for item in self.deliverable.check_text(self.fit.proposed).items)
 
     def item_rows(self) -> list[tuple[object, list[str]]]:
         """Each item with its violations in words."""
@@ -47,8 +84,8 @@ class Row:
 
 def board_rows(campaign: Campaign, *, only: int | None = None) -> list[Row]:
     """A row per deliverable (or the ``only`` one: its final panel at the end of its stream),
-    in three queries (deliverables, versions, generations), and a fourth for the text so far
-    of those generating."""
+    in four queries (deliverables, versions, generations, open fits to limits), and a fifth
+    for the text so far of those generating."""
     found = campaign.deliverables.for_board()
     deliverables = list(found.filter(pk=only) if only is not None else found)
     drafts = [d.draft_id for d in deliverables if d.draft_id and not d.draft.deleted_at]
@@ -63,6 +100,10 @@ def board_rows(campaign: Campaign, *, only: int | None = None) -> list[Row]:
     so_far = (
         dict(Generation.objects.filter(pk__in=active).values_list("pk", "text")) if active else {}
     )
+    fits: dict[int, Suggestion] = {}
+    open_fits = Suggestion.objects.filter(draft_id__in=drafts, kind=Suggestion.Kind.FIT).open()
+    for fit in open_fits.select_related("generation").order_by("pk"):
+        fits[fit.draft_id] = fit
     rows = []
     for deliverable in deliverables:
         version = latest.get(deliverable.draft_id) if deliverable.draft_id in drafts else None
@@ -72,13 +113,15 @@ def board_rows(campaign: Campaign, *, only: int | None = None) -> list[Row]:
         else:
             text = version.text if version is not None else None
         report = deliverable.check_text(text) if text is not None else None
-        rows.append(Row(deliverable, version, generation, report))
+        fit = fits.get(deliverable.draft_id) if deliverable.draft_id in drafts else None
+        rows.append(Row(deliverable, version, generation, report, fit))
     return rows
 
 
 def running(deliverables: QuerySet[Deliverable]) -> dict[int, Generation]:
-    """The whole-draft generations in progress in the deliverables' drafts, by generation id,
-    each with ``deliverable_id`` set: what the board streams and what Stop stops."""
+    """The whole-draft generations and Fit to limits in progress in the deliverables'
+    drafts, by generation id, each with ``deliverable_id`` set: what the board streams and
+    what Stop stops."""
     drafts = dict(
         deliverables.filter(draft__isnull=False, draft__deleted_at__isnull=True).values_list(
             "draft_id", "pk"
@@ -86,7 +129,9 @@ def running(deliverables: QuerySet[Deliverable]) -> dict[int, Generation]:
     )
     active = Generation.objects.filter(draft_id__in=drafts, status__in=Generation.ACTIVE)
     found = {}
-    for generation in active.whole_draft().order_by("pk"):
+    other_suggestions = Suggestion.objects.exclude(kind=Suggestion.Kind.FIT)
+    followed = active.exclude(pk__in=other_suggestions.values("generation_id"))
+    for generation in followed.order_by("pk"):
         generation.deliverable_id = drafts[generation.draft_id]
         found[generation.pk] = generation
     return found

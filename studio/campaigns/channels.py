@@ -169,6 +169,27 @@ def split_items(text: str, *, is_list: bool) -> list[str]:
     return [entry for entry in cleaned if entry]
 
 
+def item_spans(text: str, *, is_list: bool) -> list[tuple[int, int]]:
+    """Where each of :func:`split_items`' items is in ``text``, in the same order: from its
+    first character to its last (a list item's marker and wrapping quotes left out; an item
+    over several lines spans them all). What "Fit to limits" replaces, item by item."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for item in split_items(text, is_list=is_list):
+        lines = item.split("\n")
+        start = text.find(lines[0], position)
+        line = text.rfind("\n", 0, start) + 1
+        marker = _MARKER.match(text, line) if is_list else None
+        if marker and start < marker.end():  # the item "-5%" after "- ", or "1" after "1. "
+            start = text.find(lines[0], marker.end())
+        end = text.find(lines[-1], max(start, 0)) + len(lines[-1])
+        if start < 0 or end < start:  # cannot happen for split_items' own items
+            raise ValueError(f"item not found in the text: {item!r}")
+        spans.append((start, end))
+        position = end
+    return spans
+
+
 def find_words(text: str, words: Iterable[str]) -> list[str]:
     """Which of ``words`` occur in ``text``, case-insensitively: as whole words for Latin
     script, anywhere for words in scripts without spaces (Chinese)."""

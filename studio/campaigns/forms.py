@@ -129,3 +129,23 @@ class CommentForm(forms.Form):
     start = forms.IntegerField(
         required=False, min_value=0, max_value=10_000_000, widget=forms.HiddenInput
     )
+
+
+# Ids and version numbers fit PostgreSQL's integer: a larger one is a form error, not a 500.
+_MAX_ID = 2**31 - 1
+
+
+class FitForm(forms.Form):
+    """Fit to limits, of the version the board showed (``base``)."""
+
+    base = forms.IntegerField(min_value=1, max_value=_MAX_ID)
+
+
+class FitDecideForm(forms.Form):
+    """Accept or reject a Fit to limits as a whole, as the board showed it: the version
+    (``base``) and the suggestion's state (``revision``)."""
+
+    suggestion = forms.IntegerField(min_value=1, max_value=_MAX_ID)
+    base = forms.IntegerField(min_value=1, max_value=_MAX_ID)
+    revision = forms.IntegerField(min_value=0, max_value=_MAX_ID)
+    decision = forms.ChoiceField(choices=[("accept", "accept"), ("reject", "reject")])

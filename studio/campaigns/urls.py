@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import review_views, views
+from . import fit_views, review_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -28,4 +28,11 @@ urlpatterns += [
     ),
     path("deliverables/<int:pk>/comments/", review_views.deliverable_comment, name="comment"),
     path("w/<int:ws>/campaigns/review-policy/", review_views.review_policy, name="review_policy"),
+]
+
+# Fit to limits (issue 21, item 3): fit_views.py.
+
+urlpatterns += [
+    path("deliverables/<int:pk>/fit/", fit_views.deliverable_fit, name="fit"),
+    path("deliverables/<int:pk>/fit/decide/", fit_views.deliverable_fit_decide, name="fit_decide"),
 ]

@@ -111,16 +111,21 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "workspace": campaign.workspace,
         "campaign": campaign,
         "rows": rows,
-        "generating": any(row.generating for row in rows),
-        # The board's stream follows every generation shown generating, even one that ends
-        # before the stream connects (it sends that one's end at once).
-        "board_cursor": format_cursor({r.generation.pk: 0 for r in rows if r.generating}),
+        "generating": any(row.generating or row.fitting for row in rows),
+        # The board's stream follows every generation shown generating (or fitting), even
+        # one that ends before the stream connects (it sends that one's end at once).
+        "board_cursor": format_cursor(_followed(rows)),
         "form": form,
     }
     context.update(review_context(campaign, request.user))
     if request.htmx and request.method == "GET":
         return render(request, f"{DETAIL}#deliverables", context)
     return render(request, DETAIL, context, status=400 if form.errors else 200)
+
+
+def _followed(rows: list) -> dict[int, int]:
+    followed = {row.generation.pk: 0 for row in rows if row.generating}
+    return followed | {row.fit.generation_id: 0 for row in rows if row.fitting}
 
 
 @require_GET

@@ -18,6 +18,10 @@ builders (:mod:`.writing`, :mod:`.rewriting`):
   prompt asks for code), or a general article, about as long as asked ("about 150 words");
 - the requested language: Chinese for "Write in 简体中文"/"用简体中文写作", for Chinese prompts
   and for "Translate … into Simplified Chinese"; English otherwise;
+- "Fit to limits" (numbered ``<item n="N">`` with "Item N breaks: …"): each item repaired for
+  the rules named (forbidden words and emoji out, a call to action or link added) and cut
+  within the stated limit as :func:`.pen.width` counts, answered in the same tags
+  (:mod:`.fitting`);
 - rewrites of a ``<target>``: shorter is shorter, expand is longer, more formal is formal,
   translate changes language, each keeping the Markdown structure;
 - the judge's JSON (``{"score": n, "reason": "…"}``), scores varying with the output;

@@ -32,6 +32,7 @@ VERDICT = "verdict"  # the judge's JSON: {"score": n, "reason": "..."}
 JSON = "json"  # any other JSON-mode request
 CONTINUE = "continue"  # "Continue exactly where the text above stops"
 CHAT = "chat"  # the assistant answering a question about a draft
+FIT = "fit"  # "Fit to limits": numbered <item>s to repair, each for the rules it breaks
 
 # Rewrite tasks (Brief.task), as drafts/rewrite_prompts.py words them.
 _TASKS = (
@@ -43,6 +44,9 @@ _TASKS = (
     ("regenerate", re.compile(r"\brewrite\b|\bregenerate\b|重写|改写", re.I)),
 )
 
+# "Fit to limits" (studio.campaigns.fitting): "Item 1 breaks: …" and <item n="1">…</item>.
+_FIT_ITEM_RE = re.compile(r'<item n="\d{1,3}">\n?(.*?)\n?</item>', re.S)
+_FIT_BREAKS_RE = re.compile(r"^Item \d{1,3} breaks: ", re.M)
 _TARGET_RE = re.compile(r"<target>\n?(.*?)\n?</target>", re.S)
 _DOCUMENT_RE = re.compile(r"<document>.*?</document>", re.S)
 _WRITE_IN_RE = re.compile(
@@ -172,6 +176,9 @@ def _read(texts: list[tuple[str, str]], params: dict[str, Any]) -> Brief:
         return Brief(VERDICT, is_chinese(rubric), rubric, rubric=rubric, output=output)
     if json_mode:
         return Brief(JSON, is_chinese(last), last)
+    if _FIT_ITEM_RE.search(last) and _FIT_BREAKS_RE.search(last):
+        items = "\n".join(_FIT_ITEM_RE.findall(last))
+        return Brief(FIT, is_chinese(items), last, target=last)
     if target := _TARGET_RE.search(last):
         return _rewrite_brief(last, target.group(1))
     if "continue exactly where the text above stops" in last.lower():

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from . import brief as kinds
 from .brief import Brief
 from .citing import Quotes
+from .fitting import fit
 from .pen import Pen, capital, keywords, size, tokenize, width
 from .rewriting import rewrite
 
@@ -292,6 +293,8 @@ def _plan(brief: Brief, pen: Pen) -> str:
                         "A documentation section: heading, short paragraphs, steps, an example."),
         kinds.REWRITE: (f"任务是{brief.task}，要保留原文的 Markdown 结构。",
                         f"The task is {brief.task}; the Markdown structure has to stay."),
+        kinds.FIT: ("只改写违反规则的条目，每条都要在限制之内。",
+                    "Only the items that break a rule, each repaired within its limit."),
         kinds.VERDICT: ("我要逐条对照评分标准检查输出。",
                         "I should check the output against each point of the rubric."),
     }  # fmt: skip
@@ -313,6 +316,7 @@ _BUILDERS = {
     kinds.EMAIL: email,
     kinds.SECTION: section,
     kinds.REWRITE: rewrite,
+    kinds.FIT: fit,
     kinds.VERDICT: verdict,
     kinds.JSON: json_answer,
     kinds.CONTINUE: continuation,

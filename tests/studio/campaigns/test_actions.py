@@ -124,3 +124,16 @@ def test_count_is_given_only_to_list_channels(campaign, templates, channel):
     filled = inputs_for(deliverable, deliverable.template_version)
     # A one-piece channel leaves the template's own default (8) alone.
     assert (filled["count"] == 3) is (channel == "x_post")
+
+
+def test_a_fit_needs_text_and_a_broken_item(campaign, headlines, written, user):
+    from studio.campaigns.actions import fit_deliverable
+
+    with pytest.raises(ValueError, match="nothing to fit"):
+        fit_deliverable(deliverable=written, user=user, origin=Origin(), loop=None, base_number=1)
+    email = add_deliverable(
+        campaign=campaign, template=headlines.template_version.template, channel="email",
+        count=1, overrides={},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="no text yet"):
+        fit_deliverable(deliverable=email, user=user, origin=Origin(), loop=None, base_number=1)

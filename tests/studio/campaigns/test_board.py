@@ -7,9 +7,10 @@ from django.test.utils import CaptureQueriesContext
 
 from drafts.actions import add_version
 from drafts.models import Draft, Generation
+from drafts.suggestions import start_suggestion
 from studio.audit.origin import Origin
-from studio.campaigns.actions import generate_campaign
-from studio.campaigns.board import board_rows
+from studio.campaigns.actions import fit_deliverable, generate_campaign
+from studio.campaigns.board import board_rows, running
 
 
 def test_rows_check_the_latest_version(campaign, headlines, email, user):
@@ -39,15 +40,15 @@ def test_a_draft_in_the_trash_is_not_shown(campaign, headlines, user):
     assert row.latest is None and row.report is None and row.generation is None
 
 
-def test_the_rows_take_three_queries_however_many_deliverables(campaign, headlines, email, user):
+def test_the_rows_take_four_queries_however_many_deliverables(campaign, headlines, email, user):
     outcomes = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
     with CaptureQueriesContext(connection) as queries:
         board_rows(campaign)
-    assert len(queries) == 4  # and one for the text so far of those generating
+    assert len(queries) == 5  # and one for the text so far of those generating
     Generation.objects.filter(pk__in=[o.generation.pk for o in outcomes]).update(status="done")
     with CaptureQueriesContext(connection) as queries:
         board_rows(campaign)
-    assert len(queries) == 3
+    assert len(queries) == 4  # deliverables, versions, generations, open fits
 
 
 def test_a_generating_row_checks_the_text_so_far(campaign, headlines, user):
@@ -64,3 +65,20 @@ def test_a_generating_row_checks_the_text_so_far(campaign, headlines, user):
     Generation.objects.filter(pk=outcome.generation.pk).update(status="done")
     (row,) = board_rows(campaign)
     assert not row.generating and [item.text for item in row.report.items] == ["Old one"]
+
+
+def test_the_board_follows_and_stops_a_fit_but_no_other_suggestion(written, user):
+    """``running``: what the board's stream follows and Stop stops."""
+    add_version(
+        draft_id=written.draft_id, text="- " + "Warm light " * 4, source="edited", author_id=user.pk
+    )
+    other = start_suggestion(
+        draft=written.draft, user=user, origin=Origin(), loop=None, kind="formal"
+    )
+    fit = fit_deliverable(deliverable=written, user=user, origin=Origin(), loop=None, base_number=2)
+    deliverables = written.campaign.deliverables.all()
+    assert list(running(deliverables)) == [fit.generation_id]
+    assert running(deliverables)[fit.generation_id].deliverable_id == written.pk
+    assert other.generation_id not in running(deliverables)
+    (row,) = board_rows(written.campaign)
+    assert row.fitting and row.fit == fit and not row.generating and not row.may_fit
