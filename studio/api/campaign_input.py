@@ -10,6 +10,7 @@ path of its field (``deliverables.1.count``).
 
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator as NO_NUL
 from django.utils.translation import gettext as _
 
 from prompts.forms import TemplateForm
@@ -102,14 +103,21 @@ def _overrides(at: str, overrides: dict[str, str], version: TemplateVersion) -> 
     if len(overrides) > MAX_OVERRIDES:
         message = _("At most %(n)s overrides.") % {"n": MAX_OVERRIDES}
         return [{"param": f"{at}.overrides", "message": message}]
-    known = {var.name for var in version.variable_specs}
-    return [
+    # The variables its form asks for (a knowledge variable is filled with passages instead).
+    known = {var.name for var in version.variable_specs if not var.is_knowledge}
+    problems = [
         {
             "param": f"{at}.overrides.{name}",
             "message": _("The template has no variable named %(names)s.") % {"names": name},
         }
         for name in sorted(set(overrides) - known)
     ]
+    problems += [
+        {"param": f"{at}.overrides.{name}", "message": str(NO_NUL.message)}
+        for name, value in overrides.items()
+        if name in known and "\x00" in value  # the form may not read it; PostgreSQL cannot store it
+    ]
+    return problems
 
 
 def _inputs(at: str, deliverable: Deliverable, version: TemplateVersion) -> Problems:
