@@ -18,48 +18,8 @@ from tests.conftest import CHAT_URL, sse_body, sse_response
 JSON = "application/json"
 
 
-@pytest.fixture
-def slugs(demo_templates) -> dict[str, int]:
-    return {t.slug: t.pk for t in demo_templates}
-
-
-@pytest.fixture
-def brief(slugs) -> dict:
-    """The Lumen launch: three headlines for Google Ads and an email."""
-    return {
-        "title": "Lumen lamp launch",
-        "product": "Lumen lamp",
-        "audience": "night readers",
-        "offer": "20% off in launch week",
-        "key_message": "Warm light that lasts all night",
-        "starts_on": "2027-03-01",
-        "ends_on": "2027-03-31",
-        "notes": "Twelve hours on one charge.",
-        "deliverables": [
-            {"template": slugs["ad-headlines"], "channel": "google_ads_headline", "count": 3},
-            {
-                "template": slugs["marketing-email"],
-                "channel": "email",
-                "overrides": {"cta": "Pre-order now"},
-            },
-        ],
-    }
-
-
-def _create(client, workspace, body, headers):
-    url = f"/api/ai/workspaces/{workspace.pk}/campaigns"
-    return client.post(url, body, content_type=JSON, headers=headers)
-
-
-@pytest.fixture
-def created(client, workspace, brief, auth) -> dict:
-    response = _create(client, workspace, brief, auth)
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def test_a_campaign_is_created_from_a_brief(client, workspace, brief, auth, user):
-    response = _create(client, workspace, brief, auth)
+def test_a_campaign_is_created_from_a_brief(post_campaign, workspace, brief, auth, user):
+    response = post_campaign(brief, auth)
 
     body = response.json()
     assert response.status_code == 201, body
@@ -96,83 +56,6 @@ def test_a_campaign_is_created_from_a_brief(client, workspace, brief, auth, user
     ]
 
 
-def test_an_invalid_campaign_names_every_field_and_stores_nothing(
-    client, workspace, brief, auth, slugs
-):
-    brief |= {"title": "  ", "starts_on": "2027-04-01", "ends_on": "2027-03-01"}
-    brief["deliverables"] = [
-        {"template": slugs["ad-headlines"], "channel": "google_ads_headline", "count": 40},
-        {"template": 999_999, "channel": "fax"},
-        {"template": slugs["marketing-email"], "channel": "email", "overrides": {"mood": "x"}},
-        {"template": slugs["marketing-email"], "channel": "email", "overrides": {"tone": "grim"}},
-    ]
-
-    response = _create(client, workspace, brief, auth)
-
-    error = response.json()["error"]
-    assert (response.status_code, error["code"], error["param"]) == (
-        422,
-        "invalid_campaign",
-        "title",
-    )
-    problems = {e["param"]: e["message"] for e in error["errors"]}
-    assert set(problems) == {
-        "title",
-        "ends_on",
-        "deliverables.0.count",
-        "deliverables.1.channel",
-        "deliverables.1.template",
-        "deliverables.2.overrides.mood",
-        "deliverables.3.overrides.tone",
-    }
-    assert problems["deliverables.0.count"] == "This channel takes at most 15."
-    assert "google_ads_headline" in problems["deliverables.1.channel"]
-    assert problems["ends_on"] == "The campaign cannot end before it starts."
-    assert "deliverables.2.overrides.mood: The template has no variable" in error["message"]
-    assert not Campaign.objects.exists() and not Deliverable.objects.exists()
-
-
-def test_a_malformed_body_is_a_422_field_by_field(client, workspace, brief, auth):
-    brief["deliverables"][0] |= {"count": "many"}
-    brief["deliverables"][1] = {"channel": "email"}
-    brief["colour"] = "red"
-
-    response = _create(client, workspace, brief, auth)
-
-    error = response.json()["error"]
-    assert (response.status_code, error["code"]) == (422, "invalid_request")
-    assert {e["param"] for e in error["errors"]} == {
-        "deliverables.0.count",
-        "deliverables.1.template",
-        "colour",
-    }
-    assert not Campaign.objects.exists()
-
-
-def test_too_many_deliverables_is_a_422(client, workspace, brief, auth):
-    brief["deliverables"] = brief["deliverables"][:1] * 31
-
-    response = _create(client, workspace, brief, auth)
-
-    assert response.status_code == 422
-    assert response.json()["error"]["errors"][0]["param"] == "deliverables"
-
-
-def test_a_brief_the_templates_cannot_use_is_refused_before_anything_is_stored(
-    client, workspace, brief, auth
-):
-    """Generate will fill each template from the brief: a variable it leaves empty (here the
-    headlines' product name) is named as the deliverable's input."""
-    brief["product"] = ""
-
-    response = _create(client, workspace, brief, auth)
-
-    error = response.json()["error"]
-    assert response.status_code == 422, error
-    assert [e["param"] for e in error["errors"]] == ["deliverables.0.inputs.product_name"]
-    assert not Campaign.objects.exists()
-
-
 def test_campaigns_are_listed_newest_first_a_page_at_a_time(client, workspace, auth):
     for title in ("One", "Two", "Three"):
         Campaign.objects.create(workspace=workspace, title=title)
@@ -189,7 +72,7 @@ def test_campaigns_are_listed_newest_first_a_page_at_a_time(client, workspace, a
 
 
 def test_a_reviewers_key_reads_but_cannot_create_or_generate(
-    client, workspace, brief, created, other_user, other_auth
+    client, post_campaign, workspace, brief, created, other_user, other_auth
 ):
     Membership.objects.create(workspace=workspace, user=other_user, role="reviewer")
     campaign, deliverable = created["id"], created["deliverables"][0]["id"]
@@ -203,7 +86,7 @@ def test_a_reviewers_key_reads_but_cannot_create_or_generate(
             f"/api/ai/deliverables/{deliverable}",
         )
     ]
-    create = _create(client, workspace, brief, other_auth)
+    create = post_campaign(brief, other_auth)
     generate = client.post(f"/api/ai/campaigns/{campaign}/generate", headers=other_auth)
 
     assert [r.status_code for r in reads] == [200, 200, 200, 200]
@@ -215,7 +98,7 @@ def test_a_reviewers_key_reads_but_cannot_create_or_generate(
 
 
 def test_another_workspaces_campaigns_are_404_never_data(
-    client, workspace, brief, created, other_auth
+    client, post_campaign, workspace, brief, created, other_auth
 ):
     campaign, deliverable = created["id"], created["deliverables"][0]["id"]
     answers = [
@@ -224,7 +107,7 @@ def test_another_workspaces_campaigns_are_404_never_data(
         client.get(f"/api/ai/campaigns/{campaign}/progress", headers=other_auth),
         client.get(f"/api/ai/deliverables/{deliverable}", headers=other_auth),
         client.post(f"/api/ai/campaigns/{campaign}/generate", headers=other_auth),
-        _create(client, workspace, brief, other_auth),
+        post_campaign(brief, other_auth),
     ]
 
     for answer in answers:
