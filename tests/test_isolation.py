@@ -358,3 +358,28 @@ def test_a_valid_generate_body_for_another_users_workspace_is_404(
     assert (Draft.objects.count(), Generation.objects.count()) == (drafts, generations)
     # The same body is valid: its owner starts a generation with it.
     assert owner.post(url, body, content_type="application/json").status_code == 202
+
+
+def test_a_valid_campaign_body_for_another_users_workspace_is_404(world, intruder, owner, user):
+    """As for generate: a valid brief must reach the ownership check and create nothing."""
+    from studio.campaigns.models import Deliverable
+    from studio.workspaces.models import Workspace
+
+    space = Workspace.objects.for_user(user).get()
+    template = Deliverable.objects.get(campaign__workspace=space).template_version.template_id
+    url = f"/api/ai/workspaces/{space.pk}/campaigns"
+    body = {
+        "title": "Intruder's launch",
+        "product": "Lamp",
+        "notes": "Warm light",
+        "deliverables": [{"template": template, "channel": "email"}],
+    }
+
+    response = intruder.post(url, body, content_type="application/json")
+
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert SECRET not in response.content.decode()
+    assert Campaign.objects.count() == 1
+    # The same body is valid: its owner creates a campaign with it.
+    created = owner.post(url, body, content_type="application/json")
+    assert created.status_code == 201, created.content

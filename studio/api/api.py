@@ -38,7 +38,7 @@ from studio.guardrails.rate_limits import RateLimited
 from studio.streams import release_connections
 from studio.workspaces.models import Membership, Workspace
 
-from . import chat
+from . import campaigns, chat
 from .auth import ApiKeyAuth
 from .errors import ApiError, error_body, failed_generation, upstream_error
 from .schemas import (
@@ -117,15 +117,20 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(SchemaError)
 def _invalid(request: HttpRequest, exc: SchemaError) -> HttpResponse:
-    problems = [
-        f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'payload'))}: {e['msg']}"
+    fields = [
+        {
+            "param": ".".join(str(p) for p in e["loc"] if p not in ("body", "payload")),
+            "message": e["msg"],
+        }
         for e in exc.errors
     ]
+    problems = [f"{field['param']}: {field['message']}" for field in fields]
     # The field's name, not a list index ("tags", not "0").
     names = [p for p in exc.errors[0]["loc"] if not isinstance(p, int)] if exc.errors else []
     first = names[-1] if names else None
     message = "Invalid request: " + "; ".join(problems)
-    return _respond(request, ApiError(422, message, code="invalid_request", param=str(first)))
+    error = ApiError(422, message, code="invalid_request", param=str(first), errors=fields)
+    return _respond(request, error)
 
 
 @api.exception_handler(ValidationError)
@@ -448,6 +453,11 @@ async def generate(request: HttpRequest, workspace_id: int, payload: GenerateIn)
     # The answer lists the passages given: read here, not while it is serialized (async).
     await sync_to_async(prefetch_related_objects)([generation], "grounding")
     return Status(202, generation)
+
+
+# --- Campaigns (studio/api/campaigns.py) ---------------------------------------------------
+
+api.add_router("", campaigns.router)
 
 
 # --- OpenAI-compatible ---------------------------------------------------------------------

@@ -34,8 +34,11 @@ class ApiError(Exception):
         type: str = "invalid_request_error",  # noqa: A002 - OpenAI's field name
         code: str = "error",
         param: str | None = None,
+        errors: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
+        # Every problem of an invalid request, field by field: ``{"param", "message"}`` each.
+        self.errors = errors
         self.status, self.message, self.type, self.code, self.param = (
             status,
             message,
@@ -47,14 +50,15 @@ class ApiError(Exception):
 
 
 def error_body(error: ApiError) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": error.message,
-            "type": error.type,
-            "code": error.code,
-            "param": error.param,
-        }
+    body = {
+        "message": error.message,
+        "type": error.type,
+        "code": error.code,
+        "param": error.param,
     }
+    if error.errors is not None:
+        body["errors"] = error.errors
+    return {"error": body}
 
 
 def upstream_error(exc: DeepSeekError) -> ApiError:

@@ -11,11 +11,19 @@ from ninja import Field, Schema
 from drafts.citations import for_generation, unknown_markers
 
 
+class FieldErrorOut(Schema):
+    param: str = Field(description="The field, as a dotted path: 'deliverables.1.count'.")
+    message: str
+
+
 class ErrorDetail(Schema):
     message: str
     type: str
     code: str
     param: str | None = None
+    errors: list[FieldErrorOut] | None = Field(
+        None, description="An invalid request's problems, one per field (422 only)."
+    )
 
 
 class ErrorOut(Schema):

@@ -42,6 +42,17 @@ def add_deliverable(
     )
 
 
+@transaction.atomic
+def create_campaign(*, campaign: Campaign, deliverables: list[Deliverable]) -> Campaign:
+    """A campaign and its deliverables (unsaved, each with its template version pinned),
+    stored together: all or nothing (the API's create)."""
+    campaign.save()
+    for deliverable in deliverables:
+        deliverable.campaign = campaign
+    Deliverable.objects.bulk_create(deliverables)
+    return campaign
+
+
 def inputs_for(deliverable: Deliverable, version: TemplateVersion) -> dict[str, object]:
     """The version's inputs for this deliverable: brief, deliverable facts, overrides."""
     specs = version.variable_specs

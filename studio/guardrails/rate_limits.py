@@ -58,6 +58,7 @@ AI_ROUTES = frozenset(
         "prompts:batch",  # run, resume and judge a batch
         "campaigns:generate",  # Generate all: one generation per deliverable
         "api_ai:generate",
+        "api_ai:campaign_generate",  # the API's Generate all
         "api_ai:chat_completions",
     }
 )

@@ -86,6 +86,7 @@ MUST_REFUSE = {
     "campaigns:stop",
     "campaigns:stop_all",
     "campaigns:regenerate",
+    "api_ai:campaign_generate",
 }
 
 
@@ -112,6 +113,31 @@ def test_a_reviewer_changes_nothing(route, world, reviewer):
     assert _snapshot() == before, f"a reviewer's POST to {route.template} changed the database"
     if route.name in MUST_REFUSE:
         assert refused, f"{route.template}: never a 403, so the sweep missed its objects"
+
+
+def test_a_reviewers_key_cannot_create_a_campaign_with_a_valid_body(world, reviewer):
+    """The sweep POSTs empty bodies, which the API refuses (422) before it looks at roles: a
+    valid brief must reach the role check and be refused with a 403."""
+    from studio.campaigns.models import Deliverable
+
+    space = Workspace.objects.get(created_by__username="hamlet")
+    deliverable = Deliverable.objects.get(campaign__workspace=space)
+    body = {
+        "title": "Reviewer's launch",
+        "product": "Lamp",
+        "notes": "Warm light",
+        "deliverables": [
+            {"template": deliverable.template_version.template_id, "channel": "email"},
+        ],
+    }
+    before = _snapshot()
+
+    response = reviewer.post(
+        f"/api/ai/workspaces/{space.pk}/campaigns", body, content_type="application/json"
+    )
+
+    assert response.status_code == 403 and "(Reviewer)" in response.json()["error"]["message"]
+    assert _snapshot() == before
 
 
 def test_a_refusal_says_why(world, reviewer):
