@@ -41,6 +41,7 @@ from studio.workspaces.models import Membership, Workspace
 from . import campaigns, chat
 from .auth import ApiKeyAuth
 from .errors import ApiError, error_body, failed_generation, upstream_error
+from .parsing import StrictJSON
 from .schemas import (
     ChatCompletionIn,
     DraftDetailOut,
@@ -66,6 +67,7 @@ api = NinjaAPI(
     urls_namespace="api_ai",
     auth=ApiKeyAuth(),
     docs_url=None,  # Swagger UI loads from a CDN, which the CSP forbids; the schema is served
+    parser=StrictJSON(),
 )
 ERRORS = {
     400: ErrorOut,

@@ -2,6 +2,7 @@
 never a 500, and never Django's HTML error page."""
 
 import json
+import math
 
 import httpx
 import pytest
@@ -67,6 +68,7 @@ EXAMPLES = hypothesis_settings(
 @EXAMPLES
 @given(body=bodies(CHAT_FIELDS, {"messages": st.just(MESSAGES)}))
 @example(body={"messages": MESSAGES, "thinking": {"type": ["x"]}})  # the review's 500
+@example(body={"messages": MESSAGES, "response_format": {"": math.inf}})  # Hypothesis's 500
 def test_any_body_to_the_openai_endpoint_is_answered_never_a_500(
     client, auth, no_rate_limits, body
 ):
@@ -114,6 +116,20 @@ def test_an_oversized_body_is_a_413_in_the_json_envelope(client, workspace, auth
 
 
 NOT_JSON = [b"{", b"\xff\xfe{}", b'{"messages": [', b"", b"null", b"1e999999"]
+# Python's json reads these as floats; JSON has no such numbers, and DeepSeek would not take them.
+NOT_NUMBERS = [b"NaN", b"Infinity", b"-Infinity", b"1e999"]
+
+
+@pytest.mark.parametrize("number", NOT_NUMBERS)
+def test_a_number_json_does_not_have_is_a_400(client, auth, number):
+    body = b'{"messages": [{"role": "user", "content": "Hi"}], "temperature": ' + number + b"}"
+    body_in_a_dict = b'{"messages": [{"role": "user", "content": "Hi"}], "response_format": '
+    for sent in (body, body_in_a_dict + b'{"x": ' + number + b"}}"):
+        response = client.post(
+            reverse("api_ai:chat_completions"), sent, content_type="application/json", headers=auth
+        )
+        _assert_answered(response)
+        assert response.status_code == 400
 
 
 @pytest.mark.parametrize("body", NOT_JSON)
