@@ -26,9 +26,20 @@ def presented_key(request: HttpRequest) -> str:
     return request.headers.get("X-API-Key", "").strip()
 
 
+# django-ninja gives a path the URL name of its first operation, whatever the method: these
+# operations share their path with another, and are counted (and refused) under their own.
+SHARED_PATHS = {
+    ("api_ai:drafts", "POST"): "api_ai:generate",
+    ("api_ai:campaigns", "POST"): "api_ai:campaign_create",
+}
+
+
 def route_name(request: HttpRequest) -> str:
+    """The operation's URL name (what RATELIMIT_ROUTES and the refusal audit name)."""
     match = request.resolver_match
-    return match.view_name if match else request.path
+    if match is None:
+        return request.path
+    return SHARED_PATHS.get((match.view_name, request.method or ""), match.view_name)
 
 
 class ApiKeyAuth(HttpBearer):

@@ -1,9 +1,14 @@
 """API-key authentication and its rate limits: per key, per user, per address, and failed
 attempts per address over every API URL."""
 
-from django.test import Client
+import re
+
+from django.test import Client, RequestFactory
+from django.urls import resolve
 
 from studio.api.actions import create_api_key
+from studio.api.api import api
+from studio.api.auth import route_name
 
 WORKSPACES = "/api/ai/workspaces"
 
@@ -91,3 +96,36 @@ def test_successful_calls_do_not_count_as_failed_attempts(client, user, settings
     headers = bearer(create_api_key(user=user, name="real")[1])
 
     assert calls(client, headers, 5) == [200] * 5
+
+
+def test_an_operation_sharing_its_path_is_limited_under_its_own_name(
+    client, user, workspace, settings
+):
+    """POST workspaces/{id}/drafts is Generate, GET lists drafts: one path, two routes."""
+    settings.RATELIMIT_ROUTES = {"api_ai:generate": "1/h", "api_ai:campaign_create": "1/h"}
+    key = bearer(create_api_key(user=user, name="k")[1])
+    for path in (
+        f"/api/ai/workspaces/{workspace.pk}/drafts",
+        f"/api/ai/workspaces/{workspace.pk}/campaigns",
+    ):
+        posted = [
+            client.post(path, "{}", content_type="application/json", headers=key).status_code
+            for _ in range(2)
+        ]
+        assert posted == [422, 429]  # counted before the body is read
+        assert calls(client, key, 2, url=path) == [200, 200]  # the listing has its own limit
+
+
+def test_every_method_of_a_shared_path_has_a_route_name_of_its_own():
+    schema = api.get_openapi_schema()
+    shared = {path: methods for path, methods in schema["paths"].items() if len(methods) > 1}
+    assert shared  # drafts and campaigns: GET lists, POST creates
+    factory = RequestFactory()
+    for path, methods in shared.items():
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        names = set()
+        for method in methods:
+            request = factory.generic(method.upper(), url)
+            request.resolver_match = resolve(url)
+            names.add(route_name(request))
+        assert len(names) == len(methods), (path, names)
