@@ -57,6 +57,8 @@ AI_ROUTES = frozenset(
         "prompts:run_start",
         "prompts:batch",  # run, resume and judge a batch
         "campaigns:generate",  # Generate all: one generation per deliverable
+        "campaigns:regenerate",  # one deliverable's
+        "campaigns:fit",  # Fit to limits
         "api_ai:generate",
         "api_ai:campaign_generate",  # the API's Generate all
         "api_ai:chat_completions",
