@@ -65,8 +65,7 @@ def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
 def list_campaigns(request: HttpRequest, workspace_id: int, query: Query[CampaignListQuery]):
     """The workspace's campaigns, most recently updated first (``limit``/``offset`` page)."""
     found = Campaign.objects.filter(workspace=_workspace(request, workspace_id)).for_listing()
-    # Explicitly: a query with GROUP BY (the deliverables' count) ignores Meta.ordering.
-    page = found.order_by("-updated", "-pk")[query.offset : query.offset + query.limit]
+    page = found[query.offset : query.offset + query.limit]
     return [campaign_out(request, c, c.deliverable_count) for c in page]
 
 

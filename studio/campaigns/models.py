@@ -32,7 +32,10 @@ class CampaignQuerySet(models.QuerySet["Campaign"]):
         return self.filter(workspace__in=Workspace.objects.for_user(user))
 
     def for_listing(self) -> CampaignQuerySet:
-        return self.select_related("owner").annotate(deliverable_count=models.Count("deliverables"))
+        """With the owner and the deliverables' count, newest first (a query that counts
+        groups its rows, and Django leaves Meta.ordering out of it)."""
+        counted = self.annotate(deliverable_count=models.Count("deliverables"))
+        return counted.select_related("owner").order_by(*Campaign._meta.ordering)
 
 
 class Campaign(models.Model):

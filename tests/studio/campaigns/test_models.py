@@ -3,6 +3,8 @@ that start from the user."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from studio.campaigns.models import Campaign, Deliverable
 from studio.workspaces.actions import create_workspace
 
@@ -40,3 +42,11 @@ def test_reads_start_from_the_user(campaign, headlines, other_user):
     assert list(Campaign.objects.for_user(owner)) == [campaign]
     assert list(Deliverable.objects.for_user(owner)) == [headlines]
     assert Campaign.objects.for_listing().get().deliverable_count == 1
+
+
+def test_the_listing_is_newest_first_with_its_counts(campaign, headlines, workspace, user):
+    newer = Campaign.objects.create(workspace=workspace, title="Newer", owner=user)
+    Campaign.objects.filter(pk=campaign.pk).update(updated=newer.updated - timedelta(days=1))
+    listed = list(Campaign.objects.for_listing())
+    assert [c.title for c in listed] == ["Newer", campaign.title]
+    assert [c.deliverable_count for c in listed] == [0, 1]
