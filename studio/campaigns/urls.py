@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import review_views, views
+from . import channel_views, review_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -28,4 +28,18 @@ urlpatterns += [
     ),
     path("deliverables/<int:pk>/comments/", review_views.deliverable_comment, name="comment"),
     path("w/<int:ws>/campaigns/review-policy/", review_views.review_policy, name="review_policy"),
+]
+
+# Per-workspace channel rules (issue 21, item 3): channel_views.py.
+
+urlpatterns += [
+    path("w/<int:ws>/channels/", channel_views.channel_rules, name="channels"),
+    path(
+        "w/<int:ws>/channels/<slug:channel>/", channel_views.channel_rule_save, name="channel_save"
+    ),
+    path(
+        "w/<int:ws>/channels/<slug:channel>/reset/",
+        channel_views.channel_rule_reset,
+        name="channel_reset",
+    ),
 ]

@@ -86,6 +86,8 @@ MUST_REFUSE = {
     "campaigns:stop",
     "campaigns:stop_all",
     "campaigns:regenerate",
+    "campaigns:channel_save",
+    "campaigns:channel_reset",
 }
 
 
