@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from drafts.models import GroundingPassage
+from drafts.actions import add_version
+from drafts.models import Generation, GroundingPassage
 from prompts.actions import create_template, save_brand_voice
 from studio.audit.origin import Origin
 from studio.campaigns.actions import add_deliverable, generate_campaign, grounding_scope
@@ -193,3 +194,36 @@ def test_the_brief_form_picks_the_workspaces_voice_and_knowledge(
     )
     assert refused.status_code == 400 and not Campaign.objects.filter(title="Bad").exists()
     assert Source.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_rules_and_the_voice_are_read_once_per_board(campaign, templates, voice, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from studio.campaigns.board import board_rows
+
+    campaign.brand_voice = voice
+    campaign.save()
+
+    def queries(deliverables: int) -> int:
+        for _ in range(deliverables - campaign.deliverables.count()):
+            add_deliverable(
+                campaign=campaign,
+                template=templates["ad-headlines"],
+                channel="google_ads_headline",
+                count=3,
+                overrides={},
+            )
+        _generate(campaign, user)
+        Generation.objects.update(status="done")
+        for deliverable in campaign.deliverables.all():
+            add_version(draft_id=deliverable.draft_id, text="- Cheap", source="edited",
+                        author_id=user.pk)  # fmt: skip
+        fresh = Campaign.objects.get(pk=campaign.pk)
+        with CaptureQueriesContext(connection) as captured:
+            rows = board_rows(fresh)
+        assert all(row.report.items[0].violations for row in rows)  # "cheap", each one
+        return len(captured)
+
+    # 3 for the rows, 1 for the workspace's channel rules, 2 for the voice and its version.
+    assert queries(2) == queries(12) == 6

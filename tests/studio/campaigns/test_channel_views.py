@@ -157,3 +157,44 @@ def test_the_page_in_chinese(client, user, workspace):
     assert "30 个字符 · 最多 15 条 · 不允许表情符号" in html
     row = _save(client, workspace, "x_post", HTMX | zh, limit="30", max_items="1").content.decode()
     assert "这是列表渠道：可有 2 到 50 条。" in row
+
+
+def test_the_export_checks_with_the_workspaces_rules_and_the_voice(
+    monkeypatch, user, workspace, campaign, templates
+):
+    import csv
+    import io
+    import zipfile
+
+    from drafts import generation as runner
+    from drafts.actions import add_version
+    from drafts.models import Generation
+    from prompts.actions import save_brand_voice
+    from studio.campaigns.actions import add_deliverable
+    from studio.campaigns.exports import export_campaign
+
+    monkeypatch.setattr(runner, "launch", lambda generation_id: None)
+    posts = add_deliverable(
+        campaign=campaign, template=templates["ad-headlines"], channel="x_post", count=3,
+        overrides={"max_chars": 120},
+    )  # fmt: skip
+    ChannelRule.objects.create(workspace=workspace, channel="x_post", limit=4, max_items=5)
+    voice = save_brand_voice(workspace=workspace, name="V", text="Never use: two", user=user)
+    campaign.brand_voice = voice.voice
+    campaign.save()
+    outcomes = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
+    assert [o.problem for o in outcomes] == [""]
+    Generation.objects.update(status="done")
+    posts.refresh_from_db()
+    text = "- One\n- Two two\n- Six"
+    add_version(draft_id=posts.draft_id, text=text, source="edited", author_id=user.pk)
+    export = export_campaign(Campaign.objects.get(pk=campaign.pk))
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        social = archive.read("social-posts.csv").decode("utf-8-sig")
+        brief = archive.read("brief.html").decode()
+    assert list(csv.reader(io.StringIO(social)))[1:] == [
+        ["X post", "1", "One", "3", "4"],
+        ["X post", "2", "Two two", "7", "4"],
+        ["X post", "3", "Six", "3", "4"],
+    ]
+    assert "7 of 4: 3 too long." in brief and "Forbidden word: “two”." in brief
