@@ -109,11 +109,12 @@ class DeliverableForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "class": "font-mono text-sm"}),
         help_text=_("One per line, as name = value: they win over what the brief fills in."),
     )
-    use_voice = forms.BooleanField(
-        label=_("Write in the campaign's brand voice"), required=False, initial=True
+    # Opt-outs (unticked, or absent from a request, is the campaign's voice and knowledge).
+    without_voice = forms.BooleanField(
+        label=_("Without the campaign's brand voice"), required=False
     )
-    use_knowledge = forms.BooleanField(
-        label=_("Ground in the campaign's knowledge"), required=False, initial=True
+    without_knowledge = forms.BooleanField(
+        label=_("Not grounded in the campaign's knowledge"), required=False
     )
 
     def __init__(self, workspace, *args: Any, **kwargs: Any) -> None:
@@ -142,6 +143,8 @@ class DeliverableForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        data["use_voice"] = not data.pop("without_voice", False)
+        data["use_knowledge"] = not data.pop("without_knowledge", False)
         channel, count = self.channels.get(data.get("channel", "")), data.get("count")
         if channel and count and count > channel.max_items:
             self.add_error(

@@ -227,3 +227,16 @@ def test_the_rules_and_the_voice_are_read_once_per_board(campaign, templates, vo
 
     # 3 for the rows, 1 for the workspace's channel rules, 2 for the voice and its version.
     assert queries(2) == queries(12) == 6
+
+
+def test_the_add_form_opts_a_deliverable_out(client, user, campaign, templates):
+    client.force_login(user)
+    data = {"template": templates["marketing-email"].pk, "channel": "email", "count": 1}
+    assert client.post(campaign.get_absolute_url(), data).status_code == 302
+    out = data | {"without_voice": "on", "without_knowledge": "on"}
+    assert client.post(campaign.get_absolute_url(), out).status_code == 302
+    kept, opted_out = campaign.deliverables.order_by("pk")
+    assert (kept.use_voice, kept.use_knowledge) == (True, True)  # absent: the campaign's
+    assert (opted_out.use_voice, opted_out.use_knowledge) == (False, False)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert page.count("data-opted-out") == 1
