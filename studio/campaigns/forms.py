@@ -75,15 +75,24 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, workspace=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if workspace is not None:
-            self.fields["brand_voice"].queryset = BrandVoice.objects.filter(workspace=workspace)
-            sources = Source.objects.active().filter(workspace=workspace)
-            self.fields["knowledge_sources"].queryset = sources
-            tags = {t for row in sources.values_list("tags", flat=True) for t in row or ()}
-            kept = set(self.instance.knowledge_tags or ())  # a tag no source carries now
-            self.fields["knowledge_tags"].choices = [
-                (tag, tag) for tag in sorted(tags | kept, key=str.casefold) if isinstance(tag, str)
-            ]
+        voices = BrandVoice.objects.filter(workspace=workspace)
+        sources = Source.objects.active().filter(workspace=workspace)
+        tags = {t for row in sources.values_list("tags", flat=True) for t in row or ()}
+        tags |= set(self.instance.knowledge_tags or ())  # a tag no source carries now
+        self.fields["brand_voice"].queryset = voices
+        self.fields["knowledge_sources"].queryset = sources
+        self.fields["knowledge_tags"].choices = [
+            (tag, tag) for tag in sorted(tags, key=str.casefold) if isinstance(tag, str)
+        ]
+        # Nothing to pick (or no workspace given): the field is left out, and the campaign
+        # keeps what it has.
+        for name, empty in (
+            ("brand_voice", workspace is None or not voices.exists()),
+            ("knowledge_sources", workspace is None or not sources.exists()),
+            ("knowledge_tags", workspace is None or not tags),
+        ):
+            if empty:
+                del self.fields[name]
         self.helper = FormHelper()
         self.helper.form_tag = False
 

@@ -240,3 +240,13 @@ def test_the_add_form_opts_a_deliverable_out(client, user, campaign, templates):
     assert (opted_out.use_voice, opted_out.use_knowledge) == (False, False)
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert page.count("data-opted-out") == 1
+
+
+def test_the_brief_form_leaves_out_what_there_is_nothing_to_pick_from(client, user, workspace):
+    client.force_login(user)
+    page = client.get(f"/w/{workspace.pk}/campaigns/new/").content.decode()
+    assert 'name="brand_voice"' not in page and 'name="knowledge_sources"' not in page
+    assert 'name="knowledge_tags"' not in page
+    response = client.post(f"/w/{workspace.pk}/campaigns/new/", {"title": "Plain"})
+    assert response.status_code == 302
+    assert Campaign.objects.get(title="Plain").brand_voice is None
