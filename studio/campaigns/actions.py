@@ -81,7 +81,7 @@ def grounding_scope(deliverable: Deliverable) -> Scope | None:
     campaign = deliverable.campaign
     if not deliverable.use_knowledge:
         return None
-    titles = tuple(campaign.knowledge_sources.values_list("title", flat=True))
+    titles = campaign.knowledge_titles
     tags = tuple(str(tag) for tag in campaign.knowledge_tags or ())
     if not titles and not tags:
         return None

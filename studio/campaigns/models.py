@@ -124,6 +124,11 @@ class Campaign(models.Model):
         return version.text if version else ""
 
     @cached_property
+    def knowledge_titles(self) -> tuple[str, ...]:
+        """The titles of the sources picked (what grounding's scope names them by)."""
+        return tuple(self.knowledge_sources.values_list("title", flat=True))
+
+    @cached_property
     def forbidden(self) -> tuple[str, ...]:
         """The brand voice's forbidden words: a channel rule for every deliverable."""
         return forbidden_words(self.voice_text)
