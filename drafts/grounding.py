@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from prompts.knowledge.grounding import retrieve
+from prompts.schema import DEFAULT_PASSAGES
 from studio.ai import check_prompt
 from studio.deepseek import ContextTooLong
 from studio.guardrails.prompt_checks import blocked_in
@@ -131,16 +132,18 @@ def ranked(
 ) -> tuple[list[Cited], bool]:
     """The passages a version's knowledge variable (with ``scope``'s overrides) finds for
     these inputs, numbered in ranking order, and whether the request reads as Chinese (for
-    the instruction line)."""
+    the instruction line). A version without one (a campaign grounds every deliverable in
+    its brief's sources) draws on what ``scope`` names, else on every source."""
     variable = version.knowledge_variable()
     scope = scope or Scope()
     query = scope.query if scope.query is not None else query_for(version.variable_specs, inputs)
+    tags, sources = (variable.tags, variable.sources) if variable else ((), ())
     hits = retrieve(
         workspace,
         query=query,
-        tags=variable.tags if scope.tags is None else scope.tags,
-        sources=variable.sources if scope.sources is None else scope.sources,
-        limit=scope.passages or variable.passage_count(),
+        tags=tags if scope.tags is None else scope.tags,
+        sources=sources if scope.sources is None else scope.sources,
+        limit=scope.passages or (variable.passage_count() if variable else DEFAULT_PASSAGES),
     )
     # The prompt checks' blocked patterns (a secret key, <script) hold for sources too: a
     # passage holding one is never given to the model (the others still are).

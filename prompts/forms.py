@@ -270,7 +270,10 @@ class BrandVoiceForm(forms.Form):
         label=_("Style guide"),
         widget=forms.Textarea(attrs={"rows": 10}),
         max_length=8000,
-        help_text=_("Included wherever a template says {{ brand_voice }}."),
+        help_text=_(
+            "Included wherever a template says {{ brand_voice }}. A line such as “Forbidden "
+            "words: cheap, revolutionary” lists the words a campaign flags."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

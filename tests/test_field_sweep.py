@@ -60,7 +60,7 @@ from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.campaigns.actions import add_deliverable, generate_campaign
 from studio.campaigns.comments import add_comment
-from studio.campaigns.models import Campaign, ReviewPolicy
+from studio.campaigns.models import Campaign, ChannelRule, ReviewPolicy
 from studio.campaigns.review import transition
 from studio.workspaces.actions import add_member, create_workspace, invite
 from studio.workspaces.models import Invitation, Membership, Workspace
@@ -269,7 +269,15 @@ def build_world(owner, editor, reviewer) -> Workspace:
     delete_drafts(drafts=Draft.objects.filter(pk=trashed.draft_id), user=editor)
     # A campaign with a generated deliverable (its draft's text checked on the page) and one
     # not generated yet.
-    campaign = Campaign.objects.create(workspace=space, owner=editor, title="Launch", notes="N.")
+    campaign = Campaign.objects.create(
+        workspace=space,
+        owner=editor,
+        title="Launch",
+        notes="N.",
+        brand_voice=space.brand_voices.get(),
+        knowledge_tags=["t"],
+    )
+    campaign.knowledge_sources.set(space.knowledge_sources.all())
     add_deliverable(
         campaign=campaign,
         template=template,
@@ -293,6 +301,8 @@ def build_world(owner, editor, reviewer) -> Workspace:
     )
     add_comment(deliverable=deliverable, user=editor, body="R.", parent=root)
     ReviewPolicy.objects.create(workspace=space, no_self_approval=True)
+    # A channel's rules overridden in the workspace (the channel rules page).
+    ChannelRule.objects.create(workspace=space, channel="x_post", limit=100, max_items=3)
     return space
 
 

@@ -71,7 +71,7 @@ PUBLIC = {
 }
 NOWHERE = 999_999_999  # an id no object has: the answer another user's ids must look like
 # Parameters that are not object ids get a real value of their kind.
-SAMPLES = {"fmt": ["md"]}
+SAMPLES = {"fmt": ["md"], "channel": ["sms"]}
 
 
 @dataclass(frozen=True)

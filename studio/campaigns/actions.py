@@ -10,26 +10,39 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from drafts.actions import VersionConflict
 from drafts.generate import Ask, Generate, NotAllowed, do_generate_one
+from drafts.grounding import Scope
 from drafts.models import Generation, Suggestion
 from drafts.suggestions import start_fit
 from prompts.forms import TemplateForm
-from prompts.models import PromptTemplate, TemplateVersion
+from prompts.models import BRAND_VOICE, PromptTemplate, TemplateVersion
+from prompts.placeholders import placeholders
 from studio.audit.origin import Origin
 from studio.guardrails.budgets import BudgetExceeded
 
 from . import fitting
 from .filling import fill_inputs
-from .models import Campaign, Deliverable
+from .models import Campaign, ChannelRule, Deliverable
+
+MAX_QUERY = 2000  # the brief's first characters make the retrieval query
 
 
 def add_deliverable(
-    *, campaign: Campaign, template: PromptTemplate, channel: str, count: int, overrides: dict
+    *,
+    campaign: Campaign,
+    template: PromptTemplate,
+    channel: str,
+    count: int,
+    overrides: dict,
+    use_voice: bool = True,
+    use_knowledge: bool = True,
 ) -> Deliverable:
     """A deliverable on the template's current version (pinned: a later edit of the template
     does not change what this campaign asks)."""
@@ -39,6 +52,8 @@ def add_deliverable(
         channel=channel,
         count=count,
         overrides=overrides,
+        use_voice=use_voice,
+        use_knowledge=use_knowledge,
     )
 
 
@@ -68,6 +83,53 @@ def inputs_for(deliverable: Deliverable, version: TemplateVersion) -> dict[str, 
         overrides=deliverable.overrides,
         defaults={var.name: var.default for var in specs},
         choices={var.name: var.options() for var in specs if var.is_picked},
+    )
+
+
+def grounding_scope(deliverable: Deliverable) -> Scope | None:
+    """The campaign's knowledge for this deliverable's generation: the sources it picked by
+    title and those carrying its tags, retrieved for the brief's text. None (the template's
+    own grounding, if any) when the campaign picks nothing or the deliverable opts out."""
+    campaign = deliverable.campaign
+    if not deliverable.use_knowledge:
+        return None
+    titles = campaign.knowledge_titles
+    tags = tuple(str(tag) for tag in campaign.knowledge_tags or ())
+    if not titles and not tags:
+        return None
+    return Scope(tags=tags, sources=titles, query=campaign.brief_text()[:MAX_QUERY])
+
+
+def _messages(
+    version: TemplateVersion, inputs: dict[str, Any], voice: str | None, knowledge: str = ""
+) -> list[dict[str, Any]]:
+    """The version's messages in ``voice`` (None: its own): the voice fills its
+    ``{{ brand_voice }}`` placeholder, or closes the system message where it has none."""
+    messages = version.build_messages(inputs, brand_voice=voice, knowledge=knowledge)
+    prompts = (version.system_prompt, version.user_prompt)
+    if voice and not any(BRAND_VOICE in placeholders(text) for text in prompts):
+        system = messages[0]["content"].rstrip()
+        messages[0]["content"] = f"{system}\n\n{voice.strip()}" if system else voice.strip()
+    return messages
+
+
+def ask_for(deliverable: Deliverable, version: TemplateVersion, inputs: dict[str, Any]) -> Ask:
+    """The deliverable's ask: the version's prompts with its inputs, in the campaign's brand
+    voice, grounded in the campaign's knowledge (the generate action retrieves, numbers and
+    stores the passages, as for every grounded generation)."""
+    campaign = deliverable.campaign
+    voice = campaign.voice_text if deliverable.use_voice and campaign.voice_text else None
+    scope = grounding_scope(deliverable)
+    params = version.generation_params()
+    grounded = scope is not None or version.knowledge_variable() is not None
+    return Ask(
+        model=str(params["model"]),
+        params=params,
+        messages=_messages(version, inputs, voice),
+        inputs=inputs,
+        template_version=version,
+        with_knowledge=partial(_messages, version, inputs, voice) if grounded else None,
+        knowledge=scope,
     )
 
 
@@ -115,7 +177,7 @@ def generate_deliverable(
         user=user,
         workspace=deliverable.campaign.workspace,
         origin=origin,
-        asks=[Ask.from_version(version, form.cleaned_data)],
+        asks=[ask_for(deliverable, version, form.cleaned_data)],
         draft=draft,
         cache="bypass" if draft is not None else "",
         loop=loop,
@@ -182,3 +244,21 @@ def fit_deliverable(
         parts=[entry.span for entry in broken],
         base_number=base_number,
     )
+
+
+# Per-workspace channel rules: an owner's override of a built-in channel, or back to it.
+
+
+def set_channel_rule(*, workspace, channel: str, rules: dict[str, Any], user) -> ChannelRule:
+    """The workspace's rules for ``channel`` (``ChannelRuleForm``'s cleaned data)."""
+    fields = ("limit", "max_items", "requires_cta", "requires_link", "emoji")
+    values = {name: rules[name] for name in fields} | {"updated_by": user}
+    rule, _created = ChannelRule.objects.update_or_create(
+        workspace=workspace, channel=channel, defaults=values
+    )
+    return rule
+
+
+def reset_channel_rule(*, workspace, channel: str) -> None:
+    """The built-in rules again for ``channel`` in the workspace."""
+    ChannelRule.objects.filter(workspace=workspace, channel=channel).delete()

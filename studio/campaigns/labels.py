@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .channels import BUILT_IN, Violation
+from .channels import BUILT_IN, CTA, LINK, Channel, Counter, Violation
 
 CHANNEL_NAMES = {
     "google_ads_headline": gettext_lazy("Google Ads headline"),
@@ -53,3 +53,23 @@ def violation_message(violation: Violation) -> str:
         case "too_many_items":
             return _("%(found)s items; this channel takes at most %(max)s.") % params
     return violation.code
+
+
+def rules_summary(channel: Channel) -> str:
+    """A channel's rules in a line: "30 characters · up to 15 items · no emoji"."""
+    parts = []
+    if channel.limit is not None:
+        parts.append(_("%(n)s characters") % {"n": channel.limit})
+    elif channel.counter == Counter.SMS:
+        parts.append(_("one message (160, or 70)"))
+    else:
+        parts.append(_("no length rule"))
+    if channel.is_list:
+        parts.append(_("up to %(n)s items") % {"n": channel.max_items})
+    if CTA in channel.requires:
+        parts.append(_("call to action required"))
+    if LINK in channel.requires:
+        parts.append(_("link required"))
+    if not channel.emoji:
+        parts.append(_("no emoji"))
+    return " · ".join(parts)

@@ -7,16 +7,20 @@ items it asks for and its own variable overrides; once generated it points at it
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from drafts.models import Draft
 from studio.workspaces.models import Workspace
 
-from .channels import BUILT_IN, Channel, Report, check
+from .channels import BUILT_IN, CTA, LINK, Channel, Report, check
 from .labels import CHANNEL_CHOICES, channel_name
+from .voices import forbidden_words
 
 REVIEW_STATES = [
     ("draft", _("Draft")),
@@ -48,6 +52,21 @@ class Campaign(models.Model):
     starts_on = models.DateField(_("starts"), null=True, blank=True)
     ends_on = models.DateField(_("ends"), null=True, blank=True)
     notes = models.TextField(_("brief"), blank=True)
+    # The brand voice every deliverable writes in (its newest version), and the knowledge
+    # every deliverable is grounded in: sources picked by name and/or sources carrying any
+    # of the tags (``grounding_scope``). Nothing picked: the templates' own.
+    brand_voice = models.ForeignKey(
+        "prompts.BrandVoice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand voice"),
+    )
+    knowledge_sources = models.ManyToManyField(
+        "knowledge.Source", blank=True, related_name="+", verbose_name=_("knowledge sources")
+    )
+    knowledge_tags = models.JSONField(_("knowledge tags"), default=list, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -88,6 +107,35 @@ class Campaign(models.Model):
             "notes": self.notes,
         }
 
+    def brief_text(self) -> str:
+        """The brief as one text: the retrieval query of its grounding."""
+        fields = (self.product, self.audience, self.offer, self.key_message, self.notes)
+        return "\n".join(value.strip() for value in fields if value.strip())
+
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        """The workspace's effective channel rules (built-in, or its overrides): read once
+        per campaign object, so a board's rows share one query."""
+        return ChannelRule.objects.effective(self.workspace_id)
+
+    @cached_property
+    def voice_text(self) -> str:
+        """The brand voice's newest text ('' without one)."""
+        if self.brand_voice_id is None:
+            return ""
+        version = self.brand_voice.current_version() if self.brand_voice else None
+        return version.text if version else ""
+
+    @cached_property
+    def knowledge_titles(self) -> tuple[str, ...]:
+        """The titles of the sources picked (what grounding's scope names them by)."""
+        return tuple(self.knowledge_sources.values_list("title", flat=True))
+
+    @cached_property
+    def forbidden(self) -> tuple[str, ...]:
+        """The brand voice's forbidden words: a channel rule for every deliverable."""
+        return forbidden_words(self.voice_text)
+
 
 class DeliverableQuerySet(models.QuerySet["Deliverable"]):
     def for_user(self, user) -> DeliverableQuerySet:
@@ -112,6 +160,10 @@ class Deliverable(models.Model):
     count = models.PositiveSmallIntegerField(_("items"), default=1)
     # Variable name → value, winning over what the brief fills in.
     overrides = models.JSONField(_("overrides"), default=dict, blank=True)
+    # Whether this deliverable writes in the campaign's brand voice and is grounded in its
+    # knowledge (both on unless the deliverable opts out).
+    use_voice = models.BooleanField(_("use the campaign's brand voice"), default=True)
+    use_knowledge = models.BooleanField(_("ground in the campaign's knowledge"), default=True)
     draft = models.ForeignKey(
         Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -140,11 +192,80 @@ class Deliverable(models.Model):
 
     @property
     def rules(self) -> Channel:
-        return BUILT_IN[self.channel]
+        """The channel's effective rules in the campaign's workspace."""
+        return self.campaign.channels.get(self.channel) or BUILT_IN[self.channel]
+
+    @property
+    def forbidden(self) -> tuple[str, ...]:
+        """The forbidden words this deliverable is checked for: its voice's, if it uses it."""
+        return self.campaign.forbidden if self.use_voice else ()
 
     def check_text(self, text: str) -> Report:
-        """The channel's check of ``text``, against the number of items asked for."""
-        return check(self.rules, text, count=self.count if self.rules.is_list else None)
+        """The channel's check of ``text``, against the number of items asked for and the
+        brand voice's forbidden words."""
+        rules = self.rules
+        count = self.count if rules.is_list else None
+        return check(rules, text, count=count, forbidden=self.forbidden)
+
+
+# Per-workspace channel rules (issue 21, item 3): an override replaces a built-in channel's
+# editable limits in one workspace; no row is the built-in rule.
+
+
+class ChannelRuleQuerySet(models.QuerySet["ChannelRule"]):
+    def effective(self, workspace_id: int) -> dict[str, Channel]:
+        """Every channel's rules in the workspace: its override, else the built-in."""
+        rules = dict(BUILT_IN)
+        for override in self.filter(workspace_id=workspace_id):
+            if override.channel in rules:
+                rules[override.channel] = override.apply(rules[override.channel])
+        return rules
+
+
+class ChannelRule(models.Model):
+    """A workspace's override of one built-in channel's limits (how it counts stays the
+    platform's): characters per item (blank: no length rule; SMS: one message, 160 or 70),
+    how many items, the required call to action and link, and whether emoji are allowed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channel_rules")
+    channel = models.CharField(_("channel"), max_length=32, choices=CHANNEL_CHOICES)
+    limit = models.PositiveIntegerField(_("characters per item"), null=True, blank=True)
+    max_items = models.PositiveSmallIntegerField(_("items at most"))
+    requires_cta = models.BooleanField(_("requires a call to action"), default=False)
+    requires_link = models.BooleanField(_("requires a link"), default=False)
+    emoji = models.BooleanField(_("emoji allowed"), default=True)
+    updated = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ChannelRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workspace", "channel"]
+        verbose_name = _("channel rule")
+        verbose_name_plural = _("channel rules")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "channel"], name="one_rule_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.channel}"
+
+    def apply(self, channel: Channel) -> Channel:
+        """``channel`` with this override's limits."""
+        requires = tuple(
+            element
+            for element, wanted in ((CTA, self.requires_cta), (LINK, self.requires_link))
+            if wanted
+        )
+        return replace(
+            channel,
+            limit=self.limit,
+            max_items=self.max_items,
+            requires=requires,
+            emoji=self.emoji,
+        )
 
 
 # Review (issue 21, item 4): the deliverable's state, its comments, the campaign's activity.

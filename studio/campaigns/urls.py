@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import fit_views, review_views, views
+from . import channel_views, fit_views, review_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -35,4 +35,18 @@ urlpatterns += [
 urlpatterns += [
     path("deliverables/<int:pk>/fit/", fit_views.deliverable_fit, name="fit"),
     path("deliverables/<int:pk>/fit/decide/", fit_views.deliverable_fit_decide, name="fit_decide"),
+]
+
+# Per-workspace channel rules (issue 21, item 3): channel_views.py.
+
+urlpatterns += [
+    path("w/<int:ws>/channels/", channel_views.channel_rules, name="channels"),
+    path(
+        "w/<int:ws>/channels/<slug:channel>/", channel_views.channel_rule_save, name="channel_save"
+    ),
+    path(
+        "w/<int:ws>/channels/<slug:channel>/reset/",
+        channel_views.channel_rule_reset,
+        name="channel_reset",
+    ),
 ]

@@ -73,7 +73,7 @@ def campaign_list(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 def campaign_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
     """A new campaign: its brief; deliverables are added on its page."""
     space = _workspace(request, ws)
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST or None, workspace=space)
     if request.method == "POST" and form.is_valid():
         form.instance.workspace, form.instance.owner = space, request.user
         campaign = form.save()
@@ -86,7 +86,7 @@ def campaign_create(request: HtmxHttpRequest, ws: int) -> HttpResponse:
 @may_edit(of="campaign")
 def campaign_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
-    form = CampaignForm(request.POST or None, instance=campaign)
+    form = CampaignForm(request.POST or None, instance=campaign, workspace=campaign.workspace)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Brief saved."))

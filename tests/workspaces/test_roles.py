@@ -87,6 +87,8 @@ MUST_REFUSE = {
     "campaigns:stop_all",
     "campaigns:regenerate",
     "api_ai:campaign_generate",
+    "campaigns:channel_save",
+    "campaigns:channel_reset",
 }
 
 

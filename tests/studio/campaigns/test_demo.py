@@ -94,9 +94,10 @@ async def test_generate_all_on_a_demo_campaign_passes_every_channel_check(
     async for deliverable in campaign.deliverables.select_related("draft"):
         generation = await Generation.objects.filter(draft=deliverable.draft).alatest("pk")
         assert generation.status == Generation.Status.DONE, generation.error
-        report = deliverable.check_text(generation.text)
+        # The workspace's effective rules and the brand voice are read from the database.
+        report = await sync_to_async(deliverable.check_text)(generation.text)
         assert report.ok, (deliverable.channel, generation.text, report)
-        if deliverable.rules.is_list:
+        if report.channel.is_list:
             assert len(report.items) == deliverable.count
         prose = re.sub(r"https://\S+", "", generation.text)  # the link is in Latin letters
         if title.endswith("上市"):
