@@ -225,8 +225,9 @@ def test_the_rules_and_the_voice_are_read_once_per_board(campaign, templates, vo
         assert all(row.report.items[0].violations for row in rows)  # "cheap", each one
         return len(captured)
 
-    # 3 for the rows, 1 for the workspace's channel rules, 2 for the voice and its version.
-    assert queries(2) == queries(12) == 6
+    # 3 for the rows, 1 for the open fits, 1 for the workspace's channel rules, 2 for the voice
+    # and its version.
+    assert queries(2) == queries(12) == 7
 
 
 def test_the_add_form_opts_a_deliverable_out(client, user, campaign, templates):
