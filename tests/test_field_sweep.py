@@ -65,7 +65,7 @@ from studio.campaigns.review import transition
 from studio.workspaces.actions import add_member, create_workspace, invite
 from studio.workspaces.models import Invitation, Membership, Workspace
 from tests.generating import start_generation
-from tests.test_isolation import ROUTES, Route, _body
+from tests.test_isolation import ROUTES, Route, _body, _ids_from_one
 
 # Markup a user or the model might plant: each would do something if it reached the DOM.
 PAYLOADS = [
@@ -393,6 +393,7 @@ def problems(response) -> tuple[list[str], int]:
 
 @pytest.fixture
 def people(db) -> dict[str, object]:
+    _ids_from_one()  # the same world ids on PostgreSQL as on SQLite, in any test order
     User = get_user_model()
     names = ("owner", "editor", "reviewer")
     users: dict[str, object] = {name: User.objects.create_user(name) for name in names}

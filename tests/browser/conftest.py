@@ -9,9 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.shortcuts import resolve_url
+from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from studio.deepseek.simulator import create_app
+from studio.landing import last_used_workspace
 from tests.servers import LiveServer, run_asgi, serve_asgi
 
 # Playwright's sync API runs an event loop in this thread, so Django's async-safety check
@@ -154,12 +159,29 @@ def _closed_event_source(request) -> bool:
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    # On to the last used workspace, or the list of workspaces (studio/landing.py).
-    page.wait_for_url(lambda url: url.startswith(base_url) and "/accounts/login/" not in url)
+    """Signed in as the login form signs in (Django's ``login()``: a session row, its cookie,
+    ``user_logged_in``), then on to where the form lands: the last used workspace, or the list
+    of workspaces (studio/landing.py). Without the login page's load and POST, paid by ~45
+    tests that are about something else; test_accounts.py drives the form itself, in English
+    and Chinese."""
+    client = Client()
+    assert client.login(username=username, password=password), f"{username} cannot log in"
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [
+            {
+                "name": cookie.key,
+                "value": cookie.value,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    user = get_user_model().objects.get_by_natural_key(username)
+    workspace = last_used_workspace(user)
+    landing = workspace.get_absolute_url() if workspace else settings.LOGIN_REDIRECT_URL
+    page.goto(f"{base_url}{resolve_url(landing)}")
 
 
 def draft_text(page) -> str:
