@@ -66,6 +66,7 @@ def no_rate_limits(settings):
     }
 )
 @example(body={"title": "Launch \ud800", "notes": "\udfff"})
+@example(body={"title": "Launch", "deliverables": [{"template": 1, "count": float("nan")}]})
 def test_any_body_to_create_a_campaign_is_answered_never_a_500(
     client, workspace, demo_templates, auth, no_rate_limits, body
 ):
@@ -83,4 +84,6 @@ def test_any_body_to_create_a_campaign_is_answered_never_a_500(
     )
 
     _assert_answered(response)
-    assert response.status_code in (201, 422), response.content[:300]
+    # 400: a number JSON does not have (NaN, Infinity: json.dumps writes them), refused unread.
+    unread = response.status_code == 400 and "Cannot parse" in response.json()["error"]["message"]
+    assert response.status_code in (201, 422) or unread, response.content[:300]

@@ -8,13 +8,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from drafts import generation as runner
-from drafts.actions import add_version
-from drafts.models import Generation
-from studio.audit.origin import Origin
-from studio.campaigns.actions import add_deliverable, generate_campaign
-from studio.campaigns.models import Campaign
 from studio.workspaces.actions import add_member
 from tests.browser.conftest import log_in
+from tests.campaigning import written_headlines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,23 +47,15 @@ def campaign(studio_url, monkeypatch, user, other_user, workspace, demo_template
     ``other_user`` (cordelia) reviews."""
     monkeypatch.setattr(runner, "launch", lambda generation_id: None)  # stored, not run
     add_member(workspace=workspace, user=other_user, role="reviewer")
-    campaign = Campaign.objects.create(
+    return written_headlines(
         workspace=workspace,
-        owner=user,
+        user=user,
+        templates=demo_templates,
+        text=TEXT,
         title="Lumen lamp launch",
         product="Lumen lamp",
         key_message="Warm light that lasts all night",
     )
-    template = next(t for t in demo_templates if t.slug == "ad-headlines")
-    deliverable = add_deliverable(
-        campaign=campaign, template=template, channel="google_ads_headline", count=3, overrides={}
-    )
-    (outcome,) = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
-    assert outcome.generation is not None, outcome.problem
-    Generation.objects.update(status="done")
-    deliverable.refresh_from_db()
-    add_version(draft_id=deliverable.draft_id, text=TEXT, source="edited", author_id=user.pk)
-    return campaign
 
 
 def _as(browser: Browser, base: str, who: str, password: str, language: str) -> Page:

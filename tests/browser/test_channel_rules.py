@@ -9,12 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from drafts import generation as runner
-from drafts.actions import add_version
-from drafts.models import Generation
-from studio.audit.origin import Origin
-from studio.campaigns.actions import add_deliverable, generate_campaign
-from studio.campaigns.models import Campaign
 from tests.browser.conftest import log_in
+from tests.campaigning import written_headlines
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,24 +39,15 @@ WORDS = {
 @pytest.fixture
 def campaign(studio_url, monkeypatch, user, workspace, demo_templates):
     monkeypatch.setattr(runner, "launch", lambda generation_id: None)  # stored, not run
-    campaign = Campaign.objects.create(
+    return written_headlines(
         workspace=workspace,
-        owner=user,
+        user=user,
+        templates=demo_templates,
+        text="- Light that follows you\n- Read all night, warmly\n- Warm",
         title="Lumen launch",
         product="Lumen lamp",
         key_message="Warm light",
     )
-    template = next(t for t in demo_templates if t.slug == "ad-headlines")
-    deliverable = add_deliverable(
-        campaign=campaign, template=template, channel="google_ads_headline", count=3, overrides={}
-    )
-    (outcome,) = generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)
-    assert outcome.generation is not None, outcome.problem
-    Generation.objects.update(status="done")
-    deliverable.refresh_from_db()
-    text = "- Light that follows you\n- Read all night, warmly\n- Warm"
-    add_version(draft_id=deliverable.draft_id, text=text, source="edited", author_id=user.pk)
-    return campaign
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
