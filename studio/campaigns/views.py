@@ -196,12 +196,15 @@ def _watch(request: HttpRequest, pk: int) -> tuple[dict[int, tuple[int, object]]
 
 def final_row(request: HttpRequest, pk: int, language: str) -> str:
     """A deliverable's final panel (its state, items, counters, violations) for the viewer
-    whose request watches: their language, their role's controls, their CSRF token."""
+    whose request watches: their language, their role's controls, their CSRF token. One the
+    database still shows running (its stream broke off, or its end could not be saved) ends
+    its live text all the same, saying so (``lost``)."""
     try:
         deliverable = Deliverable.objects.select_related("campaign__workspace").get(pk=pk)
         campaign = deliverable.campaign
-        rows = board_rows(campaign, only=pk)
-        context = {"workspace": campaign.workspace, "campaign": campaign, "row": rows[0]}
+        (row,) = board_rows(campaign, only=pk)
+        lost = row.generating or row.fitting
+        context = {"workspace": campaign.workspace, "campaign": campaign, "row": row, "lost": lost}
         with translation.override(language):
             return render_to_string(f"{DETAIL}#deliverable", context, request=request)
     except Deliverable.DoesNotExist:  # removed while it streamed
@@ -216,7 +219,7 @@ async def campaign_events(request: HttpRequest, pk: int) -> StreamingHttpRespons
     sources, cursor = await sync_to_async(_watch)(request, pk)
     language = translation.get_language()
 
-    async def render(deliverable: int, done: Done) -> str:
+    async def render(deliverable: int, done: Done | None) -> str:
         return await sync_to_async(final_row)(request, deliverable, language)
 
     heartbeat = settings.GENERATION_SSE_HEARTBEAT

@@ -129,3 +129,56 @@ def test_the_board_streams_every_deliverable_over_one_connection(
     expect(headlines.locator("[data-item]").first).to_be_visible()  # the text so far, checked
     expect(page.locator("[data-stop-all]")).to_have_count(0)  # "end" took it away
     assert len(streams) == 1, streams  # ONE SSE connection carried all three
+
+
+@pytest.fixture
+def failing_board(user, workspace, demo_templates):
+    """Two deliverables: an email whose upstream breaks off after a few words (the
+    simulator's [[sim:cut_after=N]]), and a LinkedIn post that streams until stopped."""
+    from studio.campaigns.actions import add_deliverable as add
+    from studio.campaigns.models import Campaign
+
+    templates = {t.slug: t for t in demo_templates}
+    campaign = Campaign.objects.create(
+        workspace=workspace, owner=user, title="Lumen lamp launch", product="Lumen lamp",
+        offer="20% off in launch week",
+    )  # fmt: skip
+    goal = {"goal": "Launch the Lumen lamp"}
+    cut = goal | {"cta": "Pre-order now [[sim:tokens=400]] [[sim:cut_after=20]]"}
+    add(campaign=campaign, template=templates["marketing-email"], channel="email", count=1,
+        overrides=cut)  # fmt: skip
+    add(campaign=campaign, template=templates["marketing-email"], channel="linkedin_post",
+        count=1, overrides=goal | {"cta": "Read more [[sim:tokens=3000]]"})  # fmt: skip
+    return campaign
+
+
+@pytest.mark.parametrize(
+    ("language", "generate", "failed", "kept", "regenerate", "stop_all"),
+    [
+        ("en", "Generate all", "The generation failed.", "kept as v1", "Regenerate", "Stop all"),
+        ("zh-hans", "全部生成", "生成失败。", "保存为 v1", "重新生成", "全部停止"),
+    ],
+)
+def test_a_failed_deliverable_ends_its_panel_while_the_others_stream(
+    page: Page, studio_url, failing_board, language, generate, failed, kept, regenerate, stop_all
+):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    if language != "en":
+        page.locator("#language-switcher").select_option(language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    page.goto(f"{studio_url}/campaigns/{failing_board.pk}/")
+    page.get_by_role("button", name=generate, exact=True).click()
+
+    email, post = (page.locator("[data-deliverable]").nth(i) for i in range(2))
+    # The broken one ends with its failure, what was kept and Regenerate, while the other
+    # one is still streaming on the same page.
+    ended = email.locator('[data-generation-end="failed"]')
+    expect(ended).to_contain_text(failed, timeout=30_000)
+    expect(ended).to_contain_text(kept)
+    expect(email.locator('[data-status="failed"]')).to_be_visible()
+    expect(email.get_by_role("button", name=regenerate, exact=True)).to_be_visible()
+    expect(email).not_to_have_attribute("data-streaming", "")
+    expect(post).to_have_attribute("data-streaming", "")
+    expect(post.locator("[data-stream-text]")).not_to_be_empty()
+    page.get_by_role("button", name=stop_all, exact=True).click()
+    expect(page.locator("[data-streaming]")).to_have_count(0)

@@ -188,3 +188,35 @@ def test_the_board_speaks_chinese(client, user, over):
     client.cookies["django_language"] = "zh-hans"
     page = client.get(over.campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "按限制修正" in page.content.decode()
+
+
+def _between(page: str, start: str, end: str) -> str:
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def test_a_running_fit_streams_as_tagged_items_on_the_board_and_the_draft(
+    client, user, over, no_launch, monkeypatch
+):
+    """While it is written, the fit's raw answer (tagged items) goes to a raw element that
+    studio.js shows as a list of items (over the escaped text); the draft page gives it the
+    text so far whole, never as rendered Markdown blocks (the tags would show in them)."""
+    client.force_login(user)
+    start(client, over)
+    fit = Suggestion.objects.get(kind="fit")
+    monkeypatch.setattr(runner, "is_orphan", lambda generation: False)  # its runner is "here"
+    log = runner.GENERATIONS.open_log(fit.generation_id)
+    log.append("content", '<item n="1">Lumen <b>lamp</b>')
+    log.append("block", '5\n<p>&lt;item n="1"&gt;</p>')
+    try:
+        board = client.get(over.campaign.get_absolute_url()).content.decode()
+        panel = _between(board, "data-tagged-items", "</div>")
+        assert "data-items-view" in panel and f'sse-swap="delta-{over.pk}"' in panel
+        draft = client.get(f"/drafts/{over.draft_id}/").content.decode()
+    finally:
+        runner.GENERATIONS.discard_log(fit.generation_id)
+    live = _between(draft, f'id="suggestion-{fit.pk}"', "</li>")
+    assert "data-tagged-items" in live and 'sse-swap="delta"' in live
+    assert "data-stream-blocks" not in live and "&lt;p&gt;" not in live
+    assert "&lt;item n=&quot;1&quot;&gt;Lumen &lt;b&gt;lamp&lt;/b&gt;" in live  # escaped, whole
+    assert "<b>" not in live

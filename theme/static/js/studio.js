@@ -570,3 +570,63 @@ document.addEventListener("htmx:load", function (event) {
     item.querySelector("button[name=direction]:not([disabled])");
   if (button) button.focus();
 });
+
+// Fit to limits while it streams (components/tagged_items.html): the model answers each
+// repaired item inside <item n="N">…</item>. The raw text arrives escaped, appended by each
+// delta; this shows it as a list of items, the tags left out, each item's text set with
+// textContent (never as HTML), and hides the raw text. A tag the stream has cut at the end
+// ("<item " before its "n=…>") waits until it is whole.
+(function () {
+  "use strict";
+  var TAG = /<item\b[^<>]*>|<\/item>/g;
+  var CUT_TAG = /^<\/?(?:i(?:t(?:e(?:m(?:\s[^<>]*)?)?)?)?)?$/;
+
+  function items(text) {
+    var open = text.lastIndexOf("<");
+    if (open >= 0 && CUT_TAG.test(text.slice(open))) text = text.slice(0, open);
+    var found = [];
+    var last = 0;
+    var match;
+    TAG.lastIndex = 0;
+    while ((match = TAG.exec(text))) {
+      var piece = text.slice(last, match.index).trim();
+      if (piece) found.push(piece);
+      last = TAG.lastIndex;
+    }
+    var rest = text.slice(last).trim();
+    if (rest) found.push(rest);
+    return found;
+  }
+
+  function show(box) {
+    var raw = box.querySelector("[data-items-raw]");
+    var view = box.querySelector("[data-items-view]");
+    if (!raw || !view) return;
+    var texts = items(raw.textContent);
+    texts.forEach(function (text, i) {
+      var item = view.children[i];
+      if (!item) {
+        item = document.createElement("li");
+        item.className = "whitespace-pre-wrap break-words rounded-md border border-slate-200 p-2 dark:border-slate-800";
+        item.setAttribute("data-streamed-item", "");
+        view.appendChild(item);
+      }
+      if (item.textContent !== text) item.textContent = text;
+    });
+    while (view.children.length > texts.length) view.lastElementChild.remove();
+    raw.hidden = true;
+    view.hidden = false;
+  }
+
+  function showAll(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches("[data-tagged-items]")) show(root);
+    root.querySelectorAll("[data-tagged-items]").forEach(show);
+  }
+  document.addEventListener("DOMContentLoaded", function () { showAll(document.body); });
+  document.addEventListener("htmx:load", function (event) { showAll(event.detail.elt); });
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var box = event.target.closest && event.target.closest("[data-tagged-items]");
+    if (box) show(box);
+  });
+})();
