@@ -280,5 +280,30 @@ def _regenerate(request: HtmxHttpRequest, pk: int, loop: asyncio.AbstractEventLo
         deliverable=deliverable, user=request.user, origin=origin, loop=loop
     )
     if outcome.problem:
-        messages.error(request, f"{deliverable.channel_name}: {outcome.problem}")
+        return refused(request, deliverable, outcome.problem, status=409)
+    return started(request, deliverable)
+
+
+def started(request: HtmxHttpRequest, deliverable: Deliverable) -> HttpResponse:
+    """After Regenerate or Fit to limits: htmx gets the deliverable's panel, now streaming,
+    which joins the board's one stream (its ``data-follow``: studio.js opens the stream
+    again with it in the cursor), and Stop all; without JavaScript the page reloads."""
+    campaign = deliverable.campaign
+    if not request.htmx:
+        return redirect(campaign)
+    (row,) = board_rows(campaign, only=deliverable.pk)
+    generating = row.generating or row.fitting
+    context = {"workspace": campaign.workspace, "campaign": campaign, "row": row}
+    return render(request, f"{DETAIL}#started", context | {"generating": generating})
+
+
+def refused(
+    request: HtmxHttpRequest, deliverable: Deliverable, problem: str, *, status: int
+) -> HttpResponse:
+    """Regenerate or Fit to limits could not start: said on the page it came from (htmx: a
+    toast, the panel left as it is; without JavaScript: a message on the reloaded page)."""
+    message = f"{deliverable.channel_name}: {problem}"
+    if request.htmx:
+        return HttpResponse(message, status=status, headers={"HX-Retarget": "#toasts"})
+    messages.error(request, message)
     return redirect(deliverable.campaign)

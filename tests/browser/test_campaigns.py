@@ -182,3 +182,62 @@ def test_a_failed_deliverable_ends_its_panel_while_the_others_stream(
     expect(post.locator("[data-stream-text]")).not_to_be_empty()
     page.get_by_role("button", name=stop_all, exact=True).click()
     expect(page.locator("[data-streaming]")).to_have_count(0)
+
+
+# Every EventSource the page opens, and every SSE message type it receives (htmx's extension).
+WATCH_STREAMS = """window.sources = []; window.sseTypes = [];
+const Original = window.EventSource;
+window.EventSource = class extends Original {
+  constructor(...args) { super(...args); window.sources.push(this); }
+};
+window.openStreams = () => window.sources.filter((s) => s.readyState !== 2).length;
+document.addEventListener("htmx:sseBeforeMessage", (e) => {
+  window.sseTypes.push(e.detail.type);
+  const seen = `data-seen-${e.detail.type}`;  // on <html>, for expect() to wait on
+  const count = window.sseTypes.filter((t) => t === e.detail.type).length;
+  document.documentElement.setAttribute(seen, String(count));
+});"""
+
+
+@pytest.mark.parametrize(
+    ("language", "generate", "regenerate", "stop_all", "done"),
+    [
+        ("en", "Generate all", "Regenerate", "Stop all", "Done"),
+        ("zh-hans", "全部生成", "重新生成", "全部停止", "已完成"),
+    ],
+)
+def test_regenerate_swaps_one_panel_and_joins_the_board_stream(
+    page: Page, studio_url, launch_board, language, generate, regenerate, stop_all, done
+):
+    page.add_init_script(WATCH_STREAMS)
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    if language != "en":
+        page.locator("#language-switcher").select_option(language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    page.goto(f"{studio_url}/campaigns/{launch_board.pk}/")
+    page.get_by_role("button", name=generate, exact=True).click()
+    email = page.locator("[data-deliverable]").first
+    key = email.get_attribute("data-deliverable")
+    expect(email.locator('[data-status="done"]')).to_have_text(done, timeout=30_000)
+    expect(page.locator("[data-streaming]")).to_have_count(2)
+    page.evaluate("window.samePage = true")
+
+    email.get_by_role("button", name=regenerate, exact=True).click()
+    # Its panel streams again over the board's stream, reopened with its new generation in
+    # the cursor, and ends: no page load, and never two connections open at once.
+    html = page.locator("html")
+    expect(html).to_have_attribute(f"data-seen-done-{key}", "2")
+    expect(email.locator('[data-status="done"]')).to_have_text(done)
+    expect(email.locator("[data-item]")).to_have_count(1)
+    assert page.evaluate("window.samePage") is True
+    assert page.evaluate("window.openStreams()") == 1
+    assert len(page.evaluate("window.sources.map((s) => s.url)")) == 2
+    expect(page.locator("[data-streaming]")).to_have_count(2)  # the others stream on
+    for other in page.locator("[data-streaming]").all():  # still receiving, on the new one
+        seen = f"data-seen-delta-{other.get_attribute('data-deliverable')}"
+        expect(html).not_to_have_attribute(seen, html.get_attribute(seen))
+
+    page.get_by_role("button", name=stop_all, exact=True).click()
+    expect(page.locator("[data-streaming]")).to_have_count(0)
+    expect(page.locator("[data-stop-all]")).to_have_count(0)
+    assert page.evaluate("window.openStreams()") == 0

@@ -220,3 +220,29 @@ def test_a_running_fit_streams_as_tagged_items_on_the_board_and_the_draft(
     assert "data-stream-blocks" not in live and "&lt;p&gt;" not in live
     assert "&lt;item n=&quot;1&quot;&gt;Lumen &lt;b&gt;lamp&lt;/b&gt;" in live  # escaped, whole
     assert "<b>" not in live
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_htmx_gets_the_panel_fitting_which_joins_the_board_stream(client, user, over, no_launch):
+    """Fit to limits by htmx: only the deliverable's panel comes back, streaming, with the
+    fit's generation for the board's stream to follow (data-follow), and Stop all."""
+    client.force_login(user)
+    response = client.post(f"/deliverables/{over.pk}/fit/", {"base": 2}, headers=HX)
+    assert response.status_code == 200
+    fit = Suggestion.objects.get(kind="fit")
+    panel = response.content.decode()
+    assert panel.lstrip().startswith('<li class="') and f'data-deliverable="{over.pk}"' in panel
+    assert f'data-follow="{fit.generation_id}"' in panel and "data-fit-progress" in panel
+    assert f'sse-swap="delta-{over.pk}"' in panel and "data-tagged-items" in panel
+    assert 'id="board-stop-all"' in panel and 'hx-swap-oob="true"' in panel
+    assert "data-stop-all" in panel and "<html" not in panel
+    assert "data-board-stream" not in panel  # no second stream: the board's own is reopened
+
+
+def test_htmx_is_told_why_a_fit_cannot_start(client, user, written, over, no_launch):
+    client.force_login(user)
+    response = client.post(f"/deliverables/{over.pk}/fit/", {"base": 1}, headers=HX)  # stale
+    assert response.status_code == 409 and response["HX-Retarget"] == "#toasts"
+    assert "v2" in response.content.decode() and not Suggestion.objects.exists()

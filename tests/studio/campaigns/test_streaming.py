@@ -449,3 +449,35 @@ async def test_a_lost_stream_ends_its_panel_saying_so(
     rest = [frame async for frame in stream]
     assert events(rest)[-2:] == [f"done-{headlines.pk}", "end"]
     await asyncio.gather(*tasks)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_regenerate_by_htmx_answers_the_panel_streaming(
+    client, user, campaign, headlines, email, no_launch, language
+):
+    """Regenerate by htmx: the deliverable's panel alone, streaming, naming the generation the
+    board's stream must now follow (studio.js reopens it with it in the cursor), and Stop all;
+    refused (still running), a toast says why and nothing is swapped."""
+    client.force_login(user)
+    client.post(f"/campaigns/{campaign.pk}/generate/")
+    Generation.objects.update(status="done")
+    client.cookies["django_language"] = language
+    response = client.post(f"/deliverables/{headlines.pk}/regenerate/", headers=HX)
+    assert response.status_code == 200
+    new = Generation.objects.latest("pk")
+    panel = response.content.decode()
+    assert (
+        f'data-deliverable="{headlines.pk}"' in panel
+        and f'data-deliverable="{email.pk}"' not in panel
+    )
+    assert f'data-follow="{new.pk}"' in panel and "data-streaming" in panel
+    assert (
+        f'sse-swap="delta-{headlines.pk}"' in panel and f'sse-swap="done-{headlines.pk}"' in panel
+    )
+    assert 'id="board-stop-all"' in panel and 'hx-swap-oob="true"' in panel
+    assert {"en": "Stop all", "zh-hans": "全部停止"}[language] in panel
+
+    again = client.post(f"/deliverables/{headlines.pk}/regenerate/", headers=HX)
+    assert again.status_code == 409 and again["HX-Retarget"] == "#toasts"
+    assert Generation.objects.filter(draft_id=new.draft_id).count() == 2  # none started

@@ -630,3 +630,45 @@ document.addEventListener("htmx:load", function (event) {
     if (box) show(box);
   });
 })();
+
+// The campaign board's one stream (campaigns/streaming.py) follows the generations it was
+// opened for. A panel that Regenerate or Fit to limits swaps in (htmx) carries its new
+// generation (data-follow): the board's stream is opened again with that generation added to
+// its cursor, which resumes every other panel exactly after what it has shown. The old
+// EventSource is closed first (the sse extension's own cleanup), so the tab keeps ONE
+// connection; each panel's sse-swap listeners move to the new one.
+(function () {
+  "use strict";
+  var joins = 0;
+
+  function reopen(board, url) {
+    htmx.trigger(board, "htmx:beforeCleanupElement");  // the sse extension closes its source
+    board.setAttribute("hx-ext", "sse");
+    board.setAttribute("sse-close", "end");
+    board.setAttribute("data-board-stream", "");
+    board.setAttribute("sse-connect", url);
+    joins += 1;
+    // A changed attribute makes htmx process the element again: each listener is registered
+    // on the new source.
+    board.querySelectorAll("[sse-swap]").forEach(function (element) {
+      element.setAttribute("data-joined", String(joins));
+    });
+    htmx.process(board);
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches || elt === document.body) return;  // the page's own panels are followed
+    var panels = elt.matches("[data-follow]") ? [elt] : Array.from(elt.querySelectorAll("[data-follow]"));
+    var board = panels.length && panels[0].closest("[data-board]");
+    if (!board) return;
+    var url = new URL(board.getAttribute("sse-connect") || board.dataset.board, window.location.href);
+    var pairs = (url.searchParams.get("after") || "").split(".").filter(Boolean);
+    var followed = pairs.map(function (pair) { return pair.split(":")[0]; });
+    var added = panels.map(function (panel) { return panel.dataset.follow; })
+      .filter(function (id) { return followed.indexOf(id) < 0; });
+    if (!added.length) return;
+    url.searchParams.set("after", pairs.concat(added.map(function (id) { return id + ":0"; })).join("."));
+    reopen(board, url.pathname + url.search);
+  });
+})();
