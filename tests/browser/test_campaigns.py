@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from drafts.models import Generation
+from studio.campaigns.models import Deliverable
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -237,7 +239,17 @@ def test_regenerate_swaps_one_panel_and_joins_the_board_stream(
         seen = f"data-seen-delta-{other.get_attribute('data-deliverable')}"
         expect(html).not_to_have_attribute(seen, html.get_attribute(seen))
 
+    # What each long panel showed across the reopening is what the model wrote: nothing
+    # repeated, nothing skipped (the kept text goes on from it).
+    shown = {
+        int(p.get_attribute("data-deliverable")): p.locator("[data-stream-text]").text_content()
+        for p in page.locator("[data-streaming]").all()
+    }
     page.get_by_role("button", name=stop_all, exact=True).click()
     expect(page.locator("[data-streaming]")).to_have_count(0)
     expect(page.locator("[data-stop-all]")).to_have_count(0)
     assert page.evaluate("window.openStreams()") == 0
+    for pk, text in shown.items():
+        draft = Deliverable.objects.get(pk=pk).draft_id
+        kept = Generation.objects.filter(draft_id=draft).latest("pk").text
+        assert text.strip() and kept.startswith(text.rstrip()), (text[-80:], kept[:200])
