@@ -65,6 +65,10 @@ class SuggestionItem:
 
 def live_for(suggestion: Suggestion, index: int | None) -> Live:
     so_far = runner.live_snapshot(suggestion.generation_id)
+    if suggestion.kind == Suggestion.Kind.FIT:
+        # Tagged items, not Markdown: the whole text so far, which the page shows as items
+        # (studio.js, over the escaped text), and no rendered blocks.
+        return Live(suggestion.generation, index, so_far.content, so_far.seq)
     blocks = runner.live_blocks(so_far)
     return Live(suggestion.generation, index, so_far.tail, so_far.seq, blocks)
 

@@ -47,6 +47,21 @@ class Row:
             and any(not item.ok for item in self.report.items)
         )
 
+    @property
+    def ended_early(self) -> bool:
+        """The newest generation ended before the model finished (failed, stopped,
+        interrupted): the panel says how, and what of it was kept."""
+        return self.generation is not None and self.generation.is_partial
+
+    @property
+    def kept(self) -> bool:
+        """The newest generation's text (so far) is the newest version."""
+        return (
+            self.generation is not None
+            and self.latest is not None
+            and self.latest.generation_id == self.generation.pk
+        )
+
     def fit_changes(self) -> list[tuple[object, object, list[str]]]:
         """A decided-upon fit's changed items: (the item now, the item repaired, what the
         repaired one still breaks, in words)."""
@@ -94,7 +109,7 @@ def board_rows(campaign: Campaign, *, only: int | None = None) -> list[Row]:
         latest[version.draft_id] = version
     generations: dict[int, Generation] = {}
     whole = Generation.objects.filter(draft_id__in=drafts).whole_draft().order_by("draft_id", "pk")
-    for generation in whole.only("pk", "draft_id", "status"):
+    for generation in whole.only("pk", "draft_id", "status", "error_message"):
         generations[generation.draft_id] = generation
     active = [g.pk for g in generations.values() if g.is_active]
     so_far = (

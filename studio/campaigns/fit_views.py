@@ -1,9 +1,10 @@
 """Fit to limits on the campaign board: start one for a deliverable whose items break a rule,
 then accept or reject it as a whole.
 
-Both are editors' (``may_edit``; reviewers get a 403) and both answer with the campaign page
-(plain forms that post and redirect, like Regenerate): while the fit is written, the board's
-one stream follows it in the deliverable's panel; at its end the panel shows each repaired
+Both are editors' (``may_edit``; reviewers get a 403). Starting one answers htmx with the
+deliverable's panel, which joins the board's one stream (``views.started``), and a plain form
+with the campaign page; deciding answers with the campaign page. While the fit is written, the
+board's stream follows it in the deliverable's panel; at its end the panel shows each repaired
 item with its count, and Accept or Reject. The fit is a tracked suggestion on the draft
 (``drafts.suggestions``): accepting writes a new version only if the version the board showed
 is still the newest, and the board's check then runs on it.
@@ -35,6 +36,7 @@ from studio.workspaces.access import may_edit
 from .actions import fit_deliverable
 from .forms import FitDecideForm, FitForm
 from .models import Deliverable
+from .views import refused, started
 
 
 def _deliverable(request: HtmxHttpRequest, pk: int) -> Deliverable:
@@ -60,7 +62,7 @@ def _fit(
     form = FitForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("This request could not be read."), status=400), None
-    name, started = deliverable.channel_name, None
+    name = deliverable.channel_name
     try:
         fit = fit_deliverable(
             deliverable=deliverable,
@@ -72,16 +74,15 @@ def _fit(
     except NotAllowed as exc:
         return HttpResponse(exc.message, status=403), None
     except VersionConflict as conflict:
-        messages.warning(request, f"{name}: {stale_notice(conflict)}")
+        return refused(request, deliverable, stale_notice(conflict), status=409), None
     except BudgetExceeded as exc:
-        messages.error(request, f"{name}: {exc.message}")
+        return refused(request, deliverable, exc.message, status=429), None
     except (ValueError, ValidationError) as exc:
         reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, f"{name}: {reason}")
-    else:
-        started = fit.generation_id
+        return refused(request, deliverable, reason, status=409), None
+    if not request.htmx:
         messages.info(request, _("%(name)s: fitting to limits…") % {"name": name})
-    return redirect(deliverable.campaign), started
+    return started(request, deliverable), fit.generation_id
 
 
 @require_POST

@@ -12,16 +12,23 @@ board: each followed generation with the sequence number its last frame carried,
 once its end was sent (``41:118.42:x``). A reconnect resumes every generation exactly after
 what it received; one the cursor does not hold (a generation started since) from its start.
 Once every generation has ended, an ``end`` frame closes the connection (``sse-close``).
+
+One generation's source failing (it raises, or stops without its end) ends only that
+deliverable's panel: its ``done-<deliverable>`` goes out at once, rendered from what the
+database holds (``render`` gets no ``Done``), while the others stream on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from studio.streams import HEARTBEAT, Done, sse_event
+
+logger = logging.getLogger(__name__)
 
 # Up to 200 generations of ``id:seq`` (or ``id:x``, ended), joined by dots.
 _PAIR = r"[0-9]{1,19}:(?:[0-9]{1,19}|x)"
@@ -71,19 +78,23 @@ def _frame(event: str, data: str, cursor: Cursor) -> bytes:
 async def multiplex(
     sources: Mapping[int, tuple[int, AsyncIterator[bytes | Done]]],
     cursor: Cursor,
-    render: Callable[[int, Done], Awaitable[str]],
+    render: Callable[[int, Done | None], Awaitable[str]],
     *,
     heartbeat: float,
 ) -> AsyncIterator[bytes]:
     """The frames of every source (generation id → its deliverable and its frames) as they
     come, named after their deliverable and carrying the board's cursor; each ``Done`` as
-    its deliverable's final panel (``render``, once, for this viewer); then ``end``."""
+    its deliverable's final panel (``render``, once, for this viewer); a source that fails
+    or ends without its ``Done`` gets its final panel all the same (``render`` with None);
+    then ``end``."""
     queue: asyncio.Queue[tuple[int, bytes | Done | None]] = asyncio.Queue()
 
     async def pump(key: int, source: AsyncIterator[bytes | Done]) -> None:
         try:
             async for item in source:
                 await queue.put((key, item))
+        except Exception:  # one generation's source: the others stream on
+            logger.exception("The board lost the stream of generation %s", key)
         finally:
             await queue.put((key, None))
 
@@ -96,6 +107,9 @@ async def multiplex(
             deliverable = sources[key][0]
             if item is None:
                 running -= 1
+                if cursor.get(key, 0) is not ENDED:  # it ended without its Done
+                    cursor[key] = ENDED
+                    yield _frame(f"done-{deliverable}", await render(deliverable, None), cursor)
             elif isinstance(item, Done):
                 cursor[key] = ENDED
                 yield _frame(f"done-{deliverable}", await render(deliverable, item), cursor)

@@ -196,12 +196,15 @@ def _watch(request: HttpRequest, pk: int) -> tuple[dict[int, tuple[int, object]]
 
 def final_row(request: HttpRequest, pk: int, language: str) -> str:
     """A deliverable's final panel (its state, items, counters, violations) for the viewer
-    whose request watches: their language, their role's controls, their CSRF token."""
+    whose request watches: their language, their role's controls, their CSRF token. One the
+    database still shows running (its stream broke off, or its end could not be saved) ends
+    its live text all the same, saying so (``lost``)."""
     try:
         deliverable = Deliverable.objects.select_related("campaign__workspace").get(pk=pk)
         campaign = deliverable.campaign
-        rows = board_rows(campaign, only=pk)
-        context = {"workspace": campaign.workspace, "campaign": campaign, "row": rows[0]}
+        (row,) = board_rows(campaign, only=pk)
+        lost = row.generating or row.fitting
+        context = {"workspace": campaign.workspace, "campaign": campaign, "row": row, "lost": lost}
         with translation.override(language):
             return render_to_string(f"{DETAIL}#deliverable", context, request=request)
     except Deliverable.DoesNotExist:  # removed while it streamed
@@ -216,7 +219,7 @@ async def campaign_events(request: HttpRequest, pk: int) -> StreamingHttpRespons
     sources, cursor = await sync_to_async(_watch)(request, pk)
     language = translation.get_language()
 
-    async def render(deliverable: int, done: Done) -> str:
+    async def render(deliverable: int, done: Done | None) -> str:
         return await sync_to_async(final_row)(request, deliverable, language)
 
     heartbeat = settings.GENERATION_SSE_HEARTBEAT
@@ -277,5 +280,30 @@ def _regenerate(request: HtmxHttpRequest, pk: int, loop: asyncio.AbstractEventLo
         deliverable=deliverable, user=request.user, origin=origin, loop=loop
     )
     if outcome.problem:
-        messages.error(request, f"{deliverable.channel_name}: {outcome.problem}")
+        return refused(request, deliverable, outcome.problem, status=409)
+    return started(request, deliverable)
+
+
+def started(request: HtmxHttpRequest, deliverable: Deliverable) -> HttpResponse:
+    """After Regenerate or Fit to limits: htmx gets the deliverable's panel, now streaming,
+    which joins the board's one stream (its ``data-follow``: studio.js opens the stream
+    again with it in the cursor), and Stop all; without JavaScript the page reloads."""
+    campaign = deliverable.campaign
+    if not request.htmx:
+        return redirect(campaign)
+    (row,) = board_rows(campaign, only=deliverable.pk)
+    generating = row.generating or row.fitting
+    context = {"workspace": campaign.workspace, "campaign": campaign, "row": row}
+    return render(request, f"{DETAIL}#started", context | {"generating": generating})
+
+
+def refused(
+    request: HtmxHttpRequest, deliverable: Deliverable, problem: str, *, status: int
+) -> HttpResponse:
+    """Regenerate or Fit to limits could not start: said on the page it came from (htmx: a
+    toast, the panel left as it is; without JavaScript: a message on the reloaded page)."""
+    message = f"{deliverable.channel_name}: {problem}"
+    if request.htmx:
+        return HttpResponse(message, status=status, headers={"HX-Retarget": "#toasts"})
+    messages.error(request, message)
     return redirect(deliverable.campaign)

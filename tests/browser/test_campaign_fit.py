@@ -143,3 +143,63 @@ def test_the_demo_campaign_from_brief_to_approved_zip(page: Page, studio_url, de
     assert fitted in archive.read(headline_md).decode()
     assert w["long"] not in archive.read(headline_md).decode()
     assert fitted in archive.read("google-ads-responsive-search-ad.csv").decode("utf-8-sig")
+
+
+@pytest.fixture
+def stalling_fit(user, workspace, demo_templates):
+    """Headlines whose newest version holds one headline over Google Ads' 30, which also
+    makes the simulator stall its fit after three tokens ([[sim:stall_after=3]]): the fit
+    stays mid-item until stopped."""
+    from drafts.actions import add_version
+    from drafts.models import Generation
+    from studio.audit.origin import Origin
+    from studio.campaigns.actions import add_deliverable, generate_campaign
+
+    templates = {t.slug: t for t in demo_templates}
+    campaign = Campaign.objects.create(
+        workspace=workspace, owner=user, title="Lumen lamp launch", product="Lumen lamp",
+        audience="night readers", offer="20% off in launch week",
+        key_message="Warm light that lasts all night",
+    )  # fmt: skip
+    headlines = add_deliverable(
+        campaign=campaign, template=templates["ad-headlines"], channel="google_ads_headline",
+        count=3, overrides={},
+    )  # fmt: skip
+    generate_campaign(campaign=campaign, user=user, origin=Origin(), loop=None)  # not run
+    Generation.objects.update(status="done")
+    headlines.refresh_from_db()
+    long = "Lumen lamp: warm light that lasts all night long [[sim:stall_after=3]]"
+    text = f"- Light that follows you\n- {long}\n- Read all night, warmly"
+    add_version(draft_id=headlines.draft_id, text=text, source="edited", author_id=user.pk)
+    return campaign
+
+
+@pytest.mark.parametrize(
+    ("language", "fit", "stop"),
+    [("en", "Fit to limits", "Stop"), ("zh-hans", "按限制修正", "停止")],
+)
+def test_a_fit_streams_as_readable_items_not_tags(
+    page: Page, studio_url, stalling_fit, language, fit, stop
+):
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    page.locator("#language-switcher").select_option(language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    page.goto(f"{studio_url}{stalling_fit.get_absolute_url()}")
+    headlines = page.locator("[data-deliverable]").first
+    headlines.get_by_role("button", name=fit, exact=True).click()
+
+    # The board's panel: the repaired item as it is written, its tags left out.
+    items = headlines.locator("[data-items-view] [data-streamed-item]")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_text(re.compile(r"^Lumen\b"))
+    expect(headlines.locator("[data-items-raw]")).to_be_hidden()
+    assert "<item" not in headlines.locator("[data-fit]").inner_text()
+
+    # The draft page's suggestion list, loaded mid-stream, shows it the same way.
+    headlines.locator("[data-draft-link]").click()
+    suggestion = page.locator("[data-suggestion]")
+    expect(suggestion.locator("[data-streamed-item]")).to_have_count(1)
+    expect(suggestion.locator("[data-streamed-item]")).to_have_text(re.compile(r"^Lumen\b"))
+    assert "<item" not in suggestion.inner_text() and 'n="1"' not in suggestion.inner_text()
+    suggestion.get_by_role("button", name=stop, exact=True).click()
+    expect(page.locator("[data-suggestion] [data-partial]")).to_be_visible()  # stopped, kept

@@ -188,3 +188,61 @@ def test_the_board_speaks_chinese(client, user, over):
     client.cookies["django_language"] = "zh-hans"
     page = client.get(over.campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "按限制修正" in page.content.decode()
+
+
+def _between(page: str, start: str, end: str) -> str:
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def test_a_running_fit_streams_as_tagged_items_on_the_board_and_the_draft(
+    client, user, over, no_launch, monkeypatch
+):
+    """While it is written, the fit's raw answer (tagged items) goes to a raw element that
+    studio.js shows as a list of items (over the escaped text); the draft page gives it the
+    text so far whole, never as rendered Markdown blocks (the tags would show in them)."""
+    client.force_login(user)
+    start(client, over)
+    fit = Suggestion.objects.get(kind="fit")
+    monkeypatch.setattr(runner, "is_orphan", lambda generation: False)  # its runner is "here"
+    log = runner.GENERATIONS.open_log(fit.generation_id)
+    log.append("content", '<item n="1">Lumen <b>lamp</b>')
+    log.append("block", '5\n<p>&lt;item n="1"&gt;</p>')
+    try:
+        board = client.get(over.campaign.get_absolute_url()).content.decode()
+        panel = _between(board, "data-tagged-items", "</div>")
+        assert "data-items-view" in panel and f'sse-swap="delta-{over.pk}"' in panel
+        draft = client.get(f"/drafts/{over.draft_id}/").content.decode()
+    finally:
+        runner.GENERATIONS.discard_log(fit.generation_id)
+    live = _between(draft, f'id="suggestion-{fit.pk}"', "</li>")
+    assert "data-tagged-items" in live and 'sse-swap="delta"' in live
+    assert "data-stream-blocks" not in live and "&lt;p&gt;" not in live
+    assert "&lt;item n=&quot;1&quot;&gt;Lumen &lt;b&gt;lamp&lt;/b&gt;" in live  # escaped, whole
+    assert "<b>" not in live
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_htmx_gets_the_panel_fitting_which_joins_the_board_stream(client, user, over, no_launch):
+    """Fit to limits by htmx: only the deliverable's panel comes back, streaming, with the
+    fit's generation for the board's stream to follow (data-follow), and Stop all."""
+    client.force_login(user)
+    response = client.post(f"/deliverables/{over.pk}/fit/", {"base": 2}, headers=HX)
+    assert response.status_code == 200
+    fit = Suggestion.objects.get(kind="fit")
+    panel = response.content.decode()
+    assert panel.lstrip().startswith('<li class="') and f'data-deliverable="{over.pk}"' in panel
+    assert f'data-follow="{fit.generation_id}"' in panel and "data-fit-progress" in panel
+    assert f'sse-swap="delta-{over.pk}"' in panel and "data-tagged-items" in panel
+    assert 'id="board-stop-all"' in panel and 'hx-swap-oob="true"' in panel
+    assert "data-stop-all" in panel and "<html" not in panel
+    assert "data-board-stream" not in panel  # no second stream: the board's own is reopened
+
+
+def test_htmx_is_told_why_a_fit_cannot_start(client, user, written, over, no_launch):
+    client.force_login(user)
+    response = client.post(f"/deliverables/{over.pk}/fit/", {"base": 1}, headers=HX)  # stale
+    assert response.status_code == 409 and response["HX-Retarget"] == "#toasts"
+    assert "v2" in response.content.decode() and not Suggestion.objects.exists()

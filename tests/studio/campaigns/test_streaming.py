@@ -106,6 +106,47 @@ async def test_frames_of_several_sources_are_named_after_their_deliverable():
     assert parse_cursor(by_event["delta-80"][0])[8] == 2
 
 
+async def _failing(frames):
+    for frame in frames:
+        await asyncio.sleep(0)
+        yield frame
+    raise ConnectionError("the relay broke")
+
+
+async def test_a_failing_source_ends_its_own_panel_while_the_others_stream_on():
+    go_on = asyncio.Event()
+
+    async def slow():
+        yield sse_event("delta", "a", 1)
+        await go_on.wait()
+        yield sse_event("delta", "b", 2)
+        yield Done("done", {})
+
+    sources = {
+        7: (70, slow()),
+        8: (80, _failing([sse_event("delta", "x", 1)])),  # raises after its first delta
+        9: (90, _source([sse_event("delta", "y", 1)])),  # stops without its Done
+    }
+    seen: list[tuple[int, str | None]] = []
+
+    async def render(deliverable, done):
+        seen.append((deliverable, done and done.status))
+        return f"<li>{deliverable}</li>"
+
+    stream = aiter(multiplex(sources, {}, render, heartbeat=15))
+    got = []
+    while {"done-80", "done-90"} - {parse(f)[1] for f in got}:
+        got.append(await anext(stream))
+    # Both broken ones got their final panel (rendered from the database: no Done), marked
+    # ended in the cursor, before the healthy one finished.
+    assert sorted(seen) == [(80, None), (90, None)]
+    assert parse_cursor(parse(got[-1])[0])[8] is None and parse_cursor(parse(got[-1])[0])[9] is None
+    go_on.set()
+    rest = [parse(f)[1] async for f in stream]
+    assert rest == ["delta-70", "done-70", "end"]
+    assert seen[-1] == (70, "done")
+
+
 # The view, with the real runner ------------------------------------------------------------
 
 
@@ -305,3 +346,138 @@ def test_a_stranger_gets_404(client, other_user, campaign, headlines):
         f"/campaigns/{campaign.pk}/stop/",
     ):
         assert client.post(url).status_code == 404
+
+
+def _one_fails(release: asyncio.Event, cut: asyncio.Event):
+    """The headlines stream until released; the email's upstream breaks off after its first
+    words once ``cut`` (a stream cut: the generation fails, its text so far kept)."""
+
+    def answer(request):
+        failing = "Pre-order now" in request.content.decode()
+
+        async def body():
+            yield chunk({"role": "assistant", "content": ""})
+            yield chunk({"content": "Subject: Lumen" if failing else "- Warm light\n"})
+            if failing:
+                await cut.wait()
+                return  # no finish, no [DONE]: the upstream broke off
+            await release.wait()
+            yield chunk({"content": "- All night\n"}, finish="stop", usage=USAGE)
+
+        return streaming_response(body())
+
+    return answer
+
+
+async def _frames_until(stream, event: str) -> list[bytes]:
+    got: list[bytes] = []
+    while event not in events(got):
+        got.append(await anext(stream))
+    return got
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+async def test_an_upstream_failure_ends_its_panel_at_once_while_the_others_stream(
+    async_client, stored, campaign, headlines, email, user, language
+):
+    launch, generate = stored
+    release, cut = asyncio.Event(), asyncio.Event()
+    respx.post(CHAT_URL).mock(side_effect=_one_fails(release, cut))
+    generations = await sync_to_async(generate)()
+    tasks = [launch(generation.pk) for generation in generations]
+    await async_client.aforce_login(user)
+    await async_client.post("/i18n/setlang/", {"language": language})
+    response = await async_client.get(f"/campaigns/{campaign.pk}/events/")
+    stream = aiter(response.streaming_content)
+    got = await _frames_until(stream, f"delta-{email.pk}")
+    cut.set()
+
+    got += await _frames_until(stream, f"done-{email.pk}")  # the headlines still stream
+    assert f"done-{headlines.pk}" not in events(got)
+    panel = {parse(f)[1]: parse(f)[2] for f in got}[f"done-{email.pk}"]
+    assert 'data-generation-end="failed"' in panel and "data-streaming" not in panel
+    assert "data-regenerate" in panel  # and Regenerate, for the editor
+    draft = (await Deliverable.objects.aget(pk=email.pk)).draft_id
+    failed = await Generation.objects.aget(draft_id=draft)
+    assert failed.status == "failed"
+    words = {
+        "en": ["The generation failed.", "kept as v1", "Regenerate to try again."],
+        "zh-hans": ["生成失败。", "保存为 v1", "重新生成"],
+    }[language]
+    for word in words + [html.escape(failed.error_text, quote=False)]:
+        assert word in panel, word
+
+    release.set()
+    rest = [frame async for frame in stream]
+    assert events(rest)[-2:] == [f"done-{headlines.pk}", "end"]
+    await asyncio.gather(*tasks)
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_a_lost_stream_ends_its_panel_saying_so(
+    async_client, monkeypatch, stored, campaign, headlines, email, user
+):
+    """A source that breaks (here: the relay raising) while its generation still runs: the
+    panel stops showing it streaming and says where its text is; the others stream on."""
+    from studio.campaigns import views
+
+    launch, generate = stored
+    release = asyncio.Event()
+    respx.post(CHAT_URL).mock(side_effect=_bodies(release))
+    generations = await sync_to_async(generate)()
+    tasks = [launch(generation.pk) for generation in generations]
+    email_draft = (await Deliverable.objects.aget(pk=email.pk)).draft_id
+    real = views.source
+
+    def source(generation, lost, after):
+        if generation.draft_id == email_draft:
+            return _failing([])
+        return real(generation, lost, after)
+
+    monkeypatch.setattr(views, "source", source)
+    await async_client.aforce_login(user)
+    response = await async_client.get(f"/campaigns/{campaign.pk}/events/")
+    stream = aiter(response.streaming_content)
+    got = await _frames_until(stream, f"done-{email.pk}")
+    panel = {parse(f)[1]: parse(f)[2] for f in got}[f"done-{email.pk}"]
+    assert "data-stream-lost" in panel and "data-streaming" not in panel
+    assert f'sse-swap="delta-{email.pk}"' not in panel
+    release.set()
+    rest = [frame async for frame in stream]
+    assert events(rest)[-2:] == [f"done-{headlines.pk}", "end"]
+    await asyncio.gather(*tasks)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_regenerate_by_htmx_answers_the_panel_streaming(
+    client, user, campaign, headlines, email, no_launch, language
+):
+    """Regenerate by htmx: the deliverable's panel alone, streaming, naming the generation the
+    board's stream must now follow (studio.js reopens it with it in the cursor), and Stop all;
+    refused (still running), a toast says why and nothing is swapped."""
+    client.force_login(user)
+    client.post(f"/campaigns/{campaign.pk}/generate/")
+    Generation.objects.update(status="done")
+    client.cookies["django_language"] = language
+    response = client.post(f"/deliverables/{headlines.pk}/regenerate/", headers=HX)
+    assert response.status_code == 200
+    new = Generation.objects.latest("pk")
+    panel = response.content.decode()
+    assert (
+        f'data-deliverable="{headlines.pk}"' in panel
+        and f'data-deliverable="{email.pk}"' not in panel
+    )
+    assert f'data-follow="{new.pk}"' in panel and "data-streaming" in panel
+    assert (
+        f'sse-swap="delta-{headlines.pk}"' in panel and f'sse-swap="done-{headlines.pk}"' in panel
+    )
+    assert 'id="board-stop-all"' in panel and 'hx-swap-oob="true"' in panel
+    assert {"en": "Stop all", "zh-hans": "全部停止"}[language] in panel
+
+    again = client.post(f"/deliverables/{headlines.pk}/regenerate/", headers=HX)
+    assert again.status_code == 409 and again["HX-Retarget"] == "#toasts"
+    assert Generation.objects.filter(draft_id=new.draft_id).count() == 2  # none started

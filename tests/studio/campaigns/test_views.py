@@ -234,3 +234,43 @@ def test_the_board_follows_one_stream_while_one_is_generating(
     body = owner.get(f"/campaigns/{campaign.pk}/", headers=HX).content.decode()
     assert "sse-connect" not in body and "Stop all" not in body  # nothing left to follow
     assert f"/deliverables/{headlines.pk}/regenerate/" in body
+
+
+@pytest.mark.parametrize(
+    ("status", "kept", "words"),
+    [
+        ("failed", "linked", ["The generation failed.", "Busy upstream", "kept as v1"]),
+        ("failed", "earlier", ["The generation failed.", "Nothing of it was kept: v1"]),
+        ("failed", "none", ["The generation failed.", "Nothing was written."]),
+        ("cancelled", "linked", ["Stopped before the end.", "kept as v1"]),
+        ("interrupted", "linked", ["Interrupted before the end.", "kept as v1"]),
+    ],
+)
+def test_a_generation_that_ended_early_says_how_and_what_was_kept(
+    owner, written, status, kept, words
+):
+    """A failed, stopped or interrupted generation: the panel says how it ended, why (the
+    error), what of it is the newest version, and offers Regenerate."""
+    from drafts.models import DraftVersion
+
+    generation = Generation.objects.get(draft_id=written.draft_id)
+    generation.status, generation.error_message = status, "Busy upstream"
+    generation.save()
+    versions = DraftVersion.objects.filter(draft_id=written.draft_id)
+    if kept == "linked":
+        versions.update(generation=generation)
+    elif kept == "none":
+        versions.delete()
+    page = owner.get(written.campaign.get_absolute_url()).content.decode()
+    assert f'data-generation-end="{status}"' in page and "data-regenerate" in page
+    for word in words + ["Regenerate to try again."]:
+        assert word in page, word
+    assert "data-streaming" not in page
+
+
+def test_a_generation_that_ended_early_says_so_in_chinese(owner, written):
+    Generation.objects.filter(draft_id=written.draft_id).update(status="failed")
+    owner.cookies["django_language"] = "zh-hans"
+    page = owner.get(written.campaign.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    text = page.content.decode()
+    assert "生成失败。" in text and "没有保留任何内容：v1 未改动。" in text

@@ -570,3 +570,105 @@ document.addEventListener("htmx:load", function (event) {
     item.querySelector("button[name=direction]:not([disabled])");
   if (button) button.focus();
 });
+
+// Fit to limits while it streams (components/tagged_items.html): the model answers each
+// repaired item inside <item n="N">…</item>. The raw text arrives escaped, appended by each
+// delta; this shows it as a list of items, the tags left out, each item's text set with
+// textContent (never as HTML), and hides the raw text. A tag the stream has cut at the end
+// ("<item " before its "n=…>") waits until it is whole.
+(function () {
+  "use strict";
+  var TAG = /<item\b[^<>]*>|<\/item>/g;
+  var CUT_TAG = /^<\/?(?:i(?:t(?:e(?:m(?:\s[^<>]*)?)?)?)?)?$/;
+
+  function items(text) {
+    var open = text.lastIndexOf("<");
+    if (open >= 0 && CUT_TAG.test(text.slice(open))) text = text.slice(0, open);
+    var found = [];
+    var last = 0;
+    var match;
+    TAG.lastIndex = 0;
+    while ((match = TAG.exec(text))) {
+      var piece = text.slice(last, match.index).trim();
+      if (piece) found.push(piece);
+      last = TAG.lastIndex;
+    }
+    var rest = text.slice(last).trim();
+    if (rest) found.push(rest);
+    return found;
+  }
+
+  function show(box) {
+    var raw = box.querySelector("[data-items-raw]");
+    var view = box.querySelector("[data-items-view]");
+    if (!raw || !view) return;
+    var texts = items(raw.textContent);
+    texts.forEach(function (text, i) {
+      var item = view.children[i];
+      if (!item) {
+        item = document.createElement("li");
+        item.className = "whitespace-pre-wrap break-words rounded-md border border-slate-200 p-2 dark:border-slate-800";
+        item.setAttribute("data-streamed-item", "");
+        view.appendChild(item);
+      }
+      if (item.textContent !== text) item.textContent = text;
+    });
+    while (view.children.length > texts.length) view.lastElementChild.remove();
+    raw.hidden = true;
+    view.hidden = false;
+  }
+
+  function showAll(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches("[data-tagged-items]")) show(root);
+    root.querySelectorAll("[data-tagged-items]").forEach(show);
+  }
+  document.addEventListener("DOMContentLoaded", function () { showAll(document.body); });
+  document.addEventListener("htmx:load", function (event) { showAll(event.detail.elt); });
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var box = event.target.closest && event.target.closest("[data-tagged-items]");
+    if (box) show(box);
+  });
+})();
+
+// The campaign board's one stream (campaigns/streaming.py) follows the generations it was
+// opened for. A panel that Regenerate or Fit to limits swaps in (htmx) carries its new
+// generation (data-follow): the board's stream is opened again with that generation added to
+// its cursor, which resumes every other panel exactly after what it has shown. The old
+// EventSource is closed first (the sse extension's own cleanup), so the tab keeps ONE
+// connection; each panel's sse-swap listeners move to the new one.
+(function () {
+  "use strict";
+  var joins = 0;
+
+  function reopen(board, url) {
+    htmx.trigger(board, "htmx:beforeCleanupElement");  // the sse extension closes its source
+    board.setAttribute("hx-ext", "sse");
+    board.setAttribute("sse-close", "end");
+    board.setAttribute("data-board-stream", "");
+    board.setAttribute("sse-connect", url);
+    joins += 1;
+    // A changed attribute makes htmx process the element again: each listener is registered
+    // on the new source.
+    board.querySelectorAll("[sse-swap]").forEach(function (element) {
+      element.setAttribute("data-joined", String(joins));
+    });
+    htmx.process(board);
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches || elt === document.body) return;  // the page's own panels are followed
+    var panels = elt.matches("[data-follow]") ? [elt] : Array.from(elt.querySelectorAll("[data-follow]"));
+    var board = panels.length && panels[0].closest("[data-board]");
+    if (!board) return;
+    var url = new URL(board.getAttribute("sse-connect") || board.dataset.board, window.location.href);
+    var pairs = (url.searchParams.get("after") || "").split(".").filter(Boolean);
+    var followed = pairs.map(function (pair) { return pair.split(":")[0]; });
+    var added = panels.map(function (panel) { return panel.dataset.follow; })
+      .filter(function (id) { return followed.indexOf(id) < 0; });
+    if (!added.length) return;
+    url.searchParams.set("after", pairs.concat(added.map(function (id) { return id + ":0"; })).join("."));
+    reopen(board, url.pathname + url.search);
+  });
+})();
