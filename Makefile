@@ -88,9 +88,10 @@ browser:
 imports: bootstrap
 	$(VENV)/bin/lint-imports
 
-# The suite on TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU. Two per CPU filled the
-# cores' idle half but starved the fault suites' 200 concurrent streams into connect timeouts
-# on this 2-core machine: docs/decisions/test-suite-speed.md), in a random order
+# The suite on TEST_WORKERS processes (pytest-xdist; one more than the CPUs: about 45 % of a
+# worker's time is waiting on paced streams and starting servers, which the extra worker
+# fills. Two per CPU starved the fault suites' 200 concurrent streams into connect timeouts on
+# this 2-core machine: docs/decisions/test-suite-speed.md), in a random order
 # (pytest-randomly: the header prints the seed; PYTEST_ARGS=--randomly-seed=N repeats it).
 # --dist loadscope sends each module whole to one worker, so a module-scoped fixture (the
 # benchmark run of tests/bench/test_bench_smoke.py, a browser) is built once. (loadgroup and
@@ -98,7 +99,7 @@ imports: bootstrap
 # Modules go out in collection order, the longest first (LONGEST_FIRST in tests/conftest.py),
 # not xdist's default of the most tests first, which left a one-test module of minutes last.
 # TEST_WORKERS=0 runs it in this one process.
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: bootstrap browser imports
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
