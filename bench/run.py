@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +91,12 @@ class Config:
 def parse_config(argv: list[str]) -> Config:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="N=1,2, short answers, no LiteLLM")
+    parser.add_argument(
+        "--quick", action="store_true", help="N=1,2, short fast answers, no LiteLLM"
+    )
     parser.add_argument("--ns", default=env("BENCH_NS", "1,10,100,500,1000"))
     parser.add_argument("--tokens", type=int, default=int(env("BENCH_TOKENS", "200")))
-    parser.add_argument("--tps", type=float, default=float(env("BENCH_TPS", "50")))
+    parser.add_argument("--tps", type=float, default=None, help="BENCH_TPS; 50 (--quick: 500)")
     parser.add_argument(
         "--first-token-delay", type=float, default=float(env("BENCH_FIRST_TOKEN_DELAY", "0.3"))
     )
@@ -121,6 +123,8 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument("--no-report", action="store_true", help="leave docs/benchmark.md as it is")
     args = parser.parse_args(argv)
+    if args.tps is None:  # --quick streams ten times faster: the same checks in less time
+        args.tps = float(env("BENCH_TPS", "500" if args.quick else "50"))
     if args.quick:
         args.ns = env("BENCH_NS", "1,2")
         args.tokens = int(env("BENCH_TOKENS", "30"))
@@ -589,8 +593,9 @@ def main(argv: list[str] | None = None) -> int:
             "studio_pid": studio.pid,
             "litellm": litellm,
         }
-        say("warm-up (not measured): one stream on every path")
-        run_level(config, 1, ctx, quiet=True)
+        say("warm-up (not measured): N=1 on every path")
+        # --quick warms up with one stream a path; the full run with the whole N=1 level.
+        run_level(replace(config, repeats=1) if config.quick else config, 1, ctx, quiet=True)
         for n in config.ns:
             paths = 3 if litellm["status"] == "ok" else 2
             needed = paths * config.seconds_for(n)

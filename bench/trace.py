@@ -102,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--out", type=Path, default=bench.RESULTS / "trace-1.txt")
     parser.add_argument("--work-dir", type=Path, default=bench.BENCH_DIR / ".work")
+    parser.add_argument("--tps", default="50", help="the simulator's tokens per second")
     args = parser.parse_args(argv)
     config = bench.parse_config(
-        ["--ns", "1", "--tokens", "20", "--no-litellm", "--work-dir", str(args.work_dir)]
-    )
+        ["--ns", "1", "--tokens", "20", "--tps", args.tps, "--no-litellm",
+         "--work-dir", str(args.work_dir)]
+    )  # fmt: skip
     config.work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         simulator, simulator_url = bench.start_simulator(config, stack)

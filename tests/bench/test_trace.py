@@ -16,8 +16,8 @@ def test_the_trace_splits_the_time_to_the_first_token_into_segments_in_order(tmp
     out = tmp_path / "trace.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bench.trace", "--generations", "2", "--out", str(out),
-         "--work-dir", str(tmp_path / "work")],
+        [sys.executable, "-m", "bench.trace", "--generations", "2", "--tps", "500",
+         "--out", str(out), "--work-dir", str(tmp_path / "work")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
