@@ -231,8 +231,11 @@ class Cluster:
         )
 
 
-# The workers' GENERATION_HEARTBEAT_TTL: beats every 2 s, time enough on a busy machine.
-HEARTBEAT_TTL = 6
+# The workers' GENERATION_HEARTBEAT_TTL: beats every 3.3 s. At 6 s (beats every 2 s) a runner
+# saving its end through a connection storm (every connection terminated at once) on a machine
+# running three test workers beside the cluster went unseen long enough for the other worker's
+# sweeper to end it as interrupted, its text whole.
+HEARTBEAT_TTL = 10
 
 
 def worker_env(database: dict, redis_url: str, upstream_url: str) -> dict[str, str]:
