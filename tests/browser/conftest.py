@@ -84,13 +84,8 @@ def studio_url(transactional_db, settings, simulator_url, _studio_server) -> Ite
     Shared by the session's tests, so each test leaves it as a fresh server would be: what it
     left running (generations, assistant answers) is settled and the pooled DeepSeek client
     (built from the settings of its day) closed, before ``transactional_db`` empties the
-    tables. Pages are closed before that too (``page`` depends on this fixture).
-
-    The pages' htmx timings are shortened (the autosave's 1 s delay, the recovering notice's
-    5 s and a batch's 2 s polls): the same requests, sooner, so a test waits less for them."""
+    tables. Pages are closed before that too (``page`` depends on this fixture)."""
     settings.DEEPSEEK_BASE_URL = simulator_url
-    settings.EDITOR_SAVE_DELAY_MS = 200
-    settings.RECOVERING_POLL_SECONDS = settings.BATCH_POLL_SECONDS = 0.5
     yield _studio_server.url
     _studio_server.call(_settle)
 

@@ -65,15 +65,6 @@ def test_a_save_creates_a_version_and_moves_the_base(client, user, draft):
                                                                 "edited", 1)  # fmt: skip
 
 
-def test_the_autosave_delay_is_the_setting(client, user, draft, settings):
-    settings.EDITOR_SAVE_DELAY_MS = 250
-    client.force_login(user)
-
-    html = client.get(reverse("drafts:edit", args=[draft.pk])).content.decode()
-
-    assert 'hx-trigger="input delay:250ms, keep-now, submit, save-now"' in html
-
-
 def test_a_save_from_an_old_version_is_a_conflict_that_keeps_the_editors_text(
     client, user, other_user, draft
 ):
