@@ -152,10 +152,12 @@ def page(browser: Browser, studio_url: str, request: pytest.FixtureRequest) -> I
 def _closed_event_source(request) -> bool:
     """Aborted by the browser, not failed: sse-close="done" closes the EventSource on the
     final event (before the server's end of the stream arrives), and navigating away aborts
-    a favicon still loading."""
+    a favicon or a deferred script still loading (a static file that is missing is a 404,
+    which the response check catches)."""
     if request.failure != "net::ERR_ABORTED":
         return False
-    return request.resource_type == "eventsource" or request.url.endswith("/favicon.svg")
+    static = "/static/" in request.url and request.resource_type in ("script", "stylesheet")
+    return request.resource_type == "eventsource" or request.url.endswith("/favicon.svg") or static
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:
