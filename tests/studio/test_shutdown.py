@@ -331,15 +331,23 @@ def test_the_image_s_uvicorn_workers_answer_503_while_they_drain_then_exit_in_ti
 
         process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
-        answers = []
-        while not answers or answers[-1].status_code != 503:
+        answers: list[httpx.Response | str] = []
+        while not answers or getattr(answers[-1], "status_code", None) != 503:
             assert time.monotonic() - signalled < bound, answers  # a 503 came before the end
-            answers.append(httpx.get(url, timeout=2))  # a hang fails here (ReadTimeout)
+            try:
+                answers.append(httpx.get(url, timeout=2))  # a hang fails here (ReadTimeout)
+            except httpx.RemoteProtocolError:
+                # The idle worker, drained at once, stops serving: a connection it had just
+                # accepted, its request not read yet, is closed like an idle keep-alive one
+                # (uvicorn's shutdown; any server's). Answered, not left waiting: a client
+                # tries again.
+                answers.append("closed")
         process.wait(timeout=30)
         took = time.monotonic() - signalled
 
         assert answers[-1].headers["retry-after"] == "5"
-        assert {a.status_code for a in answers} <= {200, 503}
+        statuses = {getattr(a, "status_code", a) for a in answers}
+        assert statuses <= {200, 503, "closed"}, answers
         assert took < bound + EXIT_MARGIN, took
         _, alive = psutil.wait_procs(workers, timeout=5)
         assert alive == []
