@@ -98,6 +98,7 @@ class Registry:
         self.stop_requested: set[int] = set()  # being cancelled by a stop, not a shutdown
         # Per event loop: the task relaying stops asked for in other workers (Redis only).
         self._listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
+        self._subscribed = 0  # this process's listeners subscribed to the Stop channel now
         _registries.append(self)
 
     @property
@@ -243,7 +244,12 @@ class Registry:
         """Stop it here, or ask the worker that runs it through Redis; False if none did."""
         if self.cancel(key):
             return True
-        return relay.enabled() and bool(await relay.request_cancel(key, self.cancel_channel))
+        if not relay.enabled():
+            return False
+        heard = await relay.request_cancel(key, self.cancel_channel)
+        # Redis counts this process's own listener too, which does not run it (just tried):
+        # after an outage it may be the only one subscribed again, and no runner heard it.
+        return heard - self._subscribed > 0
 
     def listen_for_stops(self) -> None:
         """Make sure this worker hears stops asked for in other workers (Redis only)."""
@@ -253,11 +259,14 @@ class Registry:
         if self._listener is None or self._listener[0] is not loop or self._listener[1].done():
             # A fresh context: it lives as long as the worker, not the request that started it.
             task = loop.create_task(
-                relay.listen_for_cancels(self.cancel, self.cancel_channel),
+                relay.listen_for_cancels(self.cancel, self.cancel_channel, self._count),
                 name=f"{self.kind}-cancel-listener",
                 context=contextvars.Context(),
             )
             self._listener = (loop, task)
+
+    def _count(self, subscribed: bool) -> None:
+        self._subscribed += 1 if subscribed else -1
 
     def stop_listening(self) -> asyncio.Task[None] | None:
         """Cancel this loop's Stop listener (it unsubscribes); the task, to wait for."""

@@ -290,15 +290,23 @@ async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
     return await get_redis().publish(channel, str(key))
 
 
-async def listen_for_cancels(cancel: Callable[[int], bool], channel: str = CANCEL_CHANNEL) -> None:
+async def listen_for_cancels(
+    cancel: Callable[[int], bool],
+    channel: str = CANCEL_CHANNEL,
+    subscribed: Callable[[bool], None] = lambda _: None,
+) -> None:
     """Run in every runner process: stop local runs that any worker was asked to stop.
+    ``subscribed`` hears when it is subscribed (True) and when no longer (False).
 
     For the life of the worker: when Redis fails, it waits (backoff) and subscribes again."""
     attempt = 0
     while True:
         pubsub = get_redis().pubsub()
+        listening = False
         try:
             await pubsub.subscribe(channel)
+            listening = True
+            subscribed(True)
             if attempt:
                 attempt = 0
                 LISTENERS.recovered()
@@ -310,6 +318,8 @@ async def listen_for_cancels(cancel: Callable[[int], bool], channel: str = CANCE
             delay = LISTENERS.failed(error, attempt)
             attempt += 1
         finally:
+            if listening:
+                subscribed(False)
             await _close(pubsub)
         await asyncio.sleep(delay)
 

@@ -82,6 +82,29 @@ async def test_a_stop_asked_in_another_worker_reaches_the_task(redis_relay):
     here._listener[1].cancel()
 
 
+async def test_a_stop_only_the_asking_worker_heard_is_not_taken_for_heard(redis_relay):
+    """After a Redis outage the asking worker's own listener may be the only one subscribed
+    again: Redis counts it, but it does not run the task, so nobody stopped it."""
+    asking, running = Registry("test-unheard"), Registry("test-unheard")  # two workers
+    task = running.track(12, asyncio.create_task(forever()))  # its listener is not back yet
+    asking.listen_for_stops()
+    async with asyncio.timeout(5):
+        while asking._subscribed == 0:
+            await asyncio.sleep(0.01)
+
+    assert not await asking.request_stop(12)
+    assert not task.done()
+
+    running.listen_for_stops()  # back: now the Stop is heard, and stops it
+    async with asyncio.timeout(5):
+        while not await asking.request_stop(12):
+            await asyncio.sleep(0.01)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    for worker in (asking, running):
+        worker._listener[1].cancel()
+
+
 async def test_shutdown_cancels_every_running_task_of_every_kind():
     first, second = Registry("test-down-a"), Registry("test-down-b")
     ended: list[str] = []
