@@ -3,11 +3,13 @@
 A runner appends text deltas (``content`` or ``reasoning``) to its log and ends it with one
 ``Done``: a status and a small payload of ids, never HTML. A runner may also append
 ``Block``s: a finished part of the answer as its owner rendered and sanitized it, sent once,
-as is (the drafts runner's Markdown blocks: docs/decisions/0013). SSE views replay the log from a
-sequence number (the browser's Last-Event-ID) and then follow it, so a reconnect never shows
-a chunk twice or skips one; each view renders the end for its own viewer (``sse.frames``).
-The log lives in the runner's process; with Redis configured, ``studio.streams.relay``
-mirrors it into a Redis stream so that watchers in any worker can follow it too.
+as is (the drafts runner's Markdown blocks: docs/decisions/0013). A run that waits for a
+slot in its worker (``admission``) logs its place in line as ``Queued`` items first. SSE
+views replay the log from a sequence number (the browser's Last-Event-ID) and then follow it,
+so a reconnect never shows a chunk twice or skips one; each view renders the end for its own
+viewer (``sse.frames``). The log lives in the runner's process; with Redis configured,
+``studio.streams.relay`` mirrors it into a Redis stream so that watchers in any worker can
+follow it too.
 """
 
 from __future__ import annotations

@@ -281,3 +281,32 @@ async def test_a_watcher_in_another_worker_sees_the_place_in_line_through_the_re
     assert "event: queued\ndata: 0" in body
     assert body.index("event: queued\ndata: 0") < body.index("Answer 1") < body.index("event: done")
     assert await _status(second) == ("done", "Answer 1 done.")
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "Queued ({n} ahead)"), ("zh-hans", "排队中（前面还有 {n} 个）")]
+)
+async def test_a_page_loaded_while_it_waits_follows_from_its_place_in_line(
+    three, settings, async_client, user, language, label
+):
+    """The page shows no queue of its own: its stream starts at the place in line, which
+    the panel's notice shows in the viewer's language (studio.js fills in the number)."""
+    settings.GENERATION_MAX_RUNNING = 1
+    upstream = Upstream()
+    first, second, _ = three
+    tasks = [runner.launch(first), runner.launch(second)]
+    await _until(runner.get_log(first.pk), _writing)
+    await async_client.aforce_login(user)
+    async_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = (await async_client.get(reverse("drafts:detail", args=[second.draft_id]))).content
+
+    text = page.decode()
+    events = reverse("drafts:events", args=[second.pk])
+    assert f'sse-connect="{events}?after=0"' in text  # before its one item, its place
+    assert f'data-queued-label="{label}"' in text and 'sse-swap="queued"' in text
+    upstream.finish(0)
+    await _until(runner.get_log(second.pk), _writing)
+    upstream.finish(1)
+    await asyncio.gather(*tasks)
