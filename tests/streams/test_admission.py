@@ -50,6 +50,25 @@ async def test_the_line_moves_in_order_and_each_is_told_its_place_as_it_moves():
     assert waiting["c"].result() >= 0  # the seconds it waited
 
 
+async def test_far_back_in_a_long_line_only_a_tenth_of_a_move_is_told():
+    """Each place told is a log item: a run behind 1,000 is told about 80 times, the last
+    ten places exactly."""
+    slots, _ = _admission(1)
+    assert slots.enter()
+    told: list[int] = []
+    waiting = [asyncio.create_task(_waiter(slots, [])) for _ in range(999)]
+    last = asyncio.create_task(_waiter(slots, told))
+    await asyncio.sleep(0)
+    for _ in range(1000):
+        slots.leave()
+        await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*waiting, last), 5)
+
+    assert told[0] == 1000 and told[-10:] == list(range(10, 0, -1))
+    assert len(told) < 90
+    assert all(later < earlier for earlier, later in zip(told, told[1:], strict=False))
+
+
 async def test_a_run_cancelled_in_line_leaves_it_and_those_behind_move_up():
     slots, depths = _admission(1)
     assert slots.enter()
