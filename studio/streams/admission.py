@@ -60,6 +60,7 @@ class Admission:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new loop (a test's): the old one's runs are gone
             self._loop, self.running, self.waiting = loop, 0, {}
+            self._depth()
 
     def _free(self) -> bool:
         limit = self.limit()
