@@ -7,7 +7,9 @@ ends — finished, stopped, failed, cut off, or the worker shutting down — wha
 kept as a draft version. While it runs, a heartbeat in the shared cache tells every worker
 that it is alive; a generation marked active without a heartbeat was lost (a crash) and is
 settled as interrupted, with the text saved at the last persist, by ``drafts.sweeper`` (pages
-only show it as being recovered: reads never write).
+only show it as being recovered: reads never write). A worker streams at most
+GENERATION_MAX_RUNNING at once (``SLOTS``): one launched beyond that waits in order, still
+queued, alive (its heartbeat beats) and stoppable, its place in line in its log (``Queued``).
 
 The engine (event log, registry, heartbeat, Redis relay, the writer of partial texts) is
 ``studio.streams``; this module says what a generation does. Its log ends with a ``Done``
@@ -30,11 +32,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from studio import background, streams
 from studio.ai import generation_cost, get_client, on_request
-from studio.audit.metrics import open_stream
+from studio.audit.metrics import observe_admission_wait, open_stream, set_queue_depth
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
-from studio.streams import Delta, Done, EventLog, Reasoning, Snapshot, relay
+from studio.streams import Admission, Delta, Done, EventLog, Queued, Reasoning, Snapshot, relay
 from studio.streams.writer import PartialWriters
 
 from . import citations, errors
@@ -47,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 # The generations this process runs, their event logs and heartbeats (studio.streams).
 GENERATIONS = streams.Registry("generation")
+# At most GENERATION_MAX_RUNNING generations stream at once in this worker; the others wait
+# in order, their place in line in their log (docs/decisions/generation-admission.md).
+SLOTS = Admission(lambda: settings.GENERATION_MAX_RUNNING, on_depth=set_queue_depth)
 # Set once a running generation's request has gone to DeepSeek (or it needs none, or ended).
 _asked: dict[int, asyncio.Event] = {}
 
@@ -159,8 +164,7 @@ async def run(generation: Generation | int, asked: asyncio.Event | None = None) 
     try:
         async with GENERATIONS.heartbeat(generation_id):
             try:
-                with open_stream():
-                    await stream.consume()
+                await stream.consume()
             finally:
                 asked.set()
                 await stream.finish()
@@ -221,9 +225,45 @@ class _Stream:
         self.cache_key = ""
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
+        self.waited: float | None = None  # seconds in line for a slot, once it has one
         self.reservation = Reservation()  # held against the daily token budget
 
     async def consume(self) -> None:
+        """Stream the answer once this worker has a slot for it (``SLOTS``)."""
+        try:
+            await self._admitted()
+        except asyncio.CancelledError:  # stopped (or shut down) while it waited: nothing asked
+            self._cancelled()
+            return
+        try:
+            with open_stream():
+                await self._stream()
+        finally:
+            SLOTS.leave()
+
+    async def _admitted(self) -> None:
+        """A slot: at once under the limit (a counter check, nothing awaited); else in line,
+        its place in line in the log for every watcher, the row still queued. The run's
+        heartbeat beats meanwhile: a queued generation is alive, not lost."""
+        if SLOTS.enter():
+            self.waited = 0.0
+            return
+        self.asked.set()  # no request goes out for a while: a view need not wait for it
+        self.waited = await SLOTS.wait(lambda ahead: self.log.add(Queued(ahead)))
+        self.log.add(Queued(0))
+        self.started = time.monotonic()  # its timings (TTFT, duration) count from its turn
+
+    def _cancelled(self) -> None:
+        """Ours to end: the Stop button, or the worker shutting down. It finishes normally
+        with what it has, and says which it was."""
+        stopped = GENERATIONS.was_stopped(self.generation.pk)
+        self.status = Generation.Status.CANCELLED if stopped else Generation.Status.INTERRUPTED
+        if not stopped:
+            self.error_message = errors.RESTARTED
+        if task := asyncio.current_task():
+            task.uncancel()
+
+    async def _stream(self) -> None:
         params = self.generation.params
         unsaved = 0
         # Marked running beside the upstream request, not before it: the first token never
@@ -257,14 +297,7 @@ class _Stream:
                     if urgent:
                         unsaved = 0
         except asyncio.CancelledError:
-            # Ours to end: the Stop button, or the worker shutting down. Finish normally
-            # with what we have, and say which it was.
-            stopped = GENERATIONS.was_stopped(self.generation.pk)
-            self.status = Generation.Status.CANCELLED if stopped else Generation.Status.INTERRUPTED
-            if not stopped:
-                self.error_message = errors.RESTARTED
-            if task := asyncio.current_task():
-                task.uncancel()
+            self._cancelled()
         except DeepSeekError as exc:
             self.status = Generation.Status.FAILED
             self.error_code = type(exc).__name__
@@ -359,6 +392,8 @@ class _Stream:
         for block in self.blocks.close():  # the last block ends with the answer
             self.log.add(block)
         _writers.current().forget(self.generation.pk)
+        if self.waited is not None:  # it had its slot (not stopped while it waited)
+            observe_admission_wait(self.waited)
         if self.marked_running is not None:
             (marked,) = await asyncio.gather(self.marked_running, return_exceptions=True)
             if isinstance(marked, Exception):  # the final status below is written all the same

@@ -368,6 +368,10 @@ GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)
 # it): how long a crashed worker's generation still looks alive. The sweeper settles it after
 # about twice this (it must be seen without a heartbeat that long: a Redis blip is no crash).
 GENERATION_HEARTBEAT_TTL = env.float("GENERATION_HEARTBEAT_TTL", default=15.0)
+# Generations one worker process runs at once (studio.streams.admission); more wait in
+# order, shown as "Queued (n ahead)", rather than slowing every stream. 0: no limit.
+# docs/decisions/generation-admission.md says why 100.
+GENERATION_MAX_RUNNING = env.int("GENERATION_MAX_RUNNING", default=100)
 # Seconds a web worker takes at most to stop on SIGTERM (studio/asgi.py): from the signal on
 # it answers new requests 503 with Retry-After, ends its running generations as interrupted
 # (text kept) and lets in-flight responses finish, then exits; what is still running then is

@@ -9,7 +9,8 @@ writes its values to files there (prometheus_client's multiprocess mode, chosen 
 imported) and ``/metrics`` sums every process's files (``exposition``), so any worker answers
 for the whole instance. Gauges say how to combine processes: open streams add up over the
 living ones; the breaker state, which every process reads from the shared cache, is the most
-recently published value. Scrape every instance.
+recently published value; the generations queued for a slot add up over the living ones.
+Scrape every instance.
 """
 
 from __future__ import annotations
@@ -107,6 +108,20 @@ OLDEST_ACTIVE = Gauge(
     registry=REGISTRY,
     multiprocess_mode="mostrecent",  # one database: the latest reading of it
 )
+# Admission (studio.streams.admission, GENERATION_MAX_RUNNING): generations waiting for a slot
+# in their worker, and how long each waited (0 for the many that never did).
+QUEUE_DEPTH = Gauge(
+    "generation_queue_depth",
+    "Generations waiting for a slot in their worker now (GENERATION_MAX_RUNNING).",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",  # the instance's line: each living worker's, added up
+)
+ADMISSION_WAIT = Histogram(
+    "generation_admission_wait_seconds",
+    "Time a generation waited for a slot in its worker before it started (0: none).",
+    buckets=(0, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
 
 # Statuses an AI call can end with that count as errors in ai_error_count.
 _ERROR_STATUSES = {"failed", "error", "interrupted"}
@@ -189,6 +204,16 @@ def open_stream() -> Iterator[None]:
         yield
     finally:
         OPEN_STREAMS.dec()
+
+
+def set_queue_depth(depth: int) -> None:
+    """How many generations wait for a slot in this worker now."""
+    QUEUE_DEPTH.set(depth)
+
+
+def observe_admission_wait(seconds: float) -> None:
+    """How long one generation waited for its slot (0: it started at once)."""
+    ADMISSION_WAIT.observe(seconds)
 
 
 def exposition() -> bytes:

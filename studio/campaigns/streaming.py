@@ -3,7 +3,8 @@
 Each generation's frames come from the engine as for a draft's own watcher
 (``drafts.views.generations.source``: this worker's log, the Redis relay, or only its end);
 ``multiplex`` merges them as they come and names each frame after its deliverable
-(``delta-<deliverable>``, ``done-<deliverable>``), so each panel on the board swaps in its own.
+(``delta-<deliverable>``, ``done-<deliverable>``, and ``queued-<deliverable>`` with its place
+in line while its worker has no slot for it yet), so each panel on the board swaps in its own.
 The rendered Markdown blocks and the reasoning are left out: the board shows the plain text
 as it streams (every character is in the deltas), then the deliverable's final panel.
 
@@ -120,9 +121,9 @@ async def multiplex(
             else:
                 event, seq, data = _parts(item)
                 cursor[key] = max(seq, cursor.get(key) or 0)
-                if event == "delta":
+                if event in ("delta", "queued"):  # the text, or its place in line
                     beat = time.monotonic()
-                    yield _frame(f"delta-{deliverable}", "\n".join(data), cursor)
+                    yield _frame(f"{event}-{deliverable}", "\n".join(data), cursor)
         yield _frame("end", "", cursor)
     finally:
         for task in pumps:

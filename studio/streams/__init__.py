@@ -6,6 +6,8 @@ and redis): its owners say what runs, what is saved, and how the end looks to ea
 - ``events``: typed events (``Delta``, ``Reasoning``, ``Block`` with its owner's sanitized
   HTML, ``Done`` with a status and ids, never HTML) and the seq-numbered ``EventLog``, with
   ``follow()`` (replay after Last-Event-ID, then live, paced) for any number of watchers.
+- ``admission``: at most so many runs at once per worker (a setting); the rest wait in
+  order, their place in line in their log as ``Queued`` items.
 - ``registry``: the running tasks of one kind, their logs, heartbeat (alive keys with a TTL),
   stopping from any worker, and shutdown.
 - ``relay``: the Redis mirror of logs and the stop channel, for watchers in other workers.
@@ -14,17 +16,20 @@ and redis): its owners say what runs, what is saved, and how the end looks to ea
   response, and database connections given back before a long stream.
 """
 
-from .events import Block, Delta, Done, EventLog, Reasoning, Snapshot, follow
+from .admission import Admission
+from .events import Block, Delta, Done, EventLog, Queued, Reasoning, Snapshot, follow
 from .framing import HEARTBEAT, sse_event
 from .registry import Registry, shutdown
 from .sse import frames, last_event_id, only, release_connections, response
 
 __all__ = [
     "HEARTBEAT",
+    "Admission",
     "Block",
     "Delta",
     "Done",
     "EventLog",
+    "Queued",
     "Reasoning",
     "Registry",
     "Snapshot",

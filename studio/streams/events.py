@@ -3,11 +3,13 @@
 A runner appends text deltas (``content`` or ``reasoning``) to its log and ends it with one
 ``Done``: a status and a small payload of ids, never HTML. A runner may also append
 ``Block``s: a finished part of the answer as its owner rendered and sanitized it, sent once,
-as is (the drafts runner's Markdown blocks: docs/decisions/0013). SSE views replay the log from a
-sequence number (the browser's Last-Event-ID) and then follow it, so a reconnect never shows
-a chunk twice or skips one; each view renders the end for its own viewer (``sse.frames``).
-The log lives in the runner's process; with Redis configured, ``studio.streams.relay``
-mirrors it into a Redis stream so that watchers in any worker can follow it too.
+as is (the drafts runner's Markdown blocks: docs/decisions/0013). A run that waits for a
+slot in its worker (``admission``) logs its place in line as ``Queued`` items first. SSE
+views replay the log from a sequence number (the browser's Last-Event-ID) and then follow it,
+so a reconnect never shows a chunk twice or skips one; each view renders the end for its own
+viewer (``sse.frames``). The log lives in the runner's process; with Redis configured,
+``studio.streams.relay`` mirrors it into a Redis stream so that watchers in any worker can
+follow it too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal
 
 from .framing import HEARTBEAT, delta_frames
 
-Kind = Literal["content", "reasoning", "block"]
+Kind = Literal["content", "reasoning", "block", "queued"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,20 @@ class Block:
     def parse(cls, text: str) -> Block:
         length, _, html = text.partition("\n")
         return cls(html, int(length))
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """Waiting for a slot in its worker (``studio.streams.admission``): ``ahead`` runs start
+    before it (1: it is next), told again as the line moves; 0 once its turn has come (it
+    starts). Watchers show "Queued (n ahead)" until the 0."""
+
+    ahead: int
+    kind: Kind = "queued"
+
+    @property
+    def text(self) -> str:
+        return str(self.ahead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +122,7 @@ class EventLog:
         self.items.append((kind, text))
         self._wake()
 
-    def add(self, event: Delta | Reasoning | Block) -> None:
+    def add(self, event: Delta | Reasoning | Block | Queued) -> None:
         self.append(event.kind, event.text)
 
     def finish(self, done: Done) -> None:
@@ -130,16 +146,20 @@ class EventLog:
         return True
 
     def snapshot(self) -> Snapshot | None:
-        """The stream so far and the sequence number it ends at; None once ended."""
+        """The stream so far and the sequence number it ends at; None once ended.
+
+        One whose last item is its place in line (``Queued``) ends before it: a page shows
+        no queue of its own, its watcher's first frame says where it stands."""
         if self.done is not None:
             return None
         items = list(self.items)
+        seq = len(items) - 1 if items and items[-1][0] == "queued" else len(items)
         content = "".join(text for kind, text in items if kind == "content")
         reasoning = "".join(text for kind, text in items if kind == "reasoning")
         blocks = [Block.parse(text) for kind, text in items if kind == "block"]
         shown = sum(block.length for block in blocks)
         html = "".join(block.html for block in blocks)
-        return Snapshot(content, reasoning, len(items), html, content[shown:])
+        return Snapshot(content, reasoning, seq, html, content[shown:])
 
 
 @dataclass

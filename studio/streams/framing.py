@@ -26,7 +26,8 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
     they are, after the text that holds the characters they stand for. Frames follow the
     items' order, one per run of items of one kind, and each carries the sequence number of
     its own last item: a connection cut between two frames resumes after exactly what it
-    received, never repeating text or skipping a block.
+    received, never repeating text or skipping a block. A run of places in line
+    (``events.Queued``) is one ``queued`` frame with the latest.
     """
     frames = []
     first = seq - len(new) + 1
@@ -38,6 +39,8 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
             length = sum(int(count) for count, _, _ in blocks)
             html = "".join(html for _, _, html in blocks)
             frames.append(sse_event("block", f"{length}\n{html}", last))
+        elif kind == "queued":  # a place in line: only the latest counts
+            frames.append(sse_event("queued", items[-1][1][1], last))
         else:
             text = "".join(text for _, (_, text) in items)
             event = "reasoning" if kind == "reasoning" else "delta"

@@ -12,7 +12,13 @@ import respx
 from django.test import AsyncClient
 from prometheus_client import generate_latest
 
-from studio.audit.metrics import observe_ai_call, open_stream, sample
+from studio.audit.metrics import (
+    observe_admission_wait,
+    observe_ai_call,
+    open_stream,
+    sample,
+    set_queue_depth,
+)
 from tests.conftest import CHAT_URL, USAGE, completion, sse_body, sse_response
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +68,27 @@ def test_metrics_show_the_ai_series_after_calls(client, settings):
         'ai_circuit_breaker_state{upstream="deepseek"} 0.0',
     ):
         assert line in text, line
+
+
+def test_metrics_show_the_generations_waiting_for_a_slot_and_how_long(client, settings):
+    """GENERATION_MAX_RUNNING's line (studio.streams.admission): its depth now, and each
+    generation's wait for its slot (0 for one that never waited)."""
+    settings.METRICS_TOKEN = "scrape-me"
+    waited = sample("generation_admission_wait_seconds_count")
+    quick = sample("generation_admission_wait_seconds_bucket", {"le": "0.0"})
+    set_queue_depth(4)
+    observe_admission_wait(0)
+    observe_admission_wait(7.5)
+
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+
+    values = scrape_values(response.content.decode())
+    assert values[("generation_queue_depth", frozenset())] == 4
+    count = values[("generation_admission_wait_seconds_count", frozenset())]
+    assert count == waited + 2
+    at_once = values[("generation_admission_wait_seconds_bucket", frozenset({("le", "0.0")}))]
+    assert at_once == quick + 1
+    set_queue_depth(0)
 
 
 def test_open_streams_gauge_follows_the_block():
@@ -170,10 +197,14 @@ ROOT = Path(__file__).resolve().parents[2]
 COUNT_ONE_CALL = """
 import os, django
 django.setup()
-from studio.audit.metrics import OPEN_STREAMS, observe_ai_call
+from studio.audit.metrics import (
+    OPEN_STREAMS, observe_admission_wait, observe_ai_call, set_queue_depth
+)
 observe_ai_call(model="deepseek-flash", status="ok", latency_s=1.5, prompt_tokens=10,
                 completion_tokens=4, cost=0.01)
 OPEN_STREAMS.inc()  # a stream still open when this "worker" is looked at
+set_queue_depth(3)  # and three generations waiting for a slot in it
+observe_admission_wait(1.5)
 print(os.getpid())
 """
 SCRAPE = """
@@ -231,6 +262,10 @@ def test_several_processes_are_summed_with_prometheus_multiproc_dir(tmp_path):
     assert both[("ai_open_streams", frozenset())] == 2
     assert one_left[("ai_open_streams", frozenset())] == 1  # the first worker has exited
     assert one_left[("ai_request_total", labels)] == 2  # what it counted stays counted
+    # The generations waiting for a slot: the instance's line, over the living workers.
+    assert both[("generation_queue_depth", frozenset())] == 6
+    assert one_left[("generation_queue_depth", frozenset())] == 3
+    assert both[("generation_admission_wait_seconds_count", frozenset())] == 2
     breaker = ("ai_circuit_breaker_state", frozenset({"upstream": "deepseek"}.items()))
     assert both[breaker] == 0  # read from the shared cache by the process that answered
 

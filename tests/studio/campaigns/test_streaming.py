@@ -106,6 +106,20 @@ async def test_frames_of_several_sources_are_named_after_their_deliverable():
     assert parse_cursor(by_event["delta-80"][0])[8] == 2
 
 
+async def test_a_place_in_line_is_named_after_its_deliverable():
+    sources = {
+        7: (70, _source([sse_event("queued", "1", 1), sse_event("queued", "0", 2), Done("done")])),
+    }
+
+    async def render(deliverable, done):
+        return ""
+
+    got = [parse(f) async for f in multiplex(sources, {}, render, heartbeat=15)]
+
+    assert [(event, data) for _, event, data in got][:2] == [("queued-70", "1"), ("queued-70", "0")]
+    assert parse_cursor(got[1][0]) == {7: 2}
+
+
 async def _failing(frames):
     for frame in frames:
         await asyncio.sleep(0)
@@ -224,6 +238,41 @@ async def test_one_response_carries_every_deliverable_and_resumes_after_a_cut(
     # Once a generation's end was sent, a reconnect does not send it again.
     last = await async_client.get(url, headers={"Last-Event-ID": parse(rest[-1])[0]})
     assert events([frame async for frame in last.streaming_content]) == ["end"]
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_a_deliverable_beyond_the_workers_limit_shows_its_place_then_streams(
+    async_client, stored, campaign, headlines, email, user, settings
+):
+    settings.GENERATION_MAX_RUNNING = 1
+    launch, generate = stored
+    release = asyncio.Event()
+    respx.post(CHAT_URL).mock(side_effect=_bodies(release))
+    generations = await sync_to_async(generate)()
+    deliverables = {}
+    for deliverable in (headlines, email):
+        draft = (await Deliverable.objects.aget(pk=deliverable.pk)).draft_id
+        deliverables[(await Generation.objects.aget(draft_id=draft)).pk] = deliverable.pk
+    tasks = [launch(generation.pk) for generation in generations]  # the second waits
+    await async_client.aforce_login(user)
+
+    response = await async_client.get(f"/campaigns/{campaign.pk}/events/")
+    stream = aiter(response.streaming_content)
+    waiting = deliverables[generations[1].pk]
+    first = await _frames_until(stream, f"queued-{waiting}")
+    assert parse(first[-1])[2] == "1"
+    assert f"delta-{waiting}" not in events(first)
+
+    release.set()
+    rest = [frame async for frame in stream]
+    await asyncio.gather(*tasks)
+
+    named = [(event, data) for _, event, data in map(parse, rest)]
+    assert named.index((f"queued-{waiting}", "0")) < events(rest).index(f"delta-{waiting}")
+    assert events(rest)[-1] == "end"
+    generation = await Generation.objects.aget(pk=generations[1].pk)
+    assert generation.status == "done" and texts(first + rest)[str(waiting)] == generation.text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -477,6 +526,10 @@ def test_regenerate_by_htmx_answers_the_panel_streaming(
     )
     assert 'id="board-stop-all"' in panel and 'hx-swap-oob="true"' in panel
     assert {"en": "Stop all", "zh-hans": "全部停止"}[language] in panel
+    # Its place in line, should its worker have no slot for it yet (components/queued.html).
+    assert f'sse-swap="queued-{headlines.pk}"' in panel
+    label = {"en": "Queued ({n} ahead)", "zh-hans": "排队中（前面还有 {n} 个）"}[language]
+    assert f'data-queued-label="{label}"' in panel
 
     again = client.post(f"/deliverables/{headlines.pk}/regenerate/", headers=HX)
     assert again.status_code == 409 and again["HX-Retarget"] == "#toasts"

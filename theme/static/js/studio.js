@@ -448,6 +448,19 @@
     tail.textContent = Array.from(tail.textContent).slice(length).join("");
   });
 
+  // A generation waiting for a slot in its worker (components/queued.html): each "queued"
+  // event (the board's "queued-<deliverable>") carries how many start before it, 0 once its
+  // turn has come. The notice says "Queued (n ahead)" in the page's language (its label),
+  // and goes away at 0; the text then streams in below it.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var notice = event.target;
+    if (!event.detail || !notice.matches || !notice.matches("[data-queued]")) return;
+    event.preventDefault();  // not swapped by htmx: the number goes into the label
+    var ahead = parseInt(event.detail.data, 10) || 0;
+    notice.textContent = ahead > 0 ? notice.dataset.queuedLabel.replace("{n}", String(ahead)) : "";
+    notice.hidden = ahead <= 0;
+  });
+
   // A stream's final event: lists on the page that show drafts (Recent drafts) refresh, now
   // that its version is saved. Dispatched before the swap, while the element is in the page.
   document.addEventListener("htmx:sseBeforeMessage", function (event) {

@@ -1,0 +1,41 @@
+"""Beyond a worker's limit (GENERATION_MAX_RUNNING) in a real browser: the second generation
+shows its place in line, then streams once the first has ended."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import log_in
+from tests.browser.test_watching import generate, ready, watch_for_problems  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_generation_beyond_the_limit_says_queued_then_streams(
+    page: Page,
+    browser,
+    studio_url,
+    ready,  # noqa: F811 — the fixture
+    settings,
+):
+    settings.GENERATION_MAX_RUNNING = 1  # the live server shares the settings
+    workspace_url = f"{studio_url}{ready.get_absolute_url()}"
+    log_in(page, studio_url, "hamlet", "pw-hamlet-123")
+    generate(page, workspace_url, tokens=800)  # about 8 s of text
+    expect(page.locator("#stream-text [data-stream-tail]")).not_to_be_empty()
+
+    second = browser.new_context(locale="en-US").new_page()
+    problems = watch_for_problems(second)
+    log_in(second, studio_url, "hamlet", "pw-hamlet-123")
+    generate(second, workspace_url, tokens=20)
+
+    queued = second.locator("#draft-panel [data-queued]")
+    expect(queued).to_have_text("Queued (1 ahead)")
+    expect(second.locator("#stream-text [data-stream-tail]")).to_be_empty()
+    page.locator("[data-stop]").click()  # the first ends: the second's turn
+
+    expect(queued).to_be_hidden()
+    expect(second.locator("#version-list")).to_contain_text("v1", timeout=20_000)
+    second.context.close()
+    assert problems == []
