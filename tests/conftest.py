@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = (
     "tests/test_field_sweep.py",
     "tests/infra_faults/test_infra_faults.py",
+    "tests/infra_faults/test_scale_out.py",  # short, but next to it: one cluster (below)
     "tests/workspaces/test_roles.py",
     "tests/bench/test_bench_smoke.py",
     "tests/test_reads_only_read.py",
@@ -67,6 +68,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if missing:
         raise pytest.UsageError(f"LONGEST_FIRST names modules that do not exist: {missing}")
     items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+
+
+# Packages whose modules share a package-scoped fixture too costly to build twice: the
+# infrastructure suite's cluster (two studio workers, Redis; ~10 s). Under --dist loadscope
+# each goes whole to one worker, as one module would.
+ONE_SCOPE = ("tests/infra_faults/",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadscope, with each package in ONE_SCOPE sent to one worker whole."""
+    if config.getvalue("dist") != "loadscope":
+        return None  # xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PackageScopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            package = next((p for p in ONE_SCOPE if nodeid.startswith(p)), None)
+            return package or super()._split_scope(nodeid)
+
+    return PackageScopes(config, log)
 
 
 def _index_static_files_once() -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html import unescape
@@ -26,7 +27,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from drafts.models import Generation
 from studio.deepseek.simulator import create_app
 from tests.faults.conftest import RecordingUpstream, parse_frame
 from tests.servers import free_port, run_asgi
@@ -283,7 +286,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Cluster]:
     from django.db import connection
 
@@ -490,3 +493,135 @@ class HookedUpstream(RecordingUpstream):
         if not any(marker.encode() in exchange.request for exchange in self.exchanges):
             return ""
         return super().sent_text(marker)
+
+
+# A dead runner's heartbeat outlives it HEARTBEAT_TTL; the sweeper (every 0.5 s here) settles
+# an orphan seen without one for HEARTBEAT_TTL more: within SETTLE.
+# After connections are terminated, the psycopg pool may make a save wait its whole `timeout`
+# (30 s, studio/settings.py) for a new connection (seen in CI under load), then it completes.
+POOL_TIMEOUT = 30
+SETTLE = max(2 * HEARTBEAT_TTL + 16, POOL_TIMEOUT + 15)
+# The upstream holds short answers in its queue (keep-alives) this long before the first
+# token: the watcher, started once the Generate post has answered, is then surely there for
+# every token even on a busy machine (one that comes after the end sees only the final panel).
+QUEUED = "[[sim:first_token_delay=1]]"
+
+
+@pytest.fixture
+def ready(user, workspace, product_template, product_inputs):
+    # The workers hash with Django's default hashers (the suite's MD5 is only this process's):
+    # PBKDF2, with few iterations so that logging in stays quick.
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, "infrasalt", iterations=1000)
+    user.save(update_fields=["password"])
+    return {
+        "workspace": workspace.pk,
+        "version": product_template.current_version().pk,
+        "inputs": product_inputs,
+    }
+
+
+@pytest.fixture(autouse=True)
+def recovered(request, transactional_db, cluster: Cluster):
+    """Each test starts with both workers and Redis up (a fault before may have taken one
+    down: a fresh one is started, as a supervisor would), and ends with no generation left
+    running before its rows are flushed."""
+    if not cluster.redis.answers():
+        cluster.redis.kill()
+        cluster.redis.start()
+    cluster.restart()
+    yield
+    active = Generation.objects.filter(status__in=Generation.ACTIVE)
+    try:
+        wait_for(lambda: not active.exists(), 5, "the last generations to end")
+    except AssertionError:
+        left = list(active.values_list("pk", "status"))
+        count_stuck(pk for pk, _ in left)
+        cluster.tainted = True
+    else:
+        left = []
+    report = getattr(request.node, "report_call", None)
+    if cluster.tainted or report is None or report.failed:
+        # A failed test may leave its workers broken (say a database connection the studio
+        # did not heal): the next test gets fresh ones, so that each fails for its own fault.
+        cluster.tainted = False
+        cluster.restart(*cluster.workers)
+        active.update(status=Generation.Status.INTERRUPTED)  # no process runs them any more
+    if report is not None and report.passed:
+        assert not left, f"generations stuck after the test: {left}"
+
+
+@pytest.fixture
+def session(cluster: Cluster, ready) -> Iterator[Client]:
+    session = Client(cluster.a.url)
+    yield session
+    session.http.close()
+
+
+def start(session: Client, base: str, ready: dict, tokens: int, directive: str = "") -> tuple:
+    """Start a generation the way the browser does (the Generate form, over htmx) on the
+    worker at ``base``; returns its id and the marker that finds its upstream request. A user
+    who gets an error page clicks again: up to three tries."""
+    marker = f"infra{uuid.uuid4().hex[:12]}x"
+    inputs = {
+        **ready["inputs"],
+        "product_name": marker,
+        "features": f"Lamp [[sim:tokens={tokens}]] {directive}",
+    }
+    for attempt in range(3):
+        try:
+            response = session.post_generate(base, ready, inputs)
+        except httpx.TransportError as exc:
+            response = exc
+        if isinstance(response, httpx.Response) and response.status_code < 500:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    STATS["generations"] += 1
+    assert isinstance(response, httpx.Response), f"{marker}: {response!r}"
+    return generation_id(response), marker
+
+
+def watch(session: Client, generation: int, *bases: str, timeout: float = 40) -> Watcher:
+    return Watcher(session.http.cookies, generation, list(bases), timeout=timeout).start()
+
+
+def settle(*ids: int, timeout: float = SETTLE) -> None:
+    """Until every one of ``ids`` has ended; those that have not are counted as stuck."""
+    active = Generation.objects.filter(pk__in=ids, status__in=Generation.ACTIVE)
+    try:
+        wait_for(lambda: not active.exists(), timeout, f"generations {ids} to end")
+    except AssertionError:
+        stuck = list(active.values_list("pk", "status", "text"))
+        count_stuck(pk for pk, _, _ in stuck)
+        described = [(pk, status, f"{len(text)} characters stored") for pk, status, text in stuck]
+        raise AssertionError(f"stuck after {timeout} s: {described}") from None
+
+
+def check(cluster: Cluster, generation: int, marker: str, watcher: Watcher | None) -> Checked:
+    """The generation's three texts (after it ended), its lost characters counted."""
+    if watcher is not None:
+        watcher.join()
+    row = Generation.objects.get(pk=generation)
+    checked = Checked(
+        generation,
+        marker,
+        row.status,
+        cluster.upstream.sent_text(marker),
+        row.text,
+        None if watcher is None or watcher.came_after_end else watcher.text,
+    )
+    STATS["lost"] += checked.lost
+    return checked
+
+
+def assert_exact(checked: Checked, watcher: Watcher | None = None) -> None:
+    """Done, and the watcher saw, the database holds and the upstream generated one text."""
+    detail = checked.describe()
+    if watcher is not None:
+        detail += f"; watcher: done={watcher.done}, {watcher.reconnects} reconnects"
+        detail += f", errors {watcher.errors[-3:]}"
+    assert checked.status == "done", detail
+    assert checked.sent, detail
+    assert checked.stored == checked.sent, detail
+    if checked.seen is not None:
+        assert watcher is None or watcher.done, detail
+        assert checked.seen == checked.sent, detail
