@@ -122,9 +122,10 @@ async def test_stop_reaches_the_worker_that_runs_the_generation(redis_relay):
         return True
 
     listener = asyncio.create_task(relay.listen_for_cancels(cancel))
-    while not await relay.request_cancel(42):  # until the listener has subscribed
-        await asyncio.sleep(0.01)
-    await asyncio.wait_for(stopped.wait(), 5)
+    async with asyncio.timeout(5):
+        while not stopped.is_set():  # until the listener has subscribed (and heard it)
+            await relay.request_cancel(42)
+            await asyncio.sleep(0.01)
     listener.cancel()
 
     assert seen[0] == 42
