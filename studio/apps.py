@@ -1,4 +1,7 @@
+import os
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
 
 
@@ -10,6 +13,7 @@ class StudioConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(framework_tuning)
+        checks.register(workers_share_redis)
 
 
 def framework_tuning(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -22,4 +26,21 @@ def framework_tuning(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return [
         checks.Error(problem, hint=hint, id="studio.E001")
         for problem in tuning.broken_assumptions()
+    ]
+
+
+def workers_share_redis(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Several uvicorn workers (WEB_CONCURRENCY) need REDIS_URL: without it each worker's
+    sweeper sees no heartbeat of the others' generations and ends them as interrupted, and a
+    Stop or a watcher landing on another worker finds nothing."""
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    if settings.REDIS_URL or not workers.isdigit() or int(workers) <= 1:
+        return []
+    return [
+        checks.Warning(
+            f"WEB_CONCURRENCY={workers} without REDIS_URL: the workers cannot see each other's "
+            "generations (each one's sweeper ends the others' as interrupted).",
+            hint="Set REDIS_URL, or WEB_CONCURRENCY=1.",
+            id="studio.W001",
+        )
     ]

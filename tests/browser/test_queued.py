@@ -32,6 +32,8 @@ def test_a_generation_beyond_the_limit_says_queued_then_streams(
 
     queued = second.locator("#draft-panel [data-queued]")
     expect(queued).to_have_text("Queued (1 ahead)")
+    generating = second.locator("#draft-panel [data-generating]")
+    expect(generating).to_be_hidden()  # not "Generating…" while it waits
     expect(second.locator("#stream-text [data-stream-tail]")).to_be_empty()
     page.locator("[data-stop]").click()  # the first ends: the second's turn
 

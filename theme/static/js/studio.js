@@ -459,6 +459,13 @@
     var ahead = parseInt(event.detail.data, 10) || 0;
     notice.textContent = ahead > 0 ? notice.dataset.queuedLabel.replace("{n}", String(ahead)) : "";
     notice.hidden = ahead <= 0;
+    // Not "Generating…" while it waits: the panel's status line gives way to the notice.
+    var watching = notice.closest("[sse-connect]");
+    if (watching) {
+      watching.querySelectorAll("[data-generating]").forEach(function (label) {
+        label.hidden = ahead > 0;
+      });
+    }
   });
 
   // A stream's final event: lists on the page that show drafts (Recent drafts) refresh, now
