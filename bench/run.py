@@ -151,7 +151,7 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument(
         "--quick", action="store_true", help="N=1,2, short fast answers, the embedded studio only"
     )
-    parser.add_argument("--ns", default=env("BENCH_NS", "1,10,100,500,1000"))
+    parser.add_argument("--ns", default=None, help="BENCH_NS; 1,10,100,500,1000 (--quick: 1,2)")
     parser.add_argument("--tokens", type=int, default=int(env("BENCH_TOKENS", "200")))
     parser.add_argument("--tps", type=float, default=None, help="BENCH_TPS; 50 (--quick: 500)")
     parser.add_argument(
@@ -188,12 +188,12 @@ def parse_config(argv: list[str]) -> Config:
     if args.tps is None:  # --quick streams ten times faster: the same checks in less time
         args.tps = float(env("BENCH_TPS", "500" if args.quick else "50"))
     if args.quick:
-        args.ns = env("BENCH_NS", "1,2")
         args.tokens = int(env("BENCH_TOKENS", "30"))
         args.no_chart = args.no_report = True
         args.users = min(args.users, 2)
         args.repeats = int(env("BENCH_N1_REPEATS", "3"))
         args.paths = args.paths or "studio"
+    args.ns = args.ns or env("BENCH_NS") or ("1,2" if args.quick else "1,10,100,500,1000")
     ns = sorted({int(n) for n in str(args.ns).split(",") if n.strip()})
     if not ns or ns[0] < 1:
         parser.error("--ns / BENCH_NS must be positive integers, e.g. 1,10,100")
@@ -358,6 +358,25 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any]) -> dict[str, Any
     return {"status": "ok", "n": n, "summary_file": os.path.relpath(out, ROOT)}
 
 
+def prompts_plan(
+    config: Config, shapes: dict[str, dict[str, Any]], simulator_url: str, streams: int
+) -> dict[str, Any]:
+    """The prompts every path sends: the first studio shape's plan, or, with no studio
+    running, the embedded studio's database prepared for it alone. A shape whose prompts
+    differ (a baseline revision that builds them otherwise) is marked: the direct run is its
+    reference, so its chunks lost would count the difference."""
+    plans = [s["plan"] for s in shapes.values() if s["status"] == "ok" and "plan" in s]
+    if plans:
+        plan = plans[0]
+    else:
+        plan = prepare_database(config, studio_env(config, simulator_url), streams)
+    for name, shape in shapes.items():
+        if "plan" in shape and shape["plan"]["streams"] != plan["streams"]:
+            shape["prompts_differ"] = True
+            say(f"{name}: its prompts differ from the other paths' (chunks lost is not a loss)")
+    return plan
+
+
 def public(shape: dict[str, Any]) -> dict[str, Any]:
     """What the report may show of a path: no keys, processes or plans."""
     hidden = ("api_key", "pid", "service", "plan", "users", "url", "writes_dir", "kind")
@@ -379,14 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         simulator, simulator_url = start_simulator(config, stack)
         simulator.wait_ready(f"{simulator_url}/models", timeout=30, auth="sk-bench")
-        # The embedded studio always starts: its plan holds every path's prompts.
-        shapes = {"studio": start_studio_shape(config, "studio", simulator_url, streams, stack)}
-        for name in config.paths:
-            if name in STUDIO_SHAPES and name != "studio":
-                shapes[name] = start_studio_shape(config, name, simulator_url, streams, stack)
+        shapes = {
+            name: start_studio_shape(config, name, simulator_url, streams, stack)
+            for name in config.paths
+            if name in STUDIO_SHAPES
+        }
         lites = [name for name in config.paths if name in LITELLM_SHAPES]
         shapes |= start_litellms(config, lites, simulator_url, stack)
-        plan = shapes["studio"]["plan"]
+        plan = prompts_plan(config, shapes, simulator_url, streams)
         measured = {name: shapes[name] for name in config.paths}
         ctx = {"plan": plan, "simulator_url": simulator_url, "shapes": measured}
         say("warm-up (not measured): a few N=1 streams on every path")
@@ -402,11 +421,14 @@ def main(argv: list[str] | None = None) -> int:
             levels.append(level)
             say(report.level_summary(report.analyse_level(level, config.tokens)))
         profile = None
-        if config.profile and config.remaining() > config.seconds_for(config.profile) + 30:
-            profile = profile_studio(config, config.profile, {**ctx, "shapes": shapes})
+        if config.profile and "studio" not in shapes:
+            profile = {"status": "skipped", "reason": "the embedded studio is not in BENCH_PATHS"}
+        elif config.profile and config.remaining() > config.seconds_for(config.profile) + 30:
+            profile = profile_studio(config, config.profile, ctx)
         elif config.profile:
             profile = {"status": "skipped", "reason": "not enough time left (BENCH_DEADLINE)"}
-        studio_log_tail = shapes["studio"]["service"].tail()
+        services = [shape["service"] for shape in shapes.values() if "service" in shape]
+        studio_log_tail = services[0].tail() if services else ""
     results = report.build(
         config={
             **{k: v for k, v in asdict(config).items() if k not in ("started",)},

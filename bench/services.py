@@ -571,9 +571,10 @@ def sampling(pid: int | None) -> Iterator[dict[str, float]]:
         stop.set()
         thread.join()
         cpu = 0.0
-        for proc in _tree(pid):  # a worker started meanwhile counts from zero
-            with contextlib.suppress(psutil.Error):
-                cpu += _cpu(proc) - cpu_before.get(proc.pid, 0.0)
+        with contextlib.suppress(psutil.Error):  # a worker started meanwhile counts from zero
+            for proc in _tree(pid):
+                with contextlib.suppress(psutil.Error):
+                    cpu += _cpu(proc) - cpu_before.get(proc.pid, 0.0)
         stats["cpu_s"] = cpu
         stats["wall_s"] = time.perf_counter() - started
 
@@ -584,8 +585,10 @@ def settle(pid: int, limit: float = 20.0) -> None:
 
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        with contextlib.suppress(psutil.Error):
+        try:
             before = sum(_cpu(p) for p in _tree(pid))
             time.sleep(0.3)
-            if sum(_cpu(p) for p in _tree(pid)) - before < 0.3 * 0.05:
+            if sum(_cpu(p) for p in _tree(pid)) - before < 0.3 * 0.05:  # under 5 % of a core
                 return
+        except psutil.Error:  # a process of the tree came or went: measure again
+            time.sleep(0.1)

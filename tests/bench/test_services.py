@@ -1,0 +1,49 @@
+"""bench/services.py: a path's CPU and memory are its whole process tree's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from bench import services
+
+# A child that, once told to (a file appears), burns 0.5 s of CPU, says so in another file,
+# then waits; its parent only waits.
+CHILD = """
+import os, sys, time
+while not os.path.exists(sys.argv[1] + ".go"):
+    time.sleep(0.01)
+start = time.process_time()
+while time.process_time() - start < 0.5:
+    pass
+open(sys.argv[1], "w").close()
+time.sleep(60)
+"""
+PARENT = "import subprocess, sys; subprocess.run([sys.executable, '-c', sys.argv[1], sys.argv[2]])"
+
+
+def test_sampling_sums_the_cpu_of_a_supervisor_and_its_children(tmp_path: Path) -> None:
+    marker = tmp_path / "burnt"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD, str(marker)])  # noqa: S603
+    try:
+        deadline = time.monotonic() + 20
+        while not psutil.Process(parent.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with services.sampling(parent.pid) as stats:
+            marker.with_name("burnt.go").touch()
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert marker.exists()
+        assert stats["processes"] == 2
+        # The parent used almost none of it: the child's half second is counted.
+        assert stats["cpu_s"] >= 0.4
+        assert stats["rss_peak"] >= stats["rss_before"] > 0
+    finally:
+        for proc in psutil.Process(parent.pid).children(recursive=True):
+            proc.kill()
+        parent.kill()
+        parent.wait()
