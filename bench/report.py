@@ -425,8 +425,13 @@ def _pair(d: dict[str, Any], a: str, b: str) -> str:
 
 def _row(level: dict[str, Any], name: str) -> str:
     path = level["paths"][name]
-    res = level.get("resources", {}).get(name, {})
-    samples = f"{path['ttft_samples']} / {path['gap_samples']}"
+    # A latest.json from before issue 22 has the embedded studio's resources under "studio"
+    # and no samples or unfinished counts: reprinted with what it has.
+    resources = level.get("resources") or {"studio": level.get("studio") or {}}
+    res = resources.get(name) or {}
+    samples = f"{_fmt(path.get('ttft_samples'))} / {_fmt(path.get('gap_samples'))}"
+    unfinished = path.get("unfinished", path["streams"] - path["completed"])
+    lost = path.get("chunks_lost_finished", path["chunks_lost"])
     if name == "direct":
         ttft = f"*{_pair(path['ttft_ms'], 'p50', 'p99')}*"
         chunk = f"*{_fmt(path['gap_ms']['p99'])}*"
@@ -435,7 +440,7 @@ def _row(level: dict[str, Any], name: str) -> str:
         chunk = _fmt(path["added"]["chunk_p99_ms"])
     return (
         f"| {level['n']} | {LABELS.get(name, name)} | {samples} | {ttft} | {chunk} "
-        f"| {path['chunks_lost_finished']} | {path['unfinished']} "
+        f"| {lost} | {unfinished} "
         f"| {_fmt(res.get('cpu_ms_per_stream'))} | {_fmt(res.get('peak_kib_per_stream'))} "
         f"| {_fmt(res.get('db_writes_per_generation'))} |"
     )
@@ -483,7 +488,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"\n**Skipped for lack of time** (BENCH_DEADLINE): N = {skipped}.")
     lines += ["", "Targets (issue 22):", ""]
     for check in results["targets"]:
-        unit = check["unit"] and " " + check["unit"]
+        unit = check.get("unit") and " " + check["unit"]
         limit = "" if check["limit"] is None else f" (limit {_fmt(check['limit'])}{unit})"
         note = f"; {check['note']}" if check.get("note") else ""
         lines.append(
