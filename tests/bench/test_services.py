@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -47,3 +48,36 @@ def test_sampling_sums_the_cpu_of_a_supervisor_and_its_children(tmp_path: Path) 
             proc.kill()
         parent.kill()
         parent.wait()
+
+
+def test_an_image_shape_without_postgresql_is_reported_and_not_fatal(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """PostgreSQL refusing connections: the shape says why, and nothing was started."""
+    from bench import run
+
+    monkeypatch.setenv("BENCH_IMAGE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")
+    config = run.parse_config(["--work-dir", str(tmp_path)])
+    with contextlib.ExitStack() as stack:
+        shape = services.start_studio_shape(config, "studio_image", "http://127.0.0.1:1", 1, stack)
+    assert shape["status"] == "unavailable"
+    assert shape["reason"].startswith("OperationalError") and "127.0.0.1" in shape["reason"]
+    assert not (tmp_path / "studio_image.log").exists()
+
+
+def test_a_baseline_revision_is_exported_once_without_a_worktree(tmp_path: Path) -> None:
+    sha, tree = services.export_revision("HEAD", tmp_path)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],  # noqa: S607
+        cwd=services.ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert sha == head and tree == tmp_path / f"baseline-{sha[:12]}"
+    assert (tree / "manage.py").exists() and (tree / "bench" / "studio_side.py").exists()
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"],  # noqa: S607
+        cwd=services.ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert str(tree) not in worktrees
+    (tree / "marker").touch()  # the next run reuses the export
+    assert services.export_revision(sha, tmp_path) == (sha, tree)
+    assert (tree / "marker").exists()
