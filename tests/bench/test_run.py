@@ -4,7 +4,9 @@ shapes' settings (bench/services.py)."""
 from __future__ import annotations
 
 import os
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,19 @@ def test_worker_write_counts_are_summed_per_worker_between_two_readings() -> Non
         "12": {"UPDATE b": 4},
         "13": {"INSERT a": 1},
     }
+
+
+def test_every_knob_the_bench_reads_is_in_the_knob_table() -> None:
+    """docs/benchmark.md's knob table stays true: each BENCH_* variable bench/ reads is a row
+    (BENCH_GENERATION_* as one; BENCH_STARTED, which make sets, under BENCH_DEADLINE)."""
+    root = Path(__file__).resolve().parents[2]
+    code = "".join((root / "bench" / f).read_text() for f in ("run.py", "services.py"))
+    read = set(re.findall(r"\bBENCH_[A-Z0-9_]*[A-Z0-9]\b", code)) - {"BENCH_DIR"}
+    read -= {"BENCH_WRITES_DIR"}  # set by the harness for the image shape's workers, not a knob
+    page = (root / "docs" / "benchmark.md").read_text()
+    table = page[page.index("### Knobs") : page.index("### Definitions")]
+    rows = set(re.findall(r"^\| `(BENCH_[A-Z0-9_*]+)`", table, re.MULTILINE))
+    assert {"BENCH_GENERATION_*", "BENCH_PATHS", "BENCH_IMAGE_DATABASE_URL"} <= rows
+    missing = {k for k in read if k not in rows and not k.startswith("BENCH_GENERATION_")}
+    assert missing == {"BENCH_STARTED"}
+    assert "`BENCH_STARTED`" in table
