@@ -10,6 +10,8 @@ With several uvicorn workers an HTTP request reaches one of them only, so when
 ``BENCH_WRITES_DIR`` is set each worker also writes its own counts to ``<dir>/<pid>.json``:
 once when it starts (the file says it is ready to be asked) and again on every SIGUSR1, with
 ``dumps`` counting the answers. ``bench/run.py`` signals every worker and sums the files.
+Then every response also carries an ``X-Bench-Worker`` header (the worker's pid), so that the
+load generator can tell a stream watched through another worker than the one that started it.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ def dump(directory: Path) -> None:
     temporary.replace(target)
 
 
-if os.environ.get("BENCH_WRITES_DIR"):
+SEVERAL_WORKERS = bool(os.environ.get("BENCH_WRITES_DIR"))
+WORKER_HEADER = (b"x-bench-worker", str(os.getpid()).encode())
+if SEVERAL_WORKERS:
     _dir = Path(os.environ["BENCH_WRITES_DIR"])
     signal.signal(signal.SIGUSR1, lambda *_: dump(_dir))
     dump(_dir)
@@ -80,4 +84,13 @@ async def application(scope: dict[str, Any], receive, send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
-    await studio_application(scope, receive, send)
+    if not SEVERAL_WORKERS or scope["type"] != "http":
+        await studio_application(scope, receive, send)
+        return
+
+    async def send_naming_the_worker(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), WORKER_HEADER]}
+        await send(message)
+
+    await studio_application(scope, receive, send_naming_the_worker)

@@ -85,6 +85,7 @@ async def studio_stream(
         headers={"X-CSRFToken": user["csrftoken"], "HX-Request": "true"},
     )
     result["post_s"] = time.perf_counter() - start
+    result["post_worker"] = response.headers.get("x-bench-worker")
     match = SSE_CONNECT_RE.search(response.text)
     if response.status_code != 200 or not match:
         result["error"] = f"POST generate: HTTP {response.status_code}"
@@ -96,6 +97,7 @@ async def studio_stream(
         if events.status_code != 200:
             result["error"] = f"GET events: HTTP {events.status_code}"
             return result
+        result["events_worker"] = events.headers.get("x-bench-worker")
         async for chunk in events.aiter_raw():
             now = time.perf_counter() - start
             for event, data, _ in parser.feed(chunk):

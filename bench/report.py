@@ -139,6 +139,9 @@ def analyse_path(
             if mine[k] is not None and theirs[k] is not None:
                 lags.append((mine[k] - mine[0]) - (theirs[k] - theirs[0]))
     errors = [s["error"] for s in streams if s["error"]]
+    # Several workers: streams whose SSE GET reached another worker than their POST.
+    named = [s for s in streams if s.get("post_worker") and s.get("events_worker")]
+    crossed = sum(1 for s in named if s["post_worker"] != s["events_worker"])
     return {
         "streams": len(streams),
         "completed": sum(1 for s in streams if s["ok"]),
@@ -154,6 +157,7 @@ def analyse_path(
         "ttft_samples": len(ttfts),
         "gap_samples": len(gaps),
         "unverified_streams": unverified,
+        **({"across_workers": crossed, "workers_named": len(named)} if named else {}),
     }
 
 
@@ -474,6 +478,15 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for level in results["levels"]:
         lines += [_row(level, name) for name in level["paths"]]
+    crossed = [
+        f"N={level['n']}: {path['across_workers']} of {path['workers_named']}"
+        for level in results["levels"]
+        for name, path in level["paths"].items()
+        if name == "studio_image" and "across_workers" in path
+    ]
+    if crossed:
+        text = "Image shape, streams watched through another worker than the one whose Generate"
+        lines += ["", f"{text} started them (the Redis relay): {', '.join(crossed)}."]
     lines += ["", "Paths:", ""]
     for name, service in results.get("services", {}).items():
         label = service.get("label", LABELS.get(name, name))

@@ -191,6 +191,7 @@ def test_every_path_is_measured_against_the_same_direct_run() -> None:
     assert res["generations_by_worker"] == {"11": 6, "12": 4}
     assert "db_writes" not in level["resources"]["litellm"]
     assert level["studio"] is level["resources"]["studio"]
+    assert "across_workers" not in studio  # no worker named: one worker
     # Each studio shape against the LiteLLM with as many workers.
     assert level["vs_litellm"]["studio"]["ttft_p50_ms"] == pytest.approx(0.5)
     assert level["vs_litellm"]["studio_image"]["ttft_p50_ms"] == pytest.approx(2.0)
@@ -280,3 +281,19 @@ def test_the_table_has_a_row_per_path_with_its_samples_and_marks_each_target() -
     assert "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker's at N=1: 10.0 ms " in text
     assert "— met; ratio 0.5" in text
     assert "— not measured; N=500 is not in this run" in text
+
+
+def test_streams_watched_through_another_worker_are_counted() -> None:
+    raw = _raw_level(10, {"studio_image": 0.03})
+    for i, stream in enumerate(raw["paths"]["studio_image"]["streams"]):
+        stream["post_worker"] = "11"
+        stream["events_worker"] = "12" if i < 4 else "11"
+    level = report.analyse_level(raw, TOKENS)
+    image = level["paths"]["studio_image"]
+    assert (image["across_workers"], image["workers_named"]) == (4, 10)
+    results = {
+        "generated": "x", "machine": {"cpus": 2, "python": "3"}, "elapsed_s": 1.0,
+        "config": {"tps": 50, "first_token_delay": 0.3, "tokens": TOKENS},
+        "levels": [level], "skipped_levels": [], "targets": [], "services": {},
+    }  # fmt: skip
+    assert "(the Redis relay): N=10: 4 of 10." in report.markdown(results)
