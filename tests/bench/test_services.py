@@ -81,3 +81,53 @@ def test_a_baseline_revision_is_exported_once_without_a_worktree(tmp_path: Path)
     (tree / "marker").touch()  # the next run reuses the export
     assert services.export_revision(sha, tmp_path) == (sha, tree)
     assert (tree / "marker").exists()
+
+
+def test_litellm_is_installed_once_and_started_with_one_and_two_workers(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The command lines (LiteLLM itself is not installed by the tests)."""
+    from bench import run
+
+    installs, started = [], []
+
+    class FakeService:
+        def __init__(self, name, cmd, env, log, cwd=services.ROOT) -> None:
+            started.append((name, cmd))
+            self.pid = 1000 + len(started)
+
+        def wait_ready(self, url, timeout, auth="") -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(
+        services, "ensure_litellm", lambda: installs.append(1) or Path("/x/litellm")
+    )
+    monkeypatch.setattr(services, "Service", FakeService)
+    monkeypatch.setattr(services, "worker_pids", lambda pid: [1, 2])
+    monkeypatch.setattr(
+        subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "1.2\n")
+    )
+    config = run.parse_config(["--work-dir", str(tmp_path)])
+    with contextlib.ExitStack() as stack:
+        shapes = services.start_litellms(config, ["litellm", "litellm_2w"], "http://sim", stack)
+    assert installs == [1]
+    assert [s["label"] for s in shapes.values()] == ["LiteLLM, 1 worker", "LiteLLM, 2 workers"]
+    assert all(s["status"] == "ok" and s["version"] == "1.2" for s in shapes.values())
+    assert [cmd[cmd.index("--num_workers") + 1] for _, cmd in started] == ["1", "2"]
+
+
+def test_litellm_that_does_not_install_is_reported_for_both_paths(tmp_path, monkeypatch) -> None:
+    from bench import run
+
+    def fail() -> Path:
+        raise RuntimeError("pip install failed: no network")
+
+    monkeypatch.setattr(services, "ensure_litellm", fail)
+    config = run.parse_config(["--work-dir", str(tmp_path)])
+    with contextlib.ExitStack() as stack:
+        shapes = services.start_litellms(config, ["litellm", "litellm_2w"], "http://sim", stack)
+    assert {s["status"] for s in shapes.values()} == {"unavailable"}
+    assert shapes["litellm_2w"]["reason"] == "RuntimeError: pip install failed: no network"
