@@ -310,7 +310,7 @@ def _targets(
 
     for n in (1, 10):
         for ours, theirs in PAIRS:
-            name = f"{LABELS[ours]}: added TTFT p50 ≤ {LABELS[theirs]}'s"
+            name = f"{LABELS[ours]}: added TTFT p50 ≤ {LABELS[theirs]}"
             if why := absent(n, ours, theirs):
                 checks.append(_target(name, n, None, None, "ms", None, why))
                 continue
@@ -345,7 +345,7 @@ def _targets(
             note = f"{path['unfinished']} unfinished, {path['chunks_lost_finished']} lost"
             checks.append(_target(name, n, bad, 0, "chunks", met, note))
 
-    name = f"{LABELS['studio_image']}: added TTFT p50 ≤ half of {LABELS['litellm_2w']}'s"
+    name = f"{LABELS['studio_image']}: added TTFT p50 ≤ half of {LABELS['litellm_2w']}"
     if why := absent(500, "studio_image", "litellm_2w"):
         checks.append(_target(name, 500, None, None, "ms", None, why))
     else:
@@ -491,8 +491,8 @@ def markdown(results: dict[str, Any]) -> str:
     for name, service in results.get("services", {}).items():
         label = service.get("label", LABELS.get(name, name))
         if service.get("status") == "ok":
-            extra = f" {service['version']}" if service.get("version") else ""
-            lines.append(f"- {LABELS.get(name, name)}: {label}{extra}")
+            extra = f" (LiteLLM {service['version']})" if service.get("version") else ""
+            lines.append(f"- {label}{extra}")
         else:
             reason = service.get("reason", "not started")
             lines.append(f"- {LABELS.get(name, name)}: **not measured**: {reason}")

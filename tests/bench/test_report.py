@@ -221,10 +221,10 @@ def test_issue_22_targets_are_met_or_missed_from_the_measurements() -> None:
         ),
     ]
     checks = _checks(levels, {"studio_baseline": {"rev": "abc123 (abc123)"}})
-    ttft = "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker's"
+    ttft = "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker"
     assert checks[(ttft, 1)]["met"] and checks[(ttft, 10)]["met"]
     assert checks[(ttft, 1)]["note"] == "ratio 0.5"
-    image_ttft = "studio, image: added TTFT p50 ≤ LiteLLM, 2 workers's"
+    image_ttft = "studio, image: added TTFT p50 ≤ LiteLLM, 2 workers"
     assert checks[(image_ttft, 1)]["met"] is False
     cpu = checks[("studio, embedded: CPU per stream ≤ half the baseline's", 100)]
     assert (cpu["value"], cpu["limit"], cpu["met"]) == (30.0, 36.0, True)
@@ -234,7 +234,7 @@ def test_issue_22_targets_are_met_or_missed_from_the_measurements() -> None:
     assert checks[(f"studio, image: {finish}", 1000)]["met"]
     missed = checks[(f"studio, embedded: {finish}", 1000)]
     assert missed["met"] is False and missed["note"].startswith("4 unfinished")
-    half = checks[("studio, image: added TTFT p50 ≤ half of LiteLLM, 2 workers's", 500)]
+    half = checks[("studio, image: added TTFT p50 ≤ half of LiteLLM, 2 workers", 500)]
     assert (half["value"], half["limit"], half["met"]) == (1000.0, 1500.0, True)
     memory = "memory per open stream < 64 KiB"
     assert checks[(f"studio, embedded: {memory}", 1000)]["met"]
@@ -248,7 +248,7 @@ def test_a_target_the_run_cannot_check_is_not_measured_and_says_why() -> None:
     cpu = checks[("studio, embedded: CPU per stream ≤ half the baseline's", 100)]
     assert cpu["met"] is None and cpu["value"] == 30.0
     assert "not in BENCH_PATHS" in cpu["note"] and "72 ms" in cpu["note"]
-    assert checks[("studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker's", 1)]["note"] == (
+    assert checks[("studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker", 1)]["note"] == (
         "N=1 is not in this run"
     )
     levels = [_raw_level(1000, {"studio": 1.0})]
@@ -278,7 +278,7 @@ def test_the_table_has_a_row_per_path_with_its_samples_and_marks_each_target() -
     assert "| 1 | LiteLLM, 1 worker | 20 / 80 | 20.0 / 20.0 |" in text
     assert "- studio, image: **not measured**: Redis refused" in text
     assert "level timeouts N=1: 60.0 s" in text
-    assert "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker's at N=1: 10.0 ms " in text
+    assert "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker at N=1: 10.0 ms " in text
     assert "— met; ratio 0.5" in text
     assert "— not measured; N=500 is not in this run" in text
 
