@@ -476,8 +476,18 @@ def markdown(results: dict[str, Any]) -> str:
         "| unfinished streams | CPU ms / stream | KiB / stream | DB writes / generation |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    missing = {
+        name: " ".join(service.get("reason", "not started").split()).replace("|", "/")
+        for name, service in results.get("services", {}).items()
+        if service.get("status") != "ok"
+    }
     for level in results["levels"]:
         lines += [_row(level, name) for name in level["paths"]]
+        lines += [
+            f"| {level['n']} | {LABELS.get(name, name)} | **not measured**: "
+            f"{reason[:80]}{'…' if len(reason) > 80 else ''} |{' – |' * 7}"
+            for name, reason in missing.items()
+        ]
     crossed = [
         f"N={level['n']}: {path['across_workers']} of {path['workers_named']}"
         for level in results["levels"]
@@ -494,7 +504,7 @@ def markdown(results: dict[str, Any]) -> str:
             extra = f" (LiteLLM {service['version']})" if service.get("version") else ""
             lines.append(f"- {label}{extra}")
         else:
-            reason = service.get("reason", "not started")
+            reason = " ".join(service.get("reason", "not started").split())
             lines.append(f"- {LABELS.get(name, name)}: **not measured**: {reason}")
     if results["skipped_levels"]:
         skipped = ", ".join(map(str, results["skipped_levels"]))

@@ -277,6 +277,8 @@ def test_the_table_has_a_row_per_path_with_its_samples_and_marks_each_target() -
     assert "| 1 | studio, embedded | 20 / 80 | 10.0 / 10.0 |" in text
     assert "| 1 | LiteLLM, 1 worker | 20 / 80 | 20.0 / 20.0 |" in text
     assert "- studio, image: **not measured**: Redis refused" in text
+    # … and in the table, the row the path would have had.
+    assert "| 1 | studio, image | **not measured**: Redis refused | – | – |" in text
     assert "level timeouts N=1: 60.0 s" in text
     assert "studio, embedded: added TTFT p50 ≤ LiteLLM, 1 worker at N=1: 10.0 ms " in text
     assert "— met; ratio 0.5" in text
