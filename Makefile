@@ -118,7 +118,7 @@ css: bootstrap
 	ln -sfn "$$($(PY) -c 'import crispy_tailwind, pathlib; print(pathlib.Path(crispy_tailwind.__file__).parent)')" theme/vendor-crispy
 	cd theme && npm ci --no-audit --no-fund && npm run build
 
-# The streaming benchmark (bench/run.py, 35-50 minutes): the simulator, the studio as `make run`
+# The streaming benchmark (bench/run.py, 30-50 minutes): the simulator, the studio as `make run`
 # starts it and as the Docker image runs it (2 workers, PostgreSQL + Redis), and the LiteLLM proxy
 # with 1 and 2 workers, all on loopback. BENCH_NS=1,10,100 picks the levels, BENCH_PATHS the
 # paths, BENCH_BASELINE=<rev> adds that revision's studio, BENCH_LITELLM=0 leaves LiteLLM out,
