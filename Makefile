@@ -120,10 +120,12 @@ css: bootstrap
 	ln -sfn "$$($(PY) -c 'import crispy_tailwind, pathlib; print(pathlib.Path(crispy_tailwind.__file__).parent)')" theme/vendor-crispy
 	cd theme && npm ci --no-audit --no-fund && npm run build
 
-# The streaming benchmark (bench/run.py): the simulator, the studio under uvicorn and the LiteLLM
-# proxy, all on loopback. BENCH_NS=1,10,100 picks the levels, BENCH_LITELLM=0 leaves LiteLLM out,
+# The streaming benchmark (bench/run.py, 30-50 minutes): the simulator, the studio as `make run`
+# starts it and as the Docker image runs it (2 workers, PostgreSQL + Redis), and the LiteLLM proxy
+# with 1 and 2 workers, all on loopback. BENCH_NS=1,10,100 picks the levels, BENCH_PATHS the
+# paths, BENCH_BASELINE=<rev> adds that revision's studio, BENCH_LITELLM=0 leaves LiteLLM out,
 # BENCH_PROFILE=100 adds a py-spy profile at that N. Writes bench/results/ and the generated
-# section of docs/benchmark.md (never README.md).
+# section of docs/benchmark.md (never README.md); knobs in docs/benchmark.md.
 BENCH_STAMP := $(VENV)/.bench-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -5,14 +5,24 @@ and DELETE statements per table (a dict increment under a lock: nanoseconds next
 itself). ``GET /__bench__/db-writes`` answers the counts as JSON before Django sees the
 request; anything else goes to the studio unchanged. Served only by ``bench/run.py`` on
 loopback, never in production.
+
+With several uvicorn workers an HTTP request reaches one of them only, so when
+``BENCH_WRITES_DIR`` is set each worker also writes its own counts to ``<dir>/<pid>.json``:
+once when it starts (the file says it is ready to be asked) and again on every SIGUSR1, with
+``dumps`` counting the answers. ``bench/run.py`` signals every worker and sums the files.
+Then every response also carries an ``X-Bench-Worker`` header (the worker's pid), so that the
+load generator can tell a stream watched through another worker than the one that started it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -23,8 +33,10 @@ STATS_PATH = "/__bench__/db-writes"
 _WRITE_RE = re.compile(
     r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?([\w.]+)"?', re.IGNORECASE
 )
-_lock = threading.Lock()
+# Reentrant: the SIGUSR1 handler runs on the main thread, which may hold it already.
+_lock = threading.RLock()
 writes: Counter[str] = Counter()
+_dumps = 0
 
 
 def count_writes(execute, sql, params, many, context):
@@ -44,6 +56,26 @@ def _install(sender, connection, **kwargs) -> None:
 connection_created.connect(_install, weak=False)
 
 
+def dump(directory: Path) -> None:
+    """This worker's counts to ``<directory>/<pid>.json``, replaced whole (never half read)."""
+    global _dumps
+    with _lock:
+        _dumps += 1
+        data = {"pid": os.getpid(), "dumps": _dumps, "writes": dict(writes)}
+    target = directory / f"{os.getpid()}.json"
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data))
+    temporary.replace(target)
+
+
+SEVERAL_WORKERS = bool(os.environ.get("BENCH_WRITES_DIR"))
+WORKER_HEADER = (b"x-bench-worker", str(os.getpid()).encode())
+if SEVERAL_WORKERS:
+    _dir = Path(os.environ["BENCH_WRITES_DIR"])
+    signal.signal(signal.SIGUSR1, lambda *_: dump(_dir))
+    dump(_dir)
+
+
 async def application(scope: dict[str, Any], receive, send) -> None:
     if scope["type"] == "http" and scope["path"] == STATS_PATH:
         with _lock:
@@ -52,4 +84,13 @@ async def application(scope: dict[str, Any], receive, send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
-    await studio_application(scope, receive, send)
+    if not SEVERAL_WORKERS or scope["type"] != "http":
+        await studio_application(scope, receive, send)
+        return
+
+    async def send_naming_the_worker(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), WORKER_HEADER]}
+        await send(message)
+
+    await studio_application(scope, receive, send_naming_the_worker)

@@ -4,7 +4,8 @@
 
 - ``studio``: the real UI endpoints as logged-in users: POST ``/w/<id>/generate/`` (CSRF
   header, ``HX-Request``), read ``sse-connect`` from the partial it answers, then follow that
-  SSE stream (``delta`` events carry escaped text; ``done`` ends it).
+  SSE stream (``delta`` events carry escaped text; ``done`` ends it). With
+  ``fresh_connections`` every request opens a connection of its own.
 - ``openai``: an OpenAI-compatible ``/chat/completions`` stream (the simulator directly, or
   the LiteLLM proxy in front of it), with the same request body the studio sends.
 
@@ -84,6 +85,7 @@ async def studio_stream(
         headers={"X-CSRFToken": user["csrftoken"], "HX-Request": "true"},
     )
     result["post_s"] = time.perf_counter() - start
+    result["post_worker"] = response.headers.get("x-bench-worker")
     match = SSE_CONNECT_RE.search(response.text)
     if response.status_code != 200 or not match:
         result["error"] = f"POST generate: HTTP {response.status_code}"
@@ -95,6 +97,7 @@ async def studio_stream(
         if events.status_code != 200:
             result["error"] = f"GET events: HTTP {events.status_code}"
             return result
+        result["events_worker"] = events.headers.get("x-bench-worker")
         async for chunk in events.aiter_raw():
             now = time.perf_counter() - start
             for event, data, _ in parser.feed(chunk):
@@ -160,7 +163,10 @@ async def _guarded(coro, i: int) -> dict[str, Any]:
 
 async def run(spec: dict[str, Any]) -> list[dict[str, Any]]:
     n, ramp = spec["n"], spec["ramp"]
-    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
+    # fresh_connections: no connection is reused, so that with several server workers a
+    # stream's POST and its SSE GET may each land on any of them (the kernel hands them out).
+    keepalive = 0 if spec.get("fresh_connections") else n + 10
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=keepalive)
     timeout = httpx.Timeout(30.0, read=None, pool=None)
     clients: list[httpx.AsyncClient] = []
     if spec["mode"] == "studio":

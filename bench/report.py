@@ -16,12 +16,20 @@ stream i of the direct run, which asked the simulator for the very same text):
   token was held back more than the rest (the catch-up is in TTFT), noisy where the machine
   is shared.
 - **Chunks lost**: tokens of the direct run's text missing from the text the path delivered
-  (a token-level diff), streams that never finished included. The direct run itself is
-  checked against the token count the simulator was asked for.
-- **CPU / memory per open stream**: the studio process's CPU seconds over the level ÷ N and
-  (peak RSS during the level - RSS before it) ÷ N, sampled with psutil every 20 ms.
+  (a token-level diff), unfinished streams included; ``chunks_lost_finished`` counts only the
+  streams that finished (a real loss), and **unfinished** streams (no end seen before the
+  level's timeout) are counted on their own. The direct run itself is checked against the
+  token count the simulator was asked for.
+- **Samples**: how many streams a TTFT percentile rests on (N=1: ``BENCH_N1_REPEATS``
+  streams one after another) and how many gaps an inter-chunk percentile rests on.
+- **CPU / memory per open stream**: the path's process tree (a uvicorn or LiteLLM supervisor
+  and all its worker children, summed): CPU seconds over the level ÷ streams, and (peak of
+  the summed RSS during the level - the sum before it) ÷ N, sampled with psutil every 20 ms.
 - **DB writes per generation**: INSERT/UPDATE/DELETE statements the studio ran during the
-  level (counted by bench/asgi.py) ÷ generations started.
+  level ÷ generations started, counted by bench/asgi.py's execute wrapper in every worker and
+  summed over the workers (each worker writes its counts to a file when signalled), the same
+  statement count in every shape (not PostgreSQL's row counters, which count rows, not
+  statements, and are flushed late).
 """
 
 from __future__ import annotations
@@ -109,16 +117,20 @@ def analyse_path(
     # One read that carried several chunks is one update for the reader: gaps between reads.
     gaps = [b - a for s in streams for a, b in zip(s["t"], s["t"][1:], strict=False) if b > a]
     lags: list[float] = []
-    lost = unverified = 0
+    lost = lost_finished = unverified = 0
     for stream in streams:
         reference = references.get(stream["i"])
         if is_direct:
-            lost += max(0, tokens - len(tokenize(stream["text"])))
+            missing = max(0, tokens - len(tokenize(stream["text"])))
+            lost += missing
+            lost_finished += missing if stream["ok"] else 0
             continue
         if reference is None:
             unverified += 1
             continue
-        lost += _lost(reference, stream["text"])
+        missing = _lost(reference, stream["text"])
+        lost += missing
+        lost_finished += missing if stream["ok"] else 0
         ends = _token_ends(reference)
         mine, theirs = _token_times(stream, ends), _token_times(by_i[stream["i"]], ends)
         if not mine or mine[0] is None or theirs[0] is None:
@@ -127,6 +139,9 @@ def analyse_path(
             if mine[k] is not None and theirs[k] is not None:
                 lags.append((mine[k] - mine[0]) - (theirs[k] - theirs[0]))
     errors = [s["error"] for s in streams if s["error"]]
+    # Several workers: streams whose SSE GET reached another worker than their POST.
+    named = [s for s in streams if s.get("post_worker") and s.get("events_worker")]
+    crossed = sum(1 for s in named if s["post_worker"] != s["events_worker"])
     return {
         "streams": len(streams),
         "completed": sum(1 for s in streams if s["ok"]),
@@ -137,7 +152,12 @@ def analyse_path(
         "token_lag_ms": {"p50": _ms(percentile(lags, 50)), "p99": _ms(percentile(lags, 99))},
         "last_text_s": round(max((s["t"][-1] for s in streams if s["t"]), default=0), 3),
         "chunks_lost": lost,
+        "chunks_lost_finished": lost_finished,
+        "unfinished": sum(1 for s in streams if not s["ok"]),
+        "ttft_samples": len(ttfts),
+        "gap_samples": len(gaps),
         "unverified_streams": unverified,
+        **({"across_workers": crossed, "workers_named": len(named)} if named else {}),
     }
 
 
@@ -159,11 +179,67 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 3)
 
 
+# Issue 22's comparisons: each studio shape against the LiteLLM of its worker count.
+PAIRS = (("studio", "litellm"), ("studio_image", "litellm_2w"))
+STUDIO_SHAPES = ("studio", "studio_image", "studio_baseline")
+LABELS = {
+    "direct": "direct",
+    "studio": "studio, embedded",
+    "studio_image": "studio, image",
+    "studio_baseline": "studio, baseline",
+    "litellm": "LiteLLM, 1 worker",
+    "litellm_2w": "LiteLLM, 2 workers",
+}
+BASELINE_CPU_MS = 72.0  # issue 22: the studio's CPU per stream at N=100 on 2026-12-04
+
+
+def _resources(level: dict[str, Any], name: str, count: int) -> dict[str, Any]:
+    """CPU, memory and (for the studio) database writes of one path's process tree."""
+    res = level.get("resources", {}).get(name) or {}
+    n = level["n"]
+    out: dict[str, Any] = {
+        "processes": res.get("processes"),
+        "cpu_s": round(res.get("cpu_s", 0), 3),
+        "cpu_ms_per_stream": round(res.get("cpu_s", 0) * 1000 / count, 2) if res else None,
+        "cpu_percent": round(100 * res["cpu_s"] / res["wall_s"], 1) if res else None,
+        "rss_before_mib": round(res.get("rss_before", 0) / 2**20, 1),
+        "rss_peak_mib": round(res.get("rss_peak", 0) / 2**20, 1),
+        "peak_kib_per_stream": round(
+            (res.get("rss_peak", 0) - res.get("rss_before", 0)) / 1024 / n, 1
+        )
+        if res
+        else None,
+    }
+    by_worker = level.get("db_writes", {}).get(name)
+    if by_worker is None:
+        return out
+    writes: dict[str, int] = {}
+    for counts in by_worker.values():
+        for key, value in counts.items():
+            writes[key] = writes.get(key, 0) + value
+    # Generations the studio created (also those whose streams the level's timeout cut off).
+    generations = writes.get("INSERT drafts_generation") or sum(
+        1 for s in level["paths"][name]["streams"] if s.get("generation_id")
+    )
+    total = sum(writes.values())
+    out |= {
+        "generations": generations,
+        "db_writes": writes,
+        "db_writes_per_generation": round(total / generations, 2) if generations else None,
+    }
+    if len(by_worker) > 1:  # which worker took how many Generate POSTs
+        out["generations_by_worker"] = {
+            pid: counts.get("INSERT drafts_generation", 0) for pid, counts in by_worker.items()
+        }
+    return out
+
+
 def analyse_level(level: dict[str, Any], tokens: int) -> dict[str, Any]:
     direct_streams = level["paths"]["direct"]["streams"]
     references = _references(direct_streams, tokens)
     count = level.get("count", level["n"])
     out: dict[str, Any] = {"n": level["n"], "streams": count, "ramp_s": level["ramp_s"]}
+    out["timeout_s"] = level.get("timeout_s")
     out["paths"] = {}
     for name, data in level["paths"].items():
         out["paths"][name] = analyse_path(
@@ -174,113 +250,136 @@ def analyse_level(level: dict[str, Any], tokens: int) -> dict[str, Any]:
     for name, path in out["paths"].items():
         if name != "direct":
             path["added"] = _added(path, direct)
-    n = level["n"]
-    res = level.get("studio_resources") or {}
-    writes = level.get("studio_db_writes", {})
-    # Generations the studio created (also those whose streams the level's timeout cut off).
-    generations = writes.get("INSERT drafts_generation") or sum(
-        1 for s in level["paths"]["studio"]["streams"] if s.get("generation_id")
-    )
-    total_writes = sum(writes.values())
-    out["studio"] = {
-        "cpu_s": round(res.get("cpu_s", 0), 3),
-        "cpu_ms_per_stream": round(res.get("cpu_s", 0) * 1000 / count, 2),
-        "cpu_percent": round(100 * res.get("cpu_s", 0) / res["wall_s"], 1) if res else None,
-        "rss_before_mib": round(res.get("rss_before", 0) / 2**20, 1),
-        "rss_peak_mib": round(res.get("rss_peak", 0) / 2**20, 1),
-        "peak_kib_per_stream": round(
-            (res.get("rss_peak", 0) - res.get("rss_before", 0)) / 1024 / n, 1
-        ),
-        "generations": generations,
-        "db_writes": writes,
-        "db_writes_per_generation": round(total_writes / generations, 2) if generations else None,
+    out["resources"] = {
+        name: _resources(level, name, count) for name in out["paths"] if name != "direct"
     }
-    if "litellm" in out["paths"]:
-        lite_res = level.get("litellm_resources") or {}
-        out["litellm"] = {
-            "cpu_ms_per_stream": round(lite_res.get("cpu_s", 0) * 1000 / count, 2),
-            "peak_kib_per_stream": round(
-                (lite_res.get("rss_peak", 0) - lite_res.get("rss_before", 0)) / 1024 / n, 1
-            ),
-        }
-        ours, theirs = out["paths"]["studio"]["added"], out["paths"]["litellm"]["added"]
-        out["studio_vs_litellm"] = {
-            key: _ratio(ours[key], theirs[key]) for key in ("ttft_p50_ms", "chunk_p99_ms")
-        }
+    if "studio" in out["resources"]:
+        out["studio"] = out["resources"]["studio"]  # the embedded shape, as before issue 22
+    out["vs_litellm"] = {}
+    for ours, theirs in PAIRS:
+        if ours in out["paths"] and theirs in out["paths"]:
+            a, b = out["paths"][ours]["added"], out["paths"][theirs]["added"]
+            out["vs_litellm"][ours] = {
+                "litellm": theirs,
+                **{key: _ratio(a[key], b[key]) for key in ("ttft_p50_ms", "chunk_p99_ms")},
+            }
     return out
 
 
 def level_summary(level: dict[str, Any]) -> str:
-    studio = level["paths"]["studio"]
-    added = studio["added"]
-    text = (
-        f"N={level['n']}: studio added TTFT p50 {added['ttft_p50_ms']} ms, added chunk delay "
-        f"p99 {added['chunk_p99_ms']} ms, lost {studio['chunks_lost']}, "
-        f"{studio['completed']}/{studio['streams']} completed"
-    )
-    if "litellm" in level["paths"]:
-        lite = level["paths"]["litellm"]["added"]
-        text += f"; LiteLLM added TTFT p50 {lite['ttft_p50_ms']} ms"
-    return text
+    parts = []
+    for name, path in level["paths"].items():
+        if name == "direct":
+            continue
+        added = path["added"]
+        parts.append(
+            f"{LABELS.get(name, name)} +{_fmt(added['ttft_p50_ms'])} ms TTFT p50, "
+            f"lost {path['chunks_lost_finished']}, {path['unfinished']} unfinished"
+        )
+    return f"N={level['n']}: " + "; ".join(parts)
 
 
-def _targets(levels: list[dict[str, Any]], config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 8's targets, each checked where the run has the N it names."""
+def _target(
+    name: str, n: int, value: float | None, limit: float | None, unit: str, met: bool | None,
+    note: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    return {"target": name, "n": n, "value": value, "limit": limit, "unit": unit, "met": met,
+            "note": note}  # fmt: skip
+
+
+def _targets(
+    levels: list[dict[str, Any]], services: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Issue 22's targets, each met, missed, or not measured (saying why)."""
+    services = services or {}
     by_n = {level["n"]: level for level in levels}
     checks: list[dict[str, Any]] = []
 
-    def check(name: str, n: int, value: float | None, limit: float, unit: str) -> None:
+    def absent(n: int, *paths: str) -> str:
+        """Why a target at N over these paths cannot be checked ("" when it can)."""
         if n not in by_n:
-            return
-        met = value is not None and value < limit
-        checks.append(
-            {"target": name, "n": n, "value": value, "limit": limit, "unit": unit, "met": met}
-        )
+            return f"N={n} is not in this run"
+        for path in paths:
+            if path not in by_n[n]["paths"]:
+                reason = services.get(path, {}).get("reason") or "not in BENCH_PATHS"
+                return f"{LABELS[path]} not measured: {reason}"[:300]
+        return ""
 
-    def studio(n: int) -> dict[str, Any]:
-        return by_n[n]["paths"]["studio"] if n in by_n else {}
+    def added(n: int, path: str) -> float | None:
+        return by_n[n]["paths"][path]["added"]["ttft_p50_ms"]
 
-    check("added TTFT p50", 1, studio(1).get("added", {}).get("ttft_p50_ms"), 5, "ms")
-    check("added TTFT p50", 500, studio(500).get("added", {}).get("ttft_p50_ms"), 50, "ms")
-    check("added inter-chunk p99", 100, studio(100).get("added", {}).get("chunk_p99_ms"), 10, "ms")
-    check(
-        "added inter-chunk p99", 1000, studio(1000).get("added", {}).get("chunk_p99_ms"), 100, "ms"
-    )
-    for level in levels:
-        path = level["paths"]["studio"]
-        lost = path["chunks_lost"] + path["unverified_streams"]
-        checks.append(
-            {"target": "chunks lost (and unverifiable streams)", "n": level["n"], "value": lost,
-             "limit": 0, "unit": "", "met": lost == 0}
-        )  # fmt: skip
-    if 1000 in by_n:
-        memory = by_n[1000]["studio"]["peak_kib_per_stream"]
-        check("memory per open stream", 1000, memory, 64, "KiB")
-    interval = float(os.environ.get("BENCH_GENERATION_PERSIST_INTERVAL", "0.5"))
-    for level in levels:
-        # Bounded by the persistence interval: creating the draft and generation, marking it
-        # running, one save per interval of the stream, and finishing it (generation, version,
-        # draft), with room for a few more; never one per token.
-        seconds = max(config["stream_seconds"], level["paths"]["studio"]["last_text_s"])
-        bound = 10 + math.ceil(seconds / interval)
-        value = level["studio"]["db_writes_per_generation"]
-        met = value is not None and value <= bound
-        checks.append(
-            {"target": f"DB writes per generation ≤ {bound} (interval-bound)", "n": level["n"],
-             "value": value, "limit": bound, "unit": "", "met": met}
-        )  # fmt: skip
-    for level in levels:
-        ratio = level.get("studio_vs_litellm")
-        if ratio is None:
+    for n in (1, 10):
+        for ours, theirs in PAIRS:
+            name = f"{LABELS[ours]}: added TTFT p50 ≤ {LABELS[theirs]}"
+            if why := absent(n, ours, theirs):
+                checks.append(_target(name, n, None, None, "ms", None, why))
+                continue
+            a, b = added(n, ours), added(n, theirs)
+            ratio = _ratio(a, b)
+            note = f"ratio {ratio}" if ratio is not None else ""
+            met = a is not None and b is not None and a <= b
+            checks.append(_target(name, n, a, b, "ms", met, note))
+
+    name = "studio, embedded: CPU per stream ≤ half the baseline's"
+    if why := absent(100, "studio", "studio_baseline"):
+        note = f"{why}; issue 22's figure was {BASELINE_CPU_MS:g} ms"
+        value = by_n[100]["resources"]["studio"]["cpu_ms_per_stream"] if 100 in by_n else None
+        checks.append(_target(name, 100, value, None, "ms", None, note))
+    else:
+        ours = by_n[100]["resources"]["studio"]["cpu_ms_per_stream"]
+        base = by_n[100]["resources"]["studio_baseline"]["cpu_ms_per_stream"]
+        limit = None if base is None else round(base / 2, 2)
+        met = ours is not None and limit is not None and ours <= limit
+        rev = services.get("studio_baseline", {}).get("rev", "")
+        checks.append(_target(name, 100, ours, limit, "ms", met, f"baseline {rev}: {base} ms"))
+
+    for n in (500, 1000):
+        for shape in ("studio", "studio_image"):
+            name = f"{LABELS[shape]}: every stream finishes, 0 chunks lost"
+            if why := absent(n, shape):
+                checks.append(_target(name, n, None, 0, "", None, why))
+                continue
+            path = by_n[n]["paths"][shape]
+            bad = path["chunks_lost"] + path["unverified_streams"]
+            met = bad == 0 and path["unfinished"] == 0
+            note = f"{path['unfinished']} unfinished, {path['chunks_lost_finished']} lost"
+            checks.append(_target(name, n, bad, 0, "chunks", met, note))
+
+    name = f"{LABELS['studio_image']}: added TTFT p50 ≤ half of {LABELS['litellm_2w']}"
+    if why := absent(500, "studio_image", "litellm_2w"):
+        checks.append(_target(name, 500, None, None, "ms", None, why))
+    else:
+        a, b = added(500, "studio_image"), added(500, "litellm_2w")
+        limit = None if b is None else round(b / 2, 2)
+        met = a is not None and limit is not None and a <= limit
+        checks.append(_target(name, 500, a, limit, "ms", met))
+
+    for shape in ("studio", "studio_image"):
+        name = f"{LABELS[shape]}: memory per open stream < 64 KiB"
+        if why := absent(1000, shape):
+            checks.append(_target(name, 1000, None, 64, "KiB", None, why))
             continue
-        for key, label in (("ttft_p50_ms", "TTFT p50"), ("chunk_p99_ms", "inter-chunk p99")):
-            ours = level["paths"]["studio"]["added"][key]
-            theirs = level["paths"]["litellm"]["added"][key]
-            met = ours is not None and theirs is not None and ours < theirs
-            checks.append(
-                {"target": f"lower added {label} than LiteLLM", "n": level["n"], "value": ours,
-                 "limit": theirs, "unit": "ms", "met": met}
-            )  # fmt: skip
+        value = by_n[1000]["resources"][shape]["peak_kib_per_stream"]
+        checks.append(_target(name, 1000, value, 64, "KiB", value is not None and value < 64))
+    return checks
+
+
+def _write_checks(levels: list[dict[str, Any]], config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 8's bound, kept: DB writes per generation bounded by the persistence interval
+    (creating the draft and generation, marking it running, one save per interval of the
+    stream, finishing it, with room for a few more); never one per token."""
+    interval = float(os.environ.get("BENCH_GENERATION_PERSIST_INTERVAL", "0.5"))
+    checks = []
+    for level in levels:
+        for shape in STUDIO_SHAPES:
+            if shape not in level["paths"]:
+                continue
+            seconds = max(config["stream_seconds"], level["paths"][shape]["last_text_s"])
+            bound = 10 + math.ceil(seconds / interval)
+            value = level["resources"][shape].get("db_writes_per_generation")
+            met = value is not None and value <= bound
+            name = f"{LABELS[shape]}: DB writes per generation"
+            checks.append(_target(name, level["n"], value, bound, "", met))
     return checks
 
 
@@ -289,7 +388,7 @@ def build(
     config: dict[str, Any],
     levels: list[dict[str, Any]],
     skipped: list[int],
-    litellm: dict[str, Any],
+    services: dict[str, dict[str, Any]],
     studio_log_tail: str,
     profile: dict[str, Any] | None = None,
     elapsed: float,
@@ -304,10 +403,11 @@ def build(
         },
         "config": {k: v for k, v in config.items() if k not in ("database_url",)}
         | {"database": config["database_url"].split(":", 1)[0]},
-        "litellm": litellm,
+        "services": services,
         "levels": analysed,
         "skipped_levels": skipped,
-        "targets": _targets(analysed, config),
+        "targets": _targets(analysed, services),
+        "checks": _write_checks(analysed, config),
         "elapsed_s": round(elapsed, 1),
         "studio_log_tail": studio_log_tail,
         "profile": profile,
@@ -327,61 +427,104 @@ def _pair(d: dict[str, Any], a: str, b: str) -> str:
     return f"{_fmt(d.get(a))} / {_fmt(d.get(b))}"
 
 
+def _row(level: dict[str, Any], name: str) -> str:
+    path = level["paths"][name]
+    # A latest.json from before issue 22 has the embedded studio's resources under "studio"
+    # and no samples or unfinished counts: reprinted with what it has.
+    resources = level.get("resources") or {"studio": level.get("studio") or {}}
+    res = resources.get(name) or {}
+    samples = f"{_fmt(path.get('ttft_samples'))} / {_fmt(path.get('gap_samples'))}"
+    unfinished = path.get("unfinished", path["streams"] - path["completed"])
+    lost = path.get("chunks_lost_finished", path["chunks_lost"])
+    if name == "direct":
+        ttft = f"*{_pair(path['ttft_ms'], 'p50', 'p99')}*"
+        chunk = f"*{_fmt(path['gap_ms']['p99'])}*"
+    else:
+        ttft = _pair(path["added"], "ttft_p50_ms", "ttft_p99_ms")
+        chunk = _fmt(path["added"]["chunk_p99_ms"])
+    return (
+        f"| {level['n']} | {LABELS.get(name, name)} | {samples} | {ttft} | {chunk} "
+        f"| {lost} | {unfinished} "
+        f"| {_fmt(res.get('cpu_ms_per_stream'))} | {_fmt(res.get('peak_kib_per_stream'))} "
+        f"| {_fmt(res.get('db_writes_per_generation'))} |"
+    )
+
+
+def _mark(check: dict[str, Any]) -> str:
+    if check["met"] is None:
+        return "not measured"
+    return "met" if check["met"] else "**missed**"
+
+
 def markdown(results: dict[str, Any]) -> str:
     cfg = results["config"]
-    lite = results["litellm"]
+    timeouts = cfg.get("timeouts_s") or {}
+    timeout_text = ", ".join(f"N={n}: {_fmt(float(t))} s" for n, t in timeouts.items())
     lines = [
         f"Run {results['generated']} on {results['machine']['cpus']} CPU cores, Python "
-        f"{results['machine']['python']}, {cfg['database']} database; simulator at "
-        f"{cfg['tps']:g} tokens/s after {cfg['first_token_delay']:g} s, {cfg['tokens']} tokens "
-        f"per answer; streams started over one answer's length; {results['elapsed_s']:.0f} s "
-        "in all. Latencies in ms; *added* = over the direct upstream.",
+        f"{results['machine']['python']}; simulator at {cfg['tps']:g} tokens/s after "
+        f"{cfg['first_token_delay']:g} s, {cfg['tokens']} tokens per answer; streams started "
+        f"over one answer's length (N=1: {cfg.get('repeats', '?')} streams one after "
+        f"another); level timeouts {timeout_text or '–'}; {results['elapsed_s']:.0f} s in all.",
         "",
-        "| N | direct TTFT p50 | studio added TTFT p50 / p99 | studio added inter-chunk "
-        "p50 / p99 | chunks lost | studio CPU ms / stream | studio KiB / stream | DB writes / "
-        "generation | LiteLLM added TTFT p50 / p99 | LiteLLM added inter-chunk p50 / p99 | "
-        "studio ÷ LiteLLM (TTFT p50, inter-chunk p99) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Latencies in ms; *added* = over the direct upstream (the direct rows, in italics, show "
+        "their own TTFT and inter-chunk gap); samples = streams with a TTFT / inter-chunk gaps "
+        "the percentiles rest on; CPU and memory per stream summed over each path's processes; "
+        "DB writes summed over the studio's workers.",
+        "",
+        "| N | path | samples | added TTFT p50 / p99 | added inter-chunk p99 | chunks lost "
+        "| unfinished streams | CPU ms / stream | KiB / stream | DB writes / generation |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    missing = {
+        name: " ".join(service.get("reason", "not started").split()).replace("|", "/")
+        for name, service in results.get("services", {}).items()
+        if service.get("status") != "ok"
+    }
     for level in results["levels"]:
-        studio = level["paths"]["studio"]
-        added = studio["added"]
-        lite_path = level["paths"].get("litellm")
-        lite_added = lite_path["added"] if lite_path else {}
-        lost = f"{studio['chunks_lost']}"
-        if studio["completed"] < studio["streams"]:
-            lost += f" ({studio['streams'] - studio['completed']} unfinished)"
-        if lite_path:
-            lost += f" / LiteLLM {lite_path['chunks_lost']}"
-        ratio = level.get("studio_vs_litellm") or {}
-        lines.append(
-            f"| {level['n']} | {_fmt(level['paths']['direct']['ttft_ms']['p50'])} "
-            f"| {_pair(added, 'ttft_p50_ms', 'ttft_p99_ms')} "
-            f"| {_pair(added, 'chunk_p50_ms', 'chunk_p99_ms')} | {lost} "
-            f"| {_fmt(level['studio']['cpu_ms_per_stream'])} "
-            f"| {_fmt(level['studio']['peak_kib_per_stream'])} "
-            f"| {_fmt(level['studio']['db_writes_per_generation'])} "
-            f"| {_pair(lite_added, 'ttft_p50_ms', 'ttft_p99_ms')} "
-            f"| {_pair(lite_added, 'chunk_p50_ms', 'chunk_p99_ms')} "
-            f"| {_pair(ratio, 'ttft_p50_ms', 'chunk_p99_ms')} |"
-        )
-    lines.append("")
-    if lite["status"] == "ok":
-        lines.append(f"LiteLLM {lite['version']} (proxy, one worker) in front of the simulator.")
-    else:
-        reason = lite.get("reason", "disabled for this run (BENCH_LITELLM=0 / --no-litellm)")
-        lines.append(f"**LiteLLM was not measured**: {reason}")
+        lines += [_row(level, name) for name in level["paths"]]
+        lines += [
+            f"| {level['n']} | {LABELS.get(name, name)} | **not measured**: "
+            f"{reason[:80]}{'…' if len(reason) > 80 else ''} |{' – |' * 7}"
+            for name, reason in missing.items()
+        ]
+    crossed = [
+        f"N={level['n']}: {path['across_workers']} of {path['workers_named']}"
+        for level in results["levels"]
+        for name, path in level["paths"].items()
+        if name == "studio_image" and "across_workers" in path
+    ]
+    if crossed:
+        text = "Image shape, streams watched through another worker than the one whose Generate"
+        lines += ["", f"{text} started them (the Redis relay): {', '.join(crossed)}."]
+    lines += ["", "Paths:", ""]
+    for name, service in results.get("services", {}).items():
+        label = service.get("label", LABELS.get(name, name))
+        if service.get("status") == "ok":
+            extra = f" (LiteLLM {service['version']})" if service.get("version") else ""
+            lines.append(f"- {label}{extra}")
+        else:
+            reason = " ".join(service.get("reason", "not started").split())
+            lines.append(f"- {LABELS.get(name, name)}: **not measured**: {reason}")
     if results["skipped_levels"]:
         skipped = ", ".join(map(str, results["skipped_levels"]))
-        lines.append(f"**Skipped for lack of time** (BENCH_DEADLINE): N = {skipped}.")
-    lines += ["", "Targets (issue 8):", ""]
+        lines.append(f"\n**Skipped for lack of time** (BENCH_DEADLINE): N = {skipped}.")
+    lines += ["", "Targets (issue 22):", ""]
     for check in results["targets"]:
-        mark = "met" if check["met"] else "**missed**"
-        unit = check["unit"]
+        unit = check.get("unit") and " " + check["unit"]
+        limit = "" if check["limit"] is None else f" (limit {_fmt(check['limit'])}{unit})"
+        note = f"; {check['note']}" if check.get("note") else ""
         lines.append(
-            f"- {check['target']} at N={check['n']}: {_fmt(check['value'])}{unit and ' ' + unit} "
-            f"(limit {_fmt(check['limit'])}{unit and ' ' + unit}) — {mark}"
+            f"- {check['target']} at N={check['n']}: {_fmt(check['value'])}{unit}{limit} — "
+            f"{_mark(check)}{note}"
         )
+    if results.get("checks"):
+        lines += ["", "Also checked (issue 8's bound):", ""]
+        for check in results["checks"]:
+            lines.append(
+                f"- {check['target']} at N={check['n']}: {_fmt(check['value'])} "
+                f"(limit {_fmt(check['limit'])}) — {_mark(check)}"
+            )
     return "\n".join(lines)
 
 
@@ -443,7 +586,7 @@ def summarise_profile(raw: str, top: int = 15) -> str:
 
 
 def chart(results: dict[str, Any], path: Path) -> str | None:
-    """A small PNG: added TTFT p50 and added inter-chunk p99 by N, studio vs LiteLLM."""
+    """A small PNG: added TTFT p50, added inter-chunk p99 and CPU per stream by N, per path."""
     try:
         import matplotlib
 
@@ -460,25 +603,29 @@ def chart(results: dict[str, Any], path: Path) -> str | None:
         ("ttft_p50_ms", "added TTFT p50 (ms)"),
         ("chunk_p99_ms", "added inter-chunk delay p99 (ms)"),
     ]
+    names = [n for n in LABELS if n != "direct" and any(n in lv["paths"] for lv in levels)]
     for ax, (key, title) in zip(axes, panels, strict=False):
-        for name, style in (("studio", "o-"), ("litellm", "s--")):
+        for name in names:
             values = [level["paths"].get(name, {}).get("added", {}).get(key) for level in levels]
             if any(v is not None for v in values):
-                ax.plot(ns, [math.nan if v is None else v for v in values], style, label=name)
+                style = "o-" if name in STUDIO_SHAPES else "s--"
+                ys = [math.nan if v is None else v for v in values]
+                ax.plot(ns, ys, style, label=LABELS[name])
         ax.set_title(title)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=10)  # 5 ms and 20 s on one axis
         ax.set_xlabel("concurrent streams N")
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
     ax = axes[2]
-    ax.plot(ns, [level["studio"]["peak_kib_per_stream"] for level in levels], "o-", label="KiB")
-    ax.plot(ns, [level["studio"]["cpu_ms_per_stream"] for level in levels], "^-", label="CPU ms")
-    ax.set_title("studio memory and CPU per stream")
+    for name in names:
+        values = [lv.get("resources", {}).get(name, {}).get("cpu_ms_per_stream") for lv in levels]
+        ax.plot(ns, [math.nan if v is None else v for v in values], "o-", label=LABELS[name])
+    ax.set_title("CPU ms per stream (all processes of a path)")
     ax.set_xscale("log")
     ax.set_xlabel("concurrent streams N")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7)
     fig.suptitle(f"DeepSeek Studio streaming benchmark ({results['generated']})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)

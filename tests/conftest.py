@@ -51,6 +51,7 @@ LONGEST_FIRST = (
     "tests/bench/test_bench_smoke.py",
     "tests/test_reads_only_read.py",
     "tests/bench/test_trace.py",
+    "tests/bench/test_image_shape.py",
     "tests/faults/test_faults.py",
     "tests/drafts/test_migrations.py",
     "tests/studio/test_docker.py",

@@ -1,5 +1,5 @@
-"""The benchmark harness end to end in quick mode (N=1 and 2, no LiteLLM): real processes
-(simulator, studio under uvicorn, load generator) on loopback, real measurements."""
+"""The benchmark harness end to end in quick mode (N=1 and 2, the embedded studio only): real
+processes (simulator, studio under uvicorn, load generator) on loopback, real measurements."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def test_every_level_streams_completely_on_both_paths(quick_run) -> None:
         assert direct["errors"] == studio["errors"] == 0
         assert direct["chunks_lost"] == studio["chunks_lost"] == 0
         assert studio["unverified_streams"] == 0
-    assert results["litellm"]["status"] == "disabled"
+        assert studio["unfinished"] == 0
+        assert studio["ttft_samples"] == level["streams"]
+    assert list(results["services"]) == ["studio"]  # no image shape, no LiteLLM: quick
 
 
 def test_latencies_are_measured(quick_run) -> None:
@@ -73,6 +75,7 @@ def test_studio_resources_and_database_writes_are_measured(quick_run) -> None:
 
 def test_the_table_is_printed(quick_run) -> None:
     _, stdout = quick_run
-    assert "| N | direct TTFT p50 |" in stdout
-    assert "\n| 1 | " in stdout and "\n| 2 | " in stdout
-    assert "LiteLLM was not measured" in stdout
+    assert "| N | path | samples |" in stdout
+    assert "\n| 1 | studio, embedded | 3 / " in stdout
+    assert "\n| 2 | studio, embedded | 2 / " in stdout
+    assert "Targets (issue 22):" in stdout

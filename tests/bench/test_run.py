@@ -1,10 +1,16 @@
-"""bench/run.py's configuration: the run's deadline."""
+"""bench/run.py's configuration: the run's deadline, the paths, the level timeouts, and the
+shapes' settings (bench/services.py)."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
+from pathlib import Path
 
-from bench import run
+import pytest
+
+from bench import run, services
 
 
 def test_the_deadline_counts_from_when_make_bench_began(monkeypatch) -> None:
@@ -17,3 +23,102 @@ def test_the_deadline_counts_from_when_make_bench_began(monkeypatch) -> None:
 
     monkeypatch.setenv("BENCH_STARTED", str(time.time() + 50))  # a clock set ahead: now
     assert 530 < run.parse_config(["--deadline", "540"]).remaining() <= 540
+
+
+@pytest.fixture
+def bench_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No BENCH_* variable from the caller's environment."""
+    for key in list(os.environ):
+        if key.startswith("BENCH_"):
+            monkeypatch.delenv(key)
+    return monkeypatch
+
+
+def test_every_path_runs_by_default_and_the_quick_run_only_the_embedded_studio(bench_env) -> None:
+    config = run.parse_config([])
+    assert config.paths == ["studio", "studio_image", "litellm", "litellm_2w"]
+    assert config.repeats == 20  # N=1: enough sequential streams for a p50
+    assert config.image_workers == 2  # the Dockerfile's WEB_CONCURRENCY
+    assert config.image_database_url == "postgres://postgres@127.0.0.1:5432/bench_image"
+    assert config.image_redis_url == "redis://127.0.0.1:6379/9"
+    quick = run.parse_config(["--quick"])
+    assert quick.paths == ["studio"] and quick.ns == [1, 2] and quick.repeats == 3
+    assert not quick.litellm
+
+
+def test_bench_paths_picks_and_orders_the_paths(bench_env) -> None:
+    bench_env.setenv("BENCH_PATHS", "litellm2, image ,embedded")
+    assert run.parse_config([]).paths == ["studio", "studio_image", "litellm_2w"]
+    bench_env.setenv("BENCH_LITELLM", "0")
+    assert run.parse_config([]).paths == ["studio", "studio_image"]
+    assert run.parse_config(["--paths", "studio,litellm"]).paths == ["studio"]
+
+
+def test_a_baseline_revision_adds_its_path(bench_env) -> None:
+    bench_env.setenv("BENCH_BASELINE", "HEAD~3")
+    config = run.parse_config(["--paths", "studio"])
+    assert config.paths == ["studio", "studio_baseline"] and config.baseline == "HEAD~3"
+    bench_env.delenv("BENCH_BASELINE")
+    with pytest.raises(SystemExit):  # the baseline path without a revision
+        run.parse_config(["--paths", "studio,baseline"])
+    with pytest.raises(SystemExit):
+        run.parse_config(["--paths", "studio,nginx"])
+    with pytest.raises(ValueError, match="nginx"):
+        run.parse_paths("nginx", baseline=None, litellm=True)
+
+
+def test_the_level_timeout_grows_with_n_unless_it_is_set(bench_env) -> None:
+    config = run.parse_config([])
+    assert [config.timeout_for(n) for n in (1, 10, 100, 500, 1000)] == [60, 60, 60, 150, 300]
+    assert config.deadline == 3600
+    bench_env.setenv("BENCH_LEVEL_TIMEOUT", "45")
+    config = run.parse_config([])
+    assert config.timeout_for(1000) == config.timeout_for(1) == 45
+
+
+def test_the_image_shape_uses_the_bench_image_knobs(bench_env, tmp_path) -> None:
+    """Its own PostgreSQL and Redis (never DATABASE_URL / REDIS_URL), WEB_CONCURRENCY workers,
+    the Prometheus multiprocess directory and a counts file per worker."""
+    bench_env.setenv("BENCH_IMAGE_DATABASE_URL", "postgres://u:secret@db:5432/img")
+    bench_env.setenv("BENCH_IMAGE_REDIS_URL", "redis://cache:6379/3")
+    bench_env.setenv("BENCH_IMAGE_WORKERS", "3")
+    bench_env.setenv("REDIS_URL", "redis://elsewhere/0")
+    config = run.parse_config(["--work-dir", str(tmp_path)])
+    bench_env.setattr(services, "ensure_postgres_database", lambda url: None)
+    bench_env.setattr(services, "flush_redis", lambda url: None)
+    setup = services.shape_setup(config, "studio_image", "http://127.0.0.1:1")
+    env = setup["env"]
+    assert env["DATABASE_URL"] == "postgres://u:secret@db:5432/img"
+    assert env["REDIS_URL"] == "redis://cache:6379/3"
+    assert env["WEB_CONCURRENCY"] == "3" and setup["workers"] == 3
+    assert env["BENCH_WRITES_DIR"] == str(tmp_path / "writes-image")
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus-image")
+    embedded = services.shape_setup(config, "studio", "http://127.0.0.1:1")["env"]
+    assert "REDIS_URL" not in embedded and "BENCH_WRITES_DIR" not in embedded
+    assert services.redact(config.image_database_url) == "postgres://u:***@db:5432/img"
+
+
+def test_worker_write_counts_are_summed_per_worker_between_two_readings() -> None:
+    before = {"11": {"INSERT a": 2}, "12": {"INSERT a": 1, "UPDATE b": 5}}
+    after = {"11": {"INSERT a": 4}, "12": {"INSERT a": 1, "UPDATE b": 9}, "13": {"INSERT a": 1}}
+    assert services.writes_delta(before, after) == {
+        "11": {"INSERT a": 2},
+        "12": {"UPDATE b": 4},
+        "13": {"INSERT a": 1},
+    }
+
+
+def test_every_knob_the_bench_reads_is_in_the_knob_table() -> None:
+    """docs/benchmark.md's knob table stays true: each BENCH_* variable bench/ reads is a row
+    (BENCH_GENERATION_* as one; BENCH_STARTED, which make sets, under BENCH_DEADLINE)."""
+    root = Path(__file__).resolve().parents[2]
+    code = "".join((root / "bench" / f).read_text() for f in ("run.py", "services.py"))
+    read = set(re.findall(r"\bBENCH_[A-Z0-9_]*[A-Z0-9]\b", code)) - {"BENCH_DIR"}
+    read -= {"BENCH_WRITES_DIR"}  # set by the harness for the image shape's workers, not a knob
+    page = (root / "docs" / "benchmark.md").read_text()
+    table = page[page.index("### Knobs") : page.index("### Definitions")]
+    rows = set(re.findall(r"^\| `(BENCH_[A-Z0-9_*]+)`", table, re.MULTILINE))
+    assert {"BENCH_GENERATION_*", "BENCH_PATHS", "BENCH_IMAGE_DATABASE_URL"} <= rows
+    missing = {k for k in read if k not in rows and not k.startswith("BENCH_GENERATION_")}
+    assert missing == {"BENCH_STARTED"}
+    assert "`BENCH_STARTED`" in table
