@@ -49,6 +49,7 @@ from bench.services import (  # noqa: F401 — bench/campaign.py and bench/trace
     start_studio,
     start_studio_shape,
     studio_env,
+    worker_pids,
     writes_delta,
 )
 
@@ -82,6 +83,7 @@ class Config:
     users: int
     repeats: int  # N=1 runs this many streams one after another
     profile: int | None  # an N to profile the studio at (py-spy), after the measured levels
+    profile_path: str  # which studio shape (studio or image)
     paths: list[str]  # besides "direct", in the order a level runs them
     work_dir: Path
     out: Path
@@ -175,6 +177,12 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument(
         "--profile", type=int, default=int(env("BENCH_PROFILE", "0")), help="0: no profile"
     )
+    parser.add_argument(
+        "--profile-path",
+        choices=("studio", "image"),
+        default=env("BENCH_PROFILE_PATH", "studio"),
+        help="the studio shape --profile profiles",
+    )
     parser.add_argument("--paths", default=env("BENCH_PATHS"), help=f"default {DEFAULT_PATHS}")
     parser.add_argument("--baseline", default=env("BENCH_BASELINE") or None)
     parser.add_argument(
@@ -215,6 +223,7 @@ def parse_config(argv: list[str]) -> Config:
         users=max(1, args.users),
         repeats=max(1, args.repeats),
         profile=int(args.profile) if args.profile else None,
+        profile_path=args.profile_path,
         paths=paths,
         work_dir=work,
         out=args.out.resolve(),
@@ -326,36 +335,61 @@ def run_level(
     return level
 
 
-def profile_studio(config: Config, n: int, ctx: dict[str, Any]) -> dict[str, Any]:
-    """Run the embedded studio at N once more under py-spy (not measured: sampling slows it)."""
+def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "studio") -> dict:
+    """Run a studio shape at N once more under py-spy (not measured: sampling slows it):
+    its process, or with several workers (the image shape) each worker, stacks added up."""
     py_spy = Path(sys.executable).parent / "py-spy"
     if not py_spy.exists():
         return {"status": "unavailable", "reason": "py-spy is not installed (.[bench] extra)"}
-    shape = ctx["shapes"]["studio"]
-    raw = config.work_dir / f"profile-{n}.raw.txt"
-    say(f"N={n}: profiling the studio with py-spy (an extra, unmeasured run)")
-    spy = subprocess.Popen(  # noqa: S603
-        [str(py_spy), "record", "--pid", str(shape["pid"]), "--rate", "100", "--idle",
-         "--threads", "--nonblocking", "--format", "raw", "--output", str(raw)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    shape = ctx["shapes"][name]
+    suffix = "" if name == "studio" else f"-{name.removeprefix('studio_')}"
+    pids = worker_pids(shape["pid"]) or [shape["pid"]]
+    raws = [config.work_dir / f"profile-{n}{suffix}-{pid}.raw.txt" for pid in pids]
+    say(f"N={n}: profiling {name} ({len(pids)} process(es)) with py-spy (an extra, unmeasured run)")
+    spies = [
+        subprocess.Popen(  # noqa: S603
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "100",
+                "--idle",
+                "--threads",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for pid, raw in zip(pids, raws, strict=True)
+    ]
     time.sleep(1)
     streams = [{"topic": s["topic"], "messages": s["messages"]} for s in ctx["plan"]["streams"][:n]]
     common = {"n": n, "count": n, "ramp": config.ramp_for(n), "streams": streams}
-    run_loadgen(config, f"profile-{n}", path_spec("studio", shape, common, {}))
-    spy.send_signal(signal.SIGINT)
-    try:
-        _, err = spy.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        _, err = spy.communicate()
-    if not raw.exists():
-        return {"status": "failed", "reason": err.decode(errors="replace")[-500:]}
-    summary = report.summarise_profile(raw.read_text())
-    out = config.out.parent / f"profile-{n}.txt"
+    run_loadgen(config, f"profile-{n}{suffix}", path_spec(name, shape, common, {}))
+    errors = b""
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+        try:
+            errors += spy.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            errors += spy.communicate()[1]
+    recorded = [raw.read_text() for raw in raws if raw.exists()]
+    if not recorded:
+        return {"status": "failed", "reason": errors.decode(errors="replace")[-500:]}
+    summary = report.summarise_profile("\n".join(recorded))
+    if len(pids) > 1:
+        summary = f"{len(recorded)} worker processes, their samples added up.\n{summary}"
+    out = config.out.parent / f"profile-{n}{suffix}.txt"
     out.write_text(summary)
     settle(shape["pid"])
-    return {"status": "ok", "n": n, "summary_file": os.path.relpath(out, ROOT)}
+    return {"status": "ok", "n": n, "path": name, "summary_file": os.path.relpath(out, ROOT)}
 
 
 def prompts_plan(
@@ -421,10 +455,11 @@ def main(argv: list[str] | None = None) -> int:
             levels.append(level)
             say(report.level_summary(report.analyse_level(level, config.tokens)))
         profile = None
-        if config.profile and "studio" not in shapes:
-            profile = {"status": "skipped", "reason": "the embedded studio is not in BENCH_PATHS"}
+        profiled = PATH_NAMES[config.profile_path]
+        if config.profile and profiled not in shapes:
+            profile = {"status": "skipped", "reason": f"{profiled} is not in BENCH_PATHS"}
         elif config.profile and config.remaining() > config.seconds_for(config.profile) + 30:
-            profile = profile_studio(config, config.profile, ctx)
+            profile = profile_studio(config, config.profile, ctx, profiled)
         elif config.profile:
             profile = {"status": "skipped", "reason": "not enough time left (BENCH_DEADLINE)"}
         services = [shape["service"] for shape in shapes.values() if "service" in shape]

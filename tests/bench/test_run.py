@@ -54,6 +54,14 @@ def test_bench_paths_picks_and_orders_the_paths(bench_env) -> None:
     assert run.parse_config(["--paths", "studio,litellm"]).paths == ["studio"]
 
 
+def test_the_profile_is_of_the_embedded_studio_unless_the_image_shape_is_asked_for(bench_env):
+    assert run.parse_config(["--profile", "100"]).profile_path == "studio"
+    bench_env.setenv("BENCH_PROFILE_PATH", "image")
+    assert run.parse_config(["--profile", "100"]).profile_path == "image"
+    with pytest.raises(SystemExit):
+        run.parse_config(["--profile-path", "litellm"])
+
+
 def test_a_baseline_revision_adds_its_path(bench_env) -> None:
     bench_env.setenv("BENCH_BASELINE", "HEAD~3")
     config = run.parse_config(["--paths", "studio"])
