@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -158,6 +159,13 @@ def _closed_event_source(request) -> bool:
         return False
     static = "/static/" in request.url and request.resource_type in ("script", "stylesheet")
     return request.resource_type == "eventsource" or request.url.endswith("/favicon.svg") or static
+
+
+def release_held_streams(simulator_url: str) -> None:
+    """Let the simulator's held streams go on (``[[sim:hold_after=N]]``): a test holds a
+    stream live for as long as it acts on it, then lets it end, instead of asking for an
+    answer long enough to outlast its steps on the slowest machine."""
+    httpx.post(f"{simulator_url}/sim/release", timeout=5).raise_for_status()
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:

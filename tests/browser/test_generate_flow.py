@@ -5,7 +5,7 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from drafts.models import Draft
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,7 +126,7 @@ def test_regenerate_restore_and_export(page: Page, studio_url, ready):
 
 
 def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
-    page: Page, browser, studio_url, ready, other_user
+    page: Page, browser, studio_url, simulator_url, ready, other_user
 ):
     """The final panel the stream swaps in is the reviewer's own, as on a page load."""
     from studio.workspaces.actions import add_member
@@ -134,7 +134,8 @@ def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
     add_member(workspace=ready, user=other_user, role="reviewer")
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
-    fill_product_form(page, features="Warm light [[sim:tokens=600]]")  # about 6 s of text
+    # Held live after 30 tokens until the reviewer has looked.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#stream-text")).not_to_be_empty()
     draft_id = page.url.split("draft=")[1].split("&")[0]
@@ -144,6 +145,7 @@ def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
     reviewer.goto(f"{studio_url}/drafts/{draft_id}/")
     expect(reviewer.locator("#stream-text")).not_to_be_empty()  # watching it live
     expect(reviewer.get_by_role("button", name="Stop")).to_have_count(0)
+    release_held_streams(simulator_url)
 
     expect(reviewer.locator("#version-list")).to_contain_text("v1", timeout=20_000)
     expect(page.locator("#version-list")).to_contain_text("v1", timeout=20_000)

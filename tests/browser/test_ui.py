@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from drafts.actions import finish_generation
-from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.conftest import ARTIFACTS, log_in, release_held_streams
 from tests.browser.test_generate_flow import fill_product_form
 from tests.generating import start_generation
 
@@ -176,11 +176,12 @@ def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
 
 
 def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
-    page: Page, studio_url, ready
+    page: Page, studio_url, simulator_url, ready
 ):
     sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
-    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+    # Held live after 30 tokens until the live stats are checked.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
 
     page.get_by_role("button", name="Generate").click()
 
@@ -190,6 +191,7 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(stats.locator("[data-live-rate]")).to_have_text(re.compile(r"^\d+$"))
     expect(stats.locator("[data-live-elapsed]")).not_to_have_text("0.0")
     page.screenshot(path=ARTIFACTS / "generation_live_stats.png", full_page=True)
+    release_held_streams(simulator_url)
     # The end: exact usage, cost and model, the follow-ups, and focus on the draft's heading.
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
     expect(page.locator("[data-cost]")).to_be_visible()
@@ -197,18 +199,22 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(page.locator("#draft-panel h1")).to_be_focused()
 
 
-def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(page: Page, studio_url, ready):
+def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(
+    page: Page, studio_url, simulator_url, ready
+):
     """The browser's clock an hour ahead of the server's: the counter still starts near 0."""
     page.clock.install(time=time.time() + 3600)
     sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
-    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+    # Held live after 30 tokens until the counter is read.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
 
     page.get_by_role("button", name="Generate").click()
 
     elapsed = page.locator("[data-live-stats] [data-live-elapsed]")
     expect(elapsed).not_to_have_text("0.0")
     assert 0 < float(elapsed.text_content()) < 30
+    release_held_streams(simulator_url)
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
 
 
