@@ -85,8 +85,14 @@ def studio_url(transactional_db, settings, simulator_url, _studio_server) -> Ite
     Shared by the session's tests, so each test leaves it as a fresh server would be: what it
     left running (generations, assistant answers) is settled and the pooled DeepSeek client
     (built from the settings of its day) closed, before ``transactional_db`` empties the
-    tables. Pages are closed before that too (``page`` depends on this fixture)."""
+    tables. Pages are closed before that too (``page`` depends on this fixture).
+
+    The pages' polls are shortened (the recovering notice's 5 s, a batch's 2 s): the same
+    requests, sooner, so a test waits less for them. The editor's autosave delay is not a
+    setting: a 200 ms one aborted a POST in test_editing's conflict test
+    (docs/decisions/test-suite-speed.md)."""
     settings.DEEPSEEK_BASE_URL = simulator_url
+    settings.RECOVERING_POLL_SECONDS = settings.BATCH_POLL_SECONDS = 0.5
     yield _studio_server.url
     _studio_server.call(_settle)
 

@@ -63,7 +63,8 @@ def test_upload_run_watch_progress_and_vote_in_the_review_queue(page: Page, stud
     expect(page.locator("#batch-status[data-polling]")).to_have_count(1)
     worker = run_worker_in_background()
 
-    # htmx polls the progress every 2 s until the batch is done, then stops.
+    # htmx polls the progress every BATCH_POLL_SECONDS (0.5 s here) until the batch is done,
+    # then stops.
     expect(page.locator('#batch-status[data-batch-status="done"]')).to_have_count(1, timeout=30_000)
     worker.join(timeout=30)
     expect(page.locator("[data-progress]")).to_contain_text("8 of 8 outputs")
