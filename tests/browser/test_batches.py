@@ -16,9 +16,12 @@ from tests.prompts import batch_helpers
 pytestmark = pytest.mark.django_db(transaction=True)
 experiment = batch_helpers.experiment
 
+# Short answers ([[sim:tokens=N]]: the simulator's length, taken out of the prompt): the page's
+# progress and the review queue are the point, not two seconds of text per output.
 CSV = (
-    b"product_name,features\nAurora desk lamp,Warm light\nBeacon torch,Waterproof\n"
-    b"Cirrus fan,Quiet\nDelta kettle,Fast boil\n"
+    b"product_name,features\nAurora desk lamp,Warm light [[sim:tokens=30]]\n"
+    b"Beacon torch,Waterproof [[sim:tokens=30]]\nCirrus fan,Quiet [[sim:tokens=30]]\n"
+    b"Delta kettle,Fast boil [[sim:tokens=30]]\n"
 )
 
 
