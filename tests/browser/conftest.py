@@ -170,7 +170,9 @@ def _closed_event_source(request) -> bool:
 def release_held_streams(simulator_url: str) -> None:
     """Let the simulator's held streams go on (``[[sim:hold_after=N]]``): a test holds a
     stream live for as long as it acts on it, then lets it end, instead of asking for an
-    answer long enough to outlast its steps on the slowest machine."""
+    answer long enough to outlast its steps on the slowest machine. Call it once the held
+    streams have sent text: a stream the simulator begins after a release waits for the
+    next one."""
     httpx.post(f"{simulator_url}/sim/release", timeout=5).raise_for_status()
 
 

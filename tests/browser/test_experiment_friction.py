@@ -81,6 +81,8 @@ def test_a_run_from_start_to_vote_on_a_phone(
         })"""
     )
     assert state["live"] == 0 or state["enabled"] == 0, state
+    live = page.locator(".run-column[data-live] [data-stream]").filter(has_text=re.compile(r"\S"))
+    expect(live).to_have_count(2)  # both streams have begun: release them
     release_held_streams(simulator_url)
     a_better = page.get_by_role("button", name=_(language, "%(letter)s is better", letter="A"))
     b_better = page.get_by_role("button", name=_(language, "%(letter)s is better", letter="B"))

@@ -85,6 +85,7 @@ def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
 
     expect(recent.first).to_contain_text("Aurora desk lamp")  # listed at once, on top
     expect(recent).to_have_count(8)
+    expect(page.locator("#stream-text")).not_to_be_empty()  # its stream has begun: release it
     release_held_streams(simulator_url)
     expect(recent.first).to_contain_text(one_version, timeout=20_000)  # counted at the end
     expect(recent.nth(1)).to_contain_text("Older draft 9")

@@ -216,6 +216,7 @@ def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(
     elapsed = page.locator("[data-live-stats] [data-live-elapsed]")
     expect(elapsed).not_to_have_text("0.0")
     assert 0 < float(elapsed.text_content()) < 30
+    expect(page.locator("#stream-text")).not_to_be_empty()  # its stream has begun: release it
     release_held_streams(simulator_url)
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
 
