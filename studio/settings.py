@@ -386,6 +386,12 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="deepseek-demo")
 # on leaving the editor, or after this many seconds without typing (drafts.actions).
 EDITOR_SESSION_IDLE = env.float("EDITOR_SESSION_IDLE", default=300.0)
 
+# --- Page polling (htmx) -----------------------------------------------------------------
+# A recovering generation's notice asks again after this many seconds (the sweeper settles it);
+# a running batch's progress is asked for every this many seconds. studio.context_processors.
+RECOVERING_POLL_SECONDS = env.float("RECOVERING_POLL_SECONDS", default=5.0)
+BATCH_POLL_SECONDS = env.float("BATCH_POLL_SECONDS", default=2.0)
+
 # --- Background work (django.tasks) ------------------------------------------------------
 # django-tasks-db keeps the queue in the database (SQLite or PostgreSQL): `manage.py db_worker`
 # runs it (started by `manage.py serve`, and the `worker` service in docker-compose.yml).

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -84,8 +85,14 @@ def studio_url(transactional_db, settings, simulator_url, _studio_server) -> Ite
     Shared by the session's tests, so each test leaves it as a fresh server would be: what it
     left running (generations, assistant answers) is settled and the pooled DeepSeek client
     (built from the settings of its day) closed, before ``transactional_db`` empties the
-    tables. Pages are closed before that too (``page`` depends on this fixture)."""
+    tables. Pages are closed before that too (``page`` depends on this fixture).
+
+    The pages' polls are shortened (the recovering notice's 5 s, a batch's 2 s): the same
+    requests, sooner, so a test waits less for them. The editor's autosave delay is not a
+    setting: a 200 ms one aborted a POST in test_editing's conflict test
+    (docs/decisions/test-suite-speed.md)."""
     settings.DEEPSEEK_BASE_URL = simulator_url
+    settings.RECOVERING_POLL_SECONDS = settings.BATCH_POLL_SECONDS = 0.5
     yield _studio_server.url
     _studio_server.call(_settle)
 
@@ -158,6 +165,15 @@ def _closed_event_source(request) -> bool:
         return False
     static = "/static/" in request.url and request.resource_type in ("script", "stylesheet")
     return request.resource_type == "eventsource" or request.url.endswith("/favicon.svg") or static
+
+
+def release_held_streams(simulator_url: str) -> None:
+    """Let the simulator's held streams go on (``[[sim:hold_after=N]]``): a test holds a
+    stream live for as long as it acts on it, then lets it end, instead of asking for an
+    answer long enough to outlast its steps on the slowest machine. Call it once the held
+    streams have sent text: a stream the simulator begins after a release waits for the
+    next one."""
+    httpx.post(f"{simulator_url}/sim/release", timeout=5).raise_for_status()
 
 
 def log_in(page: Page, base_url: str, username: str, password: str) -> None:

@@ -16,9 +16,12 @@ from tests.prompts import batch_helpers
 pytestmark = pytest.mark.django_db(transaction=True)
 experiment = batch_helpers.experiment
 
+# Short answers ([[sim:tokens=N]]: the simulator's length, taken out of the prompt): the page's
+# progress and the review queue are the point, not two seconds of text per output.
 CSV = (
-    b"product_name,features\nAurora desk lamp,Warm light\nBeacon torch,Waterproof\n"
-    b"Cirrus fan,Quiet\nDelta kettle,Fast boil\n"
+    b"product_name,features\nAurora desk lamp,Warm light [[sim:tokens=30]]\n"
+    b"Beacon torch,Waterproof [[sim:tokens=30]]\nCirrus fan,Quiet [[sim:tokens=30]]\n"
+    b"Delta kettle,Fast boil [[sim:tokens=30]]\n"
 )
 
 
@@ -63,7 +66,8 @@ def test_upload_run_watch_progress_and_vote_in_the_review_queue(page: Page, stud
     expect(page.locator("#batch-status[data-polling]")).to_have_count(1)
     worker = run_worker_in_background()
 
-    # htmx polls the progress every 2 s until the batch is done, then stops.
+    # htmx polls the progress every BATCH_POLL_SECONDS (0.5 s here) until the batch is done,
+    # then stops.
     expect(page.locator('#batch-status[data-batch-status="done"]')).to_have_count(1, timeout=30_000)
     worker.join(timeout=30)
     expect(page.locator("[data-progress]")).to_contain_text("8 of 8 outputs")

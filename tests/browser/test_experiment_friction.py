@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from prompts.actions import duplicate_template
 from prompts.experiments.actions import create_experiment
 from prompts.experiments.models import ExperimentRun
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,7 @@ def fits(page: Page, width: int) -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_run_from_start_to_vote_on_a_phone(
-    page: Page, studio_url, workspace, experiment, language
+    page: Page, studio_url, simulator_url, workspace, experiment, language
 ):
     page.set_viewport_size(PHONE)
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
@@ -59,7 +59,8 @@ def test_a_run_from_start_to_vote_on_a_phone(
     )
     expect(page.locator("[data-variant-details]", has_text="v1")).to_have_count(0)
     page.locator("[name=product_name]").fill("Aurora desk lamp")
-    page.locator("[name=features]").fill("Warm light [[sim:tokens=300]]")
+    # Both held live after 30 tokens until the live checks are made.
+    page.locator("[name=features]").fill("Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
     page.get_by_role("button", name=_(language, "Run every variant")).click()
 
     # The form folds away and the columns are in sight.
@@ -80,6 +81,9 @@ def test_a_run_from_start_to_vote_on_a_phone(
         })"""
     )
     assert state["live"] == 0 or state["enabled"] == 0, state
+    live = page.locator(".run-column[data-live] [data-stream]").filter(has_text=re.compile(r"\S"))
+    expect(live).to_have_count(2)  # both streams have begun: release them
+    release_held_streams(simulator_url)
     a_better = page.get_by_role("button", name=_(language, "%(letter)s is better", letter="A"))
     b_better = page.get_by_role("button", name=_(language, "%(letter)s is better", letter="B"))
     tie = page.get_by_role("button", name=_(language, "Tie"))

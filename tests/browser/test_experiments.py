@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from prompts.actions import duplicate_template
 from prompts.experiments.models import ExperimentRun
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,12 +41,13 @@ def create_experiment(page: Page, base_url: str, workspace) -> None:
 
 
 def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results(
-    page: Page, studio_url, ready
+    page: Page, studio_url, simulator_url, ready
 ):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     create_experiment(page, studio_url, ready)
     page.get_by_label("Product name").fill("Aurora desk lamp")
-    page.get_by_label("Key features").fill("Warm light [[sim:tokens=300]]")
+    # Both held live after 30 tokens until the live checks are made.
+    page.get_by_label("Key features").fill("Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
 
     page.get_by_role("button", name="Run every variant").click()
 
@@ -61,6 +62,7 @@ def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results
     expect(recent.locator("[data-runs] li")).to_have_count(1)
     expect(recent).to_contain_text(f"Run {run.pk}")
     expect(recent).to_contain_text("to vote")
+    release_held_streams(simulator_url)
     # Then each ends as rendered text, still labelled only A and B.
     expect(page.locator(".run-column[data-finished] [data-text] p").first).to_be_visible(
         timeout=20_000

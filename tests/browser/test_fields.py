@@ -42,7 +42,6 @@ def test_the_audience_field_looks_like_a_text_field_light_dark_english_chinese(
     page: Page, studio_url, pages
 ):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.wait_for_load_state("networkidle")
     for language in ("en", "zh-hans"):
         if language != "en":
             page.goto(studio_url + pages[0])
@@ -51,8 +50,7 @@ def test_the_audience_field_looks_like_a_text_field_light_dark_english_chinese(
         for scheme in ("light", "dark"):
             page.emulate_media(color_scheme=scheme)
             for path in pages:
-                page.goto(studio_url + path)
-                page.wait_for_load_state("networkidle")
+                page.goto(studio_url + path)  # its stylesheet loaded: the load event
                 audience, text = look(page, "audience"), look(page, "product_name")
                 assert audience == text, (language, scheme, path)
                 assert audience["border-top-width"] == "1px" and audience["padding-left"] != "0px"

@@ -5,7 +5,7 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 
 from drafts.models import Draft
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,10 +23,11 @@ def fill_product_form(page: Page, features: str = "Warm light\nUSB-C charging") 
     page.get_by_label("Key features").fill(features)
 
 
-def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, ready):
+def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, simulator_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
-    fill_product_form(page)
+    # Held live after 20 tokens until the live page has been checked.
+    fill_product_form(page, "Warm light\nUSB-C charging [[sim:tokens=60]] [[sim:hold_after=20]]")
     recent = page.locator("#recent-drafts")
     expect(recent).to_contain_text("Your drafts will be listed here.")
 
@@ -37,6 +38,7 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
     expect(stream).not_to_be_empty()
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
     expect(recent.locator("li")).to_have_count(1)  # listed at once, no reload
+    release_held_streams(simulator_url)
     # Then the final event swaps in the rendered Markdown and the first version.
     body = page.locator("#draft-body")
     expect(body.locator("h2")).to_be_visible(timeout=20_000)
@@ -54,7 +56,7 @@ def test_generate_streams_live_and_survives_a_reload(page: Page, studio_url, rea
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
-    page: Page, studio_url, ready, user, language
+    page: Page, studio_url, simulator_url, ready, user, language
 ):
     """With more than eight drafts already (the list once showed the eight oldest, oldest
     first, and never changed), a new draft tops Recent drafts as soon as it starts and shows
@@ -71,7 +73,8 @@ def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
     page.locator("#template-picker").select_option(label="Product description")
     expect(page.get_by_label("Key features")).to_be_visible()
     page.get_by_label("Product name").fill("Aurora desk lamp")
-    page.get_by_label("Key features").fill("Warm light")
+    # Held live after 10 tokens until the list has been checked.
+    page.get_by_label("Key features").fill("Warm light [[sim:tokens=40]] [[sim:hold_after=10]]")
     with translation.override(language):
         generate = translation.gettext("Generate")
         one_version = translation.ngettext("%(counter)s version", "%(counter)s versions", 1) % {
@@ -82,6 +85,8 @@ def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
 
     expect(recent.first).to_contain_text("Aurora desk lamp")  # listed at once, on top
     expect(recent).to_have_count(8)
+    expect(page.locator("#stream-text")).not_to_be_empty()  # its stream has begun: release it
+    release_held_streams(simulator_url)
     expect(recent.first).to_contain_text(one_version, timeout=20_000)  # counted at the end
     expect(recent.nth(1)).to_contain_text("Older draft 9")
 
@@ -126,7 +131,7 @@ def test_regenerate_restore_and_export(page: Page, studio_url, ready):
 
 
 def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
-    page: Page, browser, studio_url, ready, other_user
+    page: Page, browser, studio_url, simulator_url, ready, other_user
 ):
     """The final panel the stream swaps in is the reviewer's own, as on a page load."""
     from studio.workspaces.actions import add_member
@@ -134,7 +139,8 @@ def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
     add_member(workspace=ready, user=other_user, role="reviewer")
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
-    fill_product_form(page, features="Warm light [[sim:tokens=600]]")  # about 6 s of text
+    # Held live after 30 tokens until the reviewer has looked.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#stream-text")).not_to_be_empty()
     draft_id = page.url.split("draft=")[1].split("&")[0]
@@ -144,6 +150,7 @@ def test_a_reviewer_watching_a_stream_end_gets_no_editing_controls(
     reviewer.goto(f"{studio_url}/drafts/{draft_id}/")
     expect(reviewer.locator("#stream-text")).not_to_be_empty()  # watching it live
     expect(reviewer.get_by_role("button", name="Stop")).to_have_count(0)
+    release_held_streams(simulator_url)
 
     expect(reviewer.locator("#version-list")).to_contain_text("v1", timeout=20_000)
     expect(page.locator("#version-list")).to_contain_text("v1", timeout=20_000)

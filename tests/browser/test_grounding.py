@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from drafts.models import Draft
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 from tests.drafts.grounding_helpers import LUMEN, add_text, grounded_template
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,8 +106,8 @@ FLOW = [
     ids=["en", "zh"],
 )
 def test_upload_search_generate_with_citations_and_export_footnotes(
-    page: Page, studio_url, workspace, language, filename, sheet, title, search, highlight,
-    topic, quote, names,
+    page: Page, studio_url, simulator_url, workspace, language, filename, sheet, title, search,
+    highlight, topic, quote, names,
 ):  # fmt: skip
     """Issue 20's whole flow through the real controls: upload a source, search it (the
     passage highlighted), generate with a grounded template (the simulator cites), see the
@@ -139,10 +139,12 @@ def test_upload_search_generate_with_citations_and_export_footnotes(
     # Generate: the simulator quotes the passages it was given, with their numbers.
     page.goto(f"{studio_url}{workspace.get_absolute_url()}")
     expect(page.locator("[data-grounding-note]")).to_be_visible()
-    page.locator("[name=topic]").fill(f"{topic} [[sim:tokens=600]]")  # about 6 s of text
+    # Held live after 120 tokens until released: the first citation comes in the first 30.
+    page.locator("[name=topic]").fill(f"{topic} [[sim:tokens=160]] [[sim:hold_after=120]]")
     page.get_by_role("button", name=generate, exact=True).click()
     expect(page.locator("#stream-text button.citation").first).to_be_visible(timeout=15_000)
     expect(page.locator("#stream-text")).to_have_count(1)  # still streaming
+    release_held_streams(simulator_url)
 
     sources = page.locator("#draft-body [data-sources]")
     expect(sources).to_contain_text(f"{title} (v1)", timeout=30_000)

@@ -24,7 +24,6 @@ def upload(page: Page, text: str, *, move: bool) -> None:
 def test_an_edited_export_moves_production_only_when_asked(page: Page, studio_url, workspace, user):
     own, text = edited_export(workspace, user)
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    page.wait_for_load_state("networkidle")
     library = f"{studio_url}/w/{workspace.pk}/templates/"
 
     page.goto(library)

@@ -44,7 +44,8 @@ def test_a_lost_generation_is_shown_recovering_then_its_kept_text(page: Page, lo
 
     assert sweeper.sweep() == [lost.pk]
 
-    # The notice asks again every 5 s: the kept version replaces it, no reload needed.
+    # The notice asks again every RECOVERING_POLL_SECONDS (0.5 s here): the kept version
+    # replaces it, no reload needed.
     expect(page.locator("[data-status=interrupted]")).to_be_visible(timeout=15_000)
     expect(notice).to_have_count(0)
     expect(page.locator("#draft-body")).to_contain_text("The lamp that ran out of")

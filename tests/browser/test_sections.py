@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from drafts.actions import add_version
 from drafts.models import Draft
 from drafts.sections import outline
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 from tests.browser.test_ui import axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def guide(user, workspace):
 
 
 def test_move_with_the_keyboard_regenerate_one_section_live_then_accept_a_suggestion(
-    page: Page, studio_url, guide
+    page: Page, studio_url, simulator_url, guide
 ):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     page.goto(studio_url + guide.get_absolute_url())
@@ -63,11 +63,15 @@ def test_move_with_the_keyboard_regenerate_one_section_live_then_accept_a_sugges
     ]
 
     # Regenerate "Configure" with its own prompt: the new text streams into its place only.
-    page.get_by_label("Prompt for “Configure”").fill("Mention the app [[sim:tokens=150]]")
+    # Held live after 20 tokens until the page has been looked at mid-stream.
+    page.get_by_label("Prompt for “Configure”").fill(
+        "Mention the app [[sim:tokens=40]] [[sim:hold_after=20]]"
+    )
     page.get_by_role("button", name="Regenerate “Configure”").click()
     live = body.locator("[data-section-live] [data-live-text]")
     expect(live).not_to_be_empty()
     expect(body).to_contain_text("Screw the base on tightly.")  # the others stay on the page
+    release_held_streams(simulator_url)
     expect(versions).to_contain_text("v4 · Section generated", timeout=20_000)
     expect(body.locator("[data-section-live]")).to_have_count(0)
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from drafts.actions import finish_generation
-from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.conftest import ARTIFACTS, log_in, release_held_streams
 from tests.browser.test_generate_flow import fill_product_form
 from tests.generating import start_generation
 
@@ -46,16 +46,18 @@ def finished_draft(ready, user, product_template, product_inputs):
 
 
 def sign_in(page: Page, base_url: str) -> None:
-    """Log in as hamlet, and let the page settle: Chromium fetches the favicon after the load
-    event, and navigating on at once would abort it (a failed request to the `page` fixture)."""
+    """Log in as hamlet. Navigating on at once may abort the favicon Chromium fetches after
+    the load event, which the `page` fixture does not count as a failed request (a missing
+    favicon is a 404, which it does): no wait for the network to be idle (0.5 s each)."""
     log_in(page, base_url, "hamlet", "pw-hamlet-123")
-    page.wait_for_load_state("networkidle")
 
 
 def axe_violations(page: Page) -> list[str]:
     """Serious and critical axe-core violations on the page as it is now, one line each."""
-    # Settled first (fonts, favicon): leaving a page early would abort its requests.
-    page.wait_for_load_state("networkidle")
+    # The page is loaded (goto waits for the load event: its stylesheet and scripts; no htmx
+    # request starts on load on these pages); its fonts too. Nothing else is fetched after
+    # the load event but the favicon, so no wait for the network to be idle (0.5 s each).
+    page.evaluate("document.fonts.ready.then(() => document.fonts.status)")
     results = page.evaluate(
         AXE + "\n;axe.run(document, {resultTypes: ['violations']})"
     )  # the value of the last expression: a promise Playwright awaits
@@ -139,7 +141,7 @@ def test_dark_mode_follows_the_os_until_toggled_and_the_choice_persists(
     page.reload()  # the choice outlives the page, and overrides the OS
     expect(html).to_have_class("h-full")
     page.get_by_role("button", name="Dark mode").click()
-    page.wait_for_load_state("networkidle")
+    expect(html).to_have_class("h-full dark")  # toggled, and the choice stored with it
     page.goto(studio_url + ready.get_absolute_url())
     expect(html).to_have_class("h-full dark")
     body_colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -176,11 +178,12 @@ def test_the_help_dialog_lists_the_shortcuts(page: Page, studio_url, ready):
 
 
 def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
-    page: Page, studio_url, ready
+    page: Page, studio_url, simulator_url, ready
 ):
     sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
-    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+    # Held live after 30 tokens until the live stats are checked.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
 
     page.get_by_role("button", name="Generate").click()
 
@@ -190,6 +193,7 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(stats.locator("[data-live-rate]")).to_have_text(re.compile(r"^\d+$"))
     expect(stats.locator("[data-live-elapsed]")).not_to_have_text("0.0")
     page.screenshot(path=ARTIFACTS / "generation_live_stats.png", full_page=True)
+    release_held_streams(simulator_url)
     # The end: exact usage, cost and model, the follow-ups, and focus on the draft's heading.
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
     expect(page.locator("[data-cost]")).to_be_visible()
@@ -197,18 +201,23 @@ def test_a_generation_shows_live_stats_then_usage_and_the_heading_takes_focus(
     expect(page.locator("#draft-panel h1")).to_be_focused()
 
 
-def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(page: Page, studio_url, ready):
+def test_the_elapsed_counter_keeps_real_time_when_the_clocks_differ(
+    page: Page, studio_url, simulator_url, ready
+):
     """The browser's clock an hour ahead of the server's: the counter still starts near 0."""
     page.clock.install(time=time.time() + 3600)
     sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
-    fill_product_form(page, features="Warm light [[sim:tokens=300]]")
+    # Held live after 30 tokens until the counter is read.
+    fill_product_form(page, features="Warm light [[sim:tokens=60]] [[sim:hold_after=30]]")
 
     page.get_by_role("button", name="Generate").click()
 
     elapsed = page.locator("[data-live-stats] [data-live-elapsed]")
     expect(elapsed).not_to_have_text("0.0")
     assert 0 < float(elapsed.text_content()) < 30
+    expect(page.locator("#stream-text")).not_to_be_empty()  # its stream has begun: release it
+    release_held_streams(simulator_url)
     expect(page.locator("[data-tokens]")).to_be_visible(timeout=20_000)
 
 
@@ -259,7 +268,6 @@ def test_failed_htmx_requests_show_a_toast_and_keep_the_form(browser, studio_url
 def test_the_dashboard_in_the_browser(page: Page, studio_url, ready, finished_draft):
     sign_in(page, studio_url)
     page.goto(studio_url + ready.get_absolute_url())
-    page.wait_for_load_state("networkidle")  # leaving earlier would abort the favicon
     page.get_by_role("link", name="Dashboard").click()
 
     expect(page.get_by_role("heading", name="Marketing at a glance")).to_be_visible()

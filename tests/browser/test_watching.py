@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, release_held_streams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,14 +50,16 @@ def speak(page: Page, studio_url: str, language: str) -> None:
     page.context.add_cookies([cookie])
 
 
-def generate(page: Page, workspace_url: str, *, tokens: int) -> None:
-    """Generate a product description of about ``tokens`` tokens (the simulator's knob) by
-    clicking Generate in the workspace."""
+def generate(page: Page, workspace_url: str, *, tokens: int, hold_after: int) -> None:
+    """Generate a product description of ``tokens`` tokens (the simulator's knob) by clicking
+    Generate in the workspace; the simulator holds it after ``hold_after`` tokens until the
+    test releases it (``release_held_streams``)."""
     page.goto(workspace_url)
     page.locator("#template-picker").select_option(label="Product description")
     expect(page.locator("[name=features]")).to_be_visible()
     page.locator("[name=product_name]").fill("Aurora desk lamp")
-    page.locator("[name=features]").fill(f"Warm light [[sim:tokens={tokens}]]")
+    directives = f"[[sim:tokens={tokens}]] [[sim:hold_after={hold_after}]]"
+    page.locator("[name=features]").fill(f"Warm light {directives}")
     page.locator("[data-generate-form] button[type=submit]").click()
 
 
@@ -78,12 +80,12 @@ def watch_for_problems(page: Page) -> list[str]:
     ("editor_speaks", "reviewer_speaks"), [("en", "zh-hans"), ("zh-hans", "en")]
 )
 def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
-    page: Page, browser, studio_url, ready, editor_speaks, reviewer_speaks
+    page: Page, browser, studio_url, simulator_url, ready, editor_speaks, reviewer_speaks
 ):
     mine, theirs = WORDS[editor_speaks], WORDS[reviewer_speaks]
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     speak(page, studio_url, editor_speaks)
-    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=500)  # about 5 s of text
+    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=80, hold_after=40)
     expect(page.locator("#stream-text")).not_to_be_empty()
     draft_id = page.url.split("draft=")[1].split("&")[0]
 
@@ -93,6 +95,8 @@ def test_editor_and_reviewer_each_get_the_finished_panel_in_their_language(
     speak(reviewer, studio_url, reviewer_speaks)
     reviewer.goto(f"{studio_url}/drafts/{draft_id}/")
     expect(reviewer.locator("#stream-text")).not_to_be_empty()  # both watch it live
+    expect(page.locator("#stream-text")).to_have_count(1)  # held live until now
+    release_held_streams(simulator_url)
 
     # The same end, each in their own language, each with their own role's controls.
     for watcher, words in [(page, mine), (reviewer, theirs)]:
@@ -145,7 +149,9 @@ RECORD_STREAMS = """
 """
 
 
-def test_a_stream_opened_again_resumes_after_what_the_page_shows(browser, studio_url, ready):
+def test_a_stream_opened_again_resumes_after_what_the_page_shows(
+    browser, studio_url, simulator_url, ready
+):
     """A stream whose reconnect is refused (a proxy's 502 while a worker restarts) ends
     closed, and htmx's SSE extension opens a new one from sse-connect, without the
     browser's Last-Event-ID: it resumes after the last event shown, not from the page's
@@ -154,7 +160,7 @@ def test_a_stream_opened_again_resumes_after_what_the_page_shows(browser, studio
     problems = watch_for_problems(page)
     page.add_init_script(RECORD_STREAMS)
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=600)  # about 6 s of text
+    generate(page, f"{studio_url}{ready.get_absolute_url()}", tokens=80, hold_after=40)
     html = page.locator("html")
     expect(html).to_have_attribute("data-last-id", re.compile(r"^([4-9]|[1-9][0-9]+)$"))
 
@@ -172,6 +178,7 @@ def test_a_stream_opened_again_resumes_after_what_the_page_shows(browser, studio
     first, again = page.evaluate("() => window.__streams.map(s => s.url)")
     assert first.endswith("?after=0")
     assert again.endswith(f"?after={shown}")  # after what the page shows
+    release_held_streams(simulator_url)  # held live until now
 
     # The resumed stream ends the generation as usual (the server resumes after
     # ?after= as after Last-Event-ID: tests/streams/test_sse.py).

@@ -10,9 +10,11 @@ Run it: ``python -m studio.deepseek.simulator --host 127.0.0.1 --port 8001 --tps
 
 Endpoints (``/v1`` prefix accepted): ``POST /chat/completions``, ``GET /models``,
 ``GET /user/balance``. All need ``Authorization: Bearer <key>``; a missing key, ``bad`` or
-``sk-bad`` gets the real 401 envelope. Models: ``deepseek-flash``, ``deepseek-v4-flash``,
-``deepseek-v4-pro`` and any ``sim-*`` name; the retired ``deepseek-chat`` and
-``deepseek-reasoner`` and anything else get 400 ``Model Not Exist``.
+``sk-bad`` gets the real 401 envelope. One more, no key needed, is the tests' control and not
+DeepSeek's: ``POST /sim/release`` lets held streams go on (``[[sim:hold_after=N]]``).
+Models: ``deepseek-flash``, ``deepseek-v4-flash``, ``deepseek-v4-pro`` and any ``sim-*``
+name; the retired ``deepseek-chat`` and ``deepseek-reasoner`` and anything else get 400
+``Model Not Exist``.
 
 Fault directives, written anywhere in the last user message (they are removed before the
 answer is generated, so they never appear in it):
@@ -28,6 +30,12 @@ answer is generated, so they never appear in it):
 ``[[sim:stall_after=N]]``
     After N tokens send nothing while keeping the connection open; give up (end the body,
     still without a finish) after 60 s or when the client disconnects.
+``[[sim:hold_after=N]]``
+    After N tokens send nothing until ``POST /sim/release``, then stream the rest as usual: a
+    test acts while a stream is surely live, then lets it end, without a long answer paced for
+    the slowest machine. A release lets on every stream that began before it, held yet or not
+    (so releasing early is no race); a stream begun after it waits for the next. It gives up
+    waiting (and streams on) when the client disconnects or after 60 s.
 ``[[sim:keepalive_midstream]]``
     Send ``: keep-alive`` comments between answer chunks.
 ``[[sim:usage=separate]]``
@@ -221,6 +229,9 @@ def create_app(
     default_directives = {m[0]: m[1] or "" for m in _DIRECTIVE_RE.findall(faults)}
     # fail_first: how many requests with a given last user message have failed so far.
     failures: dict[str, int] = {}
+    # hold_after: a stream waits on the release that was next when it began (set by
+    # POST /sim/release, which puts a new one in its place).
+    next_release = [asyncio.Event()]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -259,13 +270,22 @@ def create_app(
         path = scope["path"].removeprefix("/v1")
         method = scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        routes = {"/chat/completions": "POST", "/models": "GET", "/user/balance": "GET"}
+        routes = {
+            "/chat/completions": "POST",
+            "/models": "GET",
+            "/user/balance": "GET",
+            "/sim/release": "POST",
+        }
         if path not in routes:
             return await _json(send, 404, _error_body("Not Found", "invalid_request_error"))
         if method != routes[path]:
             return await _json(
                 send, 405, _error_body("Method Not Allowed", "invalid_request_error")
             )
+        if path == "/sim/release":
+            next_release[0].set()
+            next_release[0] = asyncio.Event()
+            return await _json(send, 200, {"released": True})
         auth = headers.get("authorization", "")
         key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         if not key or key in ("bad", "sk-bad"):
@@ -292,6 +312,7 @@ def create_app(
         await _chat(body, send, disconnected)
 
     async def _chat(body: dict[str, Any], send: Send, disconnected: asyncio.Event) -> None:
+        release = next_release[0]
         messages = body["messages"]
         last_user = next((m for m in reversed(messages) if m["role"] == "user"), messages[-1])
         directives = {
@@ -392,6 +413,7 @@ def create_app(
         cut_after = _int_directive(directives, "cut_after")
         stall_after = _int_directive(directives, "stall_after")
         malformed_after = _int_directive(directives, "malformed_after")
+        hold_after = _int_directive(directives, "hold_after")
         pieces = [("reasoning_content", t) for t in reasoning] + [("content", t) for t in answer]
         for n, (field, token) in enumerate(pieces):
             if n == cut_after:
@@ -402,6 +424,8 @@ def create_app(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(disconnected.wait(), STALL_LIMIT_S)
                 return await _end(send)
+            if n == hold_after:
+                await _first_of(release.wait(), disconnected.wait(), limit=STALL_LIMIT_S)
             await asyncio.sleep(token_interval)
             if disconnected.is_set():
                 return
@@ -475,6 +499,16 @@ async def _unauthorized(send: Send, key: str) -> None:
         }
     }
     await _json(send, 401, body)
+
+
+async def _first_of(*waits: Awaitable[Any], limit: float) -> None:
+    """Wait until the first of ``waits`` is done, or ``limit`` seconds."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _is_number(value: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -213,6 +214,85 @@ async def test_stall_directive_hits_idle_timeout_and_the_app_sees_the_disconnect
     assert len(seen) == 3
     # The simulator stopped stalling because it saw the client leave, not by being cancelled.
     assert transport.tasks[0].done() and not transport.tasks[0].cancelled()
+
+
+async def release(app: Any) -> None:
+    """The tests' control call: let the held streams go on."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+        response = await http.post(SIM + "/v1/sim/release")
+    assert response.status_code == 200
+
+
+async def held(events: AsyncIterator[Any]) -> asyncio.Future[Any]:
+    """The stream's next event, asserted not to come for 0.2 s (at 1,000 tokens a second)."""
+    following = asyncio.ensure_future(anext(events))
+    done, _ = await asyncio.wait({following}, timeout=0.2)
+    assert not done, "the stream went on"
+    return following
+
+
+def hold_stream(client: DeepSeekClient, text: str) -> AsyncIterator[Any]:
+    messages = [{"role": "user", "content": text}]
+    return aiter(client.stream_chat(messages=messages, model="deepseek-flash", thinking=False))
+
+
+@pytest.mark.asyncio
+async def test_hold_directive_waits_after_n_tokens_until_released() -> None:
+    app = fast_app(tokens_per_second=1000)
+    async with DeepSeekClient(
+        base_url=SIM, api_key="k", transport=StreamingASGITransport(app)
+    ) as client:
+        events = hold_stream(client, "Rivers [[sim:hold_after=3]] [[sim:tokens=8]]")
+        first = [await anext(events) for _ in range(3)]
+        assert [type(e) for e in first] == [ContentDelta] * 3
+        following = await held(events)
+
+        await release(app)
+
+        rest = [await following, *[e async for e in events]]
+    assert len([e for e in first + rest if isinstance(e, ContentDelta)]) == 8
+    assert rest[-1] == Finish("stop")
+
+
+@pytest.mark.asyncio
+async def test_a_release_lets_on_the_streams_begun_before_it_even_if_not_held_yet() -> None:
+    app = fast_app(tokens_per_second=1000)
+    async with DeepSeekClient(
+        base_url=SIM, api_key="k", transport=StreamingASGITransport(app)
+    ) as client:
+        early = hold_stream(client, "Rivers [[sim:hold_after=5]] [[sim:tokens=8]]")
+        assert isinstance(await anext(early), ContentDelta)  # begun, not at its hold yet
+        await release(app)
+        assert (await aiter_list(early))[-1] == Finish("stop")  # never held
+
+        later = hold_stream(client, "Lakes [[sim:hold_after=2]] [[sim:tokens=4]]")
+        assert [type(await anext(later)) for _ in range(2)] == [ContentDelta] * 2
+        following = await held(later)  # begun after that release: waits for the next
+        await release(app)
+        assert isinstance(await following, ContentDelta)
+        assert (await aiter_list(later))[-1] == Finish("stop")
+
+
+async def aiter_list(events: AsyncIterator[Any]) -> list[Any]:
+    return [e async for e in events]
+
+
+@pytest.mark.asyncio
+async def test_a_held_stream_whose_client_leaves_ends() -> None:
+    transport = StreamingASGITransport(fast_app(tokens_per_second=1000))
+    async with DeepSeekClient(base_url=SIM, api_key="k", transport=transport) as client:
+        events = hold_stream(client, "Rivers [[sim:hold_after=2]] [[sim:tokens=8]]")
+        assert [type(await anext(events)) for _ in range(2)] == [ContentDelta] * 2
+        await events.aclose()  # closes the response: the app gets http.disconnect
+        await asyncio.wait_for(asyncio.gather(*transport.tasks), 5)
+    assert transport.tasks[0].done() and not transport.tasks[0].cancelled()
+
+
+@pytest.mark.asyncio
+async def test_the_release_is_a_post_and_needs_no_key() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fast_app())) as http:
+        assert (await http.get(SIM + "/sim/release")).status_code == 405
+        assert (await http.post(SIM + "/sim/release")).json() == {"released": True}
 
 
 @pytest.mark.asyncio
