@@ -22,13 +22,13 @@ def test_a_generation_beyond_the_limit_says_queued_then_streams(
     settings.GENERATION_MAX_RUNNING = 1  # the live server shares the settings
     workspace_url = f"{studio_url}{ready.get_absolute_url()}"
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
-    generate(page, workspace_url, tokens=800)  # about 8 s of text
+    generate(page, workspace_url, tokens=80, hold_after=40)  # held live until Stop
     expect(page.locator("#stream-text [data-stream-tail]")).not_to_be_empty()
 
     second = browser.new_context(locale="en-US").new_page()
     problems = watch_for_problems(second)
     log_in(second, studio_url, "hamlet", "pw-hamlet-123")
-    generate(second, workspace_url, tokens=20)
+    generate(second, workspace_url, tokens=20, hold_after=100)  # never held: 20 tokens
 
     queued = second.locator("#draft-panel [data-queued]")
     expect(queued).to_have_text("Queued (1 ahead)")
