@@ -54,6 +54,8 @@ GENERATIONS = streams.Registry("generation")
 SLOTS = Admission(lambda: settings.GENERATION_MAX_RUNNING, on_depth=set_queue_depth)
 # Set once a running generation's request has gone to DeepSeek (or it needs none, or ended).
 _asked: dict[int, asyncio.Event] = {}
+# Budget reservations the generate action made for runners it launches (``hand_over``).
+_handed_over: dict[int, Reservation] = {}
 
 
 def _save_texts(texts: dict[int, tuple[str, str]]) -> None:
@@ -93,9 +95,18 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     return task
 
 
+def hand_over(generation_id: int, reservation: Reservation) -> None:
+    """The tokens the generate action already holds against the budget for this generation
+    (``drafts.generate``): its runner asks DeepSeek without reserving again, and releases
+    them once the audit row is written."""
+    _handed_over[generation_id] = reservation
+
+
 def _forget(generation_id: int) -> None:
     if (event := _asked.pop(generation_id, None)) is not None:
         event.set()  # however the task ended
+    if (reservation := _handed_over.pop(generation_id, None)) is not None:
+        reservation.release()  # the task ended before it took it (never, but never held)
 
 
 async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
@@ -226,7 +237,9 @@ class _Stream:
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
         self.waited: float | None = None  # seconds in line for a slot, once it has one
-        self.reservation = Reservation()  # held against the daily token budget
+        # Held against the daily token budget: by the generate action, or reserved here.
+        self.handed_over = _handed_over.pop(generation.pk, None)
+        self.reservation = self.handed_over or Reservation()
 
     async def consume(self) -> None:
         """Stream the answer once this worker has a slot for it (``SLOTS``)."""
@@ -314,11 +327,13 @@ class _Stream:
 
     async def _reserve(self, options: dict[str, Any]) -> None:
         """Hold this call's tokens against its author's daily budget (BudgetExceeded when they
-        do not fit); the answer may be shortened to what is left, and is then not cached."""
+        do not fit), unless the generate action already does; the answer may be shortened to
+        what is left, and is then not cached."""
         asked, generation = options["max_tokens"], self.generation
-        self.reservation = await areserve_tokens(
-            generation.created_by_id, generation.messages, max_tokens=asked, runner=True
-        )
+        if self.handed_over is None:
+            self.reservation = await areserve_tokens(
+                generation.created_by_id, generation.messages, max_tokens=asked, runner=True
+            )
         options["max_tokens"] = self.max_tokens = self.reservation.max_tokens
         if asked is not None and (self.reservation.max_tokens or asked) < asked:
             self.cache_mode = "off"
