@@ -300,7 +300,7 @@ def _launch(
 
 def _start_runner(generation: Generation, reservation: Reservation | None) -> None:
     if reservation is not None:
-        runner.hand_over(generation.pk, reservation)
+        runner.hand_over(generation, reservation)
     runner.launch(generation)  # looked up now: tests replace it
 
 

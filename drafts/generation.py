@@ -54,8 +54,6 @@ GENERATIONS = streams.Registry("generation")
 SLOTS = Admission(lambda: settings.GENERATION_MAX_RUNNING, on_depth=set_queue_depth)
 # Set once a running generation's request has gone to DeepSeek (or it needs none, or ended).
 _asked: dict[int, asyncio.Event] = {}
-# Budget reservations the generate action made for runners it launches (``hand_over``).
-_handed_over: dict[int, Reservation] = {}
 
 
 def _save_texts(texts: dict[int, tuple[str, str]]) -> None:
@@ -95,18 +93,19 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     return task
 
 
-def hand_over(generation_id: int, reservation: Reservation) -> None:
+_HELD = "_held_tokens"  # a launched instance's budget reservation (``hand_over``)
+
+
+def hand_over(generation: Generation, reservation: Reservation) -> None:
     """The tokens the generate action already holds against the budget for this generation
-    (``drafts.generate``): its runner asks DeepSeek without reserving again, and releases
-    them once the audit row is written."""
-    _handed_over[generation_id] = reservation
+    (``drafts.generate``), carried by the instance ``launch`` gets: its runner asks DeepSeek
+    without reserving again, and releases them once the audit row is written."""
+    generation.__dict__[_HELD] = reservation
 
 
 def _forget(generation_id: int) -> None:
     if (event := _asked.pop(generation_id, None)) is not None:
         event.set()  # however the task ended
-    if (reservation := _handed_over.pop(generation_id, None)) is not None:
-        reservation.release()  # the task ended before it took it (never, but never held)
 
 
 async def asked(generation_id: int, limit: float = ASK_WAIT) -> None:
@@ -238,7 +237,7 @@ class _Stream:
         self.ended: Generation | None = None  # as finish() saved it
         self.waited: float | None = None  # seconds in line for a slot, once it has one
         # Held against the daily token budget: by the generate action, or reserved here.
-        self.handed_over = _handed_over.pop(generation.pk, None)
+        self.handed_over: Reservation | None = generation.__dict__.pop(_HELD, None)
         self.reservation = self.handed_over or Reservation()
 
     async def consume(self) -> None:
