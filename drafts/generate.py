@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from prompts.models import TemplateVersion
 from studio.audit.origin import Origin
 from studio.guardrails import response_cache
-from studio.guardrails.budgets import check_token_budget
+from studio.guardrails.budgets import Reservation, check_token_budget, reserve_tokens
 from studio.workspaces.access import denial, membership
 from studio.workspaces.models import EDIT
 
@@ -118,15 +118,17 @@ class Generate:
     loop: asyncio.AbstractEventLoop | None = None
 
 
-def check_may_generate(*, user, workspace, origin: Origin) -> None:
+def check_may_generate(*, user, workspace, origin: Origin, budget: bool = True) -> None:
     """Raise NotAllowed for a role that may not generate, BudgetExceeded (audited, with
-    ``origin``) for a spent daily budget. Nothing is written otherwise."""
+    ``origin``) for a spent daily budget (``budget=False``: the caller reserves the tokens,
+    which refuses a spent budget too). Nothing is written otherwise."""
     member = membership(user, workspace_id=workspace.pk)
     if member is None:
         raise NotAllowed(_("You are not a member of this workspace."))
     if message := denial(member, EDIT):
         raise NotAllowed(message)
-    check_token_budget(user, workspace_id=workspace.pk, origin=origin.as_dict())
+    if budget:
+        check_token_budget(user, workspace_id=workspace.pk, origin=origin.as_dict())
 
 
 # SQLite lets one writer in at a time, and a writer that finds the lock taken polls for it
@@ -156,15 +158,24 @@ def do_generate(
     Raises NotAllowed or BudgetExceeded before anything is stored. Returns the generations
     in the order of ``request.asks``.
     """
-    check_may_generate(user=request.user, workspace=request.workspace, origin=request.origin)
+    reserving = _reserves(request)
+    check_may_generate(
+        user=request.user, workspace=request.workspace, origin=request.origin, budget=not reserving
+    )
     # Retrieval reads only: done before the transaction (SQLite's writers queue behind it).
     asks = [_grounded(ask, workspace=request.workspace) for ask in request.asks]
-    with _queued_on_sqlite(), transaction.atomic():
-        generations = [_store(request, ask) for ask in asks]
-        if within is not None:
-            within(generations)
-        if request.loop is not None:
-            _launch_on_commit(generations, request.loop)
+    held = _reserved(request, asks) if reserving else []
+    try:
+        with _queued_on_sqlite(), transaction.atomic():
+            generations = [_store(request, ask) for ask in asks]
+            if within is not None:
+                within(generations)
+            if request.loop is not None:
+                _launch_on_commit(generations, held, request.loop)
+    except BaseException:
+        for reservation in held:
+            reservation.release()
+        raise
     return generations
 
 
@@ -234,17 +245,62 @@ def cache_mode(asked: str, params: dict[str, Any]) -> str:
     return response_cache.decide(asked, temperature=temperature)
 
 
-def _launch_on_commit(generations: list[Generation], loop: asyncio.AbstractEventLoop) -> None:
-    for generation in generations:
-        transaction.on_commit(partial(_launch, generation, loop))
+def _reserves(request: Generate) -> bool:
+    """Whether the action holds the budget for the runners it launches (``_reserved``): when
+    it launches them and its transaction is its own. Else each runner reserves its own, as
+    a batch row's does: inside a caller's transaction, a rollback there would leave the
+    tokens held until midnight."""
+    return request.loop is not None and not connection.in_atomic_block
 
 
-def _launch(generation: Generation, loop: asyncio.AbstractEventLoop) -> None:
+def _reserved(request: Generate, asks: Sequence[Ask]) -> list[Reservation]:
+    """Each ask's tokens held against the daily budget, for its runner (``runner.hand_over``).
+
+    Here, the reservation shares the request's trip and database connection, and stands for
+    the budget check too; in the runner it cost a thread trip and a connection opened and
+    closed before DeepSeek was asked (docs/decisions/0016-budget-held-by-the-generate-trip.md).
+    """
+    held: list[Reservation] = []
+    try:
+        for ask in asks:
+            held.append(
+                reserve_tokens(
+                    request.user,
+                    ask.messages,
+                    max_tokens=ask.params.get("max_tokens"),
+                    workspace_id=request.workspace.pk,
+                    origin=request.origin.as_dict(),
+                )
+            )
+    except BaseException:
+        for reservation in held:
+            reservation.release()
+        raise
+    return held
+
+
+def _launch_on_commit(
+    generations: list[Generation], held: list[Reservation], loop: asyncio.AbstractEventLoop
+) -> None:
+    for generation, reservation in zip(generations, held or [None] * len(generations), strict=True):
+        transaction.on_commit(partial(_launch, generation, reservation, loop))
+
+
+def _launch(
+    generation: Generation, reservation: Reservation | None, loop: asyncio.AbstractEventLoop
+) -> None:
     """After commit (on the ORM's thread): start the runner on the caller's event loop."""
-    loop.call_soon_threadsafe(_start_runner, generation)
+    try:
+        loop.call_soon_threadsafe(_start_runner, generation, reservation)
+    except RuntimeError:  # the loop closed meanwhile: nothing runs, nothing stays held
+        if reservation is not None:
+            reservation.release()
+        raise
 
 
-def _start_runner(generation: Generation) -> None:
+def _start_runner(generation: Generation, reservation: Reservation | None) -> None:
+    if reservation is not None:
+        runner.hand_over(generation, reservation)
     runner.launch(generation)  # looked up now: tests replace it
 
 

@@ -93,6 +93,16 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     return task
 
 
+_HELD = "_held_tokens"  # a launched instance's budget reservation (``hand_over``)
+
+
+def hand_over(generation: Generation, reservation: Reservation) -> None:
+    """The tokens the generate action already holds against the budget for this generation
+    (``drafts.generate``), carried by the instance ``launch`` gets: its runner asks DeepSeek
+    without reserving again, and releases them once the audit row is written."""
+    generation.__dict__[_HELD] = reservation
+
+
 def _forget(generation_id: int) -> None:
     if (event := _asked.pop(generation_id, None)) is not None:
         event.set()  # however the task ended
@@ -226,7 +236,9 @@ class _Stream:
         self.cached = False
         self.ended: Generation | None = None  # as finish() saved it
         self.waited: float | None = None  # seconds in line for a slot, once it has one
-        self.reservation = Reservation()  # held against the daily token budget
+        # Held against the daily token budget: by the generate action, or reserved here.
+        self.handed_over: Reservation | None = generation.__dict__.pop(_HELD, None)
+        self.reservation = self.handed_over or Reservation()
 
     async def consume(self) -> None:
         """Stream the answer once this worker has a slot for it (``SLOTS``)."""
@@ -314,11 +326,13 @@ class _Stream:
 
     async def _reserve(self, options: dict[str, Any]) -> None:
         """Hold this call's tokens against its author's daily budget (BudgetExceeded when they
-        do not fit); the answer may be shortened to what is left, and is then not cached."""
+        do not fit), unless the generate action already does; the answer may be shortened to
+        what is left, and is then not cached."""
         asked, generation = options["max_tokens"], self.generation
-        self.reservation = await areserve_tokens(
-            generation.created_by_id, generation.messages, max_tokens=asked, runner=True
-        )
+        if self.handed_over is None:
+            self.reservation = await areserve_tokens(
+                generation.created_by_id, generation.messages, max_tokens=asked, runner=True
+            )
         options["max_tokens"] = self.max_tokens = self.reservation.max_tokens
         if asked is not None and (self.reservation.max_tokens or asked) < asked:
             self.cache_mode = "off"

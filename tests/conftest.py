@@ -481,13 +481,15 @@ def _launch_when_the_action_commits(monkeypatch):
 
     real = generate._launch_on_commit
 
-    def launch_on_commit(generations, loop) -> None:
+    def launch_on_commit(generations, held, loop) -> None:
         blocks = connection.atomic_blocks
         if blocks and blocks[0]._from_testcase:
-            for generation in generations:
-                generate._launch(generation, loop)
+            for generation, reservation in zip(
+                generations, held or [None] * len(generations), strict=True
+            ):
+                generate._launch(generation, reservation, loop)
         else:
-            real(generations, loop)
+            real(generations, held, loop)
 
     monkeypatch.setattr(generate, "_launch_on_commit", launch_on_commit)
 

@@ -187,14 +187,16 @@ def reserve_tokens(
     max_tokens: int | None,
     request: HttpRequest | None = None,
     workspace_id: int | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> Reservation:
     """Hold the call's estimate (prompt + ``max_tokens``) against the user's budget, or raise.
 
     ``user``: a user or a user id. No ``max_tokens`` reserves (and sends) DEEPSEEK_MAX_TOKENS,
     since an unbounded answer could pass any cap. When used + reserved + estimate would pass
     AI_DAILY_TOKEN_BUDGET the call is shortened to fit, or refused (BudgetExceeded, audited
-    ``over_budget``) when fewer than MIN_OUTPUT_TOKENS of answer would be left. The counter
-    is raised first and the audit log read after, so concurrent calls never overbook.
+    ``over_budget``, with ``request``'s origin or ``origin``) when fewer than MIN_OUTPUT_TOKENS
+    of answer would be left. The counter is raised first and the audit log read after, so
+    concurrent calls never overbook.
     """
     budget = settings.AI_DAILY_TOKEN_BUDGET
     if not budget:
@@ -214,7 +216,7 @@ def reserve_tokens(
         held = estimate - over
         return Reservation(key=key, tokens=held, max_tokens=output - over, local=local)
     Reservation(key=key, tokens=estimate, local=local).release()
-    raise _refusal(user, used, request=request, workspace_id=workspace_id)
+    raise _refusal(user, used, request=request, workspace_id=workspace_id, origin=origin)
 
 
 async def areserve_tokens(

@@ -302,14 +302,15 @@ async def test_generate_and_wait_for_a_failed_generation_answers_the_failure(
 async def test_generate_and_wait_over_the_daily_budget_answers_429(
     workspace, product_template, product_inputs, auth, settings, monkeypatch
 ):
-    """The view's check let it through, the runner's reservation did not (calls meanwhile)."""
-    from drafts import generation as runner
+    """The view's check let it through, the reservation did not (calls meanwhile): the
+    generate action holds the tokens for the runner it launches (decision 16)."""
+    from drafts import generate
     from studio.guardrails.budgets import BudgetExceeded
 
-    async def refused(*args, **kwargs):
+    def refused(*args, **kwargs):
         raise BudgetExceeded(used=100, budget=100, retry_after=60)
 
-    monkeypatch.setattr(runner, "areserve_tokens", refused)
+    monkeypatch.setattr(generate, "reserve_tokens", refused)
     route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["No."])))
 
     response = await AsyncClient().post(

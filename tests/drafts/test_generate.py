@@ -10,6 +10,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import respx
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
@@ -23,11 +25,14 @@ from drafts.models import Draft, Generation
 from prompts.experiments.actions import create_experiment
 from prompts.experiments.batch_progress import start_row
 from prompts.experiments.models import VariantRun
+from studio import degraded
 from studio.api.actions import create_api_key
 from studio.audit.models import AuditLog
 from studio.audit.origin import Origin
 from studio.audit.recording import record_ai_call
+from studio.guardrails.budgets import _reserved_key
 from studio.workspaces.actions import add_member
+from tests.conftest import CHAT_URL, sse_body, sse_response
 from tests.generating import start_generation
 from tests.prompts.batch_helpers import make_batch
 
@@ -383,6 +388,74 @@ def test_the_runner_is_launched_only_once_the_rows_are_committed(
         loop.close()
 
     assert started == [generation.pk]
+
+
+# --- The budget: held by the action for the runner it launches (decision 16) ------------------
+
+
+def _reserved_now(user) -> int:
+    return degraded.shared().get(_reserved_key(user.pk)) or 0
+
+
+@pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_the_runner_asks_deepseek_with_the_tokens_the_action_held_then_gives_them_back(
+    monkeypatch, settings, workspace, user, product_template, product_inputs
+):
+    """The reservation is made in the action's own trip; the runner does not reserve again."""
+    settings.AI_DAILY_TOKEN_BUDGET = 1_000_000
+    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hello."])))
+
+    async def reserved_again(*args, **kwargs):
+        raise AssertionError("the runner reserved the tokens a second time")
+
+    monkeypatch.setattr(runner, "areserve_tokens", reserved_again)
+    launched = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+    real_launch = runner.launch
+    monkeypatch.setattr(runner, "launch", lambda g: (tasks.append(real_launch(g)), launched.set()))
+    version = await sync_to_async(product_template.current_version)()
+    request = Generate(
+        user=user,
+        workspace=workspace,
+        origin=Origin(),
+        asks=[Ask.from_version(version, product_inputs)],
+        loop=asyncio.get_running_loop(),
+    )
+
+    generation = await sync_to_async(do_generate_one)(request)
+    held = await sync_to_async(_reserved_now)(user)
+    await launched.wait()
+    await tasks[0]
+
+    await generation.arefresh_from_db()
+    assert held > 0 and route.call_count == 1
+    assert (generation.status, generation.text) == ("done", "Hello.")
+    assert await sync_to_async(_reserved_now)(user) == 0  # given back once audited
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generate_undone_in_its_transaction_holds_nothing(
+    monkeypatch, settings, workspace, user, product_template, product_inputs
+):
+    settings.AI_DAILY_TOKEN_BUDGET = 1_000_000
+    monkeypatch.setattr(runner, "launch", lambda generation: pytest.fail("launched"))
+    request = Generate(
+        user=user,
+        workspace=workspace,
+        origin=Origin(),
+        asks=[Ask.from_version(product_template.current_version(), product_inputs)],
+        loop=asyncio.new_event_loop(),
+    )
+
+    def refuse(generations: list[Generation]) -> None:
+        raise ValueError("a caller's own row could not be written")
+
+    with pytest.raises(ValueError):
+        do_generate_one(request, within=refuse)
+    request.loop.close()
+
+    assert _reserved_now(user) == 0 and not Generation.objects.exists()
 
 
 # --- The origin lives on the generation; the audit row reads it from there -------------------
