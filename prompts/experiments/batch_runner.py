@@ -124,8 +124,11 @@ async def _run_row(row: BatchRow) -> None:
     columns = [
         c async for c in run.columns.select_related("variant", "generation").order_by("position")
     ]
-    todo = [c for c in columns if c.generation.status == Generation.Status.QUEUED]
-    await asyncio.gather(*(_generate_output(c.generation_id) for c in todo))
+    todo = [c.generation for c in columns if c.generation.status == Generation.Status.QUEUED]
+    # Every variant holds its share of the budget before any of them asks: they run at once,
+    # so one that finishes first never hands its sibling what it held meanwhile.
+    held = [await _hold(generation) for generation in todo]
+    await asyncio.gather(*(_generate_output(g.pk, h) for g, h in zip(todo, held, strict=True)))
     ids = [c.generation_id for c in columns]
     ended = {g.pk: g async for g in Generation.objects.filter(pk__in=ids)}
     results = [ended[generation_id] for generation_id in ids]
@@ -138,32 +141,42 @@ async def _run_row(row: BatchRow) -> None:
     await background.aheal(actions.finish_row)(row_id=row.pk, errors=errors)
 
 
-async def _generate_output(generation_id: int) -> Generation:
+async def _hold(generation: Generation) -> Reservation | Exception:
+    """Its tokens held against its author's daily budget, or why they could not be (the
+    output then fails with it: ``_answer_output``)."""
+    try:
+        return await areserve_tokens(
+            generation.created_by_id,
+            generation.messages,
+            max_tokens=generation.params.get("max_tokens"),
+            runner=True,
+        )
+    except Exception as exc:  # BudgetExceeded: the row's check passed, others took the rest
+        return exc
+
+
+async def _generate_output(generation_id: int, held: Reservation | Exception) -> Generation:
     """One queued generation answered in one non-streaming call, kept as a draft version.
 
     While it runs, the generations' heartbeat (``studio.streams``) tells pages in every
     worker that it is not an orphan."""
     await GENERATIONS.amark_alive(generation_id)
     async with GENERATIONS.heartbeat(generation_id):
-        await _answer_output(generation_id)
+        await _answer_output(generation_id, held)
     return await Generation.objects.aget(pk=generation_id)
 
 
-async def _answer_output(generation_id: int) -> None:
+async def _answer_output(generation_id: int, held: Reservation | Exception) -> None:
     generation = await background.aheal(Generation.objects.get)(pk=generation_id)
     await background.aheal(mark_running)(generation_id=generation_id)
     params = generation.params
     started = time.monotonic()
     status, text, reasoning = Generation.Status.DONE, "", ""
     fields: dict[str, object] = {}
-    reservation = Reservation()
+    reservation = held if isinstance(held, Reservation) else Reservation()
     try:
-        reservation = await areserve_tokens(
-            generation.created_by_id,
-            generation.messages,
-            max_tokens=params.get("max_tokens"),
-            runner=True,
-        )
+        if isinstance(held, Exception):
+            raise held
         result = await get_client().chat(
             messages=generation.messages,
             model=generation.model,

@@ -126,6 +126,54 @@ def test_a_batch_never_asks_for_more_than_the_daily_budget(experiment, user, set
 
 
 @respx.mock
+def test_a_variant_that_finishes_first_hands_its_sibling_nothing(
+    experiment, user, settings, monkeypatch
+):
+    """The row's second variant gets going only once the first has answered and given its
+    hold back: it still finds no room, since every variant held its share before any asked."""
+    import asyncio
+
+    from drafts.generation import GENERATIONS
+    from studio.guardrails.budgets import Reservation
+
+    route = respx.post(CHAT_URL).mock(side_effect=_answer)
+    settings.AI_DAILY_TOKEN_BUDGET = 2000
+    events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+    started: list[int] = []
+    waited: set[int] = set()
+    mark_alive, release = GENERATIONS.amark_alive, Reservation.arelease
+
+    def released() -> asyncio.Event:
+        return events.setdefault(asyncio.get_running_loop(), asyncio.Event())
+
+    async def late_second(generation_id, *args, **kwargs):
+        if generation_id not in started:  # its first beat (the heartbeat beats again)
+            started.append(generation_id)
+        if started.index(generation_id) % 2 == 1 and generation_id not in waited:
+            waited.add(generation_id)  # a row's second variant: after the first gave back
+            async with asyncio.timeout(10):
+                await released().wait()
+            released().clear()
+        return await mark_alive(generation_id, *args, **kwargs)
+
+    async def noting(self):
+        held = self.tokens
+        await release(self)
+        if held:
+            released().set()
+
+    monkeypatch.setattr(GENERATIONS, "amark_alive", late_second)
+    monkeypatch.setattr(Reservation, "arelease", noting)
+    start_batch(batch=make_batch(experiment, user), origin=ORIGIN)
+    run_worker()
+
+    asked = [json.loads(call.request.content)["messages"] for call in route.calls]
+    assert len(asked) == 2  # one variant a row
+    refused = Generation.objects.filter(error_code="daily_budget_exceeded")
+    assert refused.count() == 2
+
+
+@respx.mock
 def test_a_database_blip_during_a_batch_loses_no_output(experiment, user, caplog, monkeypatch):
     """Issue 23: the worker's connection dropped while DeepSeek answered; the batch's next
     database write now runs again on a new connection instead of failing the output."""
