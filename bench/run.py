@@ -112,7 +112,8 @@ class Config:
         """Seconds one path of a level may take before its unfinished streams are cut off."""
         if self.level_timeout is not None:
             return self.level_timeout
-        return max(MIN_LEVEL_TIMEOUT, TIMEOUT_PER_STREAM * n)
+        # N=1's streams run one after another: twice their unloaded time (20 of them ≈ 91 s).
+        return max(MIN_LEVEL_TIMEOUT, TIMEOUT_PER_STREAM * n, 2 * self.seconds_for(n) * (n == 1))
 
     def seconds_for(self, n: int) -> float:
         """Roughly how long one path of a level takes when nothing is overloaded."""
