@@ -34,6 +34,16 @@ from studio.deepseek.simulator import create_app
 from tests.faults.conftest import RecordingUpstream, parse_frame
 from tests.servers import free_port, run_asgi
 
+
+def on_postgresql_only(why: str) -> None:
+    """Skip the calling module, saying ``why``, unless the test run is on PostgreSQL (where
+    the suite's cluster runs the studio's workers)."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip(f"{why}: set DATABASE_URL=postgres://...", allow_module_level=True)
+
+
 # Counted over the session and printed by tests/conftest.py's terminal summary.
 STATS = {"faults": 0, "generations": 0, "lost": 0, "stuck": 0}
 STUCK: set[int] = set()  # the generations counted as stuck (each once)

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from django.conf import settings
 
 from drafts.models import Generation
 from tests.infra_faults.conftest import (
@@ -29,18 +28,17 @@ from tests.infra_faults.conftest import (
     Watcher,
     assert_exact,
     check,
+    on_postgresql_only,
     settle,
     start,
     wait_for,
     watch,
 )
 
-if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    pytest.skip(
-        "the infrastructure fault suite runs the studio's workers on PostgreSQL (it terminates "
-        "their connections with pg_terminate_backend): set DATABASE_URL=postgres://...",
-        allow_module_level=True,
-    )
+on_postgresql_only(
+    "the infrastructure fault suite runs the studio's workers on PostgreSQL (it terminates "
+    "their connections with pg_terminate_backend)"
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from html import unescape
 
 import pytest
-from django.conf import settings
 
 from tests.faults.conftest import Frame, parse_frame
 from tests.infra_faults.conftest import (
@@ -23,18 +22,17 @@ from tests.infra_faults.conftest import (
     Client,
     assert_exact,
     check,
+    on_postgresql_only,
     settle,
     start,
     wait_for,
     watch,
 )
 
-if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    pytest.skip(
-        "the scale-out tests run two studio workers on PostgreSQL and Redis, as production "
-        "does (the infrastructure suite's cluster): set DATABASE_URL=postgres://...",
-        allow_module_level=True,
-    )
+on_postgresql_only(
+    "the scale-out tests run two studio workers on PostgreSQL and Redis, as production "
+    "does (the infrastructure suite's cluster)"
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
