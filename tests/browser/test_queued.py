@@ -7,12 +7,23 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
-from tests.browser.test_watching import generate, ready, watch_for_problems  # noqa: F401
+from tests.browser.test_watching import (  # noqa: F401 — ready: the fixture
+    generate,
+    ready,
+    speak,
+    watch_for_problems,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.parametrize(
+    ("language", "queued_label"),
+    [("en", "Queued (1 ahead)"), ("zh-hans", "排队中（前面还有 1 个）")],
+)
 def test_a_generation_beyond_the_limit_says_queued_then_streams(
+    language: str,
+    queued_label: str,
     page: Page,
     browser,
     studio_url,
@@ -28,10 +39,11 @@ def test_a_generation_beyond_the_limit_says_queued_then_streams(
     second = browser.new_context(locale="en-US").new_page()
     problems = watch_for_problems(second)
     log_in(second, studio_url, "hamlet", "pw-hamlet-123")
+    speak(second, studio_url, language)  # the one who waits reads it in their language
     generate(second, workspace_url, tokens=20, hold_after=100)  # never held: 20 tokens
 
     queued = second.locator("#draft-panel [data-queued]")
-    expect(queued).to_have_text("Queued (1 ahead)")
+    expect(queued).to_have_text(queued_label)
     generating = second.locator("#draft-panel [data-generating]")
     expect(generating).to_be_hidden()  # not "Generating…" while it waits
     expect(second.locator("#stream-text [data-stream-tail]")).to_be_empty()
