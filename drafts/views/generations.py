@@ -63,16 +63,19 @@ class _Settled:
 
 
 def source(generation: Generation, lost: bool, after: int) -> AsyncIterator[bytes | Done]:
-    """The generation's frames after ``after`` and its end: from this worker's log, from
-    the Redis relay while another worker runs it, else (ended, or ``lost``) only the end."""
+    """The generation's frames after ``after`` and its end: from this worker's log, else
+    from the Redis relay (another worker runs it, or ran it: a late watcher replays the
+    mirror), else (``lost``, or no relay) only the end."""
     pk, heartbeat = generation.pk, settings.GENERATION_SSE_HEARTBEAT
     if (log := runner.get_log(pk)) is not None:
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
         return streams.follow(log, after=after, batch=batch, rate=rate, heartbeat=heartbeat)
-    if generation.is_active and not lost and relay.enabled():
+    if lost or not relay.enabled():
+        return streams.only(_ended(generation, lost=lost))
+    if generation.is_active:
         when_idle = sync_to_async(_Settled(pk))
         return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
-    return streams.only(_ended(generation, lost=lost))
+    return relay.replay(pk, after=after, heartbeat=heartbeat, end=_ended(generation))
 
 
 def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:

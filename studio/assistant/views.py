@@ -117,6 +117,9 @@ async def events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         source = relay.follow(
             message.pk, after=after, heartbeat=heartbeat, when_idle=when_idle, key=key
         )
+    elif message is not None and relay.enabled():  # another worker answered: its mirror
+        key, end = runner.ANSWERS.stream_key(message.pk), runner.ended(message)
+        source = relay.replay(message.pk, after=after, heartbeat=heartbeat, end=end, key=key)
     else:  # finished (or answered by another worker without Redis): the saved answer, once
         source = streams.only(runner.ended(message) if message else Done(runner.CLEARED))
     language = translation.get_language()

@@ -260,6 +260,36 @@ async def follow(
         quiet_since = time.monotonic()
 
 
+async def replay(
+    log_key: int, *, after: int, heartbeat: float, end: Done, key: str | None = None
+) -> AsyncIterator[bytes | Done]:
+    """A finished stream for a watcher who comes late, in a worker that never held its log:
+    its frames after ``after`` from the Redis mirror (kept FINISHED_TTL after the end), then
+    its end, exactly as a watcher in the runner's worker replays the local log. Under load
+    the SSE GET can reach the other worker after the generation has ended; without this,
+    that watcher saw the end and none of the text before it.
+
+    Only ``end`` when the mirror is gone (expired, never written: a cached answer) or Redis
+    cannot be read. A mirror still without its final entry (the runner writing its last
+    batches) is followed live; ``end`` closes it after one quiet heartbeat if it never comes.
+    """
+    key = key or stream_key(log_key)
+    try:
+        mirrored = await get_redis().exists(key)
+    except UNAVAILABLE as error:
+        logger.warning("Could not read %s from Redis (%r)", key, error)
+        mirrored = False
+    if not mirrored:
+        yield replace(end, seq=after)
+        return
+
+    async def ended() -> Done:
+        return end
+
+    async for frame in follow(log_key, after=after, heartbeat=heartbeat, when_idle=ended, key=key):
+        yield frame
+
+
 def read_texts(key: str) -> tuple[str, str] | None:
     """The content and reasoning a mirrored stream holds (sync): what a runner had sent when
     it was lost, up to its last batch. None when the stream is gone or does not start at the

@@ -98,6 +98,32 @@ async def test_a_late_watcher_replays_from_its_position(
     assert frames_text(frames) == "B C" and b"event: done" in frames[-1]
 
 
+@respx.mock
+async def test_a_watcher_on_another_worker_after_the_end_gets_the_whole_answer(
+    async_client,
+    draft,
+    user,
+    redis_relay,
+    monkeypatch,
+):
+    """Under load the SSE GET can reach the other worker after the answer has ended: it
+    replays the mirror (words, then the end), not the end alone."""
+    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(["A ", "B ", "C"])))
+    await async_client.aforce_login(user)
+    await async_client.post(
+        reverse("assistant:ask", args=[draft.pk]), {"question": "Q"}, headers=HTMX
+    )
+    message = await AssistantMessage.objects.alatest("pk")
+    await finish(message.pk)
+    elsewhere(monkeypatch)
+
+    stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
+    frames = [frame async for frame in stream.streaming_content]
+
+    assert frames_text(frames) == "A B C"
+    assert b"event: done" in frames[-1] and b"<p>A B C</p>" in frames[-1]
+
+
 async def test_a_watcher_of_an_answer_lost_with_its_worker_gets_the_saved_text(
     async_client,
     draft,

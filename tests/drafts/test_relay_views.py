@@ -58,6 +58,43 @@ async def test_the_sse_view_in_another_worker_streams_from_redis(
 
 
 @pytest.mark.django_db(transaction=True)
+@respx.mock
+async def test_a_watcher_in_another_worker_after_the_end_gets_the_whole_text(
+    redis_relay, async_client, user, workspace, product_template, product_inputs, settings
+):
+    """Under load the SSE GET can reach the other worker after the generation has ended (the
+    benchmark's image shape at N=500): it replays the mirror, then the end, not the end alone."""
+    settings.GENERATION_SSE_HEARTBEAT = 60  # a replay never waits for the idle check
+
+    async def body():
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in ["Late ", "yet ", "whole"]:
+            yield chunk({"content": piece})
+            await asyncio.sleep(0.01)  # separate batches in the mirror
+        yield chunk(
+            {"content": ""}, finish="stop", usage={"prompt_tokens": 3, "completion_tokens": 3}
+        )
+        yield b"data: [DONE]\n\n"
+
+    respx.post(CHAT_URL).mock(return_value=streaming_response(body()))
+    version = await product_template.versions.afirst()
+    generation = await sync_to_async(start_generation)(
+        workspace=workspace, version=version, inputs=product_inputs, user=user
+    )
+    await runner.launch(generation.pk)
+    runner.GENERATIONS.discard_log(generation.pk)  # the other worker: no local log
+    await async_client.aforce_login(user)
+
+    async with asyncio.timeout(10):
+        response = await async_client.get(reverse("drafts:events", args=[generation.pk]))
+        frames = [frame async for frame in response.streaming_content]
+
+    assert test_relay.frames_text(frames) == "Late yet whole"
+    assert frames[-1].startswith(b"id: ") and b"event: done" in frames[-1]
+    assert b"Late yet whole" in frames[-1]  # the finished panel, rendered for this viewer
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_generation_no_worker_runs_is_shown_at_once_not_after_a_heartbeat(
     redis_relay, async_client, user, workspace, product_template, product_inputs, settings
 ):

@@ -112,6 +112,65 @@ async def test_a_watcher_of_a_lost_generation_gets_its_settled_end(redis_relay):
     assert frames == [Done("interrupted", {"generation": 123456789}, seq=0)]
 
 
+async def test_a_late_watcher_replays_a_finished_mirror_then_its_end(redis_relay):
+    """A watcher in a worker that never held the log, arriving after the end (an SSE GET
+    slower than the whole generation, under load), gets the text, not only the end."""
+    log = EventLog(987656)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001))
+    for piece in ["Late ", "but ", "whole"]:
+        log.add(Delta(piece))
+        await asyncio.sleep(0.005)
+    log.finish(Done("done", {"generation": 987656, "draft": 7}))
+    await publisher
+    end = Done("done", {"generation": 987656, "draft": 7})
+
+    everything = [f async for f in relay.replay(987656, after=0, heartbeat=60, end=end)]
+    resumed = [f async for f in relay.replay(987656, after=1, heartbeat=60, end=end)]
+
+    assert frames_text(everything) == "Late but whole"
+    assert frames_text(resumed) == "but whole"
+    assert everything[-1] == resumed[-1] == Done("done", {"generation": 987656, "draft": 7}, 3)
+
+
+async def test_a_late_watcher_with_no_mirror_gets_only_the_end_at_once(redis_relay):
+    end = Done("done", {"generation": 987657})  # expired, or never mirrored (a cached answer)
+
+    async with asyncio.timeout(5):  # not after a 60 s heartbeat
+        frames = [f async for f in relay.replay(987657, after=4, heartbeat=60, end=end)]
+
+    assert frames == [Done("done", {"generation": 987657}, seq=4)]
+
+
+async def test_a_late_watcher_follows_a_mirror_still_being_written(redis_relay):
+    """The row says done while the runner still writes its last batches: followed live."""
+    log = EventLog(987658)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001))
+    log.add(Delta("First "))
+    while not await redis_relay().exists(relay.stream_key(987658)):
+        await asyncio.sleep(0.005)
+    end = Done("done", {"generation": 987658})
+    frames, first = [], asyncio.Event()
+
+    async def watch():
+        async for frame in relay.replay(987658, after=0, heartbeat=60, end=end):
+            frames.append(frame)
+            first.set()
+
+    watcher = asyncio.create_task(watch())
+    async with asyncio.timeout(5):
+        await first.wait()
+    assert frames_text(frames) == "First " and not isinstance(frames[-1], Done)
+    log.add(Delta("last"))
+    log.finish(Done("done", {"generation": 987658}))
+    await publisher
+
+    async with asyncio.timeout(5):
+        await watcher
+
+    assert frames_text(frames) == "First last"
+    assert frames[-1] == Done("done", {"generation": 987658}, 2)
+
+
 async def test_stop_reaches_the_worker_that_runs_the_generation(redis_relay):
     stopped = asyncio.Event()
     seen = []
