@@ -280,7 +280,7 @@ async def replay(
         logger.warning("Could not read %s from Redis (%r)", key, error)
         mirrored = False
     if not mirrored:
-        yield replace(end, seq=after)
+        yield end
         return
 
     async def ended() -> Done:
