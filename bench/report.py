@@ -323,7 +323,8 @@ def _targets(
     name = "studio, embedded: CPU per stream ≤ half the baseline's"
     if why := absent(100, "studio", "studio_baseline"):
         note = f"{why}; issue 22's figure was {BASELINE_CPU_MS:g} ms"
-        value = by_n[100]["resources"]["studio"]["cpu_ms_per_stream"] if 100 in by_n else None
+        studio = by_n[100]["resources"].get("studio", {}) if 100 in by_n else {}
+        value = studio.get("cpu_ms_per_stream")
         checks.append(_target(name, 100, value, None, "ms", None, note))
     else:
         ours = by_n[100]["resources"]["studio"]["cpu_ms_per_stream"]

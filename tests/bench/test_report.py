@@ -256,6 +256,10 @@ def test_a_target_the_run_cannot_check_is_not_measured_and_says_why() -> None:
     assert check["met"] is None
     assert check["note"] == "studio, image not measured: OperationalError: refused"
     assert all(c["met"] is not True for c in _checks([], services).values())
+    # N=100 measured on the image shape alone: the embedded CPU target is not measured.
+    levels = [_raw_level(100, {"studio_image": 0.5}, cpu_s={"studio_image": 100 * 0.030})]
+    cpu = _checks(levels, services)[("studio, embedded: CPU per stream ≤ half the baseline's", 100)]
+    assert cpu["met"] is None and cpu["value"] is None and "not in BENCH_PATHS" in cpu["note"]
 
 
 def test_the_table_has_a_row_per_path_with_its_samples_and_marks_each_target() -> None:
