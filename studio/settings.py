@@ -173,6 +173,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # The cache never blocks on purpose: a command answers within REDIS_SOCKET_TIMEOUT.
             "OPTIONS": {
+                # One pool per process, not one per request (studio/cache_pool.py).
+                "pool_class": "studio.cache_pool.SharedConnectionPool",
                 "socket_timeout": REDIS_SOCKET_TIMEOUT,
                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                 "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
