@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import hashlib
-import threading
 from pathlib import Path
 
 import pytest
@@ -536,40 +535,3 @@ def test_regenerate_asks_the_original_request_again_never_the_cached_answer(
     assert again.messages == finished.messages and again.continues is None
     assert again.prefix == "" and again.cache_mode in {"off", "refresh"}
     assert "cache" not in again.params
-
-
-@pytest.mark.django_db(transaction=True)
-@respx.mock
-async def test_the_first_heartbeat_is_set_on_the_actions_thread_not_on_the_event_loop(
-    monkeypatch, workspace, user, product_template, product_inputs
-):
-    """A cache write on the loop would stand between the runner and its upstream request;
-    the action sets the heartbeat on its own thread, before it answers."""
-    respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hello."])))
-    loop_thread, beats = threading.get_ident(), []
-    real_mark = runner.GENERATIONS.mark_alive
-    monkeypatch.setattr(
-        runner.GENERATIONS,
-        "mark_alive",
-        lambda key, ttl=None: (beats.append(threading.get_ident()), real_mark(key, ttl)),
-    )
-    launched = asyncio.Event()
-    tasks: list[asyncio.Task] = []
-    real_launch = runner.launch
-    monkeypatch.setattr(runner, "launch", lambda g: (tasks.append(real_launch(g)), launched.set()))
-    version = await sync_to_async(product_template.current_version)()
-    request = Generate(
-        user=user,
-        workspace=workspace,
-        origin=Origin(),
-        asks=[Ask.from_version(version, product_inputs)],
-        loop=asyncio.get_running_loop(),
-    )
-
-    generation = await sync_to_async(do_generate_one)(request)
-    beats_when_answered = list(beats)
-    await launched.wait()
-    await tasks[0]
-
-    assert generation.pk and beats_when_answered == beats  # set before it answered, once
-    assert len(beats) == 1 and beats[0] != loop_thread

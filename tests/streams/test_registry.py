@@ -6,8 +6,7 @@ import asyncio
 import pytest
 from django.core.cache import cache
 
-from studio.streams import registry, relay
-from studio.streams.events import Delta, Done
+from studio.streams import registry
 from studio.streams.registry import Registry
 from tests.streams import test_relay
 
@@ -135,33 +134,3 @@ async def test_a_finished_log_stays_a_while_for_late_reconnects():
     assert runs.get_log(4) is log
     await asyncio.sleep(0.05)
     assert runs.get_log(4) is None
-
-
-async def test_a_mirror_given_an_event_starts_once_it_is_set_and_catches_up(
-    redis_relay, monkeypatch
-):
-    """The runner's mirror waits for its upstream request to be sent: no Redis calls on the
-    loop before it. What the log holds by then is mirrored all the same."""
-    generations = Registry("test-mirror")
-    log = generations.open_log(424242)
-    sent, published = asyncio.Event(), []
-    real_publish = relay.publish
-
-    def publish(*args, **kwargs):
-        published.append(args[0])
-        return real_publish(*args, **kwargs)
-
-    monkeypatch.setattr(relay, "publish", publish)
-
-    mirror = generations.mirror(log, once=sent)
-    log.add(Delta("before the request"))
-    await asyncio.sleep(0)  # the mirror's task has run up to its first wait
-    before = list(published)
-    sent.set()
-    log.add(Delta(", after"))
-    log.finish(Done("done"))
-    await generations.settle_mirror(mirror)
-
-    assert before == [] and published == [log]
-    key = generations.stream_key(424242)
-    assert relay.read_texts(key) == ("before the request, after", "")
