@@ -289,14 +289,9 @@ def _launch_on_commit(
 def _launch(
     generation: Generation, reservation: Reservation | None, loop: asyncio.AbstractEventLoop
 ) -> None:
-    """After commit (on the ORM's thread): start the runner on the caller's event loop, and
-    set its first heartbeat on this thread meanwhile (a cache write: off the loop and off the
-    way to the upstream request). The caller answers after it: a watcher in another worker
-    never finds the generation without one."""
-    runner.hand_over_heartbeat(generation)
+    """After commit (on the ORM's thread): start the runner on the caller's event loop."""
     try:
         loop.call_soon_threadsafe(_start_runner, generation, reservation)
-        runner.GENERATIONS.mark_alive(generation.pk)
     except RuntimeError:  # the loop closed meanwhile: nothing runs, nothing stays held
         if reservation is not None:
             reservation.release()

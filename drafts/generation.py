@@ -83,8 +83,7 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     """
     generation_id = generation if isinstance(generation, int) else generation.pk
     GENERATIONS.open_log(generation_id)
-    if isinstance(generation, int) or not generation.__dict__.pop(_MARKED, False):
-        GENERATIONS.mark_alive(generation_id)  # else the caller sets it (``hand_over_heartbeat``)
+    GENERATIONS.mark_alive(generation_id)
     GENERATIONS.listen_for_stops()
     asked = _asked[generation_id] = asyncio.Event()
     # Outside the request's context: it ends long before the generation does.
@@ -95,7 +94,6 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
 
 
 _HELD = "_held_tokens"  # a launched instance's budget reservation (``hand_over``)
-_MARKED = "_caller_beats"  # its first heartbeat set by the caller (``hand_over_heartbeat``)
 
 
 def hand_over(generation: Generation, reservation: Reservation) -> None:
@@ -103,13 +101,6 @@ def hand_over(generation: Generation, reservation: Reservation) -> None:
     (``drafts.generate``), carried by the instance ``launch`` gets: its runner asks DeepSeek
     without reserving again, and releases them once the audit row is written."""
     generation.__dict__[_HELD] = reservation
-
-
-def hand_over_heartbeat(generation: Generation) -> None:
-    """The caller sets the first heartbeat of the generation it launches, on its own thread,
-    while the runner starts on the event loop (``drafts.generate``): ``launch`` does not
-    write it on the loop, on the way to the upstream request."""
-    generation.__dict__[_MARKED] = True
 
 
 def _forget(generation_id: int) -> None:
@@ -179,7 +170,7 @@ async def run(generation: Generation | int, asked: asyncio.Event | None = None) 
         generation = await background.aheal(Generation.objects.get)(pk=generation)
     generation_id = generation.pk
     stream = _Stream(generation, asked)
-    mirror = GENERATIONS.mirror(stream.log, once=asked)  # set in any case, at the latest at the end
+    mirror = GENERATIONS.mirror(stream.log)
     try:
         async with GENERATIONS.heartbeat(generation_id):
             try:

@@ -204,24 +204,13 @@ class Registry:
             await beating.stop()
 
     # Mirroring to Redis.
-    def mirror(
-        self, log: EventLog, *, once: asyncio.Event | None = None
-    ) -> asyncio.Task[None] | None:
-        """Start mirroring ``log`` into Redis (when configured), from the moment ``once`` is
-        set if given (the upstream request sent: the mirror's first Redis calls do not run
-        on the loop between the runner and that request; it catches up on what the log
-        holds by then). None without Redis."""
+    def mirror(self, log: EventLog) -> asyncio.Task[None] | None:
+        """Start mirroring ``log`` into Redis (when configured); None without Redis."""
         if not relay.enabled():
             return None
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
         key = self.stream_key(log.key)
-
-        async def publish() -> None:
-            if once is not None:
-                await once.wait()
-            await relay.publish(log, batch=batch, rate=rate, key=key)
-
-        return asyncio.create_task(publish())
+        return asyncio.create_task(relay.publish(log, batch=batch, rate=rate, key=key))
 
     async def settle_mirror(self, task: asyncio.Task[None] | None) -> None:
         """Let the Redis mirror write the final entry; never let it outlive the run."""
