@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -340,7 +341,7 @@ def mark_running(*, generation_id: int) -> bool:
     """A queued generation's request has gone out; whether it was still queued. Only a
     queued one changes, so a second call, or one after the generation ended, does nothing."""
     queued = Generation.objects.filter(pk=generation_id, status=Generation.Status.QUEUED)
-    return bool(queued.update(status=Generation.Status.RUNNING))
+    return bool(queued.update(status=Generation.Status.RUNNING, started=Now()))
 
 
 def mark_interrupted(

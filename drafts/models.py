@@ -271,6 +271,8 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # When its request went out (marked running): the end of any time it waited in line.
+    started = models.DateTimeField(null=True)
     finished = models.DateTimeField(null=True)
     # Grounding (drafts.grounding): how many numbered passages its prompt gave the model to
     # cite as [1], [2]… (its ``grounding`` rows); 0 when its knowledge variable found none,

@@ -30,7 +30,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from studio import background
@@ -78,11 +79,18 @@ def sweep(*, confirm: float = 0) -> list[int]:
         settled.append(generation.pk)
     if settled:
         logger.warning("Settled %s generations no process ran: %s", len(settled), settled)
-    active = Generation.objects.filter(status__in=Generation.ACTIVE).order_by("created")
-    oldest = active.values_list("created", flat=True).first()
-    age = (timezone.now() - oldest).total_seconds() if oldest else None
-    metrics.observe_sweep(settled=len(settled), oldest_active_age=age)
+    metrics.observe_sweep(settled=len(settled), oldest_active_age=_oldest_running_age())
     return settled
+
+
+def _oldest_running_age() -> float | None:
+    """Seconds since the longest-running generation's request went out (None: none runs).
+    Time in line is not running time (``generation_admission_wait_seconds`` counts it): a
+    busy queue must not look like a stuck generation. A row marked running before
+    ``started`` existed counts from its creation."""
+    running = Generation.objects.filter(status=Generation.Status.RUNNING)
+    oldest = running.aggregate(oldest=Min(Coalesce("started", "created")))["oldest"]
+    return (timezone.now() - oldest).total_seconds() if oldest else None
 
 
 async def sweep_periodically(interval: float) -> None:

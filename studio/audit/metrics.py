@@ -93,7 +93,7 @@ REGISTRY.register(degraded.DOWN)
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 # The generation sweeper (drafts/sweeper.py): alert when generations keep being swept (runners
 # lost: crashes, killed workers), when sweeps stop (the serving process's sweeper is gone) or
-# when the oldest active generation grows older than any generation can run.
+# when the longest-running generation has run longer than any generation can.
 SWEEPS = Counter(
     "generation_sweeps", "Sweeps for generations whose runner is gone.", registry=REGISTRY
 )
@@ -104,7 +104,8 @@ SWEPT = Counter(
 )
 OLDEST_ACTIVE = Gauge(
     "generation_oldest_active_age_seconds",
-    "Age of the oldest generation marked queued or running, at the last sweep (0: none).",
+    "Seconds the longest-running generation has run since its request went out, at the last "
+    "sweep (0: none); time in line is generation_admission_wait_seconds.",
     registry=REGISTRY,
     multiprocess_mode="mostrecent",  # one database: the latest reading of it
 )

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from drafts import generation as runner
 from drafts import sweeper
+from drafts.actions import mark_running
 from drafts.models import Generation
 from studio.audit.metrics import sample
 from tests.generating import start_generation
@@ -58,3 +60,31 @@ def test_with_nothing_active_the_oldest_age_is_zero(client, settings, start):
     sweeper.sweep()  # settles it: nothing active is left
 
     assert scrape(client, "generation_oldest_active_age_seconds") == 0
+
+
+def test_time_in_line_is_not_running_time(client, settings, start):
+    """A busy queue is not a stuck generation: the age counts from the request going out."""
+    settings.METRICS_TOKEN = "scrape-me"
+    long_in_line = start(age=1200)  # created 20 minutes ago…
+    Generation.objects.filter(pk=long_in_line.pk).update(
+        started=timezone.now() - timedelta(seconds=5)  # …and running for 5 s
+    )
+    waiting = start(age=1800)
+    Generation.objects.filter(pk=waiting.pk).update(status="queued")
+    runner.GENERATIONS.mark_alive(long_in_line.pk, ttl=60)  # both alive: nothing to settle
+    runner.GENERATIONS.mark_alive(waiting.pk, ttl=60)
+
+    assert sweeper.sweep() == []
+
+    assert 0 < scrape(client, "generation_oldest_active_age_seconds") < 60
+
+
+def test_marked_running_when_its_request_goes_out(start):
+    generation = start(age=30)
+    Generation.objects.filter(pk=generation.pk).update(status="queued")
+
+    assert mark_running(generation_id=generation.pk)
+
+    generation.refresh_from_db()
+    assert generation.status == "running"
+    assert 0 <= (timezone.now() - generation.started).total_seconds() < 10
