@@ -28,6 +28,7 @@ from .errors import (
     error_from_response,
 )
 from .events import Balance, ChatResult, ContentDelta, Event, Finish, ReasoningDelta, Usage
+from .network import AsyncioTransport
 from .sse import iter_sse_data
 
 CHAT_PATH = "/chat/completions"
@@ -181,6 +182,11 @@ class DeepSeekClient:
         event hook): before the connection pool, so it also runs while a connection is being
         opened or waited for."""
         self.timeouts = timeouts
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
+        )
         self._http = httpx.AsyncClient(
             # httpx appends relative paths to the base path, so ".../beta" and ".../v1" work,
             # with or without a trailing slash.
@@ -195,12 +201,9 @@ class DeepSeekClient:
             timeout=httpx.Timeout(
                 connect=timeouts.connect, read=None, write=timeouts.connect, pool=None
             ),
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-                keepalive_expiry=30.0,
-            ),
-            transport=transport,
+            limits=limits,
+            # asyncio's own sockets under httpx's pool (studio/deepseek/network.py).
+            transport=transport or AsyncioTransport(limits=limits),
             event_hooks={"request": [on_request] if on_request else []},
         )
 
