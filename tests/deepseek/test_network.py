@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpcore
@@ -156,3 +159,68 @@ async def test_a_stream_cut_mid_answer_is_truncated_and_the_next_ask_opens_a_new
                     texts.append(event.text)
             assert texts == ["Hi"]
     assert connections == 2
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for localhost (openssl), as DeepSeek's API is HTTPS."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(  # noqa: S603
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",  # noqa: S607
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return key, cert
+
+
+async def _tls_echo(key, cert) -> bytes:
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    client_side = ssl.create_default_context(cafile=str(cert))
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        writer.write(await reader.readexactly(4))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_side)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        plain = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        stream = await plain.start_tls(client_side, server_hostname="localhost", timeout=5)
+        assert stream.get_extra_info("ssl_object") is not None
+        await stream.write(b"ping", timeout=5)
+        got = b""
+        while chunk := await stream.read(64, timeout=5):
+            got += chunk
+        await stream.aclose()
+        return got
+    finally:
+        server.close()
+
+
+async def test_tls_over_the_connection(tls_files):
+    assert await _tls_echo(*tls_files) == b"ping"
+
+
+def test_tls_over_the_connection_on_uvloop(tls_files):
+    uvloop = pytest.importorskip("uvloop")
+    assert uvloop.run(_tls_echo(*tls_files)) == b"ping"
+
+
+async def test_a_certificate_that_does_not_verify_fails_to_connect(tls_files):
+    key, cert = tls_files
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0, ssl=server_side)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        plain = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        with pytest.raises(httpcore.ConnectError):  # not signed by a known authority
+            await plain.start_tls(ssl.create_default_context(), "localhost", timeout=5)
+    finally:
+        server.close()
