@@ -16,12 +16,12 @@ async def test_a_deadline_that_moves_on_with_every_event_keeps_one_timer(monkeyp
     call_at = loop.call_at
     monkeypatch.setattr(loop, "call_at", lambda *a, **k: timers.append(a) or call_at(*a, **k))
     waits = _Waits(loop)
-    for _ in range(50):  # 50 events 2 ms apart, each waited for with a 20 ms deadline
-        with waits.until(loop.time() + 0.02):
+    for _ in range(50):  # 50 events 2 ms apart, each waited for with a 1 s deadline
+        with waits.until(loop.time() + 1):
             await asyncio.sleep(0.002)
     waits.close()
     ours = [t for t in timers if getattr(t[1], "__self__", None) is waits]
-    assert 1 <= len(ours) <= 10  # set again only when it fired early (not once per event)
+    assert len(ours) == 1  # set again only when it fires early (not once per event)
 
 
 async def test_a_wait_past_its_deadline_raises_timeout_error():
