@@ -172,7 +172,8 @@ async def run(generation: Generation | int, asked: asyncio.Event | None = None) 
     stream = _Stream(generation, asked)
     mirror = GENERATIONS.mirror(stream.log)
     try:
-        async with GENERATIONS.heartbeat(generation_id):
+        # launch() marked it alive: its heartbeat renews the key with the worker's next beat.
+        async with GENERATIONS.heartbeat(generation_id, marked=True):
             try:
                 await stream.consume()
             finally:

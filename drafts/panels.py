@@ -29,7 +29,11 @@ def draft_panel_context(
     more = len(versions) > VERSIONS_LISTED and not all_versions
     versions = versions[:VERSIONS_LISTED] if more else versions
     latest = versions[0].number if versions else 0
-    shown = version or draft.versions.select_related("generation").filter(number=latest).first()
+    # With its generation's template version: the panel's "New variant" link names its
+    # template (a query of its own otherwise, in every final panel).
+    shown = version or (
+        draft.versions.select_related("generation__template_version").filter(number=latest).first()
+    )
     if shown and shown not in versions:  # an older version opened by its number
         versions.append(shown)
     whole = draft.generations.whole_draft()

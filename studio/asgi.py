@@ -40,8 +40,13 @@ from studio.body_limit import body_limit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
-# Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them.
-django_application = body_limit(get_asgi_application())
+_django = get_asgi_application()
+# Late on purpose: it imports Django's middleware, which needs the apps set up.
+from studio.tuning import one_view_trip  # noqa: E402
+
+# Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them. A request's
+# process_view hooks run in one trip to its thread (studio.tuning, when on).
+django_application = body_limit(one_view_trip(_django))
 
 logger = logging.getLogger(__name__)
 

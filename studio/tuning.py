@@ -19,7 +19,16 @@ and streams that keep their request's thread, exactly as Django ships them.
    (``studio.background``). Assumption: ``BaseHandler.load_middleware`` reads each class's
    ``sync_capable`` / ``async_capable`` to pick its mode.
 
-2. *SSE streams give their request's thread back* (:func:`threadless`). Django runs an ASGI
+2. *A request's ``process_view`` hooks in one trip* (:func:`one_view_trip`). Django adapts
+   each middleware's synchronous ``process_view`` (CSRF, login required, the rate limits) to
+   its async handler on its own: three trips to the request's thread and back between the
+   URL's resolution and every view, a Generate's and each SSE stream's among them. Here
+   consecutive ones run in one trip, in the same order, the first response ending it as
+   Django's loop does. Assumption: ``BaseHandler.load_middleware`` fills the private
+   ``_view_middleware`` list with ``SyncToAsync`` wrappers (``func``) of the hooks, and
+   ``_get_response_async`` awaits each in order until one answers.
+
+3. *SSE streams give their request's thread back* (:func:`threadless`). Django runs an ASGI
    request's synchronous parts on a thread of its own, kept until the response has been sent:
    for an SSE stream, an idle OS thread per open stream for minutes. Once the body streams,
    nothing synchronous is left but rare fallbacks, which get a fresh thread when they need
@@ -31,9 +40,10 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -92,11 +102,54 @@ def untuned_middleware(names: list[str]) -> list[str]:
     ]
 
 
-# --- 2. SSE streams give their request's thread back -------------------------------------
+# --- 2. A request's process_view hooks in one trip ---------------------------------------
+
+
+def _sync_hook(method: object) -> Callable[..., Any] | None:
+    """The synchronous hook a thread-sensitive ``SyncToAsync`` wraps, else None."""
+    if isinstance(method, SyncToAsync) and getattr(method, "_thread_sensitive", False):
+        return getattr(method, "func", None)
+    return None
+
+
+def _in_one_trip(hooks: list[Callable[..., Any]]) -> Callable[..., Any]:
+    def process_view(request, callback, callback_args, callback_kwargs):
+        for hook in hooks:
+            if response := hook(request, callback, callback_args, callback_kwargs):
+                return response
+        return None
+
+    return sync_to_async(process_view, thread_sensitive=True)
+
+
+def one_view_trip(handler: BaseHandler) -> BaseHandler:
+    """``handler`` (loaded) with each run of consecutive synchronous ``process_view`` hooks
+    in one trip to the request's thread (tuning 2; as it is with the tuning off)."""
+    methods = getattr(handler, "_view_middleware", None)
+    if not enabled() or not methods:
+        return handler
+    merged: list[Any] = []
+    run: list[Callable[..., Any]] = []
+    for method in [*methods, None]:
+        if method is not None and (hook := _sync_hook(method)) is not None:
+            run.append(hook)
+            continue
+        if len(run) == 1:
+            merged.append(sync_to_async(run[0], thread_sensitive=True))
+        elif run:
+            merged.append(_in_one_trip(run))
+        run = []
+        if method is not None:
+            merged.append(method)
+    handler._view_middleware = merged
+    return handler
+
+
+# --- 3. SSE streams give their request's thread back -------------------------------------
 
 
 def release_request_thread() -> None:
-    """Let this request's thread go for the rest of a long response (tuning 2)."""
+    """Let this request's thread go for the rest of a long response (tuning 3)."""
     context = SyncToAsync.thread_sensitive_context.get(None)
     executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
     if executor is not None:
@@ -105,7 +158,7 @@ def release_request_thread() -> None:
 
 async def threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """The stream, with the request's thread given back before its first frame (when the
-    tuning is on; else the stream as it is)."""
+    tuning is on; else the stream as it is; tuning 3)."""
     if enabled():
         release_request_thread()
     async for frame in stream:
@@ -131,6 +184,16 @@ def broken_assumptions() -> list[str]:
     loader = inspect.getsource(BaseHandler.load_middleware)
     if "async_capable" not in loader or "sync_capable" not in loader:
         problems.append("Django's BaseHandler.load_middleware no longer reads async_capable")
+    if "self._view_middleware.insert" not in loader or "adapt_method_mode" not in loader:
+        problems.append("Django's BaseHandler.load_middleware no longer fills _view_middleware")
+    responder = inspect.getsource(BaseHandler._get_response_async)
+    if "for middleware_method in self._view_middleware" not in responder:
+        problems.append("Django's BaseHandler._get_response_async no longer runs _view_middleware")
+    wrapped = sync_to_async(broken_assumptions, thread_sensitive=True)
+    if getattr(wrapped, "func", None) is not broken_assumptions or not getattr(
+        wrapped, "_thread_sensitive", False
+    ):
+        problems.append("asgiref's SyncToAsync no longer keeps func and _thread_sensitive")
     for name, original in TUNED_MIDDLEWARE.items():
         if not issubclass(original, MiddlewareMixin) or not original.async_capable:
             problems.append(f"{original.__module__}.{name} is no async-capable MiddlewareMixin")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
 from django.utils import translation
@@ -89,17 +91,25 @@ def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
     return generation, lost
 
 
+# The final panels render on threads of their own, not on a fresh thread per stream that
+# opens a database connection of its own: on SQLite each keeps its connection (opening one,
+# its pragmas and then the schema read on its first query, costs a third of a panel); a
+# pooled PostgreSQL connection goes back after each panel (docs/decisions/0019).
+PANEL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="final-panel")
+
+
 def final_panel(request: HttpRequest, done: Done, language: str) -> str:
     """The finished panel for the watcher whose request this is: in their language, with
-    their role's controls and their CSRF token (sync). Rendered once, at the end; a lost
-    generation's panel shows it being recovered."""
+    their role's controls and their CSRF token (sync, on ``PANEL_THREADS``). Rendered once,
+    at the end; a lost generation's panel shows it being recovered."""
     if done.status in Generation.ACTIVE or done.status == runner.UNRECORDED:
         return ""  # still running elsewhere (no relay), or its end could not be saved
     try:
         with translation.override(language):
             return render_draft_panel(done.ids["draft"], request)
     finally:
-        release_connections()
+        if connection.vendor != "sqlite":
+            release_connections()
 
 
 @require_GET
@@ -111,7 +121,8 @@ async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpRespo
     async def render(done: Done) -> str:
         if request.GET.get("final") == "none":  # e.g. blind A/B columns: the panel names the draft
             return ""
-        return await sync_to_async(final_panel)(request, done, language)
+        panel = sync_to_async(final_panel, thread_sensitive=False, executor=PANEL_THREADS)
+        return await panel(request, done, language)
 
     frames = source(generation, lost, last_event_id(request))
     return streams.response(threadless(streams.frames(frames, render)))

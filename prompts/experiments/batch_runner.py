@@ -161,7 +161,7 @@ async def _generate_output(generation_id: int, held: Reservation | Exception) ->
     While it runs, the generations' heartbeat (``studio.streams``) tells pages in every
     worker that it is not an orphan."""
     await GENERATIONS.amark_alive(generation_id)
-    async with GENERATIONS.heartbeat(generation_id):
+    async with GENERATIONS.heartbeat(generation_id, marked=True):
         await _answer_output(generation_id, held)
     return await Generation.objects.aget(pk=generation_id)
 

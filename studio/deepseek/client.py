@@ -28,6 +28,7 @@ from .errors import (
     error_from_response,
 )
 from .events import Balance, ChatResult, ContentDelta, Event, Finish, ReasoningDelta, Usage
+from .network import AsyncioTransport
 from .sse import iter_sse_data
 
 CHAT_PATH = "/chat/completions"
@@ -181,6 +182,11 @@ class DeepSeekClient:
         event hook): before the connection pool, so it also runs while a connection is being
         opened or waited for."""
         self.timeouts = timeouts
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
+        )
         self._http = httpx.AsyncClient(
             # httpx appends relative paths to the base path, so ".../beta" and ".../v1" work,
             # with or without a trailing slash.
@@ -195,12 +201,9 @@ class DeepSeekClient:
             timeout=httpx.Timeout(
                 connect=timeouts.connect, read=None, write=timeouts.connect, pool=None
             ),
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-                keepalive_expiry=30.0,
-            ),
-            transport=transport,
+            limits=limits,
+            # asyncio's own sockets under httpx's pool (studio/deepseek/network.py).
+            transport=transport or AsyncioTransport(limits=limits),
             event_hooks={"request": [on_request] if on_request else []},
         )
 
@@ -281,6 +284,8 @@ class DeepSeekClient:
 
             data_events = iter_sse_data(response.aiter_bytes())
             stack.push_async_callback(data_events.aclose)
+            waits = _Waits(loop)
+            stack.callback(waits.close)
             got_text = False
             finish_reason: str | None = None
             usage: Usage | None = None
@@ -295,7 +300,7 @@ class DeepSeekClient:
                     if deadline >= total_deadline:
                         deadline, kind = total_deadline, "total"
                 try:
-                    async with asyncio.timeout_at(deadline):
+                    with waits.until(deadline):
                         data = await anext(data_events)
                 except StopAsyncIteration:
                     break
@@ -395,6 +400,68 @@ class DeepSeekClient:
         if not isinstance(data, dict):
             raise ProtocolError("response JSON is not an object", status=200)
         return data
+
+
+class _Waits:
+    """The deadline of each wait for the stream's next event, on one timer for the stream.
+
+    ``asyncio.timeout_at`` around every read schedules and cancels a timer per token (under
+    uvloop a libuv timer each): a fifth of the client's CPU per stream. Here the timer is
+    moved only when a deadline comes earlier than the one it is set for; when it fires
+    before the wait's deadline (which moves later with every event) it is set again. A wait
+    that outlives its deadline is cancelled and raises ``TimeoutError``, as
+    ``asyncio.timeout_at`` does; outside a wait (while the consumer runs) nothing is ever
+    cancelled."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task = asyncio.current_task()
+        self.deadline: float | None = None  # the wait in progress's
+        self.timer: asyncio.TimerHandle | None = None
+        self.expired = False
+        self.cancelling = 0
+
+    def until(self, deadline: float) -> _Waits:
+        """``with waits.until(deadline): await ...``: one wait, until ``deadline``."""
+        self.deadline, self.expired = deadline, False
+        if self.task is not None:
+            self.cancelling = self.task.cancelling()
+        timer = self.timer
+        if timer is None or timer.when() > deadline:
+            self._set(deadline)
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, tb: object) -> None:
+        self.deadline = None
+        if not self.expired or self.task is None:
+            return
+        self.expired = False
+        cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
+        if self.task.uncancel() <= self.cancelling and cancelled:
+            raise TimeoutError from None  # ours alone: the deadline passed
+
+    def _set(self, when: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_at(when, self._check)
+
+    def _check(self) -> None:
+        self.timer = None
+        if self.deadline is None or self.task is None:
+            return  # no wait in progress: the next one sets the timer again
+        if self.loop.time() < self.deadline:
+            self._set(self.deadline)  # the deadline moved on meanwhile
+            return
+        self.expired = True
+        self.task.cancel()
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 def _limit(kind: TimeoutKind, t: Timeouts) -> float:

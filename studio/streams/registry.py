@@ -15,10 +15,14 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import weakref
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+
+from studio import background
 
 from . import relay
 from .events import EventLog
@@ -32,43 +36,96 @@ CANCEL_CHANNEL_PREFIX = "studio"
 FINISHED_LOG_TTL = 60.0
 
 
-class Heartbeat:
-    """A heartbeat in the shared cache until ``stop``: other workers see the run is alive.
+class Heartbeats:
+    """Every heartbeat of this worker's runs with one TTL on one event loop, beaten together:
+    one call to the shared cache per period (a third of the TTL) sets all their keys, not one
+    call (a trip to the runners' database thread, or to Redis) per run.
 
-    It outlives a cache outage: a beat that fails is tried again (backoff, at most
-    REDIS_BACKOFF_CAP seconds apart, so the key is back within that of Redis returning).
-    ``stop`` lets the beat in flight land before the key is deleted."""
+    A run joins with ``add`` and leaves with ``remove``. Its key is set at once unless the
+    caller set it already (``marked``: ``mark_alive`` before the run started, whose key lives
+    a whole TTL), then with every period's beat. Beats outlive a cache outage: a beat that
+    fails is tried again (backoff, at most REDIS_BACKOFF_CAP seconds apart), every key with
+    it, so the keys are back within that of the cache returning. ``remove`` lets a beat in
+    flight that sets its key land first, so the caller can delete the key after it. The task
+    that beats runs while some run is in: started by the first, ended with the last."""
 
-    def __init__(self, key: str, ttl: float) -> None:
-        self.key, self.ttl = key, ttl
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.keys: set[str] = set()
+        self.fresh: set[str] = set()  # to set at once, not at the next period
         self.beat: asyncio.Future[None] | None = None
-        self.task = asyncio.create_task(self.run())
+        self.beating: frozenset[str] = frozenset()  # the keys the beat in flight sets
+        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def add(self, key: str, *, marked: bool = False) -> None:
+        self.keys.add(key)
+        if not marked:
+            self.fresh.add(key)
+            self._wake.set()
+        if self.task is None or self.task.done():
+            # Outside the run's context, on the runners' database thread (as each run's own
+            # beats were): it outlives the run that started it.
+            self.task = background.start(self.run(), name="heartbeats", keep_request_id=False)
+
+    async def remove(self, key: str) -> None:
+        self.keys.discard(key)
+        self.fresh.discard(key)
+        if not self.keys:
+            self._wake.set()  # nothing left to beat: the task ends now, not a period later
+        beat = self.beat
+        if beat is not None and not beat.done() and key in self.beating:
+            await asyncio.wait([beat], timeout=settings.REDIS_SOCKET_TIMEOUT)
 
     async def run(self) -> None:
-        attempt = 0
-        while True:
-            self.beat = asyncio.ensure_future(cache.aset(self.key, 1, self.ttl))
+        loop = asyncio.get_running_loop()
+        attempt, due = 0, loop.time()  # the first beat at once: every key in
+        while self.keys:
+            now = loop.time()
+            periodic = now >= due
+            batch = frozenset(self.keys if periodic else self.fresh)
+            if not batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(due - now):
+                        await self._wake.wait()
+                continue
+            self.fresh.difference_update(batch)
+            self.beating = batch
+            self.beat = asyncio.ensure_future(_beat(batch, self.ttl))
             self.beat.add_done_callback(_retrieved)
             try:
                 await asyncio.shield(self.beat)
             except Exception as error:  # whatever the cache raises when its server is away
                 await asyncio.sleep(HEARTBEATS.failed(error, attempt))
                 attempt += 1
+                due = loop.time()  # every key again, the ones that failed with them
                 continue
             if attempt:
                 attempt = 0
                 HEARTBEATS.recovered()
-            await asyncio.sleep(self.ttl / 3)
+            if periodic:
+                due = loop.time() + self.ttl / 3
 
-    async def stop(self) -> None:
-        """No more beats, and the key gone (it expires by itself if the cache is away)."""
-        self.task.cancel()
-        if self.beat is not None and not self.beat.done():
-            await asyncio.wait([self.beat], timeout=settings.REDIS_SOCKET_TIMEOUT)
-        try:
-            await cache.adelete(self.key)
-        except Exception as error:
-            logger.warning("Could not delete the heartbeat %s (%r)", self.key, error)
+
+async def _beat(keys: frozenset[str], ttl: float) -> None:
+    """One call for all ``keys``: ``set_many`` (a Redis pipeline; the local-memory cache's
+    loop over ``set``) in one trip to a thread, where ``aset_many`` would make one per key
+    with a cache that has no ``set_many`` of its own."""
+    await sync_to_async(cache.set_many, thread_sensitive=True)(dict.fromkeys(keys, 1), ttl)
+
+
+_heartbeats: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, Heartbeats]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def heartbeats(ttl: float) -> Heartbeats:
+    """This event loop's heartbeats of that TTL (one per TTL: every registry's runs)."""
+    by_ttl = _heartbeats.setdefault(asyncio.get_running_loop(), {})
+    if ttl not in by_ttl:
+        by_ttl[ttl] = Heartbeats(ttl)
+    return by_ttl[ttl]
 
 
 def _retrieved(beat: asyncio.Future[None]) -> None:
@@ -191,17 +248,26 @@ class Registry:
         return beat is not None
 
     @contextlib.asynccontextmanager
-    async def heartbeat(self, key: int) -> AsyncIterator[None]:
+    async def heartbeat(self, key: int, *, marked: bool = False) -> AsyncIterator[None]:
         """A heartbeat while the block runs; gone as soon as it ends.
 
-        The first beat is the heartbeat task's: the block never waits for the cache (a
-        thread-sensitive call that may queue behind the database). Whoever needs the key set
-        before the block starts sets it first (``mark_alive``, as ``launch`` does)."""
-        beating = Heartbeat(self.alive_key(key), self.heartbeat_ttl)
+        It beats with every other run of this worker, in one call per period
+        (:class:`Heartbeats`). The block never waits for the cache (a thread-sensitive call
+        that may queue behind the database): the first beat is the beating task's, at once,
+        or with the next period's when ``marked`` (the caller set the key already, with
+        ``mark_alive``, as ``launch`` does). Whoever needs the key set before the block
+        starts sets it first."""
+        alive = self.alive_key(key)
+        beats = heartbeats(self.heartbeat_ttl)
+        beats.add(alive, marked=marked)
         try:
             yield
         finally:
-            await beating.stop()
+            await beats.remove(alive)
+            try:  # it expires by itself if the cache is away
+                await cache.adelete(alive)
+            except Exception as error:
+                logger.warning("Could not delete the heartbeat %s (%r)", alive, error)
 
     # Mirroring to Redis.
     def mirror(self, log: EventLog) -> asyncio.Task[None] | None:

@@ -1,5 +1,7 @@
 """Workspace, generate, draft, SSE and cancel views: full pages, htmx partials, isolation."""
 
+import asyncio
+
 import pytest
 from django.urls import reverse
 
@@ -342,3 +344,59 @@ def test_without_a_draft_the_form_is_empty(client, user, workspace, draft):
     html = client.get(workspace.get_absolute_url()).content.decode()
 
     assert 'value="Aurora desk lamp"' not in html
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_final_panels_render_on_their_own_threads_which_keep_a_sqlite_connection(
+    async_client, user, draft, monkeypatch
+):
+    """A stream's final panel renders on the panel threads, not on a fresh thread that must
+    open a database connection of its own; on SQLite the connection stays for the next panel
+    (PostgreSQL gives its pooled one back)."""
+    import threading
+
+    from django.db import connection
+
+    from drafts.views import generations
+
+    seen = []
+    render = generations.render_draft_panel
+
+    def recording(draft_id, request):
+        html = render(draft_id, request)
+        seen.append((threading.current_thread().name, connection.connection))
+        return html
+
+    monkeypatch.setattr(generations, "render_draft_panel", recording)
+    await async_client.aforce_login(user)
+    generation = await draft.generations.afirst()
+    for _ in range(2):
+        response = await async_client.get(reverse("drafts:events", args=[generation.pk]))
+        body = b"".join([part async for part in response.streaming_content]).decode()
+        assert "Aurora" in body and "csrfmiddlewaretoken" in body
+        await asyncio.sleep(0)
+    assert all(name.startswith("final-panel") for name, _ in seen)
+    kept = await asyncio.wrap_future(generations.PANEL_THREADS.submit(_connection))
+    if connection.vendor == "sqlite":
+        assert kept is not None  # for the next panel
+    else:
+        assert kept is None  # back in the pool
+
+
+def _connection():
+    from django.db import connection
+
+    return connection.connection
+
+
+def test_the_final_panel_names_its_template_without_a_query_of_its_own(
+    rf, user, draft, django_assert_num_queries
+):
+    from drafts.panels import render_draft_panel
+
+    request = rf.get("/")
+    request.user = user
+    generation = draft.generations.get()
+    with django_assert_num_queries(9):  # 10 before: the template version had a query of its own
+        html = render_draft_panel(draft.pk, request)
+    assert f"?template={generation.template_version.template_id}" in html

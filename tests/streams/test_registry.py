@@ -2,6 +2,8 @@
 stops from this worker or any other, and every task ended when the worker shuts down."""
 
 import asyncio
+import contextlib
+import inspect
 
 import pytest
 from django.core.cache import cache
@@ -53,6 +55,96 @@ async def test_the_heartbeat_says_alive_while_the_block_runs_and_is_gone_after()
 
     assert await cache.aget(runs.alive_key(5)) is None
     assert not await runs.ais_alive(5)
+
+
+class CountingCache:
+    """The shared cache, with every call that writes a heartbeat recorded (name, keys)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, frozenset[str]]] = []
+
+    def __getattr__(self, name):
+        real = getattr(cache, name)
+        if name in ("set", "aset", "set_many", "aset_many"):
+            if inspect.iscoroutinefunction(real):
+
+                async def acall(data, *args, **kwargs):
+                    self._record(name, data)
+                    return await real(data, *args, **kwargs)
+
+                return acall
+
+            def call(data, *args, **kwargs):
+                self._record(name, data)
+                return real(data, *args, **kwargs)
+
+            return call
+        return real
+
+    def _record(self, name: str, data) -> None:
+        self.writes.append((name, frozenset(data if isinstance(data, dict) else [data])))
+
+
+@pytest.fixture
+def counting_cache(monkeypatch):
+    counting = CountingCache()
+    monkeypatch.setattr(registry, "cache", counting)
+    return counting
+
+
+async def test_a_worker_beats_all_its_heartbeats_in_one_call_per_period(counting_cache):
+    runs = Registry("test-beats", heartbeat_ttl=1.5)  # a beat every 0.5 s
+    keys = {runs.alive_key(n) for n in range(1, 6)}
+
+    async with contextlib.AsyncExitStack() as stack:
+        for n in range(1, 6):  # five runs start at once
+            await stack.enter_async_context(runs.heartbeat(n))
+        for _ in range(5):  # outlives the TTL: every key renewed, together
+            await asyncio.sleep(0.5)
+            assert await cache.aget_many(keys) == dict.fromkeys(keys, 1)
+
+    assert counting_cache.writes  # one call per period (5 or so), each with every key
+    assert {name for name, _ in counting_cache.writes} == {"set_many"}
+    assert all(written == keys for _, written in counting_cache.writes)
+    assert len(counting_cache.writes) <= 7
+    assert await cache.aget_many(keys) == {}  # all gone with their runs
+
+
+async def test_a_run_that_ends_takes_its_heartbeat_with_it_and_the_others_beat_on(counting_cache):
+    runs = Registry("test-beats-end", heartbeat_ttl=1.5)
+    first, second = runs.alive_key(1), runs.alive_key(2)
+    runs.mark_alive(2)  # as launch() does: the key is set before its run starts
+
+    async with runs.heartbeat(1):
+        async with runs.heartbeat(2, marked=True):
+            await asyncio.sleep(0.1)
+            assert await cache.aget(first) == 1 and await cache.aget(second) == 1
+        assert await cache.aget(second) is None  # gone as soon as its run ended
+        assert not await runs.ais_alive(2)
+        for _ in range(4):  # the other still beats, alone now
+            await asyncio.sleep(0.5)
+            assert await cache.aget(first) == 1
+        assert counting_cache.writes[-1] == ("set_many", frozenset({first}))
+
+    beating = registry.heartbeats(1.5)
+    await asyncio.sleep(0.05)
+    assert await cache.aget(first) is None
+    assert beating.task is not None and beating.task.done()  # no run left: no task beats
+
+
+async def test_a_marked_run_waits_for_the_next_beat_an_unmarked_one_is_set_at_once(
+    counting_cache,
+):
+    runs = Registry("test-beats-marked", heartbeat_ttl=3)  # a beat every second
+    async with runs.heartbeat(1):
+        await asyncio.sleep(0.05)
+        runs.mark_alive(2)
+        async with runs.heartbeat(2, marked=True), runs.heartbeat(3):
+            await asyncio.sleep(0.05)
+            beats = [written for name, written in counting_cache.writes if name == "set_many"]
+            # The first run's beat, then the third's at once; the second's key is its mark.
+            assert beats == [{runs.alive_key(1)}, {runs.alive_key(3)}]
+            assert await runs.ais_alive(2) and await runs.ais_alive(3)
 
 
 async def test_a_stop_cancels_the_task_and_says_it_was_a_stop():

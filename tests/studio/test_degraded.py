@@ -67,7 +67,7 @@ def local_liveness(monkeypatch):
     studio.streams.registry's (tests/streams). Here: everything else on the runner's path."""
 
     @contextlib.asynccontextmanager
-    async def heartbeat(key):
+    async def heartbeat(key, *, marked=False):
         yield
 
     monkeypatch.setattr(runner.GENERATIONS, "mark_alive", lambda key, ttl=None: None)

@@ -64,3 +64,66 @@ async def test_untuned_a_stream_keeps_its_request_thread(settings):
 async def _frames():
     yield b"one"
     yield b"two"
+
+
+def _one_trip(client):
+    """The client's handler, loaded, with its view hooks in one trip (as studio.asgi's)."""
+    client.handler.load_middleware(is_async=True)
+    tuning.one_view_trip(client.handler)
+    return client
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_s_view_hooks_run_in_one_trip_to_its_thread(
+    async_client, user, thread_trips
+):
+    await async_client.aforce_login(user)
+    thread_trips.clear()
+    assert (await async_client.get("/")).status_code == 200
+    apart = list(thread_trips)
+
+    _one_trip(async_client)
+    thread_trips.clear()
+    assert (await async_client.get("/")).status_code == 200
+
+    # CSRF, login required and the rate limits: three trips before, one now.
+    assert len(apart) - len(thread_trips) == 2
+    assert [t for t in thread_trips if t.startswith("studio.tuning.")] == [
+        "studio.tuning._in_one_trip.<locals>.process_view"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_hooks_in_one_trip_still_answer_in_order(user, workspace, monkeypatch):
+    from django.test import AsyncClient
+
+    from studio.guardrails import page_rate_limits
+
+    counted: list[str] = []
+    real = page_rate_limits.check_rate
+    monkeypatch.setattr(
+        page_rate_limits,
+        "check_rate",
+        lambda request, **kwargs: counted.append(kwargs["route"]) or real(request, **kwargs),
+    )
+    anonymous = _one_trip(AsyncClient())
+    assert (await anonymous.get(f"/w/{workspace.pk}/")).status_code == 302  # login required
+
+    signed_in = _one_trip(AsyncClient(enforce_csrf_checks=True))
+    await signed_in.aforce_login(user)
+    refused = await signed_in.post(f"/w/{workspace.pk}/generate/", {"version": "1"})
+    assert refused.status_code == 403  # CSRF answers first: the rate limit never counts it
+    assert counted == []
+
+
+def test_untuned_the_view_hooks_are_left_as_django_adapts_them(settings):
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.STUDIO_FRAMEWORK_TUNING = False
+    handler = ASGIHandler()
+    hooks = list(handler._view_middleware)
+    assert len(hooks) >= 3
+    assert tuning.one_view_trip(handler)._view_middleware == hooks
+
+    settings.STUDIO_FRAMEWORK_TUNING = True
+    assert len(tuning.one_view_trip(handler)._view_middleware) == 1

@@ -1,0 +1,227 @@
+"""httpx's connections to DeepSeek over asyncio's own sockets, without anyio in between.
+
+httpx's default transport reads through httpcore's anyio backend. For a stream that arrives a
+token at a time, every token is a read of its own, and each read there costs an anyio cancel
+scope (``fail_after``) and a pause and resume of the socket's reader (two ``epoll_ctl`` calls):
+a third of the client's CPU per stream (``docs/decisions/0017-asyncio-sockets-for-deepseek.md``).
+Here a protocol keeps reading into a buffer and a read only waits when the buffer is empty.
+
+httpcore's pool, HTTP/1.1 parsing (h11), TLS settings and error types are unchanged: only its
+network backend (``httpcore.AsyncNetworkBackend``, a public interface) is this one. Reads stop
+while more than ``HIGH_WATER`` bytes wait unread, as asyncio's own streams do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import typing
+
+import httpcore
+import httpx
+
+HIGH_WATER = 256 * 1024  # bytes read ahead of the reader before the socket is paused
+HAPPY_EYEBALLS_DELAY = 0.25  # as anyio's connect_tcp: the next address after 250 ms
+
+
+class _Buffered(asyncio.Protocol):
+    """The connection's bytes as they arrive, until one read takes them."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.closed = False  # the peer closed, or the connection was lost
+        self.error: BaseException | None = None
+        self.reading = True
+        self.writing = True
+        self._waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = typing.cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > HIGH_WATER and self.reading and self.transport is not None:
+            self.reading = False
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self.writing = True
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.writing = False
+
+    def resume_writing(self) -> None:
+        self.writing = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until something happens on the connection (data, the peer closing, room to write)."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            if timeout is None:
+                await self._waiter
+            else:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+        finally:
+            self._waiter = None
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if not self.reading and len(self.buffer) <= HIGH_WATER // 4 and self.transport:
+            self.reading = True
+            self.transport.resume_reading()
+        return data
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection (TCP, or TLS over it), as httpcore reads and writes it."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        protocol = self._protocol
+        if not protocol.buffer and not protocol.closed:
+            try:
+                await protocol.wait(timeout)
+            except TimeoutError:
+                raise httpcore.ReadTimeout("timed out reading from DeepSeek") from None
+        if protocol.buffer:
+            return protocol.take(max_bytes)
+        if protocol.error is not None:  # reset, not closed: h11 must not read it as an end
+            raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
+        return b""  # the peer closed the connection: h11 decides whether that was early
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        protocol = self._protocol
+        if self._transport.is_closing() or protocol.closed:
+            raise httpcore.WriteError("the connection to DeepSeek is closed")
+        try:
+            self._transport.write(buffer)
+        except (OSError, RuntimeError) as exc:
+            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+        while not protocol.writing and not protocol.closed:
+            try:
+                await protocol.wait(timeout)
+            except TimeoutError:
+                raise httpcore.WriteTimeout("timed out writing to DeepSeek") from None
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            self._transport.close()
+            raise httpcore.ConnectTimeout("timed out opening TLS to DeepSeek") from None
+        except (OSError, ssl.SSLError, ConnectionError) as exc:
+            self._transport.close()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        if transport is None:  # the connection closed during the handshake
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        return AsyncioStream(typing.cast(asyncio.Transport, transport), self._protocol)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        if info == "is_readable":  # an idle pooled connection that the server closed (or wrote to)
+            return bool(self._protocol.buffer) or self._protocol.closed
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on asyncio's event loop (TCP only: the API is HTTPS)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        # uvloop (what uvicorn runs on) tries the addresses in turn; asyncio's own loop races
+        # them as anyio did.
+        racing = {"happy_eyeballs_delay": HAPPY_EYEBALLS_DELAY}
+        local = (local_address, 0) if local_address else None
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    _Buffered,
+                    host,
+                    port,
+                    local_addr=local,
+                    **(racing if isinstance(loop, asyncio.BaseEventLoop) else {}),
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return AsyncioStream(transport, protocol)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("Unix sockets are not used for DeepSeek")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class AsyncioTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (HTTP/1.1, TLS verified as httpx verifies it, the given pool
+    limits), its connections opened and read by :class:`AsyncioBackend`."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        context = httpx.create_ssl_context()  # once: the pool below is the one used
+        super().__init__(verify=context, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(),
+        )
