@@ -151,6 +151,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    if STUDIO_FRAMEWORK_TUNING:  # a connection outlives its request's thread (studio/sqlite)
+        DATABASES["default"]["ENGINE"] = "studio.sqlite"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

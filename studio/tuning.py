@@ -34,6 +34,11 @@ and streams that keep their request's thread, exactly as Django ships them.
    nothing synchronous is left but rare fallbacks, which get a fresh thread when they need
    one. Assumption: asgiref keeps that thread's executor in the private
    ``SyncToAsync.context_to_thread_executor``, keyed by ``SyncToAsync.thread_sensitive_context``.
+
+4. *SQLite connections outlive their request's thread* (``studio.sqlite``, the database
+   ENGINE while tuned on SQLite): a request takes an idle connection instead of opening one
+   and reading the schema again. Assumption: Django's SQLite ``DatabaseWrapper`` opens
+   through ``get_new_connection`` and closes through ``_close``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.core.handlers.base import BaseHandler
+from django.db.backends.sqlite3 import base as sqlite_base
 from django.middleware import common, csp, locale
 from django.utils.deprecation import MiddlewareMixin
 
@@ -194,6 +200,9 @@ def broken_assumptions() -> list[str]:
         wrapped, "_thread_sensitive", False
     ):
         problems.append("asgiref's SyncToAsync no longer keeps func and _thread_sensitive")
+    for hook in ("get_new_connection", "_close", "is_in_memory_db"):
+        if not callable(getattr(sqlite_base.DatabaseWrapper, hook, None)):
+            problems.append(f"Django's SQLite DatabaseWrapper has no {hook} (studio.sqlite)")
     for name, original in TUNED_MIDDLEWARE.items():
         if not issubclass(original, MiddlewareMixin) or not original.async_capable:
             problems.append(f"{original.__module__}.{name} is no async-capable MiddlewareMixin")

@@ -1,0 +1,1 @@
+"""Django's SQLite backend, its connections kept for the next request (``base``)."""
