@@ -41,19 +41,44 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def _simulator() -> Iterator[str]:
-    """One simulator for the session (per xdist worker): it keeps no state between requests
-    but the [[sim:…]] directives each request carries."""
-    app = create_app(tokens_per_second=100, first_token_delay=0.3, keepalive_interval=0.1)
+# The simulator's pace. A test that acts while a stream is live holds it
+# ([[sim:hold_after=N]], ``release_held_streams``) instead of relying on a slow one, so the
+# tests that only wait for answers to end wait for 400 tokens a second. A module whose checks
+# need a paced stream they cannot hold says ``SIMULATOR_TOKENS_PER_SECOND = 100``
+# (test_assistant.py: its question is shown as asked, so it carries no directive;
+# test_campaigns.py: long deliverables keep sending deltas through other panels' steps).
+TOKENS_PER_SECOND = 400
+
+
+def _run_simulator(tokens_per_second: int) -> Iterator[str]:
+    """A simulator for the session (per xdist worker): it keeps no state between requests
+    but the [[sim:…]] directives each request carries (and the holds they ask for)."""
+    app = create_app(
+        tokens_per_second=tokens_per_second, first_token_delay=0.3, keepalive_interval=0.1
+    )
     with run_asgi(app, lifespan="off") as url:
         yield url
 
 
+@pytest.fixture(scope="session")
+def _simulator() -> Iterator[str]:
+    yield from _run_simulator(TOKENS_PER_SECOND)
+
+
+@pytest.fixture(scope="session")
+def _paced_simulator() -> Iterator[str]:
+    yield from _run_simulator(100)
+
+
 @pytest.fixture
-def simulator_url(_simulator: str) -> str:
-    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at 100 tok/s."""
-    return _simulator
+def simulator_url(request: pytest.FixtureRequest) -> str:
+    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at
+    TOKENS_PER_SECOND (or the module's ``SIMULATOR_TOKENS_PER_SECOND``: 100)."""
+    paced = getattr(request.module, "SIMULATOR_TOKENS_PER_SECOND", TOKENS_PER_SECOND)
+    if paced == TOKENS_PER_SECOND:
+        return request.getfixturevalue("_simulator")
+    assert paced == 100, "the paced simulator streams 100 tokens a second"
+    return request.getfixturevalue("_paced_simulator")
 
 
 @pytest.fixture(scope="session")
