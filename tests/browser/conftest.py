@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,16 +30,36 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would stop pytest-asyncio from running the async tests that come after.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="session")
+def _browser() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop]]:
+    """One Playwright driver and chromium for the session (per xdist worker), not one per
+    module: each start cost ~1.2 s of CPU (the driver, chromium's processes), ~27 a phase.
+    Each test has a fresh context of its own (``page``), as before."""
     if not Path(CHROMIUM).exists():
         pytest.fail("The browser tests need Debian's chromium: run `make test` (it installs it).")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        loop = asyncio.get_running_loop()  # Playwright's own, marked running after each call
+        asyncio._set_running_loop(None)
+        yield browser, loop
+        asyncio._set_running_loop(loop)
         browser.close()
+
+
+@pytest.fixture
+def browser(_browser) -> Iterator[Browser]:
+    """The session's browser, for one test. Playwright's sync API marks its event loop as
+    running in this thread between its calls; a test that came after it on this worker (an
+    async test, ``async_to_sync``) would find that loop running and refuse to start its own.
+    So the loop is marked running for a browser test only, and not after it: between tests
+    Playwright's loop waits (the driver's messages queue in its pipe until the next call).
+    A context the test opened and left open (it failed first) is closed after it."""
+    browser, loop = _browser
+    asyncio._set_running_loop(loop)
+    yield browser
+    for context in browser.contexts:
+        context.close()
+    asyncio._set_running_loop(None)
 
 
 # The simulator's pace. A test that acts while a stream is live holds it
