@@ -53,12 +53,19 @@ def browser(_browser) -> Iterator[Browser]:
     async test, ``async_to_sync``) would find that loop running and refuse to start its own.
     So the loop is marked running for a browser test only, and not after it: between tests
     Playwright's loop waits (the driver's messages queue in its pipe until the next call).
-    A context the test opened and left open (it failed first) is closed after it."""
+    A context the test opened and left open (it failed first) is closed after it.
+
+    While a loop runs, Django keeps database connections per context, not per thread: the
+    test's own (its body's queries) are closed here, before the loop is no longer marked
+    and its database fixtures (set up before this one) empty the tables on the thread's."""
+    from django.db import connections
+
     browser, loop = _browser
     asyncio._set_running_loop(loop)
     yield browser
     for context in browser.contexts:
         context.close()
+    connections.close_all()
     asyncio._set_running_loop(None)
 
 
