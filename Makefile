@@ -94,7 +94,7 @@ imports: bootstrap
 # this 2-core machine: docs/decisions/test-suite-speed.md), in a random order
 # (pytest-randomly: the header prints the seed; PYTEST_ARGS=--randomly-seed=N repeats it).
 # --dist loadscope sends each module whole to one worker, so a module-scoped fixture (the
-# benchmark run of tests/bench/test_bench_smoke.py, a browser) is built once; the packages in
+# benchmark run of tests/bench/test_bench_smoke.py) is built once; the packages in
 # ONE_SCOPE (tests/conftest.py) go whole, for a package-scoped fixture (the infrastructure
 # suite's cluster). (loadgroup and xdist_group would be finer, but pytest-xdist 3.8 cannot
 # rename nodes under pytest 9.2.)
@@ -102,6 +102,10 @@ imports: bootstrap
 # not xdist's default of the most tests first, which left a one-test module of minutes last.
 # TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE, as in
+# the image): else every worker, server and command the suite starts compiles the studio from
+# source, and pytest rewrites each test module's asserts again (~4.5 s of CPU per worker).
+test: export PYTHONDONTWRITEBYTECODE :=
 test: bootstrap browser imports
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 

@@ -38,25 +38,43 @@ def pytest_configure(config: pytest.Config) -> None:
         _redis_for_worker(worker)
 
 
-# The longest modules (CPU seconds in a CI phase, most first; tests/bench's fixture and the
-# field sweep's one test are minutes under load). Under `make test` each module runs whole
-# on one worker (--dist loadscope), taken in collection order (--no-loadscope-reorder): these
-# go first, so that the short modules even out the end instead of one long module running
-# alone while the other worker waits. Every other module keeps pytest-randomly's order.
+# The longest modules (seconds each takes alone, -n 0, on either database: measured 2026-12-05,
+# most first). Under `make test` each module runs whole on one worker (--dist loadscope), taken
+# in collection order (--no-loadscope-reorder): these go first, so that the short modules even
+# out the end instead of one long module (a browser module of half a minute, the bench run,
+# the fault suites) running alone while the other workers wait. Every other module keeps
+# pytest-randomly's order. The infrastructure suite (PostgreSQL only, ~85 s) leads.
 LONGEST_FIRST = (
-    "tests/test_field_sweep.py",
     "tests/infra_faults/test_infra_faults.py",
     "tests/infra_faults/test_scale_out.py",  # short, but next to it: one cluster (below)
-    "tests/workspaces/test_roles.py",
+    "tests/faults/test_faults.py",
+    "tests/test_isolation.py",
+    "tests/browser/test_editing.py",
+    "tests/browser/test_ui.py",
+    "tests/browser/test_campaigns.py",
+    "tests/studio/test_shutdown.py",
+    "tests/browser/test_grounding.py",
+    "tests/test_field_sweep.py",
     "tests/bench/test_bench_smoke.py",
-    "tests/test_reads_only_read.py",
+    "tests/browser/test_campaign_fit.py",
+    "tests/workspaces/test_roles.py",
+    "tests/browser/test_watching.py",
+    "tests/browser/test_sections.py",
+    "tests/drafts/test_migrations.py",
+    "tests/browser/test_generate_flow.py",
     "tests/bench/test_trace.py",
     "tests/bench/test_image_shape.py",
-    "tests/faults/test_faults.py",
-    "tests/drafts/test_migrations.py",
+    "tests/test_reads_only_read.py",
+    "tests/browser/test_accounts.py",
+    "tests/browser/test_queued.py",
+    "tests/prompts/knowledge/test_ingesting.py",
+    "tests/browser/test_template_builder.py",
+    "tests/browser/test_experiment_friction.py",
+    "tests/streams/test_outages.py",
+    "tests/browser/test_campaign_review.py",
+    "tests/browser/test_channel_rules.py",
+    "tests/browser/test_length_limit.py",
     "tests/studio/test_docker.py",
-    "tests/test_isolation.py",
-    "tests/browser/test_watching.py",
     "tests/browser/test_batches.py",
 )
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,31 +30,83 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
-# open, which would stop pytest-asyncio from running the async tests that come after.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="session")
+def _browser() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop]]:
+    """One Playwright driver and chromium for the session (per xdist worker), not one per
+    module: each start cost ~1.2 s of CPU (the driver, chromium's processes), ~27 a phase.
+    Each test has a fresh context of its own (``page``), as before."""
     if not Path(CHROMIUM).exists():
         pytest.fail("The browser tests need Debian's chromium: run `make test` (it installs it).")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        loop = asyncio.get_running_loop()  # Playwright's own, marked running after each call
+        asyncio._set_running_loop(None)
+        yield browser, loop
+        asyncio._set_running_loop(loop)
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def _simulator() -> Iterator[str]:
-    """One simulator for the session (per xdist worker): it keeps no state between requests
-    but the [[sim:…]] directives each request carries."""
-    app = create_app(tokens_per_second=100, first_token_delay=0.3, keepalive_interval=0.1)
+@pytest.fixture
+def browser(_browser) -> Iterator[Browser]:
+    """The session's browser, for one test. Playwright's sync API marks its event loop as
+    running in this thread between its calls; a test that came after it on this worker (an
+    async test, ``async_to_sync``) would find that loop running and refuse to start its own.
+    So the loop is marked running for a browser test only, and not after it: between tests
+    Playwright's loop waits (the driver's messages queue in its pipe until the next call).
+    A context the test opened and left open (it failed first) is closed after it.
+
+    While a loop runs, Django keeps database connections per context, not per thread: the
+    test's own (its body's queries) are closed here, before the loop is no longer marked
+    and its database fixtures (set up before this one) empty the tables on the thread's."""
+    from django.db import connections
+
+    browser, loop = _browser
+    asyncio._set_running_loop(loop)
+    yield browser
+    for context in browser.contexts:
+        context.close()
+    connections.close_all()
+    asyncio._set_running_loop(None)
+
+
+# The simulator's pace. A test that acts while a stream is live holds it
+# ([[sim:hold_after=N]], ``release_held_streams``) instead of relying on a slow one, so the
+# tests that only wait for answers to end wait for 400 tokens a second. A module whose checks
+# need a paced stream they cannot hold says ``SIMULATOR_TOKENS_PER_SECOND = 100``
+# (test_assistant.py: its question is shown as asked, so it carries no directive;
+# test_campaigns.py: long deliverables keep sending deltas through other panels' steps).
+TOKENS_PER_SECOND = 400
+
+
+def _run_simulator(tokens_per_second: int) -> Iterator[str]:
+    """A simulator for the session (per xdist worker): it keeps no state between requests
+    but the [[sim:…]] directives each request carries (and the holds they ask for)."""
+    app = create_app(
+        tokens_per_second=tokens_per_second, first_token_delay=0.3, keepalive_interval=0.1
+    )
     with run_asgi(app, lifespan="off") as url:
         yield url
 
 
+@pytest.fixture(scope="session")
+def _simulator() -> Iterator[str]:
+    yield from _run_simulator(TOKENS_PER_SECOND)
+
+
+@pytest.fixture(scope="session")
+def _paced_simulator() -> Iterator[str]:
+    yield from _run_simulator(100)
+
+
 @pytest.fixture
-def simulator_url(_simulator: str) -> str:
-    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at 100 tok/s."""
-    return _simulator
+def simulator_url(request: pytest.FixtureRequest) -> str:
+    """The offline DeepSeek-compatible server: keep-alives, usage chunk, [DONE], at
+    TOKENS_PER_SECOND (or the module's ``SIMULATOR_TOKENS_PER_SECOND``: 100)."""
+    paced = getattr(request.module, "SIMULATOR_TOKENS_PER_SECOND", TOKENS_PER_SECOND)
+    if paced == TOKENS_PER_SECOND:
+        return request.getfixturevalue("_simulator")
+    assert paced == 100, "the paced simulator streams 100 tokens a second"
+    return request.getfixturevalue("_paced_simulator")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ from studio.campaigns.models import Deliverable
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# The long deliverables stream on, paced, through a Stop all or a regenerate of another
+# panel (whose checks want their deltas to keep coming): 3000 tokens at 100 a second.
+SIMULATOR_TOKENS_PER_SECOND = 100
 
 
 @pytest.fixture

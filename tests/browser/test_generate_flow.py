@@ -94,7 +94,7 @@ def test_recent_drafts_put_a_new_draft_first_at_once_in_either_language(
 def test_stop_keeps_the_text_written_so_far(page: Page, studio_url, ready):
     log_in(page, studio_url, "hamlet", "pw-hamlet-123")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()  # landed in Marketing
-    fill_product_form(page, features="Warm light [[sim:tokens=3000]]")
+    fill_product_form(page, features="Warm light [[sim:tokens=3000]] [[sim:hold_after=40]]")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#stream-text")).not_to_be_empty()
 
