@@ -79,13 +79,7 @@ async def test_a_late_watcher_replays_from_its_position(
     redis_relay,
     monkeypatch,
 ):
-    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(["A ", "B ", "C"])))
-    await async_client.aforce_login(user)
-    await async_client.post(
-        reverse("assistant:ask", args=[draft.pk]), {"question": "Q"}, headers=HTMX
-    )
-    message = await AssistantMessage.objects.alatest("pk")
-    await finish(message.pk)
+    message = await answered(async_client, draft, user, ["A ", "B ", "C"])
     # Finished, but a page that loaded while it streamed still says "writing": it follows.
     await AssistantMessage.objects.filter(pk=message.pk).aupdate(status="streaming")
     elsewhere(monkeypatch)
@@ -108,13 +102,7 @@ async def test_a_watcher_on_another_worker_after_the_end_gets_the_whole_answer(
 ):
     """Under load the SSE GET can reach the other worker after the answer has ended: it
     replays the mirror (words, then the end), not the end alone."""
-    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(["A ", "B ", "C"])))
-    await async_client.aforce_login(user)
-    await async_client.post(
-        reverse("assistant:ask", args=[draft.pk]), {"question": "Q"}, headers=HTMX
-    )
-    message = await AssistantMessage.objects.alatest("pk")
-    await finish(message.pk)
+    await answered(async_client, draft, user, ["A ", "B ", "C"])
     elsewhere(monkeypatch)
 
     stream = await async_client.get(reverse("assistant:events", args=[draft.pk]))
@@ -157,6 +145,18 @@ async def test_without_redis_another_workers_answer_is_sent_once_as_saved(
     frames = [frame async for frame in stream.streaming_content]
 
     assert len(frames) == 1 and frames[0].startswith(b"event: done\n")
+
+
+async def answered(async_client, draft, user, pieces: list[str]) -> AssistantMessage:
+    """The user asks (the upstream answers ``pieces``) and the answer runs to its end here."""
+    respx.post(CHAT_URL).mock(return_value=streaming_response(aiter_of(pieces)))
+    await async_client.aforce_login(user)
+    await async_client.post(
+        reverse("assistant:ask", args=[draft.pk]), {"question": "Q"}, headers=HTMX
+    )
+    message = await AssistantMessage.objects.alatest("pk")
+    await finish(message.pk)
+    return message
 
 
 def ask_without_answering(draft, user):
