@@ -120,7 +120,10 @@ def test_pages_load_at_once_after_the_database_dropped_its_idle_connections(clie
     from tests.database_blips import terminate
 
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite opens a connection per request: there is no pool to go stale")
+        pytest.skip(
+            "SQLite has no server to drop an idle connection; a broken one is never handed "
+            "on (tests/studio/test_sqlite.py)"
+        )
     # A worker's pool as it starts: threads of earlier tests may still hold connections of
     # the suite's pool (the test client gives nothing back), and wait for none here.
     connection.close()
