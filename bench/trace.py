@@ -30,8 +30,8 @@ from bench.loadgen import SSE_CONNECT_RE, SSEParser
 SEGMENTS = [
     ("client → studio", "client POST sent", "generate request in"),
     ("middleware, role check", "generate request in", "view trip in"),
-    ("the view's trip (_start)", "view trip in", "view trip out"),
-    ("to launch()", "view trip out", "launch"),
+    ("the view's trip (_start), to its commit", "view trip in", "committed"),
+    ("to launch()", "committed", "launch"),
     ("launch() → runner", "launch", "runner"),
     ("runner → client asked", "runner", "client"),
     ("client → request sent", "client", "upstream send"),

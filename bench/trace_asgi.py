@@ -80,14 +80,18 @@ async def _handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> htt
 
 def install() -> None:
     """Wrap the functions the marks name (module attributes looked up at call time)."""
+    import drafts.generate
     import drafts.generation
     import prompts.experiments.views.generate
     from studio.deepseek.resilience import ResilientClient
 
     httpx.AsyncHTTPTransport.handle_async_request = _handle
     prompts.experiments.views.generate._start = _marked(
-        prompts.experiments.views.generate._start, "view trip in", "view trip out"
+        prompts.experiments.views.generate._start, "view trip in"
     )
+    # The commit's callback, on the view's thread: it hands launch() to the loop, which may
+    # run it before the view's trip has returned (so the trip's end is no mark to start from).
+    drafts.generate._launch = _marked(drafts.generate._launch, "committed")
     drafts.generation.launch = _marked(drafts.generation.launch, "launch")
     drafts.generation.run = _marked_coroutine(drafts.generation.run, "runner")
     ResilientClient.stream_chat = _marked(ResilientClient.stream_chat, "client")
