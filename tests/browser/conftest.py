@@ -213,11 +213,18 @@ def _closed_event_source(request) -> bool:
     """Aborted by the browser, not failed: sse-close="done" closes the EventSource on the
     final event (before the server's end of the stream arrives), and navigating away aborts
     a favicon or a deferred script still loading (a static file that is missing is a 404,
-    which the response check catches)."""
+    which the response check catches), and a page load that a newer navigation superseded
+    (a server that fails answers with a status, or with another network error)."""
     if request.failure != "net::ERR_ABORTED":
         return False
     static = "/static/" in request.url and request.resource_type in ("script", "stylesheet")
-    return request.resource_type == "eventsource" or request.url.endswith("/favicon.svg") or static
+    superseded = request.resource_type == "document" and request.is_navigation_request()
+    return (
+        request.resource_type == "eventsource"
+        or request.url.endswith("/favicon.svg")
+        or static
+        or superseded
+    )
 
 
 def release_held_streams(simulator_url: str) -> None:
