@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "studio.guardrails.page_rate_limits.RateLimitMiddleware",
     # A view's Redis error that nothing degraded: 503 with Retry-After, not a 500.
     "studio.middleware.SharedCacheDownMiddleware",
+    # An async view's role check, in the process_view hooks' one trip (access.role_required).
+    "studio.workspaces.access.RoleCheckMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

@@ -20,9 +20,10 @@ and streams that keep their request's thread, exactly as Django ships them.
    ``sync_capable`` / ``async_capable`` to pick its mode.
 
 2. *A request's ``process_view`` hooks in one trip* (:func:`one_view_trip`). Django adapts
-   each middleware's synchronous ``process_view`` (CSRF, login required, the rate limits) to
-   its async handler on its own: three trips to the request's thread and back between the
-   URL's resolution and every view, a Generate's and each SSE stream's among them. Here
+   each middleware's synchronous ``process_view`` (CSRF, login required, the rate limits, an
+   async view's role check) to its async handler on its own: four trips to the request's
+   thread and back between the URL's resolution and every view, a Generate's and each SSE
+   stream's among them. Here
    consecutive ones run in one trip, in the same order, the first response ending it as
    Django's loop does. Assumption: ``BaseHandler.load_middleware`` fills the private
    ``_view_middleware`` list with ``SyncToAsync`` wrappers (``func``) of the hooks, and

@@ -11,6 +11,11 @@ so a reviewer still sees every page; the templates hide the buttons they cannot 
 ``workspace`` (``ws`` or ``pk``), ``draft``, ``generation``, ``share``, ``campaign`` or
 ``deliverable`` (``pk``). When the
 user is not a member at all nothing is refused here: the view's own lookup answers 404.
+
+An async view's check runs in the request's one trip through the ``process_view`` hooks
+(:class:`RoleCheckMiddleware`, last in ``MIDDLEWARE``), not in a trip of its own: a Generate
+reaches its view one trip to the request's thread sooner. Without that middleware the
+decorator makes the trip itself.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from .models import EDIT, MANAGE, REVIEW, Membership
@@ -94,15 +100,22 @@ def role_required(capability: str, *, of: str = "workspace") -> Callable:
     def decorator(view: Callable) -> Callable:
         if iscoroutinefunction(view):
 
+            def check(request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse | None:
+                request.__dict__[_CHECKED] = check  # this decorator's check, no other's
+                return _refusal(request, capability, lookup(kwargs))
+
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
-                # A read is never refused: no trip to a thread at all. Otherwise one.
-                if request.method not in SAFE_METHODS:
-                    check = sync_to_async(_refusal)
-                    if refusal := await check(request, capability, lookup(kwargs)):
+                # A read is never refused: no trip to a thread at all. Otherwise one, unless
+                # RoleCheckMiddleware ran this check in the process_view hooks' trip.
+                unchecked = request.__dict__.get(_CHECKED) is not check
+                if request.method not in SAFE_METHODS and unchecked:
+                    refusal = await sync_to_async(check)(request, kwargs)
+                    if refusal is not None:
                         return refusal
                 return await view(request, *args, **kwargs)
 
+            async_wrapper.role_check = check  # type: ignore[attr-defined]
             return async_wrapper
 
         @wraps(view)
@@ -113,6 +126,27 @@ def role_required(capability: str, *, of: str = "workspace") -> Callable:
         return wrapper
 
     return decorator
+
+
+_CHECKED = "_studio_role_checked"
+
+
+class RoleCheckMiddleware(MiddlewareMixin):
+    """Runs an async view's role check (``role_required``) in the trip Django already makes
+    to the request's thread for the ``process_view`` hooks (one trip with the tuning, studio
+    .tuning 2): after CSRF, login and the rate limits, as the decorator would, minus a trip.
+
+    ``functools.wraps`` copies the innermost decorator's ``role_check`` outwards, and the
+    outermost's replaces it: this runs the outermost's, and any decorator under it checks
+    for itself as before."""
+
+    def process_view(
+        self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
+        check = getattr(view, "role_check", None)
+        if check is None or request.method in SAFE_METHODS:
+            return None
+        return check(request, kwargs)
 
 
 def may_edit(*, of: str = "workspace") -> Callable:

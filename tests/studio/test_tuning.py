@@ -86,8 +86,8 @@ async def test_a_request_s_view_hooks_run_in_one_trip_to_its_thread(
     thread_trips.clear()
     assert (await async_client.get("/")).status_code == 200
 
-    # CSRF, login required and the rate limits: three trips before, one now.
-    assert len(apart) - len(thread_trips) == 2
+    # CSRF, login required, the rate limits and the role check: four trips before, one now.
+    assert len(apart) - len(thread_trips) == 3
     assert [t for t in thread_trips if t.startswith("studio.tuning.")] == [
         "studio.tuning._in_one_trip.<locals>.process_view"
     ]

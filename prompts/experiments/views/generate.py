@@ -31,6 +31,7 @@ from ...forms import TemplateForm
 from ...models import PRODUCTION, PromptTemplate, TemplateVersion
 from ..actions import start_assigned_generation
 from ..assignment import subject_for
+from ..models import Experiment
 
 
 @require_POST
@@ -56,8 +57,10 @@ def _start(
     place, with what to fix."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     label = request.POST.get("label", "")
-    versions = TemplateVersion.objects.select_related("template").filter(
-        template__in=PromptTemplate.objects.for_workspace(space)
+    versions = (
+        TemplateVersion.objects.select_related("template")
+        .filter(template__in=PromptTemplate.objects.for_workspace(space))
+        .annotate(deciding=Experiment.objects.single_variant_id_for(space))
     )
     version = versions.filter(pk=request_number(request.POST.get("version"))).first()
     if version is None:
@@ -77,6 +80,7 @@ def _start(
                 origin=Origin.from_request(request),
                 loop=loop,
                 label=label,
+                deciding=version.deciding,  # read with the version: no query of its own
             )
         except (BudgetExceeded, NotAllowed) as exc:
             form.add_error(None, exc.message)

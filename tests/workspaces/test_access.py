@@ -1,0 +1,86 @@
+"""``role_required`` on async views: the check runs in the process_view hooks' trip
+(``RoleCheckMiddleware``), and still runs without that middleware or under another decorator."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from studio.workspaces.access import RoleCheckMiddleware, may_edit, may_manage
+from studio.workspaces.models import Membership, Workspace
+
+MIDDLEWARE = "studio.workspaces.access.RoleCheckMiddleware"
+
+
+@pytest.fixture
+def editor(workspace, django_user_model):
+    person = django_user_model.objects.create_user("editor")
+    Membership.objects.create(workspace=workspace, user=person, role=Membership.Role.EDITOR)
+    return person
+
+
+def _post(user, workspace: Workspace):
+    request = RequestFactory().post(f"/w/{workspace.pk}/x/")
+    request.user = user
+    return request
+
+
+def _answer(view, request, kwargs) -> int:
+    """What the middleware's hook and then the view answer, as Django runs them."""
+    middleware = RoleCheckMiddleware(lambda r: HttpResponse())
+    if refused := middleware.process_view(request, view, (), kwargs):
+        return refused.status_code
+    return async_to_sync(view)(request, **kwargs).status_code
+
+
+def test_the_middleware_refuses_for_the_async_view_and_the_view_does_not_ask_again(
+    workspace, editor, thread_trips
+):
+    ran: list[int] = []
+
+    @may_manage()
+    async def view(request, pk: int) -> HttpResponse:
+        ran.append(pk)
+        return HttpResponse()
+
+    assert _answer(view, _post(editor, workspace), {"pk": workspace.pk}) == 403
+    assert _answer(view, _post(workspace.created_by, workspace), {"pk": workspace.pk}) == 200
+    assert ran == [workspace.pk]
+    assert thread_trips == []  # the owner's check ran in the hook, not in a trip of the view's
+
+
+def test_without_the_middleware_the_async_view_checks_for_itself(
+    client, workspace, editor, settings
+):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE]
+    reviewer = type(editor).objects.create_user("reviewer")
+    Membership.objects.create(workspace=workspace, user=reviewer, role=Membership.Role.REVIEWER)
+    client.force_login(reviewer)
+
+    toast = client.post(f"/w/{workspace.pk}/generate/", headers={"HX-Request": "true"})
+
+    assert toast.status_code == 403 and "Ask an owner to make you an editor" in toast.text
+
+
+def test_a_check_under_another_decorator_still_runs(workspace, editor):
+    """The hook runs the outermost decorator's check; an inner one checks for itself."""
+
+    @may_edit()
+    @may_manage()
+    async def view(request, pk: int) -> HttpResponse:
+        return HttpResponse()
+
+    assert _answer(view, _post(editor, workspace), {"pk": workspace.pk}) == 403  # not an owner
+    assert _answer(view, _post(workspace.created_by, workspace), {"pk": workspace.pk}) == 200
+
+
+def test_a_read_is_never_refused(workspace, editor):
+    @may_manage()
+    async def view(request, pk: int) -> HttpResponse:
+        return HttpResponse()
+
+    request = RequestFactory().get(f"/w/{workspace.pk}/x/")
+    request.user = editor
+    assert _answer(view, request, {"pk": workspace.pk}) == 200
