@@ -29,8 +29,10 @@ async def test_a_page_crosses_into_a_thread_once_for_the_whole_chain(
     untuned = await _page_trips(AsyncClient(), user, thread_trips)  # loads the new chain
 
     # Tuned: security and static files stay async, every other hook runs in one synchronous
-    # chain (9 trips for the page in all); Django's own classes cross once per hook (22).
-    assert tuned <= 9
+    # chain (10 trips for the page in all, the test client's four process_view hooks apart:
+    # studio.asgi runs them in one, tests/studio/test_tuning.py); Django's own classes cross
+    # once per hook (23).
+    assert tuned <= 10
     assert untuned >= tuned + 10
 
 
