@@ -11,7 +11,9 @@ section or rewrite suggestion, a batch row, a follow-up) builds a :class:`Genera
 2. stores the drafts and generations, with the caller's origin in the generation's own
    columns, in one transaction, together with the caller's own rows (``within``);
 3. starts the runner (``drafts.generation.launch``) on the caller's event loop once that
-   transaction has committed.
+   transaction has committed. The request to DeepSeek itself leaves before step 2 where the
+   runner would send it unchanged (``_asked_early``): the rows are stored while DeepSeek
+   thinks, and the runner streams that request.
 
 Which template version or experiment variant runs is decided above (``prompts`` experiments
 pick the variant, then call this with its :class:`Ask`): drafts never import experiments.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -165,16 +168,23 @@ def do_generate(
     # Retrieval reads only: done before the transaction (SQLite's writers queue behind it).
     asks = [_grounded(ask, workspace=request.workspace) for ask in request.asks]
     held = _reserved(request, asks) if reserving else []
+    early = _asked_early(request, asks, held)
+    for sent in early:
+        if sent is not None:
+            sent.wait_sent()  # the rows follow the request out, not the other way round
     try:
         with _queued_on_sqlite(), transaction.atomic():
             generations = [_store(request, ask) for ask in asks]
             if within is not None:
                 within(generations)
             if request.loop is not None:
-                _launch_on_commit(generations, held, request.loop)
+                _launch_on_commit(generations, held, early, request.loop)
     except BaseException:
         for reservation in held:
             reservation.release()
+        for sent in early:
+            if sent is not None and request.loop is not None:
+                request.loop.call_soon_threadsafe(sent.discard)
         raise
     return generations
 
@@ -279,29 +289,69 @@ def _reserved(request: Generate, asks: Sequence[Ask]) -> list[Reservation]:
     return held
 
 
+def _asked_early(
+    request: Generate, asks: Sequence[Ask], held: list[Reservation]
+) -> list[runner.EarlyRequest | None]:
+    """Each ask's request to DeepSeek, sent now, before its rows are stored, where the runner
+    would send exactly it: launched here with the tokens held here, no cached answer to look
+    for, not a continuation (GENERATION_EARLY_REQUEST; docs/decisions/0027-the-request-
+    leaves-before-the-rows-commit.md). None for the others: their runner asks."""
+    loop = request.loop
+    if loop is None or not held or not settings.GENERATION_EARLY_REQUEST:
+        return [None] * len(asks)
+    return [
+        runner.ask_early(
+            loop,
+            model=ask.model,
+            messages=ask.messages,
+            options=runner.request_options(ask.params, reservation.max_tokens),
+        )
+        if request.continues is None
+        and cache_mode(request.cache, ask.params) == Generation.CacheMode.OFF
+        else None
+        for ask, reservation in zip(asks, held, strict=True)
+    ]
+
+
 def _launch_on_commit(
-    generations: list[Generation], held: list[Reservation], loop: asyncio.AbstractEventLoop
+    generations: list[Generation],
+    held: list[Reservation],
+    early: list[runner.EarlyRequest | None],
+    loop: asyncio.AbstractEventLoop,
 ) -> None:
-    for generation, reservation in zip(generations, held or [None] * len(generations), strict=True):
-        transaction.on_commit(partial(_launch, generation, reservation, loop))
+    count = len(generations)
+    for generation, reservation, sent in zip(
+        generations, held or [None] * count, early or [None] * count, strict=True
+    ):
+        transaction.on_commit(partial(_launch, generation, reservation, loop, sent))
 
 
 def _launch(
-    generation: Generation, reservation: Reservation | None, loop: asyncio.AbstractEventLoop
+    generation: Generation,
+    reservation: Reservation | None,
+    loop: asyncio.AbstractEventLoop,
+    early: runner.EarlyRequest | None = None,
 ) -> None:
     """After commit (on the ORM's thread): start the runner on the caller's event loop."""
     try:
-        loop.call_soon_threadsafe(_start_runner, generation, reservation)
+        loop.call_soon_threadsafe(_start_runner, generation, reservation, early)
     except RuntimeError:  # the loop closed meanwhile: nothing runs, nothing stays held
         if reservation is not None:
             reservation.release()
         raise
 
 
-def _start_runner(generation: Generation, reservation: Reservation | None) -> None:
+def _start_runner(
+    generation: Generation, reservation: Reservation | None, early: runner.EarlyRequest | None
+) -> None:
     if reservation is not None:
         runner.hand_over(generation, reservation)
-    runner.launch(generation)  # looked up now: tests replace it
+    if early is not None:
+        runner.hand_over_request(generation, early)
+    try:
+        runner.launch(generation)  # looked up now: tests replace it
+    finally:
+        runner.drop_unclaimed(generation)
 
 
 def _title_from(ask: Ask) -> str:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -65,6 +66,7 @@ _writers = PartialWriters(
     _save_texts, partial(background.start, name="partial-texts", keep_request_id=False)
 )
 ASK_WAIT = 0.1  # at most this long a view waits for its runner's request (``asked``)
+EARLY_WAIT = 0.05  # at most this long the generate action waits for an early request to leave
 STOP_RETRY_PAUSE = 0.2  # between Stops sent again while no worker listens
 
 HEARTBEAT_TTL = GENERATIONS.heartbeat_ttl
@@ -79,15 +81,20 @@ def launch(generation: Generation | int) -> asyncio.Task[None]:
     """Start running a committed, queued generation in the background.
 
     Given the instance (not just its id), the runner sends the upstream request without
-    reading the database first: the first token then waits on nothing but DeepSeek.
+    reading the database first: the first token then waits on nothing but DeepSeek. An
+    instance handed an :class:`EarlyRequest` (``hand_over_request``) streams that one.
     """
     generation_id = generation if isinstance(generation, int) else generation.pk
+    early = None if isinstance(generation, int) else generation.__dict__.pop(_EARLY, None)
     GENERATIONS.open_log(generation_id)
     GENERATIONS.mark_alive(generation_id)
     GENERATIONS.listen_for_stops()
     asked = _asked[generation_id] = asyncio.Event()
+    if early is not None:
+        early.when_sent(asked.set)
     # Outside the request's context: it ends long before the generation does.
-    task = background.start(run(generation, asked), name=f"generation-{generation_id}")
+    coro = run(generation, asked, early=early)
+    task = background.start(coro, name=f"generation-{generation_id}")
     GENERATIONS.track(generation_id, task)
     task.add_done_callback(lambda _: _forget(generation_id))
     return task
@@ -101,6 +108,143 @@ def hand_over(generation: Generation, reservation: Reservation) -> None:
     (``drafts.generate``), carried by the instance ``launch`` gets: its runner asks DeepSeek
     without reserving again, and releases them once the audit row is written."""
     generation.__dict__[_HELD] = reservation
+
+
+_EARLY = "_early_request"  # a launched instance's request already sent (``hand_over_request``)
+
+
+class EarlyRequest:
+    """A generation's request to DeepSeek, sent before its rows are committed.
+
+    The generate action sends it once the checks and the budget reservation are done, then
+    stores the rows (docs/decisions/0027-the-request-leaves-before-the-rows-commit.md): the
+    first token no longer waits for those writes. Made on any thread (:func:`ask_early`);
+    everything else runs on the event loop. The runner that launches with it streams it
+    (:meth:`events`); one that never does (the rows were not stored) discards it, and its
+    slot goes back.
+
+    Only for a generation that needs no cache lookup and whose tokens the action holds: the
+    request is exactly the one the runner would send (:func:`request_options`).
+    """
+
+    def __init__(self, *, model: str, messages: list[dict[str, Any]], options: dict) -> None:
+        self.model, self.messages, self.options = model, messages, options
+        self.started = time.monotonic()
+        self.admitted = False  # it took a slot of SLOTS (else the runner waits for one)
+        self.discarded = False
+        self._first: asyncio.Task[object] | None = None
+        self._events: Any = None
+        self._sent = False
+        self._on_sent: list[Callable[[], object]] = []
+        self._gone = threading.Event()  # sent, or it will not be: the action may go on
+
+    def start(self) -> None:
+        """On the loop: send it now, if this worker has a slot free at once."""
+        if self.discarded or not SLOTS.enter():
+            self._gone.set()
+            return  # the runner waits in line as any other, and asks then
+        self.admitted = True
+        self.started = time.monotonic()
+        self._first = background.start(self._first_event(), name="early-request")
+
+    async def _first_event(self) -> object:
+        on_request(self._sending)
+        try:
+            self._events = get_client().stream_chat(
+                messages=self.messages, model=self.model, **self.options
+            )
+            return await anext(self._events)
+        finally:
+            self._gone.set()  # failed (or stopped) before it was sent, if not sent already
+
+    def _sending(self) -> None:
+        self._sent = True
+        self._gone.set()
+        for callback in self._on_sent:
+            callback()
+
+    def wait_sent(self) -> None:
+        """From the action's thread: until the request has left, at most EARLY_WAIT seconds.
+
+        The action's thread holds Python's lock while it stores the rows, and the event loop
+        would wait up to the switch interval (5 ms) for it: the request would leave after
+        the rows after all. Waiting here hands the loop the lock for the fraction of a
+        millisecond the request takes to go out, then the rows follow."""
+        self._gone.wait(EARLY_WAIT)
+
+    def when_sent(self, callback: Callable[[], object]) -> None:
+        """``callback()`` once the request has gone out (at once if it has, or if there is
+        no request to wait for)."""
+        if self._sent or not self.admitted:
+            callback()
+        else:
+            self._on_sent.append(callback)
+
+    async def events(self) -> AsyncIterator[object]:
+        """Its events, as ``stream_chat`` yields them, from the first."""
+        assert self._first is not None
+        try:
+            try:
+                first = await self._first
+            except StopAsyncIteration:
+                return
+            yield first
+            async for event in self._events:
+                yield event
+        finally:
+            await self._close()
+
+    def discard(self) -> None:
+        """On the loop: its generation will not run (its rows were not stored)."""
+        if self.discarded:
+            return
+        self.discarded = True
+        if self.admitted:
+            SLOTS.leave()
+            background.start(self._close(), name="early-request-discarded")
+
+    async def _close(self) -> None:
+        if (first := self._first) is not None:
+            first.cancel()  # nothing when it is done
+            await asyncio.wait({first})
+            if not first.cancelled():
+                first.exception()  # retrieved: the runner saw it, or nobody needs it
+        if self._events is not None:
+            with contextlib.suppress(Exception):
+                await self._events.aclose()
+
+
+def request_options(params: dict[str, Any], max_tokens: int | None) -> dict[str, Any]:
+    """The options a generation's request is sent with: its parameters, and ``max_tokens``
+    as its budget reservation allows (the runner's ``_stream``, :class:`EarlyRequest`)."""
+    return {
+        "max_tokens": max_tokens,
+        "temperature": params.get("temperature"),
+        "thinking": params.get("thinking"),
+        "reasoning_effort": params.get("reasoning_effort"),
+    }
+
+
+def ask_early(
+    loop: asyncio.AbstractEventLoop, *, model: str, messages: list[dict[str, Any]], options: dict
+) -> EarlyRequest:
+    """From any thread: an :class:`EarlyRequest` that starts on ``loop`` as soon as it can."""
+    early = EarlyRequest(model=model, messages=messages, options=options)
+    loop.call_soon_threadsafe(early.start)
+    return early
+
+
+def hand_over_request(generation: Generation, early: EarlyRequest) -> None:
+    """The request the generate action already sent for this generation: the instance
+    ``launch`` gets carries it (``launch`` takes it; see :func:`drop_unclaimed`)."""
+    generation.__dict__[_EARLY] = early
+
+
+def drop_unclaimed(generation: Generation) -> None:
+    """After ``launch``: an early request it did not take (a launch that does not run the
+    generation) is discarded."""
+    if (early := generation.__dict__.pop(_EARLY, None)) is not None:
+        early.discard()
 
 
 def _forget(generation_id: int) -> None:
@@ -163,13 +307,18 @@ async def shutdown(timeout: float = 10.0) -> None:
     await asyncio.wrap_future(background.close_connections())
 
 
-async def run(generation: Generation | int, asked: asyncio.Event | None = None) -> None:
+async def run(
+    generation: Generation | int,
+    asked: asyncio.Event | None = None,
+    *,
+    early: EarlyRequest | None = None,
+) -> None:
     asked = asked or asyncio.Event()
     on_request(asked.set)  # this task's requests to DeepSeek
     if isinstance(generation, int):
         generation = await background.aheal(Generation.objects.get)(pk=generation)
     generation_id = generation.pk
-    stream = _Stream(generation, asked)
+    stream = _Stream(generation, asked, early)
     mirror = GENERATIONS.mirror(stream.log)
     try:
         # launch() marked it alive: its heartbeat renews the key with the worker's next beat.
@@ -210,9 +359,15 @@ def joint(prefix: str, text: str) -> str:
 class _Stream:
     """The state of one running generation, from first request to the final version."""
 
-    def __init__(self, generation: Generation, asked: asyncio.Event) -> None:
+    def __init__(
+        self, generation: Generation, asked: asyncio.Event, early: EarlyRequest | None = None
+    ) -> None:
         self.generation = generation
         self.asked = asked
+        # Its request, already sent with a slot of its own (else none: asked as any other).
+        self.early = early if early is not None and early.admitted else None
+        if early is not None and self.early is None:
+            early.discard()
         self.log: EventLog = get_log(generation.pk) or GENERATIONS.open_log(generation.pk)
         # "Continue" generations start from the text of the one they continue.
         prefix = generation.prefix
@@ -223,7 +378,8 @@ class _Stream:
         if prefix:
             self._add_content(prefix)
         self.reasoning: list[str] = []
-        self.started = time.monotonic()
+        # Its timings (TTFT, duration) count from its request: sent early, or from now on.
+        self.started = self.early.started if self.early is not None else time.monotonic()
         self.ttft: float | None = None
         self.usage: Usage | None = None
         self.finish_reason = ""
@@ -257,8 +413,9 @@ class _Stream:
     async def _admitted(self) -> None:
         """A slot: at once under the limit (a counter check, nothing awaited); else in line,
         its place in line in the log for every watcher, the row still queued. The run's
-        heartbeat beats meanwhile: a queued generation is alive, not lost."""
-        if SLOTS.enter():
+        heartbeat beats meanwhile: a queued generation is alive, not lost. An early request
+        took its slot when it was sent."""
+        if self.early is not None or SLOTS.enter():
             self.waited = 0.0
             return
         self.asked.set()  # no request goes out for a while: a view need not wait for it
@@ -284,14 +441,12 @@ class _Stream:
         self.marked_running = asyncio.create_task(
             background.aheal(mark_running)(generation_id=self.generation.pk)
         )
-        options = {
-            "max_tokens": params.get("max_tokens"),
-            "temperature": params.get("temperature"),
-            "thinking": params.get("thinking"),
-            "reasoning_effort": params.get("reasoning_effort"),
-        }
+        options = request_options(params, params.get("max_tokens"))
         try:
-            if found := await self._cached_answer(options):
+            if self.early is not None:  # sent with the options the action's reservation gave
+                await self._reserve(options)
+                events = self.early.events()
+            elif found := await self._cached_answer(options):
                 self.cached = True
                 self.asked.set()
                 events = response_cache.replay(found)

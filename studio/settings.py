@@ -380,6 +380,9 @@ GENERATION_HEARTBEAT_TTL = env.float("GENERATION_HEARTBEAT_TTL", default=15.0)
 # order, shown as "Queued (n ahead)", rather than slowing every stream. 0: no limit.
 # docs/decisions/generation-admission.md says why 100.
 GENERATION_MAX_RUNNING = env.int("GENERATION_MAX_RUNNING", default=100)
+# A Generate's request to DeepSeek leaves before its rows are stored, not after their commit
+# (drafts.generate._asked_early; docs/decisions/0027-the-request-leaves-before-the-rows-commit.md).
+GENERATION_EARLY_REQUEST = env.bool("GENERATION_EARLY_REQUEST", default=True)
 # Seconds a web worker takes at most to stop on SIGTERM (studio/asgi.py): from the signal on
 # it answers new requests 503 with Retry-After, ends its running generations as interrupted
 # (text kept) and lets in-flight responses finish, then exits; what is still running then is

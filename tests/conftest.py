@@ -499,15 +499,16 @@ def _launch_when_the_action_commits(monkeypatch):
 
     real = generate._launch_on_commit
 
-    def launch_on_commit(generations, held, loop) -> None:
+    def launch_on_commit(generations, held, early, loop) -> None:
         blocks = connection.atomic_blocks
         if blocks and blocks[0]._from_testcase:
-            for generation, reservation in zip(
-                generations, held or [None] * len(generations), strict=True
+            count = len(generations)
+            for generation, reservation, sent in zip(
+                generations, held or [None] * count, early or [None] * count, strict=True
             ):
-                generate._launch(generation, reservation, loop)
+                generate._launch(generation, reservation, loop, sent)
         else:
-            real(generations, held, loop)
+            real(generations, held, early, loop)
 
     monkeypatch.setattr(generate, "_launch_on_commit", launch_on_commit)
 
