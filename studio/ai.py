@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -30,6 +31,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 
 from studio import degraded
 from studio.deepseek import (
@@ -61,8 +63,9 @@ _current: tuple[asyncio.AbstractEventLoop, ResilientClient] | None = None
 class DjangoCacheStore:
     """The circuit breaker's :class:`~studio.deepseek.resilience.StateStore` on Django's cache.
 
-    Calls run in a worker thread: a Redis round trip must not block the event loop, and the
-    thread-sensitive executor that ``cache.aget`` would use is shared with the ORM.
+    Calls to Redis run in a worker thread: a Redis round trip must not block the event loop,
+    and the thread-sensitive executor that ``cache.aget`` would use is shared with the ORM.
+    A cache in this process's memory is asked at once.
     """
 
     def __init__(self, alias: str = "default") -> None:
@@ -90,10 +93,20 @@ class DjangoCacheStore:
 
     async def _run[T](self, op: Callable[[BaseCache], T]) -> T:
         """``op`` on the cache; while the shared (default) cache is down, on this worker's
-        memory: the breaker then counts failures per worker (studio.degraded)."""
-        if self.alias != "default":
-            return await asyncio.to_thread(op, caches[self.alias])
-        return await asyncio.to_thread(degraded.run, op, what="breaker")
+        memory: the breaker then counts failures per worker (studio.degraded).
+
+        A cache in this process's memory (no Redis configured) is asked on the loop: it never
+        waits on the network, and a trip to a thread (which waits for the GIL while a view's
+        thread renders) was most of the time between a generation asking and its request
+        going out."""
+        cache = caches[self.alias]
+        if self.alias == "default":
+            ask = functools.partial(degraded.run, op, what="breaker")
+        else:
+            ask = functools.partial(op, cache)
+        if isinstance(cache, LocMemCache):
+            return ask()
+        return await asyncio.to_thread(ask)
 
 
 def build_breaker() -> CircuitBreaker:

@@ -206,6 +206,9 @@ class DeepSeekClient:
             transport=transport or AsyncioTransport(limits=limits),
             event_hooks={"request": [on_request] if on_request else []},
         )
+        # The chat URL merged with the base once, by httpx itself: merging a relative path
+        # parses two URLs on every request, most of the time httpx takes to build one.
+        self._chat_url = self._http.build_request("POST", CHAT_PATH).url
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -273,7 +276,7 @@ class DeepSeekClient:
                 async with asyncio.timeout_at(first_token_deadline):
                     with _transport_errors():
                         response = await stack.enter_async_context(
-                            self._http.stream("POST", CHAT_PATH, json=body)
+                            self._http.stream("POST", self._chat_url, json=body)
                         )
                         if not response.is_success:
                             raise error_from_response(
@@ -356,7 +359,7 @@ class DeepSeekClient:
     ) -> ChatResult:
         """:meth:`chat` with the parameters already bundled."""
         body = self._chat_body(messages=messages, model=model, stream=False, params=params)
-        data = await self._request_json("POST", CHAT_PATH, json=body)
+        data = await self._request_json("POST", self._chat_url, json=body)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise ProtocolError("chat.completion without choices")
@@ -378,7 +381,9 @@ class DeepSeekClient:
         """Return the account balance (``GET /user/balance``)."""
         return Balance.from_api(await self._request_json("GET", "/user/balance"))
 
-    async def _request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _request_json(
+        self, method: str, path: str | httpx.URL, **kwargs: Any
+    ) -> dict[str, Any]:
         """Send a request under the total deadline and return its JSON object body."""
         try:
             async with asyncio.timeout(self.timeouts.total):

@@ -333,10 +333,16 @@ class ResilientClient:
                 stream = self.client.stream_with(messages=messages, model=model, params=params)
                 async with contextlib.aclosing(stream) as events:
                     async for event in events:
-                        if not delivered and isinstance(event, ContentDelta | ReasoningDelta):
-                            delivered = True
-                            await self._record(ticket, None)
+                        first = not delivered and isinstance(event, ContentDelta | ReasoningDelta)
+                        delivered = delivered or first
                         yield event
+                        if first:
+                            # The upstream answered: recorded once the caller has the first
+                            # text, after one turn of the loop (what the text woke, a
+                            # watcher's first frame, goes out before this bookkeeping), and
+                            # before the stream reads on, so before any failure of it.
+                            await asyncio.sleep(0)
+                            await self._record(ticket, None)
                 await self._record(ticket, None)
                 return
             except DeepSeekError as error:
@@ -350,6 +356,8 @@ class ResilientClient:
                 if final is not None:
                     raise final from error
             finally:
+                if delivered:  # closed at its first text: it answered all the same
+                    await self._record(ticket, None)  # nothing more once recorded
                 if ticket is not None and self.breaker is not None:
                     await self.breaker.release(ticket)
 

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+from html import escape
 from itertools import groupby
-
-from django.utils.html import escape
 
 HEARTBEAT = b": heartbeat\n\n"
 
 
 def sse_event(event: str, data: str, event_id: int | None = None) -> bytes:
-    """One SSE frame; multi-line data becomes several ``data:`` lines, as the spec requires."""
-    lines = [f"id: {event_id}"] if event_id is not None else []
-    lines.append(f"event: {event}")
-    normalized = data.replace("\r\n", "\n").replace("\r", "\n")
-    lines.extend(f"data: {line}" for line in normalized.split("\n"))
-    return ("\n".join(lines) + "\n\n").encode()
+    """One SSE frame; multi-line data becomes several ``data:`` lines, as the spec requires
+    (each line break, ``\\r\\n``, ``\\r`` or ``\\n``, starts the next one)."""
+    head = f"event: {event}\n" if event_id is None else f"id: {event_id}\nevent: {event}\n"
+    lines = data.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\ndata: ")
+    return f"{head}data: {lines}\n\n".encode()
 
 
 def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
     """The SSE frames for a batch of items ending at sequence number ``seq``.
 
-    Only new, HTML-escaped text is sent: the browser appends it, so the cost per frame does
-    not grow with the text. Blocks (``events.Block``: HTML their owner sanitized) go out as
+    Only new, HTML-escaped text is sent (``html.escape``: Django's ``escape`` without its
+    lazy-string wrapper): the browser appends it, so the cost per frame does not grow with
+    the text. Blocks (``events.Block``: HTML their owner sanitized) go out as
     they are, after the text that holds the characters they stand for. Frames follow the
     items' order, one per run of items of one kind, and each carries the sequence number of
     its own last item: a connection cut between two frames resumes after exactly what it

@@ -270,20 +270,21 @@ async def test_a_revoked_key_is_refused(sdk, user):
 
 async def _disconnect_mid_stream(raw_key: str) -> None:
     """Stream a chat whose upstream stalls after "Half", then hang up; wait for DeepSeek's
-    stream to be closed."""
+    response to be closed (wherever the hang-up finds the client: reading, or between)."""
     from tests.deepseek.conftest import StreamingASGITransport
 
     upstream_closed = asyncio.Event()
 
-    async def stalled() -> AsyncIterator[bytes]:
-        try:
+    class Stalled(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
             yield chunk({"role": "assistant", "content": ""}) + chunk({"content": "Half"})
             await asyncio.Event().wait()  # DeepSeek keeps generating
-            yield b""
-        finally:
+
+        async def aclose(self) -> None:
             upstream_closed.set()
 
-    respx.post(CHAT_URL).mock(return_value=streaming_response(stalled()))
+    headers = {"content-type": "text/event-stream"}
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(200, headers=headers, stream=Stalled()))
     transport = StreamingASGITransport(application)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         body = {"model": "deepseek-flash", "messages": MESSAGES, "stream": True}

@@ -138,6 +138,57 @@ async def test_stream_request_body_and_headers(api, client) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("base", ["", "/", "/v1", "/beta/"])
+@pytest.mark.parametrize("stream", [True, False])
+async def test_the_chat_request_on_the_wire_is_exact(api, base, stream) -> None:
+    """Byte for byte, on any base path (the chat URL is merged with the base once, not per
+    request): the URL, every header in order, and the compact JSON body."""
+    reply = {"choices": [{"message": {"content": "Hi"}, "finish_reason": "stop"}]}
+    route = api.post(f"{BASE_URL}{base.rstrip('/')}/chat/completions")
+    route.mock(
+        side_effect=lambda request: (
+            stream_response(FakeStream(chunk({"content": "Hi"}, "stop")))
+            if stream
+            else httpx.Response(200, json=reply)
+        )
+    )
+    messages = [{"role": "user", "content": 'Héllo <b> "世界"'}]
+    async with DeepSeekClient(base_url=f"{BASE_URL}{base}", api_key="sk-test") as c:
+        for _ in range(2):  # the second request is built as the first was
+            if stream:
+                await collect(c, messages=messages, max_tokens=5, thinking=False)
+            else:
+                await c.chat(
+                    messages=messages, model="deepseek-flash", max_tokens=5, thinking=False
+                )
+    streaming = (
+        '"stream":true,"stream_options":{"include_usage":true}' if stream else '"stream":false'
+    )
+    body = (
+        '{"model":"deepseek-flash",'
+        '"messages":[{"role":"user","content":"Héllo <b> \\"世界\\""}],'
+        f"{streaming},"
+        '"max_tokens":5,"thinking":{"type":"disabled"}}'
+    ).encode()
+    assert route.call_count == 2
+    for call in route.calls:
+        request = call.request
+        assert str(request.url) == f"{BASE_URL}{base.rstrip('/')}/chat/completions"
+        assert request.method == "POST"
+        assert request.content == body
+        assert request.headers.raw == [
+            (b"Host", b"api.deepseek.test"),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"Connection", b"keep-alive"),
+            (b"Authorization", b"Bearer sk-test"),
+            (b"User-Agent", b"deepseek-studio"),
+            (b"Accept", b"application/json, text/event-stream"),
+            (b"Content-Length", str(len(body)).encode()),
+            (b"Content-Type", b"application/json"),
+        ]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("thinking", "expected"),
     [

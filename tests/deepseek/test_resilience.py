@@ -352,6 +352,66 @@ async def test_breaker_half_open_probe_failure_reopens_it(api, raw, store, clock
     assert snapshot.retry_in == pytest.approx(30)
 
 
+class Recording(MemoryStore):
+    """A memory store that lists what the breaker asked of it, in order."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.asked: list[str] = []
+
+    async def get(self, key: str) -> Any:
+        self.asked.append(f"get {key.rsplit(':', 1)[-1]}")
+        return await super().get(key)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        self.asked.append(f"incr {key.rsplit(':', 1)[-1]}")
+        return await super().incr(key, ttl)
+
+    async def delete(self, key: str) -> None:
+        self.asked.append(f"delete {key.rsplit(':', 1)[-1]}")
+        await super().delete(key)
+
+
+@pytest.mark.asyncio
+async def test_the_first_text_reaches_the_caller_before_the_breaker_hears_of_it(
+    api, raw, clock
+) -> None:
+    """The success is recorded after the caller has the first text, and before the stream
+    reads on: a failure later in the same stream is counted after it, as one failure."""
+    store = Recording(clock)
+    cut = FakeStream(chunk({"content": "first"}), error=httpx.ReadError("connection reset"))
+    api.post("/chat/completions").mock(return_value=stream_response(cut))
+    client = resilient(raw, store, clock)
+    events = client.stream_chat(messages=MESSAGES, model="m")
+    async with contextlib.aclosing(events):
+        assert await anext(events) == ContentDelta("first")
+        assert store.asked == ["get open_until"]  # the acquire's look, nothing recorded yet
+        with pytest.raises(StreamTruncated):
+            await anext(events)
+    assert store.asked == ["get open_until", "delete failures", "incr failures"]
+    assert (await client.breaker.snapshot()).failures == 1
+
+
+@pytest.mark.asyncio
+async def test_a_trial_closed_at_its_first_text_closes_the_breaker(api, raw, clock) -> None:
+    """The caller went away with the first text in hand: the upstream answered all the same."""
+    store = Recording(clock)
+    api.post("/chat/completions").mock(
+        side_effect=[overloaded()] * 3
+        + [stream_response(FakeStream(chunk({"content": "Back"}), hang=True))]
+    )
+    client = resilient(raw, store, clock, retry=RetryPolicy(attempts=1))
+    for _ in range(3):
+        with pytest.raises(Overloaded):
+            await collect(client)
+    clock.now += 31
+    events = client.stream_chat(messages=MESSAGES, model="m")
+    async with contextlib.aclosing(events):
+        assert await anext(events) == ContentDelta("Back")
+    snapshot = await client.breaker.snapshot()
+    assert (snapshot.state, snapshot.failures) == ("closed", 0)
+
+
 @pytest.mark.asyncio
 async def test_half_open_lets_one_trial_through_at_a_time(api, raw, store, clock) -> None:
     breaker = CircuitBreaker(store, BASE_URL, threshold=1, cooldown=10, clock=clock)

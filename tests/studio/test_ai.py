@@ -26,6 +26,7 @@ from studio.deepseek import (
 from tests.conftest import CHAT_URL, sse_body, sse_response
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
+MEMORY_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 OVERLOADED = httpx.Response(503, json={"error": {"message": "busy", "type": "server_error"}})
 
 
@@ -54,6 +55,57 @@ async def test_django_cache_store() -> None:
     assert await store.incr("n", ttl=60) == 2
     await store.delete("n")
     assert await store.incr("n", ttl=60) == 1
+
+
+def _to_threads(monkeypatch) -> list[object]:
+    """What the store hands to a worker thread, recorded (and still run there)."""
+    sent: list[object] = []
+    to_thread = asyncio.to_thread
+
+    async def recording(func, /, *args, **kwargs):
+        sent.append(func)
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", recording)
+    return sent
+
+
+@pytest.mark.asyncio
+async def test_a_cache_in_memory_is_asked_on_the_loop(settings, monkeypatch) -> None:
+    """No network to wait on: no trip to a thread (and back) before a request goes out."""
+    settings.CACHES = {**settings.CACHES, "memory": {"BACKEND": MEMORY_CACHE}}
+    sent = _to_threads(monkeypatch)
+    store = ai.DjangoCacheStore("memory")
+    await store.set("k", 2.5, ttl=60)
+    assert await store.get("k") == 2.5
+    assert await store.incr("n", ttl=60) == 1
+    await store.delete("k")
+    assert await store.get("k") is None
+    assert sent == []
+
+
+@pytest.mark.asyncio
+async def test_a_cache_over_the_network_is_asked_from_a_thread(
+    settings, monkeypatch, tmp_path
+) -> None:
+    """Any other backend (Redis in production) may wait on a round trip: never on the loop."""
+    files = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache"}
+    settings.CACHES = {**settings.CACHES, "files": files | {"LOCATION": str(tmp_path)}}
+    sent = _to_threads(monkeypatch)
+    store = ai.DjangoCacheStore("files")
+    await store.set("k", 2.5, ttl=60)
+    assert await store.get("k") == 2.5
+    assert len(sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_the_default_cache_is_asked_where_its_backend_needs(settings, monkeypatch) -> None:
+    """The breaker's own store: on the loop when the shared cache is this process's memory
+    (no Redis configured), from a thread when it is Redis."""
+    sent = _to_threads(monkeypatch)
+    await ai.DjangoCacheStore().set("k", 1.0, ttl=60)
+    in_memory = settings.CACHES["default"]["BACKEND"] == MEMORY_CACHE
+    assert len(sent) == (0 if in_memory else 1)
 
 
 @pytest.mark.asyncio
