@@ -416,11 +416,12 @@ class _Waits:
     before the wait's deadline (which moves later with every event) it is set again. A wait
     that outlives its deadline is cancelled and raises ``TimeoutError``, as
     ``asyncio.timeout_at`` does; outside a wait (while the consumer runs) nothing is ever
-    cancelled."""
+    cancelled. Each wait cancels the task that waits: a stream may be read by one task and
+    then another (a generation's early request, ``drafts.generation.EarlyRequest``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.task = asyncio.current_task()
+        self.task: asyncio.Task[Any] | None = None
         self.deadline: float | None = None  # the wait in progress's
         self.timer: asyncio.TimerHandle | None = None
         self.expired = False
@@ -429,6 +430,7 @@ class _Waits:
     def until(self, deadline: float) -> _Waits:
         """``with waits.until(deadline): await ...``: one wait, until ``deadline``."""
         self.deadline, self.expired = deadline, False
+        self.task = asyncio.current_task()
         if self.task is not None:
             self.cancelling = self.task.cancelling()
         timer = self.timer

@@ -534,6 +534,22 @@ async def test_idle_timeout_after_first_token_despite_keepalives(api) -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_idle_timeout_reaches_the_task_that_reads_on(api) -> None:
+    """A generation's early request reads the first event in a task of its own and the
+    runner reads the rest (drafts.generation.EarlyRequest): a stall then is the runner's."""
+    mock_stream(api, chunk({"content": "Hello"}), then=KEEPALIVE)
+    timeouts = Timeouts(first_token=10, idle=0.05, total=10)
+    async with DeepSeekClient(base_url=BASE_URL, api_key="k", timeouts=timeouts) as c:
+        events = c.stream_chat(messages=MESSAGES, model="m")
+        first = await asyncio.create_task(anext(events))  # as the early request does
+        with pytest.raises(UpstreamTimeout) as info:
+            async with asyncio.timeout(5):  # the runner's read, not a hang
+                await anext(events)
+        await events.aclose()
+    assert first == ContentDelta("Hello") and info.value.kind == "idle"
+
+
+@pytest.mark.asyncio
 async def test_total_deadline_stops_an_endless_stream(api) -> None:
     mock_stream(api, then=chunk({"content": "more "}))
     timeouts = Timeouts(first_token=10, idle=10, total=0.1)
