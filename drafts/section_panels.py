@@ -84,15 +84,20 @@ def open_suggestions(draft: Draft) -> list[Suggestion]:
 
 
 def section_context(
-    draft: Draft, *, shown: DraftVersion | None, latest_number: int
+    draft: Draft, *, shown: DraftVersion | None, latest_number: int, suggested: bool = True
 ) -> dict[str, object]:
-    """Sections of the shown version and the draft's open suggestions, for the panel."""
+    """Sections of the shown version and the draft's open suggestions, for the panel.
+
+    ``suggested=False``: no generation of the draft is a suggestion's (``drafts.panels``),
+    so it most likely has none open: a plain existence check first, as reading them (with
+    their generations) costs the ORM three times as much when there are none."""
     if shown is None:
         return {}
     sections, preamble_html, section_html = markdown_html.cached(
         shown, "sections", lambda: _rendered_sections(shown.text)
     )
-    open_ = open_suggestions(draft)
+    none_open = not suggested and not draft.suggestions.open().exists()
+    open_ = [] if none_open else open_suggestions(draft)
     in_place = {
         s.section_index: s
         for s in open_
@@ -120,7 +125,8 @@ def section_context(
         "suggestions": items,
         "latest_number": latest_number,
         "rewrite_languages": list(Suggestion.LANGUAGES.items()),
-        "offers_headlines": draft.offers_headlines(),
+        # Asked only where the template shows the button (editors, on the newest version).
+        "offers_headlines": draft.offers_headlines,
     }
 
 
