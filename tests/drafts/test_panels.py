@@ -177,3 +177,42 @@ def test_an_experiment_column_that_wrote_an_older_generation_still_marks_the_pan
     assert ("data-blinded" in html) == blind
     cast_vote(run=run, voter=user, choice=Vote.Choice.TIE, winner=None)
     assert "data-blinded" not in _panel(draft_id, user, rf)
+
+
+def test_a_version_added_between_the_reads_is_the_one_shown(generated, user, monkeypatch):
+    """The newest two are read first, the list after: a version saved in between is the
+    newest in the list, and the panel shows it, not the one read before."""
+    from drafts.models import DraftVersionQuerySet
+
+    add_version(draft_id=generated.draft_id, text="Second.", source="edited", author_id=user.pk)
+    listed = DraftVersionQuerySet.listed
+
+    def listed_after_a_save(queryset):
+        add_version(draft_id=generated.draft_id, text="Third.", source="edited", author_id=user.pk)
+        monkeypatch.setattr(DraftVersionQuerySet, "listed", listed)
+        return listed(queryset)
+
+    monkeypatch.setattr(DraftVersionQuerySet, "listed", listed_after_a_save)
+
+    context = draft_panel_context(Draft.objects.get(pk=generated.draft_id))
+
+    assert [v.number for v in context["versions"]] == [3, 2, 1]
+    assert context["shown"].text == "Third." and context["is_latest"]
+
+
+def test_open_suggestions_show_even_when_no_generation_of_the_draft_is_theirs(
+    generated, workspace, user, rf
+):
+    """The summary finds no suggestion's generation among the draft's, yet one is open (its
+    generation moved to another draft): the existence check still finds it."""
+    draft = Draft.objects.get(pk=generated.draft_id)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
+    elsewhere = Draft.objects.create(workspace=workspace, title="Elsewhere", created_by=user)
+    Generation.objects.filter(pk=suggestion.generation_id).update(draft=elsewhere, status="done")
+
+    html = _panel(draft.pk, user, rf)
+
+    assert not Generations.of(draft).suggested
+    assert f'data-suggestion="{suggestion.pk}"' in html
