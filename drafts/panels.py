@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from . import generation as runner
-from .models import Draft, DraftVersion, Generation
+from .models import Draft, DraftVersion, Generation, ShareLink
 from .section_panels import section_context
 
 PANEL = "drafts/draft_detail.html#draft-panel"
@@ -109,7 +109,7 @@ def draft_panel_context(
     } | section_context(draft, shown=shown, latest_number=latest, suggested=generations.suggested)
 
 
-def _shares(draft: Draft) -> list:
+def _shares(draft: Draft) -> list[ShareLink]:
     """The draft's working read-only links, with their versions' numbers. Most drafts have
     none: a plain existence check costs the ORM a third of reading them."""
     active = draft.share_links.active()

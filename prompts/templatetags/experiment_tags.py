@@ -35,8 +35,8 @@ def _columns(context, draft) -> list[Column]:
     that query cost more than the rest of the panel (docs/decisions/0015-*.md). The draft
     panel says when none of the draft's generations has a column (``experiment_columns``,
     from the row of each it reads anyway: ``drafts.panels``): then no query at all. The
-    columns are read as plain values: their rows (the run's inputs among them) are not shown
-    (docs/decisions/0025-*.md)."""
+    columns are read as the four values shown, not as rows of three models (the run's inputs
+    among them): docs/decisions/0025-*.md."""
     key = ("experiment-columns", draft.pk)
     if key not in context.render_context:
         if context.get("experiment_columns") is False and context.get("draft") == draft:
