@@ -153,13 +153,26 @@ def _item(suggestion: Suggestion) -> SuggestionItem:
         return SuggestionItem(suggestion, live=live_for(suggestion, None))
     if suggestion.kind == Suggestion.Kind.HEADLINES:
         return SuggestionItem(suggestion, options=headlines(suggestion.proposed))
-    diff = diff_texts(suggestion.original, suggestion.proposed)
+    # Its texts change only when a change is taken or left: the diff is worked out once per
+    # pair (a word diff, a Markdown render and a plain-text parse per change), not for every
+    # panel while it stays open (docs/decisions/0025-*.md).
+    original, proposed = suggestion.original, suggestion.proposed
+    pair = f"{len(original)}:{original}{proposed}"
+    diff_html, changes = markdown_html.cached_for(
+        f"suggestion-{suggestion.pk}:diff", pair, lambda: _diff(original, proposed)
+    )
+    return SuggestionItem(suggestion, diff_html=diff_html, change_list=changes)
+
+
+def _diff(original: str, proposed: str) -> tuple[SafeString, list[Change]]:
+    """The word diff as Markdown with its marks (sanitized HTML), and each change in words."""
+    diff = diff_texts(original, proposed)
     changes = [
         Change(part.index, _words(part.old), _words(part.new))
         for part in segments_of(diff)
         if isinstance(part, Hunk)
     ]
-    return SuggestionItem(suggestion, diff_html=diff.inline_markdown(), change_list=changes)
+    return diff.inline_markdown(), changes
 
 
 def _words(fragment: str) -> str:

@@ -216,3 +216,35 @@ def test_open_suggestions_show_even_when_no_generation_of_the_draft_is_theirs(
 
     assert not Generations.of(draft).suggested
     assert f'data-suggestion="{suggestion.pk}"' in html
+
+
+def test_an_open_suggestions_diff_is_worked_out_once_per_pair_of_texts(
+    generated, user, rf, monkeypatch
+):
+    """Each panel shows every open suggestion's word diff; it is worked out once for its two
+    texts, and again once they change (a change taken or left)."""
+    from drafts import section_panels
+    from drafts.models import Suggestion
+
+    draft = Draft.objects.get(pk=generated.draft_id)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
+    Generation.objects.filter(pk=suggestion.generation_id).update(status="done")
+    Suggestion.objects.filter(pk=suggestion.pk).update(
+        status="pending", proposed=TEXT.replace("Bright light", "Warm light")
+    )
+    diffs = []
+    diff_texts = section_panels.diff_texts
+    monkeypatch.setattr(section_panels, "diff_texts", lambda *a: diffs.append(a) or diff_texts(*a))
+
+    first, again = _panel(draft.pk, user, rf), _panel(draft.pk, user, rf)
+    Suggestion.objects.filter(pk=suggestion.pk).update(proposed=TEXT.replace("Fair", "Low"))
+    changed = _panel(draft.pk, user, rf)
+
+    def diff(html):
+        return html.split("data-diff", 1)[1].split("</div>", 1)[0]
+
+    assert len(diffs) == 2 and diff(first) == diff(again)
+    assert "Warm" in first and "Low" not in first
+    assert "Low" in changed and "Warm" not in changed
