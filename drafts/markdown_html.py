@@ -100,8 +100,14 @@ def cached[T](version: DraftVersion, part: str, build: Callable[[], T]) -> T:
     databases sharing one cache (or a restored one that reuses ids) never show each other's
     text; the language is in it for the notice of over-long text.
     """
-    digest = hashlib.blake2b(version.text.encode(), digest_size=12).hexdigest()
-    key = f"drafts:html:{RENDERER}:{version.pk}:{part}:{get_language()}:{digest}"
+    return cached_for(f"{version.pk}:{part}", version.text, build)
+
+
+def cached_for[T](name: str, text: str, build: Callable[[], T]) -> T:
+    """``build()`` of ``text`` (what ``name`` names: a version's part, a suggestion's diff),
+    computed once per text and language, then read from the cache (see ``cached``)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    key = f"drafts:html:{RENDERER}:{name}:{get_language()}:{digest}"
     # While the shared cache is down, this worker's memory stands in (studio.degraded).
     found = degraded.run(lambda cache: cache.get(key), what="markdown")
     if found is None:

@@ -84,15 +84,20 @@ def open_suggestions(draft: Draft) -> list[Suggestion]:
 
 
 def section_context(
-    draft: Draft, *, shown: DraftVersion | None, latest_number: int
+    draft: Draft, *, shown: DraftVersion | None, latest_number: int, suggested: bool = True
 ) -> dict[str, object]:
-    """Sections of the shown version and the draft's open suggestions, for the panel."""
+    """Sections of the shown version and the draft's open suggestions, for the panel.
+
+    ``suggested=False``: no generation of the draft is a suggestion's (``drafts.panels``),
+    so it most likely has none open: a plain existence check first, as reading them (with
+    their generations) costs the ORM three times as much when there are none."""
     if shown is None:
         return {}
     sections, preamble_html, section_html = markdown_html.cached(
         shown, "sections", lambda: _rendered_sections(shown.text)
     )
-    open_ = open_suggestions(draft)
+    none_open = not suggested and not draft.suggestions.open().exists()
+    open_ = [] if none_open else open_suggestions(draft)
     in_place = {
         s.section_index: s
         for s in open_
@@ -120,7 +125,8 @@ def section_context(
         "suggestions": items,
         "latest_number": latest_number,
         "rewrite_languages": list(Suggestion.LANGUAGES.items()),
-        "offers_headlines": draft.offers_headlines(),
+        # Asked only where the template shows the button (editors, on the newest version).
+        "offers_headlines": draft.offers_headlines,
     }
 
 
@@ -147,13 +153,26 @@ def _item(suggestion: Suggestion) -> SuggestionItem:
         return SuggestionItem(suggestion, live=live_for(suggestion, None))
     if suggestion.kind == Suggestion.Kind.HEADLINES:
         return SuggestionItem(suggestion, options=headlines(suggestion.proposed))
-    diff = diff_texts(suggestion.original, suggestion.proposed)
+    # Its texts change only when a change is taken or left: the diff is worked out once per
+    # pair (a word diff, a Markdown render and a plain-text parse per change), not for every
+    # panel while it stays open (docs/decisions/0025-*.md).
+    original, proposed = suggestion.original, suggestion.proposed
+    pair = f"{len(original)}:{original}{proposed}"
+    diff_html, changes = markdown_html.cached_for(
+        f"suggestion-{suggestion.pk}:diff", pair, lambda: _diff(original, proposed)
+    )
+    return SuggestionItem(suggestion, diff_html=diff_html, change_list=changes)
+
+
+def _diff(original: str, proposed: str) -> tuple[SafeString, list[Change]]:
+    """The word diff as Markdown with its marks (sanitized HTML), and each change in words."""
+    diff = diff_texts(original, proposed)
     changes = [
         Change(part.index, _words(part.old), _words(part.new))
         for part in segments_of(diff)
         if isinstance(part, Hunk)
     ]
-    return SuggestionItem(suggestion, diff_html=diff.inline_markdown(), change_list=changes)
+    return diff.inline_markdown(), changes
 
 
 def _words(fragment: str) -> str:
