@@ -7,7 +7,6 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from types import EllipsisType
 from typing import Any
 
 from django.db import transaction
@@ -141,27 +140,19 @@ def _tag_columns(run: ExperimentRun, variants: list[Variant], generations: list)
         )
 
 
-def assigned_variant(
-    *, workspace, template, subject: str, deciding: int | None | EllipsisType = ...
-) -> Variant | None:
+def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
     """The subject's variant when ``template`` is in a running single-variant experiment.
 
     ``subject`` comes from :func:`prompts.experiments.assignment.subject_for`; the same
     experiment and subject always get the same variant, in proportion to the weights.
-    ``deciding``: that experiment's id (None: there is none) when the caller read it with
-    the version (``Experiment.objects.single_variant_id_for``); ``...``: look it up here.
     """
-    if deciding is ...:
-        experiment = Experiment.objects.single_variant_for(workspace, template)
-        deciding = None if experiment is None else experiment.pk
-    if deciding is None:
+    experiment = Experiment.objects.single_variant_for(workspace, template)
+    if experiment is None:
         return None
-    variants = (
-        Variant.objects.filter(experiment_id=deciding)
-        .select_related("experiment__workspace", "version__template", "brand_voice_version")
-        .order_by("pk")
-    )
-    return assign(deciding, subject, list(variants))
+    variants = experiment.variants.select_related(
+        "experiment__workspace", "version__template", "brand_voice_version"
+    ).order_by("pk")
+    return assign(experiment.pk, subject, list(variants))
 
 
 def start_assigned_generation(
@@ -176,7 +167,6 @@ def start_assigned_generation(
     label: str = PRODUCTION,
     cache: str = "",
     knowledge: Scope | None = None,
-    deciding: int | None | EllipsisType = ...,
 ) -> Generation:
     """Start a generation from ``version``, or from the subject's variant when the template
     is in a running single-variant experiment: then the draft is tagged with that variant
@@ -188,16 +178,12 @@ def start_assigned_generation(
     ``cache``: what the caller asked of the response cache; a variant is never cached (its
     time to first token and cost are the experiment's evidence). ``knowledge``: the caller's
     overrides of the knowledge variable, or grounding off (the JSON API's), for a variant too.
-    ``deciding``: the running single-variant experiment's id as read with ``version``, if
-    it was (:func:`assigned_variant`).
     """
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version
     variant = None
     if not picked:
-        variant = assigned_variant(
-            workspace=workspace, template=template, subject=subject, deciding=deciding
-        )
+        variant = assigned_variant(workspace=workspace, template=template, subject=subject)
     request = Generate(
         user=user,
         workspace=workspace,

@@ -38,7 +38,8 @@ class ImmutableModel(models.Model):
 
 class PromptTemplateQuerySet(models.QuerySet["PromptTemplate"]):
     def for_workspace(self, workspace) -> PromptTemplateQuerySet:
-        """The workspace's own templates plus the shared library (templates without a workspace)."""
+        """The workspace's own templates plus the shared library (templates without a workspace).
+        One template: :meth:`PromptTemplate.is_offered_in`."""
         return self.filter(models.Q(workspace=workspace) | models.Q(workspace__isnull=True))
 
     def with_versions(self) -> PromptTemplateQuerySet:
@@ -111,6 +112,11 @@ class PromptTemplate(models.Model):
     @property
     def is_library(self) -> bool:
         return self.workspace_id is None
+
+    def is_offered_in(self, workspace) -> bool:
+        """Whether ``workspace`` may use it: ``PromptTemplateQuerySet.for_workspace``'s rule
+        for one template already read (its own, or the shared library's)."""
+        return self.is_library or self.workspace_id == workspace.pk
 
     def latest_version(self) -> TemplateVersion | None:
         return self.versions.order_by("-number").first()

@@ -8,8 +8,6 @@ import pytest
 import respx
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from drafts import generation as runner
@@ -148,25 +146,6 @@ def test_the_workspace_runs_the_assigned_variant_and_shows_its_badge(
     assert "data-variant-badge" in html and f"Variant: {column.variant.name}" in html
     page = client.get(reverse("drafts:detail", args=[generation.draft_id]))
     assert f"Variant: {column.variant.name}" in page.content.decode()
-
-
-def test_the_workspace_reads_the_deciding_experiment_with_the_version(
-    client, workspace, template, user, product_inputs, launched
-):
-    """No query of its own for "is this template in a running single-variant experiment":
-    the Generate's version query answers it (one query less before DeepSeek is asked)."""
-    client.force_login(user)
-    url = reverse("drafts:generate", args=[workspace.pk])
-    data = {"version": template.current_version().pk, **product_inputs}
-
-    with CaptureQueriesContext(connection) as queries:
-        client.post(url, data, headers=HTMX)
-    experiment = _single(workspace, template, user)
-    client.post(url, data, headers=HTMX)
-
-    assert not [q for q in queries if q["sql"].startswith('SELECT DISTINCT "prompts_experiment"')]
-    assert not VariantRun.objects.filter(generation_id=launched[0]).exists()
-    assert VariantRun.objects.get(generation_id=launched[1]).run.experiment == experiment
 
 
 def test_a_blind_experiment_never_names_the_variant_in_the_workspace(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -20,21 +19,15 @@ class ExperimentQuerySet(models.QuerySet["Experiment"]):
     def single_variant_for(self, workspace, template) -> Experiment | None:
         """The newest running single-variant experiment of the workspace with a variant of
         ``template``: the one that decides what generating from that template runs."""
-        return self._single_variant(workspace, template).distinct().first()
-
-    def single_variant_id_for(self, workspace) -> Subquery:
-        """``single_variant_for``'s experiment id, as a subquery a ``TemplateVersion`` query
-        annotates (for the version's template): the Generate reads it with the version
-        instead of in a query of its own."""
-        found = self._single_variant(workspace, OuterRef("template"))
-        return Subquery(found.order_by("-created", "-pk").values("pk")[:1])
-
-    def _single_variant(self, workspace, template) -> ExperimentQuerySet:
-        return self.filter(
-            workspace=workspace,
-            mode=Experiment.Mode.SINGLE,
-            status=Experiment.Status.RUNNING,
-            variants__version__template=template,
+        return (
+            self.filter(
+                workspace=workspace,
+                mode=Experiment.Mode.SINGLE,
+                status=Experiment.Status.RUNNING,
+                variants__version__template=template,
+            )
+            .distinct()
+            .first()
         )
 
 

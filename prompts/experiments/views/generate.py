@@ -28,10 +28,9 @@ from studio.workspaces.access import may_edit
 from studio.workspaces.models import Workspace
 
 from ...forms import TemplateForm
-from ...models import PRODUCTION, PromptTemplate, TemplateVersion
+from ...models import PRODUCTION, TemplateVersion
 from ..actions import start_assigned_generation
 from ..assignment import subject_for
-from ..models import Experiment
 
 
 @require_POST
@@ -57,13 +56,15 @@ def _start(
     place, with what to fix."""
     space = get_object_or_404(Workspace.objects.for_user(request.user), pk=pk)
     label = request.POST.get("label", "")
-    versions = (
+    # By its key, then the workspace's rule on the row (a query by the rule costs the Generate
+    # about 1 ms more of the ORM's compiling, on the way to the first token).
+    version = (
         TemplateVersion.objects.select_related("template")
-        .filter(template__in=PromptTemplate.objects.for_workspace(space))
-        .annotate(deciding=Experiment.objects.single_variant_id_for(space))
+        .filter(pk=request_number(request.POST.get("version")))
+        .order_by()
+        .first()
     )
-    version = versions.filter(pk=request_number(request.POST.get("version"))).first()
-    if version is None:
+    if version is None or not version.template.is_offered_in(space):
         raise Http404("No such template version in this workspace.")
     form = TemplateForm(version, request.POST)
     generation = None
@@ -80,7 +81,6 @@ def _start(
                 origin=Origin.from_request(request),
                 loop=loop,
                 label=label,
-                deciding=version.deciding,  # read with the version: no query of its own
             )
         except (BudgetExceeded, NotAllowed) as exc:
             form.add_error(None, exc.message)

@@ -141,3 +141,26 @@ def test_generating_with_staging_records_the_version_it_points_at(
     assert "P.S." in generation.messages[1]["content"]
     # The page it lands on (and a reload of it) keeps the picked label.
     assert response["Location"].endswith(f"&draft={generation.draft_id}&label=staging")
+
+
+def test_a_version_of_another_workspaces_template_is_not_found(
+    client, user, other_user, workspace, product_template, product_inputs, launched
+):
+    """The version comes by its key; the workspace's rule (its own templates and the shared
+    library, ``PromptTemplate.is_offered_in``) decides whether it may run here."""
+    from prompts.actions import duplicate_template
+    from studio.workspaces.actions import create_workspace
+
+    elsewhere = create_workspace(name="Elsewhere", owner=other_user)
+    theirs = duplicate_template(template=product_template, workspace=elsewhere, user=other_user)
+    ours = duplicate_template(template=product_template, workspace=workspace, user=user)
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+
+    def generate(template) -> int:
+        data = {"version": template.current_version().pk, **product_inputs}
+        return client.post(url, data, headers=HTMX).status_code
+
+    assert generate(theirs) == 404 and launched == []
+    assert generate(ours) == 200 and generate(product_template) == 200  # its own, the library
+    assert len(launched) == 2
