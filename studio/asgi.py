@@ -42,11 +42,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 _django = get_asgi_application()
 # Late on purpose: it imports Django's middleware, which needs the apps set up.
-from studio.tuning import one_view_trip  # noqa: E402
+from studio.tuning import one_view_trip, security_on_the_loop  # noqa: E402
 
 # Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them. A request's
-# process_view hooks run in one trip to its thread (studio.tuning, when on).
-django_application = body_limit(one_view_trip(_django))
+# process_view hooks run in one trip to its thread, the security middleware's on the loop
+# (studio.tuning, when on).
+django_application = body_limit(security_on_the_loop(one_view_trip(_django)))
 
 logger = logging.getLogger(__name__)
 

@@ -40,13 +40,23 @@ and streams that keep their request's thread, exactly as Django ships them.
    ENGINE while tuned on SQLite): a request takes an idle connection instead of opening one
    and reading the schema again. Assumption: Django's SQLite ``DatabaseWrapper`` opens
    through ``get_new_connection`` and closes through ``_close``.
+
+5. *The security middleware's hooks run on the event loop* (:func:`security_on_the_loop`).
+   Django's ``SecurityMiddleware`` stays async (it comes before the static files, which are
+   async only), and as a ``MiddlewareMixin`` in async mode it crosses to the request's thread
+   for ``process_request`` and again for ``process_response``: two trips on every request,
+   one of them before the view. Both hooks only read the request and set headers (or answer a
+   redirect to HTTPS), so here that instance runs them on the loop. Its class and its place
+   in ``MIDDLEWARE`` stay Django's (``check --deploy`` looks for them). Assumption: Django's
+   ``convert_exception_to_response`` wraps each middleware with ``functools.wraps`` (its
+   ``__wrapped__``), and ``MiddlewareMixin.__call__`` calls ``self.__acall__`` in async mode.
 """
 
 from __future__ import annotations
 
 import contextvars
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -54,9 +64,10 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.handlers import exception
 from django.core.handlers.base import BaseHandler
 from django.db.backends.sqlite3 import base as sqlite_base
-from django.middleware import common, csp, locale
+from django.middleware import common, csp, locale, security
 from django.utils.deprecation import MiddlewareMixin
 
 from studio import middleware as own
@@ -152,6 +163,37 @@ def one_view_trip(handler: BaseHandler) -> BaseHandler:
     return handler
 
 
+# --- 5. The security middleware's hooks on the event loop ---------------------------------
+
+
+def _chain(handler: BaseHandler) -> Iterator[object]:
+    """The middleware instances of the handler's async chain, outermost first, as far as it
+    stays async (an adapter to the synchronous chain ends it)."""
+    step = getattr(handler, "_middleware_chain", None)
+    while (middleware := getattr(step, "__wrapped__", None)) is not None:
+        yield middleware
+        step = getattr(middleware, "get_response", None)
+
+
+def _on_the_loop(middleware: security.SecurityMiddleware) -> None:
+    async def acall(request):
+        response = middleware.process_request(request)
+        response = response or await middleware.get_response(request)
+        return middleware.process_response(request, response)
+
+    middleware.__acall__ = acall  # MiddlewareMixin.__call__ looks it up on the instance
+
+
+def security_on_the_loop(handler: BaseHandler) -> BaseHandler:
+    """``handler`` (loaded) with its SecurityMiddleware's hooks run on the event loop, not a
+    trip to the request's thread each (tuning 5; as it is with the tuning off)."""
+    if enabled():
+        for middleware in _chain(handler):
+            if type(middleware) is security.SecurityMiddleware and middleware.async_mode:
+                _on_the_loop(middleware)
+    return handler
+
+
 # --- 3. SSE streams give their request's thread back -------------------------------------
 
 
@@ -204,6 +246,14 @@ def broken_assumptions() -> list[str]:
     for hook in ("get_new_connection", "_close", "is_in_memory_db"):
         if not callable(getattr(sqlite_base.DatabaseWrapper, hook, None)):
             problems.append(f"Django's SQLite DatabaseWrapper has no {hook} (studio.sqlite)")
+    wrapper = inspect.getsource(exception.convert_exception_to_response)
+    if "@wraps(get_response)" not in wrapper:
+        problems.append("Django's convert_exception_to_response no longer wraps its middleware")
+    if "self.__acall__(" not in inspect.getsource(MiddlewareMixin.__call__):
+        problems.append("Django's MiddlewareMixin.__call__ no longer calls self.__acall__")
+    for hook in ("process_request", "process_response"):
+        if not callable(getattr(security.SecurityMiddleware, hook, None)):
+            problems.append(f"Django's SecurityMiddleware has no {hook}")
     for name, original in TUNED_MIDDLEWARE.items():
         if not issubclass(original, MiddlewareMixin) or not original.async_capable:
             problems.append(f"{original.__module__}.{name} is no async-capable MiddlewareMixin")

@@ -127,3 +127,45 @@ def test_untuned_the_view_hooks_are_left_as_django_adapts_them(settings):
 
     settings.STUDIO_FRAMEWORK_TUNING = True
     assert len(tuning.one_view_trip(handler)._view_middleware) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_security_middleware_runs_on_the_loop_and_still_does_its_work(
+    async_client, user, thread_trips, settings
+):
+    """Tuning 5: no trip to the request's thread for its two hooks; its headers and its
+    redirect to HTTPS as before."""
+    settings.SECURE_HSTS_SECONDS = 3600
+    await async_client.aforce_login(user)
+    async_client.handler.load_middleware(is_async=True)
+    thread_trips.clear()
+    assert (await async_client.get("/", secure=True)).status_code == 200
+    apart = list(thread_trips)
+
+    tuning.security_on_the_loop(async_client.handler)
+    thread_trips.clear()
+    page = await async_client.get("/", secure=True)
+
+    assert [t for t in apart if "SecurityMiddleware" in t] == [
+        "django.middleware.security.SecurityMiddleware.process_request",
+        "django.middleware.security.SecurityMiddleware.process_response",
+    ]
+    assert not [t for t in thread_trips if "SecurityMiddleware" in t]
+    assert page.status_code == 200 and page["Strict-Transport-Security"].startswith("max-age=3600")
+    assert page["X-Content-Type-Options"] == "nosniff"
+    settings.SECURE_SSL_REDIRECT = True
+    async_client.handler.load_middleware(is_async=True)  # the middleware reads it at start
+    tuning.security_on_the_loop(async_client.handler)
+    redirect = await async_client.get("/")
+    assert redirect.status_code == 301 and redirect["Location"].startswith("https://")
+
+
+def test_without_the_tuning_the_security_middleware_keeps_its_trips(async_client, settings):
+    settings.STUDIO_FRAMEWORK_TUNING = False
+    async_client.handler.load_middleware(is_async=True)
+    chain = list(tuning._chain(async_client.handler))
+
+    tuning.security_on_the_loop(async_client.handler)
+
+    (security,) = [m for m in chain if type(m).__name__ == "SecurityMiddleware"]
+    assert "__acall__" not in vars(security)
