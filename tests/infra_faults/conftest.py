@@ -10,6 +10,7 @@ database, and what the upstream generated (``Checked``).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -33,6 +34,8 @@ from drafts.models import Generation
 from studio.deepseek.simulator import create_app
 from tests.faults.conftest import RecordingUpstream, parse_frame
 from tests.servers import free_port, run_asgi
+
+logger = logging.getLogger(__name__)
 
 
 def on_postgresql_only(why: str) -> None:
@@ -550,6 +553,11 @@ def recovered(request, transactional_db, cluster: Cluster):
     else:
         left = []
     report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # What the workers logged (WARNING and up) goes with the failure's report: their log
+        # files are gone with the run's temporary directory.
+        for worker in cluster.workers:
+            logger.warning("Worker %s's log, last lines:\n%s", worker.name, worker.tail(60))
     if cluster.tainted or report is None or report.failed:
         # A failed test may leave its workers broken (say a database connection the studio
         # did not heal): the next test gets fresh ones, so that each fails for its own fault.
