@@ -54,6 +54,10 @@ class RecordingUpstream:
     def sent_text(self, marker: str) -> str:
         """The answer text the upstream sent for the last request mentioning ``marker``,
         up to (not including) any chunk a client could not parse."""
+        return "".join(self.sent_pieces(marker))
+
+    def sent_pieces(self, marker: str) -> list[str]:
+        """``sent_text`` chunk by chunk (the role chunk's empty content first)."""
         exchange = [e for e in self.exchanges if marker.encode() in e.request][-1]
         pieces = []
         for line in exchange.response.decode("utf-8", "replace").splitlines():
@@ -65,7 +69,7 @@ class RecordingUpstream:
                 break
             for choice in chunk.get("choices", []):
                 pieces.append(choice.get("delta", {}).get("content") or "")
-        return "".join(pieces)
+        return pieces
 
 
 @pytest.fixture

@@ -503,9 +503,13 @@ class HookedUpstream(RecordingUpstream):
 
     def sent_text(self, marker: str) -> str:
         """As the recorder's, and "" while no request mentioning ``marker`` has come."""
+        return "".join(self.sent_pieces(marker))
+
+    def sent_pieces(self, marker: str) -> list[str]:
+        """As the recorder's, and none while no request mentioning ``marker`` has come."""
         if not any(marker.encode() in exchange.request for exchange in self.exchanges):
-            return ""
-        return super().sent_text(marker)
+            return []
+        return super().sent_pieces(marker)
 
 
 # A dead runner's heartbeat outlives it HEARTBEAT_TTL; the sweeper (every 0.5 s here) settles

@@ -68,12 +68,15 @@ def test_kill_9_of_the_runners_worker_keeps_its_saved_text_and_the_sweeper_ends_
     cluster, session, ready
 ):
     # The upstream sends 60 tokens, then nothing: the runner has saved all of it when it dies.
-    generation, marker = start(session, cluster.a.url, ready, 400, "[[sim:stall_after=60]]")
+    stall = 60
+    generation, marker = start(session, cluster.a.url, ready, 400, f"[[sim:stall_after={stall}]]")
     watcher = watch(session, generation, cluster.b.url, timeout=SETTLE + 10)
 
     def saved_all() -> bool:
-        sent = cluster.upstream.sent_text(marker)
-        return bool(sent) and Generation.objects.get(pk=generation).text == sent
+        # All of it: the upstream has sent its last token (after the role chunk's empty
+        # content), not a pause mid-answer that a save happened to catch up with.
+        sent = cluster.upstream.sent_pieces(marker)
+        return len(sent) > stall and Generation.objects.get(pk=generation).text == "".join(sent)
 
     wait_for(saved_all, 10, f"generation {generation}'s text to be saved")
     cluster.a.kill(signal.SIGKILL)
