@@ -1,12 +1,22 @@
-"""One Redis connection pool per process for Django's Redis cache.
+"""One Redis client per process for Django's Redis cache.
 
 Under ASGI, Django builds the cache backend again in every request's context (``caches`` is
-a context-local), and each new ``RedisCache`` builds its own connection pools: every
-request that touched the cache (the rate limit, the budget, a heartbeat) opened a new TCP
-connection to Redis and left it to the garbage collector. ``SharedConnectionPool`` is given
-to the cache as its ``pool_class`` (Django's documented ``OPTIONS`` hook): the pools are made
-once per process and URL and shared by every backend instance and thread (redis-py's pool is
-thread-safe, and makes itself anew in a forked child)."""
+a context-local), and each new ``RedisCache`` builds its own client and pools:
+
+- every request that touched the cache (the rate limit, the budget, a heartbeat) opened a new
+  TCP connection to Redis and left it to the garbage collector
+  (docs/decisions/0022-one-redis-pool-per-process.md);
+- building Django's ``RedisCacheClient`` asks redis-py for a ``DriverInfo``, which reads
+  redis-py's version from the installed package's metadata: about 0.4 ms each time, several
+  times per request (docs/decisions/0029-one-redis-client-per-process.md);
+- and every command made a ``redis.Redis`` of its own (70 µs each).
+
+``RedisCache`` (the cache's ``BACKEND``) hands every backend instance the process's one
+``SharedClient`` for its location and options, which keeps one ``redis.Redis`` per server:
+redis-py's clients and pools are thread-safe, a pool makes itself anew in a forked child.
+``SharedConnectionPool`` (the cache's ``pool_class``, Django's documented ``OPTIONS`` hook)
+keeps one pool per process and URL for any other client of the same URL.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +24,13 @@ import threading
 from typing import Any
 
 import redis
+from django.core.cache.backends import redis as django_redis
+from django.utils.functional import cached_property
 
 _lock = threading.Lock()
 _pools: dict[str, redis.ConnectionPool] = {}
+# Location -> (the OPTIONS it was built with, the client): other options, another client.
+_clients: dict[tuple[str, ...], tuple[dict[str, Any], SharedClient]] = {}
 
 
 class SharedConnectionPool(redis.ConnectionPool):
@@ -27,3 +41,40 @@ class SharedConnectionPool(redis.ConnectionPool):
             if (pool := _pools.get(url)) is None:
                 pool = _pools[url] = super().from_url(url, **kwargs)
             return pool
+
+
+class SharedClient(django_redis.RedisCacheClient):
+    """Django's cache client with one ``redis.Redis`` per server, made on first use, rather
+    than one per command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis: dict[int, redis.Redis] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        index = self._get_connection_pool_index(write)
+        if (client := self._redis.get(index)) is None:  # two threads at once: the same pool
+            if (pool := self._pools.get(index)) is None:
+                pool = self._pools.setdefault(
+                    index, self._pool_class.from_url(self._servers[index], **self._pool_options)
+                )
+            client = self._redis.setdefault(index, self._client(connection_pool=pool))
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    """Django's Redis cache, its client made once per process (``SharedClient``)."""
+
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedClient
+
+    @cached_property
+    def _cache(self) -> SharedClient:
+        location = tuple(self._servers)
+        with _lock:
+            found = _clients.get(location)
+            if found is None or found[0] is not self._options:  # e.g. a test's own settings
+                client = self._class(self._servers, **self._options)
+                found = _clients[location] = (self._options, client)
+            return found[1]

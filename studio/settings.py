@@ -173,11 +173,11 @@ REDIS_BACKOFF_CAP = env.float("REDIS_BACKOFF_CAP", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "studio.cache_pool.RedisCache",
             "LOCATION": REDIS_URL,
             # The cache never blocks on purpose: a command answers within REDIS_SOCKET_TIMEOUT.
             "OPTIONS": {
-                # One pool per process, not one per request (studio/cache_pool.py).
+                # One client and pool per process, not per request (studio/cache_pool.py).
                 "pool_class": "studio.cache_pool.SharedConnectionPool",
                 "socket_timeout": REDIS_SOCKET_TIMEOUT,
                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
