@@ -12,6 +12,7 @@ from drafts.actions import (
     finish_generation,
     restore_version,
     save_edit,
+    save_partial_texts,
     share_version,
 )
 from drafts.models import Draft, DraftVersion, Generation
@@ -219,3 +220,42 @@ def test_an_empty_answer_adds_no_version(generation):
     ended = end(generation, "", status="failed")
 
     assert ended.status == "failed" and not DraftVersion.objects.exists()
+
+
+def test_partial_texts_are_saved_in_one_statement_for_running_generations_only(
+    workspace, product_template, product_inputs, user, django_assert_num_queries
+):
+    """The runner's one writer does this at an interval for every generation that changed."""
+    version = product_template.current_version()
+    queued, running, ended = (
+        start_generation(workspace=workspace, version=version, inputs=product_inputs, user=user)
+        for _ in range(3)
+    )
+    Generation.objects.filter(pk=running.pk).update(status=Generation.Status.RUNNING)
+    end(ended, "The final text.")
+
+    texts = {
+        queued.pk: ("Warm light", ""),
+        running.pk: ("Warm light for late work", "Think of lamps."),
+        ended.pk: ("Warm", "a late save"),
+    }
+    with django_assert_num_queries(3) as captured:  # a savepoint in a test, around one UPDATE
+        save_partial_texts(texts)
+
+    updates = [q["sql"] for q in captured.captured_queries if "UPDATE" in q["sql"]]
+    assert len(updates) == 1 and updates[0].startswith("3 times: UPDATE")  # run once per row
+    saved = {g.pk: (g.status, g.text, g.reasoning) for g in Generation.objects.all()}
+    assert saved == {
+        queued.pk: ("queued", "Warm light", ""),
+        running.pk: ("running", "Warm light for late work", "Think of lamps."),
+        ended.pk: ("done", "The final text.", ""),  # its final text stays
+    }
+
+
+def test_saving_the_same_partial_texts_again_is_harmless(generation):
+    save_partial_texts({generation.pk: ("Warm light", "")})
+    save_partial_texts({generation.pk: ("Warm light", "")})
+    save_partial_texts({})
+
+    generation.refresh_from_db()
+    assert (generation.status, generation.text) == ("queued", "Warm light")
