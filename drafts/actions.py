@@ -348,12 +348,12 @@ def _partial_texts_sql(vendor: str) -> str:
     every save: nine tenths of a save's CPU
     (docs/decisions/0030-partial-texts-in-one-statement.md)."""
     name = connection.ops.quote_name
-    column = {f: name(Generation._meta.get_field(f).column) for f in ("text", "reasoning", "id")}
+    fields = ("text", "reasoning", "id", "status")
+    text, reasoning, pk, status = (name(Generation._meta.get_field(f).column) for f in fields)
     statuses = ", ".join(["%s"] * len(Generation.ACTIVE))
     return (
-        f"UPDATE {name(Generation._meta.db_table)} SET {column['text']} = %s, "
-        f"{column['reasoning']} = %s WHERE {column['id']} = %s "
-        f"AND {name(Generation._meta.get_field('status').column)} IN ({statuses})"
+        f"UPDATE {name(Generation._meta.db_table)} SET {text} = %s, {reasoning} = %s "
+        f"WHERE {pk} = %s AND {status} IN ({statuses})"
     )
 
 

@@ -44,21 +44,17 @@ class SharedConnectionPool(redis.ConnectionPool):
 
 
 class SharedClient(django_redis.RedisCacheClient):
-    """Django's cache client with one ``redis.Redis`` per server, made on first use, rather
-    than one per command."""
+    """Django's cache client with one ``redis.Redis`` per pool (per server), made on first
+    use, rather than one per command."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._redis: dict[int, redis.Redis] = {}
+        self._redis: dict[redis.ConnectionPool, redis.Redis] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
-        index = self._get_connection_pool_index(write)
-        if (client := self._redis.get(index)) is None:  # two threads at once: the same pool
-            if (pool := self._pools.get(index)) is None:
-                pool = self._pools.setdefault(
-                    index, self._pool_class.from_url(self._servers[index], **self._pool_options)
-                )
-            client = self._redis.setdefault(index, self._client(connection_pool=pool))
+        pool = self._get_connection_pool(write)  # Django's pick of server; its pool, made once
+        if (client := self._redis.get(pool)) is None:  # two threads at once: the same pool
+            client = self._redis.setdefault(pool, self._client(connection_pool=pool))
         return client
 
 
