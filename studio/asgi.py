@@ -42,12 +42,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 _django = get_asgi_application()
 # Late on purpose: it imports Django's middleware, which needs the apps set up.
-from studio.tuning import one_view_trip, security_on_the_loop  # noqa: E402
+from studio.tuning import one_view_trip, request_threads, security_on_the_loop  # noqa: E402
 
 # Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them. A request's
-# process_view hooks run in one trip to its thread, the security middleware's on the loop
-# (studio.tuning, when on).
-django_application = body_limit(security_on_the_loop(one_view_trip(_django)))
+# synchronous parts run on a reused thread, its process_view hooks in one trip to it, the
+# security middleware's on the loop (studio.tuning, when on).
+django_application = request_threads(body_limit(security_on_the_loop(one_view_trip(_django))))
 
 logger = logging.getLogger(__name__)
 

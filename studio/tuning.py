@@ -50,6 +50,18 @@ and streams that keep their request's thread, exactly as Django ships them.
    in ``MIDDLEWARE`` stay Django's (``check --deploy`` looks for them). Assumption: Django's
    ``convert_exception_to_response`` wraps each middleware with ``functools.wraps`` (its
    ``__wrapped__``), and ``MiddlewareMixin.__call__`` calls ``self.__acall__`` in async mode.
+
+6. *Request threads are reused* (:func:`request_threads`). For every request Django's
+   ASGIHandler starts an OS thread for its synchronous parts (asgiref's per-request
+   executor), and at its end another thread that joins the first: two thread starts per
+   request, each with the event loop waiting until the new thread runs. Here an HTTP request
+   borrows an idle single-thread executor from :data:`REQUEST_THREADS` through asgiref's own
+   ``ThreadSensitiveContext(executor=...)`` (Django's context inside it then changes
+   nothing) and gives it back at its end, or when its stream lets its thread go (tuning 3).
+   Each request still runs its synchronous parts on one thread, alone on it, one call at a
+   time, as under a threaded WSGI server; a thread whose call outlives its request (a client
+   that left mid-call) is not lent again. Assumption: asgiref's ``ThreadSensitiveContext``
+   takes an ``executor`` and, with one, stays the request's context even inside Django's.
 """
 
 from __future__ import annotations
@@ -57,9 +69,10 @@ from __future__ import annotations
 import contextvars
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
@@ -198,10 +211,14 @@ def security_on_the_loop(handler: BaseHandler) -> BaseHandler:
 
 
 def release_request_thread() -> None:
-    """Let this request's thread go for the rest of a long response (tuning 3)."""
+    """Let this request's thread go for the rest of a long response (tuning 3): back to
+    the idle request threads when it was lent (tuning 6), else ended."""
     context = SyncToAsync.thread_sensitive_context.get(None)
     executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context else None
-    if executor is not None:
+    lent = _lent.get()
+    if lent is not None and executor is lent.thread:
+        lent.give_back()
+    elif executor is not None:
         executor.shutdown(wait=False)
 
 
@@ -212,6 +229,99 @@ async def threadless(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         release_request_thread()
     async for frame in stream:
         yield frame
+
+
+# --- 6. Request threads are reused --------------------------------------------------------
+
+
+class RequestThread(ThreadPoolExecutor):
+    """One request's thread at a time: one call at a time on one OS thread, as asgiref's own
+    per-request executor, and it knows whether a call it was given is still running."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="request")
+        self._calls: set[Future[Any]] = set()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        self._calls.add(future)
+        future.add_done_callback(self._calls.discard)
+        return future
+
+    @property
+    def idle(self) -> bool:
+        return not self._calls
+
+
+class RequestThreads:
+    """Idle request threads, the most recently used lent first; at most ``keep`` of them."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._idle: list[RequestThread] = []
+
+    def lend(self) -> RequestThread:
+        try:
+            return self._idle.pop()
+        except IndexError:  # none idle (or another server's loop took the last one)
+            return RequestThread()
+
+    def give_back(self, thread: RequestThread) -> None:
+        """Idle again; one still busy with a call (or beyond ``keep``) ends after its call."""
+        if thread.idle and len(self._idle) < self.keep:
+            self._idle.append(thread)
+        else:
+            thread.shutdown(wait=False)
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+
+# Idle request threads kept for the next requests: a worker's requests in flight at once,
+# their synchronous parts (streams let theirs go once they start).
+REQUEST_THREADS = RequestThreads(keep=64)
+
+
+class _Lent:
+    """The request thread lent to the current request, given back once."""
+
+    def __init__(self, thread: RequestThread) -> None:
+        self.thread: RequestThread | None = thread
+
+    def give_back(self) -> None:
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            REQUEST_THREADS.give_back(thread)
+
+
+_lent: contextvars.ContextVar[_Lent | None] = contextvars.ContextVar("lent_thread", default=None)
+
+
+def request_threads(app: Callable[..., Any]) -> Callable[..., Any]:
+    """The ASGI ``app`` with each HTTP request's synchronous parts on a borrowed request
+    thread (tuning 6; with the tuning off, Django's thread per request)."""
+
+    async def application(scope, receive, send) -> None:
+        if scope["type"] != "http" or not enabled():
+            await app(scope, receive, send)
+            return
+        lent = _Lent(REQUEST_THREADS.lend())
+        token = _lent.set(lent)
+        try:
+            async with ThreadSensitiveContext(executor=lent.thread) as context:
+                try:
+                    await app(scope, receive, send)
+                finally:
+                    # After tuning 3 let the thread go, a rare synchronous call got a fresh
+                    # executor from asgiref, which leaves one it was given to its caller.
+                    fresh = SyncToAsync.context_to_thread_executor.get(context)
+                    if fresh is not None and fresh is not lent.thread:
+                        fresh.shutdown(wait=False)
+        finally:
+            _lent.reset(token)
+            lent.give_back()
+
+    return application
 
 
 # --- The assumptions, checked -------------------------------------------------------------
@@ -238,6 +348,8 @@ def broken_assumptions() -> list[str]:
     responder = inspect.getsource(BaseHandler._get_response_async)
     if "for middleware_method in self._view_middleware" not in responder:
         problems.append("Django's BaseHandler._get_response_async no longer runs _view_middleware")
+    if "executor" not in inspect.signature(ThreadSensitiveContext).parameters:
+        problems.append("asgiref's ThreadSensitiveContext takes no executor")
     wrapped = sync_to_async(broken_assumptions, thread_sensitive=True)
     if getattr(wrapped, "func", None) is not broken_assumptions or not getattr(
         wrapped, "_thread_sensitive", False

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
+from asgiref.testing import ApplicationCommunicator
 from django.core import checks
 
 from studio import tuning
@@ -169,3 +170,183 @@ def test_without_the_tuning_the_security_middleware_keeps_its_trips(async_client
 
     (security,) = [m for m in chain if type(m).__name__ == "SecurityMiddleware"]
     assert "__acall__" not in vars(security)
+
+
+# --- 6. Request threads are reused ------------------------------------------------------
+
+
+def _recording_app(threads: list[threading.Thread], *, calls: int = 2, during=None):
+    """An ASGI app whose request makes ``calls`` synchronous calls, each noting its thread."""
+
+    async def app(scope, receive, send) -> None:
+        for _ in range(calls):
+            threads.append(await sync_to_async(threading.current_thread)())
+        if during is not None:
+            await during()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return tuning.request_threads(app)
+
+
+async def _request(app) -> None:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app({"type": "http", "method": "GET", "path": "/"}, receive, send)
+    assert sent[-1]["body"] == b"ok"
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    """An empty pool of idle request threads of this test's own."""
+    threads = tuning.RequestThreads(keep=4)
+    monkeypatch.setattr(tuning, "REQUEST_THREADS", threads)
+    return threads
+
+
+async def test_one_request_s_synchronous_parts_share_a_thread_the_next_request_reuses(pool):
+    """No OS thread started (and another to join it) per request: each request borrows an
+    idle one, and keeps it to itself while it runs."""
+    first, second = [], []
+
+    await _request(_recording_app(first))
+    await _request(_recording_app(second))
+
+    assert first[0] is first[1] is second[0] is second[1]
+    assert first[0] is not threading.main_thread() and first[0].is_alive()
+    assert len(pool) == 1
+
+
+async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own(pool):
+    both_in, threads = asyncio.Barrier(2), []
+
+    async def meet():
+        await both_in.wait()
+
+    app = _recording_app(threads, calls=1, during=meet)
+    await asyncio.gather(_request(app), _request(app))
+
+    assert threads[0] is not threads[1]
+    assert len(pool) == 2
+
+
+async def test_a_thread_still_busy_when_its_request_ends_is_not_lent_again(pool):
+    """A client that left mid-call: the call runs on, and the next request must not queue
+    behind it."""
+    release, threads = threading.Event(), []
+
+    async def abandon_a_call():
+        call = asyncio.ensure_future(sync_to_async(release.wait)(5))
+        await asyncio.sleep(0.05)
+        call.cancel()  # the await ends; the thread keeps running release.wait
+
+    await _request(_recording_app(threads, calls=1, during=abandon_a_call))
+    busy = threads[0]
+    await _request(_recording_app(threads, calls=1))
+    release.set()
+    await asyncio.to_thread(busy.join, timeout=5)
+
+    assert threads[1] is not busy
+    assert not busy.is_alive()  # ended after its call, not kept
+
+
+async def test_a_stream_gives_its_lent_thread_back_as_it_starts(pool):
+    """The stream's request thread serves other requests while the stream runs on; a rare
+    synchronous call later in the stream gets a fresh thread, ended with the request."""
+    started, finish, threads = asyncio.Event(), asyncio.Event(), []
+
+    async def stream_then_call():
+        async for _ in tuning.threadless(_frames()):
+            pass
+        started.set()
+        await finish.wait()
+        threads.append(await sync_to_async(threading.current_thread)())
+
+    streaming = asyncio.ensure_future(
+        _request(_recording_app(threads, calls=1, during=stream_then_call))
+    )
+    await started.wait()
+    other = []
+    await _request(_recording_app(other, calls=1))
+    finish.set()
+    await streaming
+    fresh = threads[1]
+    await asyncio.to_thread(fresh.join, timeout=5)
+
+    assert other[0] is threads[0]  # given back when the stream started
+    assert fresh is not threads[0] and not fresh.is_alive()
+    assert len(pool) == 1
+
+
+def test_idle_threads_beyond_the_limit_end():
+    threads = tuning.RequestThreads(keep=1)
+    kept, extra = tuning.RequestThread(), tuning.RequestThread()
+    for thread in (kept, extra):
+        thread.submit(lambda: None).result()
+
+    threads.give_back(kept)
+    threads.give_back(extra)
+
+    assert len(threads) == 1 and threads.lend() is kept
+    assert extra._shutdown and kept.submit(lambda: 1).result() == 1
+
+
+async def test_untuned_each_request_starts_a_thread_of_its_own(pool, settings):
+    settings.STUDIO_FRAMEWORK_TUNING = False
+    first, second = [], []
+
+    async with ThreadSensitiveContext():  # as Django's handler enters it per request
+        await _request(_recording_app(first))
+    async with ThreadSensitiveContext():
+        await _request(_recording_app(second))
+
+    assert first[0] is first[1] and second[0] is second[1]
+    assert first[0] is not second[0]
+    assert len(pool) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_studio_s_pages_run_on_reused_threads_and_leave_no_connection_open(pool):
+    """Through studio.asgi: Django's own per-request context changes nothing inside the lent
+    one, and each request still closes its database connection at its end."""
+    from django.core.signals import request_started
+    from django.db import connections
+
+    from studio import asgi
+
+    started_on = []
+
+    def note_thread(**kwargs):
+        started_on.append(threading.current_thread())
+
+    request_started.connect(note_thread)
+    for _ in range(3):
+        communicator = ApplicationCommunicator(
+            asgi.application,
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/accounts/login/",
+                "query_string": b"",
+                "headers": [(b"host", b"testserver")],
+            },
+        )
+        await communicator.send_input({"type": "http.request", "body": b""})
+        assert (await communicator.receive_output(5))["status"] == 200
+        await communicator.wait(5)
+
+    request_started.disconnect(note_thread)
+
+    assert len(pool) == 1
+    thread = pool.lend()
+    assert started_on == [await asyncio.wrap_future(thread.submit(threading.current_thread))] * 3
+    open_connections = await asyncio.wrap_future(
+        thread.submit(lambda: [c.alias for c in connections.all() if c.connection is not None])
+    )
+    assert open_connections == []
