@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
-from studio.workspaces.access import RoleCheckMiddleware, may_edit, may_manage
-from studio.workspaces.models import Membership, Workspace
+from studio.workspaces.access import (
+    RoleCheckMiddleware,
+    may_edit,
+    may_manage,
+    member_workspace,
+    membership,
+)
+from studio.workspaces.models import EDIT, Membership, Workspace
 
 MIDDLEWARE = "studio.workspaces.access.RoleCheckMiddleware"
 
@@ -84,3 +90,18 @@ def test_a_read_is_never_refused(workspace, editor):
     request = RequestFactory().get(f"/w/{workspace.pk}/x/")
     request.user = editor
     assert _answer(view, request, {"pk": workspace.pk}) == 200
+
+
+def test_the_workspace_comes_with_the_role_check_s_membership(
+    editor, workspace, django_assert_num_queries
+):
+    """A view after ``may_edit()`` (the Generate) reads its workspace from the membership the
+    role check read: no query of its own on the way to the first token."""
+    with django_assert_num_queries(1):
+        assert membership(editor, workspace_id=workspace.pk).can(EDIT)  # the role check
+        assert member_workspace(editor, workspace.pk) == workspace
+
+
+def test_a_non_member_gets_no_workspace(other_user, workspace):
+    with pytest.raises(Http404):
+        member_workspace(other_user, workspace.pk)

@@ -85,6 +85,16 @@ async def test_generate_asks_deepseek_after_one_trip_past_the_middleware(
     assert studio_trips(trips) == ["prompts.experiments.views.generate._start"]
 
 
+@pytest.mark.django_db
+def test_a_non_member_s_generate_is_a_404(client, user, other_user, workspace, product_template):
+    client.force_login(other_user)
+    version = product_template.current_version()
+
+    response = client.post(reverse("drafts:generate", args=[workspace.pk]), {"version": version.pk})
+
+    assert response.status_code == 404 and not Draft.objects.exists()
+
+
 def test_generate_without_htmx_redirects_to_the_draft(client, user, workspace, product_template):
     client.force_login(user)
     url = reverse("drafts:generate", args=[workspace.pk])
