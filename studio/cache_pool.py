@@ -9,7 +9,9 @@ a context-local), and each new ``RedisCache`` builds its own client and pools:
 - building Django's ``RedisCacheClient`` asks redis-py for a ``DriverInfo``, which reads
   redis-py's version from the installed package's metadata: about 0.4 ms each time, several
   times per request (docs/decisions/0029-one-redis-client-per-process.md);
-- and every command made a ``redis.Redis`` of its own (70 µs each).
+- every command made a ``redis.Redis`` of its own (70 µs each);
+- and ``incr`` (the rate limits, the budget's reservations) took two round trips
+  (docs/decisions/0033-counters-in-one-round-trip.md).
 
 ``RedisCache`` (the cache's ``BACKEND``) hands every backend instance the process's one
 ``SharedClient`` for its location and options, which keeps one ``redis.Redis`` per server:
@@ -43,9 +45,20 @@ class SharedConnectionPool(redis.ConnectionPool):
             return pool
 
 
+# INCRBY on a key that exists, in one round trip. Django's client asks EXISTS first, then
+# INCRBY: two round trips, and a key that expires between them comes back as a counter
+# without an expiry (a rate limit's window that never ends).
+INCR_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false
+"""
+
+
 class SharedClient(django_redis.RedisCacheClient):
     """Django's cache client with one ``redis.Redis`` per pool (per server), made on first
-    use, rather than one per command."""
+    use, rather than one per command; ``incr`` (and ``decr``) in one round trip."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +69,13 @@ class SharedClient(django_redis.RedisCacheClient):
         if (client := self._redis.get(pool)) is None:  # two threads at once: the same pool
             client = self._redis.setdefault(pool, self._client(connection_pool=pool))
         return client
+
+    def incr(self, key: Any, delta: int) -> int:
+        """As Django's: the new value, ``ValueError`` when the key does not exist."""
+        value = self.get_client(key, write=True).eval(INCR_EXISTING, 1, key, delta)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
 
 
 class RedisCache(django_redis.RedisCache):

@@ -3,6 +3,7 @@ request (studio/cache_pool.py)."""
 
 import threading
 
+import pytest
 import redis
 
 from studio.cache_pool import RedisCache, SharedClient, SharedConnectionPool
@@ -95,3 +96,37 @@ def test_with_redis_each_request_builds_a_cache_but_all_share_one_client_and_poo
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-3:] == ["3", "1", "1"]  # a backend per request; one client
+
+
+def test_a_counter_rises_in_one_round_trip_and_keeps_its_expiry():
+    """incr (and decr) on an existing key: one command to Redis, not EXISTS then INCRBY."""
+    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
+    cache.delete("cache-pool-counter")
+    cache.add("cache-pool-counter", 0, 30)
+    client = cache._cache.get_client("cache-pool-counter", write=True)
+    sent: list[tuple] = []
+    original = client.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args)
+        return original(*args, **kwargs)
+
+    client.execute_command = counting
+    try:
+        assert cache.incr("cache-pool-counter", 5) == 5
+        assert cache.decr("cache-pool-counter", 2) == 3
+    finally:
+        del client.execute_command
+
+    assert [args[0] for args in sent] == ["EVAL", "EVAL"]
+    assert cache.get("cache-pool-counter") == 3
+    assert 0 < client.ttl(cache.make_and_validate_key("cache-pool-counter")) <= 30
+
+
+def test_a_missing_counter_is_not_created_by_incr():
+    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
+    cache.delete("cache-pool-missing")
+
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("cache-pool-missing")
+    assert cache.get("cache-pool-missing") is None
