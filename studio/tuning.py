@@ -55,9 +55,10 @@ and streams that keep their request's thread, exactly as Django ships them.
    ASGIHandler starts an OS thread for its synchronous parts (asgiref's per-request
    executor), and at its end another thread that joins the first: two thread starts per
    request, each with the event loop waiting until the new thread runs. Here an HTTP request
-   borrows an idle single-thread executor from :data:`REQUEST_THREADS` through asgiref's own
-   ``ThreadSensitiveContext(executor=...)`` (Django's context inside it then changes
-   nothing) and gives it back at its end, or when its stream lets its thread go (tuning 3).
+   borrows an idle single-thread executor from :data:`REQUEST_THREADS` (a few per worker)
+   through asgiref's own ``ThreadSensitiveContext(executor=...)`` (Django's context inside
+   it then changes nothing) and gives it back at its end, or when its stream lets its thread
+   go (tuning 3).
    Each request still runs its synchronous parts on one thread, alone on it, one call at a
    time, as under a threaded WSGI server; a thread whose call outlives its request (a client
    that left mid-call) is not lent again. Assumption: asgiref's ``ThreadSensitiveContext``
@@ -277,9 +278,11 @@ class RequestThreads:
         return len(self._idle)
 
 
-# Idle request threads kept for the next requests: a worker's requests in flight at once,
-# their synchronous parts (streams let theirs go once they start).
-REQUEST_THREADS = RequestThreads(keep=64)
+# Idle request threads kept for the next requests. An idle thread keeps the stack its requests
+# touched resident (about half a MiB): 64 kept cost the embedded studio about 30 MiB more at
+# the peak of N=1000 (docs/decisions/0031-requests-reuse-their-threads.md). Requests beyond
+# these start a thread of their own, as Django's do, and it ends with them.
+REQUEST_THREADS = RequestThreads(keep=8)
 
 
 class _Lent:
