@@ -53,8 +53,9 @@ def membership(user, **lookup: Any) -> Membership | None:
     cache = user.__dict__.setdefault("_studio_memberships", {})
     key = tuple(sorted(lookup.items()))
     if key not in cache:
-        # With its workspace: a view after the role check reads it from here.
-        members = Membership.objects.filter(user=user, **lookup).select_related("workspace")
+        members = Membership.objects.filter(user=user, **lookup)
+        if "workspace_id" in lookup:  # a view by the workspace's id reads it from here
+            members = members.select_related("workspace")  # (member_workspace)
         cache[key] = members.first()
     return cache[key]
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
+from drafts.models import Draft
 from studio.workspaces.access import (
     RoleCheckMiddleware,
     may_edit,
@@ -105,3 +108,14 @@ def test_the_workspace_comes_with_the_role_check_s_membership(
 def test_a_non_member_gets_no_workspace(other_user, workspace):
     with pytest.raises(Http404):
         member_workspace(other_user, workspace.pk)
+
+
+def test_a_membership_found_through_a_draft_reads_no_workspace_columns(editor, workspace):
+    """Only a lookup by the workspace's id brings the workspace along (the Generate's): the
+    role checks of other views compile no columns they do not use."""
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=editor)
+    with CaptureQueriesContext(connection) as queries:
+        assert membership(editor, workspace__drafts=draft.pk).can(EDIT)
+
+    [query] = queries.captured_queries
+    assert '"workspaces_workspace"."name"' not in query["sql"]
