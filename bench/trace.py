@@ -25,6 +25,7 @@ import httpx
 
 from bench import run as bench
 from bench.loadgen import SSE_CONNECT_RE, SSEParser
+from bench.services import sampling
 
 # (segment, from mark, to mark); "client …" marks are the trace client's own. The request
 # to DeepSeek starts inside the view's trip (the client asked before the rows are stored,
@@ -123,11 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         studio.wait_ready(f"{url}/healthz", timeout=60)
         first = plan["users"][0]
         user = first | bench.log_in(url, first["username"], plan["password"])
-        traced = asyncio.run(trace(url, user, plan, args.generations))
+        with sampling(studio.pid) as used:  # the studio's CPU, its workers' included
+            traced = asyncio.run(trace(url, user, plan, args.generations))
     text = (
         f"{args.generations} generations one after another, {config.database_url.split(':')[0]}"
         f" database, Python {platform.python_version()}, {os.cpu_count()} CPU cores; "
-        f"simulator first-token delay {config.first_token_delay:g} s.\n\n{table(traced)}\n"
+        f"simulator first-token delay {config.first_token_delay:g} s; the studio's CPU "
+        f"{used['cpu_s'] * 1000 / args.generations:.1f} ms per generation.\n\n"
+        f"{table(traced)}\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -7,9 +7,16 @@ closed it at its end. Here a connection closed outside any transaction goes back
 process-wide list of idle ones, and the next thread's connect takes it as it is (SQLite
 connections may move between threads: Django opens them with ``check_same_thread=False``).
 
-Only a connection at rest is kept: one closed inside an atomic block, or one that fails
-(closed under it), is really closed; a transaction left open is rolled back first; an
-in-memory database is never shared; at most ``IDLE`` wait per database file.
+Only a connection at rest is kept: one closed inside an atomic block, one that fails
+(closed under it) or one with its foreign-key checks off is really closed; a transaction
+left open is rolled back first; an in-memory database is never shared; at most ``IDLE``
+wait per database file.
+
+A kept connection is handed on exactly as it is, with its prepared statements: setting any
+flag pragma (even ``foreign_keys = ON`` where it is on already) expires every statement the
+connection has prepared, and the next thread's queries would each be compiled again (70 µs
+for the panel's version query, about 4× running it: docs/decisions/0034-*.md). So the
+foreign-key flag is read when a connection is put back, never set when one is taken.
 
 Part of the framework tuning (``studio.tuning`` checks what it leans on:
 ``get_new_connection`` and ``_close``); ``STUDIO_FRAMEWORK_TUNING=false`` uses Django's own
@@ -36,9 +43,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             with _lock:
                 idle = _idle.get(str(conn_params["database"]))
                 if idle:
-                    connection = idle.pop()
-                    connection.execute("PRAGMA foreign_keys = ON")  # as a new one has it
-                    return connection
+                    return idle.pop()
         return super().get_new_connection(conn_params)
 
     def _close(self) -> None:
@@ -48,7 +53,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             if connection.in_transaction:
                 connection.rollback()
+            # Off (constraint checks disabled and not enabled again): not as a new one is.
+            checks_foreign_keys = connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
         except sqlite3.Error:  # closed under it, or broken: never handed on
+            return super()._close()
+        if not checks_foreign_keys:
             return super()._close()
         with _lock:
             idle = _idle.setdefault(str(self.settings_dict["NAME"]), [])

@@ -45,6 +45,38 @@ def test_a_connection_closed_at_rest_serves_the_next_thread(wrapper):
     assert first.connection is None  # the closing wrapper holds it no more
 
 
+def test_a_connection_is_handed_on_as_it_is_its_prepared_statements_kept(wrapper):
+    """Taking one runs nothing on it: setting a flag pragma (even to the value it has) would
+    expire every statement it prepared, and each query would be compiled again."""
+    first = wrapper()
+    first.ensure_connection()
+    ran = []
+    first.connection.set_trace_callback(ran.append)
+    first.close()
+
+    second = wrapper()
+    second.ensure_connection()
+
+    assert ran == ["PRAGMA foreign_keys"]  # read as it was put back; nothing on taking it
+    with second.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone() == (1,)  # as a new connection has it
+
+
+def test_a_connection_with_its_foreign_key_checks_off_is_not_handed_on(wrapper):
+    first = wrapper()
+    first.ensure_connection()
+    unchecked = first.connection
+    assert first.disable_constraint_checking()  # e.g. loaddata, interrupted before enabling
+    first.close()
+
+    second = wrapper()
+    with second.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone() == (1,)
+    assert second.connection is not unchecked
+
+
 def test_a_transaction_left_open_is_rolled_back_before_the_next_request(wrapper):
     first = wrapper()
     with first.cursor() as cursor:
