@@ -1,5 +1,7 @@
 """Markdown rendering is bounded: a size cap that loses nothing, and one render per version."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -105,3 +107,29 @@ def test_the_plain_text_projection_is_the_words_a_reader_sees():
     assert markdown_html.plain_text(text) == (
         "Title Some bold and a link code. Next line. one two a b 1 2 中文粗体。<script>x</script>"
     )  # as text: the template escapes it
+
+
+def test_each_sanitizer_is_built_once_and_keeps_its_own_marks():
+    """``sanitize`` reuses one nh3 cleaner per set of marks; a diff's marks never widen what
+    plain Markdown output may hold."""
+    marked = '<p><ins class="w">new</ins><del class="w">old</del><img src=x onerror=alert(1)></p>'
+    markdown_html._cleaner.cache_clear()
+
+    plain = [markdown_html.sanitize(marked) for _ in range(3)]
+    diff = [markdown_html.sanitize(marked, {"ins": {"class"}, "del": {"class"}}) for _ in range(3)]
+
+    assert plain[0] == "<p>new<del>old</del></p>" and len(set(plain)) == 1
+    assert diff[0] == '<p><ins class="w">new</ins><del class="w">old</del></p>'
+    assert markdown_html._cleaner.cache_info().currsize == 2
+
+
+def test_one_sanitizer_serves_threads_at_once():
+    """The cleaner is shared by the runner's loop and the panel threads (nh3 cleans outside
+    the GIL): the same input gives the same, safe output in every thread."""
+    html = '<p><a href="javascript:alert(1)">x</a><script>y</script>z</p>' * 500
+    expected = markdown_html.sanitize(html)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: markdown_html.sanitize(html), range(64)))
+
+    assert set(results) == {expected}
+    assert "javascript" not in expected and "<script" not in expected
