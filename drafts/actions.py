@@ -302,7 +302,9 @@ def finish_generation(
         generation.finished = timezone.now()
         for name, value in fields.items():
             setattr(generation, name, value)
-        generation.save()
+        # Only what the end changes: the prompt, its inputs and parameters (JSON, often
+        # the larger part of the row) are neither serialized nor written again.
+        generation.save(update_fields=["status", "text", "reasoning", "finished", *fields])
         if hasattr(generation, "suggestion"):
             # A rewrite of part of the draft: its text is a suggestion, not a new version.
             settle_suggestion(generation)

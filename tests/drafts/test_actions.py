@@ -207,6 +207,34 @@ def test_the_end_of_a_generation_is_kept_as_its_version_in_few_queries(
     assert ended.status == "done" and ended.draft.workspace_id == generation.draft.workspace_id
 
 
+def test_the_end_writes_only_what_it_changes(generation, django_assert_max_num_queries):
+    """The prompt, its inputs and parameters are not written again: the UPDATE names the
+    ending's columns only, and what it does not name stays as the row had it."""
+    Generation.objects.filter(pk=generation.pk).update(client_ip="203.0.113.9")  # meanwhile
+    with django_assert_max_num_queries(8) as captured:
+        finish_generation(
+            generation_id=generation.pk,
+            status="done",
+            text="Warm light.",
+            reasoning="Lamps.",
+            fields={"finish_reason": "stop", "ttft_ms": 120, "completion_tokens": 3},
+        )
+
+    (update,) = [
+        q["sql"] for q in captured.captured_queries if 'UPDATE "drafts_generation"' in q["sql"]
+    ]
+    assert '"messages"' not in update and '"inputs"' not in update and '"params"' not in update
+    ended = Generation.objects.get(pk=generation.pk)
+    assert (ended.status, ended.text, ended.reasoning, ended.finish_reason) == (
+        "done",
+        "Warm light.",
+        "Lamps.",
+        "stop",
+    )
+    assert (ended.ttft_ms, ended.completion_tokens, ended.client_ip) == (120, 3, "203.0.113.9")
+    assert ended.finished is not None and ended.messages == generation.messages
+
+
 def test_a_generation_that_has_ended_is_left_as_it_is(generation):
     end(generation, "The first ending.")
 
