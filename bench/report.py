@@ -542,10 +542,11 @@ IDLE_LEAVES = (
 )
 
 
-def summarise_profile(raw: str, top: int = 15) -> str:
-    """py-spy's raw stacks (``--idle``) → which threads were busy or blocked in work (a
-    database call waiting on the disk counts), what they ran (own time), and the project's
-    functions by time spent in them or below (inclusive)."""
+def summarise_profile(raw: str, top: int = 15, rate: int = 100) -> str:
+    """py-spy's raw stacks (``--idle``; or working threads only, ``--profile-cpu``), sampled
+    ``rate`` times a second → which threads were busy or blocked in work (a database call
+    waiting on the disk counts), what they ran (own time), and the project's functions by
+    time spent in them or below (inclusive)."""
     threads: dict[str, list[int]] = {}  # thread -> [all samples, working samples]
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
@@ -574,7 +575,7 @@ def summarise_profile(raw: str, top: int = 15) -> str:
         return [f"  {100 * c / working:5.1f}%  {name}" for name, c in ordered]
 
     lines = [
-        f"{working} working samples at 100 Hz (threads waiting for work left out).",
+        f"{working} working samples at {rate} Hz (threads waiting for work left out).",
         "",
         "Busiest threads (share of that thread's samples spent working):",
     ]

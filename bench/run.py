@@ -84,6 +84,7 @@ class Config:
     repeats: int  # N=1 runs this many streams one after another
     profile: int | None  # an N to profile the studio at (py-spy), after the measured levels
     profile_path: str  # which studio shape (studio or image)
+    profile_cpu: bool  # working threads only, at 250 Hz (no --idle): where the CPU goes
     paths: list[str]  # besides "direct", in the order a level runs them
     work_dir: Path
     out: Path
@@ -184,6 +185,12 @@ def parse_config(argv: list[str]) -> Config:
         default=env("BENCH_PROFILE_PATH", "studio"),
         help="the studio shape --profile profiles",
     )
+    parser.add_argument(
+        "--profile-cpu",
+        action="store_true",
+        default=env("BENCH_PROFILE_CPU", "0") == "1",
+        help="sample only working threads, at 250 Hz (py-spy without --idle): where the CPU goes",
+    )
     parser.add_argument("--paths", default=env("BENCH_PATHS"), help=f"default {DEFAULT_PATHS}")
     parser.add_argument("--baseline", default=env("BENCH_BASELINE") or None)
     parser.add_argument(
@@ -225,6 +232,7 @@ def parse_config(argv: list[str]) -> Config:
         repeats=max(1, args.repeats),
         profile=int(args.profile) if args.profile else None,
         profile_path=args.profile_path,
+        profile_cpu=args.profile_cpu,
         paths=paths,
         work_dir=work,
         out=args.out.resolve(),
@@ -336,6 +344,10 @@ def run_level(
     return level
 
 
+PROFILE_RATE = 100  # samples a second, threads waiting included (--idle)
+PROFILE_CPU_RATE = 250  # working threads only: more samples where the CPU goes
+
+
 def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "studio") -> dict:
     """Run a studio shape at N once more under py-spy (not measured: sampling slows it):
     its process, or with several workers (the image shape) each worker, stacks added up."""
@@ -344,6 +356,8 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "stu
         return {"status": "unavailable", "reason": "py-spy is not installed (.[bench] extra)"}
     shape = ctx["shapes"][name]
     suffix = "" if name == "studio" else f"-{name.removeprefix('studio_')}"
+    suffix += "-cpu" if config.profile_cpu else ""
+    rate = PROFILE_CPU_RATE if config.profile_cpu else PROFILE_RATE
     pids = worker_pids(shape["pid"]) or [shape["pid"]]
     raws = [config.work_dir / f"profile-{n}{suffix}-{pid}.raw.txt" for pid in pids]
     say(f"N={n}: profiling {name} ({len(pids)} process(es)) with py-spy (an extra, unmeasured run)")
@@ -355,8 +369,8 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "stu
                 "--pid",
                 str(pid),
                 "--rate",
-                "100",
-                "--idle",
+                str(rate),
+                *([] if config.profile_cpu else ["--idle"]),
                 "--threads",
                 "--nonblocking",
                 "--format",
@@ -384,7 +398,7 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "stu
     recorded = [raw.read_text() for raw in raws if raw.exists()]
     if not recorded:
         return {"status": "failed", "reason": errors.decode(errors="replace")[-500:]}
-    summary = report.summarise_profile("\n".join(recorded))
+    summary = report.summarise_profile("\n".join(recorded), rate=rate)
     if len(pids) > 1:
         summary = f"{len(recorded)} worker processes, their samples added up.\n{summary}"
     out = config.out.parent / f"profile-{n}{suffix}.txt"

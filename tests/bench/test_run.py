@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run, services
+from bench import report, run, services
 
 
 def test_the_deadline_counts_from_when_make_bench_began(monkeypatch) -> None:
@@ -60,6 +60,18 @@ def test_the_profile_is_of_the_embedded_studio_unless_the_image_shape_is_asked_f
     assert run.parse_config(["--profile", "100"]).profile_path == "image"
     with pytest.raises(SystemExit):
         run.parse_config(["--profile-path", "litellm"])
+
+
+def test_a_cpu_profile_samples_only_working_threads_and_says_how_often(bench_env) -> None:
+    assert not run.parse_config(["--profile", "100"]).profile_cpu
+    assert run.parse_config(["--profile", "100", "--profile-cpu"]).profile_cpu
+    bench_env.setenv("BENCH_PROFILE_CPU", "1")
+    assert run.parse_config(["--profile", "100"]).profile_cpu
+    raw = "thread (1): MainThread;run (a.py:1);render (drafts/panels.py:9) 5\n"
+
+    summary = report.summarise_profile(raw, rate=run.PROFILE_CPU_RATE)
+
+    assert summary.startswith("5 working samples at 250 Hz")
 
 
 def test_a_baseline_revision_adds_its_path(bench_env) -> None:
