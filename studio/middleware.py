@@ -16,12 +16,16 @@ class PrivatePagesMiddleware(MiddlewareMixin):
     A signed-in page shows that user's work: no shared cache (a proxy, a CDN) may keep it, and
     the browser should not keep it on disk for the next person at the machine to bring back
     with Back. A response that set its own Cache-Control (the SSE streams, ``never_cache``
-    pages) keeps it; public pages and static files (served before this chain) are left alone.
+    pages) keeps it, and is not asked who the user is: the database may be why it was sent
+    (``studio.views.server_error``'s "busy"). Public pages and static files (served before
+    this chain) are left alone.
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.has_header("Cache-Control"):
+            return response
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        if user is not None and user.is_authenticated:
             response["Cache-Control"] = "private, no-store"
         return response
 

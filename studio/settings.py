@@ -136,7 +136,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
-        "timeout": 30,
+        # Seconds a request waits for a free connection; past it the request is answered 503
+        # "busy" with Retry-After (studio.busy), not a 500.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
         # Each connection is tested as it leaves the pool (one round trip): those the
         # database dropped while they sat idle are discarded, never given to a request.
         "check": ConnectionPool.check_connection,

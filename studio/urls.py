@@ -79,3 +79,5 @@ urlpatterns = [
 
 # A clear page for a refused request (too large, too many fields), not Django's one line.
 handler400 = "studio.views.bad_request"
+# The 500 page, and a 503 "busy" for a request that waited too long for the database.
+handler500 = "studio.views.server_error"

@@ -454,7 +454,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if STATS["generations"]:
         terminalreporter.write_line(
             f"fault injection: {STATS['faults']} faults injected, "
-            f"{STATS['generations']} generations, {STATS['lost']} characters lost"
+            f"{STATS['generations']} generations, {STATS['lost']} characters lost, "
+            f"{STATS['busy']} Generates answered busy (then pressed again)"
         )
     if INFRA_STATS["generations"]:
         terminalreporter.write_line(

@@ -12,6 +12,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import OperationalError
 from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Query, Schema, Status
@@ -29,7 +30,7 @@ from prompts.forms import TemplateForm
 from prompts.knowledge.models import Passage, Source, SourceVersion
 from prompts.knowledge.search import search
 from prompts.models import PRODUCTION, PromptTemplate, TemplateVersion
-from studio import degraded
+from studio import busy, degraded
 from studio.audit.origin import Origin, client_ip
 from studio.deepseek import DeepSeekError
 from studio.guardrails import response_cache
@@ -175,6 +176,19 @@ def _shared_cache_down(request: HttpRequest, exc: RedisError) -> HttpResponse:
     message = "The studio's shared cache is briefly unavailable. Retry in a few seconds."
     error = ApiError(503, message, type="service_unavailable", code="shared_cache_unavailable")
     error.headers["Retry-After"] = str(int(degraded.RETRY_AFTER))
+    return _respond(request, error)
+
+
+@api.exception_handler(OperationalError)
+def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A request that waited too long for the database (``studio.busy``): a retryable 503 in
+    the envelope. Any other database error is a 500, as before."""
+    if not busy.database_busy(exc):
+        raise exc
+    busy.refused()
+    message = "The studio is too busy to take this request right now. Retry in a few seconds."
+    error = ApiError(503, message, type="service_unavailable", code="database_busy")
+    error.headers["Retry-After"] = str(busy.RETRY_AFTER)
     return _respond(request, error)
 
 

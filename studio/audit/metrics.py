@@ -24,7 +24,7 @@ from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from studio import degraded
+from studio import busy, degraded
 from studio.deepseek.pricing import DEFAULT_PRICES
 
 # What prometheus_client saw when it was imported (just now, above): it decides then.
@@ -90,6 +90,8 @@ BREAKER = Gauge(
 # The shared cache's outages (studio.degraded, a layer below, defines them).
 REGISTRY.register(degraded.ERRORS)
 REGISTRY.register(degraded.DOWN)
+# Requests refused because the database was too busy to wait for (studio.busy).
+REGISTRY.register(busy.BUSY)
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 # The generation sweeper (drafts/sweeper.py): alert when generations keep being swept (runners
 # lost: crashes, killed workers), when sweeps stop (the serving process's sweeper is gone) or

@@ -15,7 +15,7 @@ from studio.deepseek.simulator import create_app
 from tests.servers import run_asgi
 
 # Counted over the session and printed by tests/conftest.py's terminal summary.
-STATS = {"faults": 0, "generations": 0, "lost": 0}
+STATS = {"faults": 0, "generations": 0, "lost": 0, "busy": 0}
 
 
 @dataclass
