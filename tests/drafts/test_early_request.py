@@ -95,16 +95,25 @@ async def test_the_action_stores_the_rows_once_the_request_has_left(
     async_client, user, workspace, product_template, product_inputs, asked, monkeypatch
 ):
     """It waits for the request (at most EARLY_WAIT) rather than holding Python's lock
-    while the event loop would send it."""
+    while the event loop would send it. "Out" is the studio's own mark: the request handed
+    to the client's connection pool (``EarlyRequest._sending``). The simulated upstream
+    (``asked``) hears it a moment later, on the loop: on a loaded machine the action's
+    thread could run in that moment, and ``asked`` failed the check once (CI, 2026-12-06)."""
     monkeypatch.setattr(runner, "EARLY_WAIT", WAIT)
     out_first: list[bool] = []
-    real = generate._store
+    handed = threading.Event()
+    real_store, real_sending = generate._store, runner.EarlyRequest._sending
 
     def store(request, ask):
-        out_first.append(asked.is_set())
-        return real(request, ask)
+        out_first.append(handed.is_set())
+        return real_store(request, ask)
+
+    def sending(self) -> None:
+        handed.set()
+        real_sending(self)
 
     monkeypatch.setattr(generate, "_store", store)
+    monkeypatch.setattr(runner.EarlyRequest, "_sending", sending)
     await async_client.aforce_login(user)
     version = await product_template.versions.afirst()
 
@@ -112,6 +121,7 @@ async def test_the_action_stores_the_rows_once_the_request_has_left(
 
     assert out_first == [True]
     await _finished((await Generation.objects.aget()).pk)
+    assert asked.is_set()  # the request the rows followed reached DeepSeek
 
 
 @respx.mock
