@@ -178,6 +178,8 @@ def start_assigned_generation(
     ``cache``: what the caller asked of the response cache; a variant is never cached (its
     time to first token and cost are the experiment's evidence). ``knowledge``: the caller's
     overrides of the knowledge variable, or grounding off (the JSON API's), for a variant too.
+    A variant's generation comes back with its column in hand (``generation.variant_run``,
+    cached: no query).
     """
     template = version.template
     picked = label not in ("", PRODUCTION) and template.labelled(label) == version

@@ -99,6 +99,10 @@ def _streaming(request: HtmxHttpRequest, generation: Generation, url: str) -> Ht
     if not request.htmx:
         return redirect(url)
     context = {"draft": generation.draft, "generation": generation, "live": True}
+    # A new draft, whose one generation has an experiment column only when a variant ran it:
+    # then start_assigned_generation hands the column back with it. Without one, the panel's
+    # experiment tags ask nothing (prompts.templatetags.experiment_tags).
+    context["experiment_columns"] = Generation.variant_run.is_cached(generation)
     response = render(request, f"{DETAIL}#draft-panel", context | {"live_after": 0})
     # The new draft joins the workspace's Recent drafts (which listens for this event)
     return trigger_client_event(push_url(response, url), "drafts-changed")

@@ -174,3 +174,23 @@ def test_a_version_of_another_workspaces_template_is_not_found(
     assert generate(theirs) == 404 and launched == []
     assert generate(ours) == 200 and generate(product_template) == 200  # its own, the library
     assert len(launched) == 2
+
+
+def test_a_plain_generate_s_panel_asks_nothing_of_experiment_columns(
+    client, user, workspace, product_template, product_inputs, monkeypatch
+):
+    """No experiment ran it: the live panel knows without a query (a variant's generation
+    comes back with its column: tests/prompts/test_single_variant.py shows its badge)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(runner, "launch", lambda generation: None)
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    data = {"version": product_template.current_version().pk, **product_inputs}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, data, headers=HTMX)
+
+    assert response.status_code == 200 and "data-variant-badge" not in response.content.decode()
+    assert not [q for q in queries if 'FROM "prompts_variantrun"' in q["sql"]]
