@@ -35,7 +35,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exception (in the thread it was re-raised in), hence ``sys.exception()``. Rendered
     without the request: a context processor would queue for the database again."""
     if not busy.database_busy(sys.exception()):
-        return defaults.server_error(request)
+        response = defaults.server_error(request)
+        response["Cache-Control"] = "no-store"  # as below: the database may be what failed
+        return response
     busy.refused()
     context = {"retry_after": busy.RETRY_AFTER}
     if request.headers.get("HX-Request") == "true":  # HtmxMiddleware may not have run

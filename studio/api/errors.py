@@ -155,7 +155,7 @@ def failed_generation(generation: Any) -> ApiError | None:
 
 def _unknown_model(exc: UnknownModel) -> ApiError:
     """A model name the provider refuses: the caller's or the studio's, never worth a retry."""
-    message = _("The model \u201c%(model)s\u201d does not exist at the model provider.") % {
+    message = _("The model “%(model)s” does not exist at the model provider.") % {
         "model": exc.model
     }
     if exc.available:
@@ -168,7 +168,7 @@ def _unknown_model(exc: UnknownModel) -> ApiError:
 def unknown_template_model(generation: Any) -> ApiError:
     """A template's model the provider refused (the generation failed; its draft is kept)."""
     message = _(
-        "The template's model \u201c%(model)s\u201d does not exist at the model provider: "
+        "The template's model “%(model)s” does not exist at the model provider: "
         "change the template's model. Generation %(generation)s failed; its draft is kept."
     ) % {"model": generation.model, "generation": generation.pk}
     return ApiError(404, message, code="model_not_found", param="template")

@@ -153,6 +153,6 @@ def test_any_other_error_is_the_studios_500_page():
     except RuntimeError:
         response = server_error(request)
 
-    assert response.status_code == 500
+    assert response.status_code == 500 and response["Cache-Control"] == "no-store"
     page = response.content.decode()
     assert "Something went wrong" in page and "could not complete this request" in page
