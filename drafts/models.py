@@ -56,6 +56,25 @@ class DraftQuerySet(models.QuerySet["Draft"]):
             version_count=models.Count("versions", distinct=True),
         )
 
+    def with_panel_flags(self) -> DraftQuerySet:
+        """With what the draft panel asks before it reads more, in the draft's own query:
+        whether a share link works, a suggestion is open, and its template is for marketing
+        text (``has_working_shares``, ``has_open_suggestions``, ``offers_headlines``). Each
+        asked alone is a query of its own, mostly answered "no" (docs/decisions/0039-*.md)."""
+        marketing = PromptTemplate.objects.filter(
+            versions=models.OuterRef("template_version_id"),
+            purpose__in=PromptTemplate.MARKETING,
+        )
+        return self.annotate(
+            panel_shares=models.Exists(
+                ShareLink.objects.active().filter(draft=models.OuterRef("pk"))
+            ),
+            panel_suggestions=models.Exists(
+                Suggestion.objects.open().filter(draft=models.OuterRef("pk"))
+            ),
+            panel_marketing=models.Exists(marketing),
+        )
+
     def recent(self) -> DraftQuerySet:
         """Most recently updated first, with status and version count: the workspace's list.
 
@@ -159,11 +178,26 @@ class Draft(models.Model):
 
     def offers_headlines(self) -> bool:
         """Headline alternatives suit marketing text: offered unless the draft's template has
-        another purpose (technical documentation, rewriting). One query at most."""
+        another purpose (technical documentation, rewriting). One query at most; none when
+        read ``with_panel_flags()``."""
         if self.template_version_id is None:
             return True  # written by hand: nothing says it is not marketing text
+        if (marketing := self.__dict__.get("panel_marketing")) is not None:
+            return marketing
         purpose = PromptTemplate.objects.filter(versions=self.template_version_id)
         return purpose.filter(purpose__in=PromptTemplate.MARKETING).exists()
+
+    def has_working_shares(self) -> bool:
+        """Whether a share link to it works (none when read ``with_panel_flags()``)."""
+        if (shares := self.__dict__.get("panel_shares")) is not None:
+            return shares
+        return self.share_links.active().exists()
+
+    def has_open_suggestions(self) -> bool:
+        """Whether a suggestion on it is open (none when read ``with_panel_flags()``)."""
+        if (open_ := self.__dict__.get("panel_suggestions")) is not None:
+            return open_
+        return self.suggestions.open().exists()
 
     @property
     def is_deleted(self) -> bool:

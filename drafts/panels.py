@@ -112,9 +112,9 @@ def draft_panel_context(
 def _shares(draft: Draft) -> list[ShareLink]:
     """The draft's working read-only links, with their versions' numbers. Most drafts have
     none: a plain existence check costs the ORM a third of reading them."""
-    active = draft.share_links.active()
-    if not active.exists():
+    if not draft.has_working_shares():
         return []
+    active = draft.share_links.active()
     return list(active.select_related("version").defer("version__text"))
 
 
@@ -124,5 +124,5 @@ def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str
     The SSE view renders it for the request that watches (``drafts.views.generations.final_panel``):
     only what that viewer's role may use, in their language, with their CSRF token.
     """
-    draft = Draft.objects.get(pk=draft_id)
+    draft = Draft.objects.with_panel_flags().get(pk=draft_id)
     return render_to_string(PANEL, draft_panel_context(draft), request=request)

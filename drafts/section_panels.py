@@ -96,7 +96,7 @@ def section_context(
     sections, preamble_html, section_html = markdown_html.cached(
         shown, "sections", lambda: _rendered_sections(shown.text)
     )
-    none_open = not suggested and not draft.suggestions.open().exists()
+    none_open = not suggested and not draft.has_open_suggestions()
     open_ = [] if none_open else open_suggestions(draft)
     in_place = {
         s.section_index: s

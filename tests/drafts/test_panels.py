@@ -248,3 +248,56 @@ def test_an_open_suggestions_diff_is_worked_out_once_per_pair_of_texts(
     assert len(diffs) == 2 and diff(first) == diff(again)
     assert "Warm" in first and "Low" not in first
     assert "Low" in changed and "Warm" not in changed
+
+
+def test_the_panels_three_questions_come_with_the_draft_and_answer_as_asked_alone(
+    generated, workspace, user, rf
+):
+    """``with_panel_flags()``: a working share link, an open suggestion, a marketing template,
+    each as its own query would answer it (docs/decisions/0039-*.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from prompts.models import PromptTemplate
+
+    def answers(draft_id) -> list[tuple[bool, bool, bool]]:
+        plain = Draft.objects.get(pk=draft_id)
+        flagged = Draft.objects.with_panel_flags().get(pk=draft_id)
+        with CaptureQueriesContext(connection) as asked:
+            got = (
+                flagged.has_working_shares(),
+                flagged.has_open_suggestions(),
+                flagged.offers_headlines(),
+            )
+        assert not asked.captured_queries  # in hand
+        return [
+            (plain.has_working_shares(), plain.has_open_suggestions(), plain.offers_headlines()),
+            got,
+        ]
+
+    draft = Draft.objects.get(pk=generated.draft_id)
+    plain, flagged = answers(draft.pk)
+    assert plain == flagged == (False, False, True)
+
+    link = share_version(version=draft.versions.get(), user=user)
+    suggestion = start_suggestion(
+        origin=Origin(), loop=None, draft=draft, user=user, kind="shorter"
+    )
+    PromptTemplate.objects.filter(versions=draft.template_version_id).update(purpose="docs")
+    plain, flagged = answers(draft.pk)
+    assert plain == flagged == (True, True, False)
+
+    ShareLink.objects.filter(pk=link.pk).update(revoked=timezone.now())
+    suggestion.__class__.objects.filter(pk=suggestion.pk).update(status="rejected")
+    plain, flagged = answers(draft.pk)
+    assert plain == flagged == (False, False, False)
+
+
+def test_the_final_panel_asks_no_existence_question_of_its_own(generated, user, rf):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as asked:
+        _panel(generated.draft_id, user, rf)
+
+    assert not [q for q in asked.captured_queries if q["sql"].startswith('SELECT 1 AS "a"')]
