@@ -86,7 +86,8 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     picked = PickTemplateForm(request.GET)
     picked.is_valid()  # bad ids are simply ignored
     draft_id = picked.cleaned_data.get("draft")
-    draft = get_object_or_404(space.drafts.alive(), pk=draft_id) if draft_id else None
+    drafts = space.drafts.alive().with_panel_flags()  # the panel's questions, in its query
+    draft = get_object_or_404(drafts, pk=draft_id) if draft_id else None
     context = {
         "workspace": space,
         "recent_drafts": _recent_drafts(space),
@@ -104,9 +105,8 @@ def workspace(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def draft_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A draft: its text (a chosen version, the latest by default) and its versions."""
-    draft = get_object_or_404(
-        Draft.objects.for_user(request.user).select_related("workspace"), pk=pk
-    )
+    drafts = Draft.objects.for_user(request.user).select_related("workspace")
+    draft = get_object_or_404(drafts.with_panel_flags(), pk=pk)
     number = request_number(request.GET.get("v"))  # anything else: the latest version
     context = panel_context(draft, number, all_versions=request.GET.get("versions") == "all")
     if not request.htmx:
