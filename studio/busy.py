@@ -7,9 +7,10 @@ write lock (up to its busy timeout, then "database is locked"). Django turns eit
 uncaught ``OperationalError``, a bare "Server Error (500)" after a long wait. The studio's
 error handlers (``studio.views.server_error``, the API's) ask ``database_busy`` and answer
 503 with ``Retry-After`` instead, saying the studio is busy and that nothing typed is lost
-(an htmx request keeps its form; the request waited before its first query, so it wrote
-nothing). Each is counted in ``studio_database_busy_total``. docs/operations.md ("When the
-database is busy") says what to tune.
+(an htmx request keeps its form). On PostgreSQL the request waited for its first connection,
+before any query; on SQLite the statement that waited wrote nothing (the Generate stores its
+rows in one transaction). Each is counted in ``studio_database_busy_total``.
+docs/operations.md ("When the database is busy") says what to tune.
 """
 
 from __future__ import annotations
