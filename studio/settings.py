@@ -128,7 +128,7 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # database dropped meanwhile (a restart, a failover) is replaced, not handed to the view.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from psycopg_pool import ConnectionPool
+    from studio.database_pool import check_connection
 
     # Under ASGI every concurrent request runs in its own thread with its own connection;
     # a pool keeps hundreds of open streams and requests within PostgreSQL's max_connections.
@@ -140,8 +140,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # "busy" with Retry-After (studio.busy), not a 500.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
         # Each connection is tested as it leaves the pool (one round trip): those the
-        # database dropped while they sat idle are discarded, never given to a request.
-        "check": ConnectionPool.check_connection,
+        # database dropped while they sat idle are discarded, never given to a request; and
+        # when one was dropped, every idle one is tested at once (studio/database_pool.py).
+        "check": check_connection,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the streaming runner write while pages read. In WAL mode,
