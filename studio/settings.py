@@ -372,6 +372,10 @@ GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
+# With Redis: seconds between the Redis mirror's entries of a generation that no watcher in
+# another worker follows (a copy for a crash and for late watchers, like the saved text);
+# one that is followed there is mirrored batch by batch (studio.streams.relay.publish).
+GENERATION_MIRROR_INTERVAL = env.float("GENERATION_MIRROR_INTERVAL", default=0.5)
 # Seconds between sweeps for generations whose runner is gone (a crash): they end as
 # interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.
 GENERATION_SWEEP_INTERVAL = env.float("GENERATION_SWEEP_INTERVAL", default=10.0)

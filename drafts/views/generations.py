@@ -75,8 +75,10 @@ def source(generation: Generation, lost: bool, after: int) -> AsyncIterator[byte
     if lost or not relay.enabled():
         return streams.only(_ended(generation, lost=lost))
     if generation.is_active:
-        when_idle = sync_to_async(_Settled(pk))
-        return relay.follow(pk, after=after, heartbeat=heartbeat, when_idle=when_idle)
+        when_idle, announce = sync_to_async(_Settled(pk)), runner.GENERATIONS.watch_channel
+        return relay.follow(
+            pk, after=after, heartbeat=heartbeat, when_idle=when_idle, announce=announce
+        )
     return relay.replay(pk, after=after, heartbeat=heartbeat, end=_ended(generation))
 
 

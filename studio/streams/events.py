@@ -116,7 +116,11 @@ class EventLog:
     items: list[tuple[str, str]] = field(default_factory=list)
     # How the stream ended, once it has.
     done: Done | None = None
+    # A watcher in another worker follows its Redis mirror (``relay.publish``), which then
+    # carries every batch at once rather than one per GENERATION_MIRROR_INTERVAL.
+    watched_elsewhere: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _attention: asyncio.Event = field(default_factory=asyncio.Event)  # watched, or ended
 
     def append(self, kind: str, text: str) -> None:
         self.items.append((kind, text))
@@ -128,6 +132,18 @@ class EventLog:
     def finish(self, done: Done) -> None:
         self.done = replace(done, seq=len(self.items))
         self._wake()
+        self._attention.set()
+
+    def watch_elsewhere(self) -> None:
+        """A watcher in another worker follows it: its mirror goes at the watchers' pace."""
+        self.watched_elsewhere = True
+        self._attention.set()
+
+    async def until_watched_or_done(self, timeout: float) -> None:
+        """Wait until a watcher elsewhere follows it, or it ends, or ``timeout`` passes."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._attention.wait()
 
     def _wake(self) -> None:
         # Waiters hold the old event; replacing it gives the next wait a fresh one.

@@ -155,13 +155,19 @@ class Registry:
         self.stop_requested: set[int] = set()  # being cancelled by a stop, not a shutdown
         # Per event loop: the task relaying stops asked for in other workers (Redis only).
         self._listener: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
-        self._subscribed = 0  # this process's listeners subscribed to the Stop channel now
+        self._subscribed = 0  # this process's listeners subscribed to its channels now
         _registries.append(self)
 
     @property
     def cancel_channel(self) -> str:
         """The Redis pub/sub channel that carries stops to the worker running the stream."""
         return f"{CANCEL_CHANNEL_PREFIX}:{self.kind}:cancel"
+
+    @property
+    def watch_channel(self) -> str:
+        """The Redis pub/sub channel where a watcher in another worker says it follows a
+        stream's mirror (``relay.follow(announce=...)``)."""
+        return f"{CANCEL_CHANNEL_PREFIX}:{self.kind}:watch"
 
     # Keys in the shared cache and in Redis.
     @property
@@ -271,12 +277,23 @@ class Registry:
 
     # Mirroring to Redis.
     def mirror(self, log: EventLog) -> asyncio.Task[None] | None:
-        """Start mirroring ``log`` into Redis (when configured); None without Redis."""
+        """Start mirroring ``log`` into Redis (when configured); None without Redis.
+
+        While this worker hears watchers announce themselves (its listener is subscribed), a
+        log nobody follows elsewhere is mirrored one entry per GENERATION_MIRROR_INTERVAL;
+        otherwise (no listener yet, or Redis away when it starts) every batch at once."""
         if not relay.enabled():
             return None
         batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+        unwatched = settings.GENERATION_MIRROR_INTERVAL if self._subscribed else None
         key = self.stream_key(log.key)
-        return asyncio.create_task(relay.publish(log, batch=batch, rate=rate, key=key))
+        publish = relay.publish(log, batch=batch, rate=rate, key=key, unwatched=unwatched)
+        return asyncio.create_task(publish)
+
+    def watched(self, key: int) -> None:
+        """A watcher in another worker follows ``key``: its mirror carries every batch."""
+        if (log := self.logs.get(key)) is not None:
+            log.watch_elsewhere()
 
     async def settle_mirror(self, task: asyncio.Task[None] | None) -> None:
         """Let the Redis mirror write the final entry; never let it outlive the run."""
@@ -318,14 +335,16 @@ class Registry:
         return heard - self._subscribed > 0
 
     def listen_for_stops(self) -> None:
-        """Make sure this worker hears stops asked for in other workers (Redis only)."""
+        """Make sure this worker hears stops asked for in other workers, and watchers in
+        other workers of the streams it runs (Redis only)."""
         if not relay.enabled():
             return
         loop = asyncio.get_running_loop()
         if self._listener is None or self._listener[0] is not loop or self._listener[1].done():
+            handlers = {self.cancel_channel: self.cancel, self.watch_channel: self.watched}
             # A fresh context: it lives as long as the worker, not the request that started it.
             task = loop.create_task(
-                relay.listen_for_cancels(self.cancel, self.cancel_channel, self._count),
+                relay.listen(handlers, self._count),
                 name=f"{self.kind}-cancel-listener",
                 context=contextvars.Context(),
             )

@@ -5,7 +5,10 @@
   carrying the ``Done`` (status and ids, no HTML). Watchers in any worker ``follow`` it from
   the browser's Last-Event-ID, exactly as local watchers follow the in-memory log.
 - A stop asked for in any worker reaches the runner through a pub/sub channel
-  (``request_cancel`` → ``listen_for_cancels`` in every runner process).
+  (``request_cancel`` → ``listen`` in every runner process). So does a watcher in another
+  worker (``follow(announce=...)``): only then does the mirror carry every batch at once; a
+  log nobody follows elsewhere is mirrored one entry per GENERATION_MIRROR_INTERVAL, a copy
+  for a crash and for late watchers.
 - Each kind of stream (generations, assistant answers) has keys of its own: ``stream_key``.
 
 Entry ids are ``0-<last sequence number of the batch>``: monotonic, and a reader can
@@ -147,9 +150,22 @@ async def _written(client: aioredis.Redis, key: str) -> tuple[int, bool]:
     return int(entry_id.decode().partition("-")[2]), False
 
 
-async def publish(log: EventLog, *, batch: float, rate: float = 0, key: str | None = None) -> None:
+async def publish(
+    log: EventLog,
+    *,
+    batch: float,
+    rate: float = 0,
+    key: str | None = None,
+    unwatched: float | None = None,
+) -> None:
     """Mirror ``log`` into its Redis stream (``key``, a generation's by default), one entry
     per batch (paced as ``events.follow`` paces frames), until the final entry.
+
+    With ``unwatched`` (seconds; given when this worker hears watchers announce themselves,
+    ``follow(announce=...)``), a log that no watcher in another worker follows is mirrored
+    one entry per ``unwatched`` only: the mirror is then a copy kept for a crash and for late
+    watchers, not a live feed. Its first entry goes at once, and the rest at once when a
+    watcher elsewhere announces itself (``EventLog.watch_elsewhere``) or the log ends.
 
     It outlives Redis outages: after a failure it waits (backoff), asks the stream how far
     it got (a write whose answer was lost may have landed) and goes on from there; entries
@@ -181,7 +197,10 @@ async def publish(log: EventLog, *, batch: float, rate: float = 0, key: str | No
                         if not expiring:
                             await client.expire(key, RUNNING_TTL)
                             expiring = True
-                        await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
+                        if unwatched is None or log.watched_elsewhere:
+                            await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
+                        else:
+                            await log.until_watched_or_done(unwatched)
                     elif log.done is not None:
                         final = {"done": json.dumps(log.done.as_json()), "seq": sent}
                         await _add(client, key, final, sent + 1)
@@ -212,9 +231,14 @@ async def follow(
     heartbeat: float,
     when_idle: Callable[[], Awaitable[Done | None]],
     key: str | None = None,
+    announce: str | None = None,
 ) -> AsyncIterator[bytes | Done]:
     """SSE frames from a generation's Redis stream (or ``key``'s) after sequence ``after``,
     then its ``Done``.
+
+    ``announce`` (a channel the runners' workers ``listen`` to): this watcher says so there
+    first, and again once Redis is back after an outage, so the runner mirrors every batch at
+    once rather than one per GENERATION_MIRROR_INTERVAL (``publish``).
 
     ``when_idle`` runs after each quiet heartbeat period; if it returns a ``Done`` (the
     runner is gone and what it ran has been settled), that ends the stream. While Redis is
@@ -224,13 +248,17 @@ async def follow(
     key = key or stream_key(log_key)
     last_id = f"0-{after}"
     block = int(min(heartbeat, block_seconds()) * 1000)  # within the client's read timeout
-    attempt, quiet_since = 0, time.monotonic()
+    attempt, quiet_since, announced = 0, time.monotonic(), announce is None
     while True:
         try:
+            if not announced:
+                await get_redis().publish(announce, str(log_key))
+                announced = True
             response = await get_redis().xread({key: last_id}, block=block, count=100)
         except UNAVAILABLE as error:
             await asyncio.sleep(WATCHERS.failed(error, attempt))
             attempt += 1
+            announced = announce is None  # the runner's listener may have missed it: again
             if time.monotonic() - quiet_since < heartbeat:
                 continue
             response = None
@@ -321,20 +349,30 @@ async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
 
 
 async def listen_for_cancels(
-    cancel: Callable[[int], bool],
+    cancel: Callable[[int], object],
     channel: str = CANCEL_CHANNEL,
     subscribed: Callable[[bool], None] = lambda _: None,
 ) -> None:
-    """Run in every runner process: stop local runs that any worker was asked to stop.
+    """Run in every runner process: stop local runs that any worker was asked to stop."""
+    await listen({channel: cancel}, subscribed)
+
+
+async def listen(
+    handlers: dict[str, Callable[[int], object]],
+    subscribed: Callable[[bool], None] = lambda _: None,
+) -> None:
+    """Run in every runner process: hand each id published on a channel of ``handlers``
+    (a stop asked for in any worker, a watcher in another worker) to that channel's handler.
     ``subscribed`` hears when it is subscribed (True) and when no longer (False).
 
     For the life of the worker: when Redis fails, it waits (backoff) and subscribes again."""
     attempt = 0
+    by_channel = {channel.encode(): handler for channel, handler in handlers.items()}
     while True:
         pubsub = get_redis().pubsub()
         listening = False
         try:
-            await pubsub.subscribe(channel)
+            await pubsub.subscribe(*handlers)
             listening = True
             subscribed(True)
             if attempt:
@@ -342,7 +380,7 @@ async def listen_for_cancels(
                 LISTENERS.recovered()
             async for message in pubsub.listen():
                 if message.get("type") == "message" and message["data"].isdigit():
-                    cancel(int(message["data"]))
+                    by_channel[message["channel"]](int(message["data"]))
             delay = backoff(attempt)  # unsubscribed under it: subscribe again
         except UNAVAILABLE as error:
             delay = LISTENERS.failed(error, attempt)

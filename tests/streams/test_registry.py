@@ -207,6 +207,56 @@ async def test_a_stop_only_the_asking_worker_heard_is_not_taken_for_heard(redis_
         worker._listener[1].cancel()
 
 
+async def test_the_mirror_goes_at_the_pace_of_watchers_in_other_workers(redis_relay, settings):
+    """A worker that hears watchers announce themselves mirrors an unwatched log once per
+    GENERATION_MIRROR_INTERVAL (60 s here), and every batch once one announces itself; one
+    that cannot hear them (its listener not subscribed yet) mirrors every batch."""
+    settings.GENERATION_MIRROR_INTERVAL = 60
+    running = Registry("test-watched")
+
+    async def entries(key: int) -> int:
+        return await redis_relay().xlen(running.stream_key(key))
+
+    async def batches(log, key: int, pieces: list[str]) -> None:
+        for piece in pieces:
+            before = await entries(key)
+            log.add(test_relay.Delta(piece))
+            while await entries(key) == before:  # its own entry, not the interval's
+                await asyncio.sleep(0.005)
+
+    unheard = running.open_log(21)
+    mirror = running.mirror(unheard)
+    async with asyncio.timeout(5):
+        await batches(unheard, 21, ["one ", "two"])
+
+    running.listen_for_stops()
+    async with asyncio.timeout(5):
+        while running._subscribed == 0:
+            await asyncio.sleep(0.01)
+    log = running.open_log(22)
+    mirrored = running.mirror(log)
+    async with asyncio.timeout(5):
+        await batches(log, 22, ["first "])
+    for piece in ["waits ", "together "]:
+        log.add(test_relay.Delta(piece))
+        await asyncio.sleep(0.005)  # watched, each would be an entry of its own
+
+    async with asyncio.timeout(5):  # a watcher in another worker says so: the rest at once
+        while not log.watched_elsewhere:
+            await redis_relay().publish(running.watch_channel, "22")
+            await asyncio.sleep(0.01)
+        while await entries(22) == 1:
+            await asyncio.sleep(0.005)
+        await batches(log, 22, ["and ", "on"])
+    second = (await redis_relay().xrange(running.stream_key(22)))[1][1]
+    waited = [["content", "waits "], ["content", "together "]]
+    assert test_relay.json.loads(second[b"items"]) == waited
+    for each, task in ((unheard, mirror), (log, mirrored)):
+        each.finish(test_relay.Done("done"))
+        await task
+    running._listener[1].cancel()
+
+
 async def test_shutdown_cancels_every_running_task_of_every_kind():
     first, second = Registry("test-down-a"), Registry("test-down-b")
     ended: list[str] = []

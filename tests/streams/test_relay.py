@@ -5,6 +5,7 @@ Runs against the real Redis when REDIS_URL is set (CI), else against fakeredis.
 """
 
 import asyncio
+import json
 import os
 
 import fakeredis
@@ -188,3 +189,75 @@ async def test_stop_reaches_the_worker_that_runs_the_generation(redis_relay):
     listener.cancel()
 
     assert seen[0] == 42
+
+
+async def _entries(redis_relay, log_key: int) -> list[list[list[str]] | str]:
+    """The mirror's entries: each batch's items, and "done" for the final one."""
+    entries = await redis_relay().xrange(relay.stream_key(log_key))
+    return ["done" if b"done" in f else json.loads(f[b"items"]) for _, f in entries]
+
+
+async def test_a_mirror_nobody_follows_elsewhere_is_a_copy_written_at_intervals(redis_relay):
+    """Unwatched, the mirror is what a crash or a late watcher needs: its first entry at
+    once, then one per interval (60 s here), and the rest at once when the stream ends."""
+    log = EventLog(987670)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001, unwatched=60))
+    log.add(Delta("First "))
+    async with asyncio.timeout(5):
+        while not await redis_relay().exists(relay.stream_key(987670)):
+            await asyncio.sleep(0.005)
+        for piece in ["a ", "b ", "c"]:
+            log.add(Delta(piece))
+            await asyncio.sleep(0.005)  # watched, each would be a batch of its own
+        log.finish(Done("done"))
+        await publisher
+
+    assert await _entries(redis_relay, 987670) == [
+        [["content", "First "]],
+        [["content", "a "], ["content", "b "], ["content", "c"]],
+        "done",
+    ]
+
+
+async def test_a_watcher_in_another_worker_announces_itself_and_gets_every_batch(redis_relay):
+    channel = f"test:watch:{os.getpid()}"
+    log = EventLog(987671)
+    listening = asyncio.Event()
+
+    def watched(key: int) -> None:
+        if key == log.key:
+            log.watch_elsewhere()
+
+    listener = asyncio.create_task(
+        relay.listen({channel: watched}, lambda on: on and listening.set())
+    )
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001, unwatched=60))
+    log.add(Delta("One "))
+    frames: list[bytes | Done] = []
+
+    async def never_idle():
+        return None
+
+    async def watch():
+        source = relay.follow(
+            log.key, after=0, heartbeat=60, when_idle=never_idle, announce=channel
+        )
+        async for frame in source:
+            frames.append(frame)
+
+    async with asyncio.timeout(5):  # not the mirror's 60 s interval
+        await listening.wait()
+        watcher = asyncio.create_task(watch())
+        while not log.watched_elsewhere:
+            await asyncio.sleep(0.005)
+        for piece in ["two ", "three"]:
+            log.add(Delta(piece))
+            while frames_text(frames) != "One " + ("two " if piece == "two " else "two three"):
+                await asyncio.sleep(0.005)
+        log.finish(Done("done"))
+        await watcher
+        await publisher
+    listener.cancel()
+
+    assert frames_text(frames) == "One two three" and frames[-1] == Done("done", seq=3)
+    assert len(await _entries(redis_relay, 987671)) == 4  # three batches, then the end
