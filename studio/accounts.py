@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from studio import degraded
+from studio.workspaces.access import user_with_membership
 
 
 def _key(username: str) -> str:
@@ -83,6 +84,12 @@ class ThrottledModelBackend(ModelBackend):
         if user is not None:
             _release(username)  # a success is no failure (others' counts are untouched)
         return user
+
+    def get_user(self, user_id):
+        """Django's, in one query with a workspace membership when a role check on it is
+        coming (studio.workspaces.access.user_with_membership)."""
+        user = user_with_membership(user_id, super().get_user)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class LoginForm(AuthenticationForm):

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     _tuned("django.contrib.auth.middleware.AuthenticationMiddleware"),
     _tuned("studio.middleware.PrivatePagesMiddleware"),  # Cache-Control: private, no-store
+    # A role check coming (studio.workspaces.access): the user and the membership, one query.
+    "studio.workspaces.access.MembershipWithUserMiddleware",
     _tuned("django.contrib.auth.middleware.LoginRequiredMiddleware"),
     _tuned("django.contrib.messages.middleware.MessageMiddleware"),
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -21,11 +21,13 @@ decorator makes the trip itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import wraps
 from inspect import iscoroutinefunction
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
@@ -46,18 +48,53 @@ LOOKUPS = {
 }
 
 
+# While set, the user's row is read with their membership in the workspace this lookup leads
+# to, in one query (``user_with_membership``, ``MembershipWithUserMiddleware``).
+_WITH_MEMBERSHIP: ContextVar[dict[str, Any] | None] = ContextVar("with_membership", default=None)
+
+
+def _memberships(user) -> dict[tuple, Membership | None]:
+    """The user's memberships read so far, by lookup: kept on the user object itself, which
+    ``request.user`` (a lazy object) stands for, so every reader finds the same ones."""
+    cache = getattr(user, "_studio_memberships", None)
+    if cache is None:
+        cache = user._studio_memberships = {}
+    return cache
+
+
+def _members(lookup: dict[str, Any]) -> QuerySet[Membership]:
+    members = Membership.objects.filter(**lookup)
+    if "workspace_id" in lookup:  # a view by the workspace's id reads it from here
+        members = members.select_related("workspace")  # (member_workspace)
+    return members
+
+
 def membership(user, **lookup: Any) -> Membership | None:
     """The user's membership in the workspace that ``lookup`` leads to (cached per user)."""
     if not user.is_authenticated:
         return None
-    cache = user.__dict__.setdefault("_studio_memberships", {})
+    cache = _memberships(user)
     key = tuple(sorted(lookup.items()))
     if key not in cache:
-        members = Membership.objects.filter(user=user, **lookup)
-        if "workspace_id" in lookup:  # a view by the workspace's id reads it from here
-            members = members.select_related("workspace")  # (member_workspace)
-        cache[key] = members.first()
+        cache[key] = _members(lookup).filter(user=user).first()
     return cache[key]
+
+
+def user_with_membership(user_id: Any, get_user: Callable[[Any], Any]) -> Any:
+    """User ``user_id`` as ``get_user`` (the authentication backend's) finds them; while a
+    role check is coming (``MembershipWithUserMiddleware``), read in one query with their
+    membership in its workspace, which the role check and the view then find cached.
+
+    Only how the row is read changes, never which user it is: the backend still refuses an
+    inactive one, and Django still verifies the session's hash against it."""
+    lookup = _WITH_MEMBERSHIP.get()
+    if lookup is None:
+        return get_user(user_id)
+    member = _members(lookup).select_related("user").filter(user_id=user_id).first()
+    user = get_user(user_id) if member is None else member.user
+    if user is not None:
+        _memberships(user)[tuple(sorted(lookup.items()))] = member
+    return user
 
 
 def member_workspace(user, pk: int) -> Workspace:
@@ -117,6 +154,8 @@ def role_required(capability: str, *, of: str = "workspace") -> Callable:
                 request.__dict__[_CHECKED] = check  # this decorator's check, no other's
                 return _refusal(request, capability, lookup(kwargs))
 
+            check.lookup = lookup  # type: ignore[attr-defined]
+
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any):
                 # A read is never refused: no trip to a thread at all. Otherwise one, unless
@@ -160,6 +199,27 @@ class RoleCheckMiddleware(MiddlewareMixin):
         if check is None or request.method in SAFE_METHODS:
             return None
         return check(request, kwargs)
+
+
+class MembershipWithUserMiddleware(MiddlewareMixin):
+    """Before anything asks who the user is (``LoginRequiredMiddleware``, right after it),
+    an unsafe request to an async view with a role check (a Generate, a Stop) reads the
+    user's row and their membership in the workspace in one query, not one each: the role
+    check (:class:`RoleCheckMiddleware`) and the view's ``member_workspace`` then find it.
+    Its hook runs in the same trip to the request's thread as the other ``process_view``
+    hooks (studio.tuning 2)."""
+
+    def process_view(
+        self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]
+    ) -> None:
+        check = getattr(view, "role_check", None)
+        if check is None or request.method in SAFE_METHODS:
+            return
+        reading = _WITH_MEMBERSHIP.set(check.lookup(kwargs))
+        try:
+            request.user.is_authenticated  # noqa: B018 — read now, with the membership
+        finally:
+            _WITH_MEMBERSHIP.reset(reading)
 
 
 def may_edit(*, of: str = "workspace") -> Callable:

@@ -87,8 +87,9 @@ async def test_a_request_s_view_hooks_run_in_one_trip_to_its_thread(
     thread_trips.clear()
     assert (await async_client.get("/")).status_code == 200
 
-    # CSRF, login required, the rate limits and the role check: four trips before, one now.
-    assert len(apart) - len(thread_trips) == 3
+    # CSRF, the user read with a membership, login required, the rate limits and the role
+    # check: five trips before, one now.
+    assert len(apart) - len(thread_trips) == 4
     assert [t for t in thread_trips if t.startswith("studio.tuning.")] == [
         "studio.tuning._in_one_trip.<locals>.process_view"
     ]

@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from drafts.models import Draft
 from studio.workspaces.access import (
@@ -119,3 +120,97 @@ def test_a_membership_found_through_a_draft_reads_no_workspace_columns(editor, w
 
     [query] = queries.captured_queries
     assert '"workspaces_workspace"."name"' not in query["sql"]
+
+
+# --- The user's row and the membership in one query (MembershipWithUserMiddleware) ---------
+
+
+@pytest.fixture
+def version(product_template):
+    return product_template.current_version()
+
+
+def _generate(client, workspace: Workspace, version=None):
+    """A Generate with nothing filled in (the form answers what is missing), after the
+    role check."""
+    data = {"version": version.pk} if version else {}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            reverse("drafts:generate", args=[workspace.pk]), data, headers={"HX-Request": "true"}
+        )
+    sql = [q["sql"] for q in queries.captured_queries]
+    members = [query for query in sql if 'FROM "workspaces_membership"' in query]
+    return response, [query for query in sql if '"auth_user"' in query], members
+
+
+def test_a_generate_reads_the_user_with_the_membership_in_one_query(
+    client, editor, workspace, version
+):
+    client.force_login(editor)
+
+    response, users, members = _generate(client, workspace, version)
+
+    assert response.status_code == 200 and b"template-form" in response.content
+    # No query for the user alone, none for the membership alone: the role check and the
+    # view find the membership (and its workspace) the user was read with.
+    assert users == members and len(users) == 1 and '"workspaces_workspace"' in users[0]
+
+
+def test_a_reviewer_is_still_refused_with_the_membership_read_that_way(
+    client, workspace, django_user_model
+):
+    reviewer = django_user_model.objects.create_user("reviewer")
+    Membership.objects.create(workspace=workspace, user=reviewer, role=Membership.Role.REVIEWER)
+    client.force_login(reviewer)
+
+    response, users, members = _generate(client, workspace)
+
+    assert response.status_code == 403 and users == members and len(users) == 1
+
+
+def test_a_stop_reads_the_membership_through_its_generation_with_the_user(
+    client, workspace, django_user_model
+):
+    """Any role check, not only one by the workspace's id: the Stop's (``of="generation"``)."""
+    reviewer = django_user_model.objects.create_user("reviewer")
+    Membership.objects.create(workspace=workspace, user=reviewer, role=Membership.Role.REVIEWER)
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=reviewer)
+    generation = draft.generations.create(created_by=reviewer, model="m", status="running")
+    client.force_login(reviewer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("drafts:cancel", args=[generation.pk]))
+
+    assert response.status_code == 403
+    [read] = [q["sql"] for q in queries.captured_queries if '"auth_user"' in q["sql"]]
+    assert 'FROM "workspaces_membership"' in read and '"drafts_generation"' in read
+
+
+def test_a_non_member_is_read_as_before_and_gets_a_404(client, other_user, workspace):
+    client.force_login(other_user)
+
+    response, users, members = _generate(client, workspace)
+
+    assert response.status_code == 404
+    assert len(users) == 2 and len(members) == 1  # the membership (none), then the user
+
+
+def test_a_deactivated_member_is_logged_out_by_the_one_query(client, editor, workspace):
+    client.force_login(editor)
+    django_user = type(editor)
+    django_user.objects.filter(pk=editor.pk).update(is_active=False)  # no signal, no save()
+
+    response, _, _ = _generate(client, workspace)
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_a_changed_password_ends_the_session_read_with_the_membership(client, editor, workspace):
+    client.force_login(editor)
+    editor.set_password("a-new-secret-123")
+    type(editor).objects.filter(pk=editor.pk).update(password=editor.password)
+
+    response, _, _ = _generate(client, workspace)
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session  # flushed, as Django does
