@@ -13,6 +13,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from studio.tuning import Prepared
+
 from . import errors
 from .models import Draft, DraftVersion, Generation, ShareLink, Suggestion, WorkingCopy
 from .rewrite_prompts import fill_parts, fit_section
@@ -273,6 +275,19 @@ def share_version(*, version: DraftVersion, user) -> ShareLink:
     return ShareLink.objects.create(draft_id=version.draft_id, version=version, created_by=user)
 
 
+# One query tells what a generation was for (a suggestion, an experiment column) and whether
+# its text is already kept, instead of three; the draft comes along for the audit row. Only
+# the generation's own row is locked. Compiled once (studio.tuning 7; decision 42).
+_ENDING = Prepared(
+    lambda pk: (
+        Generation.objects.select_for_update(of=("self",))
+        .select_related("draft", "suggestion", "variant_run")
+        .annotate(kept=Exists(DraftVersion.objects.filter(generation=OuterRef("pk"))))
+        .filter(pk=pk)
+    )
+)
+
+
 def finish_generation(
     *, generation_id: int, status: str, text: str, reasoning: str, fields: dict[str, object]
 ) -> Generation:
@@ -285,15 +300,7 @@ def finish_generation(
     no second version.
     """
     with transaction.atomic():
-        # One query tells what this generation was for (a suggestion, an experiment column)
-        # and whether its text is already kept, instead of three; the draft comes along for
-        # the audit row. Only the generation's own row is locked.
-        generation = (
-            Generation.objects.select_for_update(of=("self",))
-            .select_related("draft", "suggestion", "variant_run")
-            .annotate(kept=Exists(DraftVersion.objects.filter(generation=OuterRef("pk"))))
-            .get(pk=generation_id)
-        )
+        generation = _ENDING.get(generation_id)
         if not generation.is_active:
             return generation
         generation.status = status

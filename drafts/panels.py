@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from studio.tuning import Prepared
+
 from . import generation as runner
 from .models import Draft, DraftVersion, Generation, ShareLink
 from .section_panels import section_context
@@ -124,5 +126,9 @@ def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str
     The SSE view renders it for the request that watches (``drafts.views.generations.final_panel``):
     only what that viewer's role may use, in their language, with their CSRF token.
     """
-    draft = Draft.objects.with_panel_flags().get(pk=draft_id)
+    draft = _PANEL_DRAFT.get(draft_id)
     return render_to_string(PANEL, draft_panel_context(draft), request=request)
+
+
+# The final panel's draft with its three answers, compiled once (studio.tuning 7; decision 42).
+_PANEL_DRAFT = Prepared(lambda pk: Draft.objects.with_panel_flags().filter(pk=pk))

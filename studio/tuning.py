@@ -63,6 +63,11 @@ and streams that keep their request's thread, exactly as Django ships them.
    time, as under a threaded WSGI server; a thread whose call outlives its request (a client
    that left mid-call) is not lent again. Assumption: asgiref's ``ThreadSensitiveContext``
    takes an ``executor`` and, with one, stays the request's context even inside Django's.
+
+7. *Hot reads compiled once* (:class:`Prepared`). Django builds and compiles a queryset to SQL
+   on every read: for the end of a generation's locked read and the final panel's draft, 2-3
+   ms of CPU each, against 0.06 ms for the database to run the SQL. A prepared read compiles
+   its shape once and runs that SQL with each read's key. Assumption: see :class:`Prepared`.
 """
 
 from __future__ import annotations
@@ -81,6 +86,9 @@ from django.contrib.sessions import middleware as sessions
 from django.core.handlers import exception
 from django.core.handlers.base import BaseHandler
 from django.db.backends.sqlite3 import base as sqlite_base
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable
+from django.db.models.sql.compiler import SQLCompiler
 from django.middleware import common, csp, locale, security
 from django.utils.deprecation import MiddlewareMixin
 
@@ -333,6 +341,65 @@ def request_threads(app: Callable[..., Any]) -> Callable[..., Any]:
 HOOKS = ("process_request", "process_view", "process_response")
 
 
+# --- 7. Hot reads compiled once -----------------------------------------------------------
+
+# Stands in for a prepared read's key while its SQL is compiled, then is found in its params.
+_STAND_IN = -1_999_999_937  # within a 32-bit key: Django finds no row for a key out of range
+_STATE = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
+
+
+class Prepared[M: Model]:
+    """A row by its primary key, read with a queryset of one shape whose SQL Django compiles
+    once per database, not on every read (tuning 7). The row comes back as the queryset's
+    own would, its ``select_related`` objects and annotations included.
+
+    ``build(pk)`` returns the queryset that finds row ``pk``. It is built once, with a stand-in
+    key, and compiled at its first read (inside the caller's transaction, as a locking read
+    must be); every read keeps that SQL and the compiler's column map and runs it with its own
+    key. A shape whose SQL does not hold the key as exactly one parameter is refused
+    (ValueError), never guessed at. Tuning off: ``build(pk).get()``.
+
+    Assumption: ``ModelIterable`` gets its compiler from ``query.get_compiler()`` and runs
+    ``execute_sql()``, which takes its SQL from ``as_sql()``; reading the rows then needs only
+    the compiler's ``select``, ``klass_info``, ``annotation_col_map``, ``col_count`` and
+    ``has_extra_select``.
+    """
+
+    def __init__(self, build: Callable[[int], QuerySet[M]]) -> None:
+        self.build = build
+        self._template: QuerySet[M] | None = None
+        self._compiled: dict[str, tuple[str, list[Any], int, dict[str, Any]]] = {}
+
+    def get(self, pk: int) -> M:
+        if not enabled():
+            return self.build(pk).get()
+        if self._template is None:
+            self._template = self.build(_STAND_IN)
+        queryset = self._template._chain()  # its own query: the compiler below is this read's
+        alias = queryset.db
+        compiled = self._compiled.get(alias) or self._compile(queryset, alias)
+        sql, params, slot, state = compiled
+        compiler = queryset.query.get_compiler(using=alias)
+        compiler.__dict__.update(state)
+        bound = (*params[:slot], pk, *params[slot + 1 :])
+        compiler.as_sql = lambda *args, **kwargs: (sql, bound)
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler
+        rows = list(queryset)
+        if not rows:
+            raise queryset.model.DoesNotExist(f"{queryset.model._meta.object_name} {pk} not found")
+        return rows[0]
+
+    def _compile(self, queryset: QuerySet[M], alias: str) -> tuple[str, list[Any], int, dict]:
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        params = list(params)
+        if params.count(_STAND_IN) != 1 or str(_STAND_IN) in sql:
+            raise ValueError(f"Cannot prepare {sql!r}: its key is not one parameter")
+        state = {name: getattr(compiler, name) for name in _STATE}
+        compiled = self._compiled[alias] = (sql, params, params.index(_STAND_IN), state)
+        return compiled
+
+
 def broken_assumptions() -> list[str]:
     """What the installed Django and asgiref no longer do as these tunings assume; each line
     names this module (empty: all hold)."""
@@ -361,6 +428,15 @@ def broken_assumptions() -> list[str]:
     for hook in ("get_new_connection", "_close", "is_in_memory_db"):
         if not callable(getattr(sqlite_base.DatabaseWrapper, hook, None)):
             problems.append(f"Django's SQLite DatabaseWrapper has no {hook} (studio.sqlite)")
+    iterable = inspect.getsource(ModelIterable.__iter__)
+    if "queryset.query.get_compiler(" not in iterable or "compiler.execute_sql(" not in iterable:
+        problems.append("Django's ModelIterable no longer runs query.get_compiler().execute_sql()")
+    if "self.as_sql()" not in inspect.getsource(SQLCompiler.execute_sql):
+        problems.append("Django's SQLCompiler.execute_sql no longer takes its SQL from as_sql()")
+    setup = "".join(map(inspect.getsource, (SQLCompiler.setup_query, SQLCompiler.pre_sql_setup)))
+    for name in _STATE:
+        if f"self.{name}" not in setup:
+            problems.append(f"Django's SQLCompiler no longer sets {name} before a query runs")
     wrapper = inspect.getsource(exception.convert_exception_to_response)
     if "@wraps(get_response)" not in wrapper:
         problems.append("Django's convert_exception_to_response no longer wraps its middleware")

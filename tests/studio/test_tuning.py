@@ -351,3 +351,112 @@ async def test_the_studio_s_pages_run_on_reused_threads_and_leave_no_connection_
         thread.submit(lambda: [c.alias for c in connections.all() if c.connection is not None])
     )
     assert open_connections == []
+
+
+# --- 7. Hot reads compiled once -------------------------------------------------------------
+
+
+def _generations_shape(pk: int):
+    """finish_generation's shape: related rows, a reverse one-to-one and an annotation."""
+    from django.db.models import Exists, OuterRef
+
+    from drafts.models import DraftVersion, Generation
+
+    kept = Exists(DraftVersion.objects.filter(generation=OuterRef("pk")))
+    related = Generation.objects.select_related("draft", "suggestion", "variant_run")
+    return related.annotate(kept=kept).filter(pk=pk)
+
+
+def _seen(generation) -> tuple:
+    return (
+        generation.pk,
+        generation.status,
+        generation.text,
+        generation.messages,
+        generation.draft.title,
+        generation.kept,
+        hasattr(generation, "suggestion"),
+        hasattr(generation, "variant_run"),
+    )
+
+
+@pytest.fixture
+def compiles(monkeypatch) -> list[str]:
+    """The SQL each query compiled (Django's ``SQLCompiler.as_sql``) in the test, its
+    subqueries' apart (each is compiled within its query's own)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    compiled: list[str] = []
+    real = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        sql, params = real(self, *args, **kwargs)
+        if not self.query.subquery:
+            compiled.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
+    return compiled
+
+
+@pytest.mark.django_db
+def test_a_prepared_read_returns_the_queryset_s_row_and_compiles_once(user, workspace, compiles):
+    from drafts.models import Draft, DraftVersion, Generation
+
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=user)
+    common = {"created_by": user, "model": "m", "messages": [{"role": "user", "content": "写"}]}
+    kept = draft.generations.create(**common, status="done", text="Kept")
+    DraftVersion.objects.create(
+        draft=draft, number=1, text="Kept", source="generated", author=user, generation=kept
+    )
+    running = draft.generations.create(**common, status="running", text="So far")
+    expected = {g.pk: _seen(_generations_shape(g.pk).get()) for g in (kept, running)}
+    compiles.clear()
+
+    prepared = tuning.Prepared(_generations_shape)
+    seen = {pk: _seen(prepared.get(pk)) for pk in [kept.pk, running.pk, kept.pk]}
+
+    assert seen == expected and expected[kept.pk][5] is True and expected[running.pk][5] is False
+    assert len(compiles) == 1  # the first read's; the others ran its SQL with their own key
+    with pytest.raises(Generation.DoesNotExist):
+        prepared.get(running.pk + 1000)
+    assert len(compiles) == 1
+
+
+@pytest.mark.django_db
+def test_a_locking_read_is_prepared_inside_its_transaction(user, workspace):
+    from django.db import transaction
+
+    from drafts.models import Draft, Generation
+
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=user)
+    generation = draft.generations.create(created_by=user, model="m", status="running")
+    prepared = tuning.Prepared(
+        lambda pk: Generation.objects.select_for_update(of=("self",)).filter(pk=pk)
+    )
+
+    with transaction.atomic():
+        assert prepared.get(generation.pk) == generation
+
+
+@pytest.mark.django_db
+def test_a_shape_without_its_key_as_one_parameter_is_refused(user, workspace):
+    from drafts.models import Generation
+
+    twice = tuning.Prepared(lambda pk: Generation.objects.filter(pk=pk, draft_id=pk))
+
+    with pytest.raises(ValueError, match="not one parameter"):
+        twice.get(1)
+
+
+@pytest.mark.django_db
+def test_untuned_a_prepared_read_is_the_queryset_s_get(user, workspace, compiles, settings):
+    from drafts.models import Draft
+
+    settings.STUDIO_FRAMEWORK_TUNING = False
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=user)
+    prepared = tuning.Prepared(lambda pk: Draft.objects.filter(pk=pk))
+    compiles.clear()
+
+    assert prepared.get(draft.pk) == draft and prepared.get(draft.pk) == draft
+    assert len(compiles) == 2
