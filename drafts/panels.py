@@ -120,6 +120,10 @@ def _shares(draft: Draft) -> list[ShareLink]:
     return list(active.select_related("version").defer("version__text"))
 
 
+# The final panel's draft with its three answers, compiled once (studio.tuning 7; decision 42).
+_PANEL_DRAFT = Prepared(lambda pk: Draft.objects.with_panel_flags().filter(pk=pk))
+
+
 def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str:
     """The finished panel's HTML, sent as the stream's final event.
 
@@ -128,7 +132,3 @@ def render_draft_panel(draft_id: int, request: HttpRequest | None = None) -> str
     """
     draft = _PANEL_DRAFT.get(draft_id)
     return render_to_string(PANEL, draft_panel_context(draft), request=request)
-
-
-# The final panel's draft with its three answers, compiled once (studio.tuning 7; decision 42).
-_PANEL_DRAFT = Prepared(lambda pk: Draft.objects.with_panel_flags().filter(pk=pk))

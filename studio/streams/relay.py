@@ -348,15 +348,6 @@ async def request_cancel(key: int, channel: str = CANCEL_CHANNEL) -> int:
     return await get_redis().publish(channel, str(key))
 
 
-async def listen_for_cancels(
-    cancel: Callable[[int], object],
-    channel: str = CANCEL_CHANNEL,
-    subscribed: Callable[[bool], None] = lambda _: None,
-) -> None:
-    """Run in every runner process: stop local runs that any worker was asked to stop."""
-    await listen({channel: cancel}, subscribed)
-
-
 async def listen(
     handlers: dict[str, Callable[[int], object]],
     subscribed: Callable[[bool], None] = lambda _: None,

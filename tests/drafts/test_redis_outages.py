@@ -153,7 +153,7 @@ async def test_a_stop_no_worker_hears_is_sent_again_until_one_does(
     async def subscribe_late() -> None:
         await asyncio.sleep(0.5)  # reconnecting
         listener = asyncio.create_task(
-            relay.listen_for_cancels(heard.append, runner.GENERATIONS.cancel_channel)
+            relay.listen({runner.GENERATIONS.cancel_channel: heard.append})
         )
         listening.set()
         await asyncio.sleep(3)

@@ -181,7 +181,7 @@ async def test_stop_reaches_the_worker_that_runs_the_generation(redis_relay):
         stopped.set()
         return True
 
-    listener = asyncio.create_task(relay.listen_for_cancels(cancel))
+    listener = asyncio.create_task(relay.listen({relay.CANCEL_CHANNEL: cancel}))
     async with asyncio.timeout(5):
         while not stopped.is_set():  # until the listener has subscribed (and heard it)
             await relay.request_cancel(42)
