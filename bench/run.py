@@ -85,6 +85,7 @@ class Config:
     profile: int | None  # an N to profile the studio at (py-spy), after the measured levels
     profile_path: str  # which studio shape (studio or image)
     profile_cpu: bool  # working threads only, at 250 Hz (no --idle): where the CPU goes
+    profile_gil: bool  # only the thread holding the GIL (--gil): Python's own CPU
     paths: list[str]  # besides "direct", in the order a level runs them
     work_dir: Path
     out: Path
@@ -191,6 +192,12 @@ def parse_config(argv: list[str]) -> Config:
         default=env("BENCH_PROFILE_CPU", "0") == "1",
         help="sample only working threads, at 250 Hz (py-spy without --idle): where the CPU goes",
     )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        default=env("BENCH_PROFILE_GIL", "0") == "1",
+        help="sample only the thread holding the GIL, at 250 Hz (py-spy --gil): no waits counted",
+    )
     parser.add_argument("--paths", default=env("BENCH_PATHS"), help=f"default {DEFAULT_PATHS}")
     parser.add_argument("--baseline", default=env("BENCH_BASELINE") or None)
     parser.add_argument(
@@ -232,7 +239,8 @@ def parse_config(argv: list[str]) -> Config:
         repeats=max(1, args.repeats),
         profile=int(args.profile) if args.profile else None,
         profile_path=args.profile_path,
-        profile_cpu=args.profile_cpu,
+        profile_cpu=args.profile_cpu or args.profile_gil,
+        profile_gil=args.profile_gil,
         paths=paths,
         work_dir=work,
         out=args.out.resolve(),
@@ -356,7 +364,7 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "stu
         return {"status": "unavailable", "reason": "py-spy is not installed (.[bench] extra)"}
     shape = ctx["shapes"][name]
     suffix = "" if name == "studio" else f"-{name.removeprefix('studio_')}"
-    suffix += "-cpu" if config.profile_cpu else ""
+    suffix += "-gil" if config.profile_gil else "-cpu" if config.profile_cpu else ""
     rate = PROFILE_CPU_RATE if config.profile_cpu else PROFILE_RATE
     pids = worker_pids(shape["pid"]) or [shape["pid"]]
     raws = [config.work_dir / f"profile-{n}{suffix}-{pid}.raw.txt" for pid in pids]
@@ -371,6 +379,7 @@ def profile_studio(config: Config, n: int, ctx: dict[str, Any], name: str = "stu
                 "--rate",
                 str(rate),
                 *([] if config.profile_cpu else ["--idle"]),
+                *(["--gil"] if config.profile_gil else []),
                 "--threads",
                 "--nonblocking",
                 "--format",

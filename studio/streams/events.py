@@ -119,7 +119,8 @@ class EventLog:
     # A watcher in another worker follows its Redis mirror (``relay.publish``), which then
     # carries every batch at once rather than one per GENERATION_MIRROR_INTERVAL.
     watched_elsewhere: bool = False
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Who waits for the next item or the end: futures set at once, no Event made per item.
+    _waiters: list[asyncio.Future[bool]] = field(default_factory=list)
     _attention: asyncio.Event = field(default_factory=asyncio.Event)  # watched, or ended
 
     def append(self, kind: str, text: str) -> None:
@@ -146,20 +147,28 @@ class EventLog:
                 await self._attention.wait()
 
     def _wake(self) -> None:
-        # Waiters hold the old event; replacing it gives the next wait a fresh one.
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(True)
 
     async def wait(self, seen: int, timeout: float) -> bool:
-        """Wait until there is something after ``seen`` or the end; False on timeout."""
+        """Wait until there is something after ``seen`` or the end; False on timeout.
+
+        A bare future and one timer handle: this runs once per token for every watcher."""
         if len(self.items) > seen or self.done is not None:
             return True
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(timeout, _time_out, waiter)
         try:
-            async with asyncio.timeout(timeout):
-                await self._changed.wait()
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._waiters:  # timed out or cancelled: not woken
+                self._waiters.remove(waiter)
 
     def snapshot(self) -> Snapshot | None:
         """The stream so far and the sequence number it ends at; None once ended.
@@ -176,6 +185,11 @@ class EventLog:
         shown = sum(block.length for block in blocks)
         html = "".join(block.html for block in blocks)
         return Snapshot(content, reasoning, seq, html, content[shown:])
+
+
+def _time_out(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 @dataclass
@@ -207,6 +221,13 @@ class Pacing:
 watchers = Pacing()
 
 
+async def until(ready: float) -> None:
+    """Sleep until the loop's clock reads ``ready``; at once when it has: a batch waits only
+    when it came sooner than its pace allows, so a slow stream wakes once per item."""
+    if (early := ready - asyncio.get_running_loop().time()) > 0:
+        await asyncio.sleep(early)
+
+
 async def follow(
     log: EventLog, *, after: int, batch: float, rate: float, heartbeat: float
 ) -> AsyncIterator[bytes | Done]:
@@ -215,15 +236,19 @@ async def follow(
 
     Deltas go out as they arrive while the process is quiet, and are batched as it gets
     busy (``Pacing``: at most ``batch`` seconds, about ``rate`` batches a second in all).
+    A batch waits only when its first item came sooner than the interval after the last
+    one: a stream whose tokens come slower than that wakes once per token, not twice.
     """
-    seen = after
+    seen, clock = after, asyncio.get_running_loop().time
+    ready = 0.0  # when the next batch may go
     with watchers.counting():
         while True:
             if len(log.items) > seen:
+                await until(ready)  # what arrives meanwhile goes with it
                 new, seen = log.items[seen:], len(log.items)
                 for frame in delta_frames(new, seen):
                     yield frame
-                await asyncio.sleep(watchers.interval(ceiling=batch, rate=rate))
+                ready = clock() + watchers.interval(ceiling=batch, rate=rate)
             elif log.done is not None:
                 yield replace(log.done, seq=seen)
                 return

@@ -42,7 +42,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .events import Done, EventLog, Pacing
+from .events import Done, EventLog, Pacing, until
 from .framing import HEARTBEAT, delta_frames
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ async def publish(
     never repeat an id, and a watcher skips any item it has had (``follow``)."""
     key = key or stream_key(log.key)
     sent, cleared, expiring, attempt = 0, False, False, 0
+    clock, ready = asyncio.get_running_loop().time, 0.0  # when the next batch may go
     with publishers.counting():
         while True:
             try:
@@ -189,6 +190,7 @@ async def publish(
                     MIRRORS.recovered()
                 while True:
                     if len(log.items) > sent:
+                        await until(ready)
                         start, items = sent + 1, log.items[sent:]
                         end = sent + len(items)
                         fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
@@ -198,7 +200,7 @@ async def publish(
                             await client.expire(key, RUNNING_TTL)
                             expiring = True
                         if unwatched is None or log.watched_elsewhere:
-                            await asyncio.sleep(publishers.interval(ceiling=batch, rate=rate))
+                            ready = clock() + publishers.interval(ceiling=batch, rate=rate)
                         else:
                             await log.until_watched_or_done(unwatched)
                     elif log.done is not None:

@@ -78,6 +78,51 @@ async def test_a_busy_process_batches_what_arrives_during_the_wait():
             await task
 
 
+@pytest.mark.asyncio
+async def test_a_token_that_comes_after_the_wait_goes_at_once_without_a_timer(monkeypatch):
+    """Busy (a wait between batches) but slow (each token after the wait is over): the
+    stream sends each token as it comes, with no sleep of its own in between."""
+    loop, log, slept = asyncio.get_running_loop(), EventLog(5), []
+    real_time, real_sleep, later = loop.time, asyncio.sleep, [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real_time() + later[0])
+
+    async def sleep(delay, *args, **kwargs):
+        slept.append(delay)
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    with contextlib.ExitStack() as busy:
+        for _ in range(500):
+            busy.enter_context(watchers.counting())
+        frames, task = await frames_of(log, batch=30, rate=1000)  # a 0.5 s wait now
+        async with asyncio.timeout(5):
+            log.append("content", "Bright")
+            assert (await frames.get()).endswith(b"data: Bright\n\n")
+            later[0] = 1.0  # the wait is over by the time the next token comes
+            log.append("content", " light")
+            assert (await frames.get()).endswith(b"data:  light\n\n")
+            log.finish(Done("done"))
+            await task
+    assert slept == []
+
+
+@pytest.mark.asyncio
+async def test_a_wait_that_times_out_or_is_cancelled_leaves_no_waiter_behind():
+    log = EventLog(6)
+    assert await log.wait(0, timeout=0.01) is False  # a heartbeat's quiet spell
+    waiting = asyncio.create_task(log.wait(0, timeout=60))
+    await asyncio.sleep(0)  # it waits
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert log._waiters == []
+    woken = asyncio.create_task(log.wait(0, timeout=60))
+    await asyncio.sleep(0)
+    log.append("content", "x")
+    assert await woken is True
+    assert log._waiters == []
+
+
 def test_a_log_ends_with_a_status_and_ids_never_html():
     log = EventLog(3)
     log.add(Reasoning("Think"))
