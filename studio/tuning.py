@@ -343,21 +343,23 @@ HOOKS = ("process_request", "process_view", "process_response")
 
 # --- 7. Hot reads compiled once -----------------------------------------------------------
 
-# Stands in for a prepared read's key while its SQL is compiled, then is found in its params.
-_STAND_IN = -1_999_999_937  # within a 32-bit key: Django finds no row for a key out of range
+# Stand in for a prepared read's keys while its SQL is compiled, then are found in its params
+# (within a 32-bit key: Django finds no row for a key out of range).
+_STAND_INS = (-1_999_999_937, -1_999_999_929, -1_999_999_927)
 _STATE = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
 
 
 class Prepared[M: Model]:
-    """A row by its primary key, read with a queryset of one shape whose SQL Django compiles
-    once per database, not on every read (tuning 7). The row comes back as the queryset's
-    own would, its ``select_related`` objects and annotations included.
+    """Rows by their keys, read with a queryset of one shape whose SQL Django compiles once
+    per database, not on every read (tuning 7). A row comes back as the queryset's own would,
+    its ``select_related`` objects and annotations included.
 
-    ``build(pk)`` returns the queryset that finds row ``pk``. It is built once, with a stand-in
-    key, and compiled at its first read (inside the caller's transaction, as a locking read
+    ``build(*keys)`` returns the queryset that finds the rows for ``keys`` (one to three
+    integers: a primary key; a user's id and a workspace's). It is built once, with stand-in
+    keys, and compiled at its first read (inside the caller's transaction, as a locking read
     must be); every read keeps that SQL and the compiler's column map and runs it with its own
-    key. A shape whose SQL does not hold the key as exactly one parameter is refused
-    (ValueError), never guessed at. Tuning off: ``build(pk).get()``.
+    keys. A shape whose SQL does not hold each key as exactly one parameter is refused
+    (ValueError), never guessed at. Tuning off: ``build(*keys).get()`` and its first row.
 
     Assumption: ``ModelIterable`` gets its compiler from ``query.get_compiler()`` and runs
     ``execute_sql()``, which takes its SQL from ``as_sql()``; reading the rows then needs only
@@ -365,38 +367,62 @@ class Prepared[M: Model]:
     ``has_extra_select``.
     """
 
-    def __init__(self, build: Callable[[int], QuerySet[M]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self.build = build
         self._template: QuerySet[M] | None = None
-        self._compiled: dict[str, tuple[str, list[Any], int, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, list[Any], list[int], dict[str, Any]]] = {}
 
-    def get(self, pk: int) -> M:
+    def get(self, *keys: int) -> M:
+        """The row (``DoesNotExist`` when there is none)."""
         if not enabled():
-            return self.build(pk).get()
-        if self._template is None:
-            self._template = self.build(_STAND_IN)
-        queryset = self._template._chain()  # its own query: the compiler below is this read's
-        alias = queryset.db
-        compiled = self._compiled.get(alias) or self._compile(queryset, alias)
-        sql, params, slot, state = compiled
-        compiler = queryset.query.get_compiler(using=alias)
-        compiler.__dict__.update(state)
-        bound = (*params[:slot], pk, *params[slot + 1 :])
-        compiler.as_sql = lambda *args, **kwargs: (sql, bound)
-        queryset.query.get_compiler = lambda *args, **kwargs: compiler
-        rows = list(queryset)
+            return self.build(*keys).get()
+        rows = self._rows(keys)
         if not rows:
-            raise queryset.model.DoesNotExist(f"{queryset.model._meta.object_name} {pk} not found")
+            model = self.build(*_STAND_INS[: len(keys)]).model
+            raise model.DoesNotExist(f"{model._meta.object_name} {keys} not found")
         return rows[0]
 
-    def _compile(self, queryset: QuerySet[M], alias: str) -> tuple[str, list[Any], int, dict]:
+    def first(self, *keys: int) -> M | None:
+        """The first row, or None (the queryset's own order; slice it to read only one)."""
+        if not enabled():
+            return next(iter(self.build(*keys)), None)
+        rows = self._rows(keys)
+        return rows[0] if rows else None
+
+    def all(self, *keys: int) -> list[M]:
+        """Every row, in the queryset's order."""
+        if not enabled():
+            return list(self.build(*keys))
+        return self._rows(keys)
+
+    def _rows(self, keys: tuple[int, ...]) -> list[M]:
+        if self._template is None:
+            self._template = self.build(*_STAND_INS[: len(keys)])
+        queryset = self._template._chain()  # its own query: the compiler below is this read's
+        alias = queryset.db
+        compiled = self._compiled.get(alias) or self._compile(queryset, alias, len(keys))
+        sql, params, slots, state = compiled
+        compiler = queryset.query.get_compiler(using=alias)
+        compiler.__dict__.update(state)
+        bound = list(params)
+        for slot, key in zip(slots, keys, strict=True):
+            bound[slot] = key
+        compiler.as_sql = lambda *args, **kwargs: (sql, tuple(bound))
+        queryset.query.get_compiler = lambda *args, **kwargs: compiler
+        return list(queryset)
+
+    def _compile(
+        self, queryset: QuerySet[M], alias: str, count: int
+    ) -> tuple[str, list[Any], list[int], dict]:
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         params = list(params)
-        if params.count(_STAND_IN) != 1 or str(_STAND_IN) in sql:
-            raise ValueError(f"Cannot prepare {sql!r}: its key is not one parameter")
+        stand_ins = _STAND_INS[:count]
+        if any(params.count(key) != 1 or str(key) in sql for key in stand_ins):
+            raise ValueError(f"Cannot prepare {sql!r}: a key is not one parameter")
         state = {name: getattr(compiler, name) for name in _STATE}
-        compiled = self._compiled[alias] = (sql, params, params.index(_STAND_IN), state)
+        slots = [params.index(key) for key in stand_ins]
+        compiled = self._compiled[alias] = (sql, params, slots, state)
         return compiled
 
 

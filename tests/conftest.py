@@ -518,3 +518,22 @@ def studio_trips(trips: list[str]) -> list[str]:
     """Of ``thread_trips``, those that ran the studio's own code (not Django's, nor a
     middleware's ``process_view``, which Django runs in a trip of its own)."""
     return [t for t in trips if not t.startswith("django.") and not t.endswith(".process_view")]
+
+
+@pytest.fixture
+def compiles(monkeypatch) -> list[str]:
+    """The SQL each query compiled (Django's ``SQLCompiler.as_sql``) in the test, its
+    subqueries' apart (each is compiled within its query's own)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    compiled: list[str] = []
+    real = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        sql, params = real(self, *args, **kwargs)
+        if not self.query.subquery:
+            compiled.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
+    return compiled

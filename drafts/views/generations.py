@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import aget_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -20,7 +21,7 @@ from studio.audit.origin import Origin
 from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest
 from studio.streams import Done, last_event_id, relay, release_connections
-from studio.tuning import threadless
+from studio.tuning import Prepared, threadless
 from studio.workspaces.access import may_edit
 
 from .. import generation as runner
@@ -82,12 +83,23 @@ def source(generation: Generation, lost: bool, after: int) -> AsyncIterator[byte
     return relay.replay(pk, after=after, heartbeat=heartbeat, end=_ended(generation))
 
 
+# The watched generation, as Generation.objects.for_user finds it, compiled once (tuning 7).
+_WATCHED = Prepared(
+    lambda pk, user_id: Generation.objects.for_user(get_user_model()(pk=user_id)).filter(pk=pk)
+)
+
+
 def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
     """The generation the user may watch and whether it is lost (no worker runs it:
     ``drafts.sweeper`` ends it, the watcher gets the panel showing it being recovered at
     once): one trip to the request's thread, not one per query; then the database connection
     goes back before a possibly long stream."""
-    generation = get_object_or_404(Generation.objects.for_user(request.user), pk=pk)
+    if not request.user.is_authenticated:
+        raise Http404("No such generation.")
+    try:
+        generation = _WATCHED.get(pk, request.user.pk)
+    except Generation.DoesNotExist:
+        raise Http404("No such generation.") from None
     lost = runner.get_log(pk) is None and runner.is_orphan(generation)
     release_connections()
     return generation, lost

@@ -33,6 +33,8 @@ from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
+from studio.tuning import Prepared
+
 from .models import EDIT, MANAGE, REVIEW, Membership, Workspace
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -69,6 +71,28 @@ def _members(lookup: dict[str, Any]) -> QuerySet[Membership]:
     return members
 
 
+# One compiled read per lookup (studio.tuning 7): every request reads a membership.
+_PREPARED: dict[tuple[str, bool], Prepared[Membership]] = {}
+
+
+def _member(user_id: Any, lookup: dict[str, Any], *, with_user: bool) -> Membership | None:
+    """The user's membership through ``lookup`` (and their row with it): the first, as
+    ``.first()`` reads it; there is at most one (one membership per user and workspace)."""
+    name, target = next(iter(lookup.items())) if len(lookup) == 1 else (None, None)
+    if name is None or type(target) is not int or type(user_id) is not int:  # never, today
+        members = _members(lookup).filter(user_id=user_id)
+        return (members.select_related("user") if with_user else members).first()
+    prepared = _PREPARED.get((name, with_user))
+    if prepared is None:
+
+        def build(target: int, user_id: int) -> QuerySet[Membership]:
+            members = _members({name: target}).filter(user_id=user_id).order_by("pk")
+            return (members.select_related("user") if with_user else members)[:1]
+
+        prepared = _PREPARED[(name, with_user)] = Prepared(build)
+    return prepared.first(target, user_id)
+
+
 def membership(user, **lookup: Any) -> Membership | None:
     """The user's membership in the workspace that ``lookup`` leads to (cached per user)."""
     if not user.is_authenticated:
@@ -76,7 +100,7 @@ def membership(user, **lookup: Any) -> Membership | None:
     cache = _memberships(user)
     key = tuple(sorted(lookup.items()))
     if key not in cache:
-        cache[key] = _members(lookup).filter(user=user).first()
+        cache[key] = _member(user.pk, lookup, with_user=False)
     return cache[key]
 
 
@@ -90,7 +114,7 @@ def user_with_membership(user_id: Any, get_user: Callable[[Any], Any]) -> Any:
     lookup = _WITH_MEMBERSHIP.get()
     if lookup is None:
         return get_user(user_id)
-    member = _members(lookup).select_related("user").filter(user_id=user_id).first()
+    member = _member(user_id, lookup, with_user=True)
     user = get_user(user_id) if member is None else member.user
     if user is not None:
         _memberships(user)[tuple(sorted(lookup.items()))] = member

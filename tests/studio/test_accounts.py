@@ -145,3 +145,18 @@ def test_the_reset_pages_speak_chinese(client):
     client.cookies["django_language"] = "zh-hans"
     page = client.get("/accounts/password_reset/", headers={"Accept-Language": "zh-hans"})
     assert "重置密码" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_session_s_user_is_read_with_sql_compiled_once(user, other_user, compiles, monkeypatch):
+    """Every request reads its user (studio.tuning 7): the row Django's backend would find,
+    none for an inactive or a missing one, one compile for them all."""
+    backend = accounts.ThrottledModelBackend()
+    monkeypatch.setattr(accounts, "_USER", type(accounts._USER)(accounts._USER.build))
+    type(other_user).objects.filter(pk=other_user.pk).update(is_active=False)
+    compiles.clear()
+
+    assert backend.get_user(user.pk) == user and backend.get_user(user.pk).username == user.username
+    assert backend.get_user(other_user.pk) is None  # inactive: refused, as Django's backend does
+    assert backend.get_user(other_user.pk + 1000) is None
+    assert len(compiles) == 1

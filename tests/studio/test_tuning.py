@@ -380,25 +380,6 @@ def _seen(generation) -> tuple:
     )
 
 
-@pytest.fixture
-def compiles(monkeypatch) -> list[str]:
-    """The SQL each query compiled (Django's ``SQLCompiler.as_sql``) in the test, its
-    subqueries' apart (each is compiled within its query's own)."""
-    from django.db.models.sql.compiler import SQLCompiler
-
-    compiled: list[str] = []
-    real = SQLCompiler.as_sql
-
-    def counted(self, *args, **kwargs):
-        sql, params = real(self, *args, **kwargs)
-        if not self.query.subquery:
-            compiled.append(sql)
-        return sql, params
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
-    return compiled
-
-
 @pytest.mark.django_db
 def test_a_prepared_read_returns_the_queryset_s_row_and_compiles_once(user, workspace, compiles):
     from drafts.models import Draft, DraftVersion, Generation
@@ -424,6 +405,28 @@ def test_a_prepared_read_returns_the_queryset_s_row_and_compiles_once(user, work
 
 
 @pytest.mark.django_db
+def test_a_prepared_read_of_two_keys_finds_each_pair_and_compiles_once(
+    user, other_user, workspace, compiles
+):
+    """A generation by its id and the user's: found for a member, not for anyone else."""
+    from drafts.models import Draft, Generation
+
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=user)
+    generation = draft.generations.create(created_by=user, model="m", status="running")
+    compiles.clear()
+    prepared = tuning.Prepared(
+        lambda pk, user_id: Generation.objects.for_user(type(user)(pk=user_id)).filter(pk=pk)
+    )
+
+    assert prepared.get(generation.pk, user.pk) == generation
+    assert prepared.first(generation.pk, other_user.pk) is None  # not a member
+    with pytest.raises(Generation.DoesNotExist):
+        prepared.get(generation.pk + 1000, user.pk)
+    assert prepared.first(generation.pk, user.pk) == generation
+    assert len(compiles) == 1
+
+
+@pytest.mark.django_db
 def test_a_locking_read_is_prepared_inside_its_transaction(user, workspace):
     from django.db import transaction
 
@@ -445,8 +448,20 @@ def test_a_shape_without_its_key_as_one_parameter_is_refused(user, workspace):
 
     twice = tuning.Prepared(lambda pk: Generation.objects.filter(pk=pk, draft_id=pk))
 
-    with pytest.raises(ValueError, match="not one parameter"):
+    with pytest.raises(ValueError, match="a key is not one parameter"):
         twice.get(1)
+
+
+@pytest.mark.django_db
+def test_untuned_a_prepared_first_is_the_queryset_s_first_row(user, workspace, settings):
+    from drafts.models import Draft
+
+    settings.STUDIO_FRAMEWORK_TUNING = False
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=user)
+    prepared = tuning.Prepared(lambda pk, ws: Draft.objects.filter(pk=pk, workspace_id=ws))
+
+    assert prepared.first(draft.pk, workspace.pk) == draft
+    assert prepared.first(draft.pk, workspace.pk + 1) is None
 
 
 @pytest.mark.django_db

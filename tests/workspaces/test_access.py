@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from drafts.models import Draft
+from studio.workspaces import access
 from studio.workspaces.access import (
     RoleCheckMiddleware,
     may_edit,
@@ -120,6 +121,23 @@ def test_a_membership_found_through_a_draft_reads_no_workspace_columns(editor, w
 
     [query] = queries.captured_queries
     assert '"workspaces_workspace"."name"' not in query["sql"]
+
+
+def test_memberships_are_read_with_sql_compiled_once(
+    editor, other_user, workspace, django_user_model, compiles, monkeypatch
+):
+    """Every request reads a membership: the same answers as the queryset's, one compile
+    for each lookup however many users and workspaces (studio.tuning 7)."""
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=editor)
+    fresh = django_user_model.objects.get  # no membership cached on the user object yet
+    monkeypatch.setattr(access, "_PREPARED", {})  # as in a new process
+    compiles.clear()
+
+    assert membership(fresh(pk=editor.pk), workspace_id=workspace.pk).role == "editor"
+    assert membership(fresh(pk=other_user.pk), workspace_id=workspace.pk) is None
+    owner = membership(fresh(pk=workspace.created_by_id), workspace__drafts=draft.pk)
+    assert owner.role == "owner" and membership(other_user, workspace__drafts=draft.pk) is None
+    assert len([sql for sql in compiles if 'FROM "workspaces_membership"' in sql]) == 2
 
 
 # --- The user's row and the membership in one query (MembershipWithUserMiddleware) ---------
