@@ -463,6 +463,10 @@ def broken_assumptions() -> list[str]:
     for name in _STATE:
         if f"self.{name}" not in setup:
             problems.append(f"Django's SQLCompiler no longer sets {name} before a query runs")
+    if "request._cached_user" not in inspect.getsource(auth.get_user) or (
+        "request._acached_user" not in inspect.getsource(auth.auser)
+    ):  # studio.workspaces.access.MembershipWithUserMiddleware hands one to the other
+        problems.append("Django's auth middleware no longer caches _cached_user/_acached_user")
     wrapper = inspect.getsource(exception.convert_exception_to_response)
     if "@wraps(get_response)" not in wrapper:
         problems.append("Django's convert_exception_to_response no longer wraps its middleware")

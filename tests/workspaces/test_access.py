@@ -204,6 +204,24 @@ def test_a_stop_reads_the_membership_through_its_generation_with_the_user(
     assert 'FROM "workspaces_membership"' in read and '"drafts_generation"' in read
 
 
+def test_a_stop_by_an_editor_reads_the_user_once_for_the_check_and_the_view(
+    client, editor, workspace
+):
+    """The view's ``await request.auser()`` is the user the role check read with the
+    membership: no second query for them."""
+    draft = Draft.objects.create(workspace=workspace, title="Launch", created_by=editor)
+    # Running, with no process running it: the Stop ends it (drafts.sweeper's way).
+    generation = draft.generations.create(created_by=editor, model="m", status="running")
+    client.force_login(editor)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("drafts:cancel", args=[generation.pk]))
+
+    assert response.status_code == 302  # stopped; back to the draft
+    [read] = [q["sql"] for q in queries.captured_queries if '"auth_user"' in q["sql"]]
+    assert 'FROM "workspaces_membership"' in read
+
+
 def test_a_non_member_is_read_as_before_and_gets_a_404(client, other_user, workspace):
     client.force_login(other_user)
 
