@@ -378,7 +378,7 @@ class Prepared[M: Model]:
             return self.build(*keys).get()
         rows = self._rows(keys)
         if not rows:
-            model = self.build(*_STAND_INS[: len(keys)]).model
+            model = self._template.model  # built by _rows
             raise model.DoesNotExist(f"{model._meta.object_name} {keys} not found")
         return rows[0]
 
