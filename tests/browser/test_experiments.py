@@ -71,6 +71,8 @@ def test_two_variants_stream_side_by_side_and_the_blind_vote_reaches_the_results
     expect(page.locator("[data-variant]")).to_have_count(0)
     expect(page.locator("#run")).not_to_contain_text("Baseline")
     expect(page.locator("#run")).not_to_contain_text("Chilled")
+    # As a reader sees it: the vote opens once the last column's final swap has landed.
+    expect(page.locator('#run button[data-vote-key="1"]')).to_be_enabled()
 
     page.keyboard.press("1")  # "A is better"
 
