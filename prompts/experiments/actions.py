@@ -17,6 +17,7 @@ from drafts.generate import NEVER_CACHED, Ask, Generate
 from drafts.grounding import Scope
 from drafts.models import Generation
 from studio.audit.origin import Origin
+from studio.tuning import Prepared
 
 from ..actions import VERSIONED_FIELDS, InvalidTemplate, move_label, save_version
 from ..models import PRODUCTION, TemplateVersion
@@ -140,13 +141,17 @@ def _tag_columns(run: ExperimentRun, variants: list[Variant], generations: list)
         )
 
 
+# Asked by every Generate before DeepSeek is: compiled once (studio.tuning 7; decision 45).
+_SINGLE_VARIANT = Prepared(Experiment.objects.single_variant_of)
+
+
 def assigned_variant(*, workspace, template, subject: str) -> Variant | None:
     """The subject's variant when ``template`` is in a running single-variant experiment.
 
     ``subject`` comes from :func:`prompts.experiments.assignment.subject_for`; the same
     experiment and subject always get the same variant, in proportion to the weights.
     """
-    experiment = Experiment.objects.single_variant_for(workspace, template)
+    experiment = _SINGLE_VARIANT.first(workspace.pk, template.pk)
     if experiment is None:
         return None
     variants = experiment.variants.select_related(

@@ -285,7 +285,12 @@ class DeepSeekClient:
             except TimeoutError:
                 raise UpstreamTimeout(first_kind, _limit(first_kind, t)) from None
 
-            data_events = iter_sse_data(response.aiter_bytes())
+            # DeepSeek sends its stream uncompressed: an identity body is read as it comes,
+            # without httpx's decoder (one generator less for every token); a compressed one
+            # is decoded as httpx decodes it.
+            encoding = response.headers.get("content-encoding", "").strip().lower()
+            raw = encoding in ("", "identity")
+            data_events = iter_sse_data(response.aiter_raw() if raw else response.aiter_bytes())
             stack.push_async_callback(data_events.aclose)
             waits = _Waits(loop)
             stack.callback(waits.close)

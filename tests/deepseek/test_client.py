@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -361,6 +363,30 @@ async def test_separate_usage_chunk(api, client) -> None:
         Usage(prompt_tokens=3, completion_tokens=1, total_tokens=4),
         Finish("length"),
     ]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity", ""])
+async def test_a_compressed_stream_is_decoded_and_a_plain_one_read_as_it_comes(
+    api, client, encoding
+) -> None:
+    """DeepSeek streams uncompressed, read without httpx's decoder; a gateway that compresses
+    the stream still gives the same events (the body is decoded as httpx decodes it)."""
+    body = chunk({"content": "Hello"}) + chunk({"content": " 世界"}, "stop") + DONE
+    if encoding == "gzip":
+        body = gzip.compress(body)
+    elif encoding == "deflate":
+        body = zlib.compress(body)
+    headers = {"content-type": "text/event-stream"}
+    if encoding:
+        headers["content-encoding"] = encoding
+    half = len(body) // 2  # a compressed stream's pieces are not whole events either
+    stream = FakeStream(body[:half], body[half:])
+    api.post("/chat/completions").mock(
+        return_value=httpx.Response(200, headers=headers, stream=stream)
+    )
+
+    assert await collect(client) == [ContentDelta("Hello"), ContentDelta(" 世界"), Finish("stop")]
 
 
 @pytest.mark.asyncio

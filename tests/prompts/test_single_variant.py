@@ -129,6 +129,38 @@ def test_side_by_side_stopped_or_other_experiments_leave_generation_alone(
     assert generation.params == version.generation_params()
 
 
+def test_the_deciding_experiment_is_read_with_sql_compiled_once(
+    workspace, template, product_template, user, product_inputs, compiles, monkeypatch
+):
+    """Every Generate asks which single-variant experiment decides it: the newest running one
+    of this workspace and template, with one compile for every workspace and template
+    (studio.tuning 7)."""
+    from prompts.experiments import actions
+
+    monkeypatch.setattr(
+        actions,
+        "_SINGLE_VARIANT",
+        type(actions._SINGLE_VARIANT)(Experiment.objects.single_variant_of),
+    )  # as in a new process
+    older, newer = _single(workspace, template, user), _single(workspace, template, user)
+    compiles.clear()
+
+    tagged = _generate(workspace, template, user, product_inputs)
+    other = duplicate_template(template=product_template, workspace=workspace, user=user)
+    plain = _generate(workspace, other, user, product_inputs)  # no experiment on that one
+    stop(experiment=newer)
+    after = _generate(workspace, template, user, product_inputs)
+
+    read = 'FROM "prompts_experiment" INNER JOIN "prompts_variant"'
+    assert len([sql for sql in compiles if read in sql]) == 1
+
+    def experiment(generation):
+        run = VariantRun.objects.filter(generation=generation).select_related("variant").first()
+        return run and run.variant.experiment
+
+    assert (experiment(tagged), experiment(plain), experiment(after)) == (newer, None, older)
+
+
 def test_the_workspace_runs_the_assigned_variant_and_shows_its_badge(
     client, workspace, template, user, product_inputs, launched
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -16,18 +17,20 @@ class ExperimentQuerySet(models.QuerySet["Experiment"]):
             return self.none()
         return self.filter(workspace__memberships__user=user)
 
-    def single_variant_for(self, workspace, template) -> Experiment | None:
+    def single_variant_of(self, workspace_id: int, template_id: int) -> QuerySet[Experiment]:
         """The newest running single-variant experiment of the workspace with a variant of
-        ``template``: the one that decides what generating from that template runs."""
+        the template (at most that one row): the one that decides what generating from that
+        template runs. By the two keys, a shape the Generate compiles once
+        (``prompts.experiments.actions``)."""
         return (
             self.filter(
-                workspace=workspace,
+                workspace_id=workspace_id,
                 mode=Experiment.Mode.SINGLE,
                 status=Experiment.Status.RUNNING,
-                variants__version__template=template,
+                variants__version__template_id=template_id,
             )
             .distinct()
-            .first()
+            .order_by(*Experiment._meta.ordering)[:1]
         )
 
 

@@ -176,6 +176,32 @@ def test_a_version_of_another_workspaces_template_is_not_found(
     assert len(launched) == 2
 
 
+def test_the_generate_reads_its_version_with_sql_compiled_once(
+    client, user, workspace, product_template, product_inputs, launched, compiles, monkeypatch
+):
+    """Every Generate reads the form's version by its key: the same row (and template) as
+    the queryset's, one compile however many Generates and versions (studio.tuning 7)."""
+    from prompts.actions import duplicate_template
+    from prompts.experiments.views import generate as view
+
+    monkeypatch.setattr(view, "_VERSION", type(view._VERSION)(view._VERSION.build))  # new process
+    ours = duplicate_template(template=product_template, workspace=workspace, user=user)
+    client.force_login(user)
+    url = reverse("drafts:generate", args=[workspace.pk])
+    compiles.clear()
+
+    for template in (product_template, ours):
+        data = {"version": template.current_version().pk, **product_inputs}
+        assert client.post(url, data, headers=HTMX).status_code == 200
+    for missing in ("0", "9" * 19, "x"):  # no such row; past bigint (no key: not read)
+        assert client.post(url, {"version": missing}, headers=HTMX).status_code == 404
+
+    read = 'FROM "prompts_templateversion" INNER JOIN "prompts_prompttemplate"'
+    assert len([sql for sql in compiles if read in sql]) == 1
+    versions = [g.template_version for g in Generation.objects.order_by("pk")]
+    assert [v.template for v in versions] == [product_template, ours] and len(launched) == 2
+
+
 def test_a_plain_generate_s_panel_asks_nothing_of_experiment_columns(
     client, user, workspace, product_template, product_inputs, monkeypatch
 ):
