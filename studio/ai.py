@@ -109,6 +109,12 @@ class DjangoCacheStore:
         return await asyncio.to_thread(ask)
 
 
+# Seconds a closed breaker read from the shared cache is trusted: one Redis round trip (and a
+# thread trip) fewer before most requests, and a success resets the failure count at most
+# this often; another worker's trip reaches this one at most this much later (decision 45).
+BREAKER_FRESH_FOR = 1.0
+
+
 def build_breaker() -> CircuitBreaker:
     return CircuitBreaker(
         DjangoCacheStore(),
@@ -117,6 +123,7 @@ def build_breaker() -> CircuitBreaker:
         cooldown=settings.DEEPSEEK_BREAKER_COOLDOWN,
         # A trial request reports back at its first token at the latest.
         probe_timeout=settings.DEEPSEEK_CONNECT_TIMEOUT + settings.DEEPSEEK_FIRST_TOKEN_TIMEOUT,
+        fresh_for=BREAKER_FRESH_FOR,
     )
 
 

@@ -87,7 +87,7 @@ from django.core.handlers import exception
 from django.core.handlers.base import BaseHandler
 from django.db.backends.sqlite3 import base as sqlite_base
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 from django.middleware import common, csp, locale, security
 from django.utils.deprecation import MiddlewareMixin
@@ -352,7 +352,7 @@ _STATE = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_
 class Prepared[M: Model]:
     """Rows by their keys, read with a queryset of one shape whose SQL Django compiles once
     per database, not on every read (tuning 7). A row comes back as the queryset's own would,
-    its ``select_related`` objects and annotations included.
+    its ``select_related`` objects and annotations included (or a dict, from ``values()``).
 
     ``build(*keys)`` returns the queryset that finds the rows for ``keys`` (one to three
     integers: a primary key; a user's id and a workspace's). It is built once, with stand-in
@@ -362,9 +362,9 @@ class Prepared[M: Model]:
     (ValueError), never guessed at. Tuning off: ``build(*keys).get()`` and its first row.
 
     Assumption: ``ModelIterable`` gets its compiler from ``query.get_compiler()`` and runs
-    ``execute_sql()``, which takes its SQL from ``as_sql()``; reading the rows then needs only
-    the compiler's ``select``, ``klass_info``, ``annotation_col_map``, ``col_count`` and
-    ``has_extra_select``.
+    ``execute_sql()`` (``ValuesIterable`` its ``results_iter()``, which runs it), which takes
+    its SQL from ``as_sql()``; reading the rows then needs only the compiler's ``select``,
+    ``klass_info``, ``annotation_col_map``, ``col_count`` and ``has_extra_select``.
     """
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
@@ -457,6 +457,13 @@ def broken_assumptions() -> list[str]:
     iterable = inspect.getsource(ModelIterable.__iter__)
     if "queryset.query.get_compiler(" not in iterable or "compiler.execute_sql(" not in iterable:
         problems.append("Django's ModelIterable no longer runs query.get_compiler().execute_sql()")
+    values = inspect.getsource(ValuesIterable.__iter__)
+    if "query.get_compiler(" not in values or "compiler.results_iter(" not in values:
+        problems.append(
+            "Django's ValuesIterable no longer runs query.get_compiler().results_iter()"
+        )
+    if "self.execute_sql(" not in inspect.getsource(SQLCompiler.results_iter):
+        problems.append("Django's SQLCompiler.results_iter no longer runs execute_sql()")
     if "self.as_sql()" not in inspect.getsource(SQLCompiler.execute_sql):
         problems.append("Django's SQLCompiler.execute_sql no longer takes its SQL from as_sql()")
     setup = "".join(map(inspect.getsource, (SQLCompiler.setup_query, SQLCompiler.pre_sql_setup)))

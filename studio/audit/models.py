@@ -52,6 +52,12 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
         totals = self.billed().aggregate(tokens=Sum("total_tokens"), cost=Sum("cost"))
         return Usage(totals["tokens"] or 0, totals["cost"] or Decimal(0))
 
+    def usage_rows(self) -> models.QuerySet:
+        """``usage`` as rows: one per user with billed calls (``tokens``, ``cost``), in one
+        query of a shape that can be compiled once (``studio.guardrails.budgets``)."""
+        totals = {"tokens": Sum("total_tokens"), "cost": Sum("cost")}
+        return self.billed().order_by().values("user").annotate(**totals)
+
     def usage_by_day(self) -> dict[date, Usage]:
         """``usage`` for each day (in the studio's time zone) that has billed calls."""
         rows = (

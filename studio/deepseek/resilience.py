@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -107,6 +108,13 @@ class CircuitBreaker:
 
     ``clock`` must be wall-clock time (``time.time``) in production, because the open-until
     timestamp is read by other processes.
+
+    ``fresh_for`` (seconds, 0: off) spares the store a round trip per request while all is
+    well: a closed breaker read from the store is trusted that long (another worker's trip
+    reaches this one at most that much later; this one's own failures and trips at once),
+    and a success resets the shared count of consecutive failures at most once in that time
+    (at once after this process saw a failure). Failures of other workers interleaved with
+    this one's successes within ``fresh_for`` may then count as consecutive.
     """
 
     def __init__(
@@ -120,6 +128,7 @@ class CircuitBreaker:
         probe_timeout: float = 180.0,
         clock: Callable[[], float] = time.time,
         key_prefix: str = "deepseek:breaker",
+        fresh_for: float = 0.0,
     ) -> None:
         self.store = store
         self.upstream = upstream
@@ -132,6 +141,9 @@ class CircuitBreaker:
         self._failures_key = f"{base}:failures"
         self._open_key = f"{base}:open_until"
         self._probe_key = f"{base}:probe"
+        self.fresh_for = max(0.0, fresh_for)
+        self._closed_until = -math.inf  # a closed breaker read from the store: trusted till
+        self._reset_until = -math.inf  # the failure count reset by this process: trusted till
 
     async def _safely(self, operation: Awaitable[Any], default: Any = None) -> Any:
         try:
@@ -142,8 +154,12 @@ class CircuitBreaker:
 
     async def acquire(self) -> Ticket:
         """Allow a request, or raise :class:`CircuitOpen` at once."""
+        now = self.clock()
+        if now < self._closed_until:
+            return Ticket()
         open_until = await self._safely(self.store.get(self._open_key))
         if open_until is None:
+            self._closed_until = now + self.fresh_for
             return Ticket()
         remaining = float(open_until) - self.clock()
         if remaining > 0:
@@ -160,8 +176,12 @@ class CircuitBreaker:
             if ticket.settled:
                 return
             ticket.settled = True
-        await self._safely(self.store.delete(self._failures_key))
-        if ticket is not None and ticket.probe:
+        probe = ticket is not None and ticket.probe
+        now = self.clock()
+        if probe or now >= self._reset_until:
+            await self._safely(self.store.delete(self._failures_key))
+            self._reset_until = now + self.fresh_for
+        if probe:
             await self._safely(self.store.delete(self._open_key))
             await self._safely(self.store.delete(self._probe_key))
             logger.info("Circuit for %s closed after a successful trial", self.upstream)
@@ -170,12 +190,14 @@ class CircuitBreaker:
         """The upstream failed: count it; open at the threshold or when the trial failed."""
         if ticket is not None:
             ticket.settled = True
+        self._closed_until = self._reset_until = -math.inf  # read the store from now on
         failures = await self._safely(self.store.incr(self._failures_key, self.window), 0)
         if (ticket is not None and ticket.probe) or failures >= self.threshold:
             await self.trip()
 
     async def trip(self) -> None:
         """Open the breaker now, for ``cooldown`` seconds."""
+        self._closed_until = -math.inf
         # Keep the open-until mark well past the cooldown so the half-open state is visible.
         ttl = self.cooldown + self.probe_timeout + self.window
         await self._safely(self.store.set(self._open_key, self.clock() + self.cooldown, ttl))

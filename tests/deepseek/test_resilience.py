@@ -599,3 +599,51 @@ async def test_unknown_model_falls_back_when_models_cannot_be_listed(api, raw) -
 @pytest.mark.asyncio
 async def test_timeouts_pass_through(raw) -> None:
     assert resilient(raw).timeouts is raw.timeouts
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_closed_breaker_is_not_asked_again_until_it_goes_stale(clock) -> None:
+    """``fresh_for``: a closed breaker is read from the store once a second at most, and a
+    success resets the failure count once a second at most; another worker's trip is seen
+    once the closed state read here has gone stale."""
+    store = Recording(clock)
+    here = CircuitBreaker(store, BASE_URL, threshold=2, cooldown=30, clock=clock, fresh_for=1)
+    elsewhere = CircuitBreaker(store, BASE_URL, threshold=2, cooldown=30, clock=clock)
+
+    for _ in range(3):
+        await here.success(await here.acquire())
+    assert store.asked == ["get open_until", "delete failures"]
+
+    await elsewhere.trip()
+    store.asked.clear()
+    clock.now += 0.5
+    await here.acquire()  # still fresh: the other worker's trip is not seen yet
+    clock.now += 0.6
+    with pytest.raises(CircuitOpen):
+        await here.acquire()
+    assert store.asked == ["get open_until"]
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_breaker_hears_of_its_own_failures_at_once(clock) -> None:
+    """A failure here drops what this worker trusted: its next request reads the store, and
+    its next success resets the count, however soon."""
+    store = Recording(clock)
+    breaker = CircuitBreaker(store, BASE_URL, threshold=2, cooldown=30, clock=clock, fresh_for=60)
+    await breaker.success(await breaker.acquire())
+
+    await breaker.failure(await breaker.acquire())  # fresh: not read again
+    await breaker.success(await breaker.acquire())  # read again; the count reset again
+    assert (await breaker.snapshot()).failures == 0
+    await breaker.failure(await breaker.acquire())
+    await breaker.failure(await breaker.acquire())  # two in a row: it opens
+    with pytest.raises(CircuitOpen):
+        await breaker.acquire()
+    assert store.asked[:6] == [
+        "get open_until",
+        "delete failures",
+        "incr failures",
+        "get open_until",
+        "delete failures",
+        "get open_until",  # the snapshot's
+    ]

@@ -114,3 +114,42 @@ def test_the_quick_check_counts_calls_in_flight(user, settings):
 
     with pytest.raises(BudgetExceeded):
         check_token_budget(user)
+
+
+def test_tokens_used_today_counts_the_billed_calls_with_sql_compiled_once_a_day(
+    user, other_user, compiles, monkeypatch
+):
+    """Every call reads what its user used today: the total every page shows (billed calls
+    only, since midnight), with one compile per day however many users (studio.tuning 7)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio.audit import models as audit
+    from studio.guardrails import budgets
+    from studio.guardrails.budgets import tokens_used_today
+
+    budgets._used_since.cache_clear()  # as in a new process
+    now = timezone.now()
+    AuditLog.objects.create(user=user, status="ok", total_tokens=60, created=now)
+    AuditLog.objects.create(user=user, status="failed", total_tokens=7, created=now)
+    AuditLog.objects.create(user=user, status="ok", total_tokens=500, cached=True, created=now)
+    AuditLog.objects.create(user=user, status="over_budget", total_tokens=900, created=now)
+    AuditLog.objects.create(
+        user=user, status="ok", total_tokens=40, created=now - timedelta(days=1)
+    )
+    AuditLog.objects.create(user=other_user, status="ok", total_tokens=30, created=now)
+    compiles.clear()
+
+    used = [tokens_used_today(user), tokens_used_today(other_user.pk), tokens_used_today(0)]
+
+    assert used == [67, 30, 0]
+    assert used[0] == AuditLog.objects.filter(user=user).today().usage().tokens
+    reads = [sql for sql in compiles if 'SUM("audit_auditlog"."total_tokens")' in sql]
+    assert len(reads) == 2  # one above, one by the check against usage()
+
+    # The next day: yesterday's calls no longer count, in SQL compiled for that day.
+    tomorrow = audit.start_of_day() + timedelta(days=1)
+    monkeypatch.setattr(budgets, "start_of_day", lambda: tomorrow)
+    assert tokens_used_today(user) == 0 and tokens_used_today(other_user) == 0
+    assert len([sql for sql in compiles if 'SUM("audit_auditlog"."total_tokens")' in sql]) == 3
