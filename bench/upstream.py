@@ -1,0 +1,122 @@
+"""CPU per stream of the upstream read alone: streams from the simulator, read in this process
+under uvloop (as uvicorn runs the studio) at two depths, with no Django, database or SSE side.
+
+- ``httpx``: the response's bytes through httpx and the studio's connection pool
+  (``studio.deepseek.network``): the floor a change to the client cannot go under.
+- ``client``: ``DeepSeekClient.stream_chat``, what a generation reads: the bytes above, then
+  the SSE parser, each chunk's JSON and the typed events.
+
+Their difference is what ``studio/deepseek/client.py`` and ``sse.py`` cost per stream. The
+simulator runs in a process of its own (its CPU is not counted); the depths alternate, and
+each figure is the median of the rounds (docs/decisions/0045-*.md).
+
+    .venv/bin/python -m bench.upstream [streams] [tokens] [rounds]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import uvloop
+
+from studio.deepseek import DeepSeekClient
+from studio.deepseek.network import AsyncioTransport
+
+DEPTHS = ("httpx", "client")
+SPREAD = 4.0  # seconds over which the streams start, as the bench's ramp
+MESSAGES = [{"role": "user", "content": "Write about streaming benchmarks"}]
+MODEL = "deepseek-v4-flash"
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=1000)  # one per stream
+
+
+async def _stream(depth: str, url: str, pool: httpx.AsyncClient, client: DeepSeekClient,
+                  tokens: int, delay: float) -> int:  # fmt: skip
+    await asyncio.sleep(delay)
+    items = 0
+    if depth == "client":
+        async for _ in client.stream_chat(messages=MESSAGES, model=MODEL, max_tokens=tokens):
+            items += 1
+        return items
+    body = {"model": MODEL, "messages": MESSAGES, "max_tokens": tokens, "stream": True}
+    headers = {"Authorization": "Bearer sk-bench"}
+    async with pool.stream(
+        "POST", f"{url}/chat/completions", json=body, headers=headers
+    ) as response:
+        response.raise_for_status()
+        async for _ in response.aiter_raw():
+            items += 1
+    return items
+
+
+async def measure(url: str, depth: str, streams: int, tokens: int,
+                  spread: float = SPREAD) -> tuple[float, float]:  # fmt: skip
+    """CPU ms per stream in this process, and items (reads or events) per stream."""
+    async with (
+        httpx.AsyncClient(transport=AsyncioTransport(limits=LIMITS), timeout=60) as pool,
+        DeepSeekClient(api_key="sk-bench", base_url=url) as client,
+    ):
+        await _stream(depth, url, pool, client, tokens, 0)  # connections and imports warm
+        started = time.process_time()
+        items = await asyncio.gather(
+            *(_stream(depth, url, pool, client, tokens, spread * i / streams)
+              for i in range(streams))
+        )  # fmt: skip
+        cpu = time.process_time() - started
+    return 1000 * cpu / streams, sum(items) / streams
+
+
+@contextlib.contextmanager
+def simulator() -> Iterator[str]:
+    """The offline simulator at the bench's pace, in a process of its own; its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "studio.deepseek.simulator", "--host", "127.0.0.1",
+               "--port", str(port), "--tps", "50", "--first-token-delay", "0.3", "--seed", "0",
+               "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(command)  # noqa: S603 — our own module, fixed arguments
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the simulator did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    args = [int(arg) for arg in sys.argv[1:4]]
+    streams, tokens, rounds = [*args, *(100, 200, 3)[len(args) :]]
+    figures: dict[str, list[float]] = {depth: [] for depth in DEPTHS}
+    items: dict[str, float] = {}
+    with simulator() as url:
+        for _ in range(rounds):
+            for depth in DEPTHS:
+                cpu, items[depth] = uvloop.run(measure(url, depth, streams, tokens))
+                figures[depth].append(cpu)
+    for depth in DEPTHS:
+        runs = ", ".join(f"{cpu:.2f}" for cpu in figures[depth])
+        print(  # noqa: T201 — a command-line tool
+            f"{depth:7} {streams} streams x {tokens} tokens: "
+            f"{statistics.median(figures[depth]):.2f} ms CPU a stream (runs: {runs}), "
+            f"{items[depth]:.0f} items a stream"
+        )
+
+
+if __name__ == "__main__":
+    main()
