@@ -402,9 +402,17 @@ def _reserved_now(user) -> int:
 async def test_the_runner_asks_deepseek_with_the_tokens_the_action_held_then_gives_them_back(
     monkeypatch, settings, workspace, user, product_template, product_inputs
 ):
-    """The reservation is made in the action's own trip; the runner does not reserve again."""
+    """The reservation is made in the action's own trip; the runner does not reserve again.
+    What is held is read when DeepSeek is asked: by the time the action's trip has returned,
+    the runner may have finished already and given it back."""
     settings.AI_DAILY_TOKEN_BUDGET = 1_000_000
-    route = respx.post(CHAT_URL).mock(return_value=sse_response(sse_body(["Hello."])))
+    held: list[int] = []
+
+    def asked(request):
+        held.append(_reserved_now(user))
+        return sse_response(sse_body(["Hello."]))
+
+    route = respx.post(CHAT_URL).mock(side_effect=asked)
 
     async def reserved_again(*args, **kwargs):
         raise AssertionError("the runner reserved the tokens a second time")
@@ -424,12 +432,11 @@ async def test_the_runner_asks_deepseek_with_the_tokens_the_action_held_then_giv
     )
 
     generation = await sync_to_async(do_generate_one)(request)
-    held = await sync_to_async(_reserved_now)(user)
     await launched.wait()
     await tasks[0]
 
     await generation.arefresh_from_db()
-    assert held > 0 and route.call_count == 1
+    assert route.call_count == 1 and held[0] > 0
     assert (generation.status, generation.text) == ("done", "Hello.")
     assert await sync_to_async(_reserved_now)(user) == 0  # given back once audited
 
