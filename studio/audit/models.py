@@ -25,6 +25,11 @@ class Usage(NamedTuple):
     cost: Decimal
 
 
+def _usage_totals() -> dict[str, Sum]:
+    """What "usage" sums: the calls' total tokens (prompt + completion) and their cost."""
+    return {"tokens": Sum("total_tokens"), "cost": Sum("cost")}
+
+
 class AuditLogQuerySet(models.QuerySet["AuditLog"]):
     def for_user(self, user) -> AuditLogQuerySet:
         """The user's own calls (the admin sees everything)."""
@@ -49,14 +54,13 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
     def usage(self) -> Usage:
         """The one definition of "usage" every page shows: the billed calls' total tokens
         (prompt + completion) and cost, in one query."""
-        totals = self.billed().aggregate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+        totals = self.billed().aggregate(**_usage_totals())
         return Usage(totals["tokens"] or 0, totals["cost"] or Decimal(0))
 
     def usage_rows(self) -> models.QuerySet:
         """``usage`` as rows: one per user with billed calls (``tokens``, ``cost``), in one
         query of a shape that can be compiled once (``studio.guardrails.budgets``)."""
-        totals = {"tokens": Sum("total_tokens"), "cost": Sum("cost")}
-        return self.billed().order_by().values("user").annotate(**totals)
+        return self.billed().order_by().values("user").annotate(**_usage_totals())
 
     def usage_by_day(self) -> dict[date, Usage]:
         """``usage`` for each day (in the studio's time zone) that has billed calls."""
@@ -65,7 +69,7 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
             .annotate(day=TruncDate("created"))
             .order_by()
             .values("day")
-            .annotate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+            .annotate(**_usage_totals())
             .values_list("day", "tokens", "cost")
         )
         return {day: Usage(tokens or 0, cost or Decimal(0)) for day, tokens, cost in rows}
