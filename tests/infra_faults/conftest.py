@@ -110,6 +110,15 @@ class RedisServer:
             sock.sendall((" ".join(words) + "\r\n").encode())
             return sock.recv(65536)
 
+    def runners_beating(self) -> bool:
+        """Whether a worker still runs a generation: its heartbeat key is there until the
+        runner's last write (the audit row, after the end the tests wait for). No answer
+        (Redis down) is none: nothing beats through it."""
+        try:
+            return not self.command("KEYS", "*generation-alive:*").startswith(b"*0")
+        except OSError:
+            return False
+
 
 class Worker:
     """One studio worker process: ``uvicorn studio.asgi:application`` on a port of its own, as
@@ -556,6 +565,13 @@ def recovered(request, transactional_db, cluster: Cluster):
         cluster.tainted = True
     else:
         left = []
+    # A generation's status comes before its runner's last write (its audit row): its rows
+    # are emptied only once no runner is left, or a late row breaks the emptying (a foreign
+    # key to a user deleted meanwhile). A dead worker's heartbeat expires within its TTL.
+    try:
+        wait_for(lambda: not cluster.redis.runners_beating(), HEARTBEAT_TTL + 5, "the runners")
+    except AssertionError:
+        cluster.tainted = True  # its workers are restarted below
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         # What the workers logged (WARNING and up) goes with the failure's report: their log
