@@ -9,6 +9,10 @@ Here a protocol keeps reading into a buffer and a read only waits when the buffe
 httpcore's pool, HTTP/1.1 parsing (h11), TLS settings and error types are unchanged: only its
 network backend (``httpcore.AsyncNetworkBackend``, a public interface) is this one. Reads stop
 while more than ``HIGH_WATER`` bytes wait unread, as asyncio's own streams do.
+
+One more thing is not httpcore's own: the pool's bookkeeping pass, which httpcore 1.0.9 runs
+in time quadratic in its connections, on every request started and every response closed
+(:class:`LinearPool`; ``docs/decisions/0046-the-pool-walks-its-connections-once.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import typing
+from itertools import islice
 
 import httpcore
 import httpx
@@ -211,6 +216,71 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+class LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool, its bookkeeping pass (run whenever a request comes or a response
+    closes) in one walk of the connections instead of one per idle connection.
+
+    httpcore 1.0.9's pass counts the pool's connections once for every idle one (and
+    compares that count, not the idle ones', with ``max_keepalive_connections``), then lists
+    every connection again for each queued request: with hundreds of streams open that is
+    most of the read's CPU (encode/httpcore#1035, still open; pydantic/httpx2#974 made the
+    same change in the fork). This pass makes the same decisions in the same order, except
+    that surplus idle connections are counted as idle ones, as the setting says: the oldest
+    idle connections beyond ``max_keepalive_connections`` close. It goes when httpcore ships
+    the fix (``tests/deepseek/test_network.py`` compares it with httpcore's own pass).
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        for connection in self._connections:
+            if connection.is_closed():
+                continue
+            if connection.has_expired():
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        idle = [connection for connection in kept if connection.is_idle()]
+        if (surplus := len(idle) - self._max_keepalive_connections) > 0:
+            evicted = {id(connection) for connection in islice(idle, surplus)}
+            closing += idle[:surplus]
+            idle = idle[surplus:]
+            kept = [connection for connection in kept if id(connection) not in evicted]
+        self._connections[:] = kept
+
+        # Queued requests, in order: a connection of their origin that is available, else a
+        # new one while there is room, else a new one in place of the oldest idle one. The
+        # available connections are listed once per origin (Origin is not hashable).
+        available: dict[tuple[bytes, bytes, int], list[httpcore.AsyncConnectionInterface]] = {}
+        for pool_request in [request for request in self._requests if request.is_queued()]:
+            origin = pool_request.request.url.origin
+            key = (origin.scheme, origin.host, origin.port)
+            if key not in available:
+                available[key] = [
+                    connection
+                    for connection in self._connections
+                    if connection.can_handle_request(origin) and connection.is_available()
+                ]
+            if available[key]:
+                pool_request.assign_to_connection(available[key][0])
+                continue
+            if len(self._connections) >= self._max_connections:
+                if not idle:
+                    continue  # it waits for a connection to come back
+                oldest = idle.pop(0)
+                self._connections.remove(oldest)
+                closing.append(oldest)
+                for listed in available.values():
+                    if oldest in listed:
+                        listed.remove(oldest)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+            if connection.is_available():  # one that may multiplex (HTTP/2), as httpcore's
+                available[key].append(connection)
+        return closing
+
+
 class AsyncioTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (HTTP/1.1, TLS verified as httpx verifies it, the given pool
     limits), its connections opened and read by :class:`AsyncioBackend`."""
@@ -218,7 +288,7 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
     def __init__(self, *, limits: httpx.Limits) -> None:
         context = httpx.create_ssl_context()  # once: the pool below is the one used
         super().__init__(verify=context, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LinearPool(
             ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

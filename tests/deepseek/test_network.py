@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import socket
 import ssl
@@ -14,9 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpcore
 import pytest
+from httpcore._async.connection_pool import AsyncPoolRequest
 
 from studio.deepseek import ConnectionFailed, DeepSeekClient, StreamTruncated, network
-from studio.deepseek.network import AsyncioBackend, AsyncioTransport
+from studio.deepseek.network import AsyncioBackend, AsyncioTransport, LinearPool
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -224,3 +226,119 @@ async def test_a_certificate_that_does_not_verify_fails_to_connect(tls_files):
             await plain.start_tls(ssl.create_default_context(), "localhost", timeout=5)
     finally:
         server.close()
+
+
+# The pool's bookkeeping pass (LinearPool): the decisions httpcore's own pass makes, in one
+# walk of the connections. Fake connections stand for httpcore's (the pass only asks them
+# these questions); the requests are httpcore's own.
+
+
+class _Connection:
+    """A pooled connection as the pass sees it; each answer counted."""
+
+    asked = 0
+
+    def __init__(self, name: str, origin: str, state: str) -> None:
+        self.name, self.origin, self.state = name, origin, state
+
+    def _ask(self, answer: bool) -> bool:
+        _Connection.asked += 1
+        return answer
+
+    def is_closed(self) -> bool:
+        return self._ask(self.state == "closed")
+
+    def has_expired(self) -> bool:
+        return self._ask(self.state == "expired")
+
+    def is_idle(self) -> bool:
+        return self._ask(self.state in ("idle", "expired"))
+
+    def is_available(self) -> bool:
+        return self._ask(self.state == "idle")
+
+    def can_handle_request(self, origin: httpcore.Origin) -> bool:
+        return self._ask(self.origin == origin.host.decode())
+
+
+def _pool(pool_class, connections, queued, *, most: int, idle_kept: int):
+    pool = pool_class(max_connections=most, max_keepalive_connections=idle_kept)
+    pool._connections = list(connections)
+    pool._requests = [
+        AsyncPoolRequest(httpcore.Request("POST", f"https://{host}/chat/completions"))
+        for host in queued
+    ]
+    made = iter(range(1_000_000))
+    pool.create_connection = lambda origin: _Connection(
+        f"new{next(made)}", origin.host.decode(), "connecting"
+    )
+    return pool
+
+
+def _pass(pool) -> tuple[list[str], list[str], list[str | None]]:
+    closing = pool._assign_requests_to_connections()
+    return (
+        [c.name for c in pool._connections],
+        [c.name for c in closing],
+        [r.connection.name if r.connection else None for r in pool._requests],
+    )
+
+
+async def test_the_pool_decides_as_httpcore_s_own_pass():
+    """Random pools (closed, expired, busy, idle connections to two origins; requests queued
+    for either; full or not): the same connections kept and closed, the same assignments.
+    Within ``max_keepalive_connections`` of connections in all, where httpcore's count of
+    surplus idle connections (every connection counted) cannot differ from the idle ones'."""
+    rng = random.Random(46)
+    for case in range(2000):
+        kinds = ["closed", "expired", "busy", "idle"]
+        states = rng.choices(kinds, weights=[1, 1, 4, 4], k=rng.randrange(0, 12))
+        hosts = [rng.choice(["a.test", "b.test"]) for _ in states]
+        queued = rng.choices(["a.test", "b.test"], k=rng.randrange(0, 5))
+        most = rng.randrange(max(1, len(states)), len(states) + 3)  # full when equal
+        passes = [
+            _pass(_pool(kind, _connections(hosts, states), queued, most=most, idle_kept=most))
+            for kind in (LinearPool, httpcore.AsyncConnectionPool)
+        ]
+        assert passes[0] == passes[1], (case, states, hosts, queued, most)
+
+
+def _connections(hosts: list[str], states: list[str]) -> list[_Connection]:
+    return [_Connection(f"c{i}", *each) for i, each in enumerate(zip(hosts, states, strict=True))]
+
+
+async def test_a_full_pool_closes_its_oldest_idle_connections_for_another_origin():
+    """One idle connection closed per request that finds no room, oldest first, as httpcore
+    closes them."""
+    for kind in (LinearPool, httpcore.AsyncConnectionPool):
+        connections = _connections(["b.test"] * 3, ["busy", "idle", "idle"])
+        pool = _pool(kind, connections, ["a.test"] * 3, most=3, idle_kept=3)
+
+        # The third request waits: no idle connection is left to close.
+        assert _pass(pool) == (["c0", "new0", "new1"], ["c1", "c2"], ["new0", "new1", None])
+
+
+async def test_idle_connections_beyond_the_keepalive_limit_close_oldest_first():
+    """What the setting says (httpcore 1.0.9 compares every connection's count instead, and
+    here would close every idle one)."""
+    connections = [
+        _Connection("busy", "a.test", "busy"),
+        *(_Connection(f"idle{i}", "a.test", "idle") for i in range(3)),
+    ]
+    pool = _pool(LinearPool, connections, [], most=10, idle_kept=2)
+
+    assert _pass(pool) == (["busy", "idle1", "idle2"], ["idle0"], [])
+
+
+async def test_the_pass_asks_each_connection_a_few_questions_not_one_per_other_connection():
+    """A thousand idle streams' connections and a request coming: httpcore's own pass asks
+    about a million questions (each idle connection counts them all); this one a few per
+    connection."""
+    connections = [_Connection(f"c{i}", "a.test", "idle") for i in range(1000)]
+    pool = _pool(LinearPool, connections, ["a.test"], most=1050, idle_kept=1050)
+    _Connection.asked = 0
+
+    kept, closing, assigned = _pass(pool)
+
+    assert len(kept) == 1000 and closing == [] and assigned == ["c0"]
+    assert _Connection.asked <= 6 * len(connections)
