@@ -370,7 +370,8 @@ GENERATION_PERSIST_BYTES = env.int("GENERATION_PERSIST_BYTES", default=2048)
 # SSE pacing (studio.streams.events.Pacing): while a process is quiet each token is sent as it
 # arrives; as more streams open, deltas are batched so that the process sends about
 # GENERATION_SSE_RATE batches a second in all, each stream at least one per
-# GENERATION_SSE_BATCH seconds.
+# GENERATION_SSE_BATCH seconds. A stream relayed through Redis to another worker goes one
+# entry per GENERATION_SSE_BATCH at any load (an entry costs ten local frames).
 GENERATION_SSE_BATCH = env.float("GENERATION_SSE_BATCH", default=0.05)
 GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)

@@ -284,10 +284,10 @@ class Registry:
         otherwise (no listener yet, or Redis away when it starts) every batch at once."""
         if not relay.enabled():
             return None
-        batch, rate = settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE
+        batch = settings.GENERATION_SSE_BATCH
         unwatched = settings.GENERATION_MIRROR_INTERVAL if self._subscribed else None
         key = self.stream_key(log.key)
-        publish = relay.publish(log, batch=batch, rate=rate, key=key, unwatched=unwatched)
+        publish = relay.publish(log, batch=batch, key=key, unwatched=unwatched)
         return asyncio.create_task(publish)
 
     def watched(self, key: int) -> None:

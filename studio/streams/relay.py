@@ -42,7 +42,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .events import Done, EventLog, Pacing, until
+from .events import Done, EventLog, until
 from .framing import HEARTBEAT, delta_frames
 
 logger = logging.getLogger(__name__)
@@ -135,9 +135,6 @@ def backoff(attempt: int) -> float:
 # Each kind of loop shares one: an outage is logged once, not once per stream.
 MIRRORS, LISTENERS, WATCHERS = Outage("relay mirror"), Outage("stop listener"), Outage("watchers")
 
-# The logs this process is mirroring, paced like local watchers (``events.Pacing``).
-publishers = Pacing()
-
 
 async def _written(client: aioredis.Redis, key: str) -> tuple[int, bool]:
     """How many items the stream holds already, and whether its final entry is there."""
@@ -154,12 +151,14 @@ async def publish(
     log: EventLog,
     *,
     batch: float,
-    rate: float = 0,
     key: str | None = None,
     unwatched: float | None = None,
 ) -> None:
     """Mirror ``log`` into its Redis stream (``key``, a generation's by default), one entry
-    per batch (paced as ``events.follow`` paces frames), until the final entry.
+    per batch, until the final entry. The first entry goes at once; after it, one entry per
+    ``batch`` seconds at most, whatever the load: an entry costs the two workers about ten
+    times what a local SSE frame costs (an XADD here and an XREAD there), so the tokens that
+    come in between go in one (docs/decisions/0047-*.md).
 
     With ``unwatched`` (seconds; given when this worker hears watchers announce themselves,
     ``follow(announce=...)``), a log that no watcher in another worker follows is mirrored
@@ -173,46 +172,45 @@ async def publish(
     key = key or stream_key(log.key)
     sent, cleared, expiring, attempt = 0, False, False, 0
     clock, ready = asyncio.get_running_loop().time, 0.0  # when the next batch may go
-    with publishers.counting():
-        while True:
-            try:
-                client = get_redis()
-                if not cleared:  # a stream left by an earlier run of this id must not be replayed
-                    await client.delete(key)
-                    cleared = True
-                elif attempt:  # resuming after a failure (a restarted Redis may hold nothing)
-                    sent, finished = await _written(client, key)
-                    expiring = expiring and sent > 0
-                    if finished:
-                        return
-                if attempt:
-                    attempt = 0
-                    MIRRORS.recovered()
-                while True:
-                    if len(log.items) > sent:
-                        await until(ready)
-                        start, items = sent + 1, log.items[sent:]
-                        end = sent + len(items)
-                        fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
-                        await _add(client, key, fields, end)
-                        sent = end
-                        if not expiring:
-                            await client.expire(key, RUNNING_TTL)
-                            expiring = True
-                        if unwatched is None or log.watched_elsewhere:
-                            ready = clock() + publishers.interval(ceiling=batch, rate=rate)
-                        else:
-                            await log.until_watched_or_done(unwatched)
-                    elif log.done is not None:
-                        final = {"done": json.dumps(log.done.as_json()), "seq": sent}
-                        await _add(client, key, final, sent + 1)
-                        await client.expire(key, FINISHED_TTL)
-                        return
+    while True:
+        try:
+            client = get_redis()
+            if not cleared:  # a stream left by an earlier run of this id must not be replayed
+                await client.delete(key)
+                cleared = True
+            elif attempt:  # resuming after a failure (a restarted Redis may hold nothing)
+                sent, finished = await _written(client, key)
+                expiring = expiring and sent > 0
+                if finished:
+                    return
+            if attempt:
+                attempt = 0
+                MIRRORS.recovered()
+            while True:
+                if len(log.items) > sent:
+                    await until(ready)
+                    start, items = sent + 1, log.items[sent:]
+                    end = sent + len(items)
+                    fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
+                    await _add(client, key, fields, end)
+                    sent = end
+                    if not expiring:
+                        await client.expire(key, RUNNING_TTL)
+                        expiring = True
+                    if unwatched is None or log.watched_elsewhere:
+                        ready = clock() + batch
                     else:
-                        await log.wait(sent, timeout=60)
-            except UNAVAILABLE as error:
-                await asyncio.sleep(MIRRORS.failed(error, attempt))
-                attempt += 1
+                        await log.until_watched_or_done(unwatched)
+                elif log.done is not None:
+                    final = {"done": json.dumps(log.done.as_json()), "seq": sent}
+                    await _add(client, key, final, sent + 1)
+                    await client.expire(key, FINISHED_TTL)
+                    return
+                else:
+                    await log.wait(sent, timeout=60)
+        except UNAVAILABLE as error:
+            await asyncio.sleep(MIRRORS.failed(error, attempt))
+            attempt += 1
 
 
 async def _add(client: aioredis.Redis, key: str, fields: dict[str, Any], seq: int) -> None:

@@ -257,6 +257,35 @@ async def test_the_mirror_goes_at_the_pace_of_watchers_in_other_workers(redis_re
     running._listener[1].cancel()
 
 
+async def test_a_relayed_mirror_sends_its_first_entry_at_once_then_one_per_batch(
+    redis_relay, settings
+):
+    """Each entry costs an XADD here and an XREAD in the watcher's worker (ten times a local
+    frame): however quiet the worker (the SSE rate would let every token go alone), the
+    first entry goes at once (the first token is not delayed) and what comes within the
+    next GENERATION_SSE_BATCH seconds (1 s here) goes in one entry."""
+    settings.GENERATION_SSE_BATCH, settings.GENERATION_SSE_RATE = 1.0, 10000
+    running = Registry("test-relayed")  # no listener: every log is mirrored batch by batch
+    log = running.open_log(23)
+    mirror = running.mirror(log)
+    log.add(test_relay.Delta("First "))
+    async with asyncio.timeout(5):
+        while not await redis_relay().exists(running.stream_key(23)):
+            await asyncio.sleep(0.005)
+        for piece in ["a ", "b ", "c"]:
+            log.add(test_relay.Delta(piece))
+            await asyncio.sleep(0.01)  # time enough for an entry each, were it not paced
+        log.finish(test_relay.Done("done"))
+        await mirror
+
+    entries = await redis_relay().xrange(running.stream_key(23))
+    assert [test_relay.json.loads(f[b"items"]) for _, f in entries[:-1]] == [
+        [["content", "First "]],
+        [["content", "a "], ["content", "b "], ["content", "c"]],
+    ]
+    assert b"done" in entries[-1][1]
+
+
 async def test_shutdown_cancels_every_running_task_of_every_kind():
     first, second = Registry("test-down-a"), Registry("test-down-b")
     ended: list[str] = []
