@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import typing
-from itertools import islice
 
 import httpcore
 import httpx
@@ -242,10 +241,10 @@ class LinearPool(httpcore.AsyncConnectionPool):
                 kept.append(connection)
         idle = [connection for connection in kept if connection.is_idle()]
         if (surplus := len(idle) - self._max_keepalive_connections) > 0:
-            evicted = {id(connection) for connection in islice(idle, surplus)}
-            closing += idle[:surplus]
-            idle = idle[surplus:]
-            kept = [connection for connection in kept if id(connection) not in evicted]
+            evicted, idle = idle[:surplus], idle[surplus:]
+            closing += evicted
+            gone = {id(connection) for connection in evicted}
+            kept = [connection for connection in kept if id(connection) not in gone]
         self._connections[:] = kept
 
         # Queued requests, in order: a connection of their origin that is available, else a
