@@ -12,6 +12,9 @@ once when it starts (the file says it is ready to be asked) and again on every S
 ``dumps`` counting the answers. ``bench/run.py`` signals every worker and sums the files.
 Then every response also carries an ``X-Bench-Worker`` header (the worker's pid), so that the
 load generator can tell a stream watched through another worker than the one that started it.
+
+With ``BENCH_THREADS_DIR`` set, each worker also keeps its threads' names there, for
+``python -m bench.threads`` (CPU per thread name over a window).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from django.db.backends.signals import connection_created
 
+from bench import threads
 from studio.asgi import application as studio_application
 
 STATS_PATH = "/__bench__/db-writes"
@@ -67,6 +71,9 @@ def dump(directory: Path) -> None:
     temporary.write_text(json.dumps(data))
     temporary.replace(target)
 
+
+if os.environ.get("BENCH_THREADS_DIR"):  # CPU per thread name: python -m bench.threads
+    threads.keep_names(Path(os.environ["BENCH_THREADS_DIR"]))
 
 SEVERAL_WORKERS = bool(os.environ.get("BENCH_WRITES_DIR"))
 WORKER_HEADER = (b"x-bench-worker", str(os.getpid()).encode())
