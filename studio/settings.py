@@ -377,7 +377,7 @@ GENERATION_SSE_RATE = env.float("GENERATION_SSE_RATE", default=10000)
 GENERATION_SSE_HEARTBEAT = env.float("GENERATION_SSE_HEARTBEAT", default=15.0)
 # With Redis: seconds between the Redis mirror's entries of a generation that no watcher in
 # another worker follows (a copy for a crash and for late watchers, like the saved text);
-# one that is followed there is mirrored batch by batch (studio.streams.relay.publish).
+# one that is followed there gets a batch every GENERATION_SSE_BATCH (studio.streams.relay).
 GENERATION_MIRROR_INTERVAL = env.float("GENERATION_MIRROR_INTERVAL", default=0.5)
 # Seconds between sweeps for generations whose runner is gone (a crash): they end as
 # interrupted, their text kept (drafts/sweeper.py, run by the serving process). 0: no sweeps.

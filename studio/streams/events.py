@@ -117,7 +117,7 @@ class EventLog:
     # How the stream ended, once it has.
     done: Done | None = None
     # A watcher in another worker follows its Redis mirror (``relay.publish``), which then
-    # carries every batch at once rather than one per GENERATION_MIRROR_INTERVAL.
+    # carries a batch every GENERATION_SSE_BATCH rather than one per GENERATION_MIRROR_INTERVAL.
     watched_elsewhere: bool = False
     # Who waits for the next item or the end: futures set at once, no Event made per item.
     _waiters: list[asyncio.Future[bool]] = field(default_factory=list)

@@ -281,7 +281,8 @@ class Registry:
 
         While this worker hears watchers announce themselves (its listener is subscribed), a
         log nobody follows elsewhere is mirrored one entry per GENERATION_MIRROR_INTERVAL;
-        otherwise (no listener yet, or Redis away when it starts) every batch at once."""
+        otherwise (no listener yet, or Redis away when it starts) a batch every
+        GENERATION_SSE_BATCH."""
         if not relay.enabled():
             return None
         batch = settings.GENERATION_SSE_BATCH

@@ -6,9 +6,9 @@
   the browser's Last-Event-ID, exactly as local watchers follow the in-memory log.
 - A stop asked for in any worker reaches the runner through a pub/sub channel
   (``request_cancel`` → ``listen`` in every runner process). So does a watcher in another
-  worker (``follow(announce=...)``): only then does the mirror carry every batch at once; a
-  log nobody follows elsewhere is mirrored one entry per GENERATION_MIRROR_INTERVAL, a copy
-  for a crash and for late watchers.
+  worker (``follow(announce=...)``): only then does the mirror carry a batch every
+  GENERATION_SSE_BATCH; a log nobody follows elsewhere is mirrored one entry per
+  GENERATION_MIRROR_INTERVAL, a copy for a crash and for late watchers.
 - Each kind of stream (generations, assistant answers) has keys of its own: ``stream_key``.
 
 Entry ids are ``0-<last sequence number of the batch>``: monotonic, and a reader can
