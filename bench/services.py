@@ -132,6 +132,8 @@ def start_studio(
     cmd = [sys.executable, "-m", "uvicorn", f"{app}:application", "--host", "127.0.0.1",
            "--port", str(port), "--lifespan", "on", "--no-access-log",
            "--log-level", "warning"]  # fmt: skip
+    if (cwd / "studio" / "event_loop.py").exists():  # a baseline revision may predate it
+        cmd += ["--loop", "studio.event_loop:new_event_loop"]
     if workers > 1:
         cmd += ["--workers", str(workers), "--timeout-graceful-shutdown", "2"]
     studio = Service(name, cmd, env, config.work_dir / f"{name}.log", cwd=cwd)

@@ -159,3 +159,17 @@ async def test_the_image_trusts_no_proxy_unless_told():
     # The right-most address the trusted proxy added is the client, whatever came before it.
     client = await _client_seen(behind_a_proxy, "172.18.0.5", "6.6.6.6, 203.0.113.9")
     assert client == "203.0.113.9"
+
+
+def test_the_workers_run_uvloop_accepting_every_waiting_connection():
+    """A loaded worker's turn takes tens of milliseconds: libuv's one accept per turn would
+    leave connections waiting in the kernel's queue (studio/event_loop.py)."""
+    from uvicorn import Config
+
+    options = _uvicorn_options("")
+    assert options["loop"] == "studio.event_loop:new_event_loop"
+    from studio.event_loop import new_event_loop
+
+    assert Config("studio.asgi:application", loop=options["loop"]).get_loop_factory() is (
+        new_event_loop
+    )

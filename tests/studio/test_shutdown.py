@@ -305,7 +305,8 @@ def test_the_image_s_uvicorn_workers_answer_503_while_they_drain_then_exit_in_ti
     }
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--port", str(port)]
-    command += ["--workers", "2", "--lifespan", "on", "--timeout-graceful-shutdown", "2"]
+    command += ["--workers", "2", "--loop", "studio.event_loop:new_event_loop"]
+    command += ["--lifespan", "on", "--timeout-graceful-shutdown", "2"]
     process = subprocess.Popen(  # noqa: S603 — this interpreter, fixed arguments
         command, cwd=django_settings.BASE_DIR, env=env, stderr=subprocess.DEVNULL
     )

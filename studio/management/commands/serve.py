@@ -155,6 +155,8 @@ class Command(BaseCommand):
                 host=options["host"],
                 port=options["port"],
                 lifespan="on",
+                # uvloop, accepting every waiting connection at each turn (studio.event_loop).
+                loop="studio.event_loop:new_event_loop",
                 log_level="info",
                 # The application drains first (studio.asgi): then what is left is cut off.
                 timeout_graceful_shutdown=math.ceil(CLOSING_RESERVE),
