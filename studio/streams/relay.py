@@ -76,7 +76,8 @@ def client_options(*, sync: bool = False) -> dict[str, Any]:
     """Timeouts and retries for a Redis client: a read may take its block plus
     REDIS_SOCKET_TIMEOUT (never less than its own block, or a quiet watcher's XREAD would
     time out), a connection REDIS_CONNECT_TIMEOUT; a command that fails to connect or times
-    out is tried REDIS_RETRIES more times, with exponential backoff up to REDIS_BACKOFF_CAP."""
+    out is tried REDIS_RETRIES more times, with exponential backoff up to REDIS_BACKOFF_CAP.
+    A pool opens up to REDIS_MAX_CONNECTIONS: each relayed watcher holds one while it blocks."""
     backoff = ExponentialBackoff(cap=settings.REDIS_BACKOFF_CAP, base=BACKOFF_BASE)
     retry = (Retry if sync else AsyncRetry)(backoff, settings.REDIS_RETRIES)
     return {
@@ -85,6 +86,7 @@ def client_options(*, sync: bool = False) -> dict[str, Any]:
         "health_check_interval": settings.REDIS_HEALTH_CHECK_INTERVAL,
         "retry": retry,
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "max_connections": settings.REDIS_MAX_CONNECTIONS,
     }
 
 

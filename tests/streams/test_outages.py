@@ -321,3 +321,41 @@ async def test_a_real_redis_restart_loses_no_text_and_no_stop(real_relay, settin
         with pytest.raises(asyncio.CancelledError):
             await task
     here.stop_listening()
+
+
+async def test_more_relayed_watchers_than_redis_py_s_default_pool_leave_the_mirror_room(
+    real_relay, settings, caplog
+):
+    """Each watcher relayed from another worker holds a pooled connection while its XREAD
+    blocks. redis-py's pool opens 100 by default: with 150 watchers waiting, the mirror's
+    XADD failed as if Redis were away (seen at N=500 in the benchmark's image shape).
+    REDIS_MAX_CONNECTIONS (1000) leaves room."""
+    settings.GENERATION_SSE_HEARTBEAT = 5.0
+    waiting = 150
+
+    async def never_idle():
+        return None
+
+    async def watch(key: int) -> list[bytes | Done]:
+        frames: list[bytes | Done] = []
+        async for frame in relay.follow(key, after=0, heartbeat=5.0, when_idle=never_idle):
+            frames.append(frame)
+        return frames
+
+    watchers = [asyncio.create_task(watch(7000 + n)) for n in range(waiting)]
+    pool = relay.get_redis().connection_pool
+    await until(lambda: len(pool._in_use_connections) >= waiting)  # every XREAD is blocked
+    log = EventLog(7000)
+    publisher = asyncio.create_task(relay.publish(log, batch=0.001))
+    log.add(Delta("Through the relay."))
+    log.finish(Done("done", {"generation": 7000}))
+    await asyncio.wait_for(publisher, 5)
+    frames = await asyncio.wait_for(watchers[0], 5)
+    for watcher in watchers[1:]:
+        watcher.cancel()
+    await asyncio.gather(*watchers[1:], return_exceptions=True)
+
+    assert frames_text(frames) == "Through the relay."
+    assert frames[-1] == Done("done", {"generation": 7000}, 1)
+    assert "unavailable" not in caplog.text
+    assert pool.max_connections == settings.REDIS_MAX_CONNECTIONS == 1000
