@@ -36,18 +36,26 @@ from django.core.handlers.asgi import ASGIRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from studio import event_loop
 from studio.body_limit import body_limit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 _django = get_asgi_application()
 # Late on purpose: it imports Django's middleware, which needs the apps set up.
-from studio.tuning import one_view_trip, request_threads, security_on_the_loop  # noqa: E402
+from studio.tuning import (  # noqa: E402
+    REQUEST_THREADS,
+    one_view_trip,
+    request_threads,
+    security_on_the_loop,
+)
 
 # Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them. A request's
 # synchronous parts run on a reused thread, its process_view hooks in one trip to it, the
 # security middleware's on the loop (studio.tuning, when on).
 django_application = request_threads(body_limit(security_on_the_loop(one_view_trip(_django))))
+# A worker whose request threads are all busy accepts new connections one at a time.
+event_loop.busy = REQUEST_THREADS.busy
 
 logger = logging.getLogger(__name__)
 

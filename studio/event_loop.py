@@ -10,8 +10,10 @@ seconds before the studio saw it (``docs/decisions/0048-every-waiting-connection
 uvicorn calls, with the socket it bound or with a host and port) takes up to
 :data:`ACCEPTS_PER_TURN` waiting connections each time its socket is ready, as asyncio's own
 loop does, and hands each to uvloop (``connect_accepted_socket``, public API): the connections
-themselves are uvloop's transports, as before. Anything else (TLS, Unix sockets, a host name
-to resolve) is uvloop's own server.
+themselves are uvloop's transports, as before. While the process is :data:`busy` (too many
+requests at once on their threads) it takes one a turn, as uvloop does: the queue then holds
+the rest back at no cost. Anything else (TLS, Unix sockets, a host name to resolve) is
+uvloop's own server.
 
 ``manage.py serve`` and the Dockerfile's ``uvicorn --loop studio.event_loop:new_event_loop``
 use it.
@@ -32,11 +34,21 @@ logger = logging.getLogger(__name__)
 
 # Connections taken each time the listening socket is ready. asyncio's loop takes up to the
 # backlog; fewer leaves some for the other workers sharing the socket, whose loop may turn
-# sooner.
-ACCEPTS_PER_TURN = 64
+# sooner, and lets the busy check below look again between batches.
+ACCEPTS_PER_TURN = 16
 # Out of file descriptors or memory: accept nothing for a second (as asyncio does), then retry.
 RETRY_DELAY = 1.0
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+def _never_busy() -> bool:
+    return False
+
+
+# Whether the process is too busy for a batch: then one connection a turn, as uvloop takes
+# them (the rest wait in the kernel's queue). The studio's ASGI module sets it (the request
+# threads in use: studio.tuning.RequestThreads.busy).
+busy: typing.Callable[[], bool] = _never_busy
 
 
 class AcceptingServer(asyncio.AbstractServer):
@@ -66,8 +78,8 @@ class AcceptingServer(asyncio.AbstractServer):
 
     def _accept(self) -> None:
         sock = self._socket
-        for _ in range(ACCEPTS_PER_TURN):
-            if sock is None:
+        for taken in range(ACCEPTS_PER_TURN):
+            if sock is None or (taken and busy()):
                 return
             try:
                 connection, _address = sock.accept()
@@ -91,6 +103,9 @@ class AcceptingServer(asyncio.AbstractServer):
             await self._loop.connect_accepted_socket(self._protocol_factory, connection)
         except OSError as exc:  # the client went away while its transport was made
             logger.debug("Connection lost as it was accepted: %s", exc)
+            connection.close()  # a no-op when its transport closed it already
+        except Exception:
+            logger.exception("Could not serve an accepted connection")
             connection.close()
 
     # asyncio.AbstractServer

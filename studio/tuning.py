@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -263,13 +264,18 @@ class RequestThread(ThreadPoolExecutor):
 
 
 class RequestThreads:
-    """Idle request threads, the most recently used lent first; at most ``keep`` of them."""
+    """Idle request threads, the most recently used lent first; at most ``keep`` of them.
+    ``lent``: how many requests hold one now (in their synchronous parts)."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
+        self.lent = 0
         self._idle: list[RequestThread] = []
+        self._count = threading.Lock()  # servers on several threads share it (tests)
 
     def lend(self) -> RequestThread:
+        with self._count:
+            self.lent += 1
         try:
             return self._idle.pop()
         except IndexError:  # none idle (or another server's loop took the last one)
@@ -277,10 +283,17 @@ class RequestThreads:
 
     def give_back(self, thread: RequestThread) -> None:
         """Idle again; one still busy with a call (or beyond ``keep``) ends after its call."""
+        with self._count:
+            self.lent -= 1
         if thread.idle and len(self._idle) < self.keep:
             self._idle.append(thread)
         else:
             thread.shutdown(wait=False)
+
+    def busy(self) -> bool:
+        """Whether :data:`BUSY_REQUESTS` requests hold a thread: then a worker takes one new
+        connection per turn of its loop, not a batch (``studio.event_loop``)."""
+        return self.lent >= BUSY_REQUESTS
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -291,6 +304,12 @@ class RequestThreads:
 # the peak of N=1000 (docs/decisions/0031-requests-reuse-their-threads.md). Requests beyond
 # these start a thread of their own, as Django's do, and it ends with them.
 REQUEST_THREADS = RequestThreads(keep=8)
+# Requests in their synchronous parts at once (each on a thread) beyond which a worker accepts
+# new connections one per turn of its loop, as uvloop itself does, instead of a batch: those
+# wait in the kernel's queue, costing no thread. Unthrottled, 1,000 streams started at once
+# made the embedded studio run 1,029 threads (590 MB resident against 250 MB) and answer
+# later (docs/decisions/0048-every-waiting-connection-accepted.md).
+BUSY_REQUESTS = 64
 
 
 class _Lent:

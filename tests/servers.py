@@ -56,7 +56,13 @@ def serve_asgi(
         live.loop = asyncio.get_running_loop()
         await app(scope, receive, send)
 
-    config = uvicorn.Config(app_noting_its_loop, log_level="warning", lifespan=lifespan)
+    # The production loop (the image's and manage.py serve's: uvloop, accepting in batches).
+    config = uvicorn.Config(
+        app_noting_its_loop,
+        log_level="warning",
+        lifespan=lifespan,
+        loop="studio.event_loop:new_event_loop",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -139,6 +139,7 @@ class Worker:
     def spawn(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "studio.asgi:application"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "on"]
+        command += ["--loop", "studio.event_loop:new_event_loop"]  # the image's loop
         command += ["--log-level", "warning"]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 — fixed arguments

@@ -225,16 +225,30 @@ async def test_one_request_s_synchronous_parts_share_a_thread_the_next_request_r
 
 
 async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own(pool):
-    both_in, threads = asyncio.Barrier(2), []
+    both_in, threads, lent = asyncio.Barrier(2), [], []
 
     async def meet():
         await both_in.wait()
+        lent.append(pool.lent)
+        await both_in.wait()  # neither ends before both have looked
 
     app = _recording_app(threads, calls=1, during=meet)
     await asyncio.gather(_request(app), _request(app))
 
     assert threads[0] is not threads[1]
     assert len(pool) == 2
+    assert lent == [2, 2] and pool.lent == 0  # counted while held, not after
+
+
+def test_the_pool_is_busy_from_busy_requests_threads_lent(pool, monkeypatch):
+    monkeypatch.setattr(tuning, "BUSY_REQUESTS", 2)
+    first = pool.lend()
+    assert not pool.busy()
+    second = pool.lend()
+    assert pool.busy()
+    pool.give_back(first)
+    assert not pool.busy()
+    pool.give_back(second)
 
 
 async def test_a_thread_still_busy_when_its_request_ends_is_not_lent_again(pool):
