@@ -1,4 +1,4 @@
-"""uvicorn's event loop (uvloop), accepting every waiting connection each time the loop turns.
+"""uvicorn's event loop (uvloop), accepting waiting connections in batches while there is room.
 
 libuv, under uvloop, accepts one connection per turn of the event loop (since libuv 1.45,
 libuv/libuv#3696). A turn of a loaded studio worker takes tens of milliseconds (hundreds of
