@@ -3,6 +3,7 @@ quiet, batches as it gets busy."""
 
 import asyncio
 import contextlib
+import sys
 
 import pytest
 
@@ -12,7 +13,9 @@ from studio.streams.events import (
     Done,
     EventLog,
     Pacing,
+    Queued,
     Reasoning,
+    Sealed,
     Snapshot,
     follow,
     watchers,
@@ -138,6 +141,54 @@ def test_a_log_ends_with_a_status_and_ids_never_html():
     assert log.done.as_json() == {"status": "done", "ids": {"generation": 3, "draft": 9}}
     assert Done.from_json(log.done.as_json(), 2) == log.done
     assert set(vars(type(log.done))["__dataclass_fields__"]) == {"status", "ids", "seq"}
+
+
+def test_an_ended_log_keeps_its_items_sealed_and_takes_no_more():
+    log = EventLog(6)
+    items = [
+        ("queued", "2"),
+        ("queued", "0"),
+        ("reasoning", "思考"),
+        ("content", "你好，"),
+        ("block", "3\n<p>你好，</p>"),
+        ("content", ""),
+        ("content", "world\r\n"),
+    ]
+    for kind, text in items:
+        log.append(kind, text)
+
+    log.finish(Done("done", {"generation": 6}))
+
+    assert isinstance(log.items, Sealed)
+    assert log.items == items and items == log.items  # read as the list was, both ways
+    assert len(log.items) == 7 and list(log.items) == items
+    assert log.items[3] == ("content", "你好，") and log.items[-1] == ("content", "world\r\n")
+    assert log.items[5] == ("content", "")  # an empty text keeps its place (and its seq)
+    assert log.items[4:] == items[4:] and log.items[:2] == items[:2] and log.items[9:] == []
+    assert log.items != items[:-1] and log.items != "not a log"
+    with pytest.raises(IndexError):
+        log.items[7]
+    with pytest.raises(RuntimeError):
+        log.add(Queued(1))  # nothing is added to a log once it has ended
+    log.finish(Done("done", {"generation": 6}))  # said twice: still the same items
+    assert log.items == items and log.done.seq == 7
+
+
+def test_a_sealed_log_keeps_a_long_answer_in_a_few_bytes_a_token():
+    tokens = [f"word{i} " for i in range(2000)]
+    log = EventLog(7)
+    for token in tokens:
+        log.add(Delta(token))
+    as_list = sys.getsizeof(log.items) + sum(sys.getsizeof(item) for item in log.items)
+
+    log.finish(Done("done"))
+
+    parts = (getattr(log.items, name) for name in Sealed.__slots__)
+    sealed = sys.getsizeof(log.items) + sum(sys.getsizeof(part) for part in parts)
+    assert list(log.items) == [("content", token) for token in tokens]
+    # Each token's tuple (and, in a live log, its string object) goes; its characters (about
+    # 9 here) and five bytes stay.
+    assert sealed < 2000 * 16 < as_list / 4
 
 
 @pytest.mark.asyncio
