@@ -161,8 +161,8 @@ class Sealed(Sequence[tuple[str, str]]):
 @dataclass(eq=False)
 class EventLog:
     key: int  # the id of what it streams (a generation's, an assistant message's)
-    # (kind, text) with kind "content" or "reasoning"; an item's sequence number is index + 1.
-    # Once it has ended, the same items ``Sealed``: nothing is added then.
+    # (kind, text), kind "content", "reasoning", "block" or "queued"; an item's sequence number
+    # is index + 1. Once the log has ended, the same items ``Sealed``: nothing is added then.
     items: list[tuple[str, str]] | Sealed = field(default_factory=list)
     # How the stream ended, once it has.
     done: Done | None = None
