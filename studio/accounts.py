@@ -28,7 +28,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from studio import degraded
+from studio import cache_pool, degraded
 from studio.tuning import Prepared
 from studio.workspaces.access import user_with_membership
 
@@ -53,12 +53,7 @@ def _reserve(username: str) -> bool:
 
 def _count(cache, key: str, window: int) -> int:
     """Raise the counter ``key`` by one (a new one lasts ``window`` seconds); its value."""
-    cache.add(key, 0, timeout=window)  # the window starts here
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window ended between the two calls
-        cache.add(key, 1, timeout=window)
-        return 1
+    return cache_pool.count(cache, key, timeout=window)  # the window starts with the first
 
 
 def _release(username: str) -> None:

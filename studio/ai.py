@@ -33,7 +33,7 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
-from studio import degraded
+from studio import cache_pool, degraded
 from studio.deepseek import (
     BreakerSnapshot,
     CircuitBreaker,
@@ -78,15 +78,7 @@ class DjangoCacheStore:
         await self._run(lambda cache: cache.set(key, value, ttl))
 
     async def incr(self, key: str, ttl: float) -> int:
-        def incr(cache) -> int:
-            cache.add(key, 0, ttl)  # atomic create-if-missing, so the count keeps its expiry
-            try:
-                return cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, ttl)
-                return 1
-
-        return await self._run(incr)
+        return await self._run(lambda cache: cache_pool.count(cache, key, timeout=ttl))
 
     async def delete(self, key: str) -> None:
         await self._run(lambda cache: cache.delete(key))

@@ -11,7 +11,9 @@ a context-local), and each new ``RedisCache`` builds its own client and pools:
   times per request (docs/decisions/0029-one-redis-client-per-process.md);
 - every command made a ``redis.Redis`` of its own (70 µs each);
 - and ``incr`` (the rate limits, the budget's reservations) took two round trips
-  (docs/decisions/0033-counters-in-one-round-trip.md).
+  (docs/decisions/0033-counters-in-one-round-trip.md), and a counter made on first use
+  (``add``, then ``incr``) two more: ``count`` makes and raises it in one
+  (docs/decisions/0051-a-counter-made-and-raised-in-one-round-trip.md).
 
 ``RedisCache`` (the cache's ``BACKEND``) hands every backend instance the process's one
 ``SharedClient`` for its location and options, which keeps one ``redis.Redis`` per server:
@@ -27,6 +29,7 @@ from typing import Any
 
 import redis
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.base import BaseCache
 from django.utils.functional import cached_property
 
 _lock = threading.Lock()
@@ -55,6 +58,31 @@ end
 return false
 """
 
+# A counter made on first use (0, expiring) and raised, in one round trip: SET NX with the
+# expiry, then INCRBY. The expiry is set only where the key is made, so a window keeps its end.
+COUNT = """
+redis.call('SET', KEYS[1], 0, 'NX', 'PX', ARGV[2])
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+"""
+
+
+def count(cache: BaseCache, key: str, delta: int = 1, *, timeout: float) -> int:
+    """Raise the counter ``key`` by ``delta``, made first (at 0, lasting ``timeout`` seconds)
+    when there is none; its new value. Atomic: of simultaneous calls each sees its own value.
+
+    One round trip on the studio's Redis cache (``RedisCache.count``); on any other cache,
+    ``add`` then ``incr`` (again if the key expired between the two)."""
+    if (one_trip := getattr(cache, "count", None)) is not None:  # django.core.cache.cache too
+        return one_trip(key, delta, timeout=timeout)
+    for _ in range(2):
+        cache.add(key, 0, timeout)
+        try:
+            return cache.incr(key, delta)
+        except ValueError:  # it expired (or was evicted) between add and incr
+            continue
+    cache.set(key, delta, timeout)
+    return delta
+
 
 class SharedClient(django_redis.RedisCacheClient):
     """Django's cache client with one ``redis.Redis`` per pool (per server), made on first
@@ -77,6 +105,10 @@ class SharedClient(django_redis.RedisCacheClient):
             raise ValueError(f"Key '{key}' not found.")
         return value
 
+    def count(self, key: Any, delta: int, milliseconds: int) -> int:
+        """``cache_pool.count``'s one round trip."""
+        return self.get_client(key, write=True).eval(COUNT, 1, key, delta, milliseconds)
+
 
 class RedisCache(django_redis.RedisCache):
     """Django's Redis cache, its client made once per process (``SharedClient``)."""
@@ -94,3 +126,8 @@ class RedisCache(django_redis.RedisCache):
                 client = self._class(self._servers, **self._options)
                 found = _clients[location] = (self._options, client)
             return found[1]
+
+    def count(self, key: Any, delta: int = 1, *, timeout: float) -> int:
+        """See ``count`` (this module's); the key made and validated as every command's."""
+        key = self.make_and_validate_key(key)
+        return self._cache.count(key, delta, max(1, round(timeout * 1000)))

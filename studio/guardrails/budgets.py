@@ -30,7 +30,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from studio import degraded
+from studio import cache_pool, degraded
 from studio.audit.models import AuditLog, start_of_day
 from studio.deepseek.pricing import estimate_prompt_tokens
 from studio.tuning import Prepared
@@ -141,13 +141,7 @@ def _give_back(cache, key: str, tokens: int) -> None:
 
 def _add(cache, key: str, tokens: int) -> tuple[int, bool]:
     """Raise the counter ``key`` by ``tokens``: its new value, and whether it is local."""
-    cache.add(key, 0, RESERVATION_TTL)  # atomic create-if-missing
-    try:
-        reserved = cache.incr(key, tokens)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 0, RESERVATION_TTL)
-        reserved = cache.incr(key, tokens)
-    return reserved, cache is degraded.LOCAL
+    return cache_pool.count(cache, key, tokens, timeout=RESERVATION_TTL), cache is degraded.LOCAL
 
 
 def _reserved_key(user_id: int) -> str:

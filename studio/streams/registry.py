@@ -64,6 +64,7 @@ class Heartbeats:
             self.fresh.add(key)
             self._wake.set()
         if self.task is None or self.task.done():
+            self.fresh.update(self.keys - {key})  # any left by a task that ended unexpectedly
             # Outside the run's context, on the runners' database thread (as each run's own
             # beats were): it outlives the run that started it.
             self.task = background.start(self.run(), name="heartbeats", keep_request_id=False)
@@ -79,7 +80,9 @@ class Heartbeats:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        attempt, due = 0, loop.time()  # the first beat at once: every key in
+        # Every key is fresh (set at once) or marked (set a TTL ago at most): the first
+        # periodic beat comes a period on, even for the run that started this task.
+        attempt, due = 0, loop.time() + self.ttl / 3
         while self.keys:
             now = loop.time()
             periodic = now >= due

@@ -4,6 +4,7 @@ stops from this worker or any other, and every task ended when the worker shuts 
 import asyncio
 import contextlib
 import inspect
+import time
 
 import pytest
 from django.core.cache import cache
@@ -315,3 +316,27 @@ async def test_a_finished_log_stays_a_while_for_late_reconnects():
     assert runs.get_log(4) is log
     await asyncio.sleep(0.05)
     assert runs.get_log(4) is None
+
+
+async def test_the_first_run_of_a_worker_marked_alive_is_not_beaten_again_at_once(
+    counting_cache,
+):
+    """The run that starts the beating task (at N=1, every run): its key was just set by
+    ``mark_alive``, so the task's first beat is the next period's, not a second write."""
+    runs = Registry("test-beats-first-marked", heartbeat_ttl=3)  # a beat every second
+    beating = registry.heartbeats(3)
+    assert beating.task is None or beating.task.done()
+    runs.mark_alive(1)
+
+    async with runs.heartbeat(1, marked=True):
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            while not [name for name, _ in counting_cache.writes if name == "set_many"]:
+                await asyncio.sleep(0.01)
+        waited = time.monotonic() - started
+        assert waited >= 1  # a period on, as every other beat: not at once
+        assert counting_cache.writes == [
+            ("set", frozenset({runs.alive_key(1)})),  # mark_alive
+            ("set_many", frozenset({runs.alive_key(1)})),
+        ]
+        assert await runs.ais_alive(1)

@@ -2,10 +2,13 @@
 request (studio/cache_pool.py)."""
 
 import threading
+import time
 
 import pytest
 import redis
+from django.core.cache.backends.locmem import LocMemCache
 
+from studio import cache_pool
 from studio.cache_pool import RedisCache, SharedClient, SharedConnectionPool
 from tests.studio.test_settings import manage
 
@@ -130,3 +133,83 @@ def test_a_missing_counter_is_not_created_by_incr():
     with pytest.raises(ValueError, match="not found"):
         cache.incr("cache-pool-missing")
     assert cache.get("cache-pool-missing") is None
+
+
+def _commands(cache: RedisCache, key: str) -> tuple[redis.Redis, list[tuple]]:
+    """The client ``cache`` sends ``key``'s commands through, and a list that collects them."""
+    client = cache._cache.get_client(key, write=True)
+    sent: list[tuple] = []
+    original = client.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args)
+        return original(*args, **kwargs)
+
+    client.execute_command = counting
+    return client, sent
+
+
+def test_a_counter_is_made_and_raised_in_one_round_trip_with_its_expiry_kept():
+    """count(): a missing counter made (expiring) and raised in one command; a later count
+    raises it without moving its expiry, so a rate window or a day's total keeps its end."""
+    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
+    cache.delete("cache-pool-count")
+    client, sent = _commands(cache, "cache-pool-count")
+    try:
+        assert cache_pool.count(cache, "cache-pool-count", 3, timeout=30) == 3
+        key = cache.make_and_validate_key("cache-pool-count")
+        client.pexpire(key, 5000)  # as if 25 s of the window had gone
+        assert cache_pool.count(cache, "cache-pool-count", timeout=30) == 4
+    finally:
+        del client.execute_command
+
+    assert [args[0] for args in sent] == ["EVAL", "PEXPIRE", "EVAL"]
+    assert cache.get("cache-pool-count") == 4  # Django reads the counter as any integer
+    assert 0 < client.pttl(key) <= 5000
+    cache.delete("cache-pool-count")
+
+
+def test_a_counter_counts_every_call_of_many_threads_at_once():
+    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
+    cache.delete("cache-pool-burst")
+    seen: list[int] = []
+
+    def use() -> None:
+        seen.append(cache_pool.count(cache, "cache-pool-burst", timeout=30))
+
+    threads = [threading.Thread(target=use) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(seen) == list(range(1, 17))  # each call its own value: none lost or shared
+    cache.delete("cache-pool-burst")
+
+
+def test_a_counter_in_memory_is_made_with_its_expiry_and_raised():
+    cache = LocMemCache("cache-pool-count", {})
+    made = time.time()
+
+    assert cache_pool.count(cache, "n", 2, timeout=30) == 2
+    assert cache_pool.count(cache, "n", 5, timeout=90) == 7
+    expires = cache._expire_info[cache.make_and_validate_key("n")]
+    assert made + 30 <= expires <= time.time() + 30  # the first call's window, kept
+
+
+def test_a_counter_in_memory_that_vanishes_between_its_two_steps_is_made_again():
+    """On a cache without ``count`` a key can expire between ``add`` and ``incr``."""
+
+    class Evicting(LocMemCache):
+        evictions = 1
+
+        def incr(self, key, delta=1, version=None):
+            if self.evictions:
+                self.evictions -= 1
+                self.delete(key, version=version)
+            return super().incr(key, delta, version)
+
+    cache = Evicting("cache-pool-evicting", {})
+
+    assert cache_pool.count(cache, "n", 4, timeout=30) == 4
+    assert cache_pool.count(cache, "n", 1, timeout=30) == 5
