@@ -18,6 +18,7 @@ in time quadratic in its connections, on every request started and every respons
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import typing
 
@@ -39,6 +40,8 @@ class _Buffered(asyncio.Protocol):
         self.reading = True
         self.writing = True
         self._waiter: asyncio.Future[None] | None = None
+        self._deadline = 0.0  # when the wait under way times out (the loop's clock)
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = typing.cast(asyncio.Transport, transport)
@@ -60,6 +63,9 @@ class _Buffered(asyncio.Protocol):
         self.error = exc
         self.writing = True
         self._wake()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def pause_writing(self) -> None:
         self.writing = False
@@ -74,16 +80,32 @@ class _Buffered(asyncio.Protocol):
             waiter.set_result(None)
 
     async def wait(self, timeout: float | None) -> None:
-        """Until something happens on the connection (data, the peer closing, room to write)."""
-        self._waiter = asyncio.get_running_loop().create_future()
+        """Until something happens on the connection (data, the peer closing, room to write);
+        ``TimeoutError`` after ``timeout`` seconds.
+
+        A stream waits once per token: rather than a timer made and cancelled for each wait
+        (``asyncio.timeout``), each wait moves the connection's deadline, and one timer, when
+        it fires, either ends the wait under way or is set again for the later deadline."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._deadline = math.inf if timeout is None else loop.time() + timeout
+        if self._timer is None and timeout is not None:
+            self._timer = loop.call_at(self._deadline, self._timed_out)
         try:
-            if timeout is None:
-                await self._waiter
-            else:
-                async with asyncio.timeout(timeout):
-                    await self._waiter
+            await waiter
         finally:
             self._waiter = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # no wait under way: the next one sets a timer
+            return
+        loop = waiter.get_loop()
+        if loop.time() >= self._deadline:
+            waiter.set_exception(TimeoutError())
+        elif self._deadline != math.inf:  # a later wait's: its own deadline, later
+            self._timer = loop.call_at(self._deadline, self._timed_out)
 
     def take(self, max_bytes: int) -> bytes:
         data = bytes(self.buffer[:max_bytes])

@@ -80,6 +80,36 @@ async def test_a_read_that_waits_too_long_times_out():
         await stream.aclose()
 
 
+async def test_each_read_waits_its_own_timeout_from_when_it_starts():
+    """One timer per connection, moved by each read: reads that each get their data within
+    their timeout never time out, however long the stream; a read with no timeout is never
+    cut by an earlier read's; a read that gets nothing times out its own timeout after it
+    began, not an earlier read's."""
+    go = asyncio.Event()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        for _ in range(6):  # 0.6 s in all, a byte every 0.1 s
+            await asyncio.sleep(0.1)
+            writer.write(b"x")
+        await go.wait()
+        await asyncio.sleep(0.3)  # longer than the first reads' timeout
+        writer.write(b"y")
+        await reader.read()
+
+    loop = asyncio.get_running_loop()
+    async with serving(trickle) as port:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
+        for _ in range(6):
+            assert await stream.read(64, timeout=0.25) == b"x"
+        go.set()
+        assert await stream.read(64, timeout=None) == b"y"  # past the 0.25 s timer
+        started = loop.time()
+        with pytest.raises(httpcore.ReadTimeout):
+            await stream.read(64, timeout=0.2)
+        assert loop.time() - started >= 0.2
+        await stream.aclose()
+
+
 async def test_a_reset_is_an_error_not_an_end():
     async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         sock = writer.get_extra_info("socket")
