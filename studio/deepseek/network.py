@@ -4,7 +4,8 @@ httpx's default transport reads through httpcore's anyio backend. For a stream t
 token at a time, every token is a read of its own, and each read there costs an anyio cancel
 scope (``fail_after``) and a pause and resume of the socket's reader (two ``epoll_ctl`` calls):
 a third of the client's CPU per stream (``docs/decisions/0017-asyncio-sockets-for-deepseek.md``).
-Here a protocol keeps reading into a buffer and a read only waits when the buffer is empty.
+Here a protocol keeps reading into a buffer and a read only waits when the buffer is empty,
+its timeout one timer per connection that each read moves (``docs/decisions/0052-*.md``).
 
 httpcore's pool, HTTP/1.1 parsing (h11), TLS settings and error types are unchanged: only its
 network backend (``httpcore.AsyncNetworkBackend``, a public interface) is this one. Reads stop
