@@ -101,12 +101,9 @@ def test_with_redis_each_request_builds_a_cache_but_all_share_one_client_and_poo
     assert result.stdout.split()[-3:] == ["3", "1", "1"]  # a backend per request; one client
 
 
-def test_a_counter_rises_in_one_round_trip_and_keeps_its_expiry():
-    """incr (and decr) on an existing key: one command to Redis, not EXISTS then INCRBY."""
-    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
-    cache.delete("cache-pool-counter")
-    cache.add("cache-pool-counter", 0, 30)
-    client = cache._cache.get_client("cache-pool-counter", write=True)
+def _commands(cache: RedisCache, key: str) -> tuple[redis.Redis, list[tuple]]:
+    """The client ``cache`` sends ``key``'s commands through, and a list that collects them."""
+    client = cache._cache.get_client(key, write=True)
     sent: list[tuple] = []
     original = client.execute_command
 
@@ -115,6 +112,15 @@ def test_a_counter_rises_in_one_round_trip_and_keeps_its_expiry():
         return original(*args, **kwargs)
 
     client.execute_command = counting
+    return client, sent
+
+
+def test_a_counter_rises_in_one_round_trip_and_keeps_its_expiry():
+    """incr (and decr) on an existing key: one command to Redis, not EXISTS then INCRBY."""
+    cache = RedisCache("redis://127.0.0.1:6379/15", SHARED)
+    cache.delete("cache-pool-counter")
+    cache.add("cache-pool-counter", 0, 30)
+    client, sent = _commands(cache, "cache-pool-counter")
     try:
         assert cache.incr("cache-pool-counter", 5) == 5
         assert cache.decr("cache-pool-counter", 2) == 3
@@ -133,20 +139,6 @@ def test_a_missing_counter_is_not_created_by_incr():
     with pytest.raises(ValueError, match="not found"):
         cache.incr("cache-pool-missing")
     assert cache.get("cache-pool-missing") is None
-
-
-def _commands(cache: RedisCache, key: str) -> tuple[redis.Redis, list[tuple]]:
-    """The client ``cache`` sends ``key``'s commands through, and a list that collects them."""
-    client = cache._cache.get_client(key, write=True)
-    sent: list[tuple] = []
-    original = client.execute_command
-
-    def counting(*args, **kwargs):
-        sent.append(args)
-        return original(*args, **kwargs)
-
-    client.execute_command = counting
-    return client, sent
 
 
 def test_a_counter_is_made_and_raised_in_one_round_trip_with_its_expiry_kept():
