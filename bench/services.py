@@ -172,16 +172,23 @@ def studio_env(config: Config, simulator_url: str) -> dict[str, str]:
 def prepare_database(
     config: Config, env: dict[str, str], streams: int, *, cwd: Path = ROOT
 ) -> dict[str, Any]:
-    """Migrate the database ``env`` names (a SQLite file starts empty) and create the template,
-    users and per-stream messages, with the code checked out at ``cwd``."""
+    """Migrate the database ``env`` names, empty, and create the template, users and
+    per-stream messages, with the code checked out at ``cwd``.
+
+    Every run starts from an empty database: a SQLite file is made anew, another database
+    (the image shape's PostgreSQL) is migrated and then flushed. Kept from run to run, the
+    image shape's tables grew with every run of the day, and each Generate's budget check
+    (the user's usage since midnight) read more rows than the embedded shape's did."""
     url = env["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
+    sqlite = url.startswith("sqlite:///")
+    if sqlite:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     py = sys.executable
-    subprocess.run(  # noqa: S603
-        [py, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=cwd, env=env, check=True
-    )
+    for command in (["migrate"], *([] if sqlite else [["flush"]])):
+        subprocess.run(  # noqa: S603
+            [py, "manage.py", *command, "--noinput", "-v", "0"], cwd=cwd, env=env, check=True
+        )
     tag = hashlib.sha256(f"{cwd}|{url}".encode()).hexdigest()[:8]
     request = config.work_dir / f"setup-request-{tag}.json"
     plan_file = config.work_dir / f"plan-{tag}.json"

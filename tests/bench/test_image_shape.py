@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
+from bench import services
 from tests.infra_faults.conftest import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ def image_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "BENCH_IMAGE_REDIS_URL": redis.url,
             "BENCH_N1_REPEATS": "2",
         }
+        _leave_a_user_from_an_earlier_run(env | {"DATABASE_URL": _image_database_url()})
         out = work / "latest.json"
         done = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "bench.run", "--quick", "--paths", "image", "--ns", "1",
@@ -70,6 +72,37 @@ def image_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         redis.kill()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text())
+
+
+LEFT_OVER = "left-by-an-earlier-run"
+
+
+def _leave_a_user_from_an_earlier_run(env: dict[str, str]) -> None:
+    """The image shape's database as an earlier run leaves it: migrated, with its rows."""
+    services.ensure_postgres_database(env["DATABASE_URL"])
+    manage = [sys.executable, "manage.py"]
+    plant = (
+        "from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create(username={LEFT_OVER!r})"
+    )
+    for command in (["migrate", "--noinput", "-v", "0"], ["shell", "-c", plant]):
+        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def _image_database_rows(sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(_image_database_url().replace("postgres://", "postgresql://", 1)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_every_run_starts_from_an_empty_image_database(image_run) -> None:
+    """Migrated and flushed, as the embedded shape's SQLite file is made anew: an earlier
+    run's rows (which each Generate's budget check would read again) are gone."""
+    assert image_run["services"]["studio_image"]["status"] == "ok"
+    users = [name for (name,) in _image_database_rows("SELECT username FROM auth_user")]
+    assert LEFT_OVER not in users
+    assert users and all(name.startswith("bench") for name in users)
 
 
 def test_the_image_shape_streams_every_token_through_two_workers(image_run) -> None:
