@@ -88,21 +88,21 @@ async def test_each_read_waits_its_own_timeout_from_when_it_starts():
     go = asyncio.Event()
 
     async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        for _ in range(6):  # 0.6 s in all, a byte every 0.1 s
+        for _ in range(8):  # 0.8 s in all, a byte every 0.1 s
             await asyncio.sleep(0.1)
             writer.write(b"x")
         await go.wait()
-        await asyncio.sleep(0.3)  # longer than the first reads' timeout
+        await asyncio.sleep(0.6)  # longer than the first reads' timeout
         writer.write(b"y")
         await reader.read()
 
     loop = asyncio.get_running_loop()
     async with serving(trickle) as port:
         stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
-        for _ in range(6):
-            assert await stream.read(64, timeout=0.25) == b"x"
+        for _ in range(8):  # each well within its own 0.5 s; all together past the first's
+            assert await stream.read(64, timeout=0.5) == b"x"
         go.set()
-        assert await stream.read(64, timeout=None) == b"y"  # past the 0.25 s timer
+        assert await stream.read(64, timeout=None) == b"y"  # past the last read's timer
         started = loop.time()
         with pytest.raises(httpcore.ReadTimeout):
             await stream.read(64, timeout=0.2)
