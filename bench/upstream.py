@@ -1,14 +1,19 @@
 """CPU per stream of the upstream read alone: streams from the simulator, read in this process
-under uvloop (as uvicorn runs the studio) at two depths, with no Django, database or SSE side.
+under uvloop (as uvicorn runs the studio) at four depths, with no Django, database or SSE side.
 
+- ``socket``: the response's bytes as the studio's network stream reads them
+  (``studio.deepseek.network.AsyncioStream``), no HTTP parsing: a connection's floor.
+- ``h11``: the same bytes through h11, the HTTP/1.1 parser under httpx (its events only).
 - ``httpx``: the response's bytes through httpx and the studio's connection pool
-  (``studio.deepseek.network``): the floor a change to the client cannot go under.
+  (``studio.deepseek.network``): the floor for a change to the client above httpx.
 - ``client``: ``DeepSeekClient.stream_chat``, what a generation reads: the bytes above, then
   the SSE parser, each chunk's JSON and the typed events.
 
-Their difference is what ``studio/deepseek/client.py`` and ``sse.py`` cost per stream. The
-simulator runs in a process of its own (its CPU is not counted); the depths alternate, and
-each figure is the median of the rounds (docs/decisions/0045-*.md).
+Each depth less the one before is what its layer costs a stream: ``h11`` less ``socket`` the
+HTTP/1.1 parsing, ``httpx`` less ``h11`` httpcore's and httpx's iterators, ``client`` less
+``httpx`` ``studio/deepseek/client.py`` and ``sse.py``. The simulator runs in a process of its
+own (its CPU is not counted); the depths alternate, and each figure is the median of the
+rounds (docs/decisions/0045-*.md).
 
     .venv/bin/python -m bench.upstream [streams] [tokens] [rounds]
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import statistics
 import subprocess
@@ -24,13 +30,14 @@ import sys
 import time
 from collections.abc import Iterator
 
+import h11
 import httpx
 import uvloop
 
 from studio.deepseek import DeepSeekClient
-from studio.deepseek.network import AsyncioTransport
+from studio.deepseek.network import AsyncioBackend, AsyncioTransport
 
-DEPTHS = ("httpx", "client")
+DEPTHS = ("socket", "h11", "httpx", "client")
 SPREAD = 4.0  # seconds over which the streams start, as the bench's ramp
 MESSAGES = [{"role": "user", "content": "Write about streaming benchmarks"}]
 MODEL = "deepseek-v4-flash"
@@ -47,6 +54,8 @@ async def _stream(depth: str, url: str, pool: httpx.AsyncClient, client: DeepSee
         return items
     body = {"model": MODEL, "messages": MESSAGES, "max_tokens": tokens, "stream": True}
     headers = {"Authorization": "Bearer sk-bench"}
+    if depth in ("socket", "h11"):
+        return await _bare(depth, httpx.URL(f"{url}/chat/completions"), body, headers)
     async with pool.stream(
         "POST", f"{url}/chat/completions", json=body, headers=headers
     ) as response:
@@ -54,6 +63,40 @@ async def _stream(depth: str, url: str, pool: httpx.AsyncClient, client: DeepSee
         async for _ in response.aiter_raw():
             items += 1
     return items
+
+
+async def _bare(depth: str, url: httpx.URL, body: dict, headers: dict[str, str]) -> int:
+    """One stream on a connection of its own, below httpx: its reads (``socket``) or h11's
+    events (``h11``); the request written by h11, the connection closed after it."""
+    content = json.dumps(body).encode()
+    fields = [("Host", url.netloc.decode()), ("Content-Type", "application/json"),
+              ("Content-Length", str(len(content))), *headers.items()]  # fmt: skip
+    parser = h11.Connection(h11.CLIENT)
+    request = parser.send(h11.Request(method="POST", target=url.raw_path, headers=fields))
+    request = b"".join([request or b"", parser.send(h11.Data(data=content)) or b""])
+    request += parser.send(h11.EndOfMessage()) or b""
+    stream = await AsyncioBackend().connect_tcp(url.host, url.port or 80)
+    items = 0
+    try:
+        await stream.write(request)
+        if depth == "socket":  # chunked: the body ends with its last, empty chunk
+            tail = b""
+            while data := await stream.read(65536, timeout=60):
+                items += 1
+                tail = (tail + data)[-5:]
+                if tail == b"0\r\n\r\n":
+                    break
+            return items
+        while True:
+            event = parser.next_event()
+            if event is h11.NEED_DATA:
+                parser.receive_data(await stream.read(65536, timeout=60))
+            elif isinstance(event, h11.Data):
+                items += 1
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                return items
+    finally:
+        await stream.aclose()
 
 
 async def measure(url: str, depth: str, streams: int, tokens: int,
