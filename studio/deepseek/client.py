@@ -503,18 +503,20 @@ def _parse_chunk(data: str) -> dict[str, Any]:
     return chunk
 
 
-def _chunk_events(chunk: dict[str, Any]) -> Iterator[tuple[Event | None, str | None]]:
-    """Yield ``(event, finish_reason)`` pairs for one chunk's choices."""
-    for choice in chunk.get("choices") or []:
+def _chunk_events(chunk: dict[str, Any]) -> list[tuple[Event | None, str | None]]:
+    """``(event, finish_reason)`` pairs for one chunk's choices (a list: a chunk has one or
+    two, and a list costs a token less than a generator)."""
+    pairs: list[tuple[Event | None, str | None]] = []
+    for choice in chunk.get("choices") or ():
         if not isinstance(choice, dict):
             raise ProtocolError("stream choice is not an object")
         delta = choice.get("delta") or {}
         reasoning = delta.get("reasoning_content")
-        if isinstance(reasoning, str) and reasoning:
-            yield ReasoningDelta(reasoning), None
+        if reasoning and isinstance(reasoning, str):
+            pairs.append((ReasoningDelta(reasoning), None))
         content = delta.get("content")
-        if isinstance(content, str) and content:
-            yield ContentDelta(content), None
-        reason = choice.get("finish_reason")
-        if reason:
-            yield None, str(reason)
+        if content and isinstance(content, str):
+            pairs.append((ContentDelta(content), None))
+        if reason := choice.get("finish_reason"):
+            pairs.append((None, str(reason)))
+    return pairs

@@ -9,12 +9,9 @@ the payload of real ``data`` events.
 
 from __future__ import annotations
 
-import codecs
-import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-# A line ends at \r\n, \n or \r (all three are legal SSE line endings).
-_LINE_END = re.compile(r"\r\n|\r|\n")
+_COLON = ord(":")
 
 
 async def iter_sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
@@ -28,50 +25,46 @@ async def iter_sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
     * ``"[DONE]"`` is yielded like any other payload: the caller decides what it means.
     * A final event that lacks its terminating blank line is still yielded, because a server
       that closes right after ``data: [DONE]`` has clearly finished that event.
+
+    Lines are split as bytes and only an event's data is decoded (UTF-8, an invalid sequence
+    replaced): a line end is one byte that is never part of a multi-byte character, so no
+    incremental decoder is needed, and a read of one event costs one split
+    (docs/decisions/0053-the-sse-decoder-splits-bytes.md).
     """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    buffer = ""
-    data_lines: list[str] = []
+    pending = b""  # the read's bytes after its last line end: the start of the next line
+    data: list[bytes] = []  # the event's data lines so far
     # Set when a read ended in "\r": a "\n" at the start of the next read belongs to it.
     skip_lf = False
-
-    def feed(line: str) -> str | None:
-        """Process one line; return a payload when the line ends an event."""
-        if line == "":
-            payload = "\n".join(data_lines)
-            data_lines.clear()
-            return payload or None
-        if line.startswith(":"):
-            return None
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            data_lines.append(value)
-        return None
-
     async for chunk in chunks:
-        text = decoder.decode(chunk)
-        if skip_lf and text:
-            if text.startswith("\n"):
-                text = text[1:]
+        if skip_lf and chunk:
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
             skip_lf = False
-        buffer += text
-        start = 0
-        for match in _LINE_END.finditer(buffer):
-            # A "\r" at the very end may be the first half of "\r\n": end the line now and
-            # remember to drop the "\n" if it arrives in the next read.
-            if match.group() == "\r" and match.end() == len(buffer):
-                skip_lf = True
-            payload = feed(buffer[start : match.start()])
-            start = match.end()
-            if payload is not None:
-                yield payload
-        buffer = buffer[start:]
-
-    buffer += decoder.decode(b"", final=True)
-    if buffer:
-        feed(buffer)
-    payload = feed("")
-    if payload is not None:
+        if b"\r" in chunk:  # "\r\n" and a lone "\r" end a line as "\n" does
+            skip_lf = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in chunk:
+            pending += chunk
+            continue
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for payload in _payloads(lines, data):
+            yield payload
+    for payload in _payloads([pending, b""] if pending else [b""], data):
         yield payload
+
+
+def _payloads(lines: list[bytes], data: list[bytes]) -> Iterator[str]:
+    """The payloads of the events these whole lines end, ``data`` holding an event's data
+    lines from one call to the next (WHATWG's rules for the fields used here)."""
+    for line in lines:
+        if not line:  # a blank line ends the event
+            if data:
+                payload = b"\n".join(data)
+                data.clear()
+                if payload:
+                    yield payload.decode("utf-8", errors="replace")
+        elif line[0] != _COLON:  # not a comment
+            name, colon, value = line.partition(b":")
+            if name == b"data":
+                data.append(value[1:] if colon and value[:1] == b" " else value)

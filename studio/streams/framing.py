@@ -6,6 +6,7 @@ from html import escape
 from itertools import groupby
 
 HEARTBEAT = b": heartbeat\n\n"
+_TEXT_EVENTS = {"content": "delta", "reasoning": "reasoning"}  # a text item's frame
 
 
 def sse_event(event: str, data: str, event_id: int | None = None) -> bytes:
@@ -28,6 +29,8 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
     received, never repeating text or skipping a block. A run of places in line
     (``events.Queued``) is one ``queued`` frame with the latest.
     """
+    if len(new) == 1 and (event := _TEXT_EVENTS.get(new[0][0])):  # a token, as most batches
+        return [sse_event(event, escape(new[0][1]), seq)]
     frames = []
     first = seq - len(new) + 1
     for kind, run in groupby(enumerate(new, start=first), key=lambda item: item[1][0]):
@@ -42,6 +45,5 @@ def delta_frames(new: list[tuple[str, str]], seq: int) -> list[bytes]:
             frames.append(sse_event("queued", items[-1][1][1], last))
         else:
             text = "".join(text for _, (_, text) in items)
-            event = "reasoning" if kind == "reasoning" else "delta"
-            frames.append(sse_event(event, escape(text), last))
+            frames.append(sse_event(_TEXT_EVENTS[kind], escape(text), last))
     return frames

@@ -90,3 +90,15 @@ async def test_done_is_yielded_and_final_event_without_blank_line_kept() -> None
 @pytest.mark.asyncio
 async def test_incomplete_utf8_at_end_does_not_crash() -> None:
     assert await decode([b"data: \xe6\x88\n\n"]) == ["\ufffd"]
+
+
+@pytest.mark.asyncio
+async def test_a_lone_cr_before_a_crlf_is_a_line_end_of_its_own() -> None:
+    # "\r" then "\r\n": two line ends, so a blank line that ends the first event.
+    assert await decode([b"data: a\r\r\ndata: b\n\n"]) == ["a", "b"]
+    assert await decode([b"data: a\r", b"", b"\r\ndata: b\r", b"\n\r\n"]) == ["a", "b"]
+
+
+@pytest.mark.asyncio
+async def test_an_empty_data_field_alone_is_no_event_but_two_are_a_line_break() -> None:
+    assert await decode([b"data:\n\ndata\n\ndata:\ndata:\n\n"]) == ["\n"]

@@ -47,3 +47,15 @@ def test_reasoning_is_escaped_too_and_runs_keep_their_order() -> None:
         b"id: 13\nevent: reasoning\ndata: &#x27;r&#x27;\n\n",
         b"id: 14\nevent: delta\ndata: b\n\n",
     ]
+
+
+def test_a_batch_of_one_item_is_the_frame_of_its_kind() -> None:
+    """A single token (most batches) takes a shorter way than a run; blocks and places in
+    line keep their own frames, sent as they are."""
+    assert delta_frames([("reasoning", "<r>\n")], 5) == [
+        b"id: 5\nevent: reasoning\ndata: &lt;r&gt;\ndata: \n\n"
+    ]
+    assert delta_frames([("block", "3\n<p>x</p>")], 6) == [
+        b"id: 6\nevent: block\ndata: 3\ndata: <p>x</p>\n\n"
+    ]
+    assert delta_frames([("queued", "2")], 7) == [b"id: 7\nevent: queued\ndata: 2\n\n"]
