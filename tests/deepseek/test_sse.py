@@ -1,8 +1,12 @@
 """The SSE decoder: keep-alives, split reads, line endings, multi-line data, [DONE]."""
 
+import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from studio.deepseek.sse import iter_sse_data
 
@@ -102,3 +106,40 @@ async def test_a_lone_cr_before_a_crlf_is_a_line_end_of_its_own() -> None:
 @pytest.mark.asyncio
 async def test_an_empty_data_field_alone_is_no_event_but_two_are_a_line_break() -> None:
     assert await decode([b"data:\n\ndata\n\ndata:\ndata:\n\n"]) == ["\n"]
+
+
+def _reference(raw: bytes) -> list[str]:
+    """The rules applied to the whole stream at once: decoded first, split at every line end
+    (``\\r\\n``, ``\\r``, ``\\n``), then the fields, and the end of the stream ends an event."""
+    payloads, data = [], []
+    for line in [*re.split(r"\r\n|\r|\n", raw.decode("utf-8", errors="replace")), ""]:
+        if not line:
+            if payload := "\n".join(data):
+                payloads.append(payload)
+            data = []
+        elif not line.startswith(":"):
+            name, colon, value = line.partition(":")
+            if name == "data":
+                data.append(value[1:] if colon and value.startswith(" ") else value)
+    return payloads
+
+
+# Fields, comments, line ends and text; a character split in two ("我" is e6 88 91) as well as
+# whole, and a lone first byte.
+PIECES = [b"data: ", b"data:", b"data", b": keep-alive", b"id: 7", b"x", b" ", b"\r", b"\n"]
+PIECES += [b"\r\n", "我".encode(), b"\xe6\x88", b"\x91", b"\xe6"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.booleans()), max_size=40))
+def test_any_stream_cut_anywhere_decodes_as_the_whole_stream_read_at_once(
+    pieces: list[tuple[bytes, bool]],
+) -> None:
+    """Reads cut anywhere (between a "\\r" and its "\\n", inside a character) give what the
+    rules give for the stream decoded whole: lines are split before anything is decoded."""
+    reads, read = [], b""
+    for piece, cut_after in pieces:
+        read += piece
+        if cut_after:
+            reads, read = [*reads, read], b""
+    reads.append(read)
+    assert asyncio.run(decode(reads)) == _reference(b"".join(reads))
