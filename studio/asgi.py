@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIRequest
+from django.urls import get_resolver
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -179,6 +180,7 @@ async def lifespan(receive, send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             drain.reset()
+            warm_up()
             unhook = _drain_on_sigterm(asyncio.get_running_loop())
             sweeping = sweeper.start()
             start_sweep()
@@ -194,6 +196,18 @@ async def lifespan(receive, send) -> None:
             process_exiting()  # several workers: this one's open streams stop counting
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def warm_up() -> None:
+    """Load now what a worker's first request would otherwise load while its client waits:
+    the URLconf with every view module it imports (about 0.5 s on an idle 2-core machine,
+    2 s on a loaded one) and the translations of each language. At lifespan startup, before
+    uvicorn serves: a new worker (a restart, a deploy, one replaced by the supervisor) takes
+    its first connection ready, as its siblings are."""
+    resolver = get_resolver()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):  # activating a language loads its catalogs
+            resolver.reverse_dict  # noqa: B018 — the URL names in this language, built now
 
 
 def _nothing() -> None:

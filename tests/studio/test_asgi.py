@@ -1,0 +1,74 @@
+"""The worker's lifespan startup (``studio.asgi``): what a first request would load is loaded
+before the server takes connections."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from django.conf import settings
+
+# A fresh interpreter: this one imported the URLconf and the catalogs long ago.
+_STARTUP = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from django.conf import settings
+    from django.utils.translation import trans_real
+    from studio.asgi import application
+
+    def loaded():
+        return {
+            "urlconf": settings.ROOT_URLCONF in sys.modules,
+            "languages": sorted(trans_real._translations),
+        }
+
+    async def main():
+        before = loaded()
+        messages = asyncio.Queue()
+        sent = []
+
+        async def send(message):
+            sent.append(message["type"])
+
+        await messages.put({"type": "lifespan.startup"})
+        lifespan = asyncio.create_task(application({"type": "lifespan"}, messages.get, send))
+        while not sent:
+            await asyncio.sleep(0.01)
+        after = loaded()
+        await messages.put({"type": "lifespan.shutdown"})
+        await lifespan
+        print(json.dumps({"before": before, "after": after, "sent": sent}))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_lifespan_startup_loads_the_urlconf_and_every_language_before_serving(tmp_path):
+    """A worker's first request used to import every view module (through the URLconf) and
+    load the catalogs while its client waited: 2 s on a loaded machine. Now the lifespan
+    startup does it, and uvicorn serves only after that."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DEEPSEEK_API_KEY", "REDIS_URL")}
+    env |= {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "GENERATION_SWEEP_INTERVAL": "0",
+    }
+    result = subprocess.run(  # noqa: S603 — this interpreter, a fixed script
+        [sys.executable, "-c", _STARTUP],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert seen["sent"] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    languages = {code for code, _name in settings.LANGUAGES}
+    assert seen["before"]["urlconf"] is False
+    assert not languages <= set(seen["before"]["languages"])  # Chinese, at least, not yet
+    assert seen["after"]["urlconf"] is True
+    assert languages <= set(seen["after"]["languages"])
