@@ -96,6 +96,9 @@ class Config:
     image_redis_url: str = "redis://127.0.0.1:6379/9"
     image_workers: int = 2
     baseline: str | None = None  # a git revision whose studio runs as the "studio_baseline" path
+    # N=100 measures the embedded studio's and the baseline's CPU this many times, alternating
+    # (the level's own run is the first): the CPU target is judged on the medians.
+    cpu_rounds: int = 1
     quick: bool = False
     started: float = field(default_factory=time.monotonic)
 
@@ -201,6 +204,12 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument("--paths", default=env("BENCH_PATHS"), help=f"default {DEFAULT_PATHS}")
     parser.add_argument("--baseline", default=env("BENCH_BASELINE") or None)
     parser.add_argument(
+        "--cpu-rounds",
+        type=int,
+        default=int(env("BENCH_CPU_ROUNDS", "3")),
+        help="runs of N=100 for the embedded studio and the baseline, alternating (CPU target)",
+    )
+    parser.add_argument(
         "--no-litellm", action="store_true", default=env("BENCH_LITELLM", "1") == "0"
     )
     parser.add_argument("--work-dir", type=Path, default=BENCH_DIR / ".work")
@@ -253,6 +262,7 @@ def parse_config(argv: list[str]) -> Config:
         image_redis_url=env("BENCH_IMAGE_REDIS_URL") or "redis://127.0.0.1:6379/9",
         image_workers=max(2, int(env("BENCH_IMAGE_WORKERS", "2"))),
         baseline=args.baseline,
+        cpu_rounds=max(1, args.cpu_rounds),
         quick=args.quick,
         started=_started(env("BENCH_STARTED")),
     )
@@ -349,7 +359,45 @@ def run_level(
         level["resources"][name] = resources
         if shape["kind"] == "studio":
             level["db_writes"][name] = writes_delta(writes_before, db_writes(shape))
+    if n == CPU_LEVEL and (pair := cpu_pair(config, ctx)):
+        level["cpu_rounds"] = cpu_rounds(config, n, ctx, pair, level, common, body, log)
     return level
+
+
+CPU_LEVEL = 100  # issue 22's CPU target: the embedded studio's CPU per stream at this N
+
+
+def cpu_pair(config: Config, ctx: dict[str, Any]) -> list[str]:
+    """The two paths the CPU target compares, when both run and more than one round is asked."""
+    pair = ["studio", "studio_baseline"]
+    ok = all(ctx["shapes"].get(name, {}).get("status") == "ok" for name in pair)
+    return pair if ok and config.cpu_rounds > 1 else []
+
+
+def cpu_rounds(
+    config: Config,
+    n: int,
+    ctx: dict[str, Any],
+    pair: list[str],
+    level: dict[str, Any],
+    common: dict[str, Any],
+    body: dict[str, Any],
+    log: Any,
+) -> dict[str, list[float]]:
+    """CPU seconds of each of the pair's runs at N: the level's own, then the rounds after it,
+    in alternating order (the baseline first in the second round), so that a machine that
+    slows down or speeds up during the level weighs on both alike."""
+    seconds = {name: [level["resources"][name]["cpu_s"]] for name in pair}
+    for round_ in range(2, config.cpu_rounds + 1):
+        for name in pair[::-1] if round_ % 2 == 0 else pair:
+            shape = ctx["shapes"][name]
+            log(f"N={n}: CPU round {round_} of {config.cpu_rounds} through {shape['label']}")
+            spec = path_spec(name, shape, common, body)
+            with sampling(shape["pid"]) as resources:
+                run_loadgen(config, f"{name}-{n}-round-{round_}", spec)
+            settle(shape["pid"])
+            seconds[name].append(resources["cpu_s"])
+    return seconds
 
 
 PROFILE_RATE = 100  # samples a second, threads waiting included (--idle)
@@ -470,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         run_level(replace(config, repeats=1 if config.quick else 3), 1, ctx, quiet=True)
         for n in config.ns:
             paths = 1 + sum(1 for shape in measured.values() if shape["status"] == "ok")
-            needed = paths * config.seconds_for(n)
+            rounds = 2 * (config.cpu_rounds - 1) if n == CPU_LEVEL and cpu_pair(config, ctx) else 0
+            needed = (paths + rounds) * config.seconds_for(n)
             if config.remaining() < needed:
                 skipped.append(n)
                 say(f"N={n}: skipped, {config.remaining():.0f} s left of the deadline")

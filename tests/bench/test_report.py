@@ -303,3 +303,23 @@ def test_streams_watched_through_another_worker_are_counted() -> None:
         "levels": [level], "skipped_levels": [], "targets": [], "services": {},
     }  # fmt: skip
     assert "(the Redis relay): N=10: 4 of 10." in report.markdown(results)
+
+
+def test_the_cpu_target_is_judged_on_the_medians_of_the_alternating_rounds() -> None:
+    """One run each would say met (30 ≤ 72 / 2); the medians of three say missed (38 > 36),
+    and the note lists every run."""
+    level = _raw_level(
+        100,
+        {"studio": 0.5, "studio_baseline": 0.6},
+        cpu_s={"studio": 100 * 0.030, "studio_baseline": 100 * 0.072},
+    )
+    level["cpu_rounds"] = {"studio": [3.0, 4.0, 3.8], "studio_baseline": [7.2, 7.0, 7.4]}
+    checks = _checks([level], {"studio_baseline": {"rev": "abc123 (abc123)"}})
+
+    cpu = checks[("studio, embedded: CPU per stream ≤ half the baseline's", 100)]
+
+    assert (cpu["value"], cpu["limit"], cpu["met"]) == (38.0, 36.0, False)
+    assert cpu["note"] == (
+        "medians of 3 alternating runs; baseline abc123 (abc123): 72.0 ms; "
+        "each run, studio vs baseline: 30 vs 72 / 40 vs 70 / 38 vs 74"
+    )

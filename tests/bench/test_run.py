@@ -3,6 +3,7 @@ shapes' settings (bench/services.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -144,3 +145,62 @@ def test_every_knob_the_bench_reads_is_in_the_knob_table() -> None:
     missing = {k for k in read if k not in rows and not k.startswith("BENCH_GENERATION_")}
     assert missing == {"BENCH_STARTED"}
     assert "`BENCH_STARTED`" in table
+
+
+def test_n100_measures_the_studio_and_the_baseline_in_alternating_rounds(
+    bench_env, monkeypatch, tmp_path
+) -> None:
+    """BENCH_CPU_ROUNDS (3 by default): after the level's own runs, the embedded studio and
+    the baseline run N=100 again, the baseline first in the second round, each run's CPU kept.
+    Only with both paths running, only at N=100."""
+    assert run.parse_config([]).cpu_rounds == 3
+    bench_env.setenv("BENCH_CPU_ROUNDS", "4")
+    config = run.parse_config(["--baseline", "HEAD", "--paths", "studio,baseline"])
+    order: list[str] = []
+    cpu = iter(range(10, 100))
+
+    def loadgen(config, name, spec):
+        order.append(name)
+        return {"wall_s": 1.0, "streams": []}
+
+    @contextlib.contextmanager
+    def sampling(pid):
+        stats: dict[str, float] = {}
+        yield stats
+        stats["cpu_s"] = float(next(cpu))
+
+    monkeypatch.setattr(run, "run_loadgen", loadgen)
+    monkeypatch.setattr(run, "sampling", sampling)
+    monkeypatch.setattr(run, "settle", lambda pid: None)
+    monkeypatch.setattr(run, "db_writes", lambda shape: {})
+    shape = {"status": "ok", "kind": "studio", "pid": 1, "url": "", "plan": {"version_id": 1}}
+    shapes = {
+        "studio": shape | {"label": "studio, embedded", "users": []},
+        "studio_baseline": shape | {"label": "studio, baseline", "users": []},
+    }
+    streams = [{"topic": "t", "messages": []}] * 100
+    ctx = {"plan": {"streams": streams, "params": {}}, "simulator_url": "", "shapes": shapes}
+    monkeypatch.setattr(run, "chat_body", lambda params: {"thinking": {}})
+
+    level = run.run_level(config, 100, ctx, quiet=True)
+
+    assert order == [
+        "direct-100",
+        "studio-100",
+        "studio_baseline-100",
+        "studio_baseline-100-round-2",
+        "studio-100-round-2",
+        "studio-100-round-3",
+        "studio_baseline-100-round-3",
+        "studio_baseline-100-round-4",
+        "studio-100-round-4",
+    ]
+    # CPU seconds in the order they were measured: 10, 11 the level's own, then the rounds.
+    assert level["cpu_rounds"] == {
+        "studio": [10.0, 13.0, 14.0, 17.0],
+        "studio_baseline": [11.0, 12.0, 15.0, 16.0],
+    }
+    order.clear()
+    assert "cpu_rounds" not in run.run_level(config, 10, ctx, quiet=True)
+    del ctx["shapes"]["studio_baseline"]
+    assert "cpu_rounds" not in run.run_level(config, 100, ctx, quiet=True)
