@@ -8,19 +8,26 @@ import sys
 import textwrap
 
 from django.conf import settings
+from django.template import engines
+from django.test import override_settings
+
+from studio import asgi
 
 # A fresh interpreter: this one imported the URLconf and the catalogs long ago.
 _STARTUP = textwrap.dedent(
     """
     import asyncio, json, sys
     from django.conf import settings
+    from django.template import engines
     from django.utils.translation import trans_real
     from studio.asgi import application
 
     def loaded():
+        cached = engines["django"].engine.template_loaders[0].get_template_cache
         return {
             "urlconf": settings.ROOT_URLCONF in sys.modules,
             "languages": sorted(trans_real._translations),
+            "templates": sorted(cached),
         }
 
     async def main():
@@ -45,10 +52,11 @@ _STARTUP = textwrap.dedent(
 )
 
 
-def test_lifespan_startup_loads_the_urlconf_and_every_language_before_serving(tmp_path):
+def test_lifespan_startup_loads_the_urlconf_languages_and_templates_before_serving(tmp_path):
     """A worker's first request used to import every view module (through the URLconf) and
-    load the catalogs while its client waited: 2 s on a loaded machine. Now the lifespan
-    startup does it, and uvicorn serves only after that."""
+    load the catalogs while its client waited: 2 s on a loaded machine; each page's first
+    render compiled its templates. Now the lifespan startup does it all, and uvicorn serves
+    only after that."""
     env = {k: v for k, v in os.environ.items() if k not in ("DEEPSEEK_API_KEY", "REDIS_URL")}
     env |= {
         "DEBUG": "1",
@@ -72,3 +80,20 @@ def test_lifespan_startup_loads_the_urlconf_and_every_language_before_serving(tm
     assert not languages <= set(seen["before"]["languages"])  # Chinese, at least, not yet
     assert seen["after"]["urlconf"] is True
     assert languages <= set(seen["after"]["languages"])
+    project = settings.BASE_DIR / "templates"
+    names = {p.relative_to(project).as_posix() for p in project.rglob("*.html")}
+    assert seen["before"]["templates"] == []
+    assert names <= set(seen["after"]["templates"]) and "drafts/draft_detail.html" in names
+
+
+def test_a_template_that_does_not_compile_is_logged_and_the_worker_still_starts(tmp_path, caplog):
+    """Its page fails as it would have; every other page of the studio is served."""
+    (tmp_path / "fine.html").write_text("{{ draft }}")
+    (tmp_path / "broken.html").write_text("{% if %}")
+    templates = [settings.TEMPLATES[0] | {"DIRS": [tmp_path]}]
+    with override_settings(TEMPLATES=templates):
+        asgi.warm_up()
+        cached = engines["django"].engine.template_loaders[0].get_template_cache
+
+        assert "fine.html" in cached
+    assert "Template broken.html does not compile" in caplog.text
