@@ -148,7 +148,7 @@ def test_every_knob_the_bench_reads_is_in_the_knob_table() -> None:
 
 
 def test_n100_measures_the_studio_and_the_baseline_in_alternating_rounds(
-    bench_env, monkeypatch, tmp_path
+    bench_env, monkeypatch
 ) -> None:
     """BENCH_CPU_ROUNDS (3 by default): after the level's own runs, the embedded studio and
     the baseline run N=100 again, the baseline first in the second round, each run's CPU kept.

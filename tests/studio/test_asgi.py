@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from studio import asgi
 
-# A fresh interpreter: this one imported the URLconf and the catalogs long ago.
+# A fresh interpreter: this one loaded the URLconf, the catalogs and the templates long ago.
 _STARTUP = textwrap.dedent(
     """
     import asyncio, json, sys
