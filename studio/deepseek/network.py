@@ -11,20 +11,28 @@ httpcore's pool, HTTP/1.1 parsing (h11), TLS settings and error types are unchan
 network backend (``httpcore.AsyncNetworkBackend``, a public interface) is this one. Reads stop
 while more than ``HIGH_WATER`` bytes wait unread, as asyncio's own streams do.
 
-One more thing is not httpcore's own: the pool's bookkeeping pass, which httpcore 1.0.9 runs
+Two more things are not httpcore's own: the pool's bookkeeping pass, which httpcore 1.0.9 runs
 in time quadratic in its connections, on every request started and every response closed
-(:class:`LinearPool`; ``docs/decisions/0046-the-pool-walks-its-connections-once.md``).
+(:class:`LinearPool`; ``docs/decisions/0046-the-pool-walks-its-connections-once.md``), and the
+read of a chunked body's data chunks, which h11 parses an event at a time, two events and a
+context manager per token (:class:`ChunkedHTTP11Connection`;
+``docs/decisions/0054-the-body-s-chunks-read-in-one-pass.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 import ssl
 import typing
+from collections.abc import AsyncIterator
 
+import h11
 import httpcore
 import httpx
+from h11._readers import ChunkedReader
+from h11._receivebuffer import ReceiveBuffer
 
 HIGH_WATER = 256 * 1024  # bytes read ahead of the reader before the socket is paused
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio's connect_tcp: the next address after 250 ms
@@ -238,6 +246,149 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+# A data chunk's size line as DeepSeek writes it: hex digits alone. Anything else (the last
+# chunk, a chunk extension, whitespace, a malformed line) is left to h11.
+_PLAIN_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}").fullmatch
+MAX_SIZE_LINE = 16 * 1024  # h11's limit on an incomplete event (its max_incomplete_event_size)
+
+
+class ChunkedHTTP11Connection(httpcore.AsyncHTTP11Connection):
+    """httpcore's HTTP/1.1 connection, a chunked response body's data chunks read in one pass.
+
+    h11 yields a body one event at a time: for a stream that arrives a token per read, two
+    ``next_event`` calls (the data, then "need more"), each in httpcore's ``map_exceptions``
+    context manager, and an ``h11.Data`` per token, about a fifth of the upstream read's CPU
+    (``python -m bench.upstream``). Here the data chunks of a chunked body are split off each
+    read directly (``size CRLF data CRLF``, the size hex digits alone), everything one read
+    holds yielded as one piece. The rest of the message is still h11's: when the next size
+    line is the last chunk's ("0", then any trailers), has an extension, or is not a size at
+    all, the bytes from that line on go back into h11's buffer and h11 reads them, from a
+    chunk boundary, as it would have (the end of the message, keep-alive, its errors). A
+    body that is not chunked is h11's from its start.
+
+    h11 0.16's reader and buffer are read and replaced here (private: ``_reader``,
+    ``_receive_buffer``); :func:`_at_chunk_start` checks them first, and anything it does not
+    recognise leaves the whole body to h11 (``tests/deepseek/test_network.py`` fails if the
+    fast path stops being taken).
+    """
+
+    async def _receive_response_body(self, request: httpcore.Request) -> AsyncIterator[bytes]:
+        if not _at_chunk_start(self._h11_state):
+            async for data in super()._receive_response_body(request):
+                yield data
+            return
+        timeout = request.extensions.get("timeout", {}).get("read")
+        buffer = self._h11_state.trailing_data[0]  # what came with the headers
+        remaining = 0  # the current chunk's data bytes not read yet
+        footer = False  # its CRLF not read yet
+        while True:
+            pieces: list[bytes] = []
+            broken: httpcore.RemoteProtocolError | None = None
+            at, end = 0, len(buffer)
+            while at < end:
+                if remaining:
+                    taken = min(remaining, end - at)
+                    pieces.append(buffer[at : at + taken])
+                    at, remaining = at + taken, remaining - taken
+                    footer = not remaining
+                    continue
+                if footer:
+                    if end - at < 2:
+                        break
+                    if buffer[at : at + 2] != b"\r\n":
+                        broken = httpcore.RemoteProtocolError(
+                            f"malformed chunk footer: {buffer[at : at + 2]!r}"
+                        )
+                        break
+                    at, footer = at + 2, False
+                    continue
+                line_end = buffer.find(b"\r\n", at)
+                if line_end < 0:
+                    if end - at > MAX_SIZE_LINE:
+                        broken = httpcore.RemoteProtocolError("chunk size line too long")
+                    break
+                size = buffer[at:line_end]
+                if not _PLAIN_SIZE(size) or not (remaining := int(size, 16)):
+                    async for data in self._h11_from(buffer[at:], pieces, request):
+                        yield data
+                    return
+                at = line_end + 2
+            if pieces:  # what came whole, before any break
+                yield b"".join(pieces)
+            if broken is not None:
+                raise broken
+            buffer = buffer[at:]
+            data = await self._network_stream.read(self.READ_NUM_BYTES, timeout=timeout)
+            if not data:
+                raise httpcore.RemoteProtocolError(
+                    "peer closed connection without sending complete message body "
+                    "(incomplete chunked read)"
+                )
+            buffer = buffer + data if buffer else data
+
+    async def _h11_from(
+        self, rest: bytes, pieces: list[bytes], request: httpcore.Request
+    ) -> AsyncIterator[bytes]:
+        """The body from ``rest`` on, read by h11, after ``pieces`` (read before it).
+
+        ``rest`` starts at a chunk's size line, where h11's reader, which has read nothing of
+        this body, expects one. What h11 can read of it at once is read before anything goes
+        out: when the answer's last event comes in the same read as the body's end, a reader
+        that stops at that event ("[DONE]") leaves the connection at the end of its message,
+        kept for the next request rather than closed."""
+        state = self._h11_state
+        state._receive_buffer = ReceiveBuffer()
+        state.receive_data(rest)
+        try:
+            while isinstance(event := state.next_event(), h11.Data):
+                pieces.append(bytes(event.data))
+        except h11.ProtocolError as exc:
+            if pieces:
+                yield b"".join(pieces)
+            raise httpcore.RemoteProtocolError(str(exc)) from exc
+        if pieces:
+            yield b"".join(pieces)
+        if event is h11.NEED_DATA:
+            async for data in super()._receive_response_body(request):
+                yield data
+
+
+def _at_chunk_start(state: h11.Connection) -> bool:
+    """Whether h11 is about to read a chunked response body from its start."""
+    reader = getattr(state, "_reader", None)
+    return (
+        type(reader) is ChunkedReader
+        and state.their_state is h11.SEND_BODY
+        and isinstance(getattr(state, "_receive_buffer", None), ReceiveBuffer)
+        and not state.trailing_data[1]  # the connection had closed already: h11's to say
+        and getattr(reader, "_bytes_in_chunk", None) == 0
+        and getattr(reader, "_bytes_to_discard", None) == b""
+        and getattr(reader, "_reading_trailer", None) is False
+    )
+
+
+class _Connection(httpcore.AsyncHTTPConnection):
+    """httpcore's connection to one origin, HTTP/1.1 over :class:`ChunkedHTTP11Connection`
+    (the transport offers no HTTP/2: ALPN asks for ``http/1.1`` alone)."""
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if not self.can_handle_request(request.url.origin):
+            raise RuntimeError(
+                f"Attempted to send request to {request.url.origin} on connection to {self._origin}"
+            )
+        try:
+            async with self._request_lock:
+                if self._connection is None:
+                    stream = await self._connect(request)
+                    self._connection = ChunkedHTTP11Connection(
+                        origin=self._origin, stream=stream, keepalive_expiry=self._keepalive_expiry
+                    )
+        except BaseException:
+            self._connect_failed = True
+            raise
+        return await self._connection.handle_async_request(request)
+
+
 class LinearPool(httpcore.AsyncConnectionPool):
     """httpcore's pool, its bookkeeping pass (run whenever a request comes or a response
     closes) in one walk of the connections instead of one per idle connection.
@@ -301,6 +452,17 @@ class LinearPool(httpcore.AsyncConnectionPool):
             if connection.is_available():  # one that may multiplex (HTTP/2), as httpcore's
                 available[key].append(connection)
         return closing
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        return _Connection(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            retries=self._retries,
+            local_address=self._local_address,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):

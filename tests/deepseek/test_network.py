@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import shutil
 import socket
@@ -13,6 +14,7 @@ import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import h11
 import httpcore
 import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
@@ -372,3 +374,195 @@ async def test_the_pass_asks_each_connection_a_few_questions_not_one_per_other_c
 
     assert len(kept) == 1000 and closing == [] and assigned == ["c0"]
     assert _Connection.asked <= 6 * len(connections)
+
+
+# A chunked body's data chunks, read in one pass (ChunkedHTTP11Connection): the bytes of a
+# response as a connection's reads give them, split every way, against what the body is.
+
+
+class _Reads(httpcore.AsyncNetworkStream):
+    """A connection whose reads return these pieces, then the peer closing (b"")."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = list(pieces)
+        self.closed = False
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.pieces.pop(0) if self.pieces else b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+ORIGIN = httpcore.Origin(b"http", b"deepseek.test", 80)
+HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+EVENTS = [b'data: {"choices":[{"delta":{"content":"%d \xe4\xbd\xa0"}}]}\n\n' % i for i in range(12)]
+BODY = b"".join(EVENTS) + b"data: [DONE]\n\n"
+WIRE = HEAD + b"".join(chunk(event) for event in EVENTS) + chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+
+
+def _post() -> httpcore.Request:
+    headers = [(b"Host", b"deepseek.test"), (b"Content-Length", b"2")]
+    return httpcore.Request(
+        "POST", "http://deepseek.test/chat/completions", headers=headers, content=b"{}"
+    )
+
+
+def _split(wire: bytes, cuts: list[int]) -> list[bytes]:
+    edges = [0, *sorted(set(cuts)), len(wire)]
+    return [wire[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+async def _body(stream: httpcore.AsyncNetworkStream, connection=None) -> tuple[bytes, object]:
+    """The body of one POST on ``connection`` (a new one over ``stream``), and the connection."""
+    connection = connection or network.ChunkedHTTP11Connection(origin=ORIGIN, stream=stream)
+    request = _post()
+    response = await connection.handle_async_request(request)
+    try:
+        return b"".join([piece async for piece in response.aiter_stream()]), connection
+    finally:
+        await response.aclose()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 16, 64, 1000, len(WIRE)])
+async def test_a_chunked_body_read_in_pieces_of_every_size_is_whole_and_the_connection_kept(size):
+    reads = [WIRE[i : i + size] for i in range(0, len(WIRE), size)]
+
+    body, connection = await _body(_Reads(*reads))
+
+    assert body == BODY
+    assert connection.is_idle()  # the message ended as h11 ends one: kept for the next
+
+
+async def test_a_chunked_body_cut_at_random_places_is_whole():
+    shuffle = random.Random(54)
+    for _ in range(300):
+        cuts = [shuffle.randrange(1, len(WIRE)) for _ in range(shuffle.randrange(1, 40))]
+        body, connection = await _body(_Reads(*_split(WIRE, cuts)))
+        assert body == BODY and connection.is_idle()
+
+
+async def test_the_data_chunks_are_not_parsed_event_by_event_by_h11(monkeypatch):
+    """The fast path is taken: h11 reads the headers and the last chunk, not each data chunk
+    (with it, a body of 13 chunks read a byte at a time costs h11 hundreds of events)."""
+    calls = 0
+    next_event = h11.Connection.next_event
+
+    def counted(self):
+        nonlocal calls
+        calls += 1
+        return next_event(self)
+
+    monkeypatch.setattr(h11.Connection, "next_event", counted)
+
+    body, _ = await _body(_Reads(*[WIRE[i : i + 1] for i in range(len(WIRE))]))
+
+    assert body == BODY
+    assert calls < 100  # the headers a byte a read (~50), then the last chunk's few
+
+
+async def test_two_responses_on_one_connection_and_trailers_after_the_last_chunk():
+    first = HEAD + chunk(b"one") + b"0\r\nx-usage: 3\r\n\r\n"
+    second = HEAD + chunk(b"two") + chunk(b"!") + b"0\r\n\r\n"
+    stream = _Reads(first, second)
+
+    body, connection = await _body(stream)
+    again, _ = await _body(stream, connection)
+
+    assert (body, again) == (b"one", b"two!")
+    assert connection.is_idle() and not stream.closed
+
+
+@pytest.mark.parametrize(
+    "size_line",
+    [b"3;name=value", b"3 ", b"0003", b"3\t"],
+    ids=["an extension", "whitespace", "leading zeros", "a tab"],
+)
+async def test_a_size_line_in_another_form_is_left_to_h11_and_read_as_it_reads_it(size_line):
+    wire = HEAD + chunk(b"ab") + size_line + b"\r\nxyz\r\n" + chunk(b"cd") + b"0\r\n\r\n"
+
+    body, connection = await _body(_Reads(*_split(wire, [len(HEAD) + 3, len(wire) - 9])))
+
+    assert body == b"abxyzcd" and connection.is_idle()
+
+
+@pytest.mark.parametrize(
+    ("wire", "message", "before"),
+    [
+        (HEAD + chunk(b"ab") + b"zz\r\nxyz\r\n0\r\n\r\n", "illegal chunk header", b"ab"),
+        (HEAD + chunk(b"ab") + b"2\r\nxyzz\r\n0\r\n\r\n", "malformed chunk footer", b"abxy"),
+        (HEAD + chunk(b"ab") + b"2" * (20 * 1024), "chunk size line too long", b"ab"),
+        (HEAD + chunk(b"ab") + b"5\r\nxy", "incomplete chunked read", b"abxy"),
+        (HEAD + chunk(b"ab"), "incomplete chunked read", b"ab"),
+    ],
+    ids=[
+        "not a size",
+        "no CRLF after the data",
+        "a size line with no end",
+        "cut mid-chunk",
+        "cut between chunks",
+    ],
+)
+async def test_a_broken_body_is_a_protocol_error_after_what_came_and_closes(wire, message, before):
+    stream = _Reads(*_split(wire, [len(HEAD) + 4]))
+    connection = network.ChunkedHTTP11Connection(origin=ORIGIN, stream=stream)
+    request = _post()
+    response = await connection.handle_async_request(request)
+    pieces = []
+
+    with pytest.raises(httpcore.RemoteProtocolError, match=message):
+        async for piece in response.aiter_stream():
+            pieces.append(piece)
+
+    assert b"".join(pieces) == before  # what came before the break, as h11 gives it
+    assert connection.is_closed() and stream.closed  # never reused
+
+
+async def test_a_body_with_a_length_is_read_by_h11():
+    wire = b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n" + b'{"ok": true}'[:11]
+
+    body, connection = await _body(_Reads(wire[:30], wire[30:]))
+
+    assert body == b'{"ok": true'[:11] and connection.is_idle()
+
+
+async def test_the_client_streams_over_chunked_connections_and_keeps_one_for_the_next_ask():
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        nonlocal connections
+        connections += 1
+        while True:  # until the client closes the connection
+            try:
+                head = (await reader.readuntil(b"\r\n\r\n")).lower()
+            except asyncio.IncompleteReadError:
+                return
+            length = head.split(b"content-length:")[1].split(b"\r\n")[0]
+            await reader.readexactly(int(length))
+            writer.write(SSE_HEAD)
+            for word in ("Hel", "lo"):
+                delta = json.dumps({"choices": [{"index": 0, "delta": {"content": word}}]})
+                writer.write(chunk(f"data: {delta}\n\n".encode()))
+                await writer.drain()
+            finish = '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'
+            writer.write(chunk(f"data: {finish}\n\ndata: [DONE]\n\n".encode()) + b"0\r\n\r\n")
+            await writer.drain()
+
+    messages = [{"role": "user", "content": "hi"}]
+    async with (
+        serving(answer) as port,
+        DeepSeekClient(base_url=f"http://127.0.0.1:{port}", api_key="sk") as client,
+    ):
+        for _ in range(2):
+            texts = [
+                event.text
+                async for event in client.stream_chat(messages=messages, model="m")
+                if hasattr(event, "text")
+            ]
+            assert texts == ["Hel", "lo"]
+        pool = client._http._transport._pool
+        assert {type(c._connection) for c in pool.connections} == {network.ChunkedHTTP11Connection}
+    assert connections == 1
