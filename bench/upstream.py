@@ -5,13 +5,16 @@ under uvloop (as uvicorn runs the studio) at four depths, with no Django, databa
   (``studio.deepseek.network.AsyncioStream``), no HTTP parsing: a connection's floor.
 - ``h11``: the same bytes through h11, the HTTP/1.1 parser under httpx (its events only).
 - ``httpx``: the response's bytes through httpx and the studio's connection pool
-  (``studio.deepseek.network``): the floor for a change to the client above httpx.
+  (``studio.deepseek.network``, which splits a chunked body's data off each read itself and
+  leaves h11 the headers and the body's end: decision 54): the floor for a change to the
+  client above httpx.
 - ``client``: ``DeepSeekClient.stream_chat``, what a generation reads: the bytes above, then
   the SSE parser, each chunk's JSON and the typed events.
 
-Each depth less the one before is what its layer costs a stream: ``h11`` less ``socket`` the
-HTTP/1.1 parsing, ``httpx`` less ``h11`` httpcore's and httpx's iterators, ``client`` less
-``httpx`` ``studio/deepseek/client.py`` and ``sse.py``. The simulator runs in a process of its
+Each depth less the one before is what its layer costs a stream: ``h11`` less ``socket`` h11's
+parsing of every event, ``httpx`` less ``socket`` the studio's own (the request, the pool,
+httpcore's and httpx's iterators), ``client`` less ``httpx`` ``studio/deepseek/client.py`` and
+``sse.py``. The simulator runs in a process of its
 own (its CPU is not counted); the depths alternate, and each figure is the median of the
 rounds (docs/decisions/0045-*.md).
 
