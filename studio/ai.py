@@ -168,12 +168,17 @@ def get_client() -> ResilientClient:
 
 
 async def close_client() -> None:
-    """Close the pooled client (ASGI lifespan shutdown)."""
+    """Close the pooled client (ASGI lifespan shutdown; a task's own loop at its end).
+
+    A client made on another event loop is let go instead: its connections belong to that
+    loop (most likely closed since: a finished task's or test's), which alone can close them;
+    they are closed when collected, as a client ``get_client`` replaced for a new loop."""
     global _current
     if _current is not None:
-        _, client = _current
+        loop, client = _current
         _current = None
-        await client.aclose()
+        if loop is asyncio.get_running_loop():
+            await client.aclose()
 
 
 def router() -> Router:

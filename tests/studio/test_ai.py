@@ -127,6 +127,39 @@ async def test_get_client_is_the_resilient_client_wired_to_settings(settings) ->
         await ai.close_client()
 
 
+def test_a_client_left_by_a_closed_loop_is_let_go_not_closed_from_another(settings) -> None:
+    """A task's or a test's loop made the client and kept a connection (an answer read to its
+    end goes back to the pool); closing the client from another loop must not touch that
+    connection, whose loop is closed: asyncio would raise "Event loop is closed"."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        await reader.readexactly(int(head.split(b"content-length:")[1].split(b"\r\n")[0]))
+        body = sse_body(["Hi"])
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        await writer.drain()
+        kept.append(writer)  # the connection stays open, past its loop
+
+    kept: list[asyncio.StreamWriter] = []
+
+    async def ask_on_a_loop_of_its_own() -> ResilientClient:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        settings.DEEPSEEK_BASE_URL = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        client = ai.get_client()
+        async for _ in client.stream_chat(messages=[{"role": "user", "content": "hi"}], model="m"):
+            pass
+        assert len(client.client._http._transport._pool.connections) == 1  # kept, idle
+        return client
+
+    left = asyncio.run(ask_on_a_loop_of_its_own())  # that loop is closed when it returns
+    assert ai._current is not None and ai._current[1] is left
+
+    asyncio.run(ai.close_client())
+
+    assert ai._current is None
+
+
 @pytest.mark.asyncio
 @respx.mock
 async def test_stream_chat_keeps_the_runner_interface() -> None:
