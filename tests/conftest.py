@@ -264,6 +264,24 @@ def _fresh_cache():
     degraded.reset()
 
 
+@pytest.fixture(autouse=True)
+def _one_rate_window(monkeypatch):
+    """Each rate-limit counter keeps the window it started in for the whole test.
+
+    django-ratelimit counts in fixed windows (a minute for "1/m"), each key's starting at its
+    own second: two requests a test sends a moment apart can fall either side of a window's
+    end, the second then counted from zero (a "1/m" test's 429 answered 200 once in CI)."""
+    from django_ratelimit import core
+
+    windows: dict[tuple[object, int], int] = {}
+    real = core._get_window
+
+    def held(value, period):
+        return windows.setdefault((value, period), real(value, period))
+
+    monkeypatch.setattr(core, "_get_window", held)
+
+
 @pytest.fixture
 def user(db):
     return get_user_model().objects.create_user("hamlet", password="pw-hamlet-123")
