@@ -14,7 +14,8 @@ Then every response also carries an ``X-Bench-Worker`` header (the worker's pid)
 load generator can tell a stream watched through another worker than the one that started it.
 
 With ``BENCH_THREADS_DIR`` set, each worker also keeps its threads' names there, for
-``python -m bench.threads`` (CPU per thread name over a window).
+``python -m bench.threads`` (CPU per thread name over a window); with ``BENCH_MEMORY_DIR``,
+it traces its allocations and writes there where its memory grew (``bench/memory.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from django.db.backends.signals import connection_created
 
-from bench import threads
+from bench import memory, threads
 from studio.asgi import application as studio_application
 
 STATS_PATH = "/__bench__/db-writes"
@@ -74,6 +75,9 @@ def dump(directory: Path) -> None:
 
 if os.environ.get("BENCH_THREADS_DIR"):  # CPU per thread name: python -m bench.threads
     threads.keep_names(Path(os.environ["BENCH_THREADS_DIR"]))
+
+if os.environ.get("BENCH_MEMORY_DIR"):  # where memory grows, from tracemalloc
+    memory.watch(Path(os.environ["BENCH_MEMORY_DIR"]))
 
 SEVERAL_WORKERS = bool(os.environ.get("BENCH_WRITES_DIR"))
 WORKER_HEADER = (b"x-bench-worker", str(os.getpid()).encode())

@@ -252,6 +252,13 @@ _PLAIN_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}").fullmatch
 MAX_SIZE_LINE = 16 * 1024  # h11's limit on an incomplete event (its max_incomplete_event_size)
 
 
+def _joined(pieces: list[bytes]) -> bytes:
+    """``pieces`` as one, the list emptied: a generator that yields this holds no copy."""
+    joined = b"".join(pieces)
+    pieces.clear()
+    return joined
+
+
 class ChunkedHTTP11Connection(httpcore.AsyncHTTP11Connection):
     """httpcore's HTTP/1.1 connection, a chunked response body's data chunks read in one pass.
 
@@ -309,15 +316,18 @@ class ChunkedHTTP11Connection(httpcore.AsyncHTTP11Connection):
                     break
                 size = buffer[at:line_end]
                 if not _PLAIN_SIZE(size) or not (remaining := int(size, 16)):
-                    async for data in self._h11_from(buffer[at:], pieces, request):
+                    rest, buffer = buffer[at:], b""
+                    async for data in self._h11_from(rest, pieces, request):
                         yield data
                     return
                 at = line_end + 2
-            if pieces:  # what came whole, before any break
-                yield b"".join(pieces)
+            # What came whole, before any break: while it is out (the reader may keep it a
+            # while, under load), the read and its slices are let go, not held beside it.
+            buffer = buffer[at:]
+            if pieces:
+                yield _joined(pieces)
             if broken is not None:
                 raise broken
-            buffer = buffer[at:]
             data = await self._network_stream.read(self.READ_NUM_BYTES, timeout=timeout)
             if not data:
                 raise httpcore.RemoteProtocolError(
@@ -325,6 +335,7 @@ class ChunkedHTTP11Connection(httpcore.AsyncHTTP11Connection):
                     "(incomplete chunked read)"
                 )
             buffer = buffer + data if buffer else data
+            del data  # the buffer is the read now: no second name holding it
 
     async def _h11_from(
         self, rest: bytes, pieces: list[bytes], request: httpcore.Request
@@ -344,10 +355,10 @@ class ChunkedHTTP11Connection(httpcore.AsyncHTTP11Connection):
                 pieces.append(bytes(event.data))
         except h11.ProtocolError as exc:
             if pieces:
-                yield b"".join(pieces)
+                yield _joined(pieces)
             raise httpcore.RemoteProtocolError(str(exc)) from exc
         if pieces:
-            yield b"".join(pieces)
+            yield _joined(pieces)
         if event is h11.NEED_DATA:
             async for data in super()._receive_response_body(request):
                 yield data

@@ -12,6 +12,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import h11
@@ -519,6 +520,32 @@ async def test_a_broken_body_is_a_protocol_error_after_what_came_and_closes(wire
 
     assert b"".join(pieces) == before  # what came before the break, as h11 gives it
     assert connection.is_closed() and stream.closed  # never reused
+
+
+@pytest.mark.parametrize("with_the_end", [False, True], ids=["mid-body", "with-the-end"])
+async def test_a_read_s_data_out_with_the_reader_is_its_only_copy_held(with_the_end):
+    """Under load a reader keeps what a read gave it a while (its events go one at a time,
+    each awaiting): meanwhile the body's reader holds neither the read nor its slices, only
+    the one piece it gave: 512 chunks of 2 KiB in one read, 1 MiB out, not 2 or 3. So in a
+    read that ends the body (h11 reads its end before the piece goes out)."""
+    data = [bytes([65 + i % 26]) * 2048 for i in range(512)]
+    body_end = b"0\r\n\r\n"
+    wire = HEAD + b"".join(chunk(piece) for piece in data)
+    stream = _Reads(wire + body_end) if with_the_end else _Reads(wire, body_end)
+    connection = network.ChunkedHTTP11Connection(origin=ORIGIN, stream=stream)
+    response = await connection.handle_async_request(_post())
+    body = response.aiter_stream()
+    tracemalloc.start()
+    try:
+        first = await anext(body)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert first == b"".join(data)
+    assert len(first) <= held < 1.25 * len(first)
+    assert [piece async for piece in body] == []
+    await response.aclose()
+    assert connection.is_idle()
 
 
 async def test_a_body_with_a_length_is_read_by_h11():

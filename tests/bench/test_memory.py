@@ -1,0 +1,68 @@
+"""Where memory grows (bench/memory.py): tracemalloc's growth by line, written at each new
+high of a worker's traced memory."""
+
+import inspect
+import os
+import threading
+import time
+import tracemalloc
+
+import pytest
+
+from bench import memory
+
+
+def _hold(count: int) -> list[bytearray]:
+    return [bytearray(1024) for _ in range(count)]
+
+
+# The line that allocates: where each report should say the memory went.
+HOLD_LINE = f"tests/bench/test_memory.py:{inspect.getsourcelines(_hold)[1] + 1}"
+
+
+@pytest.fixture
+def tracing():
+    tracemalloc.start(memory.FRAMES)
+    yield
+    tracemalloc.stop()
+
+
+def _first(report: str) -> tuple[float, int, str]:
+    kib, _, objects, where = report.splitlines()[0].split(maxsplit=3)
+    return float(kib), int(objects), where
+
+
+def test_growth_names_the_line_that_allocated_with_its_size_and_objects(tracing):
+    before = tracemalloc.take_snapshot()
+    held = _hold(2000)
+    kib, objects, where = _first(memory.growth(before, tracemalloc.take_snapshot(), top=5))
+    assert where == HOLD_LINE
+    # Each bytearray is two allocations: the object and its bytes.
+    assert 4000 <= objects <= 4010 and 2000 <= kib <= 2000 * 1.2
+    assert len(held) == 2000
+
+
+def test_watch_writes_the_growth_once_traced_memory_reaches_a_new_high(tmp_path, monkeypatch):
+    """Allocations go on until a report is written: 2 MiB above the first snapshot, all of
+    it from one line, which the report names first."""
+    monkeypatch.setattr(memory, "SETTLE", 0.0)
+    monkeypatch.setattr(memory, "EVERY", 0.01)
+    monkeypatch.setattr(memory, "STEP", 2 * 2**20)
+    stop = threading.Event()
+    thread = memory.watch(tmp_path, stop)
+    report = tmp_path / f"{os.getpid()}.txt"
+    held, deadline = [], time.monotonic() + 30
+    try:
+        while not report.exists() and time.monotonic() < deadline:
+            held.append(_hold(256))  # a quarter MiB more each round
+            time.sleep(0.01)
+        text = report.read_text()
+    finally:
+        stop.set()
+        thread.join()
+        tracemalloc.stop()
+    head, rest = text.split("\n", 1)
+    kib, objects, where = _first(rest)
+    assert head.startswith("traced ") and head.endswith(" MiB more")
+    assert where == HOLD_LINE and kib >= 1024 and objects >= 1000
+    assert not thread.is_alive() and held
