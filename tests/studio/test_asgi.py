@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import crispy_tailwind
 from django.conf import settings
 from django.template import engines
 from django.test import override_settings
@@ -84,6 +86,9 @@ def test_lifespan_startup_loads_the_urlconf_languages_and_templates_before_servi
     names = {p.relative_to(project).as_posix() for p in project.rglob("*.html")}
     assert seen["before"]["templates"] == []
     assert names <= set(seen["after"]["templates"]) and "drafts/draft_detail.html" in names
+    pack = Path(crispy_tailwind.__file__).parent / "templates"
+    forms = {p.relative_to(pack).as_posix() for p in (pack / "tailwind").rglob("*.html")}
+    assert forms <= set(seen["after"]["templates"]) and "tailwind/field.html" in forms
 
 
 def test_a_template_that_does_not_compile_is_logged_and_the_worker_still_starts(tmp_path, caplog):
