@@ -32,6 +32,7 @@ from typing import Any
 from django.db.backends.signals import connection_created
 
 from bench import memory, threads
+from bench.files import replace_whole
 from studio.asgi import application as studio_application
 
 STATS_PATH = "/__bench__/db-writes"
@@ -67,10 +68,7 @@ def dump(directory: Path) -> None:
     with _lock:
         _dumps += 1
         data = {"pid": os.getpid(), "dumps": _dumps, "writes": dict(writes)}
-    target = directory / f"{os.getpid()}.json"
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data))
-    temporary.replace(target)
+    replace_whole(directory / f"{os.getpid()}.json", json.dumps(data))
 
 
 if os.environ.get("BENCH_THREADS_DIR"):  # CPU per thread name: python -m bench.threads

@@ -22,6 +22,8 @@ import threading
 import tracemalloc
 from pathlib import Path
 
+from bench.files import replace_whole
+
 FRAMES = 1  # one frame per allocation: the line that made it (cheaper to trace)
 SETTLE = 3.0  # seconds after start before the first snapshot (imports done)
 EVERY = 0.5  # seconds between looks at the traced total
@@ -38,15 +40,6 @@ def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int =
         where = where.removeprefix(f"{Path.cwd()}/")
         lines.append(f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d}  {where}")
     return "\n".join(lines)
-
-
-def write(directory: Path, text: str) -> Path:
-    """``text`` to ``<directory>/<pid>.txt``, replaced whole (never half read)."""
-    target = directory / f"{os.getpid()}.txt"
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
-    return target
 
 
 def watch(directory: Path, stop: threading.Event | None = None) -> threading.Thread:
@@ -66,7 +59,8 @@ def watch(directory: Path, stop: threading.Event | None = None) -> threading.Thr
             if now >= written + STEP:
                 written = now
                 head = f"traced {now / 2**20:.1f} MiB, {(now - start) / 2**20:.1f} MiB more\n"
-                write(directory, head + growth(first, tracemalloc.take_snapshot()))
+                report = head + growth(first, tracemalloc.take_snapshot())
+                replace_whole(directory / f"{os.getpid()}.txt", report)
 
     thread = threading.Thread(target=loop, name="bench-memory", daemon=True)
     thread.start()

@@ -24,6 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.files import replace_whole
+
 NAMES_EVERY = 0.5  # seconds between a worker's writes of its thread names
 _NUMBERED = re.compile(r"[_-]?\d+$")
 
@@ -32,10 +34,7 @@ def write_names(directory: Path) -> None:
     """This process's thread names by native id, to ``<directory>/<pid>.threads.json``,
     replaced whole (never half read)."""
     names = {str(thread.native_id): thread.name for thread in threading.enumerate()}
-    target = directory / f"{os.getpid()}.threads.json"
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(names))
-    temporary.replace(target)
+    replace_whole(directory / f"{os.getpid()}.threads.json", json.dumps(names))
 
 
 def keep_names(directory: Path) -> threading.Thread:
