@@ -37,7 +37,17 @@ from studio.audit.metrics import observe_admission_wait, open_stream, set_queue_
 from studio.deepseek import ContentDelta, DeepSeekError, Finish, ReasoningDelta, Usage
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
-from studio.streams import Admission, Delta, Done, EventLog, Queued, Reasoning, Snapshot, relay
+from studio.streams import (
+    Admission,
+    Delta,
+    Done,
+    EventLog,
+    GrowingText,
+    Queued,
+    Reasoning,
+    Snapshot,
+    relay,
+)
 from studio.streams.writer import PartialWriters
 
 from . import citations, errors
@@ -370,14 +380,14 @@ class _Stream:
             early.discard()
         self.log: EventLog = get_log(generation.pk) or GENERATIONS.open_log(generation.pk)
         # "Continue" generations start from the text of the one they continue.
-        prefix = generation.prefix
-        self.content: list[str] = [prefix] if prefix else []
+        self.prefix = prefix = generation.prefix
+        self.content = GrowingText(prefix)
         self.joining = bool(prefix)  # the continuation's first text joins the prefix
         # The answer's finished Markdown blocks, rendered once here for every watcher.
         self.blocks = BlockSplitter(citations.for_generation(generation))
         if prefix:
             self._add_content(prefix)
-        self.reasoning: list[str] = []
+        self.reasoning = GrowingText()
         # Its timings (TTFT, duration) count from its request: sent early, or from now on.
         self.started = self.early.started if self.early is not None else time.monotonic()
         self.ttft: float | None = None
@@ -533,7 +543,7 @@ class _Stream:
                     self.ttft = time.monotonic() - self.started
                 is_content = isinstance(event, ContentDelta)
                 if is_content and self.joining and text:
-                    text = joint(self.content[0], text) + text
+                    text = joint(self.prefix, text) + text
                     self.joining = False
                 if is_content:
                     self.content.append(text)
@@ -556,7 +566,7 @@ class _Stream:
             self.log.add(block)
 
     def texts(self) -> tuple[str, str]:
-        return "".join(self.content), "".join(self.reasoning)
+        return str(self.content), str(self.reasoning)
 
     async def finish(self) -> None:
         for block in self.blocks.close():  # the last block ends with the answer

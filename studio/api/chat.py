@@ -38,6 +38,7 @@ from studio.deepseek.pricing import estimate_prompt_tokens
 from studio.guardrails import response_cache
 from studio.guardrails.budgets import Reservation, acheck_token_budget, areserve_tokens
 from studio.guardrails.prompt_checks import validate_prompt
+from studio.streams import GrowingText
 
 from .compat import refuse_unsupported, upstream_messages
 from .errors import error_body, upstream_error
@@ -116,8 +117,8 @@ class Call:
     created: int = field(default_factory=lambda: int(time.time()))
     started: float = field(default_factory=time.monotonic)
     at: Any = field(default_factory=timezone.now)
-    content: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
+    content: GrowingText = field(default_factory=GrowingText)
+    reasoning: GrowingText = field(default_factory=GrowingText)
     ttft: float | None = None
     usage: Usage | None = None
     finish_reason: str = ""
@@ -168,9 +169,9 @@ class Call:
         return b"data: " + json.dumps(body).encode() + b"\n\n"
 
     def completion(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content)}
+        message: dict[str, Any] = {"role": "assistant", "content": str(self.content)}
         if self.reasoning:
-            message["reasoning_content"] = "".join(self.reasoning)
+            message["reasoning_content"] = str(self.reasoning)
         return {
             "id": self.id,
             "object": "chat.completion",
@@ -190,16 +191,16 @@ class Call:
     def answer(self) -> dict[str, Any]:
         """What the response cache keeps."""
         return response_cache.answer(
-            content="".join(self.content),
-            reasoning="".join(self.reasoning),
+            content=str(self.content),
+            reasoning=str(self.reasoning),
             finish_reason=self.finish_reason,
             usage=self.usage,
         )
 
     def replay(self, answer: dict[str, Any]) -> None:
         self.cached, self.ttft = True, 0.0
-        self.content = [answer["content"]] if answer["content"] else []
-        self.reasoning = [answer["reasoning"]] if answer["reasoning"] else []
+        self.content = GrowingText(answer["content"])
+        self.reasoning = GrowingText(answer["reasoning"])
         self.finish_reason = answer["finish_reason"]
         self.usage = Usage(**answer["usage"])
 
@@ -215,7 +216,7 @@ class Call:
             return None
         cancelled = status == AuditLog.Status.CANCELLED
         if self.usage is None and (self.ttft is not None or cancelled):
-            output = "".join(self.reasoning) + "".join(self.content)
+            output = str(self.reasoning) + str(self.content)
             self.usage = estimated_usage(self.messages, output)
         return self.usage
 
@@ -260,7 +261,7 @@ class Call:
             user=self.request.auth.user,
             status=status,
             prompt=self.messages,
-            response="".join(self.content),
+            response=str(self.content),
             model=self.model,
             prompt_tokens=usage.prompt_tokens if usage else (0 if self.cached else None),
             completion_tokens=usage.completion_tokens if usage else (0 if self.cached else None),
@@ -337,10 +338,7 @@ async def _json_response(call: Call, params: dict[str, Any]) -> HttpResponse:
             call.abandoned(params.get("max_tokens"))
             await call.finish(AuditLog.Status.CANCELLED)
             raise
-        call.content, call.reasoning = (
-            [result.content],
-            [result.reasoning] if result.reasoning else [],
-        )
+        call.content, call.reasoning = GrowingText(result.content), GrowingText(result.reasoning)
         call.finish_reason, call.usage = result.finish_reason, result.usage
         call.model = result.model or call.model
     await call.finish(AuditLog.Status.OK)
@@ -378,7 +376,7 @@ async def _sse(
 ) -> AsyncIterator[bytes]:
     status, error = AuditLog.Status.OK, None
     if call.cached:
-        call.content, call.reasoning = [], []  # replayed from the cached events below
+        call.content, call.reasoning = GrowingText(), GrowingText()  # replayed from the cache
     with open_stream():
         try:
             yield call.chunk({"role": "assistant", "content": ""})

@@ -30,7 +30,7 @@ from studio.audit.metrics import observe_ai_call
 from studio.audit.recording import record_ai_call
 from studio.deepseek import ContentDelta, DeepSeekError, Usage
 from studio.guardrails.budgets import BudgetExceeded, Reservation, areserve_tokens
-from studio.streams import Delta, Done, EventLog
+from studio.streams import Delta, Done, EventLog, GrowingText
 
 from .actions import failure_text
 from .models import AssistantMessage
@@ -89,7 +89,7 @@ async def answer(
 ) -> None:
     params = route_for("chat").params()
     model = params.pop("model")
-    started, ttft, parts, usage = time.monotonic(), None, [], None
+    started, ttft, parts, usage = time.monotonic(), None, GrowingText(), None
     blocks = BlockSplitter()  # the answer's finished Markdown blocks, as the draft panel's
     status, error, shown = "ok", "", ""
     reservation = Reservation()
@@ -119,7 +119,7 @@ async def answer(
         call = {"model": model, "messages": messages, "usage": usage, "origin": origin}
         call |= {"latency": time.monotonic() - started, "ttft": ttft, "error": error}
         save = background.aheal(finish)  # once more on a new connection after a blip
-        saved = await save(message_id, "".join(parts), status, shown, call)
+        saved = await save(message_id, str(parts), status, shown, call)
         await reservation.arelease()  # the audit row counts the call from now on
         log.finish(ended(saved) if saved else Done(CLEARED, {"message": message_id}))
         ANSWERS.discard_later(message_id)

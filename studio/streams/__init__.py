@@ -17,7 +17,7 @@ and redis): its owners say what runs, what is saved, and how the end looks to ea
 """
 
 from .admission import Admission
-from .events import Block, Delta, Done, EventLog, Queued, Reasoning, Snapshot, follow
+from .events import Block, Delta, Done, EventLog, GrowingText, Queued, Reasoning, Snapshot, follow
 from .framing import HEARTBEAT, sse_event
 from .registry import Registry, shutdown
 from .sse import frames, last_event_id, only, release_connections, response
@@ -29,6 +29,7 @@ __all__ = [
     "Delta",
     "Done",
     "EventLog",
+    "GrowingText",
     "Queued",
     "Reasoning",
     "Registry",

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import itertools
 from array import array
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -115,28 +115,13 @@ _CODES = {"content": "c", "reasoning": "r", "block": "b", "queued": "q"}
 _KINDS = {code: kind for kind, code in _CODES.items()}
 
 
-class Sealed(Sequence[tuple[str, str]]):
-    """A finished log's items, read as before (``(kind, text)`` by index and slice) but kept
-    in three parts: one string of all the texts, where each ends, and a letter per kind.
+class _Items(Sequence[tuple[str, str]]):
+    """Log items read as ``(kind, text)`` pairs, by index and slice, however they are kept."""
 
-    A finished log stays a while for late reconnects (``registry.FINISHED_LOG_TTL``), and a
-    worker holds every log that ended in that time: as a list, each token cost a tuple and a
-    string (about 120 bytes, 15 KB for an answer of 200 tokens); sealed, its characters and
-    five bytes."""
-
-    __slots__ = ("_ends", "_kinds", "_text")
-
-    def __init__(self, items: Sequence[tuple[str, str]]) -> None:
-        self._kinds = "".join(_CODES[kind] for kind, _ in items)
-        self._text = "".join(text for _, text in items)
-        self._ends = array("I", itertools.accumulate(len(text) for _, text in items))
-
-    def __len__(self) -> int:
-        return len(self._kinds)
+    __slots__ = ()
 
     def _item(self, index: int) -> tuple[str, str]:
-        start = self._ends[index - 1] if index else 0
-        return _KINDS[self._kinds[index]], self._text[start : self._ends[index]]
+        raise NotImplementedError
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
@@ -155,7 +140,104 @@ class Sealed(Sequence[tuple[str, str]]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Sealed({list(self)!r})"
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class Sealed(_Items):
+    """Items kept in three parts: one string of all the texts, where each ends, and a letter
+    per kind. As pairs, each token costs a tuple and a string of its own (about 120 bytes for
+    a token of a few characters); sealed, its characters and five bytes.
+
+    A finished log is sealed whole: it stays a while for late reconnects
+    (``registry.FINISHED_LOG_TTL``), and a worker holds every log that ended in that time. An
+    open log seals its items in runs as they come (``Growing``)."""
+
+    __slots__ = ("_ends", "_kinds", "_text")
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        kinds, texts = [], []
+        for kind, text in items:
+            kinds.append(_CODES[kind])
+            texts.append(text)
+        self._kinds = "".join(kinds)
+        self._text = "".join(texts)
+        self._ends = array("I", itertools.accumulate(map(len, texts)))
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def _item(self, index: int) -> tuple[str, str]:
+        start = self._ends[index - 1] if index else 0
+        return _KINDS[self._kinds[index]], self._text[start : self._ends[index]]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return map(self._item, range(len(self)))
+
+
+class Growing(_Items):
+    """An open log's items: the latest as pairs, every full run of ``RUN`` before them
+    ``Sealed``. While an answer streams, what its log holds grows by the answer's characters
+    and a few bytes a token, not by a tuple and a string per token."""
+
+    __slots__ = ("_recent", "_runs")
+    RUN = 64
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._runs: list[Sealed] = []
+        self._recent: list[tuple[str, str]] = []
+        for item in items:
+            self.append(item)
+
+    def append(self, item: tuple[str, str]) -> None:
+        self._recent.append(item)
+        if len(self._recent) == self.RUN:
+            self._runs.append(Sealed(self._recent))
+            self._recent = []
+
+    def __len__(self) -> int:
+        return len(self._runs) * self.RUN + len(self._recent)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        # A watcher that keeps up reads only what came since its last look, the recent pairs
+        # as they are.
+        if type(index) is slice and index.stop is None and index.step is None:
+            after = (index.start or 0) - len(self._runs) * self.RUN
+            if after >= 0:
+                return self._recent[after:]
+        return super().__getitem__(index)
+
+    def _item(self, index: int) -> tuple[str, str]:
+        run, at = divmod(index, self.RUN)
+        return self._runs[run]._item(at) if run < len(self._runs) else self._recent[at]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for run in self._runs:
+            yield from run
+        yield from self._recent
+
+
+class GrowingText:
+    """Text that grows by small pieces (an answer's tokens), kept as a few strings: every
+    run of ``Growing.RUN`` pieces is joined into one, so a piece's string object does not
+    outlive its run. ``str()`` is the text so far."""
+
+    __slots__ = ("_joined", "_recent")
+
+    def __init__(self, first: str = "") -> None:
+        self._joined: list[str] = []
+        self._recent: list[str] = [first] if first else []
+
+    def append(self, piece: str) -> None:
+        self._recent.append(piece)
+        if len(self._recent) == Growing.RUN:
+            self._joined.append("".join(self._recent))
+            self._recent = []
+
+    def __bool__(self) -> bool:
+        return bool(self._joined or self._recent)
+
+    def __str__(self) -> str:
+        return "".join(self._joined) + "".join(self._recent)
 
 
 @dataclass(eq=False)
@@ -163,7 +245,7 @@ class EventLog:
     key: int  # the id of what it streams (a generation's, an assistant message's)
     # (kind, text), kind "content", "reasoning", "block" or "queued"; an item's sequence number
     # is index + 1. Once the log has ended, the same items ``Sealed``: nothing is added then.
-    items: list[tuple[str, str]] | Sealed = field(default_factory=list)
+    items: Growing | Sealed = field(default_factory=Growing)
     # How the stream ended, once it has.
     done: Done | None = None
     # A watcher in another worker follows its Redis mirror (``relay.publish``), which then
@@ -176,14 +258,14 @@ class EventLog:
     def append(self, kind: str, text: str) -> None:
         if self.done is not None:
             raise RuntimeError(f"log {self.key} has ended")
-        self.items.append((kind, text))  # type: ignore[union-attr]  # a list until it ends
+        self.items.append((kind, text))  # type: ignore[union-attr]  # Growing until it ends
         self._wake()
 
     def add(self, event: Delta | Reasoning | Block | Queued) -> None:
         self.append(event.kind, event.text)
 
     def finish(self, done: Done) -> None:
-        if not isinstance(self.items, Sealed):
+        if isinstance(self.items, Growing):
             self.items = Sealed(self.items)
         self.done = replace(done, seq=len(self.items))
         self._wake()

@@ -4,14 +4,18 @@ quiet, batches as it gets busy."""
 import asyncio
 import contextlib
 import sys
+import tracemalloc
 
 import pytest
 
+from studio.streams import events
 from studio.streams.events import (
     Block,
     Delta,
     Done,
     EventLog,
+    Growing,
+    GrowingText,
     Pacing,
     Queued,
     Reasoning,
@@ -174,21 +178,59 @@ def test_an_ended_log_keeps_its_items_sealed_and_takes_no_more():
     assert log.items == items and log.done.seq == 7
 
 
-def test_a_sealed_log_keeps_a_long_answer_in_a_few_bytes_a_token():
-    tokens = [f"word{i} " for i in range(2000)]
-    log = EventLog(7)
-    for token in tokens:
-        log.add(Delta(token))
-    as_list = sys.getsizeof(log.items) + sum(sys.getsizeof(item) for item in log.items)
+def _held_by(make) -> tuple[object, int]:
+    """What ``make()`` returns and the bytes allocated while it ran, in this file and in the
+    event log's module, still held (other threads' allocations meanwhile do not count)."""
+    here = tracemalloc.Filter(True, __file__), tracemalloc.Filter(True, events.__file__)
+    tracemalloc.start()
+    try:
+        made = make()
+        held = tracemalloc.take_snapshot().filter_traces(here)
+        return made, sum(stat.size for stat in held.statistics("filename"))
+    finally:
+        tracemalloc.stop()
 
-    log.finish(Done("done"))
 
-    parts = (getattr(log.items, name) for name in Sealed.__slots__)
-    sealed = sys.getsizeof(log.items) + sum(sys.getsizeof(part) for part in parts)
-    assert list(log.items) == [("content", token) for token in tokens]
-    # Each token's tuple (and, in a live log, its string object) goes; its characters (about
-    # 9 here) and five bytes stay.
-    assert sealed < 2000 * 16 < as_list / 4
+def _answer(log: EventLog, tokens: int) -> EventLog:
+    for i in range(tokens):
+        log.add(Delta(f"word{i} "))  # each token a string of its own, as parsed
+    return log
+
+
+def test_a_log_keeps_a_long_answer_in_a_few_bytes_a_token_while_open_and_once_sealed():
+    """As (kind, text) pairs, 2000 tokens of about 9 characters cost a tuple and a string
+    each: about 120 bytes a token. An open log seals every run of 64, a finished one all:
+    the characters and a few bytes a token stay."""
+    pair = ("content", "word1000 ")
+    as_pairs = 2000 * (sys.getsizeof(pair) + sys.getsizeof(pair[1]) + 8)  # and a list slot
+    log, open_log = _held_by(lambda: _answer(EventLog(7), 2000))
+    assert isinstance(log.items, Growing)
+    assert open_log < 2000 * 24 < as_pairs / 4
+
+    sealed = _held_by(lambda: log.finish(Done("done")))[1]  # the sealed items, the runs gone
+    assert isinstance(log.items, Sealed) and sealed < 2000 * 16
+    assert list(log.items) == [("content", f"word{i} ") for i in range(2000)]
+
+
+def test_a_growing_log_reads_as_the_list_of_its_items():
+    items = [("queued", "1"), *((("content", f"t{i}")) for i in range(150)), ("reasoning", "r")]
+    grown = Growing(items)
+    assert len(grown) == len(items) and list(grown) == items and grown == items
+    assert grown[0] == items[0] and grown[-1] == items[-1] and grown[64] == items[64]
+    assert grown[60:70] == items[60:70] and grown[140:] == items[140:] and grown[200:] == []
+    assert grown[-3:] == items[-3:] and grown[128:] == items[128:] and grown[:2] == items[:2]
+    with pytest.raises(IndexError):
+        grown[len(items)]
+
+
+def test_growing_text_is_the_text_so_far_in_a_few_strings():
+    text = GrowingText("Prefix. ")
+    assert text and not GrowingText()
+    pieces = [f"{i} " for i in range(200)]
+    for piece in pieces:
+        text.append(piece)
+    assert str(text) == "Prefix. " + "".join(pieces)
+    assert len(text._joined) == 3 and len(text._recent) == 201 - 3 * Growing.RUN
 
 
 @pytest.mark.asyncio
