@@ -75,7 +75,8 @@ if os.environ.get("BENCH_THREADS_DIR"):  # CPU per thread name: python -m bench.
     threads.keep_names(Path(os.environ["BENCH_THREADS_DIR"]))
 
 if os.environ.get("BENCH_MEMORY_DIR"):  # where memory grows, from tracemalloc
-    memory.watch(Path(os.environ["BENCH_MEMORY_DIR"]))
+    traced = os.environ.get("BENCH_MEMORY_TRACED", "1") != "0"
+    memory.watch(Path(os.environ["BENCH_MEMORY_DIR"]), traced=traced)
 
 SEVERAL_WORKERS = bool(os.environ.get("BENCH_WRITES_DIR"))
 WORKER_HEADER = (b"x-bench-worker", str(os.getpid()).encode())

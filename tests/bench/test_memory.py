@@ -3,6 +3,7 @@ high of a worker's traced memory."""
 
 import inspect
 import os
+import sys
 import threading
 import time
 import tracemalloc
@@ -66,3 +67,58 @@ def test_watch_writes_the_growth_once_traced_memory_reaches_a_new_high(tmp_path,
     assert head.startswith("traced ") and head.endswith(" MiB more")
     assert where == HOLD_LINE and kib >= 1024 and objects >= 1000
     assert not thread.is_alive() and held
+
+
+class _Marker:
+    pass
+
+
+def test_type_growth_counts_the_live_objects_of_each_type_that_grew_and_their_sizes():
+    before = memory.live_types()
+    held = [_Marker() for _ in range(500)]
+    grown = memory.type_growth(before, memory.live_types(), top=200)
+    rows = {
+        name: (float(kib), int(count)) for kib, _, count, name in map(str.split, grown.splitlines())
+    }
+    kib, count = rows[f"{__name__}._Marker"]
+    assert count == 500 and kib == round(500 * sys.getsizeof(held[0]) / 1024, 1)
+
+
+def test_untraced_watch_writes_the_live_objects_that_grew_once_resident_memory_has(
+    tmp_path, monkeypatch
+):
+    """Without tracing (the worker at its measured pace): at a new high of resident memory,
+    the types whose live objects grew, these markers among them."""
+    monkeypatch.setattr(memory, "SETTLE", 0.0)
+    monkeypatch.setattr(memory, "EVERY", 0.01)
+    monkeypatch.setattr(memory, "STEP", 2 * 2**20)
+    stop = threading.Event()
+    thread = memory.watch(tmp_path, stop, traced=False)
+    report = tmp_path / f"{os.getpid()}.txt"
+    held, deadline = [], time.monotonic() + 30
+    try:
+        while not report.exists() and time.monotonic() < deadline:
+            held.append(([_Marker() for _ in range(1000)], bytearray(b"x" * 2**18)))
+            time.sleep(0.01)
+        text = report.read_text()
+    finally:
+        stop.set()
+        thread.join()
+    head, now, at_start, rest = text.split("\n", 3)
+    assert head.startswith("resident ") and head.endswith(" MiB more")
+    assert now.startswith("now: pymalloc ") and " MiB in arenas: " in now
+    assert at_start.startswith("at start: pymalloc ")
+    assert not tracemalloc.is_tracing()
+    assert rest.startswith("live objects by type") and f"{__name__}._Marker" in rest
+
+
+def test_allocators_say_where_small_and_large_objects_live():
+    """Small objects in pymalloc's arenas, a large buffer from malloc: each shows in its own."""
+    before = memory.allocators()
+    small = [_Marker() for _ in range(20_000)]  # about 1 MiB of 48-byte objects
+    large = bytearray(4 * 2**20)
+    after = memory.allocators()
+    assert after["pymalloc"]["in use"] - before["pymalloc"]["in use"] >= 20_000 * 48
+    grown = after["malloc"]["in use"] + after["malloc"]["mapped"] - before["malloc"]["in use"]
+    assert grown - before["malloc"]["mapped"] >= 4 * 2**20
+    assert len(small) == 20_000 and len(large) == 4 * 2**20
