@@ -89,7 +89,7 @@ class _MallInfo2(ctypes.Structure):
 
 
 _PYMALLOC = {
-    "arenas": "# arenas allocated current",
+    "arenas": "bytes/arena",  # "3 arenas * 1048576 bytes/arena = 3,145,728"
     "in use": "# bytes in allocated blocks",
     "free": "# bytes in available blocks",
     "unused pools": "unused pools",
@@ -99,7 +99,8 @@ _PYMALLOC = {
 def allocators() -> dict[str, dict[str, int]]:
     """Bytes by allocator, now: Python's small-object allocator (pymalloc: objects of 512
     bytes or less, in 1 MiB arenas; its free blocks and pools are memory held for reuse) and
-    the C library's ``malloc`` (larger objects, C extensions' buffers; ``mallinfo2``).
+    the C library's ``malloc`` (larger objects, C extensions' buffers; ``mallinfo2``: in use
+    from its heaps, in blocks of their own mapping, and free in its heaps).
 
     pymalloc's figures come from ``sys._debugmallocstats()``, which prints them to the
     process's stderr: a line another thread writes to stderr meanwhile goes with them."""
@@ -118,7 +119,7 @@ def allocators() -> dict[str, dict[str, int]]:
     for name, start in _PYMALLOC.items():
         found = next((line for line in lines if start in line), "= 0")
         value = int(found.rsplit("=", 1)[1].replace(",", ""))
-        pymalloc[name] = value if name != "arenas" else value * 2**20
+        pymalloc[name] = value
     info = ctypes.CDLL(None).mallinfo2
     info.restype = _MallInfo2
     got = info()
@@ -132,7 +133,7 @@ def _allocators_line() -> str:
     return (
         f"pymalloc {py['arenas']:.1f} MiB in arenas: {py['in use']:.1f} in use, "
         f"{py['free'] + py['unused pools']:.1f} free; malloc {heap['in use']:.1f} MiB in use "
-        f"(of which {heap['mapped']:.1f} mapped), {heap['free']:.1f} free\n"
+        f"and {heap['mapped']:.1f} in mapped blocks, {heap['free']:.1f} free\n"
     )
 
 
