@@ -175,9 +175,9 @@ REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)
 REDIS_HEALTH_CHECK_INTERVAL = env.float("REDIS_HEALTH_CHECK_INTERVAL", default=15.0)
 REDIS_RETRIES = env.int("REDIS_RETRIES", default=2)
 REDIS_BACKOFF_CAP = env.float("REDIS_BACKOFF_CAP", default=1.0)
-# Connections each pool of a worker process may open (redis-py's own default is 100). A watcher
-# relayed from another worker holds one while its XREAD blocks: past the limit, commands fail
-# as if Redis were away (the mirror's XADD among them).
+# Connections each pool of a worker process may open (redis-py's own default is 100): one per
+# command in flight (the relayed watchers of a worker share one blocking XREAD, decision 57);
+# past the limit, commands fail as if Redis were away (the mirror's XADD among them).
 REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=1000)
 if REDIS_URL:
     CACHES = {

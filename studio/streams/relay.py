@@ -3,7 +3,9 @@
 - The runner's process mirrors each event log into a Redis stream (``publish``): one entry
   per batch, with the batch's first sequence number and its items, and a final entry
   carrying the ``Done`` (status and ids, no HTML). Watchers in any worker ``follow`` it from
-  the browser's Last-Event-ID, exactly as local watchers follow the in-memory log.
+  the browser's Last-Event-ID, exactly as local watchers follow the in-memory log. Per
+  worker, one ``Reader`` reads the streams of all its watchers with one blocking XREAD, and
+  one ``Writer`` sends all its mirrors' writes in one pipeline a round trip.
 - A stop asked for in any worker reaches the runner through a pub/sub channel
   (``request_cancel`` → ``listen`` in every runner process). So does a watcher in another
   worker (``follow(announce=...)``): only then does the mirror carry a batch every
@@ -28,6 +30,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -77,7 +80,8 @@ def client_options(*, sync: bool = False) -> dict[str, Any]:
     REDIS_SOCKET_TIMEOUT (never less than its own block, or a quiet watcher's XREAD would
     time out), a connection REDIS_CONNECT_TIMEOUT; a command that fails to connect or times
     out is tried REDIS_RETRIES more times, with exponential backoff up to REDIS_BACKOFF_CAP.
-    A pool opens up to REDIS_MAX_CONNECTIONS: each relayed watcher holds one while it blocks."""
+    A pool opens up to REDIS_MAX_CONNECTIONS, one per command in flight (the relayed
+    watchers of a worker share one blocking XREAD: ``Reader``)."""
     backoff = ExponentialBackoff(cap=settings.REDIS_BACKOFF_CAP, base=BACKOFF_BASE)
     retry = (Retry if sync else AsyncRetry)(backoff, settings.REDIS_RETRIES)
     return {
@@ -174,14 +178,11 @@ async def publish(
     key = key or stream_key(log.key)
     sent, cleared, expiring, attempt = 0, False, False, 0
     clock, ready = asyncio.get_running_loop().time, 0.0  # when the next batch may go
+    writer = get_writer()
     while True:
         try:
-            client = get_redis()
-            if not cleared:  # a stream left by an earlier run of this id must not be replayed
-                await client.delete(key)
-                cleared = True
-            elif attempt:  # resuming after a failure (a restarted Redis may hold nothing)
-                sent, finished = await _written(client, key)
+            if cleared and attempt:  # resuming after a failure (a restarted Redis may be empty)
+                sent, finished = await _written(get_redis(), key)
                 expiring = expiring and sent > 0
                 if finished:
                     return
@@ -194,19 +195,17 @@ async def publish(
                     start, items = sent + 1, log.items[sent:]
                     end = sent + len(items)
                     fields = {"start": start, "items": json.dumps(items, ensure_ascii=False)}
-                    await _add(client, key, fields, end)
-                    sent = end
-                    if not expiring:
-                        await client.expire(key, RUNNING_TTL)
-                        expiring = True
+                    # The first write clears a stream left by an earlier run of this id.
+                    expire = None if expiring else RUNNING_TTL
+                    await writer.add(key, fields, end, expire=expire, clear=not cleared)
+                    sent, cleared, expiring = end, True, True
                     if unwatched is None or log.watched_elsewhere:
                         ready = clock() + batch
                     else:
                         await log.until_watched_or_done(unwatched)
                 elif log.done is not None:
                     final = {"done": json.dumps(log.done.as_json()), "seq": sent}
-                    await _add(client, key, final, sent + 1)
-                    await client.expire(key, FINISHED_TTL)
+                    await writer.add(key, final, sent + 1, expire=FINISHED_TTL, clear=not cleared)
                     return
                 else:
                     await log.wait(sent, timeout=60)
@@ -215,15 +214,221 @@ async def publish(
             attempt += 1
 
 
-async def _add(client: aioredis.Redis, key: str, fields: dict[str, Any], seq: int) -> None:
-    """XADD with the id ``0-<seq>``; one that is there already (a retried write whose first
-    try landed) is fine: an id not above the stream's last is refused, and nothing is lost."""
-    try:
-        await client.xadd(key, fields, id=f"0-{seq}")
-    except ResponseError as error:
-        if "equal or smaller" not in str(error):
-            raise
-        logger.debug("Stream %s already holds entry 0-%s", key, seq)
+class Writer:
+    """The mirrors of a worker write together: the entries they add while one pipeline is in
+    flight go in the next, one round trip for all of them rather than one each (decision 57).
+
+    An entry's id is ``0-<seq>``; one that is there already (a retried write whose first try
+    landed) is fine: an id not above the stream's last is refused, and nothing is lost."""
+
+    def __init__(self) -> None:
+        self.pending: list[_Write] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def add(
+        self,
+        key: str,
+        fields: dict[str, Any],
+        seq: int,
+        *,
+        expire: int | None = None,
+        clear: bool = False,
+    ) -> None:
+        """Add the entry ``0-<seq>`` to ``key`` (first deleting the stream, with ``clear``;
+        then setting its time to live, with ``expire``); raises what its write met."""
+        written = asyncio.get_running_loop().create_future()
+        self.pending.append((key, fields, seq, expire, clear, written))
+        if self.task is None:
+            self.task = asyncio.create_task(self._write())
+        await written
+
+    async def _write(self) -> None:
+        try:
+            while self.pending:
+                writes, self.pending = self.pending, []
+                try:
+                    async with get_redis().pipeline(transaction=False) as pipe:
+                        for key, fields, seq, expire, clear, _ in writes:
+                            if clear:
+                                pipe.delete(key)
+                            pipe.xadd(key, fields, id=f"0-{seq}")
+                            if expire is not None:
+                                pipe.expire(key, expire)
+                        replies = iter(await pipe.execute(raise_on_error=False))
+                except Exception as error:  # an outage: every write of the round failed
+                    for *_, written in writes:
+                        if not written.done():
+                            written.set_exception(error)
+                    continue
+                for *_, expire, clear, written in writes:
+                    own = [next(replies) for _ in range(1 + clear + (expire is not None))]
+                    failed = [r for r in own if isinstance(r, Exception) and not _there(r)]
+                    if written.done():  # its mirror was cancelled meanwhile
+                        continue
+                    if failed:
+                        written.set_exception(failed[0])
+                    else:
+                        written.set_result(None)
+        finally:
+            self.task = None
+
+
+_Write = tuple[str, dict[str, Any], int, int | None, bool, "asyncio.Future[None]"]
+
+
+def _there(error: Exception) -> bool:
+    """An XADD refused because its entry is there already (see ``Writer``)."""
+    return isinstance(error, ResponseError) and "equal or smaller" in str(error)
+
+
+_writer: tuple[asyncio.AbstractEventLoop, Writer] | None = None
+
+
+def get_writer() -> Writer:
+    """This worker's writer (one per event loop, like its Redis client)."""
+    global _writer
+    loop = asyncio.get_running_loop()
+    if _writer is None or _writer[0] is not loop:
+        _writer = (loop, Writer())
+    return _writer[1]
+
+
+class _Follower:
+    """One relayed watcher: the entries the worker's ``Reader`` has read for it."""
+
+    __slots__ = ("key", "read", "announce", "log_key", "entries", "arrived")
+
+    def __init__(self, key: str, read: int, announce: str | None, log_key: int) -> None:
+        self.key, self.read = key, read  # the last entry id read (0-<read>)
+        self.announce, self.log_key = announce, log_key
+        self.entries: list[tuple[bytes, dict[bytes, bytes]]] = []
+        self.arrived = asyncio.Event()
+
+    def receive(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Take the entries after the last it read (another watcher of the same stream in
+        this worker may have read from further back)."""
+        for entry in entries:
+            seq = int(entry[0].partition(b"-")[2])
+            if seq > self.read:
+                self.entries.append(entry)
+                self.read = seq
+        if self.entries:
+            self.arrived.set()
+
+    async def next(self, timeout: float) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """The entries read since the last call; [] after ``timeout`` seconds of none."""
+        if not self.entries:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout)
+        entries, self.entries = self.entries, []
+        self.arrived.clear()
+        return entries
+
+
+class Reader:
+    """Every relayed watcher of this worker read by one blocking XREAD over all their streams,
+    not one each: a watcher costs its share of one round trip per batch, not a round trip of
+    its own, and one pooled connection serves them all (docs/decisions/0057-*.md).
+
+    A watcher who joins while the XREAD blocks wakes it (an entry in this reader's own wake
+    stream, which the XREAD also reads) so that its stream is read at once. Announcements
+    (``follow(announce=...)``) go before the next XREAD, and all again once Redis is back
+    after an outage. The reader stops when its last watcher leaves."""
+
+    def __init__(self) -> None:
+        self.followers: dict[str, list[_Follower]] = {}
+        self.task: asyncio.Task[None] | None = None
+        self.blocked = False  # its XREAD is waiting in Redis: a newcomer must wake it
+        self.wake_key = f"studio:relay-wake:{uuid.uuid4().hex}"
+        self.woken = b"0-0"  # the last wake entry read (never "$": a wake that reaches Redis
+        # before the XREAD it is meant for must still end that XREAD's wait)
+        self.unannounced: list[_Follower] = []
+
+    async def join(self, follower: _Follower) -> None:
+        self.followers.setdefault(follower.key, []).append(follower)
+        if follower.announce is not None:
+            self.unannounced.append(follower)
+        if self.task is None:
+            self.task = asyncio.create_task(self._run())
+        elif self.blocked:
+            try:
+                client = get_redis()
+                async with client.pipeline(transaction=False) as pipe:
+                    pipe.xadd(self.wake_key, {"w": 1}, maxlen=1, approximate=False)
+                    pipe.expire(self.wake_key, RUNNING_TTL)
+                    await pipe.execute()
+            except UNAVAILABLE:  # the reader meets the outage too, and reads it afterwards
+                pass
+
+    def leave(self, follower: _Follower) -> None:
+        group = self.followers.get(follower.key, [])
+        if follower in group:
+            group.remove(follower)
+        if not group:
+            self.followers.pop(follower.key, None)
+        if follower in self.unannounced:
+            self.unannounced.remove(follower)
+
+    async def _run(self) -> None:
+        block = int(block_seconds() * 1000)  # within the client's read timeout
+        attempt = 0
+        try:
+            while self.followers:
+                try:
+                    client = get_redis()
+                    while self.unannounced:
+                        follower = self.unannounced.pop(0)
+                        await client.publish(follower.announce, str(follower.log_key))
+                    # From here to the read, no await: whoever joins later wakes it.
+                    asked = {k: min(f.read for f in group) for k, group in self.followers.items()}
+                    streams = {self.wake_key: self.woken} | {k: f"0-{r}" for k, r in asked.items()}
+                    self.blocked = True
+                    try:
+                        response = await client.xread(streams, block=block, count=100)
+                    finally:
+                        self.blocked = False
+                except UNAVAILABLE as error:
+                    # The runners' listeners may have missed an announcement: all again.
+                    self.unannounced = [
+                        follower
+                        for group in self.followers.values()
+                        for follower in group
+                        if follower.announce is not None
+                    ]
+                    await asyncio.sleep(WATCHERS.failed(error, attempt))
+                    attempt += 1
+                    continue
+                except Exception:  # not an outage: the watchers heartbeat meanwhile
+                    logger.exception("The relay's reader failed; reading again")
+                    await asyncio.sleep(backoff(attempt))
+                    attempt += 1
+                    continue
+                if attempt:
+                    attempt = 0
+                    WATCHERS.recovered()
+                for name, entries in response or ():
+                    key = name.decode()
+                    if key == self.wake_key:
+                        self.woken = entries[-1][0]
+                    for follower in self.followers.get(key, ()):
+                        # One who joined this stream meanwhile, from further back than was
+                        # asked, gets it all in the next read, not a gap now.
+                        if follower.read >= asked.get(key, follower.read + 1):
+                            follower.receive(entries)
+        finally:
+            self.task = None
+
+
+_reader: tuple[asyncio.AbstractEventLoop, Reader] | None = None
+
+
+def get_reader() -> Reader:
+    """This worker's reader (one per event loop, like its Redis client)."""
+    global _reader
+    loop = asyncio.get_running_loop()
+    if _reader is None or _reader[0] is not loop:
+        _reader = (loop, Reader())
+    return _reader[1]
 
 
 async def follow(
@@ -236,7 +441,7 @@ async def follow(
     announce: str | None = None,
 ) -> AsyncIterator[bytes | Done]:
     """SSE frames from a generation's Redis stream (or ``key``'s) after sequence ``after``,
-    then its ``Done``.
+    then its ``Done``; read by this worker's ``Reader`` with every other relayed watcher's.
 
     ``announce`` (a channel the runners' workers ``listen`` to): this watcher says so there
     first, and again once Redis is back after an outage, so the runner mirrors every batch at
@@ -247,47 +452,31 @@ async def follow(
     unavailable the watcher keeps its connection: a heartbeat (and the idle check) every
     ``heartbeat`` seconds, and it reads on from its last entry once Redis is back.
     """
-    key = key or stream_key(log_key)
-    last_id = f"0-{after}"
-    block = int(min(heartbeat, block_seconds()) * 1000)  # within the client's read timeout
-    attempt, quiet_since, announced = 0, time.monotonic(), announce is None
-    while True:
-        try:
-            if not announced:
-                await get_redis().publish(announce, str(log_key))
-                announced = True
-            response = await get_redis().xread({key: last_id}, block=block, count=100)
-        except UNAVAILABLE as error:
-            await asyncio.sleep(WATCHERS.failed(error, attempt))
-            attempt += 1
-            announced = announce is None  # the runner's listener may have missed it: again
-            if time.monotonic() - quiet_since < heartbeat:
+    reader = get_reader()
+    follower = _Follower(key or stream_key(log_key), after, announce, log_key)
+    await reader.join(follower)
+    try:
+        while True:
+            entries = await follower.next(heartbeat)
+            if not entries:
+                done = await when_idle()
+                if done is not None:
+                    yield replace(done, seq=after)
+                    return
+                yield HEARTBEAT
                 continue
-            response = None
-        else:
-            if attempt:
-                attempt = 0
-                WATCHERS.recovered()
-        if not response:
-            quiet_since = time.monotonic()
-            done = await when_idle()
-            if done is not None:
-                yield replace(done, seq=after)
-                return
-            yield HEARTBEAT
-            continue
-        for entry_id, fields in response[0][1]:
-            last_id = entry_id
-            if b"done" in fields:
-                yield Done.from_json(json.loads(fields[b"done"]), int(fields[b"seq"]))
-                return
-            start = int(fields[b"start"])
-            items = [tuple(item) for item in json.loads(fields[b"items"])]
-            new = items[max(0, after - start + 1) :]
-            after = max(after, start + len(items) - 1)
-            for frame in delta_frames(new, after):
-                yield frame
-        quiet_since = time.monotonic()
+            for _entry_id, fields in entries:
+                if b"done" in fields:
+                    yield Done.from_json(json.loads(fields[b"done"]), int(fields[b"seq"]))
+                    return
+                start = int(fields[b"start"])
+                items = [tuple(item) for item in json.loads(fields[b"items"])]
+                new = items[max(0, after - start + 1) :]
+                after = max(after, start + len(items) - 1)
+                for frame in delta_frames(new, after):
+                    yield frame
+    finally:
+        reader.leave(follower)
 
 
 async def replay(

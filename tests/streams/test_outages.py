@@ -323,13 +323,14 @@ async def test_a_real_redis_restart_loses_no_text_and_no_stop(real_relay, settin
     here.stop_listening()
 
 
-async def test_more_relayed_watchers_than_redis_py_s_default_pool_leave_the_mirror_room(
+async def test_relayed_watchers_share_one_blocking_read_and_leave_the_pool_room(
     real_relay, settings, caplog
 ):
-    """Each watcher relayed from another worker holds a pooled connection while its XREAD
-    blocks. redis-py's pool opens 100 by default: with 150 watchers waiting, the mirror's
-    XADD failed as if Redis were away (seen at N=500 in the benchmark's image shape).
-    REDIS_MAX_CONNECTIONS (1000) leaves room."""
+    """Each relayed watcher once held a pooled connection while its own XREAD blocked: with
+    150 of them, redis-py's default pool (100) was exhausted and the mirror's XADD failed as
+    if Redis were away (seen at N=500 in the benchmark's image shape). Now the worker's
+    reader reads all their streams with one XREAD on one connection (decision 57), and
+    REDIS_MAX_CONNECTIONS (1000) still leaves room."""
     settings.GENERATION_SSE_HEARTBEAT = 5.0
     waiting = 150
 
@@ -343,8 +344,10 @@ async def test_more_relayed_watchers_than_redis_py_s_default_pool_leave_the_mirr
         return frames
 
     watchers = [asyncio.create_task(watch(7000 + n)) for n in range(waiting)]
+    reader = relay.get_reader()
+    await until(lambda: sum(map(len, reader.followers.values())) == waiting and reader.blocked)
     pool = relay.get_redis().connection_pool
-    await until(lambda: len(pool._in_use_connections) >= waiting)  # every XREAD is blocked
+    in_use = len(pool._in_use_connections)
     log = EventLog(7000)
     publisher = asyncio.create_task(relay.publish(log, batch=0.001))
     log.add(Delta("Through the relay."))
@@ -355,6 +358,7 @@ async def test_more_relayed_watchers_than_redis_py_s_default_pool_leave_the_mirr
         watcher.cancel()
     await asyncio.gather(*watchers[1:], return_exceptions=True)
 
+    assert in_use == 1  # the reader's blocking XREAD, for all 150
     assert frames_text(frames) == "Through the relay."
     assert frames[-1] == Done("done", {"generation": 7000}, 1)
     assert "unavailable" not in caplog.text

@@ -261,3 +261,121 @@ async def test_a_watcher_in_another_worker_announces_itself_and_gets_every_batch
 
     assert frames_text(frames) == "One two three" and frames[-1] == Done("done", seq=3)
     assert len(await _entries(redis_relay, 987671)) == 4  # three batches, then the end
+
+
+async def test_watchers_in_one_worker_share_one_read_and_a_newcomer_is_read_at_once(
+    redis_relay, settings
+):
+    """One XREAD reads every relayed watcher's stream (decision 57). A watcher who comes
+    while it blocks (a heartbeat, 15 s) wakes it: its stream is read at once, not after."""
+    settings.GENERATION_SSE_HEARTBEAT = 15.0
+
+    async def never_idle():
+        return None
+
+    async def watch(key: int, after: int = 0) -> list[bytes | Done]:
+        source = relay.follow(key, after=after, heartbeat=15.0, when_idle=never_idle)
+        return [frame async for frame in source]
+
+    quiet = EventLog(987680)
+    quiet_mirror = asyncio.create_task(relay.publish(quiet, batch=0.001))
+    first = asyncio.create_task(watch(quiet.key))
+    reader = relay.get_reader()
+    async with asyncio.timeout(5):
+        while not (reader.blocked and reader.followers):
+            await asyncio.sleep(0.005)
+        log = EventLog(987681)
+        mirror = asyncio.create_task(relay.publish(log, batch=0.001))
+        log.add(Delta("Read "))
+        everything, from_one = (
+            asyncio.create_task(watch(log.key)),
+            asyncio.create_task(watch(log.key, after=1)),
+        )
+        while len(reader.followers) < 2:
+            await asyncio.sleep(0.005)
+        log.add(Delta("at once."))
+        log.finish(Done("done", {"generation": log.key}))
+        await mirror
+        assert frames_text(await everything) == "Read at once."
+        assert frames_text(await from_one) == "at once."  # each from where it was, once
+        assert reader.task is not None  # the quiet watcher is still read
+        quiet.finish(Done("done"))
+        await quiet_mirror
+        assert (await first)[-1] == Done("done", seq=0)
+    assert reader.followers == {}  # its XREAD, once it returns, is its last
+
+
+async def test_the_mirrors_of_a_worker_write_together(redis_relay, monkeypatch):
+    """Twenty mirrors, each a first entry and an end: two round trips, not forty."""
+    client = relay.get_redis()
+    rounds, pipeline = [], client.pipeline
+
+    def counted(*args, **kwargs):
+        rounds.append(kwargs)
+        return pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(client, "pipeline", counted)
+    logs = [EventLog(987700 + n) for n in range(20)]
+    await client.xadd(relay.stream_key(987700), {"left": "by an earlier run"}, id="0-5")
+    mirrors = [asyncio.create_task(relay.publish(log, batch=0.001)) for log in logs]
+    for log in logs:
+        log.add(Delta(f"Answer {log.key}."))
+        log.finish(Done("done", {"generation": log.key}))
+    await asyncio.wait_for(asyncio.gather(*mirrors), 5)
+
+    assert rounds == [{"transaction": False}] * 2
+    for log in logs:  # each stream anew (the earlier run's entry gone), with its time to live
+        assert await _entries(redis_relay, log.key) == [[["content", f"Answer {log.key}."]], "done"]
+        assert 0 < await client.ttl(relay.stream_key(log.key)) <= relay.FINISHED_TTL
+    await client.delete(*(relay.stream_key(log.key) for log in logs))
+
+
+async def test_a_write_that_fails_fails_its_own_mirror_only(redis_relay):
+    """In one round: an entry there already (a retried write whose first try landed) is
+    fine; a refused write raises in its own mirror, and the others land."""
+    client, writer = relay.get_redis(), relay.get_writer()
+    there, fresh, wrong = (relay.stream_key(k) for k in (987730, 987731, 987732))
+    await client.xadd(there, {"start": 1, "items": "[]"}, id="0-1")
+    await client.set(wrong, "not a stream")
+    results = await asyncio.gather(
+        writer.add(there, {"start": 1, "items": "[]"}, 1),
+        writer.add(wrong, {"start": 1, "items": "[]"}, 1),
+        writer.add(fresh, {"start": 1, "items": "[]"}, 1, expire=60, clear=True),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], redis.ResponseError) and "WRONGTYPE" in str(results[1])
+    assert await client.xlen(there) == 1 and 0 < await client.ttl(fresh) <= 60
+    await client.delete(there, fresh, wrong)
+
+
+async def test_a_watcher_who_joins_a_stream_read_from_further_on_misses_nothing(redis_relay):
+    """The reader asks each stream from where its furthest-behind watcher is. One who joins
+    while that read waits, from further back (a reconnect from the start), and whose wake the
+    read's answer overtakes (new entries came first), gets the whole text, not a gap."""
+
+    async def never_idle():
+        return None
+
+    async def watch(after: int) -> list[bytes | Done]:
+        source = relay.follow(log.key, after=after, heartbeat=15.0, when_idle=never_idle)
+        return [frame async for frame in source]
+
+    log = EventLog(987740)
+    mirror = asyncio.create_task(relay.publish(log, batch=0.001))
+    for piece in ["One ", "two ", "three "]:
+        log.add(Delta(piece))
+    ahead = asyncio.create_task(watch(after=2))
+    reader, key = relay.get_reader(), relay.stream_key(log.key)
+    async with asyncio.timeout(5):
+        while not (reader.blocked and [f.read for f in reader.followers.get(key, ())] == [3]):
+            await asyncio.sleep(0.005)
+        reader.blocked = False  # as if it joined just before the read: no wake
+        behind = asyncio.create_task(watch(after=0))
+        while len(reader.followers[key]) < 2:
+            await asyncio.sleep(0.005)
+        log.add(Delta("four"))  # the read's answer: this entry, not a wake
+        log.finish(Done("done"))
+        await mirror
+        assert frames_text(await ahead) == "three four"
+        assert frames_text(await behind) == "One two three four"
