@@ -281,16 +281,21 @@ def _there(error: Exception) -> bool:
     return isinstance(error, ResponseError) and "equal or smaller" in str(error)
 
 
-_writer: tuple[asyncio.AbstractEventLoop, Writer] | None = None
+def _one_per_loop[T](make: Callable[[], T]) -> Callable[[], T]:
+    """A getter of ``make()``'s object for the running event loop, made anew for another
+    loop (what it holds, like a Redis client, belongs to one loop)."""
+    held: list[tuple[asyncio.AbstractEventLoop, T]] = []
+
+    def get() -> T:
+        loop = asyncio.get_running_loop()
+        if not held or held[0][0] is not loop:
+            held[:] = [(loop, make())]
+        return held[0][1]
+
+    return get
 
 
-def get_writer() -> Writer:
-    """This worker's writer (one per event loop, like its Redis client)."""
-    global _writer
-    loop = asyncio.get_running_loop()
-    if _writer is None or _writer[0] is not loop:
-        _writer = (loop, Writer())
-    return _writer[1]
+get_writer = _one_per_loop(Writer)  # this worker's writer
 
 
 class _Follower:
@@ -419,16 +424,7 @@ class Reader:
             self.task = None
 
 
-_reader: tuple[asyncio.AbstractEventLoop, Reader] | None = None
-
-
-def get_reader() -> Reader:
-    """This worker's reader (one per event loop, like its Redis client)."""
-    global _reader
-    loop = asyncio.get_running_loop()
-    if _reader is None or _reader[0] is not loop:
-        _reader = (loop, Reader())
-    return _reader[1]
+get_reader = _one_per_loop(Reader)  # this worker's reader
 
 
 async def follow(
