@@ -184,6 +184,40 @@ async def test_the_mirror_and_its_watcher_outlive_an_outage_every_character_once
     assert relay.read_texts(relay.stream_key(4242)) == (expected, "hm. ")
 
 
+async def test_a_relayed_watcher_announces_itself_again_after_an_outage(
+    flaky_redis, settings, monkeypatch
+):
+    """The runner's listener may have missed the announcement while Redis was away: the
+    worker's reader says it once more for each of its watchers once Redis is back."""
+    settings.GENERATION_SSE_HEARTBEAT = 0.2  # the reader's read blocks this long at most
+    client, announced = relay.get_redis(), []
+    publish = client.publish
+
+    async def recorded(channel, message):
+        answer = await publish(channel, message)  # raises while Redis is away
+        announced.append((channel, message))
+        return answer
+
+    monkeypatch.setattr(client, "publish", recorded)
+
+    async def never_idle():
+        return None
+
+    async def watch():
+        source = relay.follow(4343, after=0, heartbeat=0.1, when_idle=never_idle, announce="w")
+        async for _frame in source:
+            pass
+
+    watcher = asyncio.create_task(watch())
+    await until(lambda: announced == [("w", "4343")])
+    flaky_redis.connected = False
+    await until(lambda: relay.WATCHERS.since is not None)
+    flaky_redis.connected = True
+    await until(lambda: len(announced) == 2 and relay.WATCHERS.since is None)
+    watcher.cancel()
+    assert announced == [("w", "4343")] * 2
+
+
 async def test_a_watcher_of_a_mirror_that_wrote_twice_skips_what_it_had(flaky_redis):
     """A write whose answer was lost may have landed: the mirror writes on from what the
     stream holds, and an entry that overlaps the last is read from where the watcher was."""
