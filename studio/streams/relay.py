@@ -299,7 +299,8 @@ get_writer = _one_per_loop(Writer)  # this worker's writer
 
 
 class _Follower:
-    """One relayed watcher: the entries the worker's ``Reader`` has read for it."""
+    """One relayed watcher: the entries the worker's ``Reader`` has read for it and it has
+    not sent yet (a slow client's pile up to at most its stream's, one answer's, length)."""
 
     __slots__ = ("key", "read", "announce", "log_key", "entries", "arrived")
 
