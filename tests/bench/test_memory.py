@@ -13,6 +13,12 @@ import pytest
 
 from bench import memory
 
+# The watch tests allocate a quarter MiB a round until the report comes, at most 64 MiB (far
+# above the 2 MiB step, whenever the watcher's first snapshot came), then wait for it: on a
+# loaded machine a snapshot of a big traced heap takes seconds (30 s once ran out under two
+# suites at once).
+ROUNDS, DEADLINE = 256, 120
+
 
 def _hold(count: int) -> list[bytearray]:
     return [bytearray(1024) for _ in range(count)]
@@ -53,10 +59,11 @@ def test_watch_writes_the_growth_once_traced_memory_reaches_a_new_high(tmp_path,
     stop = threading.Event()
     thread = memory.watch(tmp_path, stop)
     report = tmp_path / f"{os.getpid()}.txt"
-    held, deadline = [], time.monotonic() + 30
+    held, deadline = [], time.monotonic() + DEADLINE
     try:
         while not report.exists() and time.monotonic() < deadline:
-            held.append(_hold(256))  # a quarter MiB more each round
+            if len(held) < ROUNDS:
+                held.append(_hold(256))  # a quarter MiB more each round
             time.sleep(0.01)
         text = report.read_text()
     finally:
@@ -96,10 +103,11 @@ def test_untraced_watch_writes_the_live_objects_that_grew_once_resident_memory_h
     stop = threading.Event()
     thread = memory.watch(tmp_path, stop, traced=False)
     report = tmp_path / f"{os.getpid()}.txt"
-    held, deadline = [], time.monotonic() + 30
+    held, deadline = [], time.monotonic() + DEADLINE
     try:
         while not report.exists() and time.monotonic() < deadline:
-            held.append(([_Marker() for _ in range(1000)], bytearray(b"x" * 2**18)))
+            if len(held) < ROUNDS:
+                held.append(([_Marker() for _ in range(1000)], bytearray(b"x" * 2**18)))
             time.sleep(0.01)
         text = report.read_text()
     finally:
