@@ -451,8 +451,8 @@ async def follow(
     """
     reader = get_reader()
     follower = _Follower(key or stream_key(log_key), after, announce, log_key)
-    await reader.join(follower)
-    try:
+    try:  # a watcher that goes while it joins (its wake in flight) must leave too
+        await reader.join(follower)
         while True:
             entries = await follower.next(heartbeat)
             if not entries:

@@ -379,3 +379,29 @@ async def test_a_watcher_who_joins_a_stream_read_from_further_on_misses_nothing(
         await mirror
         assert frames_text(await ahead) == "three four"
         assert frames_text(await behind) == "One two three four"
+
+
+async def test_a_watcher_that_goes_while_it_joins_leaves_the_reader(redis_relay, settings):
+    """A browser gone while its watcher wakes the reader: no stream read for nobody."""
+    settings.GENERATION_SSE_HEARTBEAT = 15.0
+
+    async def never_idle():
+        return None
+
+    async def watch(key: int) -> None:
+        async for _frame in relay.follow(key, after=0, heartbeat=15.0, when_idle=never_idle):
+            pass
+
+    first = asyncio.create_task(watch(987750))
+    reader, gone = relay.get_reader(), relay.stream_key(987751)
+    async with asyncio.timeout(5):
+        while not reader.blocked:
+            await asyncio.sleep(0.005)
+        second = asyncio.create_task(watch(987751))
+        while gone not in reader.followers:
+            await asyncio.sleep(0)
+        second.cancel()  # its wake in flight
+        await asyncio.gather(second, return_exceptions=True)
+    assert gone not in reader.followers and relay.stream_key(987750) in reader.followers
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
