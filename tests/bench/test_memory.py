@@ -13,11 +13,20 @@ import pytest
 
 from bench import memory
 
-# The watch tests allocate a quarter MiB a round until the report comes, at most 64 MiB (far
-# above the 2 MiB step, whenever the watcher's first snapshot came), then wait for it: on a
-# loaded machine a snapshot of a big traced heap takes seconds (30 s once ran out under two
-# suites at once).
+# The watch tests allocate until the report comes: a round each 10 ms for ROUNDS rounds, then
+# one each half second. The watcher's first reading (a snapshot and a count of a big heap,
+# late in the suite) may come after the fast rounds, and its report 2 MiB above it; a cap
+# with no slow rounds never got there, and 30 s of fast rounds once ran out under load.
 ROUNDS, DEADLINE = 256, 120
+
+
+def _until_reported(report, hold) -> list:
+    """What ``hold()`` made, round after round, until ``report`` exists (or DEADLINE)."""
+    held, deadline = [], time.monotonic() + DEADLINE
+    while not report.exists() and time.monotonic() < deadline:
+        held.append(hold())
+        time.sleep(0.01 if len(held) < ROUNDS else 0.5)
+    return held
 
 
 def _hold(count: int) -> list[bytearray]:
@@ -59,12 +68,8 @@ def test_watch_writes_the_growth_once_traced_memory_reaches_a_new_high(tmp_path,
     stop = threading.Event()
     thread = memory.watch(tmp_path, stop)
     report = tmp_path / f"{os.getpid()}.txt"
-    held, deadline = [], time.monotonic() + DEADLINE
     try:
-        while not report.exists() and time.monotonic() < deadline:
-            if len(held) < ROUNDS:
-                held.append(_hold(256))  # a quarter MiB more each round
-            time.sleep(0.01)
+        held = _until_reported(report, lambda: _hold(256))  # a quarter MiB a round
         text = report.read_text()
     finally:
         stop.set()
@@ -103,12 +108,10 @@ def test_untraced_watch_writes_the_live_objects_that_grew_once_resident_memory_h
     stop = threading.Event()
     thread = memory.watch(tmp_path, stop, traced=False)
     report = tmp_path / f"{os.getpid()}.txt"
-    held, deadline = [], time.monotonic() + DEADLINE
     try:
-        while not report.exists() and time.monotonic() < deadline:
-            if len(held) < ROUNDS:
-                held.append(([_Marker() for _ in range(1000)], bytearray(b"x" * 2**18)))
-            time.sleep(0.01)
+        held = _until_reported(
+            report, lambda: ([_Marker() for _ in range(1000)], bytearray(b"x" * 2**18))
+        )
         text = report.read_text()
     finally:
         stop.set()
@@ -117,7 +120,7 @@ def test_untraced_watch_writes_the_live_objects_that_grew_once_resident_memory_h
     assert head.startswith("resident ") and head.endswith(" MiB more")
     assert now.startswith("now: pymalloc ") and " MiB in arenas: " in now
     assert at_start.startswith("at start: pymalloc ")
-    assert not tracemalloc.is_tracing()
+    assert not tracemalloc.is_tracing() and held
     assert rest.startswith("live objects by type") and f"{__name__}._Marker" in rest
 
 
