@@ -339,7 +339,8 @@ class Reader:
     A watcher who joins while the XREAD blocks wakes it (an entry in this reader's own wake
     stream, which the XREAD also reads) so that its stream is read at once. Announcements
     (``follow(announce=...)``) go before the next XREAD, and all again once Redis is back
-    after an outage. The reader stops when its last watcher leaves."""
+    after an outage. Once its last watcher has left, its read in flight (at most a
+    heartbeat) is its last."""
 
     def __init__(self) -> None:
         self.followers: dict[str, list[_Follower]] = {}
