@@ -19,6 +19,9 @@ by itself, so all of them drain in parallel.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
+import gc
 import io
 import json
 import logging
@@ -184,6 +187,7 @@ async def lifespan(receive, send) -> None:
         if message["type"] == "lifespan.startup":
             drain.reset()
             warm_up()
+            skip_the_last_collection()
             unhook = _drain_on_sigterm(asyncio.get_running_loop())
             sweeping = sweeper.start()
             start_sweep()
@@ -220,6 +224,16 @@ def warm_up() -> None:
     # the parts it used (about 14 ms for the pack's 33 templates).
     for directory in map(Path, get_app_template_dirs("templates")):
         _compile(engine, directory, directory / settings.CRISPY_TEMPLATE_PACK)
+
+
+@functools.cache
+def skip_the_last_collection() -> None:
+    """At exit, once the threads are joined, the cyclic collector leaves what the process
+    holds alone: its last passes over the whole heap cost a worker about 0.5 s of CPU, several
+    seconds of SHUTDOWN_TIMEOUT's margin on a loaded machine (measured: ``serve`` took 6 s to
+    exit against a 3 s bound), and the memory goes with the process anyway. ``atexit`` runs
+    before those passes; the exit handlers registered earlier (logging's flush) still run."""
+    atexit.register(gc.freeze)
 
 
 def _compile(engine: Any, root: Path, under: Path) -> None:
