@@ -15,7 +15,9 @@ load generator can tell a stream watched through another worker than the one tha
 
 With ``BENCH_THREADS_DIR`` set, each worker also keeps its threads' names there, for
 ``python -m bench.threads`` (CPU per thread name over a window); with ``BENCH_MEMORY_DIR``,
-it traces its allocations and writes there where its memory grew (``bench/memory.py``).
+it traces its allocations and writes there where its memory grew (``bench/memory.py``); with
+``BENCH_REQUESTS_DIR``, it notes when each request enters and when its response starts
+(``bench/waits.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 from django.db.backends.signals import connection_created
 
-from bench import memory, threads
+from bench import memory, threads, waits
 from bench.files import replace_whole
 from studio.asgi import application as studio_application
 
@@ -86,6 +88,13 @@ if SEVERAL_WORKERS:
     dump(_dir)
 
 
+RECORDER = (
+    waits.Recorder(Path(os.environ["BENCH_REQUESTS_DIR"]))
+    if os.environ.get("BENCH_REQUESTS_DIR")
+    else None
+)
+
+
 async def application(scope: dict[str, Any], receive, send) -> None:
     if scope["type"] == "http" and scope["path"] == STATS_PATH:
         with _lock:
@@ -94,13 +103,17 @@ async def application(scope: dict[str, Any], receive, send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
-    if not SEVERAL_WORKERS or scope["type"] != "http":
+    if scope["type"] != "http" or not (SEVERAL_WORKERS or RECORDER):
         await studio_application(scope, receive, send)
         return
+    number = RECORDER.entered(scope["method"], scope["path"]) if RECORDER else 0
 
-    async def send_naming_the_worker(message) -> None:
+    async def send_noted(message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), WORKER_HEADER]}
+            if RECORDER:
+                RECORDER.started(number)
+            if SEVERAL_WORKERS:  # naming the worker
+                message = {**message, "headers": [*message.get("headers", []), WORKER_HEADER]}
         await send(message)
 
-    await studio_application(scope, receive, send_naming_the_worker)
+    await studio_application(scope, receive, send_noted)

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
-from bench import services
+from bench import services, waits
 from tests.infra_faults.conftest import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,7 @@ def image_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "BENCH_IMAGE_DATABASE_URL": _image_database_url(),
             "BENCH_IMAGE_REDIS_URL": redis.url,
             "BENCH_N1_REPEATS": "2",
+            "BENCH_REQUESTS_DIR": str(work / "requests"),
         }
         _leave_a_user_from_an_earlier_run(env | {"DATABASE_URL": _image_database_url()})
         out = work / "latest.json"
@@ -71,7 +72,7 @@ def image_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     finally:
         redis.kill()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(out.read_text())
+    return json.loads(out.read_text()) | {"requests_dir": env["BENCH_REQUESTS_DIR"]}
 
 
 LEFT_OVER = "left-by-an-earlier-run"
@@ -118,6 +119,17 @@ def test_the_image_shape_streams_every_token_through_two_workers(image_run) -> N
     # Every response named its worker (bench/asgi.py); the kernel picked which, so a stream's
     # SSE GET may or may not have reached another worker than its POST.
     assert path["workers_named"] == 2 and 0 <= path["across_workers"] <= 2
+
+
+def test_each_worker_notes_when_its_requests_enter_and_start_answering(image_run) -> None:
+    """BENCH_REQUESTS_DIR (bench/waits.py): the streams' Generate and SSE requests (the two
+    measured and the one warm-up of --quick), each with its time inside the application before its
+    response started."""
+    noted = waits.read(Path(image_run["requests_dir"]))
+    by_kind = {kind: [r for r in noted if r.kind == kind] for kind in ("generate", "events")}
+
+    assert len(by_kind["generate"]) == len(by_kind["events"]) == 3, noted
+    assert all(0 <= r.inside < 30 for r in by_kind["generate"] + by_kind["events"]), noted
 
 
 def test_the_image_shape_is_measured_over_all_its_processes(image_run) -> None:
