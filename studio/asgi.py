@@ -55,12 +55,15 @@ from studio.tuning import (  # noqa: E402
     one_view_trip,
     request_threads,
     security_on_the_loop,
+    started_in_the_chain,
 )
 
 # Bodies over REQUEST_BODY_MAX_SIZE are refused before Django spools them. A request's
 # synchronous parts run on a reused thread, its process_view hooks in one trip to it, the
 # security middleware's on the loop (studio.tuning, when on).
 django_application = request_threads(body_limit(security_on_the_loop(one_view_trip(_django))))
+# Django's request_started receivers in the middleware chain's trip, not one of their own.
+started_in_the_chain()
 # A worker whose request threads are all busy accepts new connections one at a time.
 event_loop.busy = REQUEST_THREADS.busy
 

@@ -68,6 +68,18 @@ and streams that keep their request's thread, exactly as Django ships them.
    on every read: for the end of a generation's locked read and the final panel's draft, 2-3
    ms of CPU each, against 0.06 ms for the database to run the SQL. A prepared read compiles
    its shape once and runs that SQL with each read's key. Assumption: see :class:`Prepared`.
+
+8. *A request's start signal in the middleware chain's trip* (:func:`started_in_the_chain`).
+   Django's ASGI handler sends ``request_started`` with ``asend``, and since its receivers
+   (Django's own ``reset_queries`` and ``close_old_connections``) are synchronous, that is a
+   trip of its own to the request's thread and back before the middleware: one of the five
+   a Generate or an SSE request made before its response started (docs/benchmark.md). Here,
+   for that handler's sends, the same receivers run with the same arguments on the same
+   thread at the start of the synchronous middleware chain (tuning 1), inside its trip; the
+   signal goes to them once. A request answered before the chain (a static file) uses no
+   database and skips them. Every other sender (the test clients) is left as Django sends
+   it. Assumption: ``ASGIHandler.handle`` sends ``signals.request_started.asend(...)``, looked
+   up on the signal each time (an attribute of the instance comes first).
 """
 
 from __future__ import annotations
@@ -77,6 +89,7 @@ import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
@@ -84,12 +97,15 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core import signals
 from django.core.handlers import exception
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 from django.db.backends.sqlite3 import base as sqlite_base
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
+from django.dispatch import Signal
 from django.middleware import common, csp, locale, security
 from django.utils.deprecation import MiddlewareMixin
 
@@ -122,7 +138,19 @@ TUNED_MIDDLEWARE: dict[str, type[MiddlewareMixin]] = {
         csp.ContentSecurityPolicyMiddleware,
     )
 }
-SessionMiddleware = _sync_only(sessions.SessionMiddleware)
+
+
+class SessionMiddleware(_sync_only(sessions.SessionMiddleware)):
+    """Django's, sync-only (tuning 1); the chain's first: the request's start signal goes to
+    its receivers here, in the chain's trip (tuning 8)."""
+
+    def __call__(self, request):
+        if (started := _started.get()) is not None:
+            _started.set(None)
+            started()
+        return super().__call__(request)
+
+
 LocaleMiddleware = _sync_only(locale.LocaleMiddleware)
 CommonMiddleware = _sync_only(common.CommonMiddleware)
 AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
@@ -445,6 +473,31 @@ class Prepared[M: Model]:
         return compiled
 
 
+# --- 8. A request's start signal in the middleware chain's trip ------------------------
+
+# The request_started send that Django's ASGI handler left for the chain to make (tuning 8).
+_started: contextvars.ContextVar[Callable[[], object] | None] = contextvars.ContextVar(
+    "request_started", default=None
+)
+CHAIN_START = f"{__name__}.SessionMiddleware"
+
+
+async def _asend_started(sender: type, **named: Any) -> list[tuple[Any, Any]]:
+    """``request_started.asend``: Django's ASGI handler's send waits for the middleware
+    chain's trip while :class:`SessionMiddleware` (its first) is in ``MIDDLEWARE``; any other
+    as Django sends it."""
+    if sender is ASGIHandler and enabled() and CHAIN_START in settings.MIDDLEWARE:
+        _started.set(partial(signals.request_started.send, sender, **named))
+        return []
+    return await Signal.asend(signals.request_started, sender, **named)
+
+
+def started_in_the_chain() -> None:
+    """Tuning 8, for the whole process: ``request_started`` sent by the ASGI handler reaches
+    its receivers in the chain's trip (each send still checks that the tuning is on)."""
+    signals.request_started.asend = _asend_started
+
+
 def broken_assumptions() -> list[str]:
     """What the installed Django and asgiref no longer do as these tunings assume; each line
     names this module (empty: all hold)."""
@@ -498,6 +551,8 @@ def broken_assumptions() -> list[str]:
         problems.append("Django's convert_exception_to_response no longer wraps its middleware")
     if "self.__acall__(" not in inspect.getsource(MiddlewareMixin.__call__):
         problems.append("Django's MiddlewareMixin.__call__ no longer calls self.__acall__")
+    if "signals.request_started.asend(" not in inspect.getsource(ASGIHandler.handle):
+        problems.append("Django's ASGIHandler.handle no longer sends request_started.asend()")
     for hook in ("process_request", "process_response"):
         if not callable(getattr(security.SecurityMiddleware, hook, None)):
             problems.append(f"Django's SecurityMiddleware has no {hook}")

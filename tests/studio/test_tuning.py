@@ -489,3 +489,95 @@ def test_untuned_a_prepared_read_is_the_queryset_s_get(user, workspace, compiles
 
     assert prepared.get(draft.pk) == draft and prepared.get(draft.pk) == draft
     assert len(compiles) == 2
+
+
+# --- 8. A request's start signal in the middleware chain's trip -------------------------
+
+
+async def _login_page() -> int:
+    """GET /accounts/login/ through studio.asgi: its status."""
+    from studio import asgi
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/accounts/login/",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+    }
+    communicator = ApplicationCommunicator(asgi.application, scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    status = (await communicator.receive_output(5))["status"]
+    await communicator.wait(5)
+    return status
+
+
+@pytest.fixture
+def start_signal(monkeypatch):
+    """What reaches a request_started receiver, and when the session middleware starts."""
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.signals import request_started
+
+    seen: list[tuple[str, object, threading.Thread]] = []
+
+    def receiver(sender, **named):
+        seen.append(("started", sender is ASGIHandler and "scope" in named, current()))
+
+    def current() -> threading.Thread:
+        return threading.current_thread()
+
+    reads = tuning.SessionMiddleware.process_request
+
+    def session_read(self, request):
+        seen.append(("session", None, current()))
+        return reads(self, request)
+
+    monkeypatch.setattr(tuning.SessionMiddleware, "process_request", session_read)
+    request_started.connect(receiver)
+    yield seen
+    request_started.disconnect(receiver)
+
+
+@pytest.mark.django_db
+async def test_the_start_signal_reaches_its_receivers_in_the_chain_s_trip(
+    pool, thread_trips, start_signal
+):
+    """Through studio.asgi: request_started's receivers (Django's reset_queries and
+    close_old_connections, and any other) get the ASGI handler's send once, with its scope,
+    on the request's thread, before the session is read; no trip of its own."""
+    assert await _login_page() == 200
+
+    assert [(what, sent) for what, sent, _ in start_signal] == [
+        ("started", True),
+        ("session", None),
+    ]
+    assert start_signal[0][2] is start_signal[1][2] is not threading.main_thread()
+    assert not [trip for trip in thread_trips if ".asend." in trip], thread_trips
+
+
+@pytest.mark.django_db
+async def test_untuned_the_start_signal_makes_its_own_trip(
+    pool, thread_trips, start_signal, settings
+):
+    settings.STUDIO_FRAMEWORK_TUNING = False
+
+    assert await _login_page() == 200
+
+    assert [(what, sent) for what, sent, _ in start_signal] == [
+        ("started", True),
+        ("session", None),
+    ]
+    assert [trip for trip in thread_trips if ".asend." in trip] == [
+        "django.dispatch.dispatcher.Signal.asend.<locals>.sync_send"
+    ]
+
+
+def test_other_senders_reach_the_receivers_as_django_sends_them(client, start_signal):
+    """The test client sends request_started itself (without close_old_connections, which
+    would end a test's transaction): unchanged."""
+    assert client.get("/accounts/login/").status_code == 200
+
+    assert [(what, sent) for what, sent, _ in start_signal] == [
+        ("started", False),
+        ("session", None),
+    ]
