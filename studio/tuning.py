@@ -73,7 +73,7 @@ and streams that keep their request's thread, exactly as Django ships them.
    Django's ASGI handler sends ``request_started`` with ``asend``, and since its receivers
    (Django's own ``reset_queries`` and ``close_old_connections``) are synchronous, that is a
    trip of its own to the request's thread and back before the middleware: one of the five
-   a Generate or an SSE request made before its response started (docs/benchmark.md). Here,
+   a Generate made before its response started, of an SSE request's four (docs/benchmark.md). Here,
    for that handler's sends, the same receivers run with the same arguments on the same
    thread at the start of the synchronous middleware chain (tuning 1), inside its trip; the
    signal goes to them once. A request answered before the chain (a static file) uses no
