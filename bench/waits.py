@@ -2,9 +2,10 @@
 
 - *Inside*: with ``BENCH_REQUESTS_DIR`` set, each worker of ``bench/asgi.py`` appends a line
   to ``<dir>/<pid>.txt`` as a request enters the application and as its response starts
-  (wall-clock times). :func:`summary` pairs them and gives, for each window of arrival, how
-  many requests of each kind (``generate``: the Generate POST; ``events``: a generation's SSE
-  stream; ``other``) entered and how long they were inside before their response started.
+  (wall-clock times). :func:`read` pairs them; :func:`summary` gives, for each window of
+  arrival, how many requests of each kind (``generate``: the Generate POST; ``events``: a
+  generation's SSE stream; ``other``) entered and how long they were inside before their
+  response started.
 - *Before*: :func:`accept_queue` reads how many connections the kernel has completed on a
   listening port that no worker has accepted yet (``/proc/net/tcp``, Linux only).
 

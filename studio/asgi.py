@@ -234,8 +234,9 @@ def skip_the_last_collection() -> None:
     """At exit, once the threads are joined, the cyclic collector leaves what the process
     holds alone: its last passes over the whole heap cost a worker about 0.5 s of CPU, several
     seconds of SHUTDOWN_TIMEOUT's margin on a loaded machine (measured: ``serve`` took 6 s to
-    exit against a 3 s bound), and the memory goes with the process anyway. ``atexit`` runs
-    before those passes; the exit handlers registered earlier (logging's flush) still run."""
+    exit against a 3 s bound plus 2.5 s), and the memory goes with the process anyway.
+    ``atexit`` runs before those passes; the exit handlers registered earlier (logging's
+    flush) still run."""
     atexit.register(gc.freeze)
 
 

@@ -72,11 +72,11 @@ and streams that keep their request's thread, exactly as Django ships them.
 8. *A request's start signal in the middleware chain's trip* (:func:`started_in_the_chain`).
    Django's ASGI handler sends ``request_started`` with ``asend``, and since its receivers
    (Django's own ``reset_queries`` and ``close_old_connections``) are synchronous, that is a
-   trip of its own to the request's thread and back before the middleware: one of the five
-   a Generate made before its response started, of an SSE request's four (docs/benchmark.md). Here,
-   for that handler's sends, the same receivers run with the same arguments on the same
-   thread at the start of the synchronous middleware chain (tuning 1), inside its trip; the
-   signal goes to them once. A request answered before the chain (a static file) uses no
+   trip of its own to the request's thread and back before the middleware (a Generate made
+   five before its response started, an SSE request four: docs/benchmark.md). Here, for that
+   handler's sends, the same receivers run with the same arguments on the same thread at the
+   start of the synchronous middleware chain (tuning 1), inside its trip; the signal goes to
+   them once. A request answered before the chain (a static file) uses no
    database and skips them. Every other sender (the test clients) is left as Django sends
    it. Assumption: ``ASGIHandler.handle`` sends ``signals.request_started.asend(...)``, looked
    up on the signal each time (an attribute of the instance comes first).
