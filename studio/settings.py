@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "studio.middleware.SharedCacheDownMiddleware",
     # An async view's role check, in the process_view hooks' one trip (access.role_required).
     "studio.workspaces.access.RoleCheckMiddleware",
+    # An async view's first read (an SSE stream's), in the same trip (studio.middleware).
+    "studio.middleware.FirstReadMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

@@ -20,6 +20,7 @@ from studio import streams
 from studio.audit.origin import Origin
 from studio.guardrails.budgets import BudgetExceeded
 from studio.http import HtmxHttpRequest
+from studio.middleware import FirstRead
 from studio.streams import Done, last_event_id, relay, release_connections
 from studio.tuning import Prepared, threadless
 from studio.workspaces.access import may_edit
@@ -92,8 +93,8 @@ _WATCHED = Prepared(
 def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
     """The generation the user may watch and whether it is lost (no worker runs it:
     ``drafts.sweeper`` ends it, the watcher gets the panel showing it being recovered at
-    once): one trip to the request's thread, not one per query; then the database connection
-    goes back before a possibly long stream."""
+    once): read in the view hooks' trip to the request's thread (``FirstRead``), not one per
+    query; then the database connection goes back before a possibly long stream."""
     if not request.user.is_authenticated:
         raise Http404("No such generation.")
     try:
@@ -103,6 +104,9 @@ def _watch(request: HttpRequest, pk: int) -> tuple[Generation, bool]:
     lost = runner.get_log(pk) is None and runner.is_orphan(generation)
     release_connections()
     return generation, lost
+
+
+_watched = FirstRead(_watch)
 
 
 # The final panels render on threads of their own, not on a fresh thread per stream that
@@ -127,9 +131,10 @@ def final_panel(request: HttpRequest, done: Done, language: str) -> str:
 
 
 @require_GET
+@_watched.first
 async def generation_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """SSE for one generation. Read-only: watching never starts or changes anything."""
-    generation, lost = await sync_to_async(_watch)(request, pk)
+    generation, lost = await _watched(request, pk=pk)
     language = translation.get_language()
 
     async def render(done: Done) -> str:

@@ -29,6 +29,7 @@ from drafts.views.generations import source
 from studio import streams
 from studio.audit.origin import Origin
 from studio.http import HtmxHttpRequest
+from studio.middleware import FirstRead
 from studio.streams import Done, release_connections
 from studio.tuning import threadless
 from studio.workspaces.access import may_edit
@@ -213,10 +214,14 @@ def final_row(request: HttpRequest, pk: int, language: str) -> str:
         release_connections()
 
 
+_watched = FirstRead(_watch)  # in the view hooks' trip
+
+
 @require_GET
+@_watched.first
 async def campaign_events(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The board's one SSE stream: every deliverable's generation, multiplexed. Read-only."""
-    sources, cursor = await sync_to_async(_watch)(request, pk)
+    sources, cursor = await _watched(request, pk=pk)
     language = translation.get_language()
 
     async def render(deliverable: int, done: Done | None) -> str:

@@ -19,6 +19,7 @@ from tests.generating import start_generation
 EDITING = ["/follow-up/", 'value="regenerate"', "/edit/", "/share/", "/sections/move/",
            "/sections/generate/", 'id="rewrite-form"']  # fmt: skip
 CSRF = 'name="csrfmiddlewaretoken"'
+FIRST_READ = "studio.middleware.FirstReadMiddleware"
 
 
 async def collect(stream) -> list[bytes]:
@@ -117,16 +118,79 @@ async def test_each_watcher_gets_the_final_panel_in_their_own_language_with_a_cs
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("hook", [True, False], ids=["in-the-view-hooks-trip", "without-the-hook"])
 async def test_watching_is_authorised_in_one_trip_to_the_request_s_thread(
-    async_client, user, sectioned, thread_trips
+    async_client, user, sectioned, thread_trips, settings, hook
 ):
     """The generation, the orphan check and the connection's release: one trip, not one per
-    query (at a hundred open streams, each trip waits its turn); the end, one more."""
+    query (at a hundred open streams, each trip waits its turn): the one the view hooks make
+    anyway (``studio.middleware.FirstRead``), else one of the view's own; the end, one more."""
+    if not hook:
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != FIRST_READ]
     await async_client.aforce_login(user)
     thread_trips.clear()
 
     response = await async_client.get(reverse("drafts:events", args=[sectioned.pk]))
 
-    assert studio_trips(thread_trips) == ["drafts.views.generations._watch"]
+    if hook:
+        assert studio_trips(thread_trips) == []
+        assert f"{FIRST_READ}.process_view" in thread_trips  # the test client's hooks, apart
+    else:
+        assert studio_trips(thread_trips) == ["drafts.views.generations._watch"]
     frames = await collect(response.streaming_content)  # nobody runs it: shown being recovered
     assert done_of(frames)[1].count("data-recovering ") == 1
+
+
+async def _trips_to_response_start(path: str, cookie: str, thread_trips: list[str]) -> list[str]:
+    """GET ``path`` through studio.asgi (as uvicorn calls it): the trips made before the
+    response's start was sent."""
+    from studio import asgi
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+    }
+    before: list[list[str]] = []
+    requests = [{"type": "http.request", "body": b""}]
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client stays while the stream goes on to its end
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            before.append(list(thread_trips))
+            assert message["status"] == 200
+
+    async with asyncio.timeout(10):
+        await asgi.application(scope, receive, send)
+    return before[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("hook", [True, False], ids=["in-the-view-hooks-trip", "without-the-hook"])
+async def test_through_the_asgi_application_a_watcher_s_response_starts_after_two_trips(
+    async_client, user, sectioned, thread_trips, monkeypatch, hook
+):
+    """The middleware chain's trip and the view hooks' trip, the read inside it: two trips to
+    the request's thread before the response starts (decision 60), three when the hook
+    leaves the read to the view."""
+    from studio.middleware import FirstRead
+
+    if not hook:  # studio.asgi's chain is loaded once: its hook stays, and reads nothing
+        monkeypatch.setattr(FirstRead, "run_now", lambda self, request, kwargs: None)
+    await async_client.aforce_login(user)
+    thread_trips.clear()
+
+    path = reverse("drafts:events", args=[sectioned.pk])
+    trips = await _trips_to_response_start(
+        path, async_client.cookies["sessionid"].value, thread_trips
+    )
+
+    assert len(trips) == (2 if hook else 3), trips
+    assert ("drafts.views.generations._watch" in trips) is not hook

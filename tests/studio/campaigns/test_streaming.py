@@ -19,7 +19,7 @@ from studio.campaigns.models import Deliverable
 from studio.campaigns.streaming import format_cursor, multiplex, parse_cursor
 from studio.streams import Done, sse_event
 from studio.workspaces.actions import add_member
-from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response
+from tests.conftest import CHAT_URL, USAGE, chunk, streaming_response, studio_trips
 
 HX = {"HX-Request": "true"}
 
@@ -282,10 +282,14 @@ async def test_a_deliverable_beyond_the_workers_limit_shows_its_place_then_strea
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_board_with_nothing_generating_streams_only_its_end(
-    async_client, user, campaign, headlines
+    async_client, user, campaign, headlines, thread_trips
 ):
     await async_client.aforce_login(user)
+    thread_trips.clear()
     response = await async_client.get(f"/campaigns/{campaign.pk}/events/?after=bogus")
+    # The board is read in the view hooks' trip (studio.middleware.FirstRead), not its own.
+    assert "studio.middleware.FirstReadMiddleware.process_view" in thread_trips
+    assert studio_trips(thread_trips) == []
     assert events([frame async for frame in response.streaming_content]) == ["end"]
 
 
