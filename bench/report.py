@@ -21,7 +21,8 @@ stream i of the direct run, which asked the simulator for the very same text):
   level's timeout) are counted on their own. The direct run itself is checked against the
   token count the simulator was asked for.
 - **Samples**: how many streams a TTFT percentile rests on (N=1: ``BENCH_N1_REPEATS``
-  streams one after another) and how many gaps an inter-chunk percentile rests on.
+  streams one after another; a level of fewer than ``BENCH_MIN_SAMPLES`` streams runs that
+  many, about N open at once) and how many gaps an inter-chunk percentile rests on.
 - **CPU / memory per open stream**: the path's process tree (a uvicorn or LiteLLM supervisor
   and all its worker children, summed): CPU seconds over the level ÷ streams, and (peak of
   the summed RSS during the level - the sum before it) ÷ N, sampled with psutil every 20 ms.
@@ -478,12 +479,20 @@ def markdown(results: dict[str, Any]) -> str:
     cfg = results["config"]
     timeouts = cfg.get("timeouts_s") or {}
     timeout_text = ", ".join(f"N={n}: {_fmt(float(t))} s" for n, t in timeouts.items())
+    # Levels that ran more streams than N, for their samples (BENCH_MIN_SAMPLES).
+    longer = "".join(
+        f"; N={lv['n']}: {lv['streams']} streams over {lv['streams'] / lv['n']:g} answers' "
+        f"lengths, about {lv['n']} open at once"
+        for lv in results.get("levels", [])
+        if lv["n"] > 1 and lv.get("streams", lv["n"]) > lv["n"]
+    )
     lines = [
         f"Run {results['generated']} on {results['machine']['cpus']} CPU cores, Python "
         f"{results['machine']['python']}; simulator at {cfg['tps']:g} tokens/s after "
-        f"{cfg['first_token_delay']:g} s, {cfg['tokens']} tokens per answer; streams started "
-        f"over one answer's length (N=1: {cfg.get('repeats', '?')} streams one after "
-        f"another); level timeouts {timeout_text or '–'}; {results['elapsed_s']:.0f} s in all.",
+        f"{cfg['first_token_delay']:g} s, {cfg['tokens']} tokens per answer; a level's N "
+        f"streams started over one answer's length (N=1: {cfg.get('repeats', '?')} streams "
+        f"one after another{longer}); level timeouts {timeout_text or '–'}; "
+        f"{results['elapsed_s']:.0f} s in all.",
         "",
         "Latencies in ms; *added* = over the direct upstream (the direct rows, in italics, show "
         "their own TTFT and inter-chunk gap); samples = streams with a TTFT / inter-chunk gaps "

@@ -99,6 +99,9 @@ class Config:
     # N=100 measures the embedded studio's and the baseline's CPU this many times, alternating
     # (the level's own run is the first): the CPU target is judged on the medians.
     cpu_rounds: int = 1
+    # A level of N > 1 runs at least this many streams, one started every 1/N of an answer's
+    # length, so that about N are open at once: its p50 rests on as many samples.
+    min_samples: int = 30
     quick: bool = False
     started: float = field(default_factory=time.monotonic)
 
@@ -111,7 +114,8 @@ class Config:
         return self.first_token_delay + self.tokens / self.tps
 
     def count_for(self, n: int) -> int:
-        return self.repeats if n == 1 else n
+        """Streams a level runs: N=1's one after another, else at least ``min_samples``."""
+        return self.repeats if n == 1 else max(n, self.min_samples)
 
     def timeout_for(self, n: int) -> float:
         """Seconds one path of a level may take before its unfinished streams are cut off."""
@@ -124,7 +128,7 @@ class Config:
         """Roughly how long one path of a level takes when nothing is overloaded."""
         if n == 1:
             return self.repeats * (self.stream_seconds + 0.2) + 1
-        return self.ramp_for(n) + self.stream_seconds + 2
+        return self.ramp_for(n) * self.count_for(n) / n + self.stream_seconds + 2
 
     def ramp_for(self, n: int) -> float:
         if n == 1:
@@ -181,6 +185,9 @@ def parse_config(argv: list[str]) -> Config:
     parser.add_argument("--users", type=int, default=int(env("BENCH_USERS", "10")))
     parser.add_argument("--repeats", type=int, default=int(env("BENCH_N1_REPEATS", "20")))
     parser.add_argument(
+        "--min-samples", type=int, default=None, help="streams a level of N > 1 runs at least"
+    )
+    parser.add_argument(
         "--profile", type=int, default=int(env("BENCH_PROFILE", "0")), help="0: no profile"
     )
     parser.add_argument(
@@ -225,6 +232,8 @@ def parse_config(argv: list[str]) -> Config:
         args.users = min(args.users, 2)
         args.repeats = int(env("BENCH_N1_REPEATS", "3"))
         args.paths = args.paths or "studio"
+    if args.min_samples is None:  # --quick: each level its N streams
+        args.min_samples = int(env("BENCH_MIN_SAMPLES", "1" if args.quick else "30"))
     args.ns = args.ns or env("BENCH_NS") or ("1,2" if args.quick else "1,10,100,500,1000")
     ns = sorted({int(n) for n in str(args.ns).split(",") if n.strip()})
     if not ns or ns[0] < 1:
@@ -263,6 +272,7 @@ def parse_config(argv: list[str]) -> Config:
         image_workers=max(2, int(env("BENCH_IMAGE_WORKERS", "2"))),
         baseline=args.baseline,
         cpu_rounds=max(1, args.cpu_rounds),
+        min_samples=max(1, args.min_samples),
         quick=args.quick,
         started=_started(env("BENCH_STARTED")),
     )
@@ -500,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     levels: list[dict[str, Any]] = []
     skipped: list[int] = []
-    streams = max(*config.ns, config.repeats, config.profile or 0)
+    streams = max(*map(config.count_for, config.ns), config.profile or 0)
     with contextlib.ExitStack() as stack:
         simulator, simulator_url = start_simulator(config, stack)
         simulator.wait_ready(f"{simulator_url}/models", timeout=30, auth="sk-bench")

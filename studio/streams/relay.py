@@ -57,7 +57,6 @@ FINISHED_TTL = 3600
 UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 BACKOFF_BASE = 0.05  # the first wait after a failure; doubled each time up to the cap
 
-_current: tuple[asyncio.AbstractEventLoop, aioredis.Redis] | None = None
 _sync: redis.Redis | None = None
 
 
@@ -94,13 +93,25 @@ def client_options(*, sync: bool = False) -> dict[str, Any]:
     }
 
 
-def get_redis() -> aioredis.Redis:
-    """One Redis connection pool per event loop (like the DeepSeek client)."""
-    global _current
-    loop = asyncio.get_running_loop()
-    if _current is None or _current[0] is not loop:
-        _current = (loop, aioredis.Redis.from_url(settings.REDIS_URL, **client_options()))
-    return _current[1]
+def _one_per_loop[T](make: Callable[[], T]) -> Callable[[], T]:
+    """A getter of ``make()``'s object for the running event loop, made anew for another
+    loop (what it holds, like a Redis client, belongs to one loop)."""
+    held: list[tuple[asyncio.AbstractEventLoop, T]] = []
+
+    def get() -> T:
+        loop = asyncio.get_running_loop()
+        if not held or held[0][0] is not loop:
+            held[:] = [(loop, make())]
+        return held[0][1]
+
+    return get
+
+
+def _redis() -> aioredis.Redis:
+    return aioredis.Redis.from_url(settings.REDIS_URL, **client_options())
+
+
+get_redis = _one_per_loop(_redis)  # one Redis connection pool per event loop
 
 
 def get_sync_redis() -> redis.Redis:
@@ -279,20 +290,6 @@ _Write = tuple[str, dict[str, Any], int, int | None, bool, "asyncio.Future[None]
 def _there(error: Exception) -> bool:
     """An XADD refused because its entry is there already (see ``Writer``)."""
     return isinstance(error, ResponseError) and "equal or smaller" in str(error)
-
-
-def _one_per_loop[T](make: Callable[[], T]) -> Callable[[], T]:
-    """A getter of ``make()``'s object for the running event loop, made anew for another
-    loop (what it holds, like a Redis client, belongs to one loop)."""
-    held: list[tuple[asyncio.AbstractEventLoop, T]] = []
-
-    def get() -> T:
-        loop = asyncio.get_running_loop()
-        if not held or held[0][0] is not loop:
-            held[:] = [(loop, make())]
-        return held[0][1]
-
-    return get
 
 
 get_writer = _one_per_loop(Writer)  # this worker's writer

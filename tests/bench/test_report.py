@@ -323,3 +323,22 @@ def test_the_cpu_target_is_judged_on_the_medians_of_the_alternating_rounds() -> 
         "medians of 3 alternating runs; baseline abc123 (abc123): 72.0 ms; "
         "each run, studio vs baseline: 30 vs 72 / 40 vs 70 / 38 vs 74"
     )
+
+
+def test_a_level_run_with_more_streams_than_its_n_says_so() -> None:
+    """BENCH_MIN_SAMPLES: N=10 runs 30 streams, about 10 open at once; N=100 its own 100."""
+    levels = [report.analyse_level(_raw_level(n, {"studio": 0.01}, count=c), TOKENS)
+              for n, c in ((10, 30), (100, 100))]  # fmt: skip
+    assert [level["streams"] for level in levels] == [30, 100]
+    results = {
+        "generated": "x", "machine": {"cpus": 2, "python": "3"}, "elapsed_s": 1.0,
+        "config": {"tps": 50, "first_token_delay": 0.3, "tokens": TOKENS, "repeats": 20},
+        "levels": levels, "skipped_levels": [], "targets": [], "services": {},
+    }  # fmt: skip
+    text = report.markdown(results)
+    assert (
+        "(N=1: 20 streams one after another; N=10: 30 streams over 3 answers' lengths, "
+        "about 10 open at once)" in text
+    )
+    assert "N=100: 100 streams" not in text
+    assert "| 10 | studio, embedded | 30 / " in text  # the samples its percentiles rest on

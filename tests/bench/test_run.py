@@ -47,6 +47,20 @@ def test_every_path_runs_by_default_and_the_quick_run_only_the_embedded_studio(b
     assert not quick.litellm
 
 
+def test_a_level_below_the_minimum_of_samples_runs_more_streams_at_its_concurrency(
+    bench_env,
+) -> None:
+    config = run.parse_config([])
+    assert [config.count_for(n) for n in (1, 10, 100, 1000)] == [20, 30, 100, 1000]
+    # N=10's 30 streams start one every 0.4 s (a tenth of an answer): about ten open at once,
+    # over three answers' lengths.
+    assert config.seconds_for(10) == pytest.approx(3 * 4.0 + config.stream_seconds + 2)
+    assert config.seconds_for(100) == pytest.approx(4.0 + config.stream_seconds + 2)
+    assert run.parse_config(["--quick"]).count_for(2) == 2  # --quick: each level its N
+    bench_env.setenv("BENCH_MIN_SAMPLES", "50")
+    assert run.parse_config([]).count_for(10) == 50
+
+
 def test_bench_paths_picks_and_orders_the_paths(bench_env) -> None:
     bench_env.setenv("BENCH_PATHS", "litellm2, image ,embedded")
     assert run.parse_config([]).paths == ["studio", "studio_image", "litellm_2w"]

@@ -281,7 +281,7 @@ def real_relay(settings, monkeypatch):
     server.start()
     settings.REDIS_URL = server.url
     settings.REDIS_BACKOFF_CAP = 0.05
-    monkeypatch.setattr(relay, "_current", None)
+    monkeypatch.setattr(relay, "get_redis", relay._one_per_loop(relay._redis))  # none made yet
     monkeypatch.setattr(relay, "_sync", None, raising=False)
     yield server
     server.kill()
