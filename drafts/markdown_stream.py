@@ -9,7 +9,10 @@ open and is shown as escaped text until its own block closes.
 
 CommonMark's block structure is built line by line and a block, once closed, never opens
 again; so only complete lines are parsed, and only the open text (from the first unfinished
-block on), only when a line ends: the cost per token does not grow with the answer.
+block on), only when a line ends, or when a line starts after a blank one that left a list
+or an indented code block open (its first character decides whether that block has closed:
+docs/decisions/0061-a-new-line-looked-at-after-a-blank-one.md): the cost per token does not
+grow with the answer.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ _DONE_AT_LINE_END = {"heading_open", "hr"}
 # After a blank line, a line that starts with none of these can continue no list or code
 # block: they can only continue one with an indented line or another item.
 _MAY_CONTINUE = frozenset(" \t-+*0123456789")
+# Whether a block of these types has finished is known once its last line has ended.
+_KNOWN_AT_LINE_END = _CLOSED_BY_BLANK_LINE | _DONE_AT_LINE_END
 
 
 class BlockSplitter:
@@ -40,6 +45,9 @@ class BlockSplitter:
         self.citations = citations
         self._pieces: list[str] = []  # the open text: after the last finished block
         self._line_start = True  # the open text ends a line (or is empty)
+        # The last parse left a list or an indented code block open after a blank line: the
+        # first character of the next line decides whether it has closed (``_finished``).
+        self._next_line_decides = False
 
     def feed(self, text: str) -> list[Block]:
         """Add ``text``; the blocks it finished, in order (at most one ``Block``)."""
@@ -47,8 +55,8 @@ class BlockSplitter:
             return []
         self._pieces.append(text)
         looked, self._line_start = self._line_start, text.endswith("\n")
-        if "\n" not in text and not looked:
-            return []  # the same line goes on: nothing can have closed
+        if "\n" not in text and not (looked and self._next_line_decides):
+            return []  # the same line goes on, or a new one no open block waits for
         return self._split()
 
     def close(self) -> list[Block]:
@@ -57,6 +65,7 @@ class BlockSplitter:
         return [self._block(source)] if source else []
 
     def _split(self) -> list[Block]:
+        self._next_line_decides = False
         source = "".join(self._pieces)
         cut = source.rfind("\n") + 1
         if not cut:
@@ -72,6 +81,8 @@ class BlockSplitter:
                 done_lines = following.map[0]
             elif _finished(token, lines, partial):
                 done_lines = len(lines)
+            else:
+                self._next_line_decides = _next_line_decides(token, lines)
         if not done_lines:
             return []
         finished = "".join(lines[:done_lines])
@@ -81,6 +92,12 @@ class BlockSplitter:
     def _block(self, source: str) -> Block:
         html = link(str(render_markdown(source)), self.citations)
         return Block(html=str(html), length=len(source))
+
+
+def _next_line_decides(token: Token, lines: list[str]) -> bool:
+    """Whether the first character of the line after ``lines`` may finish their last block,
+    ``token``, open now: a list or an indented code block after a blank line (``_finished``)."""
+    return token.type not in _KNOWN_AT_LINE_END and not lines[-1].strip()
 
 
 def _finished(token: Token, lines: list[str], partial: str) -> bool:

@@ -1,6 +1,8 @@
 """Streamed Markdown: each top-level block comes back once, when it can no longer change,
 rendered exactly as the final render renders it; whatever the pieces the text arrives in."""
 
+import re
+
 import pytest
 
 from drafts import markdown_stream
@@ -145,3 +147,54 @@ def test_only_the_open_text_is_parsed_and_only_when_a_line_ends(monkeypatch):
         splitter.feed("length.\n\n")
     assert len(parsed) == 1 + 300  # once per line end (a new line with no end: no parse)
     assert max(parsed[1:]) < 40  # never the whole text: only the block being written
+
+
+LISTS_AND_CODE = [
+    ANSWER,
+    "- a\n- b\n\n- c\n\nafter the list\n",
+    "1. one\n2. two\n\n   more of two\n\n3. three\nlazy line\n\n# heading\n",
+    "    indented code\n\n    more code\n\nA paragraph after it.\n",
+    "- a\n\n  - nested\n\n- b\n* another list\n\n10. ten\n",
+]
+
+
+def tokens(text: str) -> list[str]:
+    """As the simulator cuts an answer: a word and the spaces or line ends after it."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+def blocks_from(pieces: list[str]) -> list[tuple[int, str]]:
+    splitter = BlockSplitter()
+    blocks = [block for piece in pieces for block in splitter.feed(piece)] + splitter.close()
+    return [(block.length, block.html) for block in blocks]
+
+
+@pytest.mark.parametrize("text", LISTS_AND_CODE)
+def test_a_new_line_is_looked_at_only_when_it_may_close_a_block(text, monkeypatch):
+    """A line's first piece is parsed for only after a blank line that leaves a list or an
+    indented code block open: the blocks are those of a splitter that looks at every line."""
+    cuts = [tokens(text)] + [
+        [text[i : i + step] for i in range(0, len(text), step)] for step in (1, 2, 3, 5)
+    ]
+    found = [blocks_from(pieces) for pieces in cuts]
+    monkeypatch.setattr(markdown_stream, "_next_line_decides", lambda token, lines: True)
+    assert found == [blocks_from(pieces) for pieces in cuts]
+    assert sum(length for length, _ in found[0]) == len(text)
+
+
+def test_a_list_s_items_are_parsed_for_once_per_line_end(monkeypatch):
+    parsed: list[str] = []
+    real = markdown_stream._blocks.parse
+
+    def parse(source: str):
+        parsed.append(source)
+        return real(source)
+
+    monkeypatch.setattr(markdown_stream._blocks, "parse", parse)
+    splitter = BlockSplitter()
+    items = "".join(f"{n}. Item number {n} of the list.\n" for n in range(1, 6))
+    assert [b for piece in tokens(items + "\n") for b in splitter.feed(piece)] == []
+    assert len(parsed) == 5  # each item's line end (the last one's with the blank line)
+    (block,) = splitter.feed("After")  # after the blank line the next line decides: a look
+    assert len(parsed) == 6
+    assert block.html.count("<li>") == 5
