@@ -1,13 +1,12 @@
 """Streamed Markdown: each top-level block comes back once, when it can no longer change,
 rendered exactly as the final render renders it; whatever the pieces the text arrives in."""
 
-import re
-
 import pytest
 
 from drafts import markdown_stream
 from drafts.markdown_html import render_markdown
 from drafts.markdown_stream import BlockSplitter
+from studio.deepseek.simulator.pen import tokenize  # an answer in the simulator's tokens
 
 ANSWER = (
     "# Launch plan\n\n"
@@ -158,11 +157,6 @@ LISTS_AND_CODE = [
 ]
 
 
-def tokens(text: str) -> list[str]:
-    """As the simulator cuts an answer: a word and the spaces or line ends after it."""
-    return re.findall(r"\S+\s*|\s+", text)
-
-
 def blocks_from(pieces: list[str]) -> list[tuple[int, str]]:
     splitter = BlockSplitter()
     blocks = [block for piece in pieces for block in splitter.feed(piece)] + splitter.close()
@@ -173,7 +167,7 @@ def blocks_from(pieces: list[str]) -> list[tuple[int, str]]:
 def test_a_new_line_is_looked_at_only_when_it_may_close_a_block(text, monkeypatch):
     """A line's first piece is parsed for only after a blank line that leaves a list or an
     indented code block open: the blocks are those of a splitter that looks at every line."""
-    cuts = [tokens(text)] + [
+    cuts = [tokenize(text)] + [
         [text[i : i + step] for i in range(0, len(text), step)] for step in (1, 2, 3, 5)
     ]
     found = [blocks_from(pieces) for pieces in cuts]
@@ -193,7 +187,7 @@ def test_a_list_s_items_are_parsed_for_once_per_line_end(monkeypatch):
     monkeypatch.setattr(markdown_stream._blocks, "parse", parse)
     splitter = BlockSplitter()
     items = "".join(f"{n}. Item number {n} of the list.\n" for n in range(1, 6))
-    assert [b for piece in tokens(items + "\n") for b in splitter.feed(piece)] == []
+    assert [b for piece in tokenize(items + "\n") for b in splitter.feed(piece)] == []
     assert len(parsed) == 5  # each item's line end (the last one's with the blank line)
     (block,) = splitter.feed("After")  # after the blank line the next line decides: a look
     assert len(parsed) == 6
