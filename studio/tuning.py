@@ -58,7 +58,9 @@ and streams that keep their request's thread, exactly as Django ships them.
    borrows an idle single-thread executor from :data:`REQUEST_THREADS` (a few per worker)
    through asgiref's own ``ThreadSensitiveContext(executor=...)`` (Django's context inside
    it then changes nothing) and gives it back at its end, or when its stream lets its thread
-   go (tuning 3).
+   go (tuning 3). At most 32 are lent at once: a request beyond them waits on the event loop,
+   in order, for one given back, at the cost of a coroutine rather than an OS thread and a
+   database connection (``docs/decisions/0063-at-most-32-request-threads.md``).
    Each request still runs its synchronous parts on one thread, alone on it, one call at a
    time, as under a threaded WSGI server; a thread whose call outlives its request (a client
    that left mid-call) is not lent again. Assumption: asgiref's ``ThreadSensitiveContext``
@@ -80,10 +82,22 @@ and streams that keep their request's thread, exactly as Django ships them.
    database and skips them. Every other sender (the test clients) is left as Django sends
    it. Assumption: ``ASGIHandler.handle`` sends ``signals.request_started.asend(...)``, looked
    up on the signal each time (an attribute of the instance comes first).
+
+9. *A request's user lets go of its request* (:class:`AuthenticationMiddleware`). Django's
+   ``request.user`` is a lazy object whose setup function closes over the request, and it
+   keeps that function once the user has been read. A row made with ``created_by=
+   request.user`` caches the lazy object, so the generation a runner holds for the life of its
+   stream held its whole Generate request too: headers, session, messages, the parsed form
+   (``docs/decisions/0062-a-request-s-user-lets-go-of-its-request.md``). Here the user is
+   read the same way (Django's ``get_user(request)``, cached on the request), and the request
+   is let go once it has been. Assumption: Django's ``AuthenticationMiddleware.
+   process_request`` sets ``request.user`` to ``SimpleLazyObject(lambda: get_user(request))``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextvars
 import inspect
 import threading
@@ -106,8 +120,10 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 from django.dispatch import Signal
+from django.http import HttpRequest
 from django.middleware import common, csp, locale, security
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.functional import SimpleLazyObject
 
 from studio import middleware as own
 
@@ -153,7 +169,32 @@ class SessionMiddleware(_sync_only(sessions.SessionMiddleware)):
 
 LocaleMiddleware = _sync_only(locale.LocaleMiddleware)
 CommonMiddleware = _sync_only(common.CommonMiddleware)
-AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
+
+
+class AuthenticationMiddleware(_sync_only(auth.AuthenticationMiddleware)):
+    """Django's, sync-only (tuning 1), whose ``request.user`` lets go of its request once it
+    has been read (tuning 9)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(_UserOf(request))
+
+
+class _UserOf:
+    """What ``request.user`` reads its user with: Django's ``get_user(request)``, as Django's
+    own lazy user does, holding the request only until the user has been read."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request: HttpRequest | None = request
+
+    def __call__(self) -> Any:
+        user = auth.get_user(self.request)
+        self.request = None  # read (and cached on the request): the request may go
+        return user
+
+
 PrivatePagesMiddleware = _sync_only(own.PrivatePagesMiddleware)
 LoginRequiredMiddleware = _sync_only(auth.LoginRequiredMiddleware)
 MessageMiddleware = _sync_only(messages.MessageMiddleware)
@@ -292,47 +333,107 @@ class RequestThread(ThreadPoolExecutor):
 
 
 class RequestThreads:
-    """Idle request threads, the most recently used lent first; at most ``keep`` of them.
-    ``lent``: how many requests hold one now (in their synchronous parts)."""
+    """Request threads: at most ``limit`` lent at once (0: no limit), a request beyond it
+    waiting in order on the event loop for one given back (``waiting``), which costs it no OS
+    thread and no database connection; idle ones kept for the next requests, the most
+    recently used lent first, at most ``keep``. ``lent``: how many requests hold one now."""
 
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
+    def __init__(self, keep: int, limit: int = 0) -> None:
+        self.keep, self.limit = keep, limit
         self.lent = 0
         self._idle: list[RequestThread] = []
+        self._waiting: collections.deque[asyncio.Future[RequestThread]] = collections.deque()
         self._count = threading.Lock()  # servers on several threads share it (tests)
 
-    def lend(self) -> RequestThread:
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    async def lend(self) -> RequestThread:
         with self._count:
-            self.lent += 1
+            if not self._waiting and (self.limit <= 0 or self.lent < self.limit):
+                self.lent += 1
+                return self._take()
+            turn: asyncio.Future[RequestThread] = asyncio.get_running_loop().create_future()
+            self._waiting.append(turn)
+        try:
+            return await turn
+        except asyncio.CancelledError:  # the client left while it waited
+            with self._count:
+                still_waiting = turn in self._waiting
+                if still_waiting:
+                    self._waiting.remove(turn)
+            if not still_waiting and turn.done() and not turn.cancelled():
+                self.give_back(turn.result())  # handed one as it left: the next one's now
+            raise  # (one on its way from another loop is given back where it arrives)
+
+    def _take(self) -> RequestThread:
         try:
             return self._idle.pop()
         except IndexError:  # none idle (or another server's loop took the last one)
             return RequestThread()
 
     def give_back(self, thread: RequestThread) -> None:
-        """Idle again; one still busy with a call (or beyond ``keep``) ends after its call."""
+        """To the first request waiting for one, else idle; one still busy with a call (or
+        beyond ``keep``) ends after its call (a waiting request gets another)."""
         with self._count:
-            self.lent -= 1
-        if thread.idle and len(self._idle) < self.keep:
+            turn = self._waiting.popleft() if self._waiting else None
+            if turn is None:
+                self.lent -= 1
+        if turn is not None:
+            if not thread.idle:
+                thread.shutdown(wait=False)
+                thread = self._take()
+            _hand(turn, thread, self)
+        elif thread.idle and len(self._idle) < self.keep:
             self._idle.append(thread)
         else:
             thread.shutdown(wait=False)
 
     def busy(self) -> bool:
-        """Whether :data:`BUSY_REQUESTS` requests hold a thread: then a worker takes one new
-        connection per turn of its loop, not a batch (``studio.event_loop``)."""
-        return self.lent >= BUSY_REQUESTS
+        """Whether :data:`BUSY_REQUESTS` requests hold a thread or wait for one: then a
+        worker takes one new connection per turn of its loop, not a batch
+        (``studio.event_loop``)."""
+        return self.lent + len(self._waiting) >= BUSY_REQUESTS
 
     def __len__(self) -> int:
         return len(self._idle)
 
 
-# Idle request threads kept for the next requests. An idle thread keeps the stack its requests
-# touched resident (about half a MiB): 64 kept cost the embedded studio about 30 MiB more at
-# the peak of N=1000 (docs/decisions/0031-requests-reuse-their-threads.md). Requests beyond
-# these start a thread of their own, as Django's do, and it ends with them.
-REQUEST_THREADS = RequestThreads(keep=8)
-# Requests in their synchronous parts at once (each on a thread) beyond which a worker accepts
+def _hand(turn: asyncio.Future[RequestThread], thread: RequestThread, pool: RequestThreads):
+    """``thread`` to the request waiting on ``turn``, on that request's loop; given back
+    again if that request left the line meanwhile."""
+
+    def handed() -> None:
+        if turn.done():
+            pool.give_back(thread)
+        else:
+            turn.set_result(thread)
+
+    loop = turn.get_loop()
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if loop is here:
+        handed()
+        return
+    try:
+        loop.call_soon_threadsafe(handed)
+    except RuntimeError:  # that loop has closed: nobody waits there any more
+        pool.give_back(thread)
+
+
+# Idle request threads kept for the next requests, and the most lent at once. An idle thread
+# keeps the stack its requests touched resident (about half a MiB): 64 kept cost the embedded
+# studio about 30 MiB more at the peak of N=1000 (docs/decisions/0031-requests-reuse-their-
+# threads.md). Unlimited, a burst of requests ran one thread each, each with a database
+# connection of its own: at the peak of N=1000, 110 threads and 110 SQLite connections (33 MiB
+# of SQLite's memory alone); beyond 32, a request waits for a thread on the event loop
+# (docs/decisions/0063-at-most-32-request-threads.md). 32 is as many SQLite
+# connections as studio.sqlite keeps idle, and more than PostgreSQL's pool (20) serves at once.
+REQUEST_THREADS = RequestThreads(keep=8, limit=32)
+# Requests holding a request thread or waiting for one, beyond which a worker accepts
 # new connections one per turn of its loop, as uvloop itself does, instead of a batch: those
 # wait in the kernel's queue, costing no thread. Unthrottled, 1,000 streams started at once
 # made the embedded studio run 1,029 threads (590 MB resident against 250 MB) and answer
@@ -363,7 +464,7 @@ def request_threads(app: Callable[..., Any]) -> Callable[..., Any]:
         if scope["type"] != "http" or not enabled():
             await app(scope, receive, send)
             return
-        lent = _Lent(REQUEST_THREADS.lend())
+        lent = _Lent(await REQUEST_THREADS.lend())
         token = _lent.set(lent)
         try:
             async with ThreadSensitiveContext(executor=lent.thread) as context:
@@ -546,6 +647,10 @@ def broken_assumptions() -> list[str]:
         "request._acached_user" not in inspect.getsource(auth.auser)
     ):  # studio.workspaces.access.MembershipWithUserMiddleware hands one to the other
         problems.append("Django's auth middleware no longer caches _cached_user/_acached_user")
+    if "SimpleLazyObject(lambda: get_user(request))" not in inspect.getsource(
+        auth.AuthenticationMiddleware.process_request
+    ):
+        problems.append("Django's AuthenticationMiddleware no longer sets a lazy get_user()")
     wrapper = inspect.getsource(exception.convert_exception_to_response)
     if "@wraps(get_response)" not in wrapper:
         problems.append("Django's convert_exception_to_response no longer wraps its middleware")

@@ -2,12 +2,19 @@
 each tuning does what it is for — and nothing when ``STUDIO_FRAMEWORK_TUNING`` is off."""
 
 import asyncio
+import gc
 import threading
+import weakref
 
 import pytest
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext, sync_to_async
 from asgiref.testing import ApplicationCommunicator
+from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core import checks
+from django.http import HttpRequest
+from django.test import RequestFactory
 
 from studio import tuning
 
@@ -240,15 +247,69 @@ async def test_requests_in_flight_at_once_each_have_a_thread_of_their_own(pool):
     assert lent == [2, 2] and pool.lent == 0  # counted while held, not after
 
 
-def test_the_pool_is_busy_from_busy_requests_threads_lent(pool, monkeypatch):
+async def test_the_pool_is_busy_from_busy_requests_threads_lent_or_waited_for(monkeypatch):
+    pool = tuning.RequestThreads(keep=4, limit=1)
     monkeypatch.setattr(tuning, "BUSY_REQUESTS", 2)
-    first = pool.lend()
+    first = await pool.lend()
     assert not pool.busy()
-    second = pool.lend()
-    assert pool.busy()
+    second = asyncio.ensure_future(pool.lend())
+    await asyncio.sleep(0)
+    assert pool.busy() and (pool.lent, pool.waiting) == (1, 1)
     pool.give_back(first)
     assert not pool.busy()
-    pool.give_back(second)
+    pool.give_back(await second)
+    assert (pool.lent, pool.waiting) == (0, 0)
+
+
+async def test_beyond_the_limit_requests_wait_in_order_for_a_thread_given_back():
+    """A burst of requests must not start a thread (and a database connection) each: past
+    the limit they wait on the loop, first come first served, and get the thread given back."""
+    pool = tuning.RequestThreads(keep=4, limit=2)
+    held = [await pool.lend(), await pool.lend()]
+    for thread in held:
+        thread.submit(lambda: None).result()
+    third, fourth = asyncio.ensure_future(pool.lend()), asyncio.ensure_future(pool.lend())
+    await asyncio.sleep(0)
+    assert not third.done() and not fourth.done() and pool.waiting == 2
+
+    pool.give_back(held[1])
+    assert await third is held[1] and not fourth.done()
+    pool.give_back(held[0])
+    assert await fourth is held[0]
+    assert (pool.lent, pool.waiting) == (2, 0)
+
+
+async def test_a_request_that_leaves_the_line_takes_no_thread_and_gives_back_one_handed_it():
+    pool = tuning.RequestThreads(keep=4, limit=1)
+    first = await pool.lend()
+    leaving, next_one = asyncio.ensure_future(pool.lend()), asyncio.ensure_future(pool.lend())
+    await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    assert pool.waiting == 1
+
+    pool.give_back(first)
+    assert await next_one is first  # the one that left was skipped
+
+    handed = asyncio.ensure_future(pool.lend())
+    await asyncio.sleep(0)
+    pool.give_back(first)  # handed to it ...
+    handed.cancel()  # ... as it leaves: it gives it back, nothing stays lent
+    with pytest.raises(asyncio.CancelledError):
+        await handed
+    assert (pool.lent, pool.waiting, len(pool)) == (0, 0, 1)
+
+
+async def test_a_thread_given_back_on_another_loop_reaches_the_request_waiting_on_this_one():
+    """Servers on several threads share the pool (tests): the hand-over crosses loops."""
+    pool = tuning.RequestThreads(keep=4, limit=1)
+    first = await pool.lend()
+    waiting = asyncio.ensure_future(pool.lend())
+    await asyncio.sleep(0)
+
+    await asyncio.to_thread(pool.give_back, first)
+
+    assert await asyncio.wait_for(waiting, 5) is first and pool.lent == 1
 
 
 async def test_a_thread_still_busy_when_its_request_ends_is_not_lent_again(pool):
@@ -308,7 +369,7 @@ def test_idle_threads_beyond_the_limit_end():
     threads.give_back(kept)
     threads.give_back(extra)
 
-    assert len(threads) == 1 and threads.lend() is kept
+    assert len(threads) == 1 and asyncio.run(threads.lend()) is kept
     assert extra._shutdown and kept.submit(lambda: 1).result() == 1
 
 
@@ -359,7 +420,7 @@ async def test_the_studio_s_pages_run_on_reused_threads_and_leave_no_connection_
     request_started.disconnect(note_thread)
 
     assert len(pool) == 1
-    thread = pool.lend()
+    thread = await pool.lend()
     assert started_on == [await asyncio.wrap_future(thread.submit(threading.current_thread))] * 3
     open_connections = await asyncio.wrap_future(
         thread.submit(lambda: [c.alias for c in connections.all() if c.connection is not None])
@@ -581,3 +642,58 @@ def test_other_senders_reach_the_receivers_as_django_sends_them(client, start_si
         ("started", False),
         ("session", None),
     ]
+
+
+# --- 9. A request's user lets go of its request ---------------------------------------------
+
+
+def _signed_in(client, user) -> HttpRequest:
+    """A request carrying ``user``'s session, through the session middleware."""
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = client.session.session_key
+    SessionMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+@pytest.mark.django_db
+def test_a_request_s_user_once_read_no_longer_holds_the_request(client, user):
+    request = _signed_in(client, user)
+    tuning.AuthenticationMiddleware(lambda r: None).process_request(request)
+
+    lazy = request.user
+    assert lazy.pk == user.pk and request._cached_user == user  # read as Django reads it
+    gone = weakref.ref(request)
+    del request
+    gc.collect()
+
+    assert gone() is None and lazy.username == user.username
+
+
+@pytest.mark.django_db
+def test_a_user_not_read_yet_is_read_from_its_request_when_it_is(client, user):
+    """Until it is read, the lazy user needs its request (the session says who it is)."""
+    request = _signed_in(client, user)
+    tuning.AuthenticationMiddleware(lambda r: None).process_request(request)
+    lazy = request.user
+    gone = weakref.ref(request)
+    del request
+    gc.collect()
+
+    assert gone() is not None and lazy.pk == user.pk
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.django_db
+def test_untuned_django_s_user_holds_its_request_for_as_long_as_it_lives(client, user):
+    """Why tuning 9 exists: a row made with created_by=request.user caches this object."""
+    request = _signed_in(client, user)
+    auth_middleware.AuthenticationMiddleware(lambda r: None).process_request(request)
+    lazy = request.user
+    assert lazy.pk == user.pk
+    gone = weakref.ref(request)
+    del request
+    gc.collect()
+
+    assert gone() is not None
