@@ -14,9 +14,11 @@ shallow sizes. How the N=1000 memory finding in ``docs/benchmark.md`` was read:
 Tracing slows a worker about twofold, so a level saturates sooner and what piles up under
 load (upstream bytes read ahead, frames not yet sent) shows more than in a measured run: the
 counts say what each open stream holds, the timings of that run mean nothing. With
-``BENCH_MEMORY_TRACED=0`` nothing is traced: the reports follow resident memory and list the
-live objects by type only, from a worker at its measured pace. The peak written is the
-highest one this thread saw, at most every ``EVERY`` seconds.
+``BENCH_MEMORY_TRACED=0`` nothing is traced: the reports follow resident memory, say what
+each allocator holds (pymalloc, malloc, SQLite's own share of malloc), how many threads and
+SQLite connections the worker has, and list the live objects by type only, from a worker at
+its measured pace (how decision 63 found a thread and a connection per request in a burst).
+The peak written is the highest one this thread saw, at most every ``EVERY`` seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -127,13 +130,30 @@ def allocators() -> dict[str, dict[str, int]]:
     return {"pymalloc": pymalloc, "malloc": heap}
 
 
+def sqlite_memory() -> int | None:
+    """Bytes SQLite's own allocator holds now, every connection's schema, statements and
+    page cache (``sqlite3_status64``; part of malloc's in use), or None where the ``sqlite3``
+    module does not use the system's ``libsqlite3.so.0``."""
+    try:  # only the library already loaded (the module's own), never a second copy
+        status = ctypes.CDLL("libsqlite3.so.0", mode=os.RTLD_NOLOAD).sqlite3_status64
+    except (OSError, AttributeError):
+        return None
+    current, highest = ctypes.c_int64(), ctypes.c_int64()
+    status(0, ctypes.byref(current), ctypes.byref(highest), 0)  # SQLITE_STATUS_MEMORY_USED
+    return current.value
+
+
 def _allocators_line() -> str:
     mib = {k: {n: v / 2**20 for n, v in d.items()} for k, d in allocators().items()}
     py, heap = mib["pymalloc"], mib["malloc"]
+    connections = sum(1 for o in gc.get_objects() if type(o) is sqlite3.Connection)
+    used = sqlite_memory()
+    sqlite = f", {used / 2**20:.1f} MiB" if used is not None else ""
     return (
         f"pymalloc {py['arenas']:.1f} MiB in arenas: {py['in use']:.1f} in use, "
         f"{py['free'] + py['unused pools']:.1f} free; malloc {heap['in use']:.1f} MiB in use "
-        f"and {heap['mapped']:.1f} in mapped blocks, {heap['free']:.1f} free\n"
+        f"and {heap['mapped']:.1f} in mapped blocks, {heap['free']:.1f} free; "
+        f"{threading.active_count()} threads; {connections} SQLite connections{sqlite}\n"
     )
 
 

@@ -4,6 +4,7 @@ high of a worker's traced memory."""
 import gc
 import inspect
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -145,3 +146,23 @@ def test_allocators_say_where_small_and_large_objects_live():
     }
     assert held["after"] - held["before"] >= 0.8 * 64 * 2**20
     assert len(small) == 200_000 and len(large) == 64 * 2**20
+
+
+def test_sqlite_s_own_memory_and_the_connections_are_in_the_report():
+    """Each SQLite connection holds its schema, statements and pages in SQLite's own share of
+    malloc (decision 63: a connection per request thread in a burst)."""
+    before = memory.sqlite_memory()
+    assert before is not None  # this Python's sqlite3 uses the system's libsqlite3.so.0
+    databases = [sqlite3.connect(":memory:") for _ in range(4)]
+    for database in databases:
+        database.execute("CREATE TABLE t (text TEXT)")
+        database.executemany("INSERT INTO t VALUES (?)", [("x" * 200,)] * 2000)
+
+    grown = memory.sqlite_memory() - before
+    line = memory._allocators_line()
+
+    assert grown > 4 * 2000 * 200
+    assert " threads; " in line and " SQLite connections, " in line
+    assert int(line.split(" SQLite connections")[0].rsplit(" ", 1)[1]) >= 4
+    for database in databases:
+        database.close()
